@@ -1,0 +1,38 @@
+package io.emperor.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The {@code [emperor]} section of emperor.ini, after command-line overrides.
+ *
+ * @param source     the file it was read from, or null when there was none
+ * @param vassalDirs the directories to watch, absolute, in order (the first one wins a name clash)
+ * @param log        the emperor's log file, or null for stderr
+ * @param rescan     the period of the full rescan that backs up inotify (default 10 s)
+ * @param minUptime  a vassal that ran at least this long is respawned at once (default 10 s)
+ * @param maxBackoff the cap of the exponential respawn backoff (default 60 s)
+ */
+public record EmperorConfig(
+        Path source,
+        List<Path> vassalDirs,
+        Path log,
+        Duration rescan,
+        Duration minUptime,
+        Duration maxBackoff) {
+
+    public static final Path DEFAULT_VASSALS = Path.of("/etc/emperor/vassals");
+    public static final Duration DEFAULT_RESCAN = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_MIN_UPTIME = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(60);
+
+    public EmperorConfig {
+        vassalDirs = List.copyOf(vassalDirs);
+    }
+
+    public static EmperorConfig defaults() {
+        return new EmperorConfig(null, List.of(DEFAULT_VASSALS), null,
+                DEFAULT_RESCAN, DEFAULT_MIN_UPTIME, DEFAULT_MAX_BACKOFF);
+    }
+}

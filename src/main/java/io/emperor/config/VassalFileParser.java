@@ -1,0 +1,13 @@
+package io.emperor.config;
+
+import java.nio.file.Path;
+
+/** Reads one vassal file into a spec or its problems; never throws for bad input. */
+@FunctionalInterface
+public interface VassalFileParser {
+    /**
+     * @param file the vassal file, absolute; for a symlink, the link's own path (magic variables
+     *             such as {@code %p} and {@code %d} describe the link, as in uWSGI)
+     */
+    Parsed<VassalSpec> parse(Path file);
+}

@@ -1,0 +1,78 @@
+package io.emperor.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Everything the emperor needs to run one vassal, parsed once from its file and never changed
+ * afterwards: a changed file gives a new spec, and the lifecycle compares the two.
+ *
+ * @param name       the file name without {@code .ini}
+ * @param file       the vassal file, absolute
+ * @param kind       which section the file has
+ * @param argv       the program and its arguments ({@code exec}, split like a POSIX shell would,
+ *                   no shell run); empty for a uWSGI vassal, whose command the emperor builds
+ * @param chdir      working directory, absolute; defaults to the vassal file's directory
+ * @param env        {@code KEY=VALUE} entries added to the vassal's environment, in file order
+ * @param umask      the vassal's umask (default 022)
+ * @param user       the passwd name to run as, when {@code uid} names one (used for initgroups), else null
+ * @param uid        the uid to run as, or -1 to keep the emperor's
+ * @param gid        the gid to run as, or -1 to keep the emperor's
+ * @param logto      file that receives stdout and stderr (appended), absolute, or null for the emperor log
+ * @param stopSignal signal sent to stop the vassal (default TERM)
+ * @param stopTimeout how long a stop may take before SIGKILL goes to the whole process group (default 30 s)
+ * @param reload     how a change or a touch reaches a running vassal
+ * @param reloadSignal signal sent for {@link ReloadMode#SIGNAL} (default HUP)
+ * @param rlimits    resource limits, in file order
+ */
+public record VassalSpec(
+        String name,
+        Path file,
+        Kind kind,
+        List<String> argv,
+        Path chdir,
+        List<String> env,
+        int umask,
+        String user,
+        int uid,
+        int gid,
+        Path logto,
+        int stopSignal,
+        Duration stopTimeout,
+        ReloadMode reload,
+        int reloadSignal,
+        List<Rlimit> rlimits) {
+
+    /** Which section the file has. */
+    public enum Kind {
+        /** A {@code [vassal]} section: any program. */
+        PROGRAM,
+        /** A {@code [uwsgi]} section and no {@code [vassal]}: run by uWSGI. */
+        UWSGI
+    }
+
+    public VassalSpec {
+        argv = List.copyOf(argv);
+        env = List.copyOf(env);
+        rlimits = List.copyOf(rlimits);
+    }
+
+    /**
+     * True when {@code other} can only take effect by starting the process again: everything
+     * the exec helper applies at spawn time differs (program, directory, environment, identity,
+     * umask, log file, limits). Stop and reload settings take effect without a restart.
+     */
+    public boolean needsRestartFor(VassalSpec other) {
+        return kind != other.kind
+                || !argv.equals(other.argv)
+                || !chdir.equals(other.chdir)
+                || !env.equals(other.env)
+                || umask != other.umask
+                || uid != other.uid
+                || gid != other.gid
+                || !java.util.Objects.equals(user, other.user)
+                || !java.util.Objects.equals(logto, other.logto)
+                || !rlimits.equals(other.rlimits);
+    }
+}
