@@ -1,1 +1,361 @@
-int main(void) { return 0; }
+/*
+ * emperor-exec: apply a vassal's credentials and process state, then exec it (DESIGN §5).
+ *
+ *   emperor-exec [OPTIONS] -- PROGRAM [ARG...]
+ *     -R FD        report fd for a failure (default stderr); FD_CLOEXEC is set on it just before
+ *                  exec, so a successful exec shows the emperor EOF with no data (an FD of 0-2
+ *                  is the vassal's stdio and stays open)
+ *     -P PID       expected parent pid, checked after the parent-death signal is set
+ *     -s SIG       parent-death signal (default 9 = SIGKILL; 0 = none)
+ *     -r RES=SOFT[:HARD]  rlimit (nofile, nproc, core; number or "unlimited"), repeatable
+ *     -u UID -g GID       target uid and gid (numeric; -u needs -g)
+ *     -U NAME      passwd name of UID: supplementary groups = initgroups(NAME, GID)
+ *     -C           drop every capability     -N   PR_SET_NO_NEW_PRIVS
+ *     -m OCTAL     umask     -d DIR   chdir (as the vassal)
+ *     -l FILE      open FILE as the vassal (append, create 0640, no symlink), dup2 onto 1 and 2
+ *   Options are separate words ("-u 1000", not "-u1000"). -R takes effect where it appears, so
+ *   the emperor passes it first: usage errors before it go to stderr.
+ *
+ * Order, and why each step is where it is:
+ *  1. close every fd >= 3 except the report fd: the JVM leaks fds without CLOEXEC, and nothing
+ *     of the emperor's may reach a vassal.
+ *  2. every signal disposition to SIG_DFL, empty signal mask: SIG_IGN and the mask survive exec,
+ *     and a JDK 17 child starts with SIGQUIT blocked.
+ *  3. setsid(): the vassal leads its own session and process group, so kill(-pid) reaches it all.
+ *  4. rlimits, while still privileged: raising a hard limit needs CAP_SYS_RESOURCE.
+ *  5. supplementary groups, 6. setresgid: both need CAP_SETGID, so before the uid change.
+ *  7. -C: bounding set; PR_CAPBSET_DROP needs CAP_SETPCAP, which a root emperor loses at step 8.
+ *  8. setresuid.
+ *  9. -C: ambient and capset(all zero): a non-root emperor holding CAP_SETUID keeps its
+ *     capabilities across a change between two non-zero uids, so they are cleared explicitly.
+ * 10. -N: no_new_privs.
+ * 11. verify: getres[ug]id are the target, and regaining root fails (meaningful only after 9).
+ * 12. parent-death signal (a uid change clears it, so after 8), then the -P check closes the race
+ *     where the parent died before the signal was armed.
+ * 13. umask, chdir, 14. logto: paths the vassal chooses are used with the vassal's identity only.
+ * 15. FD_CLOEXEC on the report fd, execvp with the environment as given (PATH is the vassal's).
+ * Any failure: one line "STEP DETAIL: strerror" on the report fd, then _exit(127).
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define FAIL_STATUS 127
+#define MAX_RLIMITS 16
+
+static int report_fd = 2;
+
+/* write(2) in a loop: no stdio buffer to lose at _exit, and partial writes are finished. */
+static void write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return; /* nowhere left to report to */
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+static void append(char *buf, size_t *len, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > cap - *len)
+        n = cap - *len;
+    memcpy(buf + *len, s, n);
+    *len += n;
+}
+
+/* "STEP DETAIL: strerror(err)" (no ": strerror" when err == 0), as one line, then exit 127. */
+__attribute__((noreturn, format(printf, 2, 3)))
+static void fail(int err, const char *fmt, ...)
+{
+    char msg[8192];
+    const size_t cap = sizeof msg - 1; /* room for the newline */
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, cap, fmt, ap); /* truncates a huge path; the line stays whole */
+    va_end(ap);
+    size_t len = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+    if (err != 0) {
+        append(msg, &len, cap, ": ");
+        append(msg, &len, cap, strerror(err));
+    }
+    for (size_t i = 0; i < len; i++) /* a path with a newline must not split the line */
+        if (iscntrl((unsigned char)msg[i]))
+            msg[i] = '?';
+    msg[len++] = '\n';
+    write_all(report_fd, msg, len);
+    _exit(FAIL_STATUS);
+}
+
+/* Decimal/octal number with nothing around it: strtoull alone accepts " -1" and "12x". */
+static int parse_num(const char *s, int base, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, base);
+    if (errno != 0 || *end != '\0' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static unsigned long long num_arg(const char *opt, const char *s, int base, unsigned long long max)
+{
+    unsigned long long v;
+    if (parse_num(s, base, max, &v) != 0)
+        fail(0, "usage: bad value for %s: %s", opt, s);
+    return v;
+}
+
+struct rlim_spec { int resource; struct rlimit lim; const char *text; };
+
+/* SOFT or HARD of -r: a number or "unlimited". */
+static rlim_t rlim_value(const char *s, const char *text)
+{
+    unsigned long long v;
+    if (strcmp(s, "unlimited") == 0)
+        return RLIM_INFINITY;
+    if (parse_num(s, 10, (unsigned long long)(rlim_t)(RLIM_INFINITY - 1), &v) != 0)
+        fail(0, "usage: bad rlimit: %s", text);
+    return (rlim_t)v;
+}
+
+/* RES=SOFT[:HARD]; HARD defaults to SOFT. */
+static void parse_rlimit(const char *text, struct rlim_spec *r)
+{
+    char buf[80], *val, *hard;
+    if (strlen(text) >= sizeof buf || (val = strchr(strcpy(buf, text), '=')) == NULL)
+        fail(0, "usage: bad rlimit: %s", text);
+    *val++ = '\0';
+    if ((hard = strchr(val, ':')) != NULL)
+        *hard++ = '\0';
+    r->resource = strcmp(buf, "nofile") == 0 ? RLIMIT_NOFILE
+                : strcmp(buf, "nproc") == 0 ? RLIMIT_NPROC
+                : strcmp(buf, "core") == 0 ? RLIMIT_CORE : -1;
+    if (r->resource < 0)
+        fail(0, "usage: bad rlimit: %s", text);
+    r->lim.rlim_cur = rlim_value(val, text);
+    r->lim.rlim_max = hard != NULL ? rlim_value(hard, text) : r->lim.rlim_cur;
+    r->text = text;
+}
+
+/* Step 1 fallback for kernels without close_range (< 5.9): close what /proc/self/fd lists. */
+static void close_fds_from(unsigned int first, unsigned int last)
+{
+    if (first > last)
+        return;
+    if (close_range(first, last, 0) == 0)
+        return;
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        fail(errno, "close fds /proc/self/fd");
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        unsigned long long fd;
+        if (parse_num(e->d_name, 10, ~0U, &fd) == 0 && fd >= first && fd <= last
+                && (int)fd != dirfd(d))
+            close((int)fd);
+    }
+    closedir(d);
+}
+
+int main(int argc, char **argv)
+{
+    long ppid_expected = -1, pdeathsig = SIGKILL;
+    long long uid = -1, gid = -1, umask_value = -1;
+    const char *user = NULL, *dir = NULL, *logto = NULL;
+    int drop_caps = 0, no_new_privs = 0, nrlim = 0, i;
+    struct rlim_spec rlims[MAX_RLIMITS];
+
+    /* Options: one word each, value in the next word; "--" is required before PROGRAM. */
+    for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || a[1] == '\0' || a[2] != '\0')
+            fail(0, "usage: expected an option or --, got %s", a);
+        if (a[1] == 'C') { drop_caps = 1; continue; }
+        if (a[1] == 'N') { no_new_privs = 1; continue; }
+        if (strchr("RPsrugUmdl", a[1]) == NULL)
+            fail(0, "usage: unknown option %s", a);
+        if (i + 1 >= argc)
+            fail(0, "usage: option %s needs a value", a);
+        const char *v = argv[++i];
+        switch (a[1]) {
+        case 'R': report_fd = (int)num_arg(a, v, 10, 0x7fffffff); break;
+        case 'P': ppid_expected = (long)num_arg(a, v, 10, 0x7fffffff); break;
+        case 's': pdeathsig = (long)num_arg(a, v, 10, NSIG - 1); break;
+        case 'u': uid = (long long)num_arg(a, v, 10, (uid_t)-2); break; /* -1 = "unchanged" */
+        case 'g': gid = (long long)num_arg(a, v, 10, (gid_t)-2); break;
+        case 'm': umask_value = (long long)num_arg(a, v, 8, 0777); break;
+        case 'U': user = v; break;
+        case 'd': dir = v; break;
+        case 'l': logto = v; break;
+        case 'r':
+            if (nrlim == MAX_RLIMITS)
+                fail(0, "usage: too many -r");
+            parse_rlimit(v, &rlims[nrlim++]);
+            break;
+        }
+    }
+    if (i >= argc)
+        fail(0, "usage: missing -- before PROGRAM");
+    if (i + 1 >= argc)
+        fail(0, "usage: missing PROGRAM after --");
+    if (uid >= 0 && gid < 0)
+        fail(0, "usage: -u needs -g");
+    if (user != NULL && gid < 0)
+        fail(0, "usage: -U needs -g");
+    char **prog = &argv[i + 1];
+
+    /* 1. Nothing of the emperor's beyond 0-2 and the report channel reaches the vassal. */
+    if (report_fd > 2) {
+        close_fds_from(3, (unsigned int)report_fd - 1);
+        close_fds_from((unsigned int)report_fd + 1, ~0U);
+    } else {
+        close_fds_from(3, ~0U);
+    }
+
+    /* 2. Default dispositions (exec resets handlers, not SIG_IGN), then unblock. The raw
+     * rt_sigaction because glibc's sigaction refuses the signals it reserves (32, 33), and a JDK 17
+     * child has those ignored too. An all-zero kernel sigaction is SIG_DFL, no flags, empty mask
+     * whatever the arch's field order; the sigset size is the kernel's (_NSIG - 1 bits). */
+    unsigned long zero_action[16];
+    memset(zero_action, 0, sizeof zero_action);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            syscall(SYS_rt_sigaction, sig, zero_action, NULL, (size_t)(NSIG - 1) / 8);
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+        fail(errno, "sigprocmask");
+
+    /* 3. Own session. A spawner may already have made us a session leader (POSIX_SPAWN_SETSID):
+     * then setsid() would fail with EPERM although the goal is met. */
+    if (getsid(0) != getpid() && setsid() < 0)
+        fail(errno, "setsid");
+
+    /* 4. Resource limits, while CAP_SYS_RESOURCE may still be held. */
+    for (int r = 0; r < nrlim; r++)
+        if (setrlimit(rlims[r].resource, &rlims[r].lim) != 0)
+            fail(errno, "rlimit %s", rlims[r].text);
+
+    /* 5, 6. Groups before the uid change: both need CAP_SETGID. */
+    if (gid >= 0) {
+        gid_t g = (gid_t)gid;
+        if (user != NULL) {
+            if (initgroups(user, g) != 0)
+                fail(errno, "initgroups %s", user);
+        } else if (setgroups(1, &g) != 0) {
+            fail(errno, "setgroups %lld", gid);
+        }
+        if (setresgid(g, g, g) != 0)
+            fail(errno, "setresgid %lld", gid);
+    }
+
+    /* 7. Bounding set while CAP_SETPCAP may still be held. An emperor without CAP_SETPCAP
+     * (only SETUID/SETGID/KILL) cannot shrink it: EPERM, and EINVAL for caps this kernel lacks,
+     * are tolerated here only; the vassal still ends with no capability at all (step 9). */
+    if (drop_caps) {
+        int last = 63; /* without /proc: try every bit; caps the kernel lacks give EINVAL */
+        FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+        if (f != NULL) {
+            if (fscanf(f, "%d", &last) != 1 || last < 0 || last > 63)
+                last = 63;
+            fclose(f);
+        }
+        for (int cap = 0; cap <= last; cap++)
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EPERM && errno != EINVAL)
+                fail(errno, "capbset %d", cap);
+    }
+
+    /* 8. The uid change (clears the parent-death signal, hence step 12 comes later). */
+    if (uid >= 0 && setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0)
+        fail(errno, "setresuid %lld", uid);
+
+    /* 9. Ambient, then effective/permitted/inheritable all zero (raw capset v3: no libcap). */
+    if (drop_caps) {
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+            fail(errno, "capambient clear");
+        struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+        memset(data, 0, sizeof data);
+        if (syscall(SYS_capset, &hdr, data) != 0)
+            fail(errno, "capset 0");
+    }
+
+    /* 10. */
+    if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        fail(errno, "no_new_privs");
+
+    /* 11. Verify the drop. Going back to root must fail; if it works we are root again, and
+     * exiting here is the only safe outcome. */
+    if (uid > 0) {
+        uid_t ru, eu, su;
+        gid_t rg, eg, sg;
+        if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0)
+            fail(errno, "verify getresuid");
+        if (ru != (uid_t)uid || eu != (uid_t)uid || su != (uid_t)uid)
+            fail(0, "verify: uid is %u/%u/%u, want %lld", ru, eu, su, uid);
+        if (rg != (gid_t)gid || eg != (gid_t)gid || sg != (gid_t)gid)
+            fail(0, "verify: gid is %u/%u/%u, want %lld", rg, eg, sg, gid);
+        if (setresuid(0, 0, 0) == 0 || setuid(0) == 0)
+            fail(0, "verify: could regain root");
+    }
+
+    /* 12. Parent-death signal, then make sure the parent did not die before it was armed. */
+    if (pdeathsig != 0 && prctl(PR_SET_PDEATHSIG, pdeathsig, 0, 0, 0) != 0)
+        fail(errno, "pdeathsig %ld", pdeathsig);
+    if (ppid_expected >= 0 && getppid() != (pid_t)ppid_expected)
+        fail(0, "pdeathsig: parent exited");
+
+    /* 13. As the vassal: its umask, and a directory it may enter. */
+    if (umask_value >= 0)
+        umask((mode_t)umask_value);
+    if (dir != NULL && chdir(dir) != 0)
+        fail(errno, "chdir %s", dir);
+
+    /* 14. The log, opened and permission-checked as the vassal; never through a symlink. After
+     * this a failure without -R lands in the log, which is where the vassal's output goes. */
+    if (logto != NULL) {
+        int fd = open(logto, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+                      0640);
+        if (fd < 0)
+            fail(errno, "logto %s", logto);
+        for (int target = 1; target <= 2; target++) {
+            /* dup2(fd, fd) would keep O_CLOEXEC: clear it when open reused a free 1 or 2. */
+            if (fd == target ? fcntl(fd, F_SETFD, 0) != 0 : dup2(fd, target) < 0)
+                fail(errno, "logto %s", logto);
+        }
+        if (fd > 2)
+            close(fd);
+    }
+
+    /* 15. A successful exec closes the report fd (EOF, no data); fds 0-2 are the vassal's. */
+    if (report_fd > 2) {
+        int flags = fcntl(report_fd, F_GETFD);
+        if (flags >= 0 && fcntl(report_fd, F_SETFD, flags | FD_CLOEXEC) != 0)
+            fail(errno, "report fd %d", report_fd);
+    }
+    execvp(prog[0], prog);
+    fail(errno, "exec %s", prog[0]);
+}

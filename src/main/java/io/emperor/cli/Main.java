@@ -1,0 +1,42 @@
+package io.emperor.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code emperor run|check}: the command line (docs/emperor.8.md). */
+@Command(name = "emperor",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = "Keeps one process running per vassal file in the watched directories.",
+        subcommands = {RunCommand.class, CheckCommand.class},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {
+            "0:success (run: a clean shutdown; check: every file is valid)",
+            "1:run: emperor.ini has errors or the exec helper is missing; check: a file has errors",
+            "2:bad command line"})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        int code = new CommandLine(new Main()).execute(args);
+        System.exit(code);
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: run or check");
+    }
+
+    public static String version() {
+        String v = Main.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"emperor " + version()};
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package io.emperor.cli;
+
+import io.emperor.config.EmperorConfig;
+import io.emperor.config.EmperorConfigParser;
+import io.emperor.config.Parsed;
+import io.emperor.config.Problem;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code emperor run}: the daemon, in the foreground. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Run the emperor in the foreground until SIGTERM, SIGINT or SIGQUIT.")
+final class RunCommand implements Callable<Integer> {
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "emperor.ini to read (section [emperor]); without it the defaults apply")
+    Path config;
+
+    @Option(names = "--vassals", paramLabel = "DIR",
+            description = "a vassal directory to watch (repeatable; replaces the 'vassals' keys of the config)")
+    List<Path> vassals;
+
+    @Option(names = "--log", paramLabel = "FILE",
+            description = "append the emperor's log to FILE instead of stderr (replaces 'log' of the config)")
+    Path log;
+
+    @Override
+    public Integer call() throws Exception {
+        Parsed<EmperorConfig> parsed = load(config, vassals, log);
+        if (!parsed.isOk()) {
+            for (Problem p : parsed.errors()) {
+                System.err.println(p);
+            }
+            return 1;
+        }
+        for (Problem w : parsed.warnings()) {
+            System.err.println(w.file() + (w.line() > 0 ? ":" + w.line() : "") + ": warning: " + w.message());
+        }
+        return new Daemon(parsed.value(), () -> load(config, vassals, log)).run();
+    }
+
+    /** Reads the config file (if any) and applies the command-line overrides. */
+    static Parsed<EmperorConfig> load(Path config, List<Path> vassals, Path log) {
+        Parsed<EmperorConfig> base = config == null
+                ? Parsed.ok(EmperorConfig.defaults(), List.of())
+                : new EmperorConfigParser(Host.name(), System.getenv()).parse(config.toAbsolutePath().normalize());
+        if (!base.isOk()) {
+            return base;
+        }
+        EmperorConfig c = base.value();
+        List<Path> dirs = vassals == null || vassals.isEmpty()
+                ? c.vassalDirs()
+                : vassals.stream().map(p -> p.toAbsolutePath().normalize()).toList();
+        Path logFile = log == null ? c.log() : log.toAbsolutePath().normalize();
+        return Parsed.ok(new EmperorConfig(c.source(), dirs, logFile, c.rescan(), c.minUptime(), c.maxBackoff()),
+                base.warnings());
+    }
+}

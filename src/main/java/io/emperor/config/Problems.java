@@ -1,0 +1,68 @@
+package io.emperor.config;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/** Collects the errors and warnings of one file, in the order found, each once. */
+final class Problems {
+    private final Path file;
+    private final Set<Problem> errors = new LinkedHashSet<>();
+    private final Set<Problem> warnings = new LinkedHashSet<>();
+
+    Problems(Path file) {
+        this.file = file;
+    }
+
+    /** {@code file:line: key: message} */
+    void error(IniEntry entry, String message) {
+        errors.add(new Problem(file, entry.line(), entry.key() + ": " + message));
+    }
+
+    /** {@code file:line: message}, or {@code file: message} for line 0. */
+    void error(int line, String message) {
+        errors.add(new Problem(file, line, message));
+    }
+
+    void warning(IniEntry entry, String message) {
+        warnings.add(new Problem(file, entry.line(), entry.key() + ": " + message));
+    }
+
+    void warning(int line, String message) {
+        warnings.add(new Problem(file, line, message));
+    }
+
+    void addErrors(Collection<Problem> problems) {
+        errors.addAll(problems);
+    }
+
+    void addWarnings(Collection<Problem> problems) {
+        warnings.addAll(problems);
+    }
+
+    boolean hasErrors() {
+        return !errors.isEmpty();
+    }
+
+    /**
+     * Failed when there is any error; else the value, built only then. Problems come sorted by
+     * line (the whole file first), so they read like the file.
+     */
+    <T> Parsed<T> result(Supplier<T> value) {
+        if (hasErrors()) {
+            return Parsed.failed(byLine(errors), byLine(warnings));
+        }
+        return Parsed.ok(value.get(), byLine(warnings));
+    }
+
+    private static List<Problem> byLine(Set<Problem> problems) {
+        List<Problem> sorted = new ArrayList<>(problems);
+        sorted.sort(Comparator.comparingInt(Problem::line));
+        return sorted;
+    }
+}

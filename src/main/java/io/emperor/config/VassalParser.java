@@ -1,0 +1,84 @@
+package io.emperor.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Reads a vassal file (DESIGN §2) into a {@link VassalSpec}, or every problem it has.
+ *
+ * <ol>
+ *   <li>The file is read with {@link IniReader}; a file that is not text fails here.</li>
+ *   <li>A {@code [vassal]} section wins; other sections are ignored with a warning.</li>
+ *   <li>Else a {@code [uwsgi]} section makes a uWSGI vassal: only the ini syntax is checked,
+ *       values are neither expanded nor validated (uWSGI has its own, richer magic).</li>
+ *   <li>Else the file is an error.</li>
+ * </ol>
+ * For {@code [vassal]}, see {@link VassalSection} for the keys.
+ */
+public final class VassalParser implements VassalFileParser {
+    public static final String VASSAL = "vassal";
+    public static final String UWSGI = "uwsgi";
+
+    private static final Duration UWSGI_STOP_TIMEOUT = Duration.ofSeconds(30);
+
+    private final UserDb users;
+    private final String hostname;
+    private final Map<String, String> environment;
+
+    /**
+     * @param users       resolves {@code uid} and {@code gid} names
+     * @param hostname    for {@code %h}
+     * @param environment the emperor's environment, for {@code $(VAR)}
+     */
+    public VassalParser(UserDb users, String hostname, Map<String, String> environment) {
+        this.users = Objects.requireNonNull(users, "users");
+        this.hostname = Objects.requireNonNull(hostname, "hostname");
+        this.environment = Map.copyOf(environment);
+    }
+
+    @Override
+    public Parsed<VassalSpec> parse(Path file) {
+        Path path = file.toAbsolutePath();
+        IniFile ini = IniReader.read(path);
+        Problems problems = new Problems(path);
+        problems.addErrors(ini.errors());
+        problems.addWarnings(ini.warnings());
+        if (ini.unreadable()) {
+            return problems.result(() -> null);
+        }
+        Optional<IniSection> vassal = ini.section(VASSAL);
+        if (vassal.isPresent()) {
+            for (IniSection other : ini.sections()) {
+                if (!other.name().equals(VASSAL)) {
+                    problems.warning(other.line(), "section [" + other.name() + "] is ignored");
+                }
+            }
+            Magic magic = new Magic(Magic.Context.of(path, hostname, environment, vassal.get()));
+            VassalSection section = new VassalSection(path, new ExpandedSection(vassal.get(), magic, problems),
+                    users, problems);
+            return problems.result(() -> section.spec(nameOf(path)));
+        }
+        if (ini.section(UWSGI).isPresent()) {
+            return problems.result(() -> uwsgiSpec(path));
+        }
+        problems.error(0, "no [vassal] or [uwsgi] section");
+        return problems.result(() -> null);
+    }
+
+    /** The vassal's name: the file name without {@code .ini}. */
+    public static String nameOf(Path file) {
+        String name = file.getFileName().toString();
+        return name.endsWith(".ini") ? name.substring(0, name.length() - 4) : name;
+    }
+
+    /** A uWSGI vassal: everything but the file is uWSGI's business; stop with INT, reload with HUP. */
+    private static VassalSpec uwsgiSpec(Path file) {
+        return new VassalSpec(nameOf(file), file, VassalSpec.Kind.UWSGI, List.of(), file.getParent(), List.of(),
+                VassalSection.DEFAULT_UMASK, null, -1, -1, null, Signals.INT, UWSGI_STOP_TIMEOUT,
+                ReloadMode.SIGNAL, Signals.HUP, List.of());
+    }
+}

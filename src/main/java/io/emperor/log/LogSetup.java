@@ -1,0 +1,64 @@
+package io.emperor.log;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.OutputStreamAppender;
+import ch.qos.logback.core.FileAppender;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
+import java.nio.file.Path;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Configures logback in code (its XML start-up costs ~0.4 s): everything to stderr, or appended
+ * to one file. A user who wants their own appenders (rotation, say) passes
+ * {@code -Dlogback.configurationFile=etc/logback.xml} and this class leaves logback alone.
+ */
+public final class LogSetup {
+    private LogSetup() {}
+
+    public static boolean userConfigured() {
+        return System.getProperty("logback.configurationFile") != null;
+    }
+
+    /** Sends the log to {@code file} (appending), or to stderr when it is null. */
+    public static void configure(Path file) {
+        if (userConfigured()) {
+            return;
+        }
+        configure((LoggerContext) LoggerFactory.getILoggerFactory(), file);
+    }
+
+    static void configure(LoggerContext ctx, Path file) {
+        ctx.reset();
+        EmperorLayout layout = new EmperorLayout();
+        layout.setContext(ctx);
+        layout.start();
+        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
+        encoder.setContext(ctx);
+        encoder.setLayout(layout);
+        encoder.start();
+        OutputStreamAppender<ILoggingEvent> appender;
+        if (file == null) {
+            ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
+            console.setTarget("System.err");
+            appender = console;
+        } else {
+            FileAppender<ILoggingEvent> fa = new FileAppender<>();
+            fa.setFile(file.toString());
+            fa.setAppend(true);
+            fa.setPrudent(false);
+            appender = fa;
+        }
+        appender.setContext(ctx);
+        appender.setName("emperor");
+        appender.setEncoder(encoder);
+        appender.setImmediateFlush(true);
+        appender.start();
+        Logger root = ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        root.setLevel(Level.INFO);
+        root.addAppender(appender);
+    }
+}

@@ -1,0 +1,291 @@
+package io.emperor.loop;
+
+import io.emperor.config.Problem;
+import io.emperor.config.VassalSpec;
+import io.emperor.log.EmperorLog;
+import io.emperor.scan.Change;
+import io.emperor.scan.Snapshot;
+import io.emperor.scan.SnapshotDiff;
+import io.emperor.scan.VassalFile;
+import io.emperor.vassal.Effect;
+import io.emperor.vassal.Event;
+import io.emperor.vassal.ExitStatus;
+import io.emperor.vassal.Lifecycle;
+import io.emperor.vassal.Policy;
+import io.emperor.vassal.Transition;
+import io.emperor.vassal.Vassal;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The emperor loop: the one thread that owns every vassal's state (DESIGN §7). Other threads only
+ * {@link #post} events. Each turn waits on the queue with a timeout equal to the earliest
+ * deadline, applies what arrived through the pure {@link Lifecycle}, and carries out the effects.
+ * Nothing here sleeps or blocks on anything but the queue.
+ */
+public final class EmperorLoop {
+    /** After the longest stop-timeout, how much longer a shutdown waits for exits after SIGKILL. */
+    static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(15);
+    private static final int MAX_EVENTS_PER_TURN = 256;
+
+    /** What the loop asks of the rest of the emperor. Called on the loop thread. */
+    public interface Host {
+        /** SIGHUP: re-read emperor.ini, apply it to the watcher, ask for a rescan; the new policy, or empty when the file has errors (logged). */
+        Optional<Policy> reloadConfig();
+
+        /** Shutdown begins: stop watching directories. */
+        void stopWatching();
+    }
+
+    private final BlockingQueue<LoopEvent> queue = new LinkedBlockingQueue<>();
+    private final Map<String, Vassal> vassals = new HashMap<>();
+    private final Map<String, VassalFile> known = new HashMap<>();
+    private final Launcher launcher;
+    private final Clock clock;
+    private final Host host;
+    private Lifecycle lifecycle;
+    private long nextRunId = 1;
+    private boolean ready;
+    private boolean shuttingDown;
+    private long shutdownDeadline = Vassal.NO_DEADLINE;
+    private volatile Thread thread;
+
+    public EmperorLoop(Lifecycle lifecycle, Launcher launcher, Clock clock, Host host) {
+        this.lifecycle = lifecycle;
+        this.launcher = launcher;
+        this.clock = clock;
+        this.host = host;
+    }
+
+    /** Thread-safe, never blocks: the way every other thread talks to the loop. */
+    public void post(LoopEvent event) {
+        queue.add(event);
+    }
+
+    /** Runs the loop on the calling thread until a shutdown has stopped every vassal. */
+    public void run() throws InterruptedException {
+        thread = Thread.currentThread();
+        while (!finished()) {
+            long now = clock.nanoTime();
+            long wait = Math.max(0, Math.min(earliestDeadline(), shutdownDeadline) - now);
+            LoopEvent first = wait == 0 ? queue.poll() : queue.poll(Math.min(wait, Long.MAX_VALUE / 2), TimeUnit.NANOSECONDS);
+            if (first != null) {
+                handle(first);
+                for (int i = 0; i < MAX_EVENTS_PER_TURN; i++) {
+                    LoopEvent next = queue.poll();
+                    if (next == null) {
+                        break;
+                    }
+                    handle(next);
+                }
+            }
+            fireDue();
+        }
+    }
+
+    /** True once a shutdown is complete (every vassal gone, or the shutdown deadline passed). */
+    public boolean finished() {
+        if (!shuttingDown) {
+            return false;
+        }
+        if (vassals.isEmpty()) {
+            return true;
+        }
+        if (clock.nanoTime() >= shutdownDeadline) {
+            EmperorLog.warn("giving up waiting for " + vassals.size() + " vassal(s): " + vassals.keySet());
+            vassals.clear();
+            return true;
+        }
+        return false;
+    }
+
+    /** Applies one event. Public for loop tests, which drive the loop with a fake clock. */
+    public void handle(LoopEvent event) {
+        try {
+            if (event instanceof LoopEvent.Scanned s) {
+                scanned(s.snapshot());
+            } else if (event instanceof LoopEvent.ForVassal f) {
+                apply(f.name(), f.event());
+            } else if (event instanceof LoopEvent.Ended e) {
+                ended(e.name(), e.runId());
+            } else if (event instanceof LoopEvent.SignalReceived s) {
+                signal(s.signal());
+            } else if (event instanceof LoopEvent.Task t) {
+                t.work().run();
+            }
+        } catch (RuntimeException e) {
+            // A bug must not take every vassal down with the emperor: log it loudly and go on.
+            EmperorLog.error("bug: " + event + " failed", e);
+        }
+    }
+
+    /** Steps every vassal whose deadline has come. Public for loop tests. */
+    public void fireDue() {
+        long now = clock.nanoTime();
+        List<String> due = new ArrayList<>();
+        for (Vassal v : vassals.values()) {
+            if (v.deadline() <= now) {
+                due.add(v.name());
+            }
+        }
+        Collections.sort(due);
+        for (String name : due) {
+            apply(name, new Event.Tick());
+        }
+    }
+
+    /** The earliest vassal deadline (monotonic nanos), or {@link Vassal#NO_DEADLINE}. */
+    public long earliestDeadline() {
+        long min = Vassal.NO_DEADLINE;
+        for (Vassal v : vassals.values()) {
+            min = Math.min(min, v.deadline());
+        }
+        return min;
+    }
+
+    /** A copy of every vassal's state, by name; only on the loop thread (use a Task elsewhere). */
+    public Map<String, Vassal> vassals() {
+        return Collections.unmodifiableMap(new TreeMap<>(vassals));
+    }
+
+    public boolean isShuttingDown() {
+        return shuttingDown;
+    }
+
+    private void scanned(Snapshot snapshot) {
+        if (shuttingDown) {
+            return;
+        }
+        for (Change c : SnapshotDiff.diff(known, snapshot)) {
+            if (c instanceof Change.Removed r) {
+                known.remove(r.name());
+                if (vassals.containsKey(r.name())) {
+                    apply(r.name(), new Event.FileRemoved());
+                }
+                continue;
+            }
+            VassalFile f = c instanceof Change.Added a ? a.file() : ((Change.Changed) c).file();
+            known.put(f.name(), f);
+            for (Problem w : f.parsed().warnings()) {
+                EmperorLog.vassal(Effect.Level.WARN, f.name(), "warning: " + w);
+            }
+            Event e = f.parsed().isOk()
+                    ? new Event.FileValid(f.parsed().value())
+                    : new Event.FileInvalid(f.parsed().errors());
+            apply(f.name(), e);
+        }
+        if (!ready) {
+            ready = true;
+            EmperorLog.info("ready: " + vassals.size() + " vassal(s)");
+        }
+    }
+
+    private void ended(String name, long runId) {
+        ExitStatus status = launcher.reap(runId);
+        apply(name, new Event.Exited(runId, status));
+    }
+
+    private void signal(String sig) {
+        switch (sig) {
+            case "HUP" -> {
+                if (shuttingDown) {
+                    return;
+                }
+                EmperorLog.info("reloading configuration (SIGHUP)");
+                Optional<Policy> policy = host.reloadConfig();
+                policy.ifPresent(p -> lifecycle = new Lifecycle(p));
+            }
+            case "TERM", "INT", "QUIT" -> {
+                if (shuttingDown) {
+                    EmperorLog.warn("SIG" + sig + " again: SIGKILL to every vassal still stopping");
+                    forEach(new Event.ForceKill());
+                    return;
+                }
+                shuttingDown = true;
+                EmperorLog.info("stopping " + vassals.size() + " vassal(s) (SIG" + sig + ")");
+                host.stopWatching();
+                long longest = 0;
+                for (Vassal v : vassals.values()) {
+                    if (v.spec() != null && v.state().hasProcess()) {
+                        longest = Math.max(longest, v.spec().stopTimeout().toNanos());
+                    }
+                }
+                shutdownDeadline = clock.nanoTime() + longest + SHUTDOWN_GRACE.toNanos();
+                forEach(new Event.Shutdown());
+            }
+            default -> EmperorLog.warn("ignoring unexpected signal " + sig);
+        }
+    }
+
+    private void forEach(Event e) {
+        for (String name : new ArrayList<>(new TreeMap<>(vassals).keySet())) {
+            apply(name, e);
+        }
+    }
+
+    /** Steps one vassal and carries out the effects; Spawn results are fed back at once. */
+    private void apply(String name, Event event) {
+        Vassal v = vassals.getOrDefault(name, null);
+        if (v == null) {
+            if (!(event instanceof Event.FileValid || event instanceof Event.FileInvalid)) {
+                return; // a late event of a vassal already forgotten
+            }
+            v = Vassal.fresh(name);
+        }
+        Transition t = lifecycle.step(v, event, clock.nanoTime());
+        if (t.vassal() == null) {
+            vassals.remove(name);
+        } else {
+            vassals.put(name, t.vassal());
+        }
+        for (Effect fx : t.effects()) {
+            run(name, t.vassal(), fx);
+        }
+    }
+
+    private void run(String name, Vassal v, Effect fx) {
+        if (fx instanceof Effect.Log l) {
+            EmperorLog.vassal(l.level(), name, l.message());
+        } else if (fx instanceof Effect.Spawn s) {
+            spawn(name, s.spec());
+        } else if (fx instanceof Effect.Signal s) {
+            launcher.signal(s.runId(), s.signal());
+        } else if (fx instanceof Effect.KillGroup k) {
+            launcher.killGroup(k.runId());
+        }
+    }
+
+    private void spawn(String name, VassalSpec spec) {
+        long runId = nextRunId++;
+        Launcher.SpawnResult r = launcher.spawn(name, runId, spec);
+        if (r instanceof Launcher.SpawnResult.Started s) {
+            apply(name, new Event.Spawned(runId, s.pid(), s.uid(), s.gid()));
+        } else {
+            apply(name, new Event.SpawnFailed(((Launcher.SpawnResult.Failed) r).reason()));
+        }
+    }
+
+    /** For tests and the control socket: runs {@code query} on the loop thread and waits for it. */
+    public <T> T query(Supplier<T> query) throws InterruptedException {
+        if (Thread.currentThread() == thread) {
+            return query.get();
+        }
+        java.util.concurrent.CompletableFuture<T> f = new java.util.concurrent.CompletableFuture<>();
+        post(new LoopEvent.Task(() -> f.complete(query.get())));
+        try {
+            return f.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+}

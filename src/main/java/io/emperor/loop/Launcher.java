@@ -1,0 +1,36 @@
+package io.emperor.loop;
+
+import io.emperor.config.VassalSpec;
+import io.emperor.vassal.ExitStatus;
+
+/**
+ * The port through which the loop starts, signals and reaps vassal processes. Only the loop
+ * thread calls it. What happens to a process afterwards (exec reached or failed, output, exit)
+ * comes back as {@link LoopEvent}s posted to the loop.
+ */
+public interface Launcher {
+
+    /** The outcome of a spawn. */
+    sealed interface SpawnResult {
+        /** A process exists, with the identity it runs as. */
+        record Started(long pid, int uid, int gid) implements SpawnResult {}
+
+        /** No process could be created (helper missing, out of processes, ...). */
+        record Failed(String reason) implements SpawnResult {}
+    }
+
+    SpawnResult spawn(String name, long runId, VassalSpec spec);
+
+    /** Sends {@code signal} to the main process of a run that has not been reaped yet. */
+    void signal(long runId, int signal);
+
+    /** SIGKILL to the run's whole process group. */
+    void killGroup(long runId);
+
+    /**
+     * Called once the run has ended ({@link LoopEvent.Ended}): SIGKILLs what the main process left
+     * in its process group while its zombie still holds the pid (so the id cannot have been
+     * reused), then reaps it and releases everything held for the run.
+     */
+    ExitStatus reap(long runId);
+}

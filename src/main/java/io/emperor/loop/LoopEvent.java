@@ -1,0 +1,23 @@
+package io.emperor.loop;
+
+import io.emperor.scan.Snapshot;
+import io.emperor.vassal.Event;
+
+/** What other threads post to the emperor loop; the loop thread alone acts on them. */
+public sealed interface LoopEvent {
+
+    /** A scan of the vassal directories (from the watcher thread). */
+    record Scanned(Snapshot snapshot) implements LoopEvent {}
+
+    /** A lifecycle event of one vassal's process (exec reached or failed; from the I/O thread). */
+    record ForVassal(String name, Event event) implements LoopEvent {}
+
+    /** A run's main process has ended and awaits reaping (from the I/O thread). */
+    record Ended(String name, long runId) implements LoopEvent {}
+
+    /** A signal to the emperor: TERM, INT, QUIT or HUP. */
+    record SignalReceived(String signal) implements LoopEvent {}
+
+    /** Work that must run on the loop thread (queries of vassal state). */
+    record Task(Runnable work) implements LoopEvent {}
+}

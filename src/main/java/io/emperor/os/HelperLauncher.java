@@ -1,0 +1,246 @@
+package io.emperor.os;
+
+import io.emperor.config.Rlimit;
+import io.emperor.config.VassalSpec;
+import io.emperor.loop.Launcher;
+import io.emperor.vassal.ExitStatus;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import jnr.posix.POSIX;
+import jnr.posix.SpawnAttribute;
+import jnr.posix.SpawnFileAction;
+
+/**
+ * Starts vassals through the native exec helper with {@code posix_spawnp} (DESIGN §5): the
+ * helper gets the vassal's environment, {@code /dev/null} on stdin, the output pipe (or
+ * {@code /dev/null} with logto) on stdout/stderr and the report pipe on fd 3, applies every
+ * setting and execs the program, so the pid held here is the vassal's. Exits are watched
+ * through a pidfd per run. Only the loop thread calls this class; it is the thread that spawns,
+ * and it lives as long as the emperor, which the parent-death signal relies on.
+ */
+public final class HelperLauncher implements Launcher {
+    private static final int REPORT_FD = 3;
+    private static final int SIGKILL = 9;
+    private static final int O_RDONLY = 0;
+    private static final int O_WRONLY = 1;
+
+    private final Path helper;
+    private final POSIX posix;
+    private final IoThread io;
+    private final Environment environment;
+    private final int euid;
+    private final int egid;
+    private final int pid;
+    private final LibC c = Native.libc();
+    private final Map<Long, Proc> procs = new HashMap<>();
+    private final Pointer siginfo = Memory.allocateDirect(Native.runtime(), 128);
+
+    private record Proc(long pid, int pidfd) {}
+
+    public HelperLauncher(Path helper, POSIX posix, IoThread io, Environment environment) {
+        this.helper = helper;
+        this.posix = posix;
+        this.io = io;
+        this.environment = environment;
+        this.euid = posix.geteuid();
+        this.egid = posix.getegid();
+        this.pid = posix.getpid();
+    }
+
+    /** How many runs are not reaped yet (for tests). */
+    public int liveRuns() {
+        return procs.size();
+    }
+
+    @Override
+    public SpawnResult spawn(String name, long runId, VassalSpec spec) {
+        boolean piped = spec.logto() == null;
+        int[] out = piped ? pipe() : null;
+        if (piped && out == null) {
+            return failed("pipe");
+        }
+        int[] report = pipe();
+        if (report == null) {
+            closeAll(out);
+            return failed("pipe");
+        }
+        Identity id = identity(spec);
+        List<SpawnFileAction> actions = new ArrayList<>();
+        actions.add(SpawnFileAction.open("/dev/null", 0, O_RDONLY, 0));
+        if (piped) {
+            actions.add(SpawnFileAction.dup(out[1], 1));
+            actions.add(SpawnFileAction.dup(out[1], 2));
+        } else {
+            // The helper opens the logto file itself, as the vassal, and puts it on 1 and 2.
+            actions.add(SpawnFileAction.open("/dev/null", 1, O_WRONLY, 0));
+            actions.add(SpawnFileAction.dup(1, 2));
+        }
+        actions.add(SpawnFileAction.dup(report[1], REPORT_FD));
+        List<SpawnAttribute> attrs = List.of(SpawnAttribute.flags((short) SpawnAttribute.SETSIGMASK));
+        long child = posix.posix_spawnp(helper.toString(), actions, attrs, helperArgv(spec, id),
+                environment.forVassal(spec, id.account()));
+        int spawnErrno = posix.errno();
+        // The write ends now live in the child (or nowhere): the emperor must not keep them, or it
+        // would never see EOF on its read ends.
+        c.close(report[1]);
+        if (piped) {
+            c.close(out[1]);
+        }
+        if (child <= 0) {
+            c.close(report[0]);
+            if (piped) {
+                c.close(out[0]);
+            }
+            return new SpawnResult.Failed("posix_spawn " + helper + ": " + Native.strerror(spawnErrno));
+        }
+        int pidfd = (int) c.syscall(Native.SYS_PIDFD_OPEN, child, 0, 0, 0);
+        if (pidfd < 0) {
+            String why = Native.strerror(Native.errno());
+            c.kill((int) child, SIGKILL);
+            posix.waitpid(child, new int[1], 0);
+            c.close(report[0]);
+            if (piped) {
+                c.close(out[0]);
+            }
+            return new SpawnResult.Failed("pidfd_open: " + why);
+        }
+        procs.put(runId, new Proc(child, pidfd));
+        io.watch(name, runId, piped ? out[0] : -1, report[0], pidfd);
+        return new SpawnResult.Started(child, id.uid, id.gid);
+    }
+
+    /** Who the vassal runs as, and whether the helper must change identity at all. */
+    private record Identity(int uid, int gid, boolean change, io.emperor.config.Account account) {}
+
+    private Identity identity(VassalSpec spec) {
+        int uid = spec.uid() >= 0 ? spec.uid() : euid;
+        int gid = spec.gid() >= 0 ? spec.gid() : egid;
+        boolean change = uid != euid || gid != egid || spec.user() != null && uid != euid;
+        io.emperor.config.Account account = null;
+        if (change && spec.user() != null) {
+            jnr.posix.Passwd pw = posix.getpwnam(spec.user());
+            if (pw != null) {
+                account = new io.emperor.config.Account(pw.getLoginName(), (int) pw.getUID(), (int) pw.getGID(), pw.getHome());
+            }
+        }
+        return new Identity(uid, gid, change, account);
+    }
+
+    private List<String> helperArgv(VassalSpec spec, Identity id) {
+        List<String> a = new ArrayList<>();
+        a.add(helper.toString());
+        a.add("-R");
+        a.add(Integer.toString(REPORT_FD));
+        a.add("-P");
+        a.add(Integer.toString(pid));
+        a.add("-s");
+        a.add(Integer.toString(SIGKILL));
+        for (Rlimit r : spec.rlimits()) {
+            a.add("-r");
+            a.add(r.resource().helperName + "=" + limit(r.soft()) + ":" + limit(r.hard()));
+        }
+        if (id.change()) {
+            a.add("-u");
+            a.add(Integer.toString(id.uid()));
+            a.add("-g");
+            a.add(Integer.toString(id.gid()));
+            if (spec.user() != null) {
+                a.add("-U");
+                a.add(spec.user());
+            }
+            // No capability may survive the change (an emperor that is not root but holds
+            // CAP_SETUID would otherwise pass it on, and the helper's check would refuse).
+            a.add("-C");
+        }
+        a.add("-m");
+        a.add(String.format("%04o", spec.umask()));
+        a.add("-d");
+        a.add(spec.chdir().toString());
+        if (spec.logto() != null) {
+            a.add("-l");
+            a.add(spec.logto().toString());
+        }
+        a.add("--");
+        a.addAll(argv(spec));
+        return a;
+    }
+
+    private List<String> argv(VassalSpec spec) {
+        if (spec.kind() == VassalSpec.Kind.UWSGI) {
+            return List.of(environment.uwsgiBinary(), "--ini", spec.file().toString());
+        }
+        return spec.argv();
+    }
+
+    private static String limit(long v) {
+        return v == Rlimit.UNLIMITED ? "unlimited" : Long.toString(v);
+    }
+
+    @Override
+    public void signal(long runId, int signal) {
+        Proc p = procs.get(runId);
+        if (p != null) {
+            c.kill((int) p.pid, signal);
+        }
+    }
+
+    @Override
+    public void killGroup(long runId) {
+        Proc p = procs.get(runId);
+        if (p != null) {
+            c.kill((int) -p.pid, SIGKILL);
+        }
+    }
+
+    @Override
+    public ExitStatus reap(long runId) {
+        Proc p = procs.remove(runId);
+        if (p == null) {
+            throw new IllegalStateException("reap of unknown run " + runId);
+        }
+        // The zombie still holds the pid, so -pid is still this vassal's process group.
+        c.kill((int) -p.pid, SIGKILL);
+        siginfo.setMemory(0, 128, (byte) 0);
+        int rc = c.waitid(Native.P_PIDFD, p.pidfd, siginfo, Native.WEXITED);
+        int err = Native.errno();
+        c.close(p.pidfd);
+        if (rc != 0) {
+            throw new IllegalStateException("waitid pid " + p.pid + ": " + Native.strerror(err));
+        }
+        int code = siginfo.getInt(8);
+        int status = siginfo.getInt(24);
+        return switch (code) {
+            case Native.CLD_EXITED -> ExitStatus.exited(status);
+            case Native.CLD_DUMPED -> ExitStatus.killed(status, true);
+            default -> ExitStatus.killed(status, false);
+        };
+    }
+
+    private int[] pipe() {
+        int[] fds = new int[2];
+        if (c.pipe2(fds, Native.O_CLOEXEC) != 0) {
+            return null;
+        }
+        // Only our end is non-blocking: the vassal's stdout must stay an ordinary blocking pipe.
+        int fl = c.fcntl(fds[0], Native.F_GETFL, 0);
+        c.fcntl(fds[0], Native.F_SETFL, fl | Native.O_NONBLOCK);
+        return fds;
+    }
+
+    private void closeAll(int[] fds) {
+        if (fds != null) {
+            c.close(fds[0]);
+            c.close(fds[1]);
+        }
+    }
+
+    private static SpawnResult failed(String what) {
+        return new SpawnResult.Failed(what + ": " + Native.strerror(Native.errno()));
+    }
+}

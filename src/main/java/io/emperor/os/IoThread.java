@@ -1,0 +1,251 @@
+package io.emperor.os;
+
+import io.emperor.log.EmperorLog;
+import io.emperor.log.LineSplitter;
+import io.emperor.loop.LoopEvent;
+import io.emperor.vassal.Event;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+
+/**
+ * The one thread that watches every vassal fd with epoll (DESIGN §7): output pipes, exec-helper
+ * report pipes and pidfds. It writes vassal output to the log, and posts "exec reached/failed"
+ * and "process ended" to the loop. Thread count stays constant whatever the number of vassals.
+ *
+ * <p>Ownership: {@link #watch} (loop thread) hands the output and report fds over to this thread,
+ * which reads and closes them. The pidfd stays the launcher's: this thread only notices that it
+ * became readable (the process is a zombie) and stops watching it; the loop reaps.
+ */
+public final class IoThread implements AutoCloseable {
+    private static final int OUT = 0;
+    private static final int REPORT = 1;
+    private static final int PID = 2;
+    private static final long WAKE_TOKEN = -1;
+    private static final int CHUNK = 64 * 1024;
+    /** At an exit, at most this much is still read from the output pipe before it is closed. */
+    private static final int EXIT_DRAIN_LIMIT = 1024 * 1024;
+    private static final int REPORT_LIMIT = 4096;
+    private static final int MAX_EVENTS = 256;
+
+    private final LibC c = Native.libc();
+    private final Consumer<LoopEvent> sink;
+    private final int epfd;
+    private final int wakeFd;
+    private final Map<Long, RunIo> runs = new ConcurrentHashMap<>();
+    private final Pointer events;
+    private final Pointer buffer;
+    private final Pointer tokenBuf;
+    private final byte[] bytes = new byte[CHUNK];
+    private final int eventSize = Native.epollEventSize();
+    private final int dataOffset = Native.epollDataOffset();
+    private final Thread thread;
+    private volatile boolean closing;
+
+    /** The fds of one run, touched only by the I/O thread once registered. */
+    private static final class RunIo {
+        final String name;
+        final long runId;
+        int outFd;
+        int reportFd;
+        final int pidfd;
+        final LineSplitter splitter = new LineSplitter();
+        final StringBuilder report = new StringBuilder();
+
+        RunIo(String name, long runId, int outFd, int reportFd, int pidfd) {
+            this.name = name;
+            this.runId = runId;
+            this.outFd = outFd;
+            this.reportFd = reportFd;
+            this.pidfd = pidfd;
+        }
+    }
+
+    public IoThread(Consumer<LoopEvent> sink) {
+        this.sink = sink;
+        jnr.ffi.Runtime rt = Native.runtime();
+        this.events = Memory.allocateDirect(rt, MAX_EVENTS * eventSize);
+        this.buffer = Memory.allocateDirect(rt, CHUNK);
+        this.tokenBuf = Memory.allocateDirect(rt, 16);
+        this.epfd = c.epoll_create1(Native.EPOLL_CLOEXEC);
+        if (epfd < 0) {
+            throw new IllegalStateException("epoll_create1: " + Native.strerror(Native.errno()));
+        }
+        this.wakeFd = c.eventfd(0, Native.EFD_CLOEXEC | Native.EFD_NONBLOCK);
+        if (wakeFd < 0) {
+            throw new IllegalStateException("eventfd: " + Native.strerror(Native.errno()));
+        }
+        add(wakeFd, WAKE_TOKEN);
+        this.thread = new Thread(this::run, "emperor-io");
+        thread.setDaemon(true);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    /**
+     * Starts watching a run. {@code outFd} (or -1 when output goes to a logto file) and
+     * {@code reportFd} now belong to this thread; {@code pidfd} stays the caller's.
+     */
+    public void watch(String name, long runId, int outFd, int reportFd, int pidfd) {
+        RunIo r = new RunIo(name, runId, outFd, reportFd, pidfd);
+        runs.put(runId, r);
+        if (outFd >= 0) {
+            add(outFd, token(runId, OUT));
+        }
+        add(reportFd, token(runId, REPORT));
+        add(pidfd, token(runId, PID));
+    }
+
+    /** How many runs are watched (for tests: no leak after exits). */
+    public int watchedRuns() {
+        return runs.size();
+    }
+
+    private static long token(long runId, int kind) {
+        return (runId << 2) | kind;
+    }
+
+    private void add(int fd, long token) {
+        synchronized (tokenBuf) {
+            tokenBuf.putInt(0, Native.EPOLLIN);
+            tokenBuf.putLong(dataOffset, token);
+            if (c.epoll_ctl(epfd, Native.EPOLL_CTL_ADD, fd, tokenBuf) != 0) {
+                throw new IllegalStateException("epoll_ctl ADD fd " + fd + ": " + Native.strerror(Native.errno()));
+            }
+        }
+    }
+
+    private void run() {
+        while (!closing) {
+            int n = c.epoll_wait(epfd, events, MAX_EVENTS, -1);
+            if (n < 0) {
+                int err = Native.errno();
+                if (err == Native.EINTR) {
+                    continue;
+                }
+                EmperorLog.error("epoll_wait: " + Native.strerror(err), null);
+                return;
+            }
+            for (int i = 0; i < n; i++) {
+                long token = events.getLong((long) i * eventSize + dataOffset);
+                if (token == WAKE_TOKEN) {
+                    continue;
+                }
+                RunIo r = runs.get(token >>> 2);
+                if (r == null) {
+                    continue; // already finished earlier in this batch
+                }
+                try {
+                    switch ((int) (token & 3)) {
+                        case OUT -> readOutput(r, false);
+                        case REPORT -> readReport(r);
+                        case PID -> ended(r);
+                        default -> { }
+                    }
+                } catch (RuntimeException e) {
+                    EmperorLog.error(r.name + ": bug in output handling", e);
+                }
+            }
+        }
+    }
+
+    /**
+     * Reads the output pipe: one read when {@code drain} is false (fairness between vassals; the
+     * level-triggered epoll comes back for more), else until it is empty, closed, or the drain limit.
+     */
+    private void readOutput(RunIo r, boolean drain) {
+        int total = 0;
+        while (r.outFd >= 0) {
+            long n = c.read(r.outFd, buffer, CHUNK);
+            if (n > 0) {
+                buffer.get(0, bytes, 0, (int) n);
+                r.splitter.feed(bytes, 0, (int) n, line -> EmperorLog.output(r.name, line));
+                total += (int) n;
+                if (!drain || total >= EXIT_DRAIN_LIMIT) {
+                    return;
+                }
+                continue;
+            }
+            if (n < 0 && Native.errno() == Native.EINTR) {
+                continue;
+            }
+            if (n < 0 && Native.errno() == Native.EAGAIN) {
+                return;
+            }
+            closeOutput(r); // EOF or a read error
+        }
+    }
+
+    private void closeOutput(RunIo r) {
+        r.splitter.flush(line -> EmperorLog.output(r.name, line));
+        c.close(r.outFd);
+        r.outFd = -1;
+    }
+
+    private void readReport(RunIo r) {
+        while (r.reportFd >= 0) {
+            long n = c.read(r.reportFd, buffer, CHUNK);
+            if (n > 0) {
+                if (r.report.length() < REPORT_LIMIT) {
+                    buffer.get(0, bytes, 0, (int) n);
+                    r.report.append(new String(bytes, 0, (int) Math.min(n, REPORT_LIMIT), StandardCharsets.UTF_8));
+                }
+                continue;
+            }
+            if (n < 0 && Native.errno() == Native.EINTR) {
+                continue;
+            }
+            if (n < 0 && Native.errno() == Native.EAGAIN) {
+                return;
+            }
+            c.close(r.reportFd);
+            r.reportFd = -1;
+            String text = r.report.toString().strip();
+            sink.accept(new LoopEvent.ForVassal(r.name, text.isEmpty()
+                    ? new Event.ExecDone(r.runId)
+                    : new Event.ExecFailed(r.runId, text)));
+        }
+    }
+
+    /** The main process is gone: finish its report and output first, so log lines stay in order. */
+    private void ended(RunIo r) {
+        readReport(r);
+        readOutput(r, true);
+        if (r.outFd >= 0) {
+            closeOutput(r);
+        }
+        if (r.reportFd >= 0) { // cannot happen once the process is gone; never leak it anyway
+            c.close(r.reportFd);
+            r.reportFd = -1;
+        }
+        c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, r.pidfd, null);
+        runs.remove(r.runId);
+        sink.accept(new LoopEvent.Ended(r.name, r.runId));
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        closing = true;
+        synchronized (tokenBuf) {
+            tokenBuf.putLong(0, 1);
+            c.write(wakeFd, tokenBuf, 8);
+        }
+        thread.join(5000);
+        for (RunIo r : runs.values()) {
+            if (r.outFd >= 0) {
+                c.close(r.outFd);
+            }
+            if (r.reportFd >= 0) {
+                c.close(r.reportFd);
+            }
+        }
+        runs.clear();
+        c.close(wakeFd);
+        c.close(epfd);
+    }
+}

@@ -1,0 +1,49 @@
+package io.emperor.os;
+
+import jnr.ffi.Pointer;
+import jnr.ffi.annotations.Out;
+import jnr.ffi.annotations.SaveError;
+
+/**
+ * The few libc calls that jnr-posix does not offer: epoll, pipe2, pidfds (through syscall),
+ * waitid. Every call saves errno; read it with {@link Native#errno()}.
+ */
+public interface LibC {
+    @SaveError
+    int epoll_create1(int flags);
+
+    @SaveError
+    int epoll_ctl(int epfd, int op, int fd, Pointer event);
+
+    @SaveError
+    int epoll_wait(int epfd, Pointer events, int maxEvents, int timeoutMillis);
+
+    @SaveError
+    long read(int fd, Pointer buf, long count);
+
+    @SaveError
+    long write(int fd, Pointer buf, long count);
+
+    @SaveError
+    int close(int fd);
+
+    @SaveError
+    int pipe2(@Out int[] fds, int flags);
+
+    @SaveError
+    int fcntl(int fd, int cmd, int arg);
+
+    @SaveError
+    int eventfd(int initval, int flags);
+
+    @SaveError
+    long syscall(long number, long a1, long a2, long a3, long a4);
+
+    @SaveError
+    int waitid(int idtype, int id, Pointer infop, int options);
+
+    @SaveError
+    int kill(int pid, int sig);
+
+    String strerror(int errnum);
+}

@@ -1,0 +1,68 @@
+package io.emperor.os;
+
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Platform;
+import jnr.ffi.Runtime;
+
+/** Loads libc once and holds the Linux constants the emperor needs. */
+public final class Native {
+    public static final int O_NONBLOCK = 0x800;
+    public static final int O_CLOEXEC = 0x80000;
+    public static final int F_GETFL = 3;
+    public static final int F_SETFL = 4;
+    public static final int EAGAIN = 11;
+    public static final int EINTR = 4;
+    public static final int ESRCH = 3;
+    public static final int ECHILD = 10;
+
+    public static final int EPOLL_CLOEXEC = O_CLOEXEC;
+    public static final int EPOLL_CTL_ADD = 1;
+    public static final int EPOLL_CTL_DEL = 2;
+    public static final int EPOLLIN = 0x1;
+    public static final int EPOLLERR = 0x8;
+    public static final int EPOLLHUP = 0x10;
+    public static final int EFD_CLOEXEC = O_CLOEXEC;
+    public static final int EFD_NONBLOCK = O_NONBLOCK;
+
+    public static final int P_PIDFD = 3;
+    public static final int WEXITED = 4;
+    public static final int WNOHANG = 1;
+    public static final int CLD_EXITED = 1;
+    public static final int CLD_KILLED = 2;
+    public static final int CLD_DUMPED = 3;
+
+    /** The generic syscall table number (x86_64 and aarch64 agree since Linux 5.3). */
+    public static final long SYS_PIDFD_OPEN = 434;
+
+    private static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
+    private static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
+
+    private Native() {}
+
+    public static LibC libc() {
+        return LIBC;
+    }
+
+    public static Runtime runtime() {
+        return RUNTIME;
+    }
+
+    /** errno of the last call on this thread. */
+    public static int errno() {
+        return RUNTIME.getLastError();
+    }
+
+    /** The text of an errno, as strerror gives it ("No such file or directory"). */
+    public static String strerror(int errno) {
+        return LIBC.strerror(errno);
+    }
+
+    /** The size of struct epoll_event: packed (12 bytes) on x86_64 only. */
+    static int epollEventSize() {
+        return Platform.getNativePlatform().getCPU() == Platform.CPU.X86_64 ? 12 : 16;
+    }
+
+    static int epollDataOffset() {
+        return Platform.getNativePlatform().getCPU() == Platform.CPU.X86_64 ? 4 : 8;
+    }
+}

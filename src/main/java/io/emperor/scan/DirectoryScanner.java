@@ -1,0 +1,236 @@
+package io.emperor.scan;
+
+import io.emperor.config.Parsed;
+import io.emperor.config.Problem;
+import io.emperor.config.VassalFileParser;
+import io.emperor.config.VassalSpec;
+import java.io.IOException;
+import java.nio.file.DirectoryIteratorException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Lists the vassal directories and turns them into a {@link Snapshot}. No threads: it runs on
+ * whichever thread calls it (the {@code emperor-watcher}) and is not safe for concurrent use.
+ *
+ * <p>One {@link #scan()}:
+ * <ol>
+ *   <li>lists each directory in order (not recursive) and keeps the names {@link VassalNames}
+ *       accepts;</li>
+ *   <li>stats each one ({@link Fingerprints}; following symlinks unless {@code followLinks} is
+ *       false); what is not a regular file, or vanished since the listing, is absent;</li>
+ *   <li>gives a name to the first directory that has it; a later file with the same name is
+ *       ignored and logged once: {@code NAME: ignored: DIR2/NAME.ini has the same name as
+ *       DIR1/NAME.ini};</li>
+ *   <li>parses a file only when its fingerprint differs from the last scan's (a cache by path,
+ *       which forgets files that are gone), so an unchanged directory costs one {@code readdir}
+ *       and one {@code stat} per file;</li>
+ *   <li>a directory that does not exist contributes nothing (its vassals are removed) and is
+ *       logged once per disappearance: {@code vassal directory DIR does not exist; waiting for
+ *       it}, then {@code vassal directory DIR appeared}; a directory that exists but cannot be
+ *       listed is logged once per reason ({@code vassal directory DIR cannot be read: REASON})
+ *       and goes into {@link Snapshot#unreadableDirs()}, so its vassals are kept as they were;
+ *       the names it had at its last listing keep shadowing later directories meanwhile.</li>
+ * </ol>
+ * A file that exists but cannot be stat'ed (permission denied, a symlink loop) keeps its last
+ * known version, if any, and is logged once per reason: {@code NAME: cannot stat PATH: REASON}.
+ */
+public final class DirectoryScanner {
+    private static final Logger log = LoggerFactory.getLogger("emperor");
+
+    private final VassalFileParser parser;
+    private final boolean followLinks;
+    private List<Path> directories;
+    /** The last scan's view of each file: what was parsed for which version. */
+    private Map<Path, Cached> cache = new HashMap<>();
+    private final Map<Path, DirState> dirStates = new HashMap<>();
+    /** The vassal names each directory had at its last successful listing. */
+    private final Map<Path, Set<String>> lastListed = new HashMap<>();
+    private Set<Clash> loggedClashes = Set.of();
+    private Map<Path, String> statProblems = Map.of();
+
+    private record Cached(Fingerprint fingerprint, Parsed<VassalSpec> parsed) {}
+
+    private record Clash(Path ignored, Path winner) {}
+
+    private enum State { LISTED, MISSING, UNREADABLE }
+
+    private record DirState(State state, String reason) {}
+
+    /** Scans {@code directories}, following symlinks (DESIGN §2). */
+    public DirectoryScanner(List<Path> directories, VassalFileParser parser) {
+        this(directories, parser, true);
+    }
+
+    /**
+     * @param directories the vassal directories, highest priority first; made absolute
+     * @param parser      reads a file whose fingerprint changed
+     * @param followLinks false for {@code nofollow}: a symlink is judged by the link itself
+     */
+    public DirectoryScanner(List<Path> directories, VassalFileParser parser, boolean followLinks) {
+        this.parser = parser;
+        this.followLinks = followLinks;
+        setDirectories(directories);
+    }
+
+    /** Replaces the directories (SIGHUP); the cache is kept, so unchanged files are not re-parsed. */
+    public void setDirectories(List<Path> directories) {
+        Set<Path> unique = new LinkedHashSet<>();
+        for (Path dir : directories) {
+            unique.add(dir.toAbsolutePath().normalize());
+        }
+        this.directories = List.copyOf(unique);
+        dirStates.keySet().retainAll(unique);
+        lastListed.keySet().retainAll(unique);
+    }
+
+    /** The directories, absolute, highest priority first. */
+    public List<Path> directories() {
+        return directories;
+    }
+
+    /** Lists, stats and (where changed) parses every vassal file now. */
+    public Snapshot scan() {
+        Scan scan = new Scan();
+        for (Path dir : directories) {
+            scanDirectory(dir, scan);
+        }
+        for (Clash clash : scan.clashes) {
+            if (!loggedClashes.contains(clash)) {
+                String name = VassalNames.vassalName(clash.ignored().getFileName().toString()).orElseThrow();
+                log.warn("{}: ignored: {} has the same name as {}", name, clash.ignored(), clash.winner());
+            }
+        }
+        loggedClashes = scan.clashes;
+        statProblems = scan.statProblems;
+        cache = scan.cache;
+        return new Snapshot(scan.files, scan.unreadable);
+    }
+
+    /** What one scan builds. */
+    private static final class Scan {
+        final Map<String, VassalFile> files = new HashMap<>();
+        /** Names taken so far, with the path that took them (also names of unreadable directories). */
+        final Map<String, Path> claimed = new HashMap<>();
+        final Set<Path> unreadable = new HashSet<>();
+        final Map<Path, Cached> cache = new HashMap<>();
+        final Set<Clash> clashes = new HashSet<>();
+        final Map<Path, String> statProblems = new HashMap<>();
+    }
+
+    private void scanDirectory(Path dir, Scan scan) {
+        List<String> fileNames = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path entry : entries) {
+                String fileName = entry.getFileName().toString();
+                if (VassalNames.vassalName(fileName).isPresent()) {
+                    fileNames.add(fileName);
+                }
+            }
+        } catch (NoSuchFileException e) {
+            report(dir, new DirState(State.MISSING, null));
+            lastListed.remove(dir);
+            return;
+        } catch (IOException e) {
+            unreadable(dir, IoReasons.of(e), scan);
+            return;
+        } catch (DirectoryIteratorException e) {
+            unreadable(dir, IoReasons.of(e.getCause()), scan);
+            return;
+        }
+        report(dir, new DirState(State.LISTED, null));
+        fileNames.sort(null);
+        Set<String> present = new HashSet<>();
+        for (String fileName : fileNames) {
+            String name = VassalNames.vassalName(fileName).orElseThrow();
+            Path file = dir.resolve(fileName);
+            Optional<Fingerprint> fingerprint = fingerprint(name, file, scan);
+            if (fingerprint.isEmpty()) {
+                continue;
+            }
+            present.add(name);
+            Path winner = scan.claimed.putIfAbsent(name, file);
+            if (winner != null) {
+                scan.clashes.add(new Clash(file, winner));
+                continue;
+            }
+            Cached cached = parsed(name, file, fingerprint.get());
+            scan.cache.put(file, cached);
+            scan.files.put(name, new VassalFile(name, file, cached.fingerprint(), cached.parsed()));
+        }
+        lastListed.put(dir, present);
+    }
+
+    /** The directory exists but cannot be listed: keep what we knew about it. */
+    private void unreadable(Path dir, String reason, Scan scan) {
+        report(dir, new DirState(State.UNREADABLE, reason));
+        scan.unreadable.add(dir);
+        for (Map.Entry<Path, Cached> entry : cache.entrySet()) {
+            if (dir.equals(entry.getKey().getParent())) {
+                scan.cache.put(entry.getKey(), entry.getValue());
+            }
+        }
+        for (String name : lastListed.getOrDefault(dir, Set.of())) {
+            scan.claimed.putIfAbsent(name, dir.resolve(name + ".ini"));
+        }
+    }
+
+    private Optional<Fingerprint> fingerprint(String name, Path file, Scan scan) {
+        try {
+            return Fingerprints.of(file, followLinks);
+        } catch (IOException e) {
+            String reason = IoReasons.of(e);
+            scan.statProblems.put(file, reason);
+            if (!reason.equals(statProblems.get(file))) {
+                log.warn("{}: cannot stat {}: {}", name, file, reason);
+            }
+            return Optional.ofNullable(cache.get(file)).map(Cached::fingerprint);
+        }
+    }
+
+    /** The parse of this version of the file: from the cache when the fingerprint is unchanged. */
+    private Cached parsed(String name, Path file, Fingerprint fingerprint) {
+        Cached before = cache.get(file);
+        if (before != null && before.fingerprint().equals(fingerprint)) {
+            return before;
+        }
+        // The fingerprint was taken before reading: if the file changes in between, the next
+        // scan sees a newer fingerprint and parses again (the other order could miss an edit).
+        Parsed<VassalSpec> parsed;
+        try {
+            parsed = parser.parse(file);
+        } catch (RuntimeException e) {
+            log.error("{}: parser failed on {}", name, file, e);
+            parsed = Parsed.failed(List.of(new Problem(file, 0, "internal error while parsing: " + e)), List.of());
+        }
+        return new Cached(fingerprint, parsed);
+    }
+
+    private void report(Path dir, DirState now) {
+        DirState before = dirStates.put(dir, now);
+        if (now.equals(before)) {
+            return;
+        }
+        switch (now.state()) {
+            case MISSING -> log.warn("vassal directory {} does not exist; waiting for it", dir);
+            case UNREADABLE -> log.error("vassal directory {} cannot be read: {}", dir, now.reason());
+            case LISTED -> {
+                if (before != null && before.state() == State.MISSING) {
+                    log.info("vassal directory {} appeared", dir);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,389 @@
+package io.emperor.scan;
+
+import static java.nio.file.StandardWatchEventKinds.ENTRY_CREATE;
+import static java.nio.file.StandardWatchEventKinds.ENTRY_DELETE;
+import static java.nio.file.StandardWatchEventKinds.ENTRY_MODIFY;
+import static java.nio.file.StandardWatchEventKinds.OVERFLOW;
+
+import java.io.IOException;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.WatchEvent;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code emperor-watcher} thread: turns directory changes into {@link Snapshot}s for the
+ * emperor loop (DESIGN §3, §7).
+ *
+ * <p>Watch events are only hints that mean "rescan" (STYLE 5). The thread:
+ * <ol>
+ *   <li>watches (inotify, through the JDK {@link WatchService}) every vassal directory for
+ *       created, modified and deleted entries; for a directory that does not exist it watches the
+ *       nearest existing ancestor, for the one name that leads towards it, so its creation is
+ *       seen at once;</li>
+ *   <li>rescans on an event about a possible vassal file (a name {@link VassalNames} accepts)
+ *       or about that leading name, on {@code OVERFLOW}, on an invalid key (a watched directory
+ *       deleted or replaced), on {@link #rescanNow()} and {@link #reconfigure}, and when nothing
+ *       caused a scan for {@code rescanPeriod} (the safety net for what inotify cannot see:
+ *       symlink targets, NFS);</li>
+ *   <li>before scanning, drains further events for a moment (until 2 ms pass without one, at
+ *       most 50 ms), so a burst costs one scan;</li>
+ *   <li>re-registers its watches (so a directory that appeared, or was replaced, is watched),
+ *       runs {@link DirectoryScanner#scan()} on this thread, and hands the snapshot to the sink.</li>
+ * </ol>
+ * The sink is called on this thread and must not block (the loop's queue). A failing scan is
+ * logged ({@code emperor: scan failed: ...}) and the thread goes on. A directory that cannot be
+ * watched is logged once per reason ({@code vassal directory DIR cannot be watched: REASON}) and is
+ * left to the periodic rescan.
+ *
+ * <p>Threads: {@link #start()}, {@link #rescanNow()}, {@link #reconfigure} and {@link #close()}
+ * may be called from any thread; the scanner is touched only by the watcher thread once started.
+ */
+public final class DirectoryWatcher implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger("emperor");
+    private static final WatchEvent.Kind<?>[] KINDS = {ENTRY_CREATE, ENTRY_DELETE, ENTRY_MODIFY};
+    private static final long QUIET_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+    private static final long BURST_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    private static final Duration LONGEST_PERIOD = Duration.ofDays(10_000);
+    private static final long JOIN_MILLIS = 10_000;
+
+    private final DirectoryScanner scanner;
+    private final Consumer<Snapshot> sink;
+
+    private final Object lock = new Object();
+    // Guarded by lock.
+    private Thread thread;
+    private WatchService watchService;
+    private boolean closed;
+    private boolean waiting;
+    private boolean rescanRequested;
+    private Reconfiguration pendingReconfiguration;
+
+    // Watcher thread only.
+    private long periodNanos;
+    private Map<Path, WatchKey> watches = new HashMap<>();
+    /** Keys on vassal directories: any vassal-like name matters. */
+    private Set<WatchKey> directoryKeys = new HashSet<>();
+    /** Keys on ancestors of missing directories: only the names leading to them matter. */
+    private Map<WatchKey, Set<String>> ancestorKeys = new HashMap<>();
+    private final Map<Path, String> watchProblems = new HashMap<>();
+
+    private record Reconfiguration(List<Path> directories, Duration rescanPeriod) {}
+
+    /**
+     * @param scanner      scans the directories; from {@link #start()} on, only the watcher thread
+     *                     uses it
+     * @param rescanPeriod how long without any scan before a full rescan anyway (positive)
+     * @param sink         receives every snapshot, on the watcher thread; must not block
+     */
+    public DirectoryWatcher(DirectoryScanner scanner, Duration rescanPeriod, Consumer<Snapshot> sink) {
+        this.scanner = scanner;
+        this.sink = sink;
+        this.periodNanos = nanos(rescanPeriod);
+    }
+
+    /** Opens the watch service and starts the thread, which scans at once. Once only. */
+    public void start() throws IOException {
+        synchronized (lock) {
+            if (thread != null || closed) {
+                throw new IllegalStateException("the directory watcher can be started once");
+            }
+            watchService = FileSystems.getDefault().newWatchService();
+            rescanRequested = true;
+            thread = new Thread(this::run, "emperor-watcher");
+            thread.setDaemon(true);
+            thread.start();
+        }
+    }
+
+    /** Asks for a scan as soon as possible (after the one running, if any). */
+    public void rescanNow() {
+        synchronized (lock) {
+            rescanRequested = true;
+            wakeUp();
+        }
+    }
+
+    /** New directories and period (SIGHUP): applied by the watcher thread, followed by a scan. */
+    public void reconfigure(List<Path> directories, Duration rescanPeriod) {
+        nanos(rescanPeriod); // rejects a bad period here, in the caller's thread
+        Reconfiguration reconfiguration = new Reconfiguration(List.copyOf(directories), rescanPeriod);
+        synchronized (lock) {
+            pendingReconfiguration = reconfiguration;
+            wakeUp();
+        }
+    }
+
+    /** Stops the thread (waits for a running scan to end) and closes the watch service. */
+    @Override
+    public void close() {
+        Thread running;
+        synchronized (lock) {
+            closed = true;
+            wakeUp();
+            running = thread;
+        }
+        if (running != null && running != Thread.currentThread()) {
+            try {
+                running.join(JOIN_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (running.isAlive()) {
+                log.warn("emperor: the directory watcher did not stop within {} ms", JOIN_MILLIS);
+            }
+        }
+        closeWatchService();
+    }
+
+    private static long nanos(Duration period) {
+        if (period.isNegative() || period.isZero()) {
+            throw new IllegalArgumentException("the rescan period must be positive: " + period);
+        }
+        return period.compareTo(LONGEST_PERIOD) > 0 ? LONGEST_PERIOD.toNanos() : period.toNanos();
+    }
+
+    /*
+     * Waking the thread: it interrupts only a thread blocked in poll() (waiting == true, set and
+     * cleared under the lock, and the flag cleared under the lock too), never one that is
+     * scanning, because an interrupt closes any FileChannel the parser is reading.
+     */
+    private void wakeUp() {
+        if (waiting) {
+            thread.interrupt();
+        }
+    }
+
+    private void run() {
+        long lastScan = System.nanoTime();
+        try {
+            while (true) {
+                boolean rescan = takeRequests();
+                if (isClosed()) {
+                    return;
+                }
+                if (!rescan) {
+                    long wait = lastScan + periodNanos - System.nanoTime();
+                    if (wait > 0) {
+                        WatchKey key = await(wait);
+                        if (key == null || !drain(key)) {
+                            continue; // woken up, or nothing relevant: the loop head decides
+                        }
+                    }
+                }
+                scanAndPublish();
+                lastScan = System.nanoTime();
+            }
+        } catch (ClosedWatchServiceException e) {
+            // closed under us by close(): done
+        } catch (RuntimeException e) {
+            log.error("emperor: directory watcher stopped: {}", e.toString(), e);
+        } finally {
+            closeWatchService();
+        }
+    }
+
+    /** Applies a pending reconfiguration; true when a scan is due because of a request. */
+    private boolean takeRequests() {
+        Reconfiguration reconfiguration;
+        boolean requested;
+        synchronized (lock) {
+            reconfiguration = pendingReconfiguration;
+            requested = rescanRequested || reconfiguration != null;
+            pendingReconfiguration = null;
+            rescanRequested = false;
+        }
+        if (reconfiguration != null) {
+            scanner.setDirectories(reconfiguration.directories());
+            periodNanos = nanos(reconfiguration.rescanPeriod());
+        }
+        return requested;
+    }
+
+    private boolean isClosed() {
+        synchronized (lock) {
+            return closed;
+        }
+    }
+
+    /** The next signalled key, or null after the timeout or when woken up. */
+    private WatchKey await(long timeoutNanos) {
+        WatchService service;
+        synchronized (lock) {
+            if (closed || rescanRequested || pendingReconfiguration != null) {
+                return null;
+            }
+            waiting = true;
+            service = watchService;
+        }
+        try {
+            return service.poll(timeoutNanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            return null;
+        } finally {
+            synchronized (lock) {
+                waiting = false;
+                Thread.interrupted(); // a wake-up that came after poll() returned
+            }
+        }
+    }
+
+    /** Takes {@code first} and whatever else a burst brings; true when any of it calls for a scan. */
+    private boolean drain(WatchKey first) {
+        boolean rescan = handle(first);
+        long end = System.nanoTime() + BURST_NANOS;
+        WatchService service;
+        synchronized (lock) {
+            service = watchService;
+        }
+        for (long left = BURST_NANOS; left > 0; left = end - System.nanoTime()) {
+            WatchKey next;
+            try {
+                next = service.poll(Math.min(QUIET_NANOS, left), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                break; // nobody interrupts outside await(); stop draining and scan
+            }
+            if (next == null) {
+                break;
+            }
+            rescan |= handle(next);
+        }
+        return rescan;
+    }
+
+    private boolean handle(WatchKey key) {
+        boolean known = directoryKeys.contains(key) || ancestorKeys.containsKey(key);
+        boolean rescan = false;
+        for (WatchEvent<?> event : key.pollEvents()) {
+            rescan |= known && relevant(key, event);
+        }
+        if (!key.reset() && known) {
+            rescan = true; // the directory was deleted or replaced: re-register, rescan
+        }
+        return rescan;
+    }
+
+    private boolean relevant(WatchKey key, WatchEvent<?> event) {
+        if (event.kind() == OVERFLOW) {
+            log.debug("emperor: watch events were lost (overflow); rescanning");
+            return true;
+        }
+        if (!(event.context() instanceof Path child)) {
+            return true;
+        }
+        String name = child.getFileName().toString();
+        return (directoryKeys.contains(key) && VassalNames.vassalName(name).isPresent())
+                || ancestorKeys.getOrDefault(key, Set.of()).contains(name);
+    }
+
+    private void scanAndPublish() {
+        try {
+            updateWatches();
+            sink.accept(scanner.scan());
+        } catch (ClosedWatchServiceException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            log.error("emperor: scan failed: {}", e.toString(), e);
+        }
+    }
+
+    /** Watches each directory, or its nearest existing ancestor; cancels watches no longer needed. */
+    private void updateWatches() {
+        Map<Path, WatchKey> nextWatches = new HashMap<>();
+        Set<WatchKey> nextDirectoryKeys = new HashSet<>();
+        Map<WatchKey, Set<String>> nextAncestorKeys = new HashMap<>();
+        for (Path dir : scanner.directories()) {
+            Path at = watch(dir, nextWatches);
+            if (at == null) {
+                continue;
+            }
+            WatchKey key = nextWatches.get(at);
+            if (at.equals(dir)) {
+                nextDirectoryKeys.add(key);
+            } else {
+                String towards = at.relativize(dir).getName(0).toString();
+                nextAncestorKeys.computeIfAbsent(key, k -> new HashSet<>()).add(towards);
+            }
+        }
+        for (WatchKey old : watches.values()) {
+            if (!nextWatches.containsValue(old)) {
+                old.cancel();
+            }
+        }
+        watchProblems.keySet().retainAll(scanner.directories());
+        watches = nextWatches;
+        directoryKeys = nextDirectoryKeys;
+        ancestorKeys = nextAncestorKeys;
+    }
+
+    /**
+     * Registers {@code dir}, or its nearest existing ancestor, into {@code into}; returns the path
+     * registered, or null when registration failed. After registering an ancestor it looks again,
+     * because the next level may have been created just before the watch existed.
+     */
+    private Path watch(Path dir, Map<Path, WatchKey> into) {
+        WatchService service;
+        synchronized (lock) {
+            service = watchService;
+        }
+        for (int attempt = 0; attempt <= dir.getNameCount() + 2; attempt++) {
+            Path at = nearestDirectory(dir);
+            WatchKey key;
+            try {
+                key = into.containsKey(at) ? into.get(at) : at.register(service, KINDS);
+            } catch (NoSuchFileException | NotDirectoryException e) {
+                continue; // it went away meanwhile: look again
+            } catch (IOException e) {
+                String reason = IoReasons.of(e);
+                if (!reason.equals(watchProblems.put(dir, reason))) {
+                    log.warn("vassal directory {} cannot be watched: {}", dir, reason);
+                }
+                return null;
+            }
+            into.put(at, key);
+            if (nearestDirectory(dir).equals(at)) {
+                watchProblems.remove(dir);
+                return at;
+            }
+        }
+        return null; // the path keeps changing under us; the next scan tries again
+    }
+
+    private static Path nearestDirectory(Path dir) {
+        Path at = dir;
+        while (at.getParent() != null && !Files.isDirectory(at)) {
+            at = at.getParent();
+        }
+        return at;
+    }
+
+    private void closeWatchService() {
+        WatchService service;
+        synchronized (lock) {
+            service = watchService;
+        }
+        if (service == null) {
+            return;
+        }
+        try {
+            service.close();
+        } catch (IOException e) {
+            log.warn("emperor: closing the directory watch service failed: {}", IoReasons.of(e));
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package io.emperor.scan;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/** Reads the {@link Fingerprint} of a vassal file: one {@code stat} (or {@code lstat}). */
+public final class Fingerprints {
+    /*
+     * The attributes named one by one: "unix:*" would also build the posix owner and group,
+     * which costs a getpwuid and a getgrgid (NSS, maybe LDAP) per file per scan.
+     */
+    private static final String ATTRIBUTES = "unix:size,lastModifiedTime,ctime,ino,dev,uid,gid,mode";
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFREG = 0100000;
+    private static final int S_IFLNK = 0120000;
+
+    private Fingerprints() {}
+
+    /**
+     * The fingerprint of {@code file}, or empty when it is not a vassal file: it does not exist
+     * (vanished, or a dangling symlink), or it is not a regular file (a directory named
+     * {@code x.ini}, a fifo, …).
+     *
+     * @param followLinks true: a symlink is judged by its target ({@code stat}); false
+     *                    ({@code nofollow}): by the link itself ({@code lstat}), which still
+     *                    counts only when it leads to a regular file
+     * @throws IOException any other failure to stat the file (permission denied, a symlink
+     *                     loop): the caller decides, since "absent" would stop a vassal
+     */
+    public static Optional<Fingerprint> of(Path file, boolean followLinks) throws IOException {
+        Map<String, Object> attributes;
+        try {
+            attributes = followLinks
+                    ? Files.readAttributes(file, ATTRIBUTES)
+                    : Files.readAttributes(file, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+        int mode = (Integer) attributes.get("mode");
+        int type = mode & S_IFMT;
+        boolean vassal = type == S_IFREG || (type == S_IFLNK && Files.isRegularFile(file));
+        if (!vassal) {
+            return Optional.empty();
+        }
+        return Optional.of(new Fingerprint(
+                (Long) attributes.get("size"),
+                nanos(attributes.get("lastModifiedTime")),
+                nanos(attributes.get("ctime")),
+                (Long) attributes.get("ino"),
+                (Long) attributes.get("dev"),
+                (Integer) attributes.get("uid"),
+                (Integer) attributes.get("gid"),
+                mode));
+    }
+
+    private static long nanos(Object fileTime) {
+        return ((FileTime) fileTime).to(TimeUnit.NANOSECONDS);
+    }
+}

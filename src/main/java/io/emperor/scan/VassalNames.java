@@ -1,0 +1,33 @@
+package io.emperor.scan;
+
+import java.util.Optional;
+
+/**
+ * Which file names in a vassal directory are vassals (DESIGN §2). Pure.
+ *
+ * <p>{@code NAME.ini} is the vassal {@code NAME}. Ignored, because editors and package managers
+ * write them next to the real file: names starting with {@code .}, ending in {@code ~},
+ * {@code .swp} or {@code .tmp}, containing {@code .dpkg-} or {@code .rpm} ({@code .rpmnew},
+ * {@code .rpmsave}, {@code .rpmorig}), and anything not ending in {@code .ini}, including
+ * {@code .ini} alone.
+ */
+public final class VassalNames {
+    private static final String SUFFIX = ".ini";
+
+    private VassalNames() {}
+
+    /** The vassal name of a file name (not a path), or empty when the file is not a vassal. */
+    public static Optional<String> vassalName(String fileName) {
+        if (fileName.startsWith(".")
+                || fileName.endsWith("~")
+                || fileName.endsWith(".swp")
+                || fileName.endsWith(".tmp")
+                || fileName.contains(".dpkg-")
+                || fileName.contains(".rpm")
+                || !fileName.endsWith(SUFFIX)
+                || fileName.length() == SUFFIX.length()) {
+            return Optional.empty();
+        }
+        return Optional.of(fileName.substring(0, fileName.length() - SUFFIX.length()));
+    }
+}

@@ -1,0 +1,96 @@
+package io.emperor.vassal;
+
+import io.emperor.config.Problem;
+import io.emperor.config.VassalSpec;
+import java.util.List;
+
+/** What can happen to one vassal. Process events carry the id of the run they belong to. */
+public sealed interface Event {
+
+    /** The kind of event, so the lifecycle can switch over every kind exhaustively (Java 17). */
+    enum Kind { FILE_VALID, FILE_INVALID, FILE_REMOVED, SPAWNED, SPAWN_FAILED, EXEC_DONE, EXEC_FAILED,
+        EXITED, TICK, SHUTDOWN, FORCE_KILL }
+
+    Kind kind();
+
+    /** Its file (new, changed or merely touched) parses: this is the spec to run. */
+    record FileValid(VassalSpec spec) implements Event {
+        public Kind kind() {
+            return Kind.FILE_VALID;
+        }
+    }
+
+    /** Its file (new or changed) does not parse. */
+    record FileInvalid(List<Problem> errors) implements Event {
+        public Kind kind() {
+            return Kind.FILE_INVALID;
+        }
+
+        public FileInvalid {
+            errors = List.copyOf(errors);
+        }
+    }
+
+    /** Its file is gone. */
+    record FileRemoved() implements Event {
+        public Kind kind() {
+            return Kind.FILE_REMOVED;
+        }
+    }
+
+    /** The Spawn effect started a process (fed back by the loop right after the effect). */
+    record Spawned(long runId, long pid, int uid, int gid) implements Event {
+        public Kind kind() {
+            return Kind.SPAWNED;
+        }
+    }
+
+    /** The Spawn effect could not start a process at all (fed back by the loop). */
+    record SpawnFailed(String reason) implements Event {
+        public Kind kind() {
+            return Kind.SPAWN_FAILED;
+        }
+    }
+
+    /** The exec helper reached exec: the program itself now runs. */
+    record ExecDone(long runId) implements Event {
+        public Kind kind() {
+            return Kind.EXEC_DONE;
+        }
+    }
+
+    /** The exec helper failed at a step before exec and said why; the process exits next. */
+    record ExecFailed(long runId, String reason) implements Event {
+        public Kind kind() {
+            return Kind.EXEC_FAILED;
+        }
+    }
+
+    /** The process is gone. */
+    record Exited(long runId, ExitStatus status) implements Event {
+        public Kind kind() {
+            return Kind.EXITED;
+        }
+    }
+
+    /** Time passed: a deadline may have been reached. */
+    record Tick() implements Event {
+        public Kind kind() {
+            return Kind.TICK;
+        }
+    }
+
+    /** The emperor is shutting down: stop and forget. */
+    record Shutdown() implements Event {
+        public Kind kind() {
+            return Kind.SHUTDOWN;
+        }
+    }
+
+    /** The operator insists (a second SIGTERM/SIGINT): SIGKILL whatever is still stopping. */
+    record ForceKill() implements Event {
+        public Kind kind() {
+            return Kind.FORCE_KILL;
+        }
+    }
+}

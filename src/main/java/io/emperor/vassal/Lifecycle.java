@@ -1,0 +1,277 @@
+package io.emperor.vassal;
+
+import io.emperor.config.Problem;
+import io.emperor.config.ReloadMode;
+import io.emperor.config.Signals;
+import io.emperor.config.VassalSpec;
+import io.emperor.vassal.Effect.Level;
+import io.emperor.vassal.Event.ExecFailed;
+import io.emperor.vassal.Event.Exited;
+import io.emperor.vassal.Event.FileInvalid;
+import io.emperor.vassal.Event.FileValid;
+import io.emperor.vassal.Vassal.After;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The vassal lifecycle as a pure function: {@code (vassal, event, now) -> (vassal, effects)}.
+ * No clock, no I/O, no threads: {@code now} is monotonic nanos handed in by the loop. Every
+ * (state, event) pair is decided here; docs/lifecycle.md is the same table in prose, and
+ * LifecycleTest covers each row.
+ */
+public final class Lifecycle {
+    /** How long to wait for an exit after SIGKILL before saying so in the log. */
+    static final long KILL_GRACE = Duration.ofSeconds(10).toNanos();
+
+    private final Policy policy;
+
+    public Lifecycle(Policy policy) {
+        this.policy = policy;
+    }
+
+    public Policy policy() {
+        return policy;
+    }
+
+    public Transition step(Vassal v, Event e, long now) {
+        // Process events of an earlier run (a late report of a process already handled) change nothing.
+        if (isStale(v, e)) {
+            return same(v);
+        }
+        return switch (v.state()) {
+            case STOPPED, FAILED -> idle(v, e);
+            case BACKOFF -> backoff(v, e, now);
+            case STARTING, RUNNING -> live(v, e, now);
+            case STOPPING -> stopping(v, e, now);
+        };
+    }
+
+    private static boolean isStale(Vassal v, Event e) {
+        long run;
+        if (e instanceof Event.ExecDone x) {
+            run = x.runId();
+        } else if (e instanceof ExecFailed x) {
+            run = x.runId();
+        } else if (e instanceof Exited x) {
+            run = x.runId();
+        } else {
+            return false;
+        }
+        return run == 0 || run != v.runId();
+    }
+
+    // STOPPED, FAILED: no process, waiting for a usable file.
+    private Transition idle(Vassal v, Event e) {
+        return switch (e.kind()) {
+            // STOPPED|FAILED -> STARTING
+            case FILE_VALID -> spawn(v.withFailures(0), ((FileValid) e).spec(), List.of());
+            // STOPPED|FAILED -> FAILED
+            case FILE_INVALID -> new Transition(v.withState(State.FAILED), refused(((FileInvalid) e).errors()));
+            // -> forgotten
+            case FILE_REMOVED -> forget(info("removed"));
+            case SHUTDOWN -> forget();
+            // A Spawned/SpawnFailed can only follow a Spawn effect, which leaves STOPPED at once.
+            case SPAWNED -> impossible(v, e);
+            case SPAWN_FAILED -> impossible(v, e);
+            case EXEC_DONE -> same(v);
+            case EXEC_FAILED -> same(v);
+            case EXITED -> same(v);
+            case TICK -> same(v);
+            case FORCE_KILL -> same(v);
+        };
+    }
+
+    // BACKOFF: no process, waiting for the deadline.
+    private Transition backoff(Vassal v, Event e, long now) {
+        return switch (e.kind()) {
+            // BACKOFF -> STARTING, at once: a touch cuts the backoff short
+            case FILE_VALID -> spawn(v.withFailures(0), ((FileValid) e).spec(), List.of(info("retrying now: file changed")));
+            // BACKOFF -> FAILED
+            case FILE_INVALID -> new Transition(v.withoutProcess(State.FAILED, Vassal.NO_DEADLINE), refused(((FileInvalid) e).errors()));
+            case FILE_REMOVED -> forget(info("removed"));
+            case SHUTDOWN -> forget();
+            // BACKOFF -> STARTING when the backoff is over
+            case TICK -> now >= v.deadline() ? spawn(v.countRestart(), v.spec(), List.of()) : same(v);
+            case SPAWNED -> impossible(v, e);
+            case SPAWN_FAILED -> impossible(v, e);
+            case EXEC_DONE -> same(v);
+            case EXEC_FAILED -> same(v);
+            case EXITED -> same(v);
+            case FORCE_KILL -> same(v);
+        };
+    }
+
+    // STARTING, RUNNING: a process exists and is wanted.
+    private Transition live(Vassal v, Event e, long now) {
+        return switch (e.kind()) {
+            case SPAWNED -> {
+                if (v.runId() != 0 || v.state() != State.STARTING) {
+                    yield impossible(v, e);
+                }
+                Event.Spawned s = (Event.Spawned) e;
+                yield new Transition(v.withRun(s.runId(), s.pid(), now),
+                        List.of(info("spawned pid=" + s.pid() + " uid=" + s.uid() + " gid=" + s.gid())));
+            }
+            // STARTING -> BACKOFF: the process could not even be created
+            case SPAWN_FAILED -> v.runId() == 0 && v.state() == State.STARTING
+                    ? backOff(v, List.of(error("spawn failed: " + ((Event.SpawnFailed) e).reason())), now)
+                    : impossible(v, e);
+            // STARTING -> RUNNING
+            case EXEC_DONE -> same(v.state() == State.STARTING ? v.withState(State.RUNNING) : v);
+            case EXEC_FAILED -> new Transition(v.withExecFailed(), List.of(error("spawn failed: " + ((ExecFailed) e).reason())));
+            case FILE_VALID -> changed(v, ((FileValid) e).spec(), now);
+            case FILE_INVALID -> {
+                List<Effect> fx = new ArrayList<>(refused(((FileInvalid) e).errors()));
+                fx.add(warn("kept running pid=" + v.pid() + " (last good version of the file)"));
+                yield new Transition(v, fx);
+            }
+            // STARTING|RUNNING -> STOPPING, then forgotten
+            case FILE_REMOVED -> stop(v, After.FORGET, null, now, "file removed");
+            case SHUTDOWN -> stop(v, After.FORGET, null, now, "emperor stopping");
+            case EXITED -> exited(v, ((Exited) e).status(), now);
+            case TICK -> same(v);
+            case FORCE_KILL -> same(v);
+        };
+    }
+
+    // STOPPING: the stop signal went out; waiting for the exit.
+    private Transition stopping(Vassal v, Event e, long now) {
+        return switch (e.kind()) {
+            case EXITED -> {
+                List<Effect> fx = new ArrayList<>();
+                fx.add(info("stopped " + ((Exited) e).status() + " after " + seconds(now - v.startedAt())));
+                if (v.after() == After.RESTART) {
+                    // STOPPING -> STARTING
+                    yield spawn(v.countRestart(), v.next(), fx);
+                }
+                // STOPPING -> forgotten
+                yield forget(fx);
+            }
+            case TICK -> {
+                if (now < v.deadline()) {
+                    yield same(v);
+                }
+                if (!v.killed()) {
+                    yield new Transition(v.withKilled(now + KILL_GRACE), List.of(
+                            warn("stop-timeout " + seconds(v.spec().stopTimeout().toNanos())
+                                    + " passed: SIGKILL to process group " + v.pid()),
+                            new Effect.KillGroup(v.runId())));
+                }
+                yield new Transition(v.withDeadline(Vassal.NO_DEADLINE), List.of(
+                        error("pid=" + v.pid() + " still there " + seconds(KILL_GRACE)
+                                + " after SIGKILL (stuck in the kernel?); still waiting")));
+            }
+            case FORCE_KILL -> v.killed() ? same(v) : new Transition(v.withKilled(now + KILL_GRACE),
+                    List.of(warn("SIGKILL to process group " + v.pid()), new Effect.KillGroup(v.runId())));
+            // A file that comes back, or changes, during a stop: start that version once the stop is done.
+            case FILE_VALID -> new Transition(v.stopping(After.RESTART, ((FileValid) e).spec(), v.deadline()),
+                    v.after() == After.RESTART ? List.of() : List.of(info("file is back: will start again once stopped")));
+            case FILE_INVALID -> new Transition(v, refused(((FileInvalid) e).errors()));
+            case FILE_REMOVED -> same(v.stopping(After.FORGET, null, v.deadline()));
+            case SHUTDOWN -> same(v.stopping(After.FORGET, null, v.deadline()));
+            case EXEC_DONE -> same(v);
+            case EXEC_FAILED -> new Transition(v.withExecFailed(), List.of(error("spawn failed: " + ((ExecFailed) e).reason())));
+            case SPAWNED -> impossible(v, e);
+            case SPAWN_FAILED -> impossible(v, e);
+        };
+    }
+
+    private Transition changed(Vassal v, VassalSpec spec, long now) {
+        if (spec.reload() == ReloadMode.RESTART || v.spec().needsRestartFor(spec)) {
+            // STARTING|RUNNING -> STOPPING -> STARTING
+            String why = spec.reload() == ReloadMode.RESTART ? "reload = restart" : "spawn settings changed";
+            return stop(v, After.RESTART, spec, now, why);
+        }
+        if (v.state() == State.STARTING) {
+            // The program has not started yet: it reads its configuration as it is now.
+            return same(v.withSpec(spec));
+        }
+        return new Transition(v.withSpec(spec), List.of(
+                info("reloading signal=" + Signals.name(spec.reloadSignal()) + " pid=" + v.pid()),
+                new Effect.Signal(v.runId(), spec.reloadSignal())));
+    }
+
+    private Transition stop(Vassal v, After after, VassalSpec next, long now, String why) {
+        VassalSpec s = v.spec();
+        long deadline = now + s.stopTimeout().toNanos();
+        return new Transition(v.stopping(after, next, deadline), List.of(
+                info((after == After.RESTART ? "restarting: " : "stopping: ") + why
+                        + " signal=" + Signals.name(s.stopSignal()) + " pid=" + v.pid()
+                        + " timeout=" + seconds(s.stopTimeout().toNanos())),
+                new Effect.Signal(v.runId(), s.stopSignal())));
+    }
+
+    private Transition exited(Vassal v, ExitStatus status, long now) {
+        long uptime = now - v.startedAt();
+        // What the main process left behind in its process group is already gone: the launcher
+        // SIGKILLs the group before it reaps (see Launcher#reap).
+        List<Effect> fx = new ArrayList<>();
+        fx.add(warn("exited " + status + " uptime=" + seconds(uptime)));
+        if (!v.execFailed() && uptime >= policy.minUptime().toNanos()) {
+            // RUNNING -> STARTING: it ran long enough to be respawned at once
+            return spawn(v.withFailures(0).countRestart(), v.spec(), fx);
+        }
+        // STARTING|RUNNING -> BACKOFF
+        return backOff(v, fx, now);
+    }
+
+    private Transition backOff(Vassal v, List<Effect> before, long now) {
+        int failures = v.failures() + 1;
+        long delay = policy.backoffNanos(failures);
+        List<Effect> fx = new ArrayList<>(before);
+        fx.add(warn("backoff retry in " + seconds(delay) + " (" + failures
+                + (failures == 1 ? " quick exit)" : " quick exits in a row)")));
+        return new Transition(v.withFailures(failures).withoutProcess(State.BACKOFF, now + delay), fx);
+    }
+
+    private static Transition spawn(Vassal v, VassalSpec spec, List<Effect> before) {
+        List<Effect> fx = new ArrayList<>(before);
+        fx.add(new Effect.Spawn(spec));
+        return new Transition(v.starting(spec), fx);
+    }
+
+    private static List<Effect> refused(List<Problem> errors) {
+        List<Effect> fx = new ArrayList<>();
+        for (Problem p : errors) {
+            fx.add(error("refused: " + p));
+        }
+        return fx;
+    }
+
+    private static Transition same(Vassal v) {
+        return new Transition(v, List.of());
+    }
+
+    private static Transition forget(Effect... effects) {
+        return new Transition(null, List.of(effects));
+    }
+
+    private static Transition forget(List<Effect> effects) {
+        return new Transition(null, effects);
+    }
+
+    private static Transition impossible(Vassal v, Event e) {
+        throw new IllegalStateException("impossible event " + e + " for vassal " + v.name() + " in state " + v.state());
+    }
+
+    private static Effect info(String m) {
+        return new Effect.Log(Level.INFO, m);
+    }
+
+    private static Effect warn(String m) {
+        return new Effect.Log(Level.WARN, m);
+    }
+
+    private static Effect error(String m) {
+        return new Effect.Log(Level.ERROR, m);
+    }
+
+    /** Durations in log lines: {@code 0.25s}, {@code 2s}, {@code 30s}. */
+    static String seconds(long nanos) {
+        if (nanos % 1_000_000_000L == 0) {
+            return nanos / 1_000_000_000L + "s";
+        }
+        return String.format(java.util.Locale.ROOT, "%.2fs", nanos / 1e9);
+    }
+}

@@ -1,0 +1,18 @@
+package io.emperor.vassal;
+
+import java.time.Duration;
+
+/**
+ * The respawn policy shared by every vassal: a process that ran at least {@code minUptime} is
+ * respawned at once; one that exits sooner waits 1 s, 2 s, 4 s ... at most {@code maxBackoff}.
+ */
+public record Policy(Duration minUptime, Duration maxBackoff) {
+    private static final long FIRST_DELAY = Duration.ofSeconds(1).toNanos();
+
+    /** The wait after the {@code failures}-th quick exit in a row (failures >= 1), in nanos. */
+    public long backoffNanos(int failures) {
+        int shift = Math.min(Math.max(failures, 1) - 1, 40);
+        long delay = FIRST_DELAY << shift;
+        return Math.min(delay, maxBackoff.toNanos());
+    }
+}

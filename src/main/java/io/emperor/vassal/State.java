@@ -1,0 +1,26 @@
+package io.emperor.vassal;
+
+/** What an operator sees of a vassal (docs/lifecycle.md has the table of transitions). */
+public enum State {
+    /** The process was spawned; the exec helper has not yet reported that the program runs. */
+    STARTING,
+    /** The program runs. */
+    RUNNING,
+    /** The stop signal was sent; waiting for the exit (SIGKILL to the group after stop-timeout). */
+    STOPPING,
+    /** It exited too soon after its start; waiting before the next try. */
+    BACKOFF,
+    /** Its file cannot be used (it does not parse); waits for the file to change. */
+    FAILED,
+    /** Not running and not meant to run until its file changes. */
+    STOPPED;
+
+    /** States in which a process of this vassal exists. */
+    public boolean hasProcess() {
+        return this == STARTING || this == RUNNING || this == STOPPING;
+    }
+
+    public String label() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

@@ -1,0 +1,105 @@
+package io.emperor.vassal;
+
+import io.emperor.config.VassalSpec;
+
+/**
+ * One vassal as the loop knows it; immutable, replaced on every transition.
+ *
+ * @param name      the vassal name
+ * @param state     what an operator sees
+ * @param spec      the spec of the current process, or of the next one to start; null until a
+ *                  version of the file has parsed
+ * @param next      the spec to start once a restart's stop completes, else null
+ * @param after     what happens when a STOPPING process is gone
+ * @param runId     the id of the current process run, or 0 when there is none
+ * @param pid       the current process's pid, or 0
+ * @param startedAt monotonic nanos of the current process's spawn
+ * @param execFailed the exec helper reported a failure for the current run
+ * @param killed    SIGKILL already went to the group during this stop
+ * @param failures  quick exits in a row (reset by a run that lasts min-uptime, or a file change)
+ * @param deadline  monotonic nanos of the next timed step, or {@link #NO_DEADLINE}
+ * @param restarts  how many times the process was started again after the first start
+ */
+public record Vassal(
+        String name,
+        State state,
+        VassalSpec spec,
+        VassalSpec next,
+        After after,
+        long runId,
+        long pid,
+        long startedAt,
+        boolean execFailed,
+        boolean killed,
+        int failures,
+        long deadline,
+        int restarts) {
+
+    public static final long NO_DEADLINE = Long.MAX_VALUE;
+
+    /** What to do once a stopping process has exited. */
+    public enum After { NOTHING, RESTART, FORGET }
+
+    /** A vassal the emperor has just learned about: nothing runs yet. */
+    public static Vassal fresh(String name) {
+        return new Vassal(name, State.STOPPED, null, null, After.NOTHING, 0, 0, 0, false, false, 0,
+                NO_DEADLINE, 0);
+    }
+
+    Vassal withState(State s) {
+        return new Vassal(name, s, spec, next, after, runId, pid, startedAt, execFailed, killed,
+                failures, deadline, restarts);
+    }
+
+    Vassal withSpec(VassalSpec sp) {
+        return new Vassal(name, state, sp, next, after, runId, pid, startedAt, execFailed, killed,
+                failures, deadline, restarts);
+    }
+
+    Vassal withDeadline(long d) {
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, execFailed, killed,
+                failures, d, restarts);
+    }
+
+    Vassal withFailures(int f) {
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, execFailed, killed,
+                f, deadline, restarts);
+    }
+
+    /** Waiting for a Spawned answer: the state is STARTING, no process known yet. */
+    Vassal starting(VassalSpec sp) {
+        return new Vassal(name, State.STARTING, sp, null, After.NOTHING, 0, 0, 0, false, false,
+                failures, NO_DEADLINE, restarts);
+    }
+
+    Vassal withRun(long id, long p, long now) {
+        return new Vassal(name, state, spec, next, after, id, p, now, false, false, failures,
+                deadline, restarts);
+    }
+
+    Vassal withExecFailed() {
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, true, killed,
+                failures, deadline, restarts);
+    }
+
+    Vassal stopping(After a, VassalSpec nextSpec, long dl) {
+        return new Vassal(name, State.STOPPING, spec, nextSpec, a, runId, pid, startedAt, execFailed,
+                killed, failures, dl, restarts);
+    }
+
+    Vassal withKilled(long dl) {
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, execFailed, true,
+                failures, dl, restarts);
+    }
+
+    /** No process any more. */
+    Vassal withoutProcess(State s, long dl) {
+        return new Vassal(name, s, spec, null, After.NOTHING, 0, 0, 0, false, false, failures, dl,
+                restarts);
+    }
+
+    Vassal countRestart() {
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, execFailed, killed,
+                failures, deadline, restarts + 1);
+    }
+}

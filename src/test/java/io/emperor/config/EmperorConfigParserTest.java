@@ -1,0 +1,141 @@
+package io.emperor.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class EmperorConfigParserTest {
+    @TempDir
+    Path dir;
+
+    private final EmperorConfigParser parser = new EmperorConfigParser("host1", Map.of("STATE", "/var/lib/emperor"));
+
+    @Test
+    void everyKey() throws IOException {
+        Path file = write("emperor.ini", String.join("\n",
+                "[emperor]",
+                "vassals = /etc/emperor/vassals",
+                "vassals = apps/",
+                "vassals = $(STATE)/%h/../vassals",
+                "log = logs/%n.log",
+                "rescan = 2.5",
+                "min-uptime = 0",
+                "max-backoff = 120",
+                ""));
+        Parsed<EmperorConfig> parsed = parser.parse(file);
+        assertEquals(List.of(), parsed.errors());
+        assertEquals(List.of(), parsed.warnings());
+        EmperorConfig config = parsed.value();
+        assertEquals(file, config.source());
+        assertEquals(List.of(Path.of("/etc/emperor/vassals"), dir.resolve("apps"), Path.of("/var/lib/emperor/vassals")),
+                config.vassalDirs());
+        assertEquals(dir.resolve("logs/emperor.log"), config.log());
+        assertEquals(Duration.ofMillis(2500), config.rescan());
+        assertEquals(Duration.ZERO, config.minUptime());
+        assertEquals(Duration.ofMinutes(2), config.maxBackoff());
+    }
+
+    @Test
+    void emptySectionGivesTheDefaults() throws IOException {
+        Path file = write("emperor.ini", "[emperor]\n");
+        EmperorConfig defaults = EmperorConfig.defaults();
+        assertEquals(new EmperorConfig(file, defaults.vassalDirs(), null, defaults.rescan(), defaults.minUptime(),
+                defaults.maxBackoff()), parser.parse(file).value());
+    }
+
+    @Test
+    void emptyLogMeansStderr() throws IOException {
+        assertNull(parser.parse(write("e.ini", "[emperor]\nlog = /var/log/e.log\nlog =\n")).value().log());
+    }
+
+    @Test
+    void pathsAreRelativeToTheConfigFileDirectory() throws IOException {
+        Path sub = Files.createDirectories(dir.resolve("etc/emperor"));
+        Path file = Files.writeString(sub.resolve("emperor.ini"), "[emperor]\nvassals = ../vassals\nlog = %dlog/x.log\n");
+        EmperorConfig config = parser.parse(file).value();
+        assertEquals(List.of(dir.resolve("etc/vassals")), config.vassalDirs());
+        assertEquals(sub.resolve("log/x.log"), config.log());
+    }
+
+    @Test
+    void repeatedVassalDirIsWarnedAndDropped() throws IOException {
+        Path file = write("e.ini", "[emperor]\nvassals = /a\nvassals = /b/../a\n");
+        Parsed<EmperorConfig> parsed = parser.parse(file);
+        assertEquals(List.of(Path.of("/a")), parsed.value().vassalDirs());
+        assertEquals(List.of(file + ":3: vassals: /a is already listed; the repeat is ignored"), warnings(parsed));
+    }
+
+    /** The line under test is line 2. */
+    static Stream<Arguments> invalid() {
+        return Stream.of(
+                Arguments.of("rescan = 0", "rescan: must be greater than 0 and at most 86400 seconds: \"0\""),
+                Arguments.of("rescan = often", "rescan: not a number of seconds greater than 0 and at most 86400 "
+                        + "(e.g. 30 or 0.5): \"often\""),
+                Arguments.of("min-uptime = -1", "min-uptime: not a number of seconds at least 0 and at most 86400 "
+                        + "(e.g. 30 or 0.5): \"-1\""),
+                Arguments.of("max-backoff = 0.5", "max-backoff: must be at least 1 and at most 86400 seconds: \"0.5\""),
+                Arguments.of("vassals", "vassals: needs a path"),
+                Arguments.of("vassals = %(x)", "vassals: %(x): no such key"),
+                Arguments.of("uwsgi-binary = /usr/bin/uwsgi", "uwsgi-binary: unknown key "
+                        + "(known keys: vassals, log, rescan, min-uptime, max-backoff)"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("invalid")
+    void rejects(String line, String message) throws IOException {
+        Path file = write("emperor.ini", "[emperor]\n" + line + "\n");
+        assertEquals(List.of(file + ":2: " + message), errors(parser.parse(file)));
+    }
+
+    @Test
+    void missingSection() throws IOException {
+        Path file = write("emperor.ini", "[uwsgi]\nemperor = /etc/uwsgi/vassals\n");
+        assertEquals(List.of(file + ": no [emperor] section"), errors(parser.parse(file)));
+    }
+
+    @Test
+    void otherSectionsAreIgnoredWithAWarning() throws IOException {
+        Path file = write("emperor.ini", "[emperor]\nrescan = 5\n[logging]\nlevel = debug\n");
+        Parsed<EmperorConfig> parsed = parser.parse(file);
+        assertEquals(Duration.ofSeconds(5), parsed.value().rescan());
+        assertEquals(List.of(file + ":3: section [logging] is ignored"), warnings(parsed));
+    }
+
+    @Test
+    void repeatedSingleKeyLastWins() throws IOException {
+        Path file = write("emperor.ini", "[emperor]\nrescan = 5\nrescan = 7\n");
+        Parsed<EmperorConfig> parsed = parser.parse(file);
+        assertEquals(Duration.ofSeconds(7), parsed.value().rescan());
+        assertEquals(List.of(file + ":2: rescan is given 2 times; the last one (line 3) wins"), warnings(parsed));
+    }
+
+    @Test
+    void missingFile() {
+        Path file = dir.resolve("nope.ini");
+        assertEquals(List.of(file + ": cannot read: No such file or directory"), errors(parser.parse(file)));
+    }
+
+    private Path write(String name, String text) throws IOException {
+        return Files.writeString(dir.resolve(name), text);
+    }
+
+    private static List<String> errors(Parsed<?> parsed) {
+        return parsed.errors().stream().map(Problem::toString).toList();
+    }
+
+    private static List<String> warnings(Parsed<?> parsed) {
+        return parsed.warnings().stream().map(Problem::toString).toList();
+    }
+}

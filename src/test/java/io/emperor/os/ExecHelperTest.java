@@ -1,0 +1,556 @@
+package io.emperor.os;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The native exec helper (src/main/c/emperor-exec.c), driven through its command line. Each test
+ * looks at what the helper exec'd (its /proc/self/status, limits, fds) rather than at the helper.
+ */
+class ExecHelperTest {
+
+    private static final Path HELPER =
+            Path.of(System.getProperty("emperor.buildDir", "target"), "emperor-exec").toAbsolutePath();
+    private static final Duration DEADLINE = Duration.ofSeconds(20);
+    /** A signal or capability mask in /proc/PID/status with nothing in it. */
+    private static final String ALL_ZERO = "0000000000000000";
+    /** A uid/gid with no passwd entry: the numeric-owner case of DESIGN §5. */
+    private static final String NOBODY_ID = "12345";
+
+    private static boolean isRoot;
+    /** Users and groups created by tests, removed in {@link #removeAccounts()} whatever happened. */
+    private static final List<String> createdUsers = new ArrayList<>();
+    private static final List<String> createdGroups = new ArrayList<>();
+
+    @TempDir
+    Path tmp;
+
+    record Result(int exit, String out, String err) {
+        @Override
+        public String toString() {
+            return "exit=" + exit + " out=[" + out + "] err=[" + err + "]";
+        }
+    }
+
+    @BeforeAll
+    static void findHelper() throws IOException {
+        assertTrue(Files.isExecutable(HELPER), "helper not built: " + HELPER);
+        isRoot = procStatus(Files.readString(Path.of("/proc/self/status"))).get("Uid").split("\\s+")[1].equals("0");
+    }
+
+    @AfterAll
+    static void removeAccounts() throws Exception {
+        for (String user : createdUsers) {
+            run(List.of("/usr/sbin/userdel", user));
+        }
+        for (String group : createdGroups) {
+            run(List.of("/usr/sbin/groupdel", group));
+        }
+    }
+
+    // ---------------------------------------------------------------- process state
+
+    @Test
+    void signalMaskAndDispositionsAreReset() throws Exception {
+        // This JVM's children start with SIGQUIT blocked (JDK 17) and signals 32, 33 ignored.
+        Result r = runHelper("--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status");
+        assertEquals(0, r.exit(), r::toString);
+        Map<String, String> status = procStatus(r.out());
+        assertEquals(ALL_ZERO, status.get("SigBlk"), r::toString);
+        assertEquals(ALL_ZERO, status.get("SigIgn"), r::toString);
+    }
+
+    @Test
+    void ignoredSignalsInheritedFromTheSpawnerAreReset() throws Exception {
+        String script = "trap '' HUP INT TERM USR1; exec \"$@\" grep ^SigIgn /proc/self/status";
+        // Control: without the helper SIG_IGN survives exec, so the test can see a difference.
+        Result control = run(List.of("sh", "-c", script, "sh"));
+        assertNotEquals(ALL_ZERO, procStatus(control.out()).get("SigIgn"), control::toString);
+        Result r = run(List.of("sh", "-c", script, "sh", HELPER.toString(), "--"));
+        assertEquals(0, r.exit(), r::toString);
+        assertEquals(ALL_ZERO, procStatus(r.out()).get("SigIgn"), r::toString);
+    }
+
+    @Test
+    void programLeadsItsOwnSessionAndKeepsThePid() throws Exception {
+        Started p = start(List.of(HELPER.toString(), "--", "cat", "/proc/self/stat"), Map.of());
+        Result r = finish(p);
+        assertEquals(0, r.exit(), r::toString);
+        String stat = r.out();
+        // pid (comm) state ppid pgrp session ...; comm may hold spaces, so split after ')'.
+        String[] after = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+        long pid = Long.parseLong(stat.substring(0, stat.indexOf(' ')));
+        assertEquals(p.pid(), pid, "the helper execs, it does not fork: " + stat);
+        assertEquals(pid, Long.parseLong(after[2]), "pgrp: " + stat);
+        assertEquals(pid, Long.parseLong(after[3]), "session: " + stat);
+    }
+
+    @Test
+    void inheritedFdsAreClosed() throws Exception {
+        String script = "exec 7</dev/null 9>/dev/null; exec \"$@\" ls -l /proc/self/fd";
+        Result control = run(List.of("sh", "-c", script, "sh"));
+        assertTrue(fds(control.out()).containsKey(7), "control should see fd 7: " + control);
+        Result r = run(List.of("sh", "-c", script, "sh", HELPER.toString(), "--"));
+        assertEquals(0, r.exit(), r::toString);
+        Map<Integer, String> fds = fds(r.out());
+        assertTrue(fds.keySet().containsAll(Set.of(0, 1, 2)), r::toString);
+        fds.forEach((fd, target) -> {
+            if (fd > 2) {
+                // Only ls's own directory fd may be there.
+                assertTrue(target.matches("/proc/\\d+/fd"), "fd " + fd + " -> " + target + " leaked: " + r);
+            }
+        });
+    }
+
+    @Test
+    void chdir() throws Exception {
+        Result r = runHelper("-d", tmp.toString(), "--", "pwd");
+        assertEquals(0, r.exit(), r::toString);
+        assertEquals(tmp.toRealPath().toString(), r.out().trim());
+    }
+
+    @Test
+    void umask() throws Exception {
+        Result r = runHelper("-m", "027", "--", "sh", "-c", "umask");
+        assertEquals(0, r.exit(), r::toString);
+        assertEquals("0027", r.out().trim());
+    }
+
+    @Test
+    void resourceLimits() throws Exception {
+        // nproc: keep the current hard limit (raising it needs CAP_SYS_RESOURCE), lower the soft one.
+        String hard = limits(Files.readString(Path.of("/proc/self/limits"))).get("Max processes")[1];
+        long soft = hard.equals("unlimited") ? 4096 : Math.min(4096, Long.parseLong(hard));
+        Result r = runHelper("-r", "nofile=100:200", "-r", "core=0", "-r", "nproc=" + soft + ":" + hard,
+                "--", "cat", "/proc/self/limits");
+        assertEquals(0, r.exit(), r::toString);
+        Map<String, String[]> limits = limits(r.out());
+        assertEquals(List.of("100", "200"), List.of(limits.get("Max open files")), r::toString);
+        assertEquals(List.of("0", "0"), List.of(limits.get("Max core file size")), r::toString);
+        assertEquals(List.of(Long.toString(soft), hard), List.of(limits.get("Max processes")), r::toString);
+    }
+
+    // ---------------------------------------------------------------- logto
+
+    @Test
+    void logtoIsCreatedWithMode0640AndAppended() throws Exception {
+        Path log = tmp.resolve("vassal.log");
+        Result first = runHelper("-m", "022", "-l", log.toString(), "--", "sh", "-c", "echo one; echo err1 >&2");
+        assertEquals(new Result(0, "", ""), first);
+        Result second = runHelper("-m", "022", "-l", log.toString(), "--", "echo", "two");
+        assertEquals(new Result(0, "", ""), second);
+        assertEquals("one\nerr1\ntwo\n", Files.readString(log));
+        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(log)));
+    }
+
+    @Test
+    void logtoRefusesASymlink() throws Exception {
+        Path target = Files.createFile(tmp.resolve("target"));
+        Path link = Files.createSymbolicLink(tmp.resolve("link.log"), target);
+        Result r = runHelper("-l", link.toString(), "--", "echo", "written");
+        assertFailure(r, "logto " + link + ": Too many levels of symbolic links");
+        assertEquals(0, Files.size(target));
+
+        // A dangling link must not create its target either.
+        Path absent = tmp.resolve("absent");
+        Path dangling = Files.createSymbolicLink(tmp.resolve("dangling.log"), absent);
+        assertFailure(runHelper("-l", dangling.toString(), "--", "true"),
+                "logto " + dangling + ": Too many levels of symbolic links");
+        assertFalse(Files.exists(absent, LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
+    void withoutReportFdAFailureAfterLogtoLandsInTheLog() throws Exception {
+        Path log = tmp.resolve("vassal.log");
+        Result r = runHelper("-l", log.toString(), "--", "/nonexistent/program");
+        assertEquals(new Result(127, "", ""), r);
+        assertEquals("exec /nonexistent/program: No such file or directory\n", Files.readString(log));
+    }
+
+    // ---------------------------------------------------------------- failures
+
+    static Stream<Arguments> failures() {
+        return Stream.of(
+                Arguments.of(List.of("-d", "/nonexistent", "--", "true"), "chdir /nonexistent: No such file or directory"),
+                Arguments.of(List.of("--", "/usr/bin/emperor-no-such-program"),
+                        "exec /usr/bin/emperor-no-such-program: No such file or directory"),
+                Arguments.of(List.of("-r", "nofile=200:100", "--", "true"), "rlimit nofile=200:100: Invalid argument"),
+                Arguments.of(List.of("-P", "2147483647", "--", "true"), "pdeathsig: parent exited"),
+                Arguments.of(List.of("-x", "--", "true"), "usage: unknown option -x"),
+                Arguments.of(List.of("-d", "/"), "usage: missing -- before PROGRAM"),
+                Arguments.of(List.of("true"), "usage: expected an option or --, got true"),
+                Arguments.of(List.of("-d", "/", "--"), "usage: missing PROGRAM after --"),
+                Arguments.of(List.of("-d"), "usage: option -d needs a value"),
+                Arguments.of(List.of("-u", "1000", "--", "true"), "usage: -u needs -g"),
+                Arguments.of(List.of("-U", "root", "--", "true"), "usage: -U needs -g"),
+                Arguments.of(List.of("-u", "abc", "-g", "1", "--", "true"), "usage: bad value for -u: abc"),
+                Arguments.of(List.of("-u", "-1", "-g", "1", "--", "true"), "usage: bad value for -u: -1"),
+                Arguments.of(List.of("-u", "4294967295", "-g", "1", "--", "true"),
+                        "usage: bad value for -u: 4294967295"),
+                Arguments.of(List.of("-m", "0999", "--", "true"), "usage: bad value for -m: 0999"),
+                Arguments.of(List.of("-s", "65", "--", "true"), "usage: bad value for -s: 65"),
+                Arguments.of(List.of("-r", "bogus=1", "--", "true"), "usage: bad rlimit: bogus=1"),
+                Arguments.of(List.of("-r", "nofile=1:", "--", "true"), "usage: bad rlimit: nofile=1:"),
+                Arguments.of(List.of("-r", "nofile", "--", "true"), "usage: bad rlimit: nofile"));
+    }
+
+    @ParameterizedTest(name = "{1}")
+    @MethodSource("failures")
+    void failureIsOneLineAndStatus127(List<String> args, String message) throws Exception {
+        assertFailure(runHelper(args.toArray(String[]::new)), message);
+    }
+
+    @Test
+    void programIsLookedUpInThePathTheHelperWasGiven() throws Exception {
+        Path bin = Files.createDirectory(tmp.resolve("bin"));
+        Path prog = bin.resolve("emperor-test-prog");
+        Files.writeString(prog, "#!/bin/sh\necho \"found $1\"\n");
+        Files.setPosixFilePermissions(prog, PosixFilePermissions.fromString("rwxr-xr-x"));
+        List<String> cmd = List.of(HELPER.toString(), "--", "emperor-test-prog", "arg");
+        assertEquals(new Result(0, "found arg\n", ""), run(cmd, Map.of("PATH", bin + ":/usr/bin:/bin")));
+        assertFailure(run(cmd, Map.of("PATH", "/usr/bin:/bin")), "exec emperor-test-prog: No such file or directory");
+    }
+
+    @Test
+    void expectedParentPidThatIsTheParentIsAccepted() throws Exception {
+        Result r = runHelper("-P", Long.toString(ProcessHandle.current().pid()), "--", "true");
+        assertEquals(new Result(0, "", ""), r);
+    }
+
+    // ---------------------------------------------------------------- report fd
+
+    @Test
+    void failureGoesToTheReportFd() throws Exception {
+        Path report = tmp.resolve("report");
+        Result r = run(List.of("sh", "-c", "\"$0\" -R 3 -d /nonexistent -- true 3>\"$1\"",
+                HELPER.toString(), report.toString()));
+        assertEquals(new Result(127, "", ""), r);
+        assertEquals("chdir /nonexistent: No such file or directory\n", Files.readString(report));
+    }
+
+    @Test
+    void usageErrorAfterReportFdGoesToTheReportFd() throws Exception {
+        Path report = tmp.resolve("report");
+        Result r = run(List.of("sh", "-c", "\"$0\" -R 3 -x -- true 3>\"$1\"", HELPER.toString(), report.toString()));
+        assertEquals(new Result(127, "", ""), r);
+        assertEquals("usage: unknown option -x\n", Files.readString(report));
+    }
+
+    @Test
+    void reportFdIsClosedByASuccessfulExec() throws Exception {
+        Path report = tmp.resolve("report");
+        Result r = run(List.of("sh", "-c", "\"$0\" -R 3 -- ls -l /proc/self/fd 3>\"$1\"",
+                HELPER.toString(), report.toString()));
+        assertEquals(0, r.exit(), r::toString);
+        assertFalse(fds(r.out()).containsValue(report.toString()), r::toString);
+        assertEquals("", Files.readString(report));
+    }
+
+    @Test
+    void emperorSeesEofWithNoDataWhileTheVassalRuns() throws Exception {
+        // The report fd is this JVM's stdout pipe; the vassal's own stdout goes to /dev/null.
+        ProcessBuilder pb = new ProcessBuilder("sh", "-c", "exec \"$0\" -R 3 -- sleep 60 3>&1 1>/dev/null",
+                HELPER.toString()).redirectError(ProcessBuilder.Redirect.DISCARD);
+        Process p = pb.start();
+        try {
+            byte[] report = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return p.getInputStream().readAllBytes();
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            }).get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+            assertEquals("", new String(report, StandardCharsets.UTF_8));
+            assertTrue(p.isAlive(), "vassal should still run");
+            assertEquals("sleep", comm(p.pid()));
+        } finally {
+            p.destroyForcibly().waitFor();
+        }
+    }
+
+    // ---------------------------------------------------------------- parent-death signal
+
+    @Test
+    void vassalDiesWithItsParent() throws Exception {
+        // sh starts the helper in the background with -P $$, prints its pid, waits for stdin EOF.
+        ProcessBuilder pb = new ProcessBuilder("sh", "-c", "\"$0\" -P $$ -- sleep 300 & echo $!; read x",
+                HELPER.toString()).redirectError(ProcessBuilder.Redirect.DISCARD);
+        Process sh = pb.start();
+        long pid = -1;
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(sh.getInputStream(), StandardCharsets.UTF_8));
+            pid = Long.parseLong(out.readLine().trim());
+            long vassal = pid;
+            awaitTrue(() -> "sleep".equals(comm(vassal)), "helper exec'd sleep");
+            sh.getOutputStream().close(); // sh's read returns: sh exits
+            assertTrue(sh.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS), "sh exits");
+            awaitTrue(() -> isDead(vassal), "sleep killed by the parent-death signal");
+        } finally {
+            sh.destroyForcibly();
+            if (pid > 0) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- root: credentials
+
+    @Test
+    void dropToNumericUser() throws Exception {
+        Assumptions.assumeTrue(isRoot, "needs root: changes uid/gid");
+        Result r = runHelper("-u", NOBODY_ID, "-g", NOBODY_ID, "-C", "-N", "--", "cat", "/proc/self/status");
+        assertEquals(0, r.exit(), r::toString);
+        Map<String, String> status = procStatus(r.out());
+        String all = String.join("\t", NOBODY_ID, NOBODY_ID, NOBODY_ID, NOBODY_ID);
+        assertEquals(all, status.get("Uid"));
+        assertEquals(all, status.get("Gid"));
+        assertEquals(NOBODY_ID, status.get("Groups"));
+        for (String cap : List.of("CapInh", "CapPrm", "CapEff", "CapAmb", "CapBnd")) {
+            assertEquals(ALL_ZERO, status.get(cap), cap);
+        }
+        assertEquals("1", status.get("NoNewPrivs"));
+    }
+
+    @Test
+    void vassalPathsAreCheckedAsTheVassal() throws Exception {
+        Assumptions.assumeTrue(isRoot, "needs root: changes uid/gid");
+        Path rootOnly = Files.createDirectory(tmp.resolve("root-only"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path log = rootOnly.resolve("vassal.log");
+        assertFailure(runHelper("-u", NOBODY_ID, "-g", NOBODY_ID, "-C", "-l", log.toString(), "--", "true"),
+                "logto " + log + ": Permission denied");
+        assertFalse(Files.exists(log));
+        assertFailure(runHelper("-u", NOBODY_ID, "-g", NOBODY_ID, "-C", "-d", rootOnly.toString(), "--", "true"),
+                "chdir " + rootOnly + ": Permission denied");
+    }
+
+    @Test
+    void supplementaryGroupsComeFromInitgroups() throws Exception {
+        Assumptions.assumeTrue(isRoot, "needs root: creates a user and changes uid/gid");
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/useradd")), "needs useradd");
+        String base = "emxt" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 30), 36);
+        String groupA = base + "a", groupB = base + "b";
+        for (String g : List.of(groupA, groupB)) {
+            assertEquals(0, run(List.of("/usr/sbin/groupadd", g)).exit(), "groupadd " + g);
+            createdGroups.add(g);
+        }
+        Result add = run(List.of("/usr/sbin/useradd", "-M", "-U", "-s", "/usr/sbin/nologin", "-G", groupA + "," + groupB, base));
+        assertEquals(0, add.exit(), add::toString);
+        createdUsers.add(base);
+        createdGroups.add(base); // normally removed by userdel with the user; groupdel then just fails
+        String uid = run(List.of("id", "-u", base)).out().trim();
+        String gid = run(List.of("id", "-g", base)).out().trim();
+        Set<String> expected = new TreeSet<>(List.of(gid, gidOf(groupA), gidOf(groupB)));
+
+        Result r = runHelper("-u", uid, "-g", gid, "-U", base, "-C", "-N", "--", "cat", "/proc/self/status");
+        assertEquals(0, r.exit(), r::toString);
+        Map<String, String> status = procStatus(r.out());
+        assertEquals(String.join("\t", uid, uid, uid, uid), status.get("Uid"));
+        assertEquals(expected, new TreeSet<>(List.of(status.get("Groups").split("\\s+"))), r::toString);
+    }
+
+    @Test
+    void vassalCannotRegainRoot() throws Exception {
+        Assumptions.assumeTrue(isRoot, "needs root: changes uid/gid");
+        Path python = Path.of("/usr/bin/python3");
+        Assumptions.assumeTrue(Files.isExecutable(python), "needs /usr/bin/python3");
+        Result r = runHelper("-u", NOBODY_ID, "-g", NOBODY_ID, "-C", "-N", "-d", "/", "--",
+                python.toString(), "-c", "import os; os.setuid(0)");
+        assertNotEquals(0, r.exit(), r::toString);
+        assertTrue(r.err().contains("PermissionError"), r::toString);
+    }
+
+    @Test
+    void verifyRefusesWhenCapabilitiesSurviveTheUidChange() throws Exception {
+        Assumptions.assumeTrue(isRoot, "needs root: runs the helper as uid 1000 with ambient CAP_SETUID");
+        Path setpriv = Path.of("/usr/bin/setpriv");
+        Assumptions.assumeTrue(Files.isExecutable(setpriv), "needs util-linux setpriv");
+        // A non-root emperor holding CAP_SETUID/CAP_SETGID: they survive a change between two
+        // non-zero uids, so without -C the vassal could become root again.
+        List<String> emperor = List.of(setpriv.toString(), "--reuid", "1000", "--regid", "1000", "--clear-groups",
+                "--inh-caps", "+setuid,+setgid", "--ambient-caps", "+setuid,+setgid", HELPER.toString(),
+                "-u", NOBODY_ID, "-g", NOBODY_ID);
+        List<String> withoutDrop = new ArrayList<>(emperor);
+        withoutDrop.addAll(List.of("--", "true"));
+        assertFailure(run(withoutDrop), "verify: could regain root");
+
+        List<String> withDrop = new ArrayList<>(emperor);
+        withDrop.addAll(List.of("-C", "--", "cat", "/proc/self/status"));
+        Result r = run(withDrop);
+        assertEquals(0, r.exit(), r::toString);
+        Map<String, String> status = procStatus(r.out());
+        assertEquals(String.join("\t", NOBODY_ID, NOBODY_ID, NOBODY_ID, NOBODY_ID), status.get("Uid"));
+        // The bounding set stays (no CAP_SETPCAP): what matters is that nothing is held.
+        for (String cap : List.of("CapInh", "CapPrm", "CapEff", "CapAmb")) {
+            assertEquals(ALL_ZERO, status.get(cap), cap);
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static void assertFailure(Result r, String message) {
+        assertEquals(127, r.exit(), r::toString);
+        assertEquals(message + "\n", r.err(), "one line on the report channel");
+        assertEquals("", r.out());
+    }
+
+    private Result runHelper(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(HELPER.toString());
+        cmd.addAll(List.of(args));
+        return run(cmd);
+    }
+
+    private static Result run(List<String> cmd) throws Exception {
+        return finish(start(cmd, Map.of()));
+    }
+
+    /** With these environment variables replaced. */
+    private static Result run(List<String> cmd, Map<String, String> env) throws Exception {
+        return finish(start(cmd, env));
+    }
+
+    /** A started command whose stdout and stderr go to files (no pipe to drain, no deadlock). */
+    record Started(Process process, Path out, Path err) {
+        long pid() {
+            return process.pid();
+        }
+    }
+
+    private static Started start(List<String> cmd, Map<String, String> env) throws IOException {
+        Path out = Files.createTempFile("exec-helper", ".out");
+        Path err = Files.createTempFile("exec-helper", ".err");
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(env);
+        Process p = pb
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .start();
+        return new Started(p, out, err);
+    }
+
+    private static Result finish(Started s) throws Exception {
+        try {
+            if (!s.process().waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS)) {
+                s.process().destroyForcibly().waitFor();
+                fail("timed out: " + s.process().info());
+            }
+            return new Result(s.process().exitValue(), Files.readString(s.out()), Files.readString(s.err()));
+        } finally {
+            Files.deleteIfExists(s.out());
+            Files.deleteIfExists(s.err());
+        }
+    }
+
+    private static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
+        long end = System.nanoTime() + DEADLINE.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                fail("timed out waiting for: " + what);
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    private static String comm(long pid) {
+        try {
+            return Files.readString(Path.of("/proc/" + pid + "/comm")).trim();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** Gone, or a zombie waiting for its (new) parent to reap it. */
+    private static boolean isDead(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state == 'Z' || state == 'X';
+        } catch (IOException e) {
+            return true; // NoSuchFileException, or ESRCH when it went between open and read
+        }
+    }
+
+    private static String gidOf(String group) throws Exception {
+        Result r = run(List.of("getent", "group", group));
+        assertEquals(0, r.exit(), r::toString);
+        return r.out().split(":")[2];
+    }
+
+    /** "Key:\tvalue" lines of /proc/PID/status, values trimmed. */
+    private static Map<String, String> procStatus(String text) {
+        Map<String, String> map = new LinkedHashMap<>();
+        for (String line : text.split("\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0) {
+                map.put(line.substring(0, colon), line.substring(colon + 1).trim());
+            }
+        }
+        return map;
+    }
+
+    private static final Pattern LIMIT = Pattern.compile("^(.+?)\\s{2,}(\\S+)\\s+(\\S+)(\\s+\\S+)?\\s*$");
+
+    /** /proc/PID/limits: name → {soft, hard}. */
+    private static Map<String, String[]> limits(String text) {
+        Map<String, String[]> map = new LinkedHashMap<>();
+        for (String line : text.split("\n")) {
+            Matcher m = LIMIT.matcher(line);
+            if (m.matches()) {
+                map.put(m.group(1).trim(), new String[] {m.group(2), m.group(3)});
+            }
+        }
+        return map;
+    }
+
+    private static final Pattern FD_LINE = Pattern.compile(" (\\d+) -> (.*)$");
+
+    /** `ls -l /proc/self/fd` output: fd → link target. */
+    private static Map<Integer, String> fds(String lsOutput) {
+        Map<Integer, String> map = new LinkedHashMap<>();
+        for (String line : lsOutput.split("\n")) {
+            Matcher m = FD_LINE.matcher(line);
+            if (m.find()) {
+                map.put(Integer.parseInt(m.group(1)), m.group(2));
+            }
+        }
+        return map;
+    }
+}

@@ -1,0 +1,304 @@
+package io.emperor.scan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import ch.qos.logback.classic.Level;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DirectoryWatcherTest {
+    /** Long enough that only a watch event (or a request) can explain a snapshot. */
+    private static final Duration NO_RESCAN = Duration.ofSeconds(60);
+    private static final Duration PROMPTLY = Duration.ofSeconds(2);
+
+    @TempDir Path tmp;
+    Path vassals;
+    final BlockingQueue<Snapshot> snapshots = new LinkedBlockingQueue<>();
+    final CountingParser parser = new CountingParser();
+    LogCapture logs;
+    DirectoryWatcher watcher;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        vassals = Files.createDirectory(tmp.resolve("vassals"));
+        logs = new LogCapture();
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (watcher != null) {
+            watcher.close();
+        }
+        logs.close();
+    }
+
+    private DirectoryWatcher start(List<Path> dirs, Duration period) throws IOException {
+        watcher = new DirectoryWatcher(new DirectoryScanner(dirs, parser), period, snapshots::add);
+        watcher.start();
+        return watcher;
+    }
+
+    /** The first snapshot that satisfies {@code condition}, arriving within {@code within}. */
+    private Snapshot await(Duration within, Predicate<Snapshot> condition) throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        Snapshot last = null;
+        while (true) {
+            long left = deadline - System.nanoTime();
+            Snapshot next = left > 0 ? snapshots.poll(left, TimeUnit.NANOSECONDS) : null;
+            if (next == null) {
+                return fail("no matching snapshot within " + within + "; last: " + describe(last));
+            }
+            if (condition.test(next)) {
+                return next;
+            }
+            last = next;
+        }
+    }
+
+    private static String describe(Snapshot snapshot) {
+        return snapshot == null ? "none" : snapshot.files().size() + " files " + snapshot.files().keySet();
+    }
+
+    private static Predicate<Snapshot> has(String name) {
+        return s -> s.files().containsKey(name);
+    }
+
+    private static Path write(Path dir, String fileName) throws IOException {
+        return Files.writeString(dir.resolve(fileName), "[vassal]\nexec = /bin/true\n");
+    }
+
+    @Test
+    void seesCreateTouchAndDelete() throws Exception {
+        start(List.of(vassals), NO_RESCAN);
+        await(PROMPTLY, s -> s.files().isEmpty());
+
+        Path app = write(vassals, "app.ini");
+        Fingerprint written = Fingerprints.of(app, true).orElseThrow();
+        await(PROMPTLY, s -> s.files().containsKey("app") && written.equals(s.files().get("app").fingerprint()));
+
+        FingerprintsTest.touch(app);
+        Fingerprint touched = Fingerprints.of(app, true).orElseThrow();
+        assertNotEquals(written, touched);
+        await(PROMPTLY, s -> s.files().containsKey("app") && touched.equals(s.files().get("app").fingerprint()));
+
+        Files.delete(app);
+        await(PROMPTLY, s -> !s.files().containsKey("app"));
+    }
+
+    @Test
+    void ignoredNamesCauseNoScan() throws Exception {
+        start(List.of(vassals), NO_RESCAN);
+        await(PROMPTLY, s -> true);
+        write(vassals, ".app.ini.swp");
+        write(vassals, "app.ini");
+        Snapshot next = await(PROMPTLY, s -> true);
+        assertEquals(Set.of("app"), next.files().keySet(), "the first scan after start is for app.ini");
+    }
+
+    @Test
+    void aDirectoryCreatedAfterStartIsSeenThroughItsParent() throws Exception {
+        Path later = tmp.resolve("later");
+        start(List.of(later), NO_RESCAN);
+        await(PROMPTLY, s -> s.files().isEmpty());
+
+        Files.createDirectory(later);
+        write(later, "app.ini");
+        await(PROMPTLY, has("app"));
+        write(later, "second.ini");
+        await(PROMPTLY, has("second"));
+        assertEquals(1, logs.count("vassal directory " + later + " appeared"));
+    }
+
+    @Test
+    void aDirectoryCreatedSeveralLevelsDownIsSeen() throws Exception {
+        Path deep = tmp.resolve("a/b/c");
+        start(List.of(deep), NO_RESCAN);
+        await(PROMPTLY, s -> true);
+
+        Files.createDirectories(deep);
+        write(deep, "app.ini");
+        await(PROMPTLY, has("app"));
+    }
+
+    @RepeatedTest(3)
+    void aDirectoryDeletedAndRecreatedKeepsWorking() throws Exception {
+        write(vassals, "first.ini");
+        start(List.of(vassals), NO_RESCAN);
+        await(PROMPTLY, has("first"));
+
+        DirectoryScannerTest.deleteTree(vassals);
+        await(PROMPTLY, s -> s.files().isEmpty());
+
+        Files.createDirectory(vassals);
+        write(vassals, "second.ini");
+        await(PROMPTLY, has("second"));
+        write(vassals, "third.ini");
+        await(PROMPTLY, has("third"));
+    }
+
+    @Test
+    void aBurstEndsInOneCompleteSnapshot() throws Exception {
+        start(List.of(vassals), NO_RESCAN);
+        await(PROMPTLY, s -> true);
+        for (int i = 0; i < 1000; i++) {
+            write(vassals, "app" + i + ".ini");
+        }
+        await(Duration.ofSeconds(10), s -> s.files().size() == 1000);
+        assertEquals(1000, parser.calls(), "each file parsed once");
+    }
+
+    @Test
+    void anOverflowMeansRescan() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicBoolean hold = new AtomicBoolean();
+        watcher = new DirectoryWatcher(new DirectoryScanner(List.of(vassals), parser), NO_RESCAN, s -> {
+            snapshots.add(s);
+            if (hold.getAndSet(false)) {
+                try {
+                    release.await(); // the watcher stops polling while the kernel queues events
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        watcher.start();
+        await(PROMPTLY, s -> true);
+        hold.set(true);
+        watcher.rescanNow();
+        await(PROMPTLY, s -> true);
+
+        // More than 512 events the watcher ignores, then the vassals: only OVERFLOW remains of them.
+        for (int i = 0; i < 600; i++) {
+            Files.createFile(vassals.resolve("junk" + i + ".tmp"));
+        }
+        for (int i = 0; i < 1000; i++) {
+            Files.createFile(vassals.resolve("app" + i + ".ini"));
+        }
+        release.countDown();
+        await(Duration.ofSeconds(10), s -> s.files().size() == 1000);
+        assertTrue(logs.count("emperor: watch events were lost (overflow); rescanning") >= 1);
+    }
+
+    @Test
+    void thePeriodicRescanSeesWhatInotifyCannot() throws Exception {
+        Path elsewhere = Files.createDirectory(tmp.resolve("app"));
+        Path target = write(elsewhere, "uwsgi.ini");
+        Files.createSymbolicLink(vassals.resolve("app.ini"), target);
+        start(List.of(vassals), Duration.ofMillis(200));
+        Fingerprint before = await(PROMPTLY, has("app")).files().get("app").fingerprint();
+
+        Files.writeString(target, "; edited\n", StandardOpenOption.APPEND);
+        await(PROMPTLY, s -> !before.equals(s.files().get("app").fingerprint()));
+    }
+
+    @Test
+    void rescanNowScansAtOnce() throws Exception {
+        Path elsewhere = Files.createDirectory(tmp.resolve("app"));
+        Path target = write(elsewhere, "uwsgi.ini");
+        Files.createSymbolicLink(vassals.resolve("app.ini"), target);
+        start(List.of(vassals), NO_RESCAN);
+        Fingerprint before = await(PROMPTLY, has("app")).files().get("app").fingerprint();
+
+        Files.writeString(target, "; edited\n", StandardOpenOption.APPEND);
+        watcher.rescanNow();
+        await(PROMPTLY, s -> !before.equals(s.files().get("app").fingerprint()));
+    }
+
+    @Test
+    void reconfigureMovesTheWatches() throws Exception {
+        Path other = Files.createDirectory(tmp.resolve("other"));
+        write(vassals, "old.ini");
+        start(List.of(vassals), NO_RESCAN);
+        await(PROMPTLY, has("old"));
+
+        watcher.reconfigure(List.of(other), NO_RESCAN);
+        await(PROMPTLY, s -> s.files().isEmpty());
+        write(other, "new.ini");
+        await(PROMPTLY, has("new"));
+        write(vassals, "unwatched.ini");
+        watcher.rescanNow();
+        Snapshot last = await(PROMPTLY, s -> true);
+        assertEquals(Set.of("new"), last.files().keySet());
+    }
+
+    @Test
+    void aFailingScanIsLoggedAndTheThreadGoesOn() throws Exception {
+        AtomicBoolean failOnce = new AtomicBoolean(true);
+        watcher = new DirectoryWatcher(new DirectoryScanner(List.of(vassals), parser), NO_RESCAN, s -> {
+            if (failOnce.getAndSet(false)) {
+                throw new IllegalStateException("boom");
+            }
+            snapshots.add(s);
+        });
+        watcher.start();
+        String failed = "emperor: scan failed: java.lang.IllegalStateException: boom";
+        assertTrue(logs.await(failed, PROMPTLY));
+        write(vassals, "app.ini");
+        await(PROMPTLY, has("app"));
+        var failure = logs.events().stream()
+                .filter(e -> e.getFormattedMessage().equals(failed))
+                .findFirst().orElseThrow();
+        assertEquals(Level.ERROR, failure.getLevel());
+        assertTrue(failure.getThrowableProxy() != null, "with the stack trace");
+    }
+
+    @Test
+    void closeStopsTheThreadAndTheWatchService() throws Exception {
+        long inotifyBefore = inotifyDescriptors();
+        long threadsBefore = watcherThreads().count();
+        start(List.of(vassals, tmp.resolve("missing")), NO_RESCAN);
+        await(PROMPTLY, s -> true);
+        assertEquals(inotifyBefore + 1, inotifyDescriptors());
+        Thread thread = watcherThreads().filter(Thread::isAlive).reduce((a, b) -> b).orElseThrow();
+        assertTrue(thread.isDaemon());
+        assertEquals(threadsBefore + 1, watcherThreads().count());
+
+        watcher.close();
+        assertFalse(thread.isAlive());
+        assertEquals(threadsBefore, watcherThreads().count());
+        assertEquals(inotifyBefore, inotifyDescriptors());
+        watcher.close(); // twice is harmless
+    }
+
+    @Test
+    void closeWithoutStartIsHarmless() {
+        new DirectoryWatcher(new DirectoryScanner(List.of(vassals), parser), NO_RESCAN, snapshots::add).close();
+    }
+
+    private static Stream<Thread> watcherThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("emperor-watcher"));
+    }
+
+    private static long inotifyDescriptors() throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).toString().equals("anon_inode:inotify");
+                } catch (IOException e) {
+                    return false; // the listing's own descriptor, closed meanwhile
+                }
+            }).count();
+        }
+    }
+}

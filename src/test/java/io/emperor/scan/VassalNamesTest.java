@@ -1,0 +1,35 @@
+package io.emperor.scan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Optional;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class VassalNamesTest {
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource(nullValues = "IGNORED", value = {
+        "app.ini,           app",
+        "a.b.ini,           a.b",
+        "my-app_2.ini,      my-app_2",
+        ".app.ini,          IGNORED",
+        "app.ini~,          IGNORED",
+        "app.ini.swp,       IGNORED",
+        "app.swp,           IGNORED",
+        "app.tmp,           IGNORED",
+        "app.ini.tmp,       IGNORED",
+        "app.ini.dpkg-new,  IGNORED",
+        "app.dpkg-old.ini,  IGNORED",
+        "app.ini.dpkg-dist, IGNORED",
+        "app.ini.rpmnew,    IGNORED",
+        "app.ini.rpmsave,   IGNORED",
+        "app.rpmorig.ini,   IGNORED",
+        "app.conf,          IGNORED",
+        "app,               IGNORED",
+        "app.INI,           IGNORED",
+        ".ini,              IGNORED",
+    })
+    void table(String fileName, String expected) {
+        assertEquals(Optional.ofNullable(expected), VassalNames.vassalName(fileName));
+    }
+}
