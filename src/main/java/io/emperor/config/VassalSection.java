@@ -5,11 +5,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
- * The keys of a {@code [vassal]} section (DESIGN §2, docs/vassal.ini.5.md). Values arrive
+ * The keys of a {@code [vassal]} section (DESIGN §2). Values arrive
  * magic-expanded; each key is converted on its own and every problem is collected. A key given
  * twice keeps its last value (with a warning), except {@code env}, which accumulates.
  */
@@ -177,7 +178,7 @@ final class VassalSection {
         entries.sort(Comparator.comparingInt(IniEntry::line));
         for (IniEntry e : entries) {
             Rlimit.Resource resource = Rlimit.Resource.valueOf(
-                    e.key().substring("rlimit-".length()).toUpperCase(java.util.Locale.ROOT));
+                    e.key().substring("rlimit-".length()).toUpperCase(Locale.ROOT));
             Values.Converted<Rlimit> limit = Values.rlimit(resource, e.value());
             if (limit.isOk()) {
                 rlimits.add(limit.value());

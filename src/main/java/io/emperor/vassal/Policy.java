@@ -11,7 +11,7 @@ public record Policy(Duration minUptime, Duration maxBackoff) {
 
     /** The wait after the {@code failures}-th quick exit in a row (failures >= 1), in nanos. */
     public long backoffNanos(int failures) {
-        int shift = Math.min(Math.max(failures, 1) - 1, 40);
+        int shift = Math.min(Math.max(failures, 1) - 1, 32); // 1 s << 32 still fits in a long
         long delay = FIRST_DELAY << shift;
         return Math.min(delay, maxBackoff.toNanos());
     }

@@ -46,7 +46,7 @@ class ShellWordsTest {
                 Arguments.of(" \t ", "no program given"));
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "[{index}] {0}")
     @MethodSource("errors")
     void rejects(String text, String error) {
         assertEquals(error, ShellWords.split(text).error());

@@ -203,7 +203,7 @@ class VassalParserTest {
                 Arguments.of("", null, -1, -1));
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "[{index}] {0}")
     @MethodSource("identities")
     void resolvesUidAndGid(String lines, String user, int uid, int gid) throws IOException {
         VassalSpec spec = ok("v.ini", "[vassal]\nexec = x\n" + lines + "\n");
@@ -223,11 +223,11 @@ class VassalParserTest {
                 file + ":3: umask is given 3 times; the last one (line 6) wins"), warnings(parsed));
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "[{index}] {0}")
     @CsvSource(delimiter = '|', value = {
-        "logto = a.log\ndaemonize = b.log|b.log|logto and daemonize are the same setting, given 2 times; the last one (daemonize, line 4) wins",
-        "daemonize = b.log\nlogto = a.log|a.log|logto and daemonize are the same setting, given 2 times; the last one (logto, line 4) wins",
-        "logto = a.log\nlogto = c.log|c.log|logto is given 2 times; the last one (line 4) wins",
+        "logto = a.log\\ndaemonize = b.log|b.log|logto and daemonize are the same setting, given 2 times; the last one (daemonize, line 4) wins",
+        "daemonize = b.log\\nlogto = a.log|a.log|logto and daemonize are the same setting, given 2 times; the last one (logto, line 4) wins",
+        "logto = a.log\\nlogto = c.log|c.log|logto is given 2 times; the last one (line 4) wins",
     })
     void logtoAndDaemonizeAreOneSetting(String lines, String logto, String warning) throws IOException {
         Path file = write("v.ini", "[vassal]\nexec = x\n" + lines.replace("\\n", "\n") + "\n");

@@ -1,0 +1,377 @@
+package io.emperor.vassal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.emperor.config.Problem;
+import io.emperor.config.ReloadMode;
+import io.emperor.config.VassalSpec;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Every (state, event) pair of the lifecycle (docs/lifecycle.md has the same table), then the details. */
+class LifecycleTest {
+    static final long S = 1_000_000_000L;
+    static final Policy POLICY = new Policy(Duration.ofSeconds(10), Duration.ofSeconds(60));
+    static final Lifecycle L = new Lifecycle(POLICY);
+    static final VassalSpec SPEC = Specs.program("app", "/bin/app");
+    static final long T0 = 1000 * S;
+    static final String GONE = "forgotten";
+    static final String IMPOSSIBLE = "impossible";
+
+    // One vassal in each state, all with run 1 (pid 100) where a process exists.
+    static Vassal stopped() {
+        return Vassal.fresh("app");
+    }
+
+    static Vassal failed() {
+        return L.step(stopped(), new Event.FileInvalid(List.of(new Problem(Path.of("/v/app.ini"), 2, "bad"))), T0).vassal();
+    }
+
+    static Vassal starting() {
+        Vassal v = L.step(stopped(), new Event.FileValid(SPEC), T0).vassal();
+        return L.step(v, new Event.Spawned(1, 100, 0, 0), T0).vassal();
+    }
+
+    static Vassal running() {
+        return L.step(starting(), new Event.ExecDone(1), T0).vassal();
+    }
+
+    static Vassal stopping() {
+        return L.step(running(), new Event.FileRemoved(), T0 + S).vassal();
+    }
+
+    static Vassal backoff() {
+        return L.step(running(), new Event.Exited(1, ExitStatus.exited(1)), T0 + S).vassal();
+    }
+
+    static Event event(Event.Kind k) {
+        return switch (k) {
+            case FILE_VALID -> new Event.FileValid(SPEC);
+            case FILE_INVALID -> new Event.FileInvalid(List.of(new Problem(Path.of("/v/app.ini"), 3, "broken")));
+            case FILE_REMOVED -> new Event.FileRemoved();
+            case SPAWNED -> new Event.Spawned(2, 200, 0, 0);
+            case SPAWN_FAILED -> new Event.SpawnFailed("no");
+            case EXEC_DONE -> new Event.ExecDone(1);
+            case EXEC_FAILED -> new Event.ExecFailed(1, "chdir /x: No such file or directory");
+            case EXITED -> new Event.Exited(1, ExitStatus.exited(0));
+            case TICK -> new Event.Tick();
+            case SHUTDOWN -> new Event.Shutdown();
+            case FORCE_KILL -> new Event.ForceKill();
+        };
+    }
+
+    /** state, event, resulting state (or GONE / IMPOSSIBLE), the effect kinds in order. */
+    static Stream<Arguments> table() {
+        List<Arguments> rows = new ArrayList<>();
+        // STOPPED
+        row(rows, "STOPPED", Event.Kind.FILE_VALID, "STARTING", "Spawn");
+        row(rows, "STOPPED", Event.Kind.FILE_INVALID, "FAILED", "Log");
+        row(rows, "STOPPED", Event.Kind.FILE_REMOVED, GONE, "Log");
+        row(rows, "STOPPED", Event.Kind.SPAWNED, IMPOSSIBLE);
+        row(rows, "STOPPED", Event.Kind.SPAWN_FAILED, IMPOSSIBLE);
+        row(rows, "STOPPED", Event.Kind.EXEC_DONE, "STOPPED");
+        row(rows, "STOPPED", Event.Kind.EXEC_FAILED, "STOPPED");
+        row(rows, "STOPPED", Event.Kind.EXITED, "STOPPED");
+        row(rows, "STOPPED", Event.Kind.TICK, "STOPPED");
+        row(rows, "STOPPED", Event.Kind.SHUTDOWN, GONE);
+        row(rows, "STOPPED", Event.Kind.FORCE_KILL, "STOPPED");
+        // FAILED
+        row(rows, "FAILED", Event.Kind.FILE_VALID, "STARTING", "Spawn");
+        row(rows, "FAILED", Event.Kind.FILE_INVALID, "FAILED", "Log");
+        row(rows, "FAILED", Event.Kind.FILE_REMOVED, GONE, "Log");
+        row(rows, "FAILED", Event.Kind.SPAWNED, IMPOSSIBLE);
+        row(rows, "FAILED", Event.Kind.SPAWN_FAILED, IMPOSSIBLE);
+        row(rows, "FAILED", Event.Kind.EXEC_DONE, "FAILED");
+        row(rows, "FAILED", Event.Kind.EXEC_FAILED, "FAILED");
+        row(rows, "FAILED", Event.Kind.EXITED, "FAILED");
+        row(rows, "FAILED", Event.Kind.TICK, "FAILED");
+        row(rows, "FAILED", Event.Kind.SHUTDOWN, GONE);
+        row(rows, "FAILED", Event.Kind.FORCE_KILL, "FAILED");
+        // BACKOFF (the tick row is at the deadline; before it, see backoffTickBeforeDeadline)
+        row(rows, "BACKOFF", Event.Kind.FILE_VALID, "STARTING", "Log", "Spawn");
+        row(rows, "BACKOFF", Event.Kind.FILE_INVALID, "FAILED", "Log");
+        row(rows, "BACKOFF", Event.Kind.FILE_REMOVED, GONE, "Log");
+        row(rows, "BACKOFF", Event.Kind.SPAWNED, IMPOSSIBLE);
+        row(rows, "BACKOFF", Event.Kind.SPAWN_FAILED, IMPOSSIBLE);
+        row(rows, "BACKOFF", Event.Kind.EXEC_DONE, "BACKOFF");
+        row(rows, "BACKOFF", Event.Kind.EXEC_FAILED, "BACKOFF");
+        row(rows, "BACKOFF", Event.Kind.EXITED, "BACKOFF");
+        row(rows, "BACKOFF", Event.Kind.TICK, "STARTING", "Spawn");
+        row(rows, "BACKOFF", Event.Kind.SHUTDOWN, GONE);
+        row(rows, "BACKOFF", Event.Kind.FORCE_KILL, "BACKOFF");
+        // STARTING (process spawned, exec not reached yet)
+        row(rows, "STARTING", Event.Kind.FILE_VALID, "STARTING");
+        row(rows, "STARTING", Event.Kind.FILE_INVALID, "STARTING", "Log", "Log");
+        row(rows, "STARTING", Event.Kind.FILE_REMOVED, "STOPPING", "Log", "Signal");
+        row(rows, "STARTING", Event.Kind.SPAWNED, IMPOSSIBLE);
+        row(rows, "STARTING", Event.Kind.SPAWN_FAILED, IMPOSSIBLE);
+        row(rows, "STARTING", Event.Kind.EXEC_DONE, "RUNNING");
+        row(rows, "STARTING", Event.Kind.EXEC_FAILED, "STARTING", "Log");
+        row(rows, "STARTING", Event.Kind.EXITED, "STARTING", "Log", "Spawn"); // ran past min-uptime
+        row(rows, "STARTING", Event.Kind.TICK, "STARTING");
+        row(rows, "STARTING", Event.Kind.SHUTDOWN, "STOPPING", "Log", "Signal");
+        row(rows, "STARTING", Event.Kind.FORCE_KILL, "STARTING");
+        // RUNNING
+        row(rows, "RUNNING", Event.Kind.FILE_VALID, "RUNNING", "Log", "Signal");
+        row(rows, "RUNNING", Event.Kind.FILE_INVALID, "RUNNING", "Log", "Log");
+        row(rows, "RUNNING", Event.Kind.FILE_REMOVED, "STOPPING", "Log", "Signal");
+        row(rows, "RUNNING", Event.Kind.SPAWNED, IMPOSSIBLE);
+        row(rows, "RUNNING", Event.Kind.SPAWN_FAILED, IMPOSSIBLE);
+        row(rows, "RUNNING", Event.Kind.EXEC_DONE, "RUNNING");
+        row(rows, "RUNNING", Event.Kind.EXEC_FAILED, "RUNNING", "Log");
+        row(rows, "RUNNING", Event.Kind.EXITED, "STARTING", "Log", "Spawn"); // ran past min-uptime
+        row(rows, "RUNNING", Event.Kind.TICK, "RUNNING");
+        row(rows, "RUNNING", Event.Kind.SHUTDOWN, "STOPPING", "Log", "Signal");
+        row(rows, "RUNNING", Event.Kind.FORCE_KILL, "RUNNING");
+        // STOPPING (the tick row is at the deadline)
+        row(rows, "STOPPING", Event.Kind.FILE_VALID, "STOPPING", "Log");
+        row(rows, "STOPPING", Event.Kind.FILE_INVALID, "STOPPING", "Log");
+        row(rows, "STOPPING", Event.Kind.FILE_REMOVED, "STOPPING");
+        row(rows, "STOPPING", Event.Kind.SPAWNED, IMPOSSIBLE);
+        row(rows, "STOPPING", Event.Kind.SPAWN_FAILED, IMPOSSIBLE);
+        row(rows, "STOPPING", Event.Kind.EXEC_DONE, "STOPPING");
+        row(rows, "STOPPING", Event.Kind.EXEC_FAILED, "STOPPING", "Log");
+        row(rows, "STOPPING", Event.Kind.EXITED, GONE, "Log");
+        row(rows, "STOPPING", Event.Kind.TICK, "STOPPING", "Log", "KillGroup");
+        row(rows, "STOPPING", Event.Kind.SHUTDOWN, "STOPPING");
+        row(rows, "STOPPING", Event.Kind.FORCE_KILL, "STOPPING", "Log", "KillGroup");
+        return rows.stream();
+    }
+
+    private static void row(List<Arguments> rows, String state, Event.Kind kind, String next, String... effects) {
+        rows.add(Arguments.of(state, kind, next, List.of(effects)));
+    }
+
+    static Vassal inState(String state) {
+        return switch (state) {
+            case "STOPPED" -> stopped();
+            case "FAILED" -> failed();
+            case "BACKOFF" -> backoff();
+            case "STARTING" -> starting();
+            case "RUNNING" -> running();
+            case "STOPPING" -> stopping();
+            default -> throw new IllegalArgumentException(state);
+        };
+    }
+
+    @Test
+    void theTableCoversEveryPair() {
+        assertEquals(State.values().length * Event.Kind.values().length, table().count());
+        for (State s : State.values()) {
+            for (Event.Kind k : Event.Kind.values()) {
+                assertTrue(table().anyMatch(a -> a.get()[0].equals(s.name()) && a.get()[1] == k), s + " x " + k);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} + {1} -> {2} {3}")
+    @MethodSource("table")
+    void everyStateAndEvent(String state, Event.Kind kind, String next, List<String> effects) {
+        Vassal v = inState(state);
+        assertEquals(state, v.state().name(), "fixture");
+        // A time past every deadline a fixture can have: ticks act.
+        long now = T0 + 1000 * S;
+        if (next.equals(IMPOSSIBLE)) {
+            assertThrows(IllegalStateException.class, () -> L.step(v, event(kind), now));
+            return;
+        }
+        Transition t = L.step(v, event(kind), now);
+        if (next.equals(GONE)) {
+            assertNull(t.vassal());
+        } else {
+            assertEquals(next, t.vassal().state().name());
+        }
+        assertEquals(effects, t.effects().stream().map(e -> e.getClass().getSimpleName()).toList(), t.effects().toString());
+    }
+
+    // ---- the details behind the rows ----
+
+    static List<String> logs(Transition t) {
+        return t.effects().stream().filter(e -> e instanceof Effect.Log).map(e -> ((Effect.Log) e).message()).toList();
+    }
+
+    @Test
+    void spawnedLogsPidAndIdentity() {
+        Vassal v = L.step(stopped(), new Event.FileValid(SPEC), T0).vassal();
+        Transition t = L.step(v, new Event.Spawned(7, 4242, 1000, 100), T0);
+        assertEquals(List.of("spawned pid=4242 uid=1000 gid=100"), logs(t));
+        assertEquals(7, t.vassal().runId());
+        assertEquals(T0, t.vassal().startedAt());
+    }
+
+    @Test
+    void spawnFailureBacksOff() {
+        Vassal v = L.step(stopped(), new Event.FileValid(SPEC), T0).vassal();
+        Transition t = L.step(v, new Event.SpawnFailed("posix_spawn: Resource temporarily unavailable"), T0);
+        assertEquals(State.BACKOFF, t.vassal().state());
+        assertEquals(T0 + S, t.vassal().deadline());
+        assertEquals("spawn failed: posix_spawn: Resource temporarily unavailable", logs(t).get(0));
+    }
+
+    @Test
+    void quickExitsBackOffExponentiallyUpToTheCap() {
+        Policy p = new Policy(Duration.ofSeconds(10), Duration.ofSeconds(60));
+        Lifecycle l = new Lifecycle(p);
+        Vassal v = L.step(stopped(), new Event.FileValid(SPEC), T0).vassal();
+        long now = T0;
+        long[] expected = {1, 2, 4, 8, 16, 32, 60, 60};
+        for (int i = 0; i < expected.length; i++) {
+            long run = i + 1;
+            v = l.step(v, new Event.Spawned(run, 100 + run, 0, 0), now).vassal();
+            now += S / 2; // dies after half a second: a quick exit
+            Transition t = l.step(v, new Event.Exited(run, ExitStatus.exited(1)), now);
+            v = t.vassal();
+            assertEquals(State.BACKOFF, v.state());
+            assertEquals(expected[i] * S, v.deadline() - now, "delay after exit " + (i + 1));
+            assertTrue(logs(t).contains("backoff retry in " + expected[i] + "s ("
+                    + (i == 0 ? "1 quick exit)" : (i + 1) + " quick exits in a row)")), logs(t).toString());
+            // Nothing happens before the deadline ...
+            assertEquals(v, l.step(v, new Event.Tick(), v.deadline() - 1).vassal());
+            // ... and at the deadline the next try starts.
+            now = v.deadline();
+            t = l.step(v, new Event.Tick(), now);
+            assertEquals(List.of(new Effect.Spawn(SPEC)), t.effects());
+            v = t.vassal();
+        }
+        assertEquals(expected.length, v.restarts());
+    }
+
+    @Test
+    void backoffArithmetic() {
+        Policy p = new Policy(Duration.ofSeconds(10), Duration.ofSeconds(5));
+        assertEquals(S, p.backoffNanos(1));
+        assertEquals(2 * S, p.backoffNanos(2));
+        assertEquals(4 * S, p.backoffNanos(3));
+        assertEquals(5 * S, p.backoffNanos(4));
+        assertEquals(5 * S, p.backoffNanos(1_000_000));
+    }
+
+    @Test
+    void aRunPastMinUptimeIsRespawnedAtOnceAndResetsTheBackoff() {
+        Vassal v = L.step(backoff(), new Event.Tick(), T0 + 100 * S).vassal(); // second try
+        assertEquals(1, v.failures());
+        v = L.step(v, new Event.Spawned(2, 101, 0, 0), T0 + 100 * S).vassal();
+        Transition t = L.step(v, new Event.Exited(2, ExitStatus.killed(9, false)), T0 + 110 * S);
+        assertEquals(State.STARTING, t.vassal().state());
+        assertEquals(0, t.vassal().failures());
+        assertEquals(List.of("exited signal=KILL uptime=10s"), logs(t));
+        assertEquals(new Effect.Spawn(SPEC), t.effects().get(t.effects().size() - 1));
+    }
+
+    @Test
+    void anExecFailureBacksOffEvenAfterALongWait() {
+        Vassal v = L.step(starting(), new Event.ExecFailed(1, "chdir /srv: No such file or directory"), T0).vassal();
+        Transition t = L.step(v, new Event.Exited(1, ExitStatus.exited(127)), T0 + 100 * S);
+        assertEquals(State.BACKOFF, t.vassal().state());
+    }
+
+    @Test
+    void aTouchCutsTheBackoffShort() {
+        Vassal v = backoff();
+        assertTrue(v.deadline() > T0 + S);
+        Transition t = L.step(v, new Event.FileValid(SPEC), T0 + S + 1);
+        assertEquals(State.STARTING, t.vassal().state());
+        assertEquals(0, t.vassal().failures());
+        assertEquals(List.of("retrying now: file changed"), logs(t));
+    }
+
+    @Test
+    void aChangeOfSpawnSettingsRestarts() {
+        for (VassalSpec changed : List.of(Specs.withArgv(SPEC, "/bin/other"), Specs.withEnv(SPEC, "A=1"),
+                Specs.withReload(SPEC, ReloadMode.RESTART))) {
+            Transition t = L.step(running(), new Event.FileValid(changed), T0 + S);
+            assertEquals(State.STOPPING, t.vassal().state(), changed.toString());
+            assertEquals(Vassal.After.RESTART, t.vassal().after());
+            assertEquals(new Effect.Signal(1, 15), t.effects().get(1));
+            assertTrue(logs(t).get(0).startsWith("restarting: "), logs(t).toString());
+            // The exit of the old process starts the new spec.
+            Transition done = L.step(t.vassal(), new Event.Exited(1, ExitStatus.exited(0)), T0 + 2 * S);
+            assertEquals(State.STARTING, done.vassal().state());
+            assertEquals(new Effect.Spawn(changed), done.effects().get(done.effects().size() - 1));
+        }
+    }
+
+    @Test
+    void aChangeOfStopSettingsOnlyReloads() {
+        VassalSpec changed = Specs.withStop(SPEC, 2, Duration.ofSeconds(5));
+        Transition t = L.step(running(), new Event.FileValid(changed), T0 + S);
+        assertEquals(State.RUNNING, t.vassal().state());
+        assertEquals(changed, t.vassal().spec());
+        assertEquals(List.of("reloading signal=HUP pid=100"), logs(t));
+        assertEquals(new Effect.Signal(1, 1), t.effects().get(1));
+    }
+
+    @Test
+    void aBrokenEditKeepsTheRunningVassal() {
+        Vassal v = running();
+        Transition t = L.step(v, event(Event.Kind.FILE_INVALID), T0 + S);
+        assertEquals(v, t.vassal());
+        assertEquals(List.of("refused: /v/app.ini:3: broken", "kept running pid=100 (last good version of the file)"), logs(t));
+    }
+
+    @Test
+    void stopEscalatesToSigkillOfTheGroupAfterTheTimeout() {
+        VassalSpec spec = Specs.withStop(SPEC, 2, Duration.ofSeconds(3));
+        Vassal v = L.step(stopped(), new Event.FileValid(spec), T0).vassal();
+        v = L.step(v, new Event.Spawned(1, 100, 0, 0), T0).vassal();
+        Transition t = L.step(v, new Event.FileRemoved(), T0 + S);
+        assertEquals(List.of("stopping: file removed signal=INT pid=100 timeout=3s"), logs(t));
+        v = t.vassal();
+        assertEquals(T0 + 4 * S, v.deadline());
+        assertEquals(v, L.step(v, new Event.Tick(), T0 + 4 * S - 1).vassal());
+        t = L.step(v, new Event.Tick(), T0 + 4 * S);
+        assertEquals(List.of(new Effect.Log(Effect.Level.WARN, "stop-timeout 3s passed: SIGKILL to process group 100"),
+                new Effect.KillGroup(1)), t.effects());
+        // Still there after the grace: said once, then it waits without a deadline.
+        t = L.step(t.vassal(), new Event.Tick(), T0 + 4 * S + Lifecycle.KILL_GRACE);
+        assertEquals(1, logs(t).size());
+        assertEquals(Vassal.NO_DEADLINE, t.vassal().deadline());
+        t = L.step(t.vassal(), new Event.Exited(1, ExitStatus.killed(9, false)), T0 + 20 * S);
+        assertNull(t.vassal());
+        assertEquals(List.of("stopped signal=KILL after 20s"), logs(t));
+    }
+
+    @Test
+    void aFileThatComesBackDuringItsStopStartsAgain() {
+        Transition t = L.step(stopping(), new Event.FileValid(SPEC), T0 + S);
+        assertEquals(Vassal.After.RESTART, t.vassal().after());
+        t = L.step(t.vassal(), new Event.Exited(1, ExitStatus.exited(0)), T0 + 2 * S);
+        assertEquals(State.STARTING, t.vassal().state());
+    }
+
+    @Test
+    void eventsOfAnEarlierRunChangeNothing() {
+        Vassal v = running();
+        for (Event e : List.of(new Event.Exited(99, ExitStatus.exited(0)), new Event.ExecDone(99),
+                new Event.ExecFailed(99, "x"), new Event.Exited(0, ExitStatus.exited(0)))) {
+            Transition t = L.step(v, e, T0 + S);
+            assertEquals(v, t.vassal());
+            assertTrue(t.effects().isEmpty());
+        }
+    }
+
+    @Test
+    void aChangeWhileStartingNeedsNoSignal() {
+        VassalSpec changed = Specs.withStop(SPEC, 2, Duration.ofSeconds(5));
+        Transition t = L.step(starting(), new Event.FileValid(changed), T0);
+        assertEquals(changed, t.vassal().spec());
+        assertTrue(t.effects().isEmpty());
+    }
+
+    @Test
+    void durationsInLogLines() {
+        assertEquals("2s", Lifecycle.seconds(2 * S));
+        assertEquals("0.25s", Lifecycle.seconds(S / 4));
+        assertEquals("1.50s", Lifecycle.seconds(3 * S / 2));
+    }
+}

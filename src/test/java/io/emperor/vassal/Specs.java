@@ -1,0 +1,42 @@
+package io.emperor.vassal;
+
+import io.emperor.config.ReloadMode;
+import io.emperor.config.VassalSpec;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/** Vassal specs for tests, without files. */
+public final class Specs {
+    private Specs() {}
+
+    public static VassalSpec program(String name, String... argv) {
+        return new VassalSpec(name, Path.of("/v/" + name + ".ini"), VassalSpec.Kind.PROGRAM, List.of(argv),
+                Path.of("/v"), List.of(), 0022, null, -1, -1, null, 15, Duration.ofSeconds(30),
+                ReloadMode.SIGNAL, 1, List.of());
+    }
+
+    public static VassalSpec withArgv(VassalSpec s, String... argv) {
+        return new VassalSpec(s.name(), s.file(), s.kind(), List.of(argv), s.chdir(), s.env(), s.umask(),
+                s.user(), s.uid(), s.gid(), s.logto(), s.stopSignal(), s.stopTimeout(), s.reload(),
+                s.reloadSignal(), s.rlimits());
+    }
+
+    public static VassalSpec withReload(VassalSpec s, ReloadMode mode) {
+        return new VassalSpec(s.name(), s.file(), s.kind(), s.argv(), s.chdir(), s.env(), s.umask(),
+                s.user(), s.uid(), s.gid(), s.logto(), s.stopSignal(), s.stopTimeout(), mode,
+                s.reloadSignal(), s.rlimits());
+    }
+
+    public static VassalSpec withStop(VassalSpec s, int signal, Duration timeout) {
+        return new VassalSpec(s.name(), s.file(), s.kind(), s.argv(), s.chdir(), s.env(), s.umask(),
+                s.user(), s.uid(), s.gid(), s.logto(), signal, timeout, s.reload(),
+                s.reloadSignal(), s.rlimits());
+    }
+
+    public static VassalSpec withEnv(VassalSpec s, String... env) {
+        return new VassalSpec(s.name(), s.file(), s.kind(), s.argv(), s.chdir(), List.of(env), s.umask(),
+                s.user(), s.uid(), s.gid(), s.logto(), s.stopSignal(), s.stopTimeout(), s.reload(),
+                s.reloadSignal(), s.rlimits());
+    }
+}
