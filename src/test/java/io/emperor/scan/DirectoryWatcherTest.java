@@ -20,6 +20,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -174,8 +175,9 @@ class DirectoryWatcherTest {
         CountDownLatch release = new CountDownLatch(1);
         AtomicBoolean hold = new AtomicBoolean();
         watcher = new DirectoryWatcher(new DirectoryScanner(List.of(vassals), parser), NO_RESCAN, s -> {
+            boolean held = hold.getAndSet(false);
             snapshots.add(s);
-            if (hold.getAndSet(false)) {
+            if (held) {
                 try {
                     release.await(); // the watcher stops polling while the kernel queues events
                 } catch (InterruptedException e) {
@@ -184,19 +186,22 @@ class DirectoryWatcherTest {
             }
         });
         watcher.start();
-        await(PROMPTLY, s -> true);
-        hold.set(true);
-        watcher.rescanNow();
-        await(PROMPTLY, s -> true);
+        try {
+            await(PROMPTLY, s -> true);
+            hold.set(true);
+            watcher.rescanNow();
+            await(PROMPTLY, s -> true);
 
-        // More than 512 events the watcher ignores, then the vassals: only OVERFLOW remains of them.
-        for (int i = 0; i < 600; i++) {
-            Files.createFile(vassals.resolve("junk" + i + ".tmp"));
+            // More than 512 events the watcher ignores, then the vassals: only OVERFLOW remains of them.
+            for (int i = 0; i < 600; i++) {
+                Files.createFile(vassals.resolve("junk" + i + ".tmp"));
+            }
+            for (int i = 0; i < 1000; i++) {
+                Files.createFile(vassals.resolve("app" + i + ".ini"));
+            }
+        } finally {
+            release.countDown();
         }
-        for (int i = 0; i < 1000; i++) {
-            Files.createFile(vassals.resolve("app" + i + ".ini"));
-        }
-        release.countDown();
         await(Duration.ofSeconds(10), s -> s.files().size() == 1000);
         assertTrue(logs.count("emperor: watch events were lost (overflow); rescanning") >= 1);
     }
@@ -267,17 +272,18 @@ class DirectoryWatcherTest {
     @Test
     void closeStopsTheThreadAndTheWatchService() throws Exception {
         long inotifyBefore = inotifyDescriptors();
-        long threadsBefore = watcherThreads().count();
+        Set<Thread> threadsBefore = watcherThreads().collect(Collectors.toSet());
         start(List.of(vassals, tmp.resolve("missing")), NO_RESCAN);
         await(PROMPTLY, s -> true);
         assertEquals(inotifyBefore + 1, inotifyDescriptors());
-        Thread thread = watcherThreads().filter(Thread::isAlive).reduce((a, b) -> b).orElseThrow();
+        List<Thread> started = watcherThreads().filter(t -> !threadsBefore.contains(t)).toList();
+        assertEquals(1, started.size());
+        Thread thread = started.get(0);
         assertTrue(thread.isDaemon());
-        assertEquals(threadsBefore + 1, watcherThreads().count());
 
         watcher.close();
         assertFalse(thread.isAlive());
-        assertEquals(threadsBefore, watcherThreads().count());
+        assertEquals(threadsBefore, watcherThreads().collect(Collectors.toSet()));
         assertEquals(inotifyBefore, inotifyDescriptors());
         watcher.close(); // twice is harmless
     }

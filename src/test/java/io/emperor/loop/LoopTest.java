@@ -1,0 +1,277 @@
+package io.emperor.loop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.emperor.config.Parsed;
+import io.emperor.config.Problem;
+import io.emperor.config.VassalSpec;
+import io.emperor.scan.Fingerprint;
+import io.emperor.scan.Snapshot;
+import io.emperor.scan.VassalFile;
+import io.emperor.vassal.Event;
+import io.emperor.vassal.ExitStatus;
+import io.emperor.vassal.Lifecycle;
+import io.emperor.vassal.Policy;
+import io.emperor.vassal.Specs;
+import io.emperor.vassal.State;
+import io.emperor.vassal.Vassal;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The loop with a fake clock and a fake launcher that records what it is asked to do. */
+class LoopTest {
+    static final long S = 1_000_000_000L;
+
+    long now = 5000 * S;
+    final FakeLauncher launcher = new FakeLauncher();
+    final List<String> host = new ArrayList<>();
+    final EmperorLoop loop = new EmperorLoop(new Lifecycle(new Policy(Duration.ofSeconds(10), Duration.ofSeconds(60))),
+            launcher, () -> now, new EmperorLoop.Host() {
+                @Override
+                public Optional<Policy> reloadConfig() {
+                    host.add("reload");
+                    return Optional.of(new Policy(Duration.ofSeconds(1), Duration.ofSeconds(4)));
+                }
+
+                @Override
+                public void stopWatching() {
+                    host.add("stopWatching");
+                }
+            });
+
+    /** Records spawns, signals and group kills; exits are reported by the test. */
+    static final class FakeLauncher implements Launcher {
+        final List<String> calls = new ArrayList<>();
+        final Map<Long, Long> pids = new HashMap<>();
+        final Map<Long, ExitStatus> exits = new HashMap<>();
+        long nextPid = 100;
+        String failNext;
+
+        @Override
+        public SpawnResult spawn(String name, long runId, VassalSpec spec) {
+            if (failNext != null) {
+                calls.add("spawn-failed " + name);
+                String why = failNext;
+                failNext = null;
+                return new SpawnResult.Failed(why);
+            }
+            long pid = nextPid++;
+            pids.put(runId, pid);
+            calls.add("spawn " + name + " run=" + runId + " pid=" + pid + " argv=" + spec.argv());
+            return new SpawnResult.Started(pid, 0, 0);
+        }
+
+        @Override
+        public void signal(long runId, int signal) {
+            calls.add("signal run=" + runId + " sig=" + signal);
+        }
+
+        @Override
+        public void killGroup(long runId) {
+            calls.add("killGroup run=" + runId);
+        }
+
+        @Override
+        public ExitStatus reap(long runId) {
+            calls.add("reap run=" + runId);
+            return exits.getOrDefault(runId, ExitStatus.exited(0));
+        }
+    }
+
+    int fingerprintSeq;
+
+    VassalFile file(VassalSpec spec) {
+        return new VassalFile(spec.name(), spec.file(), new Fingerprint(1, fingerprintSeq++, 0, 1, 1, 0, 0, 0100644),
+                Parsed.ok(spec, List.of()));
+    }
+
+    VassalFile broken(String name) {
+        Path p = Path.of("/v/" + name + ".ini");
+        return new VassalFile(name, p, new Fingerprint(1, fingerprintSeq++, 0, 1, 1, 0, 0, 0100644),
+                Parsed.failed(List.of(new Problem(p, 4, "exec: unterminated quote")), List.of()));
+    }
+
+    void scan(VassalFile... files) {
+        Map<String, VassalFile> m = new LinkedHashMap<>();
+        for (VassalFile f : files) {
+            m.put(f.name(), f);
+        }
+        loop.handle(new LoopEvent.Scanned(new Snapshot(m, Set.of())));
+    }
+
+    Vassal vassal(String name) {
+        return loop.vassals().get(name);
+    }
+
+    void exit(String name, ExitStatus status) {
+        Vassal v = vassal(name);
+        launcher.exits.put(v.runId(), status);
+        loop.handle(new LoopEvent.Ended(name, v.runId()));
+    }
+
+    @Test
+    void aNewFileIsSpawnedAndItsExecReportMakesItRunning() {
+        scan(file(Specs.program("a", "/bin/a")));
+        assertEquals(List.of("spawn a run=1 pid=100 argv=[/bin/a]"), launcher.calls);
+        assertEquals(State.STARTING, vassal("a").state());
+        loop.handle(new LoopEvent.ForVassal("a", new Event.ExecDone(1)));
+        assertEquals(State.RUNNING, vassal("a").state());
+        assertEquals(100, vassal("a").pid());
+    }
+
+    @Test
+    void anUnchangedRescanDoesNothing() {
+        VassalFile a = file(Specs.program("a", "/bin/a"));
+        scan(a);
+        scan(a);
+        assertEquals(1, launcher.calls.size());
+    }
+
+    @Test
+    void aTouchReloadsAndARemovalStopsThenForgets() {
+        VassalSpec spec = Specs.program("a", "/bin/a");
+        scan(file(spec));
+        loop.handle(new LoopEvent.ForVassal("a", new Event.ExecDone(1)));
+        scan(file(spec)); // same content, new fingerprint: a touch
+        assertEquals("signal run=1 sig=1", launcher.calls.get(1));
+        scan();
+        assertEquals("signal run=1 sig=15", launcher.calls.get(2));
+        assertEquals(State.STOPPING, vassal("a").state());
+        exit("a", ExitStatus.exited(0));
+        assertEquals("reap run=1", launcher.calls.get(3));
+        assertFalse(loop.vassals().containsKey("a"));
+    }
+
+    @Test
+    void quickExitsWaitForTheirDeadlineWithoutBusyLooping() {
+        scan(file(Specs.program("a", "/bin/a")));
+        now += S / 10;
+        exit("a", ExitStatus.exited(1));
+        assertEquals(State.BACKOFF, vassal("a").state());
+        assertEquals(now + S, loop.earliestDeadline());
+        loop.fireDue();
+        assertEquals(2, launcher.calls.size()); // spawn, reap: nothing before the deadline
+        now += S;
+        loop.fireDue();
+        assertEquals("spawn a run=2 pid=101 argv=[/bin/a]", launcher.calls.get(2));
+        now += S / 10;
+        exit("a", ExitStatus.exited(1));
+        assertEquals(now + 2 * S, loop.earliestDeadline());
+    }
+
+    @Test
+    void aSpawnThatCannotStartBacksOff() {
+        launcher.failNext = "posix_spawn /x: No such file or directory";
+        scan(file(Specs.program("a", "/bin/a")));
+        assertEquals(State.BACKOFF, vassal("a").state());
+        assertEquals(now + S, vassal("a").deadline());
+    }
+
+    @Test
+    void aBrokenFileIsRefusedAndItsFixStartsIt() {
+        scan(broken("a"));
+        assertEquals(State.FAILED, vassal("a").state());
+        assertTrue(launcher.calls.isEmpty());
+        scan(file(Specs.program("a", "/bin/a")));
+        assertEquals(State.STARTING, vassal("a").state());
+    }
+
+    @Test
+    void aBrokenEditLeavesTheRunningVassalAlone() {
+        scan(file(Specs.program("a", "/bin/a")), file(Specs.program("b", "/bin/b")));
+        scan(broken("a"), file(Specs.program("b", "/bin/b")));
+        assertEquals(State.STARTING, vassal("a").state());
+        assertEquals(100, vassal("a").pid());
+        assertTrue(launcher.calls.stream().noneMatch(c -> c.startsWith("signal run=1")), launcher.calls.toString());
+    }
+
+    @Test
+    void anUnreadableDirectoryKeepsItsVassals() {
+        VassalFile a = file(Specs.program("a", "/bin/a"));
+        scan(a);
+        loop.handle(new LoopEvent.Scanned(new Snapshot(Map.of(), Set.of(Path.of("/v")))));
+        assertEquals(State.STARTING, vassal("a").state());
+        assertEquals(1, launcher.calls.size());
+    }
+
+    @Test
+    void shutdownStopsEveryVassalInParallelAndFinishesWhenAllAreGone() {
+        scan(file(Specs.program("a", "/bin/a")), file(Specs.program("b", "/bin/b")), broken("c"));
+        loop.handle(new LoopEvent.SignalReceived("TERM"));
+        assertEquals(List.of("stopWatching"), host);
+        assertTrue(launcher.calls.contains("signal run=1 sig=15"));
+        assertTrue(launcher.calls.contains("signal run=2 sig=15"));
+        assertFalse(loop.vassals().containsKey("c"));
+        assertFalse(loop.finished());
+        // Scans during a shutdown change nothing.
+        scan(file(Specs.program("d", "/bin/d")));
+        assertFalse(loop.vassals().containsKey("d"));
+        exit("a", ExitStatus.exited(0));
+        assertFalse(loop.finished());
+        exit("b", ExitStatus.exited(0));
+        assertTrue(loop.finished());
+    }
+
+    @Test
+    void aSecondTermKillsWhatIsStillStopping() {
+        scan(file(Specs.program("a", "/bin/a")));
+        loop.handle(new LoopEvent.SignalReceived("INT"));
+        loop.handle(new LoopEvent.SignalReceived("TERM"));
+        assertTrue(launcher.calls.contains("killGroup run=1"), launcher.calls.toString());
+    }
+
+    @Test
+    void shutdownGivesUpAfterTheLongestStopTimeoutAndTheGrace() {
+        scan(file(Specs.withStop(Specs.program("a", "/bin/a"), 15, Duration.ofSeconds(3))));
+        loop.handle(new LoopEvent.SignalReceived("QUIT"));
+        now += 3 * S;
+        loop.fireDue();
+        assertTrue(launcher.calls.contains("killGroup run=1"));
+        assertFalse(loop.finished());
+        now += EmperorLoop.SHUTDOWN_GRACE.toNanos();
+        assertTrue(loop.finished());
+    }
+
+    @Test
+    void sighupAppliesTheNewPolicy() {
+        loop.handle(new LoopEvent.SignalReceived("HUP"));
+        assertEquals(List.of("reload"), host);
+        scan(file(Specs.program("a", "/bin/a")));
+        now += 2 * S; // past the new min-uptime of 1 s
+        exit("a", ExitStatus.exited(0));
+        assertEquals(State.STARTING, vassal("a").state());
+    }
+
+    @Test
+    void lateEventsOfForgottenVassalsAreDropped() {
+        loop.handle(new LoopEvent.ForVassal("ghost", new Event.ExecDone(7)));
+        assertTrue(loop.vassals().isEmpty());
+    }
+
+    @Test
+    void aBugInOneEventDoesNotStopTheLoop() {
+        scan(file(Specs.program("a", "/bin/a")));
+        // Spawned for a vassal that is already running is impossible: logged, state kept.
+        loop.handle(new LoopEvent.ForVassal("a", new Event.Spawned(9, 9, 0, 0)));
+        assertEquals(State.STARTING, vassal("a").state());
+        scan(file(Specs.program("a", "/bin/a")), file(Specs.program("b", "/bin/b")));
+        assertEquals(State.STARTING, vassal("b").state());
+    }
+
+    @Test
+    void tasksRunOnTheLoop() throws Exception {
+        List<String> seen = new ArrayList<>();
+        loop.handle(new LoopEvent.Task(() -> seen.add("ran")));
+        assertEquals(List.of("ran"), seen);
+    }
+}
