@@ -70,13 +70,13 @@ final class Daemon {
         loopRef[0] = loop;
         watcher = new DirectoryWatcher(scanner, config.rescan(), s -> loop.post(new LoopEvent.Scanned(s)));
 
-        List<String> missed = SignalHandlers.install(loop::post);
+        List<String> missed = SignalHandlers.install(loop::post, io, helper.get().getParent());
         Thread.currentThread().setName("emperor-loop");
         EmperorLog.info("started version=" + Main.version() + " pid=" + posix.getpid()
                 + " vassals=" + config.vassalDirs().stream().map(Path::toString).collect(Collectors.joining(","))
                 + " helper=" + helper.get());
         if (!missed.isEmpty()) {
-            EmperorLog.info("signals kept by the JVM: " + missed + " (run java with -Xrs to let SIGQUIT stop the emperor)");
+            EmperorLog.warn("signals not taken over: " + missed);
         }
         io.start();
         try {

@@ -7,7 +7,6 @@ import io.emperor.vassal.ExitStatus;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import jnr.ffi.Memory;
@@ -121,7 +120,7 @@ public final class HelperLauncher implements Launcher {
     private Identity identity(VassalSpec spec) {
         int uid = spec.uid() >= 0 ? spec.uid() : euid;
         int gid = spec.gid() >= 0 ? spec.gid() : egid;
-        boolean change = uid != euid || gid != egid || spec.user() != null && uid != euid;
+        boolean change = uid != euid || gid != egid;
         io.emperor.config.Account account = null;
         if (change && spec.user() != null) {
             jnr.posix.Passwd pw = posix.getpwnam(spec.user());

@@ -25,6 +25,7 @@ public final class IoThread implements AutoCloseable {
     private static final int REPORT = 1;
     private static final int PID = 2;
     private static final long WAKE_TOKEN = -1;
+    private static final long SIGNAL_TOKEN = -2;
     private static final int CHUNK = 64 * 1024;
     /** At an exit, at most this much is still read from the output pipe before it is closed. */
     private static final int EXIT_DRAIN_LIMIT = 1024 * 1024;
@@ -44,6 +45,7 @@ public final class IoThread implements AutoCloseable {
     private final int dataOffset = Native.epollDataOffset();
     private final Thread thread;
     private volatile boolean closing;
+    private volatile int signalFd = -1;
 
     /** The fds of one run, touched only by the I/O thread once registered. */
     private static final class RunIo {
@@ -101,6 +103,15 @@ public final class IoThread implements AutoCloseable {
         add(pidfd, token(runId, PID));
     }
 
+    /**
+     * Watches the read end of the pipe the native signal handler writes signal numbers to
+     * (see {@link SignalHandlers}); each byte becomes a {@link LoopEvent.SignalReceived}.
+     */
+    public void watchSignals(int readFd) {
+        signalFd = readFd;
+        add(readFd, SIGNAL_TOKEN);
+    }
+
     /** How many runs are watched (for tests: no leak after exits). */
     public int watchedRuns() {
         return runs.size();
@@ -134,6 +145,10 @@ public final class IoThread implements AutoCloseable {
             for (int i = 0; i < n; i++) {
                 long token = events.getLong((long) i * eventSize + dataOffset);
                 if (token == WAKE_TOKEN) {
+                    continue;
+                }
+                if (token == SIGNAL_TOKEN) {
+                    readSignals();
                     continue;
                 }
                 RunIo r = runs.get(token >>> 2);
@@ -178,6 +193,16 @@ public final class IoThread implements AutoCloseable {
                 return;
             }
             closeOutput(r); // EOF or a read error
+        }
+    }
+
+    private void readSignals() {
+        long n;
+        while ((n = c.read(signalFd, buffer, 64)) > 0) {
+            for (int i = 0; i < n; i++) {
+                int sig = buffer.getByte(i) & 0xff;
+                sink.accept(new LoopEvent.SignalReceived(io.emperor.config.Signals.name(sig)));
+            }
         }
     }
 

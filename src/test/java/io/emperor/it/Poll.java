@@ -1,0 +1,64 @@
+package io.emperor.it;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * Waits on a condition with a deadline: the only way these tests wait. The short sleep between
+ * two probes is the polling interval, never a guess at how long something takes.
+ */
+final class Poll {
+    /** The default deadline: generous, so a loaded machine does not fail a test that is right. */
+    static final Duration WAIT = Duration.ofSeconds(20);
+    private static final long INTERVAL_MILLIS = 20;
+
+    private Poll() {}
+
+    /** Probes until it returns a value; fails with {@code what} and {@code diagnostics} on timeout. */
+    static <T> T until(String what, Duration timeout, Supplier<Optional<T>> probe, Supplier<String> diagnostics) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            Optional<T> value = probe.get();
+            if (value.isPresent()) {
+                return value.get();
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("timed out after " + timeout.toMillis() + " ms waiting for " + what
+                        + diagnostics(diagnostics));
+            }
+            pause();
+        }
+    }
+
+    static void until(String what, Duration timeout, BooleanSupplier condition, Supplier<String> diagnostics) {
+        until(what, timeout, () -> condition.getAsBoolean() ? Optional.of(Boolean.TRUE) : Optional.empty(), diagnostics);
+    }
+
+    static void until(String what, Duration timeout, BooleanSupplier condition) {
+        until(what, timeout, condition, () -> "");
+    }
+
+    static void until(String what, BooleanSupplier condition) {
+        until(what, WAIT, condition);
+    }
+
+    private static String diagnostics(Supplier<String> diagnostics) {
+        try {
+            String d = diagnostics.get();
+            return d == null || d.isEmpty() ? "" : "\n" + d;
+        } catch (RuntimeException e) {
+            return "\n(diagnostics failed: " + e + ")";
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(INTERVAL_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted while waiting", e);
+        }
+    }
+}
