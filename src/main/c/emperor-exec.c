@@ -33,7 +33,9 @@
  * 12. parent-death signal (a uid change clears it, so after 8), then the -P check closes the race
  *     where the parent died before the signal was armed.
  * 13. umask, chdir, 14. logto: paths the vassal chooses are used with the vassal's identity only.
- * 15. FD_CLOEXEC on the report fd, execvp with the environment as given (PATH is the vassal's).
+ * 15. FD_CLOEXEC on the report fd, then execve, searching the vassal's PATH for a bare name.
+ *     Not execvp: glibc's execvp runs a file without a #! line through /bin/sh (ENOEXEC), and no
+ *     shell belongs on the spawn path.
  * Any failure: one line "STEP DETAIL: strerror" on the report fd, then _exit(127).
  */
 #define _GNU_SOURCE
@@ -58,6 +60,7 @@
 #define MAX_RLIMITS 16
 
 static int report_fd = 2;
+static void exec_path(char **prog) __attribute__((noreturn));
 
 /* write(2) in a loop: no stdio buffer to lose at _exit, and partial writes are finished. */
 static void write_all(int fd, const char *buf, size_t len)
@@ -356,6 +359,41 @@ int main(int argc, char **argv)
         if (flags >= 0 && fcntl(report_fd, F_SETFD, flags | FD_CLOEXEC) != 0)
             fail(errno, "report fd %d", report_fd);
     }
-    execvp(prog[0], prog);
-    fail(errno, "exec %s", prog[0]);
+    exec_path(prog);
+}
+
+/* execve of prog[0], looked up in the vassal's PATH when it has no '/'; never through a shell. */
+static void exec_path(char **prog)
+{
+    extern char **environ;
+    const char *name = prog[0];
+    if (*name == '\0')
+        fail(ENOENT, "exec \"\"");
+    if (strchr(name, '/') != NULL) {
+        execve(name, prog, environ);
+        fail(errno, "exec %s", name);
+    }
+    const char *path = getenv("PATH");
+    if (path == NULL || *path == '\0')
+        path = "/usr/local/bin:/usr/bin:/bin";
+    int first_error = ENOENT;
+    char full[4096];
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        /* An empty PATH element means the current directory, as in execvp. */
+        int n = len == 0 ? snprintf(full, sizeof full, "%s", name)
+                         : snprintf(full, sizeof full, "%.*s/%s", (int)len, p, name);
+        if (n > 0 && (size_t)n < sizeof full) {
+            execve(full, prog, environ);
+            if (errno == EACCES)
+                first_error = EACCES; /* remembered: a later ENOENT must not hide it */
+            else if (errno != ENOENT && errno != ENOTDIR)
+                fail(errno, "exec %s", full);
+        }
+        if (end == NULL)
+            break;
+        p = end;
+    }
+    fail(first_error, "exec %s", name);
 }

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 /** {@code emperor check FILE...}: reads vassal files the way the emperor would, and says what is wrong. */
-@Command(name = "check", mixinStandardHelpOptions = true,
+@Command(name = "check", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Check vassal files: one 'file:line: message' per problem on stderr; "
                 + "exit 0 when every file is valid, 1 otherwise.")
 final class CheckCommand implements Callable<Integer> {

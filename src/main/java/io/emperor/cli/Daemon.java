@@ -9,6 +9,7 @@ import io.emperor.log.LogSetup;
 import io.emperor.loop.Clock;
 import io.emperor.loop.EmperorLoop;
 import io.emperor.loop.LoopEvent;
+import io.emperor.os.Capabilities;
 import io.emperor.os.Environment;
 import io.emperor.os.HelperLauncher;
 import io.emperor.os.HelperLocator;
@@ -40,22 +41,31 @@ final class Daemon {
     }
 
     int run() throws InterruptedException {
-        LogSetup.configure(config.log());
+        Optional<String> logProblem = LogSetup.configure(config.log());
+        if (logProblem.isPresent()) {
+            System.err.println("emperor: " + logProblem.get());
+            return 1;
+        }
         Optional<Path> helper = HelperLocator.find();
         if (helper.isEmpty()) {
             System.err.println("emperor: the exec helper " + HelperLocator.NAME + " was not found; looked at "
                     + HelperLocator.candidates() + " (build it with 'mvn package', or set -Demperor.helper=PATH)");
             return 1;
         }
+        if (config.tyrant() && !tyrantCapabilities()) {
+            return 1;
+        }
         POSIX posix = POSIXFactory.getNativePOSIX();
-        VassalParser parser = new VassalParser(new PosixUserDb(posix), Host.name(), System.getenv());
-        DirectoryScanner scanner = new DirectoryScanner(config.vassalDirs(), parser, true);
+        PosixUserDb users = new PosixUserDb(posix);
+        VassalParser parser = new VassalParser(users, Host.name(), System.getenv(), config.tyrant());
+        DirectoryScanner scanner = new DirectoryScanner(config.vassalDirs(), parser, !config.nofollow(),
+                config.tyrant() ? Optional.of(users) : Optional.empty());
         Policy policy = new Policy(config.minUptime(), config.maxBackoff());
 
         EmperorLoop[] loopRef = new EmperorLoop[1];
         IoThread io = new IoThread(e -> loopRef[0].post(e));
         HelperLauncher launcher = new HelperLauncher(helper.get(), posix, io,
-                new Environment(System.getenv(), "uwsgi"));
+                new Environment(System.getenv(), "uwsgi"), config.tyrant());
         EmperorLoop loop = new EmperorLoop(new Lifecycle(policy), launcher, Clock.system(), new EmperorLoop.Host() {
             @Override
             public Optional<Policy> reloadConfig() {
@@ -75,6 +85,10 @@ final class Daemon {
         EmperorLog.info("started version=" + Main.version() + " pid=" + posix.getpid()
                 + " vassals=" + config.vassalDirs().stream().map(Path::toString).collect(Collectors.joining(","))
                 + " helper=" + helper.get());
+        if (config.tyrant()) {
+            EmperorLog.info("tyrant mode: every vassal runs as the owner of its file"
+                    + (config.nofollow() ? " (nofollow: a symlink's own owner)" : ""));
+        }
         if (!missed.isEmpty()) {
             EmperorLog.warn("signals not taken over: " + missed);
         }
@@ -93,6 +107,22 @@ final class Daemon {
         return 0;
     }
 
+    /** Tyrant mode: true when this process holds what it needs; else says so on stderr. */
+    private static boolean tyrantCapabilities() {
+        List<String> missing;
+        try {
+            missing = Capabilities.missingForTyrant(Capabilities.readSelfStatus());
+        } catch (java.io.IOException e) {
+            System.err.println("emperor: tyrant mode: cannot read /proc/self/status: " + e.getMessage());
+            return false;
+        }
+        if (!missing.isEmpty()) {
+            System.err.println(Capabilities.refusal(missing));
+            return false;
+        }
+        return true;
+    }
+
     /** SIGHUP, on the loop thread: re-read emperor.ini; on errors keep everything as it is. */
     private Optional<Policy> reloadConfig() {
         Parsed<EmperorConfig> p = reload.get();
@@ -104,9 +134,20 @@ final class Daemon {
             return Optional.empty();
         }
         EmperorConfig next = p.value();
+        if (next.tyrant() != config.tyrant() || next.nofollow() != config.nofollow()) {
+            // The parser, scanner and launcher were built for one mode; switching under running
+            // vassals would leave them running as whoever the old mode chose.
+            EmperorLog.warn("emperor.ini: tyrant and nofollow take effect only at start; keeping tyrant="
+                    + config.tyrant() + " nofollow=" + config.nofollow());
+            next = new EmperorConfig(next.source(), next.vassalDirs(), next.log(), next.rescan(), next.minUptime(),
+                    next.maxBackoff(), config.tyrant(), config.nofollow());
+        }
+        for (Problem w : p.warnings()) {
+            EmperorLog.warn("emperor.ini: warning: " + w);
+        }
         if (next.log() != null || !Objects.equals(next.log(), config.log())) {
             // Also reopens the same file: what an external logrotate needs after a rename.
-            LogSetup.configure(next.log());
+            LogSetup.configure(next.log()).ifPresent(why -> EmperorLog.warn(why + "; keeping the current log"));
         }
         config = next;
         watcher.reconfigure(next.vassalDirs(), next.rescan());

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code emperor run}: the daemon, in the foreground. */
-@Command(name = "run", mixinStandardHelpOptions = true,
+@Command(name = "run", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Run the emperor in the foreground until SIGTERM, SIGINT or SIGQUIT.")
 final class RunCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE",
@@ -26,9 +26,17 @@ final class RunCommand implements Callable<Integer> {
             description = "append the emperor's log to FILE instead of stderr (replaces 'log' of the config)")
     Path log;
 
+    @Option(names = "--tyrant",
+            description = "tyrant mode: every vassal runs as the owner of its file (sets 'tyrant' of the config)")
+    boolean tyrant;
+
+    @Option(names = "--nofollow",
+            description = "judge a symlinked vassal file by the link itself, not its target (sets 'nofollow')")
+    boolean nofollow;
+
     @Override
     public Integer call() throws Exception {
-        Parsed<EmperorConfig> parsed = load(config, vassals, log);
+        Parsed<EmperorConfig> parsed = load(config, vassals, log, tyrant, nofollow);
         if (!parsed.isOk()) {
             for (Problem p : parsed.errors()) {
                 System.err.println(p);
@@ -38,11 +46,11 @@ final class RunCommand implements Callable<Integer> {
         for (Problem w : parsed.warnings()) {
             System.err.println(w.file() + (w.line() > 0 ? ":" + w.line() : "") + ": warning: " + w.message());
         }
-        return new Daemon(parsed.value(), () -> load(config, vassals, log)).run();
+        return new Daemon(parsed.value(), () -> load(config, vassals, log, tyrant, nofollow)).run();
     }
 
-    /** Reads the config file (if any) and applies the command-line overrides. */
-    static Parsed<EmperorConfig> load(Path config, List<Path> vassals, Path log) {
+    /** Reads the config file (if any) and applies the command-line overrides (a flag can only turn a mode on). */
+    static Parsed<EmperorConfig> load(Path config, List<Path> vassals, Path log, boolean tyrant, boolean nofollow) {
         Parsed<EmperorConfig> base = config == null
                 ? Parsed.ok(EmperorConfig.defaults(), List.of())
                 : new EmperorConfigParser(Host.name(), System.getenv()).parse(config.toAbsolutePath().normalize());
@@ -54,7 +62,7 @@ final class RunCommand implements Callable<Integer> {
                 ? c.vassalDirs()
                 : vassals.stream().map(p -> p.toAbsolutePath().normalize()).toList();
         Path logFile = log == null ? c.log() : log.toAbsolutePath().normalize();
-        return Parsed.ok(new EmperorConfig(c.source(), dirs, logFile, c.rescan(), c.minUptime(), c.maxBackoff()),
-                base.warnings());
+        return Parsed.ok(new EmperorConfig(c.source(), dirs, logFile, c.rescan(), c.minUptime(), c.maxBackoff(),
+                c.tyrant() || tyrant, c.nofollow() || nofollow), base.warnings());
     }
 }

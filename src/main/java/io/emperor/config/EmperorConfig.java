@@ -13,6 +13,9 @@ import java.util.List;
  * @param rescan     the period of the full rescan that backs up inotify (default 10 s)
  * @param minUptime  a vassal that ran at least this long is respawned at once (default 10 s)
  * @param maxBackoff the cap of the exponential respawn backoff (default 60 s)
+ * @param tyrant     tyrant mode (docs/tyrant.md): every vassal runs as the owner of its file (default false)
+ * @param nofollow   a symlinked vassal file is judged by the link itself ({@code lstat}), not by
+ *                   its target (default false)
  */
 public record EmperorConfig(
         Path source,
@@ -20,7 +23,9 @@ public record EmperorConfig(
         Path log,
         Duration rescan,
         Duration minUptime,
-        Duration maxBackoff) {
+        Duration maxBackoff,
+        boolean tyrant,
+        boolean nofollow) {
 
     public static final Path DEFAULT_VASSALS = Path.of("/etc/emperor/vassals");
     public static final Duration DEFAULT_RESCAN = Duration.ofSeconds(10);
@@ -33,6 +38,6 @@ public record EmperorConfig(
 
     public static EmperorConfig defaults() {
         return new EmperorConfig(null, List.of(DEFAULT_VASSALS), null,
-                DEFAULT_RESCAN, DEFAULT_MIN_UPTIME, DEFAULT_MAX_BACKOFF);
+                DEFAULT_RESCAN, DEFAULT_MIN_UPTIME, DEFAULT_MAX_BACKOFF, false, false);
     }
 }

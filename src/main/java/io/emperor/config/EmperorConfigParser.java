@@ -17,15 +17,20 @@ import java.util.Optional;
  *       to the config file's directory; default {@link EmperorConfig#DEFAULT_VASSALS}</li>
  *   <li>{@code log}: the emperor's log file, relative to the config file's directory; empty for stderr (default)</li>
  *   <li>{@code rescan}: seconds between full rescans, greater than 0 (default 10)</li>
- *   <li>{@code min-uptime}: seconds, at least 0 (default 10)</li>
+ *   <li>{@code min-uptime}: seconds, at least 1, so that no vassal can respawn in a tight loop (default 10)</li>
  *   <li>{@code max-backoff}: seconds, at least 1 (default 60)</li>
+ *   <li>{@code tyrant}: a boolean ({@link Values#bool}); every vassal runs as the owner of its
+ *       file (default false)</li>
+ *   <li>{@code nofollow}: a boolean; a symlinked vassal file is judged by the link itself
+ *       (default false)</li>
  * </ul>
  * Every duration is at most {@value #MAX_SECONDS} seconds. Unknown keys are errors; other sections are
  * ignored with a warning.
  */
 public final class EmperorConfigParser {
     public static final String EMPEROR = "emperor";
-    static final List<String> KEYS = List.of("vassals", "log", "rescan", "min-uptime", "max-backoff");
+    static final List<String> KEYS = List.of("vassals", "log", "rescan", "min-uptime", "max-backoff",
+            "tyrant", "nofollow");
     static final long MAX_SECONDS = 86400;
 
     private final String hostname;
@@ -72,9 +77,12 @@ public final class EmperorConfigParser {
         Path log = section.last("log").map(e -> e.value().isEmpty() ? null
                 : convert(e, Values.path(e.value(), dir), null, problems)).orElse(null);
         Duration rescan = seconds(section, "rescan", 0, true, EmperorConfig.DEFAULT_RESCAN, problems);
-        Duration minUptime = seconds(section, "min-uptime", 0, false, EmperorConfig.DEFAULT_MIN_UPTIME, problems);
+        Duration minUptime = seconds(section, "min-uptime", 1, false, EmperorConfig.DEFAULT_MIN_UPTIME, problems);
         Duration maxBackoff = seconds(section, "max-backoff", 1, false, EmperorConfig.DEFAULT_MAX_BACKOFF, problems);
-        return problems.result(() -> new EmperorConfig(path.normalize(), vassals, log, rescan, minUptime, maxBackoff));
+        boolean tyrant = section.last("tyrant").map(e -> Values.bool(e.value())).orElse(false);
+        boolean nofollow = section.last("nofollow").map(e -> Values.bool(e.value())).orElse(false);
+        return problems.result(() -> new EmperorConfig(path.normalize(), vassals, log, rescan, minUptime, maxBackoff,
+                tyrant, nofollow));
     }
 
     /** In file order, each once (a repeat is warned about and dropped); the default when none is given. */

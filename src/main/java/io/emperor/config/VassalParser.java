@@ -17,7 +17,9 @@ import java.util.Optional;
  *       values are neither expanded nor validated (uWSGI has its own, richer magic).</li>
  *   <li>Else the file is an error.</li>
  * </ol>
- * For {@code [vassal]}, see {@link VassalSection} for the keys.
+ * For {@code [vassal]}, see {@link VassalSection} for the keys. In tyrant mode its {@code uid} and
+ * {@code gid} keys are ignored with a warning (the identity is the file's owner, which the
+ * scanner applies: {@code io.emperor.scan.TyrantRules}).
  */
 public final class VassalParser implements VassalFileParser {
     public static final String VASSAL = "vassal";
@@ -28,16 +30,24 @@ public final class VassalParser implements VassalFileParser {
     private final UserDb users;
     private final String hostname;
     private final Map<String, String> environment;
+    private final boolean tyrant;
+
+    /** Outside tyrant mode. */
+    public VassalParser(UserDb users, String hostname, Map<String, String> environment) {
+        this(users, hostname, environment, false);
+    }
 
     /**
      * @param users       resolves {@code uid} and {@code gid} names
      * @param hostname    for {@code %h}
      * @param environment the emperor's environment, for {@code $(VAR)}
+     * @param tyrant      tyrant mode: {@code uid} and {@code gid} are ignored, with a warning
      */
-    public VassalParser(UserDb users, String hostname, Map<String, String> environment) {
+    public VassalParser(UserDb users, String hostname, Map<String, String> environment, boolean tyrant) {
         this.users = Objects.requireNonNull(users, "users");
         this.hostname = Objects.requireNonNull(hostname, "hostname");
         this.environment = Map.copyOf(environment);
+        this.tyrant = tyrant;
     }
 
     @Override
@@ -59,7 +69,7 @@ public final class VassalParser implements VassalFileParser {
             }
             Magic magic = new Magic(Magic.Context.of(path, hostname, environment, vassal.get()));
             VassalSection section = new VassalSection(path, new ExpandedSection(vassal.get(), magic, problems),
-                    users, problems);
+                    users, tyrant, problems);
             return problems.result(() -> section.spec(nameOf(path)));
         }
         if (ini.section(UWSGI).isPresent()) {

@@ -27,6 +27,7 @@ final class VassalSection {
     private final Path dir;
     private final ExpandedSection section;
     private final UserDb users;
+    private final boolean tyrant;
     private final Problems problems;
 
     private List<String> argv = List.of();
@@ -43,13 +44,17 @@ final class VassalSection {
     private int reloadSignal = Signals.HUP;
     private final List<Rlimit> rlimits = new ArrayList<>();
 
-    /** Converts every key at once; problems go to {@code problems}. */
-    VassalSection(Path file, ExpandedSection section, UserDb users, Problems problems) {
+    /**
+     * Converts every key at once; problems go to {@code problems}. In {@code tyrant} mode
+     * {@code uid} and {@code gid} are only warned about.
+     */
+    VassalSection(Path file, ExpandedSection section, UserDb users, boolean tyrant, Problems problems) {
         this.file = file;
         this.dir = file.getParent();
         this.chdir = dir;
         this.section = section;
         this.users = users;
+        this.tyrant = tyrant;
         this.problems = problems;
         section.rejectUnknown(KEYS);
         for (String key : KEYS) {
@@ -116,6 +121,13 @@ final class VassalSection {
      * the user for initgroups and the default gid. {@code gid} is a group name or a number.
      */
     private void identity() {
+        if (tyrant) {
+            section.all("uid").forEach(e -> problems.warning(e.line(),
+                    "uid is ignored in tyrant mode: the vassal runs as the owner of its file"));
+            section.all("gid").forEach(e -> problems.warning(e.line(),
+                    "gid is ignored in tyrant mode: the vassal runs with the group of its file"));
+            return;
+        }
         Optional<IniEntry> gidEntry = section.last("gid");
         Optional<IniEntry> uidEntry = section.last("uid");
         gidEntry.ifPresent(e -> {

@@ -58,6 +58,12 @@ public record VassalSpec(
         rlimits = List.copyOf(rlimits);
     }
 
+    /** The same spec run as {@code uid}/{@code gid} ({@code user}: its passwd name, for initgroups, or null). */
+    public VassalSpec withIdentity(String user, int uid, int gid) {
+        return new VassalSpec(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal,
+                stopTimeout, reload, reloadSignal, rlimits);
+    }
+
     /**
      * True when {@code other} can only take effect by starting the process again: everything
      * the exec helper applies at spawn time differs (program, directory, environment, identity,

@@ -8,7 +8,11 @@ import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.OutputStreamAppender;
 import ch.qos.logback.core.FileAppender;
 import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Optional;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -23,12 +27,27 @@ public final class LogSetup {
         return System.getProperty("logback.configurationFile") != null;
     }
 
-    /** Sends the log to {@code file} (appending), or to stderr when it is null. */
-    public static void configure(Path file) {
+    /**
+     * Sends the log to {@code file} (appending; reopened if it was already the target), or to
+     * stderr when it is null. When the file cannot be opened nothing changes and the reason is
+     * returned.
+     */
+    public static Optional<String> configure(Path file) {
         if (userConfigured()) {
-            return;
+            return Optional.empty();
+        }
+        if (file != null) {
+            try {
+                Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
+                        StandardOpenOption.WRITE).close();
+            } catch (IOException | RuntimeException e) {
+                return Optional.of("cannot open log file " + file + ": "
+                        + (e instanceof java.nio.file.FileSystemException f && f.getReason() != null
+                                ? f.getReason() : e.toString()));
+            }
         }
         configure((LoggerContext) LoggerFactory.getILoggerFactory(), file);
+        return Optional.empty();
     }
 
     static void configure(LoggerContext ctx, Path file) {
@@ -39,6 +58,9 @@ public final class LogSetup {
         LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
         encoder.setContext(ctx);
         encoder.setLayout(layout);
+        // Vassal output is UTF-8 (or escaped) whatever the emperor's locale: never let the JVM's
+        // default charset turn it into question marks.
+        encoder.setCharset(java.nio.charset.StandardCharsets.UTF_8);
         encoder.start();
         OutputStreamAppender<ILoggingEvent> appender;
         if (file == null) {

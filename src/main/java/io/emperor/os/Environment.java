@@ -39,13 +39,21 @@ public final class Environment {
         return uwsgiBinary;
     }
 
-    /** KEY=VALUE strings for a vassal: the base, the account's HOME/USER/LOGNAME, then its own env entries. */
-    public List<String> forVassal(VassalSpec spec, Account account) {
+    /**
+     * KEY=VALUE strings for a vassal: the base; when it runs as another user, that user's
+     * HOME/USER/LOGNAME (a uid without passwd entry gets HOME=/ and no USER/LOGNAME rather than
+     * the emperor's); then its own env entries, which win.
+     */
+    public List<String> forVassal(VassalSpec spec, boolean otherUser, Account account) {
         Map<String, String> m = new LinkedHashMap<>(base);
         if (account != null) {
             m.put("HOME", account.home());
             m.put("USER", account.name());
             m.put("LOGNAME", account.name());
+        } else if (otherUser) {
+            m.put("HOME", "/");
+            m.remove("USER");
+            m.remove("LOGNAME");
         }
         for (String kv : spec.env()) {
             int eq = kv.indexOf('=');

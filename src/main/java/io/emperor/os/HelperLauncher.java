@@ -22,6 +22,10 @@ import jnr.posix.SpawnFileAction;
  * setting and execs the program, so the pid held here is the vassal's. Exits are watched
  * through a pidfd per run. Only the loop thread calls this class; it is the thread that spawns,
  * and it lives as long as the emperor, which the parent-death signal relies on.
+ *
+ * <p>In tyrant mode every vassal gets the whole drop ({@code -u -g [-U] -C -N}), even when its
+ * owner is the emperor's own uid, and a spec that would run as uid 0 or gid 0 is refused here
+ * too, whatever the scanner decided: the last line of defence.
  */
 public final class HelperLauncher implements Launcher {
     private static final int REPORT_FD = 3;
@@ -33,6 +37,7 @@ public final class HelperLauncher implements Launcher {
     private final POSIX posix;
     private final IoThread io;
     private final Environment environment;
+    private final boolean tyrant;
     private final int euid;
     private final int egid;
     private final int pid;
@@ -43,10 +48,16 @@ public final class HelperLauncher implements Launcher {
     private record Proc(long pid, int pidfd) {}
 
     public HelperLauncher(Path helper, POSIX posix, IoThread io, Environment environment) {
+        this(helper, posix, io, environment, false);
+    }
+
+    /** @param tyrant tyrant mode: always drop to the spec's uid/gid, never to root */
+    public HelperLauncher(Path helper, POSIX posix, IoThread io, Environment environment, boolean tyrant) {
         this.helper = helper;
         this.posix = posix;
         this.io = io;
         this.environment = environment;
+        this.tyrant = tyrant;
         this.euid = posix.geteuid();
         this.egid = posix.getegid();
         this.pid = posix.getpid();
@@ -59,6 +70,9 @@ public final class HelperLauncher implements Launcher {
 
     @Override
     public SpawnResult spawn(String name, long runId, VassalSpec spec) {
+        if (tyrant && (spec.uid() <= 0 || spec.gid() <= 0)) {
+            return new SpawnResult.Failed("tyrant mode: refusing to run as uid " + spec.uid() + " gid " + spec.gid());
+        }
         boolean piped = spec.logto() == null;
         int[] out = piped ? pipe() : null;
         if (piped && out == null) {
@@ -83,7 +97,7 @@ public final class HelperLauncher implements Launcher {
         actions.add(SpawnFileAction.dup(report[1], REPORT_FD));
         List<SpawnAttribute> attrs = List.of(SpawnAttribute.flags((short) SpawnAttribute.SETSIGMASK));
         long child = posix.posix_spawnp(helper.toString(), actions, attrs, helperArgv(spec, id),
-                environment.forVassal(spec, id.account()));
+                environment.forVassal(spec, id.uid() != euid, id.account()));
         int spawnErrno = posix.errno();
         // The write ends now live in the child (or nowhere): the emperor must not keep them, or it
         // would never see EOF on its read ends.
@@ -120,7 +134,7 @@ public final class HelperLauncher implements Launcher {
     private Identity identity(VassalSpec spec) {
         int uid = spec.uid() >= 0 ? spec.uid() : euid;
         int gid = spec.gid() >= 0 ? spec.gid() : egid;
-        boolean change = uid != euid || gid != egid;
+        boolean change = tyrant || uid != euid || gid != egid;
         io.emperor.config.Account account = null;
         if (change && spec.user() != null) {
             jnr.posix.Passwd pw = posix.getpwnam(spec.user());
@@ -153,9 +167,15 @@ public final class HelperLauncher implements Launcher {
                 a.add("-U");
                 a.add(spec.user());
             }
-            // No capability may survive the change (an emperor that is not root but holds
-            // CAP_SETUID would otherwise pass it on, and the helper's check would refuse).
-            a.add("-C");
+            if (id.uid() != 0) {
+                // No capability may survive the change (an emperor that is not root but holds
+                // CAP_SETUID would otherwise pass it on, and the helper's check would refuse).
+                // A vassal that stays root with another group keeps root's capabilities.
+                a.add("-C");
+            }
+            if (tyrant) {
+                a.add("-N"); // no setuid binary or file capability can give back what was dropped
+            }
         }
         a.add("-m");
         a.add(String.format("%04o", spec.umask()));

@@ -1,5 +1,6 @@
 package io.emperor.os;
 
+import io.emperor.config.Signals;
 import io.emperor.loop.LoopEvent;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,15 +11,17 @@ import jnr.ffi.LibraryLoader;
 import sun.misc.Signal;
 
 /**
- * Turns SIGTERM, SIGINT, SIGHUP and SIGQUIT into loop events. The first three go through
- * {@code sun.misc.Signal}. The JVM keeps SIGQUIT (thread dumps) and refuses it there, so it is
- * routed by {@code libemperor-signal.so}, a four-line native handler that writes a byte to a
- * pipe the I/O thread watches. (With SIGQUIT taken, {@code jcmd}/{@code jstack} need the JVM
- * started with {@code -XX:+StartAttachListener}, which the packaged launcher passes.)
+ * Turns SIGTERM, SIGINT, SIGHUP and SIGQUIT into loop events through
+ * {@code libemperor-signal.so}: a native handler (installed with sigaction, so a signal that was
+ * ignored when the emperor started, as under {@code nohup} or {@code cmd &}, is taken over too)
+ * that writes the signal number to a pipe the I/O thread watches. {@code sun.misc.Signal} cannot
+ * do this: the JVM keeps SIGQUIT for thread dumps, and it leaves ignored signals ignored. Without
+ * the library, TERM, INT and HUP fall back to {@code sun.misc.Signal}. With SIGQUIT taken,
+ * {@code jcmd}/{@code jstack} need the JVM started with {@code -XX:+StartAttachListener}.
  */
 public final class SignalHandlers {
     public static final String LIBRARY = "libemperor-signal.so";
-    private static final int SIGQUIT = 3;
+    private static final List<String> SIGNALS = List.of("TERM", "INT", "HUP", "QUIT");
 
     /** The native side of libemperor-signal.so. */
     public interface SignalLib {
@@ -30,21 +33,21 @@ public final class SignalHandlers {
     /** Installs the handlers; returns what could not be taken over, with why. */
     public static List<String> install(Consumer<LoopEvent> sink, IoThread io, Path libDir) {
         List<String> missed = new ArrayList<>();
-        for (String name : List.of("TERM", "INT", "HUP")) {
+        String nativeProblem = routeNatively(io, libDir.resolve(LIBRARY));
+        if (nativeProblem == null) {
+            return missed;
+        }
+        for (String name : SIGNALS) {
             try {
                 Signal.handle(new Signal(name), s -> sink.accept(new LoopEvent.SignalReceived(name)));
             } catch (IllegalArgumentException e) {
-                missed.add("SIG" + name + ": " + e.getMessage());
+                missed.add("SIG" + name + " (" + nativeProblem + "; " + e.getMessage() + ")");
             }
-        }
-        String quit = routeQuit(io, libDir.resolve(LIBRARY));
-        if (quit != null) {
-            missed.add("SIGQUIT: " + quit);
         }
         return missed;
     }
 
-    private static String routeQuit(IoThread io, Path lib) {
+    private static String routeNatively(IoThread io, Path lib) {
         if (!Files.isRegularFile(lib)) {
             return lib + " not found";
         }
@@ -53,17 +56,22 @@ public final class SignalHandlers {
         if (c.pipe2(fds, Native.O_CLOEXEC | Native.O_NONBLOCK) != 0) {
             return "pipe2: " + Native.strerror(Native.errno());
         }
+        SignalLib sl;
         try {
-            SignalLib sl = LibraryLoader.create(SignalLib.class).load(lib.toString());
-            io.watchSignals(fds[0]);
-            if (sl.emperor_signal_to_fd(SIGQUIT, fds[1]) != 0) {
-                return "sigaction: " + Native.strerror(Native.errno());
-            }
-            return null;
+            sl = LibraryLoader.create(SignalLib.class).load(lib.toString());
         } catch (UnsatisfiedLinkError | RuntimeException e) {
             c.close(fds[0]);
             c.close(fds[1]);
-            return e.getMessage();
+            return lib + ": " + e.getMessage();
         }
+        io.watchSignals(fds[0]);
+        for (String name : SIGNALS) {
+            int number = Signals.parse(name).getAsInt();
+            if (sl.emperor_signal_to_fd(number, fds[1]) != 0) {
+                // Cannot happen for these four signals; say so loudly if it ever does.
+                throw new IllegalStateException("sigaction SIG" + name + ": " + Native.strerror(Native.errno()));
+            }
+        }
+        return null;
     }
 }

@@ -2,6 +2,7 @@ package io.emperor.scan;
 
 import io.emperor.config.Parsed;
 import io.emperor.config.Problem;
+import io.emperor.config.UserDb;
 import io.emperor.config.VassalFileParser;
 import io.emperor.config.VassalSpec;
 import java.io.IOException;
@@ -16,6 +17,7 @@ import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -37,6 +39,11 @@ import org.slf4j.LoggerFactory;
  *   <li>parses a file only when its fingerprint differs from the last scan's (a cache by path,
  *       which forgets files that are gone), so an unchanged directory costs one {@code readdir}
  *       and one {@code stat} per file;</li>
+ *   <li>in tyrant mode, stats both ends of a symlink ({@link Fingerprints#ends}; a followed link's
+ *       own fingerprint is part of the version, so {@code chown -h} counts as a change), applies
+ *       {@link TyrantRules} to what it parsed, and stats again after reading: a file that changed
+ *       while it was read is not used (the last version stays, or it is left out of this scan),
+ *       since its content might not be the one the verdict was about;</li>
  *   <li>a directory that does not exist contributes nothing (its vassals are removed) and is
  *       logged once per disappearance: {@code vassal directory DIR does not exist; waiting for
  *       it}, then {@code vassal directory DIR appeared}; a directory that exists but cannot be
@@ -52,6 +59,8 @@ public final class DirectoryScanner {
 
     private final VassalFileParser parser;
     private final boolean followLinks;
+    /** The user database in tyrant mode; empty outside it. */
+    private final Optional<UserDb> tyrant;
     private List<Path> directories;
     /** The last scan's view of each file: what was parsed for which version. */
     private Map<Path, Cached> cache = new HashMap<>();
@@ -61,7 +70,21 @@ public final class DirectoryScanner {
     private Set<Clash> loggedClashes = Set.of();
     private Map<Path, String> statProblems = Map.of();
 
-    private record Cached(Fingerprint fingerprint, Parsed<VassalSpec> parsed) {}
+    private record Cached(Version version, Parsed<VassalSpec> parsed) {}
+
+    /**
+     * What was stat'ed of one file: its fingerprint; in tyrant mode also, for a symlink, the
+     * link's own fingerprint ({@code link}), and the file that is read ({@code target}); else null.
+     */
+    private record Version(Fingerprint fingerprint, Fingerprint link, Fingerprint target) {
+        /**
+         * The same version for change detection: a followed link's owner counts (with nofollow the
+         * link is the fingerprint already), a nofollow link's target does not.
+         */
+        boolean sameAs(Version other) {
+            return fingerprint.equals(other.fingerprint) && Objects.equals(link, other.link);
+        }
+    }
 
     private record Clash(Path ignored, Path winner) {}
 
@@ -80,8 +103,18 @@ public final class DirectoryScanner {
      * @param followLinks false for {@code nofollow}: a symlink is judged by the link itself
      */
     public DirectoryScanner(List<Path> directories, VassalFileParser parser, boolean followLinks) {
+        this(directories, parser, followLinks, Optional.empty());
+    }
+
+    /**
+     * @param tyrant the user database in tyrant mode ({@link TyrantRules} judges every file),
+     *               empty outside it
+     */
+    public DirectoryScanner(List<Path> directories, VassalFileParser parser, boolean followLinks,
+                            Optional<UserDb> tyrant) {
         this.parser = parser;
         this.followLinks = followLinks;
+        this.tyrant = tyrant;
         setDirectories(directories);
     }
 
@@ -156,8 +189,8 @@ public final class DirectoryScanner {
         for (String fileName : fileNames) {
             String name = VassalNames.vassalName(fileName).orElseThrow();
             Path file = dir.resolve(fileName);
-            Optional<Fingerprint> fingerprint = fingerprint(name, file, scan);
-            if (fingerprint.isEmpty()) {
+            Optional<Version> version = version(name, file, scan);
+            if (version.isEmpty()) {
                 continue;
             }
             present.add(name);
@@ -166,9 +199,14 @@ public final class DirectoryScanner {
                 scan.clashes.add(new Clash(file, winner));
                 continue;
             }
-            Cached cached = parsed(name, file, fingerprint.get());
+            Cached cached = parsed(name, file, version.get());
+            if (cached == null) {
+                continue; // a new file that changed while it was read: the next scan reads it again
+            }
             scan.cache.put(file, cached);
-            scan.files.put(name, new VassalFile(name, file, cached.fingerprint(), cached.parsed()));
+            Version v = cached.version();
+            scan.files.put(name, new VassalFile(name, file, v.fingerprint(), followLinks ? v.link() : null,
+                    cached.parsed()));
         }
         lastListed.put(dir, present);
     }
@@ -187,23 +225,36 @@ public final class DirectoryScanner {
         }
     }
 
-    private Optional<Fingerprint> fingerprint(String name, Path file, Scan scan) {
+    private Optional<Version> version(String name, Path file, Scan scan) {
         try {
-            return Fingerprints.of(file, followLinks);
+            return stat(file);
         } catch (IOException e) {
             String reason = IoReasons.of(e);
             scan.statProblems.put(file, reason);
             if (!reason.equals(statProblems.get(file))) {
                 log.warn("{}: cannot stat {}: {}", name, file, reason);
             }
-            return Optional.ofNullable(cache.get(file)).map(Cached::fingerprint);
+            return Optional.ofNullable(cache.get(file)).map(Cached::version);
         }
     }
 
-    /** The parse of this version of the file: from the cache when the fingerprint is unchanged. */
-    private Cached parsed(String name, Path file, Fingerprint fingerprint) {
+    private Optional<Version> stat(Path file) throws IOException {
+        if (tyrant.isEmpty()) {
+            return Fingerprints.of(file, followLinks).map(f -> new Version(f, null, null));
+        }
+        return Fingerprints.ends(file).map(ends -> new Version(
+                ends.link() == null || followLinks ? ends.target() : ends.link(),
+                ends.link(),
+                ends.target()));
+    }
+
+    /**
+     * The parse of this version of the file: from the cache when the version is unchanged. Null
+     * in tyrant mode for a file without an earlier version that changed while it was read.
+     */
+    private Cached parsed(String name, Path file, Version version) {
         Cached before = cache.get(file);
-        if (before != null && before.fingerprint().equals(fingerprint)) {
+        if (before != null && before.version().sameAs(version)) {
             return before;
         }
         // The fingerprint was taken before reading: if the file changes in between, the next
@@ -211,11 +262,32 @@ public final class DirectoryScanner {
         Parsed<VassalSpec> parsed;
         try {
             parsed = parser.parse(file);
+            if (tyrant.isPresent()) {
+                if (!unchangedSince(file, version)) {
+                    log.debug("{}: {} changed while it was read; reading it again at the next scan", name, file);
+                    return before;
+                }
+                parsed = TyrantRules.judge(parsed,
+                        new TyrantRules.Subject(file, version.link(), version.target(), followLinks), tyrant.get());
+            }
         } catch (RuntimeException e) {
             log.error("{}: parser failed on {}", name, file, e);
             parsed = Parsed.failed(List.of(new Problem(file, 0, "internal error while parsing: " + e)), List.of());
         }
-        return new Cached(fingerprint, parsed);
+        return new Cached(version, parsed);
+    }
+
+    /**
+     * Tyrant mode: the verdict is about the owner and mode stat'ed before the read, so the content
+     * must be that file's. A second stat that finds every end unchanged shows it was (a swapped
+     * symlink or a renamed-over file has another inode).
+     */
+    private boolean unchangedSince(Path file, Version version) {
+        try {
+            return stat(file).equals(Optional.of(version));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private void report(Path dir, DirState now) {

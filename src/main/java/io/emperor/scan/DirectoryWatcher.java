@@ -145,7 +145,7 @@ public final class DirectoryWatcher implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             if (running.isAlive()) {
-                log.warn("emperor: the directory watcher did not stop within {} ms", JOIN_MILLIS);
+                log.warn("the directory watcher did not stop within {} ms", JOIN_MILLIS);
             }
         }
         closeWatchService();
@@ -192,7 +192,7 @@ public final class DirectoryWatcher implements AutoCloseable {
         } catch (ClosedWatchServiceException e) {
             // closed under us by close(): done
         } catch (RuntimeException e) {
-            log.error("emperor: directory watcher stopped: {}", e.toString(), e);
+            log.error("directory watcher stopped: {}", e.toString(), e);
         } finally {
             closeWatchService();
         }
@@ -280,7 +280,7 @@ public final class DirectoryWatcher implements AutoCloseable {
 
     private boolean relevant(WatchKey key, WatchEvent<?> event) {
         if (event.kind() == OVERFLOW) {
-            log.debug("emperor: watch events were lost (overflow); rescanning");
+            log.debug("watch events were lost (overflow); rescanning");
             return true;
         }
         if (!(event.context() instanceof Path child)) {
@@ -298,7 +298,7 @@ public final class DirectoryWatcher implements AutoCloseable {
         } catch (ClosedWatchServiceException e) {
             throw e;
         } catch (RuntimeException e) {
-            log.error("emperor: scan failed: {}", e.toString(), e);
+            log.error("scan failed: {}", e.toString(), e);
         }
     }
 
@@ -383,7 +383,7 @@ public final class DirectoryWatcher implements AutoCloseable {
         try {
             service.close();
         } catch (IOException e) {
-            log.warn("emperor: closing the directory watch service failed: {}", IoReasons.of(e));
+            log.warn("closing the directory watch service failed: {}", IoReasons.of(e));
         }
     }
 }

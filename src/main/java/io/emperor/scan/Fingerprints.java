@@ -49,7 +49,44 @@ public final class Fingerprints {
         if (!vassal) {
             return Optional.empty();
         }
-        return Optional.of(new Fingerprint(
+        return Optional.of(fingerprint(attributes));
+    }
+
+    /**
+     * Both ends of a vassal file, for tyrant mode, which must know who owns a symlink and who owns
+     * what it leads to.
+     *
+     * @param link   the symlink itself ({@code lstat}), or null when the path is not a symlink
+     * @param target the regular file that is read: the path itself, or where the symlink leads ({@code stat})
+     */
+    public record Ends(Fingerprint link, Fingerprint target) {}
+
+    /**
+     * The {@link Ends} of {@code file}: one {@code lstat}, and a {@code stat} more for a symlink;
+     * empty when it is not a vassal file (as {@link #of}).
+     *
+     * @throws IOException as {@link #of}
+     */
+    public static Optional<Ends> ends(Path file) throws IOException {
+        Map<String, Object> attributes;
+        try {
+            attributes = Files.readAttributes(file, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+        int type = (Integer) attributes.get("mode") & S_IFMT;
+        if (type == S_IFREG) {
+            return Optional.of(new Ends(null, fingerprint(attributes)));
+        }
+        if (type != S_IFLNK) {
+            return Optional.empty();
+        }
+        Fingerprint link = fingerprint(attributes);
+        return of(file, true).map(target -> new Ends(link, target));
+    }
+
+    private static Fingerprint fingerprint(Map<String, Object> attributes) {
+        return new Fingerprint(
                 (Long) attributes.get("size"),
                 nanos(attributes.get("lastModifiedTime")),
                 nanos(attributes.get("ctime")),
@@ -57,7 +94,7 @@ public final class Fingerprints {
                 (Long) attributes.get("dev"),
                 (Integer) attributes.get("uid"),
                 (Integer) attributes.get("gid"),
-                mode));
+                (Integer) attributes.get("mode"));
     }
 
     private static long nanos(Object fileTime) {

@@ -3,6 +3,7 @@ package io.emperor.scan;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeSet;
 
 /** What a new {@link Snapshot} changes, compared with the vassal files the loop last acted on. Pure. */
@@ -12,8 +13,8 @@ public final class SnapshotDiff {
     /**
      * @param known the vassal files the loop last acted on, by name
      * @param next  the new scan
-     * @return the changes, sorted by name; nothing for an unchanged file (same fingerprint and
-     *         path), and nothing for a known name that is absent from {@code next} while its
+     * @return the changes, sorted by name; nothing for an unchanged file (same fingerprint, link
+     *         fingerprint and path), and nothing for a known name that is absent from {@code next} while its
      *         directory is in {@link Snapshot#unreadableDirs()} (we cannot know; keep it)
      */
     public static List<Change> diff(Map<String, VassalFile> known, Snapshot next) {
@@ -30,6 +31,7 @@ public final class SnapshotDiff {
                     changes.add(new Change.Removed(name));
                 }
             } else if (!before.fingerprint().equals(after.fingerprint())
+                    || !Objects.equals(before.link(), after.link())
                     || !before.path().equals(after.path())) {
                 changes.add(new Change.Changed(after));
             }

@@ -9,7 +9,8 @@ import java.util.Optional;
  * write them next to the real file: names starting with {@code .}, ending in {@code ~},
  * {@code .swp} or {@code .tmp}, containing {@code .dpkg-} or {@code .rpm} ({@code .rpmnew},
  * {@code .rpmsave}, {@code .rpmorig}), and anything not ending in {@code .ini}, including
- * {@code .ini} alone.
+ * {@code .ini} alone. Also ignored: names with a control character (a newline in a vassal name
+ * could forge log lines).
  */
 public final class VassalNames {
     private static final String SUFFIX = ".ini";
@@ -25,7 +26,8 @@ public final class VassalNames {
                 || fileName.contains(".dpkg-")
                 || fileName.contains(".rpm")
                 || !fileName.endsWith(SUFFIX)
-                || fileName.length() == SUFFIX.length()) {
+                || fileName.length() == SUFFIX.length()
+                || fileName.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
             return Optional.empty();
         }
         return Optional.of(fileName.substring(0, fileName.length() - SUFFIX.length()));

@@ -140,7 +140,7 @@ public final class Lifecycle {
         return switch (e.kind()) {
             case EXITED -> {
                 List<Effect> fx = new ArrayList<>();
-                fx.add(info("stopped " + ((Exited) e).status() + " after " + seconds(now - v.startedAt())));
+                fx.add(info("stopped " + ((Exited) e).status() + " after " + seconds(now - v.stopSince())));
                 if (v.after() == After.RESTART) {
                     // STOPPING -> STARTING
                     yield spawn(v.countRestart(), v.next(), fx);
@@ -195,7 +195,7 @@ public final class Lifecycle {
     private Transition stop(Vassal v, After after, VassalSpec next, long now, String why) {
         VassalSpec s = v.spec();
         long deadline = now + s.stopTimeout().toNanos();
-        return new Transition(v.stopping(after, next, deadline), List.of(
+        return new Transition(v.stoppingSince(after, next, now, deadline), List.of(
                 info((after == After.RESTART ? "restarting: " : "stopping: ") + why
                         + " signal=" + Signals.name(s.stopSignal()) + " pid=" + v.pid()
                         + " timeout=" + seconds(s.stopTimeout().toNanos())),

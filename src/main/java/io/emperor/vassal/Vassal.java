@@ -14,6 +14,7 @@ import io.emperor.config.VassalSpec;
  * @param runId     the id of the current process run, or 0 when there is none
  * @param pid       the current process's pid, or 0
  * @param startedAt monotonic nanos of the current process's spawn
+ * @param stopSince monotonic nanos of the stop signal of the current stop
  * @param execFailed the exec helper reported a failure for the current run
  * @param killed    SIGKILL already went to the group during this stop
  * @param failures  quick exits in a row (reset by a run that lasts min-uptime, or a file change)
@@ -29,6 +30,7 @@ public record Vassal(
         long runId,
         long pid,
         long startedAt,
+        long stopSince,
         boolean execFailed,
         boolean killed,
         int failures,
@@ -42,64 +44,70 @@ public record Vassal(
 
     /** A vassal the emperor has just learned about: nothing runs yet. */
     public static Vassal fresh(String name) {
-        return new Vassal(name, State.STOPPED, null, null, After.NOTHING, 0, 0, 0, false, false, 0,
+        return new Vassal(name, State.STOPPED, null, null, After.NOTHING, 0, 0, 0, 0, false, false, 0,
                 NO_DEADLINE, 0);
     }
 
     Vassal withState(State s) {
-        return new Vassal(name, s, spec, next, after, runId, pid, startedAt, execFailed, killed,
+        return new Vassal(name, s, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
                 failures, deadline, restarts);
     }
 
     Vassal withSpec(VassalSpec sp) {
-        return new Vassal(name, state, sp, next, after, runId, pid, startedAt, execFailed, killed,
+        return new Vassal(name, state, sp, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
                 failures, deadline, restarts);
     }
 
     Vassal withDeadline(long d) {
-        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, execFailed, killed,
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
                 failures, d, restarts);
     }
 
     Vassal withFailures(int f) {
-        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, execFailed, killed,
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
                 f, deadline, restarts);
     }
 
     /** Waiting for a Spawned answer: the state is STARTING, no process known yet. */
     Vassal starting(VassalSpec sp) {
-        return new Vassal(name, State.STARTING, sp, null, After.NOTHING, 0, 0, 0, false, false,
+        return new Vassal(name, State.STARTING, sp, null, After.NOTHING, 0, 0, 0, 0, false, false,
                 failures, NO_DEADLINE, restarts);
     }
 
     Vassal withRun(long id, long p, long now) {
-        return new Vassal(name, state, spec, next, after, id, p, now, false, false, failures,
+        return new Vassal(name, state, spec, next, after, id, p, now, 0, false, false, failures,
                 deadline, restarts);
     }
 
     Vassal withExecFailed() {
-        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, true, killed,
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, true, killed,
                 failures, deadline, restarts);
     }
 
     Vassal stopping(After a, VassalSpec nextSpec, long dl) {
-        return new Vassal(name, State.STOPPING, spec, nextSpec, a, runId, pid, startedAt, execFailed,
+        return new Vassal(name, State.STOPPING, spec, nextSpec, a, runId, pid, startedAt, stopSince, execFailed,
+                killed, failures, dl, restarts);
+    }
+
+    /** The stop signal goes out now: STOPPING until the exit. */
+    Vassal stoppingSince(After a, VassalSpec nextSpec, long now, long dl) {
+        return new Vassal(name, State.STOPPING, spec, nextSpec, a, runId, pid, startedAt, now, execFailed,
                 killed, failures, dl, restarts);
     }
 
     Vassal withKilled(long dl) {
-        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, execFailed, true,
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, true,
                 failures, dl, restarts);
     }
 
     /** No process any more. */
     Vassal withoutProcess(State s, long dl) {
-        return new Vassal(name, s, spec, null, After.NOTHING, 0, 0, 0, false, false, failures, dl,
+        return new Vassal(name, s, spec, null, After.NOTHING, 0, 0, 0, 0, false, false, failures, dl,
                 restarts);
     }
 
     Vassal countRestart() {
-        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, execFailed, killed,
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
                 failures, deadline, restarts + 1);
     }
 }

@@ -31,7 +31,7 @@ class EmperorConfigParserTest {
                 "vassals = $(STATE)/%h/../vassals",
                 "log = logs/%n.log",
                 "rescan = 2.5",
-                "min-uptime = 0",
+                "min-uptime = 1.5",
                 "max-backoff = 120",
                 ""));
         Parsed<EmperorConfig> parsed = parser.parse(file);
@@ -43,7 +43,7 @@ class EmperorConfigParserTest {
                 config.vassalDirs());
         assertEquals(dir.resolve("logs/emperor.log"), config.log());
         assertEquals(Duration.ofMillis(2500), config.rescan());
-        assertEquals(Duration.ZERO, config.minUptime());
+        assertEquals(Duration.ofMillis(1500), config.minUptime());
         assertEquals(Duration.ofMinutes(2), config.maxBackoff());
     }
 
@@ -52,7 +52,7 @@ class EmperorConfigParserTest {
         Path file = write("emperor.ini", "[emperor]\n");
         EmperorConfig defaults = EmperorConfig.defaults();
         assertEquals(new EmperorConfig(file, defaults.vassalDirs(), null, defaults.rescan(), defaults.minUptime(),
-                defaults.maxBackoff()), parser.parse(file).value());
+                defaults.maxBackoff(), false, false), parser.parse(file).value());
     }
 
     @Test
@@ -83,13 +83,14 @@ class EmperorConfigParserTest {
                 Arguments.of("rescan = 0", "rescan: must be greater than 0 and at most 86400 seconds: \"0\""),
                 Arguments.of("rescan = often", "rescan: not a number of seconds greater than 0 and at most 86400 "
                         + "(e.g. 30 or 0.5): \"often\""),
-                Arguments.of("min-uptime = -1", "min-uptime: not a number of seconds at least 0 and at most 86400 "
+                Arguments.of("min-uptime = -1", "min-uptime: not a number of seconds at least 1 and at most 86400 "
                         + "(e.g. 30 or 0.5): \"-1\""),
+                Arguments.of("min-uptime = 0", "min-uptime: must be at least 1 and at most 86400 seconds: \"0\""),
                 Arguments.of("max-backoff = 0.5", "max-backoff: must be at least 1 and at most 86400 seconds: \"0.5\""),
                 Arguments.of("vassals", "vassals: needs a path"),
                 Arguments.of("vassals = %(x)", "vassals: %(x): no such key"),
                 Arguments.of("uwsgi-binary = /usr/bin/uwsgi", "uwsgi-binary: unknown key "
-                        + "(known keys: vassals, log, rescan, min-uptime, max-backoff)"));
+                        + "(known keys: vassals, log, rescan, min-uptime, max-backoff, tyrant, nofollow)"));
     }
 
     @ParameterizedTest(name = "{0}")

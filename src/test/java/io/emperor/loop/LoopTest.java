@@ -92,12 +92,12 @@ class LoopTest {
 
     VassalFile file(VassalSpec spec) {
         return new VassalFile(spec.name(), spec.file(), new Fingerprint(1, fingerprintSeq++, 0, 1, 1, 0, 0, 0100644),
-                Parsed.ok(spec, List.of()));
+                null, Parsed.ok(spec, List.of()));
     }
 
     VassalFile broken(String name) {
         Path p = Path.of("/v/" + name + ".ini");
-        return new VassalFile(name, p, new Fingerprint(1, fingerprintSeq++, 0, 1, 1, 0, 0, 0100644),
+        return new VassalFile(name, p, new Fingerprint(1, fingerprintSeq++, 0, 1, 1, 0, 0, 0100644), null,
                 Parsed.failed(List.of(new Problem(p, 4, "exec: unterminated quote")), List.of()));
     }
 

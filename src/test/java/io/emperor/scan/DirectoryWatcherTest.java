@@ -206,7 +206,7 @@ class DirectoryWatcherTest {
             release.countDown();
         }
         await(Duration.ofSeconds(10), s -> s.files().size() == 1000);
-        assertTrue(logs.count("emperor: watch events were lost (overflow); rescanning") >= 1);
+        assertTrue(logs.count("watch events were lost (overflow); rescanning") >= 1);
     }
 
     @Test
@@ -261,7 +261,7 @@ class DirectoryWatcherTest {
             snapshots.add(s);
         });
         watcher.start();
-        String failed = "emperor: scan failed: java.lang.IllegalStateException: boom";
+        String failed = "scan failed: java.lang.IllegalStateException: boom";
         assertTrue(logs.await(failed, PROMPTLY));
         write(vassals, "app.ini");
         await(PROMPTLY, has("app"));

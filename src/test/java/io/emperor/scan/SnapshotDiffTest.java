@@ -19,7 +19,7 @@ class SnapshotDiffTest {
 
     private static VassalFile file(Path dir, String name, long mtime) {
         Path path = dir.resolve(name + ".ini");
-        return new VassalFile(name, path, new Fingerprint(10, mtime, mtime, 42, 1, 1000, 1000, 0100644),
+        return new VassalFile(name, path, new Fingerprint(10, mtime, mtime, 42, 1, 1000, 1000, 0100644), null,
                 Parsed.failed(List.of(new Problem(path, 0, "x")), List.of()));
     }
 
@@ -63,10 +63,24 @@ class SnapshotDiffTest {
                 new Fingerprint(f.size(), f.mtimeNanos(), f.ctimeNanos(), f.inode() + 1, f.device(), f.uid(), f.gid(), f.mode()),
                 new Fingerprint(f.size(), f.mtimeNanos(), f.ctimeNanos(), f.inode(), f.device(), f.uid() + 1, f.gid(), f.mode()),
                 new Fingerprint(f.size(), f.mtimeNanos(), f.ctimeNanos(), f.inode(), f.device(), f.uid(), f.gid(), 0100600))) {
-            VassalFile changed = new VassalFile("a", a.path(), other, a.parsed());
+            VassalFile changed = new VassalFile("a", a.path(), other, null, a.parsed());
             assertEquals(List.of(new Change.Changed(changed)),
                     SnapshotDiff.diff(byName(a), snapshot(Set.of(), changed)));
         }
+    }
+
+    @Test
+    void aFollowedSymlinksOwnFingerprintCounts() {
+        VassalFile a = file(A, "a", 1);
+        Fingerprint f = a.fingerprint();
+        Fingerprint link = new Fingerprint(20, 1, 1, 43, 1, 1000, 1000, 0120777);
+        Fingerprint chowned = new Fingerprint(20, 1, 2, 43, 1, 1001, 1000, 0120777);
+        VassalFile linked = new VassalFile("a", a.path(), f, link, a.parsed());
+        VassalFile relinked = new VassalFile("a", a.path(), f, chowned, a.parsed());
+        assertEquals(List.of(new Change.Changed(linked)), SnapshotDiff.diff(byName(a), snapshot(Set.of(), linked)));
+        assertEquals(List.of(new Change.Changed(relinked)),
+                SnapshotDiff.diff(byName(linked), snapshot(Set.of(), relinked)));
+        assertEquals(List.of(), SnapshotDiff.diff(byName(linked), snapshot(Set.of(), linked)));
     }
 
     @Test

@@ -32,4 +32,11 @@ class VassalNamesTest {
     void table(String fileName, String expected) {
         assertEquals(Optional.ofNullable(expected), VassalNames.vassalName(fileName));
     }
+
+    @org.junit.jupiter.api.Test
+    void namesWithControlCharactersAreIgnored() {
+        assertEquals(Optional.empty(), VassalNames.vassalName("evil\n2026-11-29T00:00:00.000Z [emperor] x.ini"));
+        assertEquals(Optional.empty(), VassalNames.vassalName("bell\u0007.ini"));
+        assertEquals(Optional.of("café"), VassalNames.vassalName("café.ini"));
+    }
 }

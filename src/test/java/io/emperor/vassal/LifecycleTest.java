@@ -338,7 +338,7 @@ class LifecycleTest {
         assertEquals(Vassal.NO_DEADLINE, t.vassal().deadline());
         t = L.step(t.vassal(), new Event.Exited(1, ExitStatus.killed(9, false)), T0 + 20 * S);
         assertNull(t.vassal());
-        assertEquals(List.of("stopped signal=KILL after 20s"), logs(t));
+        assertEquals(List.of("stopped signal=KILL after 19s"), logs(t)); // since the stop signal at T0 + 1 s
     }
 
     @Test

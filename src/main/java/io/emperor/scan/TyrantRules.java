@@ -1,0 +1,128 @@
+package io.emperor.scan;
+
+import io.emperor.config.Account;
+import io.emperor.config.Parsed;
+import io.emperor.config.Problem;
+import io.emperor.config.UserDb;
+import io.emperor.config.VassalSpec;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Tyrant mode's verdict on one version of a vassal file (DESIGN §5, docs/tyrant.md). Pure: the
+ * scanner hands in what it stat'ed; the only lookup is the passwd name of the owner.
+ *
+ * <p>The vassal runs as the owner of its file: the uid is the file's owner, the gid the file's
+ * group (not the owner's passwd gid: {@code chgrp} chooses it), and the user, for initgroups, is
+ * the passwd name of that uid when there is one. Whose file that is:
+ * <ul>
+ *   <li>a regular file: its own;</li>
+ *   <li>a symlink that is followed: the file it points to, and the link must have the same owner
+ *       (else anyone who may create a link in the directory could run another user's file as that
+ *       user);</li>
+ *   <li>a symlink with {@code nofollow}: the link itself; the file it points to must then be the
+ *       link owner's or readable by everyone (else the link's owner would get, through the vassal,
+ *       the content of a file it may not read).</li>
+ * </ul>
+ * Refused, each with what to do about it: an owner uid 0, a group gid 0, a world-writable file
+ * (the one whose content is read), the symlink cases above. A group-writable file gets a warning.
+ * A refusal is an error of the whole file (line 0), printed {@code FILE: message}; the parse's own
+ * errors follow it.
+ */
+public final class TyrantRules {
+    private static final int WORLD_WRITABLE = 0002;
+    private static final int WORLD_READABLE = 0004;
+    private static final int GROUP_WRITABLE = 0020;
+
+    private TyrantRules() {}
+
+    /**
+     * What tyrant mode looks at in one vassal file.
+     *
+     * @param path        the vassal file (for a symlink, the link's path)
+     * @param link        the symlink itself ({@code lstat}), or null when the path is not a symlink
+     * @param target      the regular file that is read: the path itself, or where the symlink leads
+     * @param followLinks false with {@code nofollow}: a symlink's owner is the link's
+     */
+    public record Subject(Path path, Fingerprint link, Fingerprint target, boolean followLinks) {
+        /** The fingerprint whose owner the vassal runs as. */
+        Fingerprint owner() {
+            return link != null && !followLinks ? link : target;
+        }
+    }
+
+    /**
+     * @param parsed what the parser made of the file's content
+     * @return the spec run as the file's owner, or the refusal (the parse's errors included)
+     */
+    public static Parsed<VassalSpec> judge(Parsed<VassalSpec> parsed, Subject file, UserDb users) {
+        List<String> refusals = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
+        Fingerprint link = file.link();
+        Fingerprint target = file.target();
+        if (link == null) {
+            notRoot(target, "owned by root (uid 0): chown it to the user that should run it",
+                    "group is root (gid 0): chgrp it to the user's group", refusals);
+        } else if (file.followLinks() && link.uid() != target.uid()) {
+            refusals.add("symlink owned by " + who(link.uid(), users) + " points to a file owned by "
+                    + who(target.uid(), users) + ": the link and its target must have the same owner");
+        } else if (file.followLinks()) {
+            notRoot(target, "the symlink and the file it points to are owned by root (uid 0): chown them "
+                            + "(chown -h for the link) to the user that should run it",
+                    "the file it points to has group root (gid 0): chgrp it to the user's group", refusals);
+        } else {
+            notRoot(link, "symlink owned by root (uid 0): chown -h it to the user that should run it",
+                    "symlink's group is root (gid 0): chgrp -h it to the user's group", refusals);
+            if (target.uid() != link.uid() && (target.mode() & WORLD_READABLE) == 0) {
+                refusals.add("symlink owned by " + who(link.uid(), users) + " points to a file owned by "
+                        + who(target.uid(), users) + " that others may not read (mode " + mode(target)
+                        + "): the vassal would run with content its owner cannot read; link only to your own"
+                        + " files or to world-readable ones");
+            }
+        }
+        String what = link == null ? "" : "the file it points to is ";
+        if ((target.mode() & WORLD_WRITABLE) != 0) {
+            refusals.add(what + "world-writable (mode " + mode(target)
+                    + "): anyone could make it run code as its owner; chmod o-w it");
+        } else if ((target.mode() & GROUP_WRITABLE) != 0) {
+            warnings.add(what + "group-writable (mode " + mode(target) + "): members of group gid " + target.gid()
+                    + " could make it run code as its owner; chmod g-w it unless they should");
+        }
+
+        List<Problem> errors = new ArrayList<>();
+        refusals.forEach(m -> errors.add(new Problem(file.path(), 0, m)));
+        errors.addAll(parsed.errors());
+        List<Problem> allWarnings = new ArrayList<>();
+        warnings.forEach(m -> allWarnings.add(new Problem(file.path(), 0, m)));
+        allWarnings.addAll(parsed.warnings());
+        if (!errors.isEmpty()) {
+            return Parsed.failed(errors, allWarnings);
+        }
+        Fingerprint owner = file.owner();
+        String user = users.userById(owner.uid()).map(Account::name).orElse(null);
+        return Parsed.ok(parsed.value().withIdentity(user, owner.uid(), owner.gid()), allWarnings);
+    }
+
+    private static void notRoot(Fingerprint f, String rootUid, String rootGid, List<String> refusals) {
+        if (f.uid() == 0) {
+            refusals.add(rootUid);
+        }
+        if (f.gid() == 0) {
+            refusals.add(rootGid);
+        }
+    }
+
+    /** {@code root (uid 0)}, {@code alice (uid 1000)}, or {@code uid 12345} without a passwd entry. */
+    private static String who(int uid, UserDb users) {
+        if (uid == 0) {
+            return "root (uid 0)";
+        }
+        return users.userById(uid).map(a -> a.name() + " (uid " + uid + ")").orElse("uid " + uid);
+    }
+
+    /** The permission bits as {@code 0644}. */
+    private static String mode(Fingerprint f) {
+        return String.format("%04o", f.mode() & 07777);
+    }
+}

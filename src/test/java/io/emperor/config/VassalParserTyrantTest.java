@@ -1,0 +1,60 @@
+package io.emperor.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The parser in tyrant mode: {@code uid}/{@code gid} are ignored with a warning naming file and line. */
+class VassalParserTyrantTest {
+    @TempDir
+    Path dir;
+
+    private final VassalParser tyrant = new VassalParser(FakeUserDb.standard(), "host1", Map.of(), true);
+    private final VassalParser normal = new VassalParser(FakeUserDb.standard(), "host1", Map.of(), false);
+
+    private Path write(String text) throws IOException {
+        return Files.writeString(dir.resolve("app.ini"), text);
+    }
+
+    @Test
+    void uidAndGidAreIgnoredWithAWarningPerLine() throws IOException {
+        Path file = write("[vassal]\nexec = /bin/app\nuid = alice\ngid = users\nuid = 0\n");
+        Parsed<VassalSpec> p = tyrant.parse(file);
+        assertTrue(p.isOk(), () -> p.errors().toString());
+        assertNull(p.value().user());
+        assertEquals(-1, p.value().uid());
+        assertEquals(-1, p.value().gid());
+        List<String> warnings = p.warnings().stream().map(Problem::toString).toList();
+        String uid = "uid is ignored in tyrant mode: the vassal runs as the owner of its file";
+        String gid = "gid is ignored in tyrant mode: the vassal runs with the group of its file";
+        assertTrue(warnings.contains(file + ":3: " + uid), warnings::toString);
+        assertTrue(warnings.contains(file + ":4: " + gid), warnings::toString);
+        assertTrue(warnings.contains(file + ":5: " + uid), warnings::toString);
+    }
+
+    @Test
+    void unknownNamesAreNoErrorInTyrantMode() throws IOException {
+        Path file = write("[vassal]\nexec = /bin/app\nuid = nosuchuser\ngid = nosuchgroup\n");
+        assertTrue(tyrant.parse(file).isOk());
+        assertEquals(2, normal.parse(file).errors().size(), "outside tyrant mode they are errors");
+    }
+
+    @Test
+    void outsideTyrantModeUidIsHonoured() throws IOException {
+        Path file = write("[vassal]\nexec = /bin/app\nuid = alice\n");
+        VassalSpec spec = normal.parse(file).value();
+        assertEquals(1000, spec.uid());
+        assertEquals("alice", spec.user());
+        assertEquals(List.of(), normal.parse(file).warnings());
+        assertEquals(spec, new VassalParser(FakeUserDb.standard(), "host1", Map.of()).parse(file).value(),
+                "the three-argument constructor is outside tyrant mode");
+    }
+}

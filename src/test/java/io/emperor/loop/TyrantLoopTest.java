@@ -1,0 +1,161 @@
+package io.emperor.loop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
+import io.emperor.config.Account;
+import io.emperor.config.Parsed;
+import io.emperor.config.UserDb;
+import io.emperor.config.VassalSpec;
+import io.emperor.scan.Fingerprint;
+import io.emperor.scan.Snapshot;
+import io.emperor.scan.TyrantRules;
+import io.emperor.scan.VassalFile;
+import io.emperor.vassal.Event;
+import io.emperor.vassal.ExitStatus;
+import io.emperor.vassal.Lifecycle;
+import io.emperor.vassal.Policy;
+import io.emperor.vassal.Specs;
+import io.emperor.vassal.State;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Tyrant-mode verdicts through the loop: a refusal is logged once per version of the file, however
+ * many rescans bring the same version, and an owner change of a running vassal restarts it as the
+ * new owner.
+ */
+class TyrantLoopTest {
+    private static final UserDb NO_USERS = new UserDb() {
+        @Override
+        public Optional<Account> userByName(String name) {
+            return Optional.empty();
+        }
+
+        @Override
+        public Optional<Account> userById(int uid) {
+            return Optional.empty();
+        }
+
+        @Override
+        public OptionalInt groupByName(String name) {
+            return OptionalInt.empty();
+        }
+    };
+
+    long now = 1000L * 1_000_000_000L;
+    final LoopTest.FakeLauncher launcher = new LoopTest.FakeLauncher();
+    final EmperorLoop loop = new EmperorLoop(new Lifecycle(new Policy(Duration.ofSeconds(10), Duration.ofSeconds(60))),
+            launcher, () -> now, new EmperorLoop.Host() {
+                @Override
+                public Optional<Policy> reloadConfig() {
+                    return Optional.empty();
+                }
+
+                @Override
+                public void stopWatching() {}
+            });
+    final VassalSpec spec = Specs.program("app", "/bin/app");
+    final Logger logger = (Logger) LoggerFactory.getLogger("emperor");
+    final Queue<String> lines = new ConcurrentLinkedQueue<>();
+    final AppenderBase<ILoggingEvent> appender = new AppenderBase<>() {
+        @Override
+        protected void append(ILoggingEvent event) {
+            lines.add(event.getFormattedMessage());
+        }
+    };
+    long ctime;
+
+    @BeforeEach
+    void capture() {
+        appender.setContext(logger.getLoggerContext());
+        appender.start();
+        logger.addAppender(appender);
+    }
+
+    @AfterEach
+    void release() {
+        logger.detachAppender(appender);
+    }
+
+    /** A new version of app.ini owned by uid:gid, judged as the scanner would. */
+    VassalFile version(int uid, int gid) {
+        Fingerprint f = new Fingerprint(10, 1, ++ctime, 7, 1, uid, gid, 0100644);
+        Parsed<VassalSpec> p = TyrantRules.judge(Parsed.ok(spec, List.of()),
+                new TyrantRules.Subject(spec.file(), null, f, true), NO_USERS);
+        return new VassalFile("app", spec.file(), f, null, p);
+    }
+
+    void scan(VassalFile f) {
+        loop.handle(new LoopEvent.Scanned(new Snapshot(Map.of(f.name(), f), Set.of())));
+    }
+
+    long count(String prefix) {
+        return lines.stream().filter(l -> l.startsWith(prefix)).count();
+    }
+
+    @Test
+    void aRefusalIsLoggedOncePerVersion() {
+        VassalFile rootOwned = version(0, 0);
+        for (int i = 0; i < 5; i++) {
+            scan(rootOwned); // rescans find the same version
+        }
+        assertEquals(1, count("app: refused: " + spec.file() + ": owned by root (uid 0)"), lines::toString);
+        assertEquals(1, count("app: refused: " + spec.file() + ": group is root (gid 0)"), lines::toString);
+        assertEquals(State.FAILED, loop.vassals().get("app").state());
+        assertTrue(launcher.calls.isEmpty());
+
+        scan(version(0, 0)); // touched: a new version, refused again
+        assertEquals(2, count("app: refused: " + spec.file() + ": owned by root (uid 0)"));
+
+        scan(version(12345, 12345)); // chown
+        assertEquals(State.STARTING, loop.vassals().get("app").state());
+        assertEquals(12345, loop.vassals().get("app").spec().uid());
+        assertEquals(1, launcher.calls.size());
+    }
+
+    @Test
+    void anOwnerChangeRestartsAsTheNewOwner() {
+        scan(version(12345, 12345));
+        loop.handle(new LoopEvent.ForVassal("app", new Event.ExecDone(1)));
+        assertEquals(State.RUNNING, loop.vassals().get("app").state());
+
+        VassalFile chowned = version(12346, 12347);
+        scan(chowned);
+        scan(chowned);
+        assertEquals(State.STOPPING, loop.vassals().get("app").state());
+        assertEquals(List.of("spawn app run=1 pid=100 argv=[/bin/app]", "signal run=1 sig=15"), launcher.calls);
+        assertEquals(1, count("app: restarting: spawn settings changed signal=TERM pid=100"));
+
+        launcher.exits.put(1L, ExitStatus.exited(0));
+        loop.handle(new LoopEvent.Ended("app", 1));
+        assertEquals(State.STARTING, loop.vassals().get("app").state());
+        assertEquals("spawn app run=2 pid=101 argv=[/bin/app]", launcher.calls.get(3));
+        assertEquals(12346, loop.vassals().get("app").spec().uid());
+        assertEquals(12347, loop.vassals().get("app").spec().gid());
+    }
+
+    @Test
+    void aRefusedVersionOfARunningVassalKeepsIt() {
+        scan(version(12345, 12345));
+        loop.handle(new LoopEvent.ForVassal("app", new Event.ExecDone(1)));
+        scan(version(0, 12345));
+        assertEquals(State.RUNNING, loop.vassals().get("app").state());
+        assertEquals(12345, loop.vassals().get("app").spec().uid());
+        assertEquals(1, count("app: refused: "));
+        assertEquals(1, count("app: kept running pid=100 (last good version of the file)"));
+    }
+}

@@ -1,0 +1,53 @@
+package io.emperor.os;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.emperor.config.ReloadMode;
+import io.emperor.config.VassalSpec;
+import io.emperor.loop.Launcher.SpawnResult;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import jnr.posix.POSIXFactory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The launcher's last line of defence in tyrant mode: never uid 0 or gid 0, whatever the spec says. */
+class HelperLauncherTyrantTest {
+    private final IoThread io = new IoThread(e -> { });
+
+    @AfterEach
+    void close() throws InterruptedException {
+        io.close();
+    }
+
+    private static VassalSpec runAs(int uid, int gid) {
+        Path file = Path.of("/v/app.ini");
+        return new VassalSpec("app", file, VassalSpec.Kind.PROGRAM, List.of("/bin/true"), file.getParent(), List.of(),
+                0022, null, uid, gid, null, 15, Duration.ofSeconds(30), ReloadMode.SIGNAL, 1, List.of());
+    }
+
+    @ParameterizedTest(name = "uid {0} gid {1}")
+    @CsvSource({"0, 1000", "1000, 0", "0, 0", "-1, 1000", "1000, -1", "-1, -1"})
+    void refusesRootAndUnsetIdentities(int uid, int gid) {
+        // The helper path does not exist: a spawn that got that far would fail differently.
+        HelperLauncher launcher = new HelperLauncher(Path.of("/nonexistent/emperor-exec"),
+                POSIXFactory.getNativePOSIX(), io, new Environment(Map.of(), "uwsgi"), true);
+        assertEquals(new SpawnResult.Failed("tyrant mode: refusing to run as uid " + uid + " gid " + gid),
+                launcher.spawn("app", 1, runAs(uid, gid)));
+        assertEquals(0, launcher.liveRuns());
+    }
+
+    @Test
+    void outsideTyrantModeTheSameSpecGetsToTheSpawn() {
+        HelperLauncher launcher = new HelperLauncher(Path.of("/nonexistent/emperor-exec"),
+                POSIXFactory.getNativePOSIX(), io, new Environment(Map.of(), "uwsgi"), false);
+        SpawnResult r = launcher.spawn("app", 1, runAs(0, 0));
+        assertEquals(SpawnResult.Failed.class, r.getClass());
+        assertTrue(((SpawnResult.Failed) r).reason().startsWith("posix_spawn /nonexistent/emperor-exec"), r::toString);
+    }
+}

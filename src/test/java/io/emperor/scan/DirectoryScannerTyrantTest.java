@@ -1,0 +1,232 @@
+package io.emperor.scan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.emperor.config.Account;
+import io.emperor.config.Parsed;
+import io.emperor.config.ReloadMode;
+import io.emperor.config.UserDb;
+import io.emperor.config.VassalFileParser;
+import io.emperor.config.VassalSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The scanner in tyrant mode: {@link TyrantRules} applied to every version, once per version, with
+ * a followed symlink's own owner part of the version. Needs root (files of other owners).
+ */
+class DirectoryScannerTyrantTest {
+    /** No passwd entries: every owner is numeric. */
+    private static final UserDb NO_USERS = new UserDb() {
+        @Override
+        public Optional<Account> userByName(String name) {
+            return Optional.empty();
+        }
+
+        @Override
+        public Optional<Account> userById(int uid) {
+            return Optional.empty();
+        }
+
+        @Override
+        public OptionalInt groupByName(String name) {
+            return OptionalInt.empty();
+        }
+    };
+
+    @TempDir Path tmp;
+    Path one;
+    Path other;
+    LogCapture logs;
+    final AtomicInteger parses = new AtomicInteger();
+    /** Parses every file into a spec that runs /bin/true (identity unset). */
+    final VassalFileParser parser = file -> {
+        parses.incrementAndGet();
+        return Parsed.ok(new VassalSpec(VassalNames.vassalName(file.getFileName().toString()).orElse("x"), file,
+                VassalSpec.Kind.PROGRAM, List.of("/bin/true"), file.getParent(), List.of(), 0022, null, -1, -1, null,
+                15, Duration.ofSeconds(30), ReloadMode.SIGNAL, 1, List.of()), List.of());
+    };
+
+    @BeforeEach
+    void setUp() throws IOException {
+        Assumptions.assumeTrue(isRoot(), "needs root: creates files owned by other uids");
+        one = Files.createDirectory(tmp.resolve("one"));
+        other = Files.createDirectory(tmp.resolve("other"));
+        logs = new LogCapture();
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (logs != null) {
+            logs.close();
+        }
+    }
+
+    static boolean isRoot() {
+        try {
+            return ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static Path write(Path dir, String name, int uid, int gid) throws IOException {
+        Path f = Files.writeString(dir.resolve(name), "[vassal]\nexec = /bin/true\n");
+        chown(f, uid, gid);
+        return f;
+    }
+
+    private static void chown(Path p, int uid, int gid) throws IOException {
+        Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+    }
+
+    private DirectoryScanner tyrant(boolean followLinks) {
+        return new DirectoryScanner(List.of(one), parser, followLinks, Optional.of(NO_USERS));
+    }
+
+    @Test
+    void aRootOwnedFileIsRefusedOncePerVersionAndAChownStartsIt() throws IOException {
+        Path app = write(one, "app.ini", 0, 0);
+        DirectoryScanner scanner = tyrant(true);
+
+        Snapshot first = scanner.scan();
+        VassalFile refused = first.files().get("app");
+        assertFalse(refused.parsed().isOk());
+        assertEquals(app + ": owned by root (uid 0): chown it to the user that should run it",
+                refused.parsed().errors().get(0).toString());
+        assertEquals(first, scanner.scan(), "a rescan gives the same version: the loop sees no change");
+        assertEquals(List.of(), SnapshotDiff.diff(first.files(), scanner.scan()));
+        assertEquals(1, parses.get());
+
+        chown(app, 12345, 12346);
+        VassalFile accepted = scanner.scan().files().get("app");
+        assertTrue(accepted.parsed().isOk(), () -> accepted.parsed().errors().toString());
+        assertEquals(12345, accepted.parsed().value().uid());
+        assertEquals(12346, accepted.parsed().value().gid());
+        assertNull(accepted.parsed().value().user());
+        assertNull(accepted.link(), "not a symlink");
+        assertEquals(2, parses.get());
+    }
+
+    @Test
+    void aFollowedSymlinkNeedsTheOwnerOfItsTargetAndChownHIsAChange() throws IOException {
+        Path target = write(other, "real.conf", 12345, 12345);
+        Path link = Files.createSymbolicLink(one.resolve("app.ini"), target);
+        chown(link, 12346, 12346);
+        DirectoryScanner scanner = tyrant(true);
+
+        VassalFile mismatch = scanner.scan().files().get("app");
+        assertEquals(List.of(link + ": symlink owned by uid 12346 points to a file owned by uid 12345: the link and"
+                + " its target must have the same owner"), mismatch.parsed().errors().stream().map(Object::toString).toList());
+        assertEquals(12346, mismatch.link().uid());
+        assertEquals(12345, mismatch.fingerprint().uid(), "the fingerprint is the target's");
+
+        chown(link, 12345, 12346);
+        Snapshot fixed = scanner.scan();
+        VassalFile accepted = fixed.files().get("app");
+        assertEquals(List.of(new Change.Changed(accepted)), SnapshotDiff.diff(java.util.Map.of("app", mismatch), fixed),
+                "chown -h of the link alone is a new version");
+        assertTrue(accepted.parsed().isOk(), () -> accepted.parsed().errors().toString());
+        assertEquals(12345, accepted.parsed().value().uid());
+        assertEquals(12345, accepted.parsed().value().gid(), "the target's group");
+    }
+
+    @Test
+    void withNofollowTheLinkIsTheOwner() throws IOException {
+        Path target = write(other, "real.conf", 12345, 12345);
+        Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Path link = Files.createSymbolicLink(one.resolve("app.ini"), target);
+        chown(link, 12346, 12347);
+        DirectoryScanner scanner = tyrant(false);
+
+        VassalFile file = scanner.scan().files().get("app");
+        assertTrue(file.parsed().isOk(), () -> file.parsed().errors().toString());
+        assertEquals(12346, file.parsed().value().uid());
+        assertEquals(12347, file.parsed().value().gid());
+        assertNull(file.link(), "the fingerprint already is the link's");
+        assertEquals(12346, file.fingerprint().uid());
+
+        // A target its owner could not read: refused when the link changes.
+        Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Files.delete(link);
+        Files.createSymbolicLink(link, target);
+        chown(link, 12346, 12347);
+        VassalFile refused = scanner.scan().files().get("app");
+        assertFalse(refused.parsed().isOk());
+        assertTrue(refused.parsed().errors().get(0).message().contains("that others may not read (mode 0600)"),
+                refused.parsed().errors()::toString);
+    }
+
+    @Test
+    void aFileReplacedWhileItIsReadIsNotUsed() throws IOException {
+        Path app = write(one, "app.ini", 12345, 12345);
+        Path evil = write(other, "evil.ini", 12346, 12346);
+        AtomicInteger calls = new AtomicInteger();
+        DirectoryScanner scanner = new DirectoryScanner(List.of(one), file -> {
+            if (calls.incrementAndGet() == 1) {
+                // Between the stat and the read, the file is replaced by another owner's.
+                try {
+                    Files.move(evil, app, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            return parser.parse(file);
+        }, true, Optional.of(NO_USERS));
+
+        assertEquals(java.util.Set.of(), scanner.scan().files().keySet(), "the first read is not used");
+        VassalFile next = scanner.scan().files().get("app");
+        assertEquals(12346, next.parsed().value().uid(), "the next scan judges what it read");
+        assertEquals(2, calls.get());
+    }
+
+    @Test
+    void aChangeWhileReadingKeepsTheLastVersion() throws IOException {
+        Path app = write(one, "app.ini", 12345, 12345);
+        AtomicInteger calls = new AtomicInteger();
+        DirectoryScanner scanner = new DirectoryScanner(List.of(one), file -> {
+            if (calls.incrementAndGet() == 2) {
+                try {
+                    chown(app, 12346, 12346);
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            return parser.parse(file);
+        }, true, Optional.of(NO_USERS));
+
+        VassalFile first = scanner.scan().files().get("app");
+        FingerprintsTest.touch(app);
+        assertEquals(first, scanner.scan().files().get("app"), "changed while read: the last version stays");
+        VassalFile third = scanner.scan().files().get("app");
+        assertNotEquals(first.fingerprint(), third.fingerprint());
+        assertEquals(12346, third.parsed().value().uid());
+    }
+
+    @Test
+    void outsideTyrantModeNothingIsJudged() throws IOException {
+        write(one, "app.ini", 0, 0);
+        VassalFile file = new DirectoryScanner(List.of(one), parser, true).scan().files().get("app");
+        assertTrue(file.parsed().isOk());
+        assertEquals(-1, file.parsed().value().uid());
+        assertNull(file.link());
+    }
+}
