@@ -21,6 +21,9 @@ import org.slf4j.LoggerFactory;
  * {@code -Dlogback.configurationFile=etc/logback.xml} and this class leaves logback alone.
  */
 public final class LogSetup {
+    /** The appender this class installed last (only when it writes to a file). */
+    private static volatile FileAppender<ILoggingEvent> fileAppender;
+
     private LogSetup() {}
 
     public static boolean userConfigured() {
@@ -46,11 +49,24 @@ public final class LogSetup {
                                 ? f.getReason() : e.toString()));
             }
         }
+        FileAppender<ILoggingEvent> current = fileAppender;
+        if (file != null && current != null && current.isStarted()) {
+            // Reopen in place (SIGHUP after an external logrotate, or a new path): the appender
+            // swaps its stream under its own lock, so no line is lost or written twice.
+            try {
+                current.setFile(file.toString());
+                current.openFile(file.toString());
+                return Optional.empty();
+            } catch (IOException e) {
+                return Optional.of("cannot open log file " + file + ": " + e.getMessage());
+            }
+        }
         configure((LoggerContext) LoggerFactory.getILoggerFactory(), file);
         return Optional.empty();
     }
 
     static void configure(LoggerContext ctx, Path file) {
+        fileAppender = null;
         ctx.reset();
         EmperorLayout layout = new EmperorLayout();
         layout.setContext(ctx);
@@ -73,6 +89,7 @@ public final class LogSetup {
             fa.setAppend(true);
             fa.setPrudent(false);
             appender = fa;
+            fileAppender = fa;
         }
         appender.setContext(ctx);
         appender.setName("emperor");

@@ -270,6 +270,7 @@ public final class EmperorLoop {
         Launcher.SpawnResult r = launcher.spawn(name, runId, spec);
         if (r instanceof Launcher.SpawnResult.Started s) {
             apply(name, new Event.Spawned(runId, s.pid(), s.uid(), s.gid()));
+            launcher.watch(runId);
         } else {
             apply(name, new Event.SpawnFailed(((Launcher.SpawnResult.Failed) r).reason()));
         }

@@ -21,6 +21,13 @@ public interface Launcher {
 
     SpawnResult spawn(String name, long runId, VassalSpec spec);
 
+    /**
+     * Starts delivering the run's output, exec report and exit as events. The loop calls it right
+     * after it has logged the spawn, so that a vassal's first lines never come before its
+     * {@code spawned} line; until then the kernel's pipe buffers hold them.
+     */
+    void watch(long runId);
+
     /** Sends {@code signal} to the main process of a run that has not been reaped yet. */
     void signal(long runId, int signal);
 

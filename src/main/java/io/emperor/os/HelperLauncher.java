@@ -45,7 +45,8 @@ public final class HelperLauncher implements Launcher {
     private final Map<Long, Proc> procs = new HashMap<>();
     private final Pointer siginfo = Memory.allocateDirect(Native.runtime(), 128);
 
-    private record Proc(long pid, int pidfd) {}
+    /** A run not reaped yet; name, outFd and reportFd wait here until {@link #watch}. */
+    private record Proc(long pid, int pidfd, String name, int outFd, int reportFd) {}
 
     public HelperLauncher(Path helper, POSIX posix, IoThread io, Environment environment) {
         this(helper, posix, io, environment, false);
@@ -123,8 +124,7 @@ public final class HelperLauncher implements Launcher {
             }
             return new SpawnResult.Failed("pidfd_open: " + why);
         }
-        procs.put(runId, new Proc(child, pidfd));
-        io.watch(name, runId, piped ? out[0] : -1, report[0], pidfd);
+        procs.put(runId, new Proc(child, pidfd, name, piped ? out[0] : -1, report[0]));
         return new SpawnResult.Started(child, id.uid, id.gid);
     }
 
@@ -199,6 +199,14 @@ public final class HelperLauncher implements Launcher {
 
     private static String limit(long v) {
         return v == Rlimit.UNLIMITED ? "unlimited" : Long.toString(v);
+    }
+
+    @Override
+    public void watch(long runId) {
+        Proc p = procs.get(runId);
+        if (p != null) {
+            io.watch(p.name(), runId, p.outFd(), p.reportFd(), p.pidfd());
+        }
     }
 
     @Override

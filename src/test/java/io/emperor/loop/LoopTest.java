@@ -54,6 +54,7 @@ class LoopTest {
         final List<String> calls = new ArrayList<>();
         final Map<Long, Long> pids = new HashMap<>();
         final Map<Long, ExitStatus> exits = new HashMap<>();
+        final List<Long> watched = new ArrayList<>();
         long nextPid = 100;
         String failNext;
 
@@ -69,6 +70,11 @@ class LoopTest {
             pids.put(runId, pid);
             calls.add("spawn " + name + " run=" + runId + " pid=" + pid + " argv=" + spec.argv());
             return new SpawnResult.Started(pid, 0, 0);
+        }
+
+        @Override
+        public void watch(long runId) {
+            watched.add(runId);
         }
 
         @Override
@@ -123,6 +129,7 @@ class LoopTest {
     void aNewFileIsSpawnedAndItsExecReportMakesItRunning() {
         scan(file(Specs.program("a", "/bin/a")));
         assertEquals(List.of("spawn a run=1 pid=100 argv=[/bin/a]"), launcher.calls);
+        assertEquals(List.of(1L), launcher.watched);
         assertEquals(State.STARTING, vassal("a").state());
         loop.handle(new LoopEvent.ForVassal("a", new Event.ExecDone(1)));
         assertEquals(State.RUNNING, vassal("a").state());
