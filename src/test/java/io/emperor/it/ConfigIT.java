@@ -90,10 +90,9 @@ class ConfigIT extends ItSupport {
     }
 
     /**
-     * Fails today (main-code bug): on every SIGHUP, Daemon.reloadConfig reopens the log file
-     * through LogSetup.configure, which calls LoggerContext.reset() and only then adds a new
-     * appender; whatever another thread logs in between (here: the I/O thread writing vassal
-     * output) is dropped. Reopening the log for logrotate must not lose lines.
+     * Regression: every SIGHUP reopens the log file (for logrotate); that once went through
+     * LoggerContext.reset() before a new appender existed, and whatever another thread logged
+     * in between (here: the I/O thread writing vassal output) was lost.
      */
     @Test
     void sighupLosesNoLineOfVassalOutput() {

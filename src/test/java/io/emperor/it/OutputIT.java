@@ -42,9 +42,8 @@ class OutputIT extends ItSupport {
     }
 
     /**
-     * Fails today (main-code bug): {@code LogSetup.configure} builds its {@code LayoutWrappingEncoder}
-     * without {@code setCharset(UTF_8)}, so logback encodes with the JVM's default charset, which on
-     * Java 17 without LANG is US-ASCII: "naïve ☃" becomes "na?ve ?" in emperor.log.
+     * Regression: logback's encoder once used the JVM's default charset, which on Java 17 without
+     * LANG is US-ASCII, so "naïve ☃" became "na?ve ?" in emperor.log.
      */
     @Test
     void utf8OutputIsKeptWhateverTheEmperorsLocale() {
