@@ -13,12 +13,14 @@
  *     -C           drop every capability     -N   PR_SET_NO_NEW_PRIVS
  *     -m OCTAL     umask     -d DIR   chdir (as the vassal)
  *     -l FILE      open FILE as the vassal (append, create 0640, no symlink), dup2 onto 1 and 2
+ *     -K FD        keep FD open and inheritable across exec (the uWSGI emperor channel, which
+ *                  the emperor put there with a spawn file action); repeatable, FD >= 3
  *   Options are separate words ("-u 1000", not "-u1000"). -R takes effect where it appears, so
  *   the emperor passes it first: usage errors before it go to stderr.
  *
  * Order, and why each step is where it is:
- *  1. close every fd >= 3 except the report fd: the JVM leaks fds without CLOEXEC, and nothing
- *     of the emperor's may reach a vassal.
+ *  1. close every fd >= 3 except the report fd and the -K fds: the JVM leaks fds without
+ *     CLOEXEC, and nothing of the emperor's may reach a vassal but what it hands over on purpose.
  *  2. every signal disposition to SIG_DFL, empty signal mask: SIG_IGN and the mask survive exec,
  *     and a JDK 17 child starts with SIGQUIT blocked.
  *  3. setsid(): the vassal leads its own session and process group, so kill(-pid) reaches it all.
@@ -33,7 +35,7 @@
  * 12. parent-death signal (a uid change clears it, so after 8), then the -P check closes the race
  *     where the parent died before the signal was armed.
  * 13. umask, chdir, 14. logto: paths the vassal chooses are used with the vassal's identity only.
- * 15. FD_CLOEXEC on the report fd, then execve, searching the vassal's PATH for a bare name.
+ * 15. FD_CLOEXEC on the report fd, FD_CLOEXEC cleared on the -K fds, then execve, searching the vassal's PATH for a bare name.
  *     Not execvp: glibc's execvp runs a file without a #! line through /bin/sh (ENOEXEC), and no
  *     shell belongs on the spawn path.
  * Any failure: one line "STEP DETAIL: strerror" on the report fd, then _exit(127).
@@ -58,6 +60,7 @@
 
 #define FAIL_STATUS 127
 #define MAX_RLIMITS 16
+#define MAX_KEEP 8
 
 static int report_fd = 2;
 static void exec_path(char **prog) __attribute__((noreturn));
@@ -190,6 +193,7 @@ int main(int argc, char **argv)
     const char *user = NULL, *dir = NULL, *logto = NULL;
     int drop_caps = 0, no_new_privs = 0, nrlim = 0, i;
     struct rlim_spec rlims[MAX_RLIMITS];
+    int keep[MAX_KEEP], nkeep = 0;
 
     /* Options: one word each, value in the next word; "--" is required before PROGRAM. */
     for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -198,7 +202,7 @@ int main(int argc, char **argv)
             fail(0, "usage: expected an option or --, got %s", a);
         if (a[1] == 'C') { drop_caps = 1; continue; }
         if (a[1] == 'N') { no_new_privs = 1; continue; }
-        if (strchr("RPsrugUmdl", a[1]) == NULL)
+        if (strchr("RPsrugUmdlK", a[1]) == NULL)
             fail(0, "usage: unknown option %s", a);
         if (i + 1 >= argc)
             fail(0, "usage: option %s needs a value", a);
@@ -213,6 +217,13 @@ int main(int argc, char **argv)
         case 'U': user = v; break;
         case 'd': dir = v; break;
         case 'l': logto = v; break;
+        case 'K':
+            if (nkeep == MAX_KEEP)
+                fail(0, "usage: too many -K");
+            keep[nkeep++] = (int)num_arg(a, v, 10, 0x7fffffff);
+            if (keep[nkeep - 1] < 3)
+                fail(0, "usage: -K needs an fd >= 3: %s", v);
+            break;
         case 'r':
             if (nrlim == MAX_RLIMITS)
                 fail(0, "usage: too many -r");
@@ -230,13 +241,25 @@ int main(int argc, char **argv)
         fail(0, "usage: -U needs -g");
     char **prog = &argv[i + 1];
 
-    /* 1. Nothing of the emperor's beyond 0-2 and the report channel reaches the vassal. */
-    if (report_fd > 2) {
-        close_fds_from(3, (unsigned int)report_fd - 1);
-        close_fds_from((unsigned int)report_fd + 1, ~0U);
-    } else {
-        close_fds_from(3, ~0U);
+    /* 1. Nothing of the emperor's beyond 0-2, the report channel and the -K fds reaches the
+     * vassal: close the gaps between the kept fds, in ascending order. */
+    int kept[MAX_KEEP + 1], nkept = 0;
+    if (report_fd > 2)
+        kept[nkept++] = report_fd;
+    for (int k = 0; k < nkeep; k++)
+        kept[nkept++] = keep[k];
+    for (int x = 1; x < nkept; x++) /* insertion sort: at most 9 entries */
+        for (int y = x; y > 0 && kept[y - 1] > kept[y]; y--) {
+            int t = kept[y]; kept[y] = kept[y - 1]; kept[y - 1] = t;
+        }
+    unsigned int next_fd = 3;
+    for (int k = 0; k < nkept; k++) {
+        if ((unsigned int)kept[k] > next_fd)
+            close_fds_from(next_fd, (unsigned int)kept[k] - 1);
+        if ((unsigned int)kept[k] + 1 > next_fd)
+            next_fd = (unsigned int)kept[k] + 1;
     }
+    close_fds_from(next_fd, ~0U);
 
     /* 2. Default dispositions (exec resets handlers, not SIG_IGN), then unblock. The raw
      * rt_sigaction because glibc's sigaction refuses the signals it reserves (32, 33), and a JDK 17
@@ -358,6 +381,11 @@ int main(int argc, char **argv)
         int flags = fcntl(report_fd, F_GETFD);
         if (flags >= 0 && fcntl(report_fd, F_SETFD, flags | FD_CLOEXEC) != 0)
             fail(errno, "report fd %d", report_fd);
+    }
+    for (int k = 0; k < nkeep; k++) {
+        int flags = fcntl(keep[k], F_GETFD);
+        if (flags < 0 || fcntl(keep[k], F_SETFD, flags & ~FD_CLOEXEC) != 0)
+            fail(errno, "keep fd %d", keep[k]);
     }
     exec_path(prog);
 }

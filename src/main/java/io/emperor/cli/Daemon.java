@@ -18,6 +18,9 @@ import io.emperor.os.PosixUserDb;
 import io.emperor.os.SignalHandlers;
 import io.emperor.scan.DirectoryScanner;
 import io.emperor.scan.DirectoryWatcher;
+import io.emperor.systemd.Notifier;
+import io.emperor.systemd.NotifyingHost;
+import io.emperor.systemd.Watchdog;
 import io.emperor.vassal.Lifecycle;
 import io.emperor.vassal.Policy;
 import java.nio.file.Path;
@@ -60,13 +63,14 @@ final class Daemon {
         VassalParser parser = new VassalParser(users, Host.name(), System.getenv(), config.tyrant());
         DirectoryScanner scanner = new DirectoryScanner(config.vassalDirs(), parser, !config.nofollow(),
                 config.tyrant() ? Optional.of(users) : Optional.empty());
-        Policy policy = new Policy(config.minUptime(), config.maxBackoff());
+        Policy policy = new Policy(config.minUptime(), config.maxBackoff(), config.requiredHeartbeat());
 
         EmperorLoop[] loopRef = new EmperorLoop[1];
         IoThread io = new IoThread(e -> loopRef[0].post(e));
         HelperLauncher launcher = new HelperLauncher(helper.get(), posix, io,
-                new Environment(System.getenv(), "uwsgi"), config.tyrant());
-        EmperorLoop loop = new EmperorLoop(new Lifecycle(policy), launcher, Clock.system(), new EmperorLoop.Host() {
+                new Environment(System.getenv(), config.uwsgi().binary()), config.tyrant(), config.uwsgi());
+        Notifier notifier = Notifier.fromEnvironment(System.getenv());
+        EmperorLoop loop = new EmperorLoop(new Lifecycle(policy), launcher, Clock.system(), new NotifyingHost(new EmperorLoop.Host() {
             @Override
             public Optional<Policy> reloadConfig() {
                 return Daemon.this.reloadConfig();
@@ -76,7 +80,7 @@ final class Daemon {
             public void stopWatching() {
                 watcher.close();
             }
-        });
+        }, notifier, Clock.system(), Watchdog.interval(System.getenv(), ProcessHandle.current().pid())));
         loopRef[0] = loop;
         watcher = new DirectoryWatcher(scanner, config.rescan(), s -> loop.post(new LoopEvent.Scanned(s)));
 
@@ -103,6 +107,7 @@ final class Daemon {
         loop.run();
         watcher.close();
         io.close();
+        notifier.close();
         EmperorLog.info("stopped");
         return 0;
     }
@@ -139,8 +144,11 @@ final class Daemon {
             // vassals would leave them running as whoever the old mode chose.
             EmperorLog.warn("emperor.ini: tyrant and nofollow take effect only at start; keeping tyrant="
                     + config.tyrant() + " nofollow=" + config.nofollow());
-            next = new EmperorConfig(next.source(), next.vassalDirs(), next.log(), next.rescan(), next.minUptime(),
-                    next.maxBackoff(), config.tyrant(), config.nofollow());
+            next = next.withMode(config.tyrant(), config.nofollow());
+        }
+        if (!next.uwsgi().equals(config.uwsgi())) {
+            // The launcher builds every uWSGI command from the settings of the start.
+            EmperorLog.warn("emperor.ini: uwsgi-binary, vassal-set and vassals-include take effect only at start");
         }
         for (Problem w : p.warnings()) {
             EmperorLog.warn("emperor.ini: warning: " + w);
@@ -151,6 +159,6 @@ final class Daemon {
         }
         config = next;
         watcher.reconfigure(next.vassalDirs(), next.rescan());
-        return Optional.of(new Policy(next.minUptime(), next.maxBackoff()));
+        return Optional.of(new Policy(next.minUptime(), next.maxBackoff(), next.requiredHeartbeat()));
     }
 }

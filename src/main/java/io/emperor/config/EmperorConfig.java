@@ -16,6 +16,9 @@ import java.util.List;
  * @param tyrant     tyrant mode (docs/tyrant.md): every vassal runs as the owner of its file (default false)
  * @param nofollow   a symlinked vassal file is judged by the link itself ({@code lstat}), not by
  *                   its target (default false)
+ * @param requiredHeartbeat a uWSGI vassal that sent one heartbeat must send the next within this
+ *                   (default 30 s)
+ * @param uwsgi      how {@code [uwsgi]} vassals are started: binary, {@code --set}, {@code --include}
  */
 public record EmperorConfig(
         Path source,
@@ -25,7 +28,9 @@ public record EmperorConfig(
         Duration minUptime,
         Duration maxBackoff,
         boolean tyrant,
-        boolean nofollow) {
+        boolean nofollow,
+        Duration requiredHeartbeat,
+        UwsgiCommand uwsgi) {
 
     public static final Path DEFAULT_VASSALS = Path.of("/etc/emperor/vassals");
     public static final Duration DEFAULT_RESCAN = Duration.ofSeconds(10);
@@ -34,6 +39,19 @@ public record EmperorConfig(
 
     public EmperorConfig {
         vassalDirs = List.copyOf(vassalDirs);
+    }
+
+    /** With the default required heartbeat and uWSGI command. */
+    public EmperorConfig(Path source, List<Path> vassalDirs, Path log, Duration rescan, Duration minUptime,
+                         Duration maxBackoff, boolean tyrant, boolean nofollow) {
+        this(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrant, nofollow,
+                io.emperor.vassal.Policy.DEFAULT_REQUIRED_HEARTBEAT, UwsgiCommand.DEFAULT);
+    }
+
+    /** The same with another mode (SIGHUP keeps the mode of the start). */
+    public EmperorConfig withMode(boolean tyrantMode, boolean nofollowMode) {
+        return new EmperorConfig(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrantMode, nofollowMode,
+                requiredHeartbeat, uwsgi);
     }
 
     public static EmperorConfig defaults() {

@@ -23,14 +23,25 @@ import java.util.Optional;
  *       file (default false)</li>
  *   <li>{@code nofollow}: a boolean; a symlinked vassal file is judged by the link itself
  *       (default false)</li>
+ *   <li>{@code required-heartbeat}: seconds, greater than 0 (default 30); see docs/lifecycle.md</li>
+ *   <li>{@code uwsgi-binary}: the uWSGI program of {@code [uwsgi]} vassals (default {@code uwsgi},
+ *       searched in PATH); {@code vassal-set = KEY=VALUE} (repeatable) becomes {@code --set KEY=VALUE};
+ *       {@code vassals-include} and {@code vassals-include-before} (repeatable, paths relative to the
+ *       config file's directory) become {@code --include FILE} after and before {@code --ini FILE}</li>
  * </ul>
  * Every duration is at most {@value #MAX_SECONDS} seconds. Unknown keys are errors; other sections are
- * ignored with a warning.
+ * ignored with a warning. A file without {@code [emperor]} but with a {@code [uwsgi]} section is
+ * uWSGI's emperor.ini: see {@link UwsgiEmperorIni} for the mapping.
  */
 public final class EmperorConfigParser {
     public static final String EMPEROR = "emperor";
+    /** uWSGI's emperor.ini: read when there is no {@code [emperor]} section (docs/migrating-from-uwsgi.md). */
+    public static final String UWSGI = "uwsgi";
     static final List<String> KEYS = List.of("vassals", "log", "rescan", "min-uptime", "max-backoff",
-            "tyrant", "nofollow");
+            "tyrant", "nofollow", "required-heartbeat", "uwsgi-binary", "vassal-set", "vassals-include",
+            "vassals-include-before");
+    private static final List<String> REPEATABLE = List.of("vassals", "vassal-set", "vassals-include",
+            "vassals-include-before");
     static final long MAX_SECONDS = 86400;
 
     private final String hostname;
@@ -55,12 +66,18 @@ public final class EmperorConfigParser {
             return problems.result(() -> null);
         }
         Optional<IniSection> emperor = ini.section(EMPEROR);
+        String used = EMPEROR;
+        if (emperor.isEmpty() && ini.section(UWSGI).isPresent()) {
+            // uWSGI's own emperor.ini: its options are mapped to ours (UwsgiEmperorIni).
+            used = UWSGI;
+            emperor = Optional.of(UwsgiEmperorIni.translate(ini.section(UWSGI).get(), problems));
+        }
         if (emperor.isEmpty()) {
             problems.error(0, "no [emperor] section");
             return problems.result(() -> null);
         }
         for (IniSection other : ini.sections()) {
-            if (!other.name().equals(EMPEROR)) {
+            if (!other.name().equals(used)) {
                 problems.warning(other.line(), "section [" + other.name() + "] is ignored");
             }
         }
@@ -68,7 +85,7 @@ public final class EmperorConfigParser {
         ExpandedSection section = new ExpandedSection(emperor.get(), magic, problems);
         section.rejectUnknown(KEYS);
         for (String key : KEYS) {
-            if (!key.equals("vassals")) {
+            if (!REPEATABLE.contains(key)) {
                 section.warnRepeated(key);
             }
         }
@@ -81,8 +98,44 @@ public final class EmperorConfigParser {
         Duration maxBackoff = seconds(section, "max-backoff", 1, false, EmperorConfig.DEFAULT_MAX_BACKOFF, problems);
         boolean tyrant = section.last("tyrant").map(e -> Values.bool(e.value())).orElse(false);
         boolean nofollow = section.last("nofollow").map(e -> Values.bool(e.value())).orElse(false);
+        Duration heartbeat = seconds(section, "required-heartbeat", 0, true,
+                io.emperor.vassal.Policy.DEFAULT_REQUIRED_HEARTBEAT, problems);
+        UwsgiCommand uwsgi = uwsgi(section, dir, problems);
         return problems.result(() -> new EmperorConfig(path.normalize(), vassals, log, rescan, minUptime, maxBackoff,
-                tyrant, nofollow));
+                tyrant, nofollow, heartbeat, uwsgi));
+    }
+
+    private static UwsgiCommand uwsgi(ExpandedSection section, Path dir, Problems problems) {
+        String binary = section.last("uwsgi-binary").map(e -> {
+            if (e.value().isEmpty()) {
+                problems.error(e, "needs a program name or path");
+                return UwsgiCommand.DEFAULT_BINARY;
+            }
+            // A name is searched in PATH; anything with a / is a path relative to the config file.
+            return e.value().contains("/") ? convert(e, Values.path(e.value(), dir), null, problems) + "" : e.value();
+        }).orElse(UwsgiCommand.DEFAULT_BINARY);
+        List<String> sets = new ArrayList<>();
+        for (IniEntry e : section.all("vassal-set")) {
+            int eq = e.value().indexOf('=');
+            if (eq <= 0) {
+                problems.error(e, "expected KEY=VALUE: " + Values.quote(e.value()));
+            } else {
+                sets.add(e.value());
+            }
+        }
+        return new UwsgiCommand(binary, sets, paths(section, "vassals-include-before", dir, problems),
+                paths(section, "vassals-include", dir, problems));
+    }
+
+    private static List<Path> paths(ExpandedSection section, String key, Path dir, Problems problems) {
+        List<Path> out = new ArrayList<>();
+        for (IniEntry e : section.all(key)) {
+            Path p = convert(e, Values.path(e.value(), dir), null, problems);
+            if (p != null) {
+                out.add(p);
+            }
+        }
+        return out;
     }
 
     /** In file order, each once (a repeat is warned about and dropped); the default when none is given. */

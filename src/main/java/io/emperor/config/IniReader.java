@@ -47,7 +47,7 @@ public final class IniReader {
         try (InputStream in = Files.newInputStream(file)) {
             bytes = in.readNBytes(MAX_BYTES + 1);
         } catch (IOException e) {
-            return failed(file, 0, "cannot read: " + reason(e));
+            return failed(file, 0, "cannot read: " + IoReasons.of(e));
         }
         if (bytes.length > MAX_BYTES) {
             return failed(file, 0, "file is larger than 1 MiB");
@@ -145,19 +145,6 @@ public final class IniReader {
         return c == ' ' || c == '\t' || c == '\r';
     }
 
-    /** The operating system's words for an I/O error ("Permission denied"), not the JDK's class name. */
-    static String reason(IOException e) {
-        if (e instanceof AccessDeniedException) {
-            return "Permission denied";
-        }
-        if (e instanceof NoSuchFileException) {
-            return "No such file or directory";
-        }
-        if (e instanceof FileSystemException fse && fse.getReason() != null) {
-            return fse.getReason();
-        }
-        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-    }
 
     private static int indexOf(byte[] bytes, byte b) {
         for (int i = 0; i < bytes.length; i++) {

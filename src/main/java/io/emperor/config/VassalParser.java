@@ -73,7 +73,17 @@ public final class VassalParser implements VassalFileParser {
             return problems.result(() -> section.spec(nameOf(path)));
         }
         if (ini.section(UWSGI).isPresent()) {
-            return problems.result(() -> uwsgiSpec(path));
+            IniSection uwsgi = ini.section(UWSGI).get();
+            if (tyrant) {
+                for (IniEntry e : uwsgi.entries()) {
+                    if (e.key().equals("uid") || e.key().equals("gid")) {
+                        problems.warning(e, "tyrant mode already runs the vassal as the owner of its file; uWSGI's own "
+                                + e.key() + " change fails (\"cannot set" + e.key() + "() as non-root user\") unless it"
+                                + " names that same " + (e.key().equals("uid") ? "user" : "group") + ": remove it");
+                    }
+                }
+            }
+            return problems.result(() -> uwsgiSpec(path, uwsgi));
         }
         problems.error(0, "no [vassal] or [uwsgi] section");
         return problems.result(() -> null);
@@ -85,10 +95,20 @@ public final class VassalParser implements VassalFileParser {
         return name.endsWith(".ini") ? name.substring(0, name.length() - 4) : name;
     }
 
-    /** A uWSGI vassal: everything but the file is uWSGI's business; stop with INT, reload with HUP. */
-    private static VassalSpec uwsgiSpec(Path file) {
+    /**
+     * A uWSGI vassal: everything but the file is uWSGI's business, except {@code master} and
+     * {@code graceful-shutdown} (last occurrence, uWSGI's boolean rule, not expanded), which decide
+     * how it is stopped and reloaded; the stop signal INT is for a vassal without a master.
+     */
+    private static VassalSpec uwsgiSpec(Path file, IniSection section) {
+        VassalSpec.Uwsgi uwsgi = new VassalSpec.Uwsgi(bool(section, "master"), bool(section, "graceful-shutdown"));
         return new VassalSpec(nameOf(file), file, VassalSpec.Kind.UWSGI, List.of(), file.getParent(), List.of(),
                 VassalSection.DEFAULT_UMASK, null, -1, -1, null, Signals.INT, UWSGI_STOP_TIMEOUT,
-                ReloadMode.SIGNAL, Signals.HUP, List.of());
+                ReloadMode.SIGNAL, Signals.HUP, List.of(), uwsgi);
+    }
+
+    private static boolean bool(IniSection section, String key) {
+        List<IniEntry> all = section.all(key);
+        return !all.isEmpty() && Values.bool(all.get(all.size() - 1).value());
     }
 }

@@ -25,6 +25,7 @@ import java.util.List;
  * @param reload     how a change or a touch reaches a running vassal
  * @param reloadSignal signal sent for {@link ReloadMode#SIGNAL} (default HUP)
  * @param rlimits    resource limits, in file order
+ * @param uwsgi      what the emperor reads of a {@code [uwsgi]} file; null for a {@code [vassal]} file
  */
 public record VassalSpec(
         String name,
@@ -42,7 +43,29 @@ public record VassalSpec(
         Duration stopTimeout,
         ReloadMode reload,
         int reloadSignal,
-        List<Rlimit> rlimits) {
+        List<Rlimit> rlimits,
+        Uwsgi uwsgi) {
+
+    /**
+     * The few keys of a {@code [uwsgi]} section the emperor itself needs.
+     *
+     * @param master           {@code master}: uWSGI 2.0 does not force master mode under an
+     *                         emperor, and a vassal without a master ignores the channel's stop and
+     *                         reload bytes (default false, as in uWSGI)
+     * @param gracefulShutdown {@code graceful-shutdown}: stop with byte 2 (finish the requests in
+     *                         flight) instead of byte 0 (default false)
+     */
+    public record Uwsgi(boolean master, boolean gracefulShutdown) {
+        public static final Uwsgi DEFAULTS = new Uwsgi(false, false);
+    }
+
+    /** A spec without uWSGI settings (those of a {@code [uwsgi]} file get {@link Uwsgi#DEFAULTS}). */
+    public VassalSpec(String name, Path file, Kind kind, List<String> argv, Path chdir, List<String> env, int umask,
+                      String user, int uid, int gid, Path logto, int stopSignal, Duration stopTimeout,
+                      ReloadMode reload, int reloadSignal, List<Rlimit> rlimits) {
+        this(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal, stopTimeout, reload,
+                reloadSignal, rlimits, null);
+    }
 
     /** Which section the file has. */
     public enum Kind {
@@ -56,18 +79,25 @@ public record VassalSpec(
         argv = List.copyOf(argv);
         env = List.copyOf(env);
         rlimits = List.copyOf(rlimits);
+        uwsgi = kind == Kind.UWSGI ? (uwsgi == null ? Uwsgi.DEFAULTS : uwsgi) : null;
+    }
+
+    /** A uWSGI vassal that runs without a master process (it does not listen to its channel). */
+    public boolean isUwsgiWithoutMaster() {
+        return kind == Kind.UWSGI && !uwsgi.master();
     }
 
     /** The same spec run as {@code uid}/{@code gid} ({@code user}: its passwd name, for initgroups, or null). */
     public VassalSpec withIdentity(String user, int uid, int gid) {
         return new VassalSpec(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal,
-                stopTimeout, reload, reloadSignal, rlimits);
+                stopTimeout, reload, reloadSignal, rlimits, uwsgi);
     }
 
     /**
      * True when {@code other} can only take effect by starting the process again: everything
      * the exec helper applies at spawn time differs (program, directory, environment, identity,
-     * umask, log file, limits). Stop and reload settings take effect without a restart.
+     * umask, log file, limits), or a uWSGI vassal gains or loses its master (a process without a
+     * master cannot be told to reload). Stop and reload settings take effect without a restart.
      */
     public boolean needsRestartFor(VassalSpec other) {
         return kind != other.kind
@@ -79,6 +109,7 @@ public record VassalSpec(
                 || gid != other.gid
                 || !java.util.Objects.equals(user, other.user)
                 || !java.util.Objects.equals(logto, other.logto)
-                || !rlimits.equals(other.rlimits);
+                || !rlimits.equals(other.rlimits)
+                || isUwsgiWithoutMaster() != other.isUwsgiWithoutMaster();
     }
 }

@@ -43,10 +43,8 @@ public final class LogSetup {
             try {
                 Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
                         StandardOpenOption.WRITE).close();
-            } catch (IOException | RuntimeException e) {
-                return Optional.of("cannot open log file " + file + ": "
-                        + (e instanceof java.nio.file.FileSystemException f && f.getReason() != null
-                                ? f.getReason() : e.toString()));
+            } catch (IOException e) {
+                return Optional.of("cannot open log file " + file + ": " + io.emperor.config.IoReasons.of(e));
             }
         }
         FileAppender<ILoggingEvent> current = fileAppender;

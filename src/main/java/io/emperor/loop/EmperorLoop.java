@@ -45,6 +45,20 @@ public final class EmperorLoop {
 
         /** Shutdown begins: stop watching directories. */
         void stopWatching();
+
+        /** The first scan has been reconciled (right after the {@code ready:} line). */
+        default void ready() {}
+
+        /** After a turn that changed the counts (and after the first scan): systemd's STATUS=. */
+        default void countsChanged(Counts counts) {}
+
+        /** Monotonic nanos at which the host wants {@link #deadlineDue} (systemd's watchdog), or {@link Vassal#NO_DEADLINE}. */
+        default long deadline() {
+            return Vassal.NO_DEADLINE;
+        }
+
+        /** The host's deadline has come; called after the turn that reached it. */
+        default void deadlineDue(long now) {}
     }
 
     private final BlockingQueue<LoopEvent> queue = new LinkedBlockingQueue<>();
@@ -58,6 +72,7 @@ public final class EmperorLoop {
     private boolean ready;
     private boolean shuttingDown;
     private long shutdownDeadline = Vassal.NO_DEADLINE;
+    private Counts reported;
     private volatile Thread thread;
 
     public EmperorLoop(Lifecycle lifecycle, Launcher launcher, Clock clock, Host host) {
@@ -77,7 +92,7 @@ public final class EmperorLoop {
         thread = Thread.currentThread();
         while (!finished()) {
             long now = clock.nanoTime();
-            long wait = Math.max(0, Math.min(earliestDeadline(), shutdownDeadline) - now);
+            long wait = Math.max(0, Math.min(Math.min(earliestDeadline(), shutdownDeadline), host.deadline()) - now);
             LoopEvent first = wait == 0 ? queue.poll() : queue.poll(Math.min(wait, Long.MAX_VALUE / 2), TimeUnit.NANOSECONDS);
             if (first != null) {
                 handle(first);
@@ -90,6 +105,20 @@ public final class EmperorLoop {
                 }
             }
             fireDue();
+            afterTurn();
+        }
+    }
+
+    /** After each turn: the host's deadline when it has come, and the counts when they changed (once ready). */
+    void afterTurn() {
+        long now = clock.nanoTime();
+        if (host.deadline() <= now) {
+            host.deadlineDue(now);
+        }
+        Counts c = Counts.of(vassals.values());
+        if (ready && !c.equals(reported)) {
+            reported = c;
+            host.countsChanged(c);
         }
     }
 
@@ -187,6 +216,7 @@ public final class EmperorLoop {
         if (!ready) {
             ready = true;
             EmperorLog.info("ready: " + vassals.size() + " vassal(s)");
+            host.ready();
         }
     }
 
@@ -262,6 +292,9 @@ public final class EmperorLoop {
             launcher.signal(s.runId(), s.signal());
         } else if (fx instanceof Effect.KillGroup k) {
             launcher.killGroup(k.runId());
+        } else if (fx instanceof Effect.Tell t) {
+            launcher.tell(t.runId(), t.message()).ifPresent(why ->
+                    EmperorLog.vassal(Effect.Level.WARN, name, "byte " + t.message() + " not sent on the emperor channel: " + why));
         }
     }
 

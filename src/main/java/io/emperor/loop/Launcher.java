@@ -31,6 +31,12 @@ public interface Launcher {
     /** Sends {@code signal} to the main process of a run that has not been reaped yet. */
     void signal(long runId, int signal);
 
+    /**
+     * Writes one byte on a uWSGI run's emperor channel without blocking; empty when it went out,
+     * else why not (no channel, channel full, vassal gone).
+     */
+    java.util.Optional<String> tell(long runId, int message);
+
     /** SIGKILL to the run's whole process group. */
     void killGroup(long runId);
 

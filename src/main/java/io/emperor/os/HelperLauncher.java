@@ -1,6 +1,7 @@
 package io.emperor.os;
 
 import io.emperor.config.Rlimit;
+import io.emperor.config.UwsgiCommand;
 import io.emperor.config.VassalSpec;
 import io.emperor.loop.Launcher;
 import io.emperor.vassal.ExitStatus;
@@ -19,7 +20,10 @@ import jnr.posix.SpawnFileAction;
  * Starts vassals through the native exec helper with {@code posix_spawnp} (DESIGN §5): the
  * helper gets the vassal's environment, {@code /dev/null} on stdin, the output pipe (or
  * {@code /dev/null} with logto) on stdout/stderr and the report pipe on fd 3, applies every
- * setting and execs the program, so the pid held here is the vassal's. Exits are watched
+ * setting and execs the program, so the pid held here is the vassal's. A {@code [uwsgi]} vassal
+ * also gets its end of the emperor channel, a {@code socketpair}, on fd {@value #CHANNEL_FD}
+ * ({@code UWSGI_EMPEROR_FD}; the helper keeps it with {@code -K}); the emperor's end is read by
+ * the I/O thread and written by {@link #tell}, never blocking. Exits are watched
  * through a pidfd per run. Only the loop thread calls this class; it is the thread that spawns,
  * and it lives as long as the emperor, which the parent-death signal relies on.
  *
@@ -29,6 +33,8 @@ import jnr.posix.SpawnFileAction;
  */
 public final class HelperLauncher implements Launcher {
     private static final int REPORT_FD = 3;
+    /** Where a uWSGI vassal finds its end of the emperor channel ({@code UWSGI_EMPEROR_FD}). */
+    static final int CHANNEL_FD = 4;
     private static final int SIGKILL = 9;
     private static final int O_RDONLY = 0;
     private static final int O_WRONLY = 1;
@@ -38,15 +44,21 @@ public final class HelperLauncher implements Launcher {
     private final IoThread io;
     private final Environment environment;
     private final boolean tyrant;
+    private final UwsgiCommand uwsgi;
     private final int euid;
     private final int egid;
     private final int pid;
     private final LibC c = Native.libc();
     private final Map<Long, Proc> procs = new HashMap<>();
     private final Pointer siginfo = Memory.allocateDirect(Native.runtime(), 128);
+    private final Pointer oneByte = Memory.allocateDirect(Native.runtime(), 8);
 
-    /** A run not reaped yet; name, outFd and reportFd wait here until {@link #watch}. */
-    private record Proc(long pid, int pidfd, String name, int outFd, int reportFd) {}
+    /**
+     * A run not reaped yet; name, outFd and reportFd wait here until {@link #watch}. channelFd is
+     * the emperor's end of a uWSGI run's channel (else -1): written here, read by the I/O thread,
+     * closed at the reap.
+     */
+    private record Proc(long pid, int pidfd, String name, int outFd, int reportFd, int channelFd) {}
 
     public HelperLauncher(Path helper, POSIX posix, IoThread io, Environment environment) {
         this(helper, posix, io, environment, false);
@@ -54,6 +66,13 @@ public final class HelperLauncher implements Launcher {
 
     /** @param tyrant tyrant mode: always drop to the spec's uid/gid, never to root */
     public HelperLauncher(Path helper, POSIX posix, IoThread io, Environment environment, boolean tyrant) {
+        this(helper, posix, io, environment, tyrant, UwsgiCommand.of(environment.uwsgiBinary()));
+    }
+
+    /** @param uwsgi how {@code [uwsgi]} vassals are started */
+    public HelperLauncher(Path helper, POSIX posix, IoThread io, Environment environment, boolean tyrant,
+                          UwsgiCommand uwsgi) {
+        this.uwsgi = uwsgi;
         this.helper = helper;
         this.posix = posix;
         this.io = io;
@@ -84,6 +103,14 @@ public final class HelperLauncher implements Launcher {
             closeAll(out);
             return failed("pipe");
         }
+        boolean channel = spec.kind() == VassalSpec.Kind.UWSGI;
+        int[] chan = channel ? socketpair() : null;
+        if (channel && chan == null) {
+            SpawnResult f = failed("socketpair");
+            closeAll(out);
+            closeAll(report);
+            return f;
+        }
         Identity id = identity(spec);
         List<SpawnFileAction> actions = new ArrayList<>();
         actions.add(SpawnFileAction.open("/dev/null", 0, O_RDONLY, 0));
@@ -96,10 +123,19 @@ public final class HelperLauncher implements Launcher {
             actions.add(SpawnFileAction.dup(1, 2));
         }
         actions.add(SpawnFileAction.dup(report[1], REPORT_FD));
+        List<String> env = environment.forVassal(spec, id.uid() != euid, id.account());
+        if (channel) {
+            // dup2 clears CLOEXEC on the copy; the helper keeps it open (-K) through its fd sweep.
+            actions.add(SpawnFileAction.dup(chan[1], CHANNEL_FD));
+            env = new ArrayList<>(env);
+            env.add("UWSGI_EMPEROR_FD=" + CHANNEL_FD);
+        }
         List<SpawnAttribute> attrs = List.of(SpawnAttribute.flags((short) SpawnAttribute.SETSIGMASK));
-        long child = posix.posix_spawnp(helper.toString(), actions, attrs, helperArgv(spec, id),
-                environment.forVassal(spec, id.uid() != euid, id.account()));
+        long child = posix.posix_spawnp(helper.toString(), actions, attrs, helperArgv(spec, id), env);
         int spawnErrno = posix.errno();
+        if (channel) {
+            c.close(chan[1]);
+        }
         // The write ends now live in the child (or nowhere): the emperor must not keep them, or it
         // would never see EOF on its read ends.
         c.close(report[1]);
@@ -110,6 +146,9 @@ public final class HelperLauncher implements Launcher {
             c.close(report[0]);
             if (piped) {
                 c.close(out[0]);
+            }
+            if (channel) {
+                c.close(chan[0]);
             }
             return new SpawnResult.Failed("posix_spawn " + helper + ": " + Native.strerror(spawnErrno));
         }
@@ -122,9 +161,12 @@ public final class HelperLauncher implements Launcher {
             if (piped) {
                 c.close(out[0]);
             }
+            if (channel) {
+                c.close(chan[0]);
+            }
             return new SpawnResult.Failed("pidfd_open: " + why);
         }
-        procs.put(runId, new Proc(child, pidfd, name, piped ? out[0] : -1, report[0]));
+        procs.put(runId, new Proc(child, pidfd, name, piped ? out[0] : -1, report[0], channel ? chan[0] : -1));
         return new SpawnResult.Started(child, id.uid, id.gid);
     }
 
@@ -154,6 +196,10 @@ public final class HelperLauncher implements Launcher {
         a.add(Integer.toString(pid));
         a.add("-s");
         a.add(Integer.toString(SIGKILL));
+        if (spec.kind() == VassalSpec.Kind.UWSGI) {
+            a.add("-K");
+            a.add(Integer.toString(CHANNEL_FD));
+        }
         for (Rlimit r : spec.rlimits()) {
             a.add("-r");
             a.add(r.resource().helperName + "=" + limit(r.soft()) + ":" + limit(r.hard()));
@@ -192,7 +238,7 @@ public final class HelperLauncher implements Launcher {
 
     private List<String> argv(VassalSpec spec) {
         if (spec.kind() == VassalSpec.Kind.UWSGI) {
-            return List.of(environment.uwsgiBinary(), "--ini", spec.file().toString());
+            return uwsgi.argv(spec.file());
         }
         return spec.argv();
     }
@@ -205,7 +251,7 @@ public final class HelperLauncher implements Launcher {
     public void watch(long runId) {
         Proc p = procs.get(runId);
         if (p != null) {
-            io.watch(p.name(), runId, p.outFd(), p.reportFd(), p.pidfd());
+            io.watch(p.name(), runId, p.outFd(), p.reportFd(), p.pidfd(), p.channelFd());
         }
     }
 
@@ -215,6 +261,22 @@ public final class HelperLauncher implements Launcher {
         if (p != null) {
             c.kill((int) p.pid, signal);
         }
+    }
+
+    @Override
+    public java.util.Optional<String> tell(long runId, int message) {
+        Proc p = procs.get(runId);
+        if (p == null || p.channelFd() < 0) {
+            return java.util.Optional.of("no emperor channel");
+        }
+        oneByte.putByte(0, (byte) message);
+        // Never blocks, and a vassal that closed its end gives EPIPE, not a SIGPIPE.
+        long n = c.send(p.channelFd(), oneByte, 1, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL);
+        if (n == 1) {
+            return java.util.Optional.empty();
+        }
+        int err = Native.errno();
+        return java.util.Optional.of(err == Native.EAGAIN ? "channel full" : Native.strerror(err));
     }
 
     @Override
@@ -237,6 +299,9 @@ public final class HelperLauncher implements Launcher {
         int rc = c.waitid(Native.P_PIDFD, p.pidfd, siginfo, Native.WEXITED);
         int err = Native.errno();
         c.close(p.pidfd);
+        if (p.channelFd() >= 0) {
+            c.close(p.channelFd()); // the I/O thread stopped watching it before it posted the end
+        }
         if (rc != 0) {
             throw new IllegalStateException("waitid pid " + p.pid + ": " + Native.strerror(err));
         }
@@ -255,6 +320,17 @@ public final class HelperLauncher implements Launcher {
             return null;
         }
         // Only our end is non-blocking: the vassal's stdout must stay an ordinary blocking pipe.
+        int fl = c.fcntl(fds[0], Native.F_GETFL, 0);
+        c.fcntl(fds[0], Native.F_SETFL, fl | Native.O_NONBLOCK);
+        return fds;
+    }
+
+    /** The uWSGI emperor channel: both ends CLOEXEC; ours non-blocking, the vassal's blocking. */
+    private int[] socketpair() {
+        int[] fds = new int[2];
+        if (c.socketpair(Native.AF_UNIX, Native.SOCK_STREAM | Native.SOCK_CLOEXEC, 0, fds) != 0) {
+            return null;
+        }
         int fl = c.fcntl(fds[0], Native.F_GETFL, 0);
         c.fcntl(fds[0], Native.F_SETFL, fl | Native.O_NONBLOCK);
         return fds;

@@ -13,17 +13,20 @@ import jnr.ffi.Pointer;
 
 /**
  * The one thread that watches every vassal fd with epoll (DESIGN §7): output pipes, exec-helper
- * report pipes and pidfds. It writes vassal output to the log, and posts "exec reached/failed"
+ * report pipes, uWSGI emperor channels and pidfds. It writes vassal output to the log, and posts "exec reached/failed"
  * and "process ended" to the loop. Thread count stays constant whatever the number of vassals.
  *
  * <p>Ownership: {@link #watch} (loop thread) hands the output and report fds over to this thread,
- * which reads and closes them. The pidfd stays the launcher's: this thread only notices that it
- * became readable (the process is a zombie) and stops watching it; the loop reaps.
+ * which reads and closes them. The pidfd and the emperor's end of a uWSGI channel stay the
+ * launcher's (the loop writes to the channel): this thread only reads them, each byte of the
+ * channel becoming an {@link Event.VassalSays}, and stops watching them at EOF or exit; the loop
+ * reaps and closes.
  */
 public final class IoThread implements AutoCloseable {
     private static final int OUT = 0;
     private static final int REPORT = 1;
     private static final int PID = 2;
+    private static final int CHANNEL = 3;
     private static final long WAKE_TOKEN = -1;
     private static final long SIGNAL_TOKEN = -2;
     private static final int CHUNK = 64 * 1024;
@@ -54,10 +57,12 @@ public final class IoThread implements AutoCloseable {
         int outFd;
         int reportFd;
         final int pidfd;
+        int channelFd;
         final LineSplitter splitter = new LineSplitter();
         final StringBuilder report = new StringBuilder();
 
-        RunIo(String name, long runId, int outFd, int reportFd, int pidfd) {
+        RunIo(String name, long runId, int outFd, int reportFd, int pidfd, int channelFd) {
+            this.channelFd = channelFd;
             this.name = name;
             this.runId = runId;
             this.outFd = outFd;
@@ -94,10 +99,18 @@ public final class IoThread implements AutoCloseable {
      * {@code reportFd} now belong to this thread; {@code pidfd} stays the caller's.
      */
     public void watch(String name, long runId, int outFd, int reportFd, int pidfd) {
-        RunIo r = new RunIo(name, runId, outFd, reportFd, pidfd);
+        watch(name, runId, outFd, reportFd, pidfd, -1);
+    }
+
+    /** Same, with the emperor's end of a uWSGI run's channel (-1 for none), which stays the caller's. */
+    public void watch(String name, long runId, int outFd, int reportFd, int pidfd, int channelFd) {
+        RunIo r = new RunIo(name, runId, outFd, reportFd, pidfd, channelFd);
         runs.put(runId, r);
         if (outFd >= 0) {
             add(outFd, token(runId, OUT));
+        }
+        if (channelFd >= 0) {
+            add(channelFd, token(runId, CHANNEL));
         }
         add(reportFd, token(runId, REPORT));
         add(pidfd, token(runId, PID));
@@ -160,6 +173,7 @@ public final class IoThread implements AutoCloseable {
                         case OUT -> readOutput(r, false);
                         case REPORT -> readReport(r);
                         case PID -> ended(r);
+                        case CHANNEL -> readChannel(r);
                         default -> { }
                     }
                 } catch (RuntimeException e) {
@@ -237,9 +251,40 @@ public final class IoThread implements AutoCloseable {
         }
     }
 
+    /** Each byte a vassal wrote is one event; EOF (or an error) ends the watch of the channel. */
+    private void readChannel(RunIo r) {
+        while (r.channelFd >= 0) {
+            long n = c.read(r.channelFd, buffer, 256);
+            if (n > 0) {
+                for (int i = 0; i < n; i++) {
+                    sink.accept(new LoopEvent.ForVassal(r.name, new Event.VassalSays(r.runId, buffer.getByte(i) & 0xff)));
+                }
+                continue;
+            }
+            if (n < 0 && Native.errno() == Native.EINTR) {
+                continue;
+            }
+            if (n < 0 && Native.errno() == Native.EAGAIN) {
+                return;
+            }
+            c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, r.channelFd, null);
+            r.channelFd = -1;
+            sink.accept(new LoopEvent.ForVassal(r.name, new Event.ChannelClosed(r.runId)));
+        }
+    }
+
     /** The main process is gone: finish its report and output first, so log lines stay in order. */
     private void ended(RunIo r) {
         readReport(r);
+        if (r.channelFd >= 0) {
+            // What it said before it went; the fd stays open (workers may hold the other end), so
+            // read what is there and stop watching: the launcher closes it at the reap.
+            readChannel(r);
+            if (r.channelFd >= 0) {
+                c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, r.channelFd, null);
+                r.channelFd = -1;
+            }
+        }
         readOutput(r, true);
         if (r.outFd >= 0) {
             closeOutput(r);

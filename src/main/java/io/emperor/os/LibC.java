@@ -5,7 +5,7 @@ import jnr.ffi.annotations.Out;
 import jnr.ffi.annotations.SaveError;
 
 /**
- * The few libc calls that jnr-posix does not offer: epoll, pipe2, pidfds (through syscall),
+ * The few libc calls that jnr-posix does not offer: epoll, pipe2, socketpair and send, pidfds (through syscall),
  * waitid. Every call saves errno; read it with {@link Native#errno()}.
  */
 public interface LibC {
@@ -29,6 +29,12 @@ public interface LibC {
 
     @SaveError
     int pipe2(@Out int[] fds, int flags);
+
+    @SaveError
+    int socketpair(int domain, int type, int protocol, @Out int[] fds);
+
+    @SaveError
+    long send(int fd, Pointer buf, long count, int flags);
 
     @SaveError
     int fcntl(int fd, int cmd, int arg);

@@ -1,5 +1,7 @@
 package io.emperor.scan;
 
+import io.emperor.config.IoReasons;
+
 import io.emperor.config.Parsed;
 import io.emperor.config.Problem;
 import io.emperor.config.UserDb;

@@ -1,5 +1,7 @@
 package io.emperor.scan;
 
+import io.emperor.config.IoReasons;
+
 import static java.nio.file.StandardWatchEventKinds.ENTRY_CREATE;
 import static java.nio.file.StandardWatchEventKinds.ENTRY_DELETE;
 import static java.nio.file.StandardWatchEventKinds.ENTRY_MODIFY;

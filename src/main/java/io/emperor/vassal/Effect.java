@@ -14,6 +14,16 @@ public sealed interface Effect {
     /** SIGKILL a run's whole process group (its session), leftovers included. */
     record KillGroup(long runId) implements Effect {}
 
+    /**
+     * Write one byte on a uWSGI run's emperor channel (0 stop, 1 reload, 2 graceful stop); never
+     * blocks: a full channel is logged and the byte dropped.
+     */
+    record Tell(long runId, int message) implements Effect {
+        public static final int STOP = 0;
+        public static final int RELOAD = 1;
+        public static final int GRACEFUL_STOP = 2;
+    }
+
     /** Write a log line; the loop prefixes the vassal name. */
     record Log(Level level, String message) implements Effect {}
 

@@ -9,7 +9,7 @@ public sealed interface Event {
 
     /** The kind of event, so the lifecycle can switch over every kind exhaustively (Java 17). */
     enum Kind { FILE_VALID, FILE_INVALID, FILE_REMOVED, SPAWNED, SPAWN_FAILED, EXEC_DONE, EXEC_FAILED,
-        EXITED, TICK, SHUTDOWN, FORCE_KILL }
+        EXITED, TICK, SHUTDOWN, FORCE_KILL, VASSAL_SAYS, CHANNEL_CLOSED }
 
     Kind kind();
 
@@ -91,6 +91,30 @@ public sealed interface Event {
     record ForceKill() implements Event {
         public Kind kind() {
             return Kind.FORCE_KILL;
+        }
+    }
+
+    /**
+     * A uWSGI vassal wrote one byte on its emperor channel (DESIGN §4): 1 ready, 5 accepting,
+     * 17 loyal, 22 voluntary stop, 26 heartbeat, 30 asks for more workers; anything else is unknown.
+     */
+    record VassalSays(long runId, int message) implements Event {
+        public static final int READY = 1;
+        public static final int ACCEPTING = 5;
+        public static final int LOYAL = 17;
+        public static final int VOLUNTARY_STOP = 22;
+        public static final int HEARTBEAT = 26;
+        public static final int MORE_WORKERS = 30;
+
+        public Kind kind() {
+            return Kind.VASSAL_SAYS;
+        }
+    }
+
+    /** End of file on a uWSGI vassal's emperor channel: the vassal is going (its exit follows). */
+    record ChannelClosed(long runId) implements Event {
+        public Kind kind() {
+            return Kind.CHANNEL_CLOSED;
         }
     }
 }

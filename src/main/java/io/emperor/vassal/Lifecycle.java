@@ -42,7 +42,7 @@ public final class Lifecycle {
         return switch (v.state()) {
             case STOPPED, FAILED -> idle(v, e);
             case BACKOFF -> backoff(v, e, now);
-            case STARTING, RUNNING -> live(v, e, now);
+            case STARTING, RUNNING, RELOADING -> live(v, e, now);
             case STOPPING -> stopping(v, e, now);
         };
     }
@@ -54,6 +54,10 @@ public final class Lifecycle {
         } else if (e instanceof ExecFailed x) {
             run = x.runId();
         } else if (e instanceof Exited x) {
+            run = x.runId();
+        } else if (e instanceof Event.VassalSays x) {
+            run = x.runId();
+        } else if (e instanceof Event.ChannelClosed x) {
             run = x.runId();
         } else {
             return false;
@@ -79,6 +83,9 @@ public final class Lifecycle {
             case EXITED -> same(v);
             case TICK -> same(v);
             case FORCE_KILL -> same(v);
+            // No process: what a channel says can only be late news of an earlier run.
+            case VASSAL_SAYS -> same(v);
+            case CHANNEL_CLOSED -> same(v);
         };
     }
 
@@ -99,10 +106,12 @@ public final class Lifecycle {
             case EXEC_FAILED -> same(v);
             case EXITED -> same(v);
             case FORCE_KILL -> same(v);
+            case VASSAL_SAYS -> same(v);
+            case CHANNEL_CLOSED -> same(v);
         };
     }
 
-    // STARTING, RUNNING: a process exists and is wanted.
+    // STARTING, RUNNING, RELOADING: a process exists and is wanted.
     private Transition live(Vassal v, Event e, long now) {
         return switch (e.kind()) {
             case SPAWNED -> {
@@ -130,9 +139,72 @@ public final class Lifecycle {
             case FILE_REMOVED -> stop(v, After.FORGET, null, now, "file removed");
             case SHUTDOWN -> stop(v, After.FORGET, null, now, "emperor stopping");
             case EXITED -> exited(v, ((Exited) e).status(), now);
-            case TICK -> same(v);
+            case TICK -> now < v.deadline() ? same(v) : heartbeatMissed(v, now);
             case FORCE_KILL -> same(v);
+            case VASSAL_SAYS -> says(v, ((Event.VassalSays) e).message(), now);
+            case CHANNEL_CLOSED -> new Transition(v, List.of(info("going (emperor channel closed)")));
         };
+    }
+
+    /** A uWSGI vassal's byte on its emperor channel, while its process is wanted. */
+    private Transition says(Vassal v, int message, long now) {
+        return switch (message) {
+            // STARTING|RELOADING -> RUNNING
+            case Event.VassalSays.READY -> back(v, now, info("ready"));
+            case Event.VassalSays.ACCEPTING -> back(v, now, info("accepting"));
+            case Event.VassalSays.LOYAL -> new Transition(v, List.of(info("loyal")));
+            case Event.VassalSays.HEARTBEAT -> {
+                Vassal beat = v.withHeartbeat(now, now + policy.requiredHeartbeat().toNanos());
+                List<Effect> fx = v.heartbeatAt() == 0
+                        ? List.of(info("heartbeat: from now on required every " + seconds(policy.requiredHeartbeat().toNanos())))
+                        : List.of();
+                yield v.state() == State.RELOADING ? back(beat, now, fx.isEmpty() ? info("back (heartbeat)") : fx.get(0))
+                        : new Transition(beat, fx);
+            }
+            // STARTING|RUNNING|RELOADING -> STOPPING -> STARTING: the file is still there, so it runs again
+            case Event.VassalSays.VOLUNTARY_STOP -> stop(v, After.RESTART, v.spec(), now, "the vassal asked to stop (byte 22)");
+            case Event.VassalSays.MORE_WORKERS -> new Transition(v, List.of(
+                    info("asks for more workers (byte 30; broodlord mode is not supported)")));
+            default -> new Transition(v, List.of(warn("unknown byte " + message + " on the emperor channel")));
+        };
+    }
+
+    /** The vassal says it runs: STARTING and RELOADING end; heartbeat monitoring resumes. */
+    private Transition back(Vassal v, long now, Effect log) {
+        if (v.state() == State.RUNNING) {
+            return new Transition(v, List.of(log));
+        }
+        long dl = v.heartbeatAt() > 0 ? now + policy.requiredHeartbeat().toNanos() : Vassal.NO_DEADLINE;
+        return new Transition(v.withState(State.RUNNING).withDeadline(dl), List.of(log));
+    }
+
+    /**
+     * The deadline of a live vassal passed: only heartbeat monitoring sets one. RUNNING: no
+     * heartbeat within required-heartbeat, so a graceful reload (byte 1; a vassal without master
+     * is restarted). RELOADING after such a reload: still nothing, so SIGKILL to the group; the
+     * exit then respawns it.
+     */
+    private Transition heartbeatMissed(Vassal v, long now) {
+        String period = seconds(policy.requiredHeartbeat().toNanos());
+        if (v.heartbeatAt() == 0 || v.state() == State.STARTING) {
+            return same(v.withDeadline(Vassal.NO_DEADLINE));
+        }
+        if (v.state() == State.RELOADING) {
+            if (v.killed()) {
+                return same(v.withDeadline(Vassal.NO_DEADLINE));
+            }
+            // RELOADING -> RELOADING (killed; the exit respawns it)
+            return new Transition(v.withKilled(Vassal.NO_DEADLINE), List.of(
+                    warn("no heartbeat " + period + " after the reload: SIGKILL to process group " + v.pid()),
+                    new Effect.KillGroup(v.runId())));
+        }
+        if (v.spec().isUwsgiWithoutMaster()) {
+            return stop(v, After.RESTART, v.spec(), now, "no heartbeat in the last " + period);
+        }
+        // RUNNING -> RELOADING, with a deadline
+        return new Transition(v.reloading(v.spec(), now + policy.requiredHeartbeat().toNanos()), List.of(
+                warn("no heartbeat in the last " + period + ": reloading byte=1 pid=" + v.pid()),
+                new Effect.Tell(v.runId(), Effect.Tell.RELOAD)));
     }
 
     // STOPPING: the stop signal went out; waiting for the exit.
@@ -174,6 +246,8 @@ public final class Lifecycle {
             case EXEC_FAILED -> new Transition(v.withExecFailed(), List.of(error("spawn failed: " + ((ExecFailed) e).reason())));
             case SPAWNED -> impossible(v, e);
             case SPAWN_FAILED -> impossible(v, e);
+            case VASSAL_SAYS -> same(v);
+            case CHANNEL_CLOSED -> new Transition(v, List.of(info("going (emperor channel closed)")));
         };
     }
 
@@ -187,6 +261,16 @@ public final class Lifecycle {
             // The program has not started yet: it reads its configuration as it is now.
             return same(v.withSpec(spec));
         }
+        if (spec.isUwsgiWithoutMaster()) {
+            // Without a master nobody reads the reload byte: RUNNING -> STOPPING -> STARTING
+            return stop(v, After.RESTART, spec, now, "reload of a uWSGI vassal without master");
+        }
+        if (spec.kind() == VassalSpec.Kind.UWSGI) {
+            // RUNNING|RELOADING -> RELOADING: graceful, same pid; heartbeats are not required until it is back
+            return new Transition(v.reloading(spec, Vassal.NO_DEADLINE), List.of(
+                    info("reloading byte=1 pid=" + v.pid()),
+                    new Effect.Tell(v.runId(), Effect.Tell.RELOAD)));
+        }
         return new Transition(v.withSpec(spec), List.of(
                 info("reloading signal=" + Signals.name(spec.reloadSignal()) + " pid=" + v.pid()),
                 new Effect.Signal(v.runId(), spec.reloadSignal())));
@@ -195,11 +279,33 @@ public final class Lifecycle {
     private Transition stop(Vassal v, After after, VassalSpec next, long now, String why) {
         VassalSpec s = v.spec();
         long deadline = now + s.stopTimeout().toNanos();
+        if (s.kind() == VassalSpec.Kind.UWSGI) {
+            return stopUwsgi(v, after, next, now, deadline, why);
+        }
         return new Transition(v.stoppingSince(after, next, now, deadline), List.of(
                 info((after == After.RESTART ? "restarting: " : "stopping: ") + why
                         + " signal=" + Signals.name(s.stopSignal()) + " pid=" + v.pid()
                         + " timeout=" + seconds(s.stopTimeout().toNanos())),
                 new Effect.Signal(v.runId(), s.stopSignal())));
+    }
+
+    /**
+     * A uWSGI vassal: byte 0 (2 with graceful-shutdown) on its channel; one without a master
+     * ignores it, so SIGINT goes to it at once as well.
+     */
+    private static Transition stopUwsgi(Vassal v, After after, VassalSpec next, long now, long deadline, String why) {
+        VassalSpec s = v.spec();
+        int message = s.uwsgi().gracefulShutdown() ? Effect.Tell.GRACEFUL_STOP : Effect.Tell.STOP;
+        boolean signal = s.isUwsgiWithoutMaster();
+        List<Effect> fx = new ArrayList<>();
+        fx.add(info((after == After.RESTART ? "restarting: " : "stopping: ") + why + " byte=" + message
+                + (signal ? " signal=" + Signals.name(s.stopSignal()) : "") + " pid=" + v.pid()
+                + " timeout=" + seconds(s.stopTimeout().toNanos())));
+        fx.add(new Effect.Tell(v.runId(), message));
+        if (signal) {
+            fx.add(new Effect.Signal(v.runId(), s.stopSignal()));
+        }
+        return new Transition(v.stoppingSince(after, next, now, deadline), fx);
     }
 
     private Transition exited(Vassal v, ExitStatus status, long now) {

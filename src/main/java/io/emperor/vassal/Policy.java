@@ -4,10 +4,18 @@ import java.time.Duration;
 
 /**
  * The respawn policy shared by every vassal: a process that ran at least {@code minUptime} is
- * respawned at once; one that exits sooner waits 1 s, 2 s, 4 s ... at most {@code maxBackoff}.
+ * respawned at once; one that exits sooner waits 1 s, 2 s, 4 s ... at most {@code maxBackoff}. A
+ * uWSGI vassal that has sent one heartbeat must send the next within {@code requiredHeartbeat}.
  */
-public record Policy(Duration minUptime, Duration maxBackoff) {
+public record Policy(Duration minUptime, Duration maxBackoff, Duration requiredHeartbeat) {
     private static final long FIRST_DELAY = Duration.ofSeconds(1).toNanos();
+    /** uWSGI's {@code emperor-required-heartbeat} default. */
+    public static final Duration DEFAULT_REQUIRED_HEARTBEAT = Duration.ofSeconds(30);
+
+    /** With the default required heartbeat (30 s). */
+    public Policy(Duration minUptime, Duration maxBackoff) {
+        this(minUptime, maxBackoff, DEFAULT_REQUIRED_HEARTBEAT);
+    }
 
     /** The wait after the {@code failures}-th quick exit in a row (failures >= 1), in nanos. */
     public long backoffNanos(int failures) {

@@ -6,6 +6,11 @@ public enum State {
     STARTING,
     /** The program runs. */
     RUNNING,
+    /**
+     * A uWSGI vassal was told to reload (byte 1 on its channel; same pid) and has not yet said
+     * that it is back (ready, accepting or a heartbeat).
+     */
+    RELOADING,
     /** The stop signal was sent; waiting for the exit (SIGKILL to the group after stop-timeout). */
     STOPPING,
     /** It exited too soon after its start; waiting before the next try. */
@@ -17,7 +22,7 @@ public enum State {
 
     /** States in which a process of this vassal exists. */
     public boolean hasProcess() {
-        return this == STARTING || this == RUNNING || this == STOPPING;
+        return this == STARTING || this == RUNNING || this == RELOADING || this == STOPPING;
     }
 
     public String label() {

@@ -20,6 +20,8 @@ import io.emperor.config.VassalSpec;
  * @param failures  quick exits in a row (reset by a run that lasts min-uptime, or a file change)
  * @param deadline  monotonic nanos of the next timed step, or {@link #NO_DEADLINE}
  * @param restarts  how many times the process was started again after the first start
+ * @param heartbeatAt monotonic nanos of the current run's last uWSGI heartbeat, or 0 while it has
+ *                  sent none (heartbeat monitoring is off until the first one)
  */
 public record Vassal(
         String name,
@@ -35,7 +37,8 @@ public record Vassal(
         boolean killed,
         int failures,
         long deadline,
-        int restarts) {
+        int restarts,
+        long heartbeatAt) {
 
     public static final long NO_DEADLINE = Long.MAX_VALUE;
 
@@ -45,69 +48,81 @@ public record Vassal(
     /** A vassal the emperor has just learned about: nothing runs yet. */
     public static Vassal fresh(String name) {
         return new Vassal(name, State.STOPPED, null, null, After.NOTHING, 0, 0, 0, 0, false, false, 0,
-                NO_DEADLINE, 0);
+                NO_DEADLINE, 0, 0);
     }
 
     Vassal withState(State s) {
         return new Vassal(name, s, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, deadline, restarts);
+                failures, deadline, restarts, heartbeatAt);
     }
 
     Vassal withSpec(VassalSpec sp) {
         return new Vassal(name, state, sp, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, deadline, restarts);
+                failures, deadline, restarts, heartbeatAt);
     }
 
     Vassal withDeadline(long d) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, d, restarts);
+                failures, d, restarts, heartbeatAt);
     }
 
     Vassal withFailures(int f) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                f, deadline, restarts);
+                f, deadline, restarts, heartbeatAt);
     }
 
     /** Waiting for a Spawned answer: the state is STARTING, no process known yet. */
     Vassal starting(VassalSpec sp) {
         return new Vassal(name, State.STARTING, sp, null, After.NOTHING, 0, 0, 0, 0, false, false,
-                failures, NO_DEADLINE, restarts);
+                failures, NO_DEADLINE, restarts, 0);
     }
 
     Vassal withRun(long id, long p, long now) {
         return new Vassal(name, state, spec, next, after, id, p, now, 0, false, false, failures,
-                deadline, restarts);
+                deadline, restarts, 0);
     }
 
     Vassal withExecFailed() {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, true, killed,
-                failures, deadline, restarts);
+                failures, deadline, restarts, heartbeatAt);
     }
 
     Vassal stopping(After a, VassalSpec nextSpec, long dl) {
         return new Vassal(name, State.STOPPING, spec, nextSpec, a, runId, pid, startedAt, stopSince, execFailed,
-                killed, failures, dl, restarts);
+                killed, failures, dl, restarts, heartbeatAt);
     }
 
     /** The stop signal goes out now: STOPPING until the exit. */
     Vassal stoppingSince(After a, VassalSpec nextSpec, long now, long dl) {
         return new Vassal(name, State.STOPPING, spec, nextSpec, a, runId, pid, startedAt, now, execFailed,
-                killed, failures, dl, restarts);
+                killed, failures, dl, restarts, heartbeatAt);
     }
 
     Vassal withKilled(long dl) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, true,
-                failures, dl, restarts);
+                failures, dl, restarts, heartbeatAt);
     }
 
     /** No process any more. */
     Vassal withoutProcess(State s, long dl) {
         return new Vassal(name, s, spec, null, After.NOTHING, 0, 0, 0, 0, false, false, failures, dl,
-                restarts);
+                restarts, 0);
+    }
+
+    /** A uWSGI heartbeat came at {@code at}; the next one is due at {@code dl}. */
+    Vassal withHeartbeat(long at, long dl) {
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
+                failures, dl, restarts, at);
+    }
+
+    /** A uWSGI reload goes out now: RELOADING until the vassal says it is back (or {@code dl}). */
+    Vassal reloading(VassalSpec sp, long dl) {
+        return new Vassal(name, State.RELOADING, sp, next, after, runId, pid, startedAt, stopSince, execFailed,
+                false, failures, dl, restarts, heartbeatAt);
     }
 
     Vassal countRestart() {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, deadline, restarts + 1);
+                failures, deadline, restarts + 1, heartbeatAt);
     }
 }

@@ -1,6 +1,7 @@
 package io.emperor.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.io.IOException;
@@ -56,6 +57,75 @@ class EmperorConfigParserTest {
     }
 
     @Test
+    void uwsgiKeys() throws IOException {
+        Path file = write("emperor.ini", String.join("\n", "[emperor]", "uwsgi-binary = bin/uwsgi",
+                "vassal-set = processes=2", "vassal-set = plugins=python3", "vassals-include = %dcommon.ini",
+                "vassals-include-before = defaults.ini", "required-heartbeat = 2.5", ""));
+        Parsed<EmperorConfig> parsed = parser.parse(file);
+        assertEquals(List.of(), parsed.errors());
+        assertEquals(List.of(), parsed.warnings(), "repeatable keys are not warned about");
+        EmperorConfig c = parsed.value();
+        assertEquals(new UwsgiCommand(dir.resolve("bin/uwsgi").toString(), List.of("processes=2", "plugins=python3"),
+                List.of(dir.resolve("defaults.ini")), List.of(dir.resolve("common.ini"))), c.uwsgi());
+        assertEquals(Duration.ofMillis(2500), c.requiredHeartbeat());
+        EmperorConfig d = parser.parse(write("d.ini", "[emperor]\nuwsgi-binary = uwsgi-core\n")).value();
+        assertEquals(UwsgiCommand.of("uwsgi-core"), d.uwsgi(), "a bare name is searched in PATH");
+        assertEquals(Duration.ofSeconds(30), d.requiredHeartbeat());
+    }
+
+    /** The uWSGI emperor.ini of the Plone training's kind, with every option the issue lists. */
+    @Test
+    void uwsgisEmperorIniIsMapped() throws IOException {
+        Path file = write("emperor.ini", String.join("\n", "[uwsgi]",
+                "emperor = %dvassals",
+                "emperor-tyrant = true",
+                "emperor-tyrant-nofollow = true",
+                "emperor-freq = 3",
+                "emperor-throttle = 1000",
+                "emperor-max-throttle = 180000",
+                "emperor-required-heartbeat = 40",
+                "emperor-graceful-shutdown = true",
+                "emperor-stats = 127.0.0.1:1717",
+                "emperor-pidfile = /run/uwsgi/emperor.pid",
+                "cap = setgid,setuid",
+                "uid = www-data",
+                "gid = www-data",
+                "master = true",
+                "workers = 2",
+                "no-orphans = true",
+                "log-date = true",
+                "logto = %demperor.log",
+                "autoload = true",
+                "vassals-include = %dcommon.ini",
+                "vassal-set = processes=2",
+                ""));
+        Parsed<EmperorConfig> parsed = parser.parse(file);
+        assertEquals(List.of(), parsed.errors());
+        EmperorConfig c = parsed.value();
+        assertEquals(List.of(dir.resolve("vassals")), c.vassalDirs());
+        assertTrue(c.tyrant());
+        assertTrue(c.nofollow());
+        assertEquals(Duration.ofSeconds(3), c.rescan());
+        assertEquals(Duration.ofSeconds(40), c.requiredHeartbeat());
+        assertEquals(dir.resolve("emperor.log"), c.log());
+        assertEquals(new UwsgiCommand("uwsgi", List.of("processes=2"), List.of(), List.of(dir.resolve("common.ini"))), c.uwsgi());
+        List<String> warnings = parsed.warnings().stream().map(Problem::toString).toList();
+        assertEquals(13, warnings.size(), warnings.toString());
+        assertTrue(warnings.contains(file + ":6: emperor-throttle: uWSGI option ignored: the emperor backs off per vassal,"
+                + " exponentially (min-uptime, max-backoff)"), warnings.toString());
+    }
+
+    @Test
+    void aUwsgiEmperorIniWithAnUnknownOptionOrAGlob() throws IOException {
+        Path file = write("emperor.ini", "[uwsgi]\nemperor = /etc/uwsgi/vassals/*.ini\nhttp-socket = :8080\n");
+        Parsed<EmperorConfig> parsed = parser.parse(file);
+        assertEquals(List.of(file + ":3: http-socket: unknown uWSGI emperor option (see docs/migrating-from-uwsgi.md)"),
+                parsed.errors().stream().map(Problem::toString).toList());
+        assertEquals(List.of(file + ":2: emperor: a glob is not supported: watching the directory /etc/uwsgi/vassals"
+                + " (every NAME.ini in it is a vassal)"), parsed.warnings().stream().map(Problem::toString).toList());
+    }
+
+    @Test
     void emptyLogMeansStderr() throws IOException {
         assertNull(parser.parse(write("e.ini", "[emperor]\nlog = /var/log/e.log\nlog =\n")).value().log());
     }
@@ -89,8 +159,12 @@ class EmperorConfigParserTest {
                 Arguments.of("max-backoff = 0.5", "max-backoff: must be at least 1 and at most 86400 seconds: \"0.5\""),
                 Arguments.of("vassals", "vassals: needs a path"),
                 Arguments.of("vassals = %(x)", "vassals: %(x): no such key"),
-                Arguments.of("uwsgi-binary = /usr/bin/uwsgi", "uwsgi-binary: unknown key "
-                        + "(known keys: vassals, log, rescan, min-uptime, max-backoff, tyrant, nofollow)"));
+                Arguments.of("uwsgi-bin = /usr/bin/uwsgi", "uwsgi-bin: unknown key "
+                        + "(known keys: vassals, log, rescan, min-uptime, max-backoff, tyrant, nofollow, "
+                        + "required-heartbeat, uwsgi-binary, vassal-set, vassals-include, vassals-include-before)"),
+                Arguments.of("required-heartbeat = 0", "required-heartbeat: must be greater than 0 and at most 86400 seconds: \"0\""),
+                Arguments.of("vassal-set = nokey", "vassal-set: expected KEY=VALUE: \"nokey\""),
+                Arguments.of("uwsgi-binary =", "uwsgi-binary: needs a program name or path"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -102,7 +176,8 @@ class EmperorConfigParserTest {
 
     @Test
     void missingSection() throws IOException {
-        Path file = write("emperor.ini", "[uwsgi]\nemperor = /etc/uwsgi/vassals\n");
+        // (a [uwsgi] section is uWSGI's emperor.ini: see uwsgisEmperorIniIsMapped)
+        Path file = write("emperor.ini", "[other]\nemperor = /etc/uwsgi/vassals\n");
         assertEquals(List.of(file + ": no [emperor] section"), errors(parser.parse(file)));
     }
 

@@ -286,7 +286,17 @@ class VassalParserTest {
         assertEquals(List.of(), parsed.warnings());
         VassalSpec spec = parsed.value();
         assertEquals(new VassalSpec("legacy.app", file, VassalSpec.Kind.UWSGI, List.of(), dir, List.of(), 0022,
-                null, -1, -1, null, 2, Duration.ofSeconds(30), ReloadMode.SIGNAL, 1, List.of()), spec);
+                null, -1, -1, null, 2, Duration.ofSeconds(30), ReloadMode.SIGNAL, 1, List.of(),
+                new VassalSpec.Uwsgi(true, false)), spec); // "master" alone on its line is true
+    }
+
+    @Test
+    void uwsgiMasterAndGracefulShutdownAreReadWithUwsgisBooleanRuleLastOneWins() throws IOException {
+        Path file = write("u.ini", "[uwsgi]\nmaster = true\nmaster = off\ngraceful-shutdown = 1\n");
+        assertEquals(new VassalSpec.Uwsgi(false, true), parser.parse(file).value().uwsgi());
+        Path plain = write("p.ini", "[uwsgi]\nhttp-socket = :8080\n");
+        assertEquals(VassalSpec.Uwsgi.DEFAULTS, parser.parse(plain).value().uwsgi(), "uWSGI 2.0: no master by default");
+        assertTrue(parser.parse(plain).value().isUwsgiWithoutMaster());
     }
 
     @Test

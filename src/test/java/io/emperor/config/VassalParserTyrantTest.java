@@ -41,6 +41,18 @@ class VassalParserTyrantTest {
     }
 
     @Test
+    void aUwsgiFileThatStillDropsPrivilegesItselfIsWarnedAboutInTyrantMode() throws IOException {
+        Path file = write("[uwsgi]\nhttp-socket = :8080\nuid = www-data\ngid = www-data\n");
+        List<String> warnings = tyrant.parse(file).warnings().stream().map(Problem::toString).toList();
+        assertEquals(List.of(file + ":3: uid: tyrant mode already runs the vassal as the owner of its file; uWSGI's own"
+                + " uid change fails (\"cannot setuid() as non-root user\") unless it names that same user: remove it",
+                file + ":4: gid: tyrant mode already runs the vassal as the owner of its file; uWSGI's own"
+                + " gid change fails (\"cannot setgid() as non-root user\") unless it names that same group: remove it"),
+                warnings);
+        assertEquals(List.of(), normal.parse(file).warnings(), "outside tyrant mode uWSGI drops privileges itself");
+    }
+
+    @Test
     void unknownNamesAreNoErrorInTyrantMode() throws IOException {
         Path file = write("[vassal]\nexec = /bin/app\nuid = nosuchuser\ngid = nosuchgroup\n");
         assertTrue(tyrant.parse(file).isOk());

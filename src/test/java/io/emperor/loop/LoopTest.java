@@ -88,6 +88,12 @@ class LoopTest {
         }
 
         @Override
+        public Optional<String> tell(long runId, int message) {
+            calls.add("tell run=" + runId + " byte=" + message);
+            return Optional.empty();
+        }
+
+        @Override
         public ExitStatus reap(long runId) {
             calls.add("reap run=" + runId);
             return exits.getOrDefault(runId, ExitStatus.exited(0));
@@ -157,6 +163,28 @@ class LoopTest {
         exit("a", ExitStatus.exited(0));
         assertEquals("reap run=1", launcher.calls.get(3));
         assertFalse(loop.vassals().containsKey("a"));
+    }
+
+    @Test
+    void aUwsgiVassalIsToldByTheChannelAndAMissedHeartbeatEscalatesOnTheLoopsDeadline() {
+        VassalSpec spec = Specs.uwsgi("u", true, false);
+        scan(file(spec));
+        loop.handle(new LoopEvent.ForVassal("u", new Event.ExecDone(1)));
+        scan(file(spec)); // a touch
+        assertEquals("tell run=1 byte=1", launcher.calls.get(1));
+        assertEquals(State.RELOADING, vassal("u").state());
+        loop.handle(new LoopEvent.ForVassal("u", new Event.VassalSays(1, Event.VassalSays.ACCEPTING)));
+        loop.handle(new LoopEvent.ForVassal("u", new Event.VassalSays(1, Event.VassalSays.HEARTBEAT)));
+        assertEquals(State.RUNNING, vassal("u").state());
+        assertEquals(now + 30 * S, loop.earliestDeadline(), "the heartbeat deadline is a loop deadline");
+        now += 30 * S;
+        loop.fireDue();
+        assertEquals("tell run=1 byte=1", launcher.calls.get(2));
+        now += 30 * S;
+        loop.fireDue();
+        assertEquals("killGroup run=1", launcher.calls.get(3));
+        scan(); // removal
+        assertEquals("tell run=1 byte=0", launcher.calls.get(4));
     }
 
     @Test

@@ -139,6 +139,19 @@ class ExecHelperTest {
     }
 
     @Test
+    void keptFdsStayOpenAndInheritableTheOthersAreClosed() throws Exception {
+        // fd 5 and 8 are kept (-K), fd 7 and 9 are not; the helper clears CLOEXEC on what it keeps.
+        String script = "exec 5</dev/null 7</dev/null 8</dev/null 9>/dev/null; exec \"$@\" ls -l /proc/self/fd";
+        Result r = run(List.of("sh", "-c", script, "sh", HELPER.toString(), "-K", "5", "-K", "8", "--"));
+        assertEquals(0, r.exit(), r::toString);
+        Map<Integer, String> fds = fds(r.out());
+        assertEquals("/dev/null", fds.get(5), r::toString);
+        assertEquals("/dev/null", fds.get(8), r::toString);
+        assertTrue(!fds.containsKey(7) || fds.get(7).matches("/proc/\\d+/fd"), r::toString);
+        assertTrue(!fds.containsKey(9) || fds.get(9).matches("/proc/\\d+/fd"), r::toString);
+    }
+
+    @Test
     void chdir() throws Exception {
         Result r = runHelper("-d", tmp.toString(), "--", "pwd");
         assertEquals(0, r.exit(), r::toString);
@@ -227,7 +240,9 @@ class ExecHelperTest {
                 Arguments.of(List.of("-s", "65", "--", "true"), "usage: bad value for -s: 65"),
                 Arguments.of(List.of("-r", "bogus=1", "--", "true"), "usage: bad rlimit: bogus=1"),
                 Arguments.of(List.of("-r", "nofile=1:", "--", "true"), "usage: bad rlimit: nofile=1:"),
-                Arguments.of(List.of("-r", "nofile", "--", "true"), "usage: bad rlimit: nofile"));
+                Arguments.of(List.of("-r", "nofile", "--", "true"), "usage: bad rlimit: nofile"),
+                Arguments.of(List.of("-K", "2", "--", "true"), "usage: -K needs an fd >= 3: 2"),
+                Arguments.of(List.of("-K", "x", "--", "true"), "usage: bad value for -K: x"));
     }
 
     @ParameterizedTest(name = "{1}")

@@ -138,7 +138,7 @@ class DirectoryScannerTest {
         assertFalse(unreadable.files().containsKey("app"), "the name stays with the unreadable directory");
         assertEquals(0, parser.calls(shadowed));
         assertEquals(List.of(), SnapshotDiff.diff(before.files(), unreadable));
-        assertEquals(1, logs.count("vassal directory " + one + " cannot be read: not a directory"));
+        assertEquals(1, logs.count("vassal directory " + one + " cannot be read: Not a directory"));
 
         Files.delete(one);
         Snapshot missing = scanner.scan();

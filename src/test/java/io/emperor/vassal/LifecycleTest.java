@@ -24,6 +24,7 @@ class LifecycleTest {
     static final Policy POLICY = new Policy(Duration.ofSeconds(10), Duration.ofSeconds(60));
     static final Lifecycle L = new Lifecycle(POLICY);
     static final VassalSpec SPEC = Specs.program("app", "/bin/app");
+    static final VassalSpec UWSGI = Specs.uwsgi("app", true, false);
     static final long T0 = 1000 * S;
     static final String GONE = "forgotten";
     static final String IMPOSSIBLE = "impossible";
@@ -50,12 +51,30 @@ class LifecycleTest {
         return L.step(running(), new Event.FileRemoved(), T0 + S).vassal();
     }
 
+    /** A uWSGI vassal with a master, running, then touched: byte 1 went out. */
+    static Vassal reloading() {
+        Vassal v = L.step(stopped(), new Event.FileValid(UWSGI), T0).vassal();
+        v = L.step(v, new Event.Spawned(1, 100, 0, 0), T0).vassal();
+        v = L.step(v, new Event.ExecDone(1), T0).vassal();
+        return L.step(v, new Event.FileValid(UWSGI), T0 + S).vassal();
+    }
+
     static Vassal backoff() {
         return L.step(running(), new Event.Exited(1, ExitStatus.exited(1)), T0 + S).vassal();
     }
 
+    /** The event of kind {@code k}; a file event carries the spec the vassal already has (else SPEC). */
+    static Event event(Event.Kind k, Vassal v) {
+        if (k == Event.Kind.FILE_VALID && v.spec() != null) {
+            return new Event.FileValid(v.spec());
+        }
+        return event(k);
+    }
+
     static Event event(Event.Kind k) {
         return switch (k) {
+            case VASSAL_SAYS -> new Event.VassalSays(1, Event.VassalSays.READY);
+            case CHANNEL_CLOSED -> new Event.ChannelClosed(1);
             case FILE_VALID -> new Event.FileValid(SPEC);
             case FILE_INVALID -> new Event.FileInvalid(List.of(new Problem(Path.of("/v/app.ini"), 3, "broken")));
             case FILE_REMOVED -> new Event.FileRemoved();
@@ -85,6 +104,8 @@ class LifecycleTest {
         row(rows, "STOPPED", Event.Kind.TICK, "STOPPED");
         row(rows, "STOPPED", Event.Kind.SHUTDOWN, GONE);
         row(rows, "STOPPED", Event.Kind.FORCE_KILL, "STOPPED");
+        row(rows, "STOPPED", Event.Kind.VASSAL_SAYS, "STOPPED");
+        row(rows, "STOPPED", Event.Kind.CHANNEL_CLOSED, "STOPPED");
         // FAILED
         row(rows, "FAILED", Event.Kind.FILE_VALID, "STARTING", "Spawn");
         row(rows, "FAILED", Event.Kind.FILE_INVALID, "FAILED", "Log");
@@ -97,6 +118,8 @@ class LifecycleTest {
         row(rows, "FAILED", Event.Kind.TICK, "FAILED");
         row(rows, "FAILED", Event.Kind.SHUTDOWN, GONE);
         row(rows, "FAILED", Event.Kind.FORCE_KILL, "FAILED");
+        row(rows, "FAILED", Event.Kind.VASSAL_SAYS, "FAILED");
+        row(rows, "FAILED", Event.Kind.CHANNEL_CLOSED, "FAILED");
         // BACKOFF (the tick row is at the deadline; before it, see backoffTickBeforeDeadline)
         row(rows, "BACKOFF", Event.Kind.FILE_VALID, "STARTING", "Log", "Spawn");
         row(rows, "BACKOFF", Event.Kind.FILE_INVALID, "FAILED", "Log");
@@ -109,6 +132,8 @@ class LifecycleTest {
         row(rows, "BACKOFF", Event.Kind.TICK, "STARTING", "Spawn");
         row(rows, "BACKOFF", Event.Kind.SHUTDOWN, GONE);
         row(rows, "BACKOFF", Event.Kind.FORCE_KILL, "BACKOFF");
+        row(rows, "BACKOFF", Event.Kind.VASSAL_SAYS, "BACKOFF");
+        row(rows, "BACKOFF", Event.Kind.CHANNEL_CLOSED, "BACKOFF");
         // STARTING (process spawned, exec not reached yet)
         row(rows, "STARTING", Event.Kind.FILE_VALID, "STARTING");
         row(rows, "STARTING", Event.Kind.FILE_INVALID, "STARTING", "Log", "Log");
@@ -121,6 +146,8 @@ class LifecycleTest {
         row(rows, "STARTING", Event.Kind.TICK, "STARTING");
         row(rows, "STARTING", Event.Kind.SHUTDOWN, "STOPPING", "Log", "Signal");
         row(rows, "STARTING", Event.Kind.FORCE_KILL, "STARTING");
+        row(rows, "STARTING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
+        row(rows, "STARTING", Event.Kind.CHANNEL_CLOSED, "STARTING", "Log");
         // RUNNING
         row(rows, "RUNNING", Event.Kind.FILE_VALID, "RUNNING", "Log", "Signal");
         row(rows, "RUNNING", Event.Kind.FILE_INVALID, "RUNNING", "Log", "Log");
@@ -133,6 +160,8 @@ class LifecycleTest {
         row(rows, "RUNNING", Event.Kind.TICK, "RUNNING");
         row(rows, "RUNNING", Event.Kind.SHUTDOWN, "STOPPING", "Log", "Signal");
         row(rows, "RUNNING", Event.Kind.FORCE_KILL, "RUNNING");
+        row(rows, "RUNNING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
+        row(rows, "RUNNING", Event.Kind.CHANNEL_CLOSED, "RUNNING", "Log");
         // STOPPING (the tick row is at the deadline)
         row(rows, "STOPPING", Event.Kind.FILE_VALID, "STOPPING", "Log");
         row(rows, "STOPPING", Event.Kind.FILE_INVALID, "STOPPING", "Log");
@@ -145,6 +174,22 @@ class LifecycleTest {
         row(rows, "STOPPING", Event.Kind.TICK, "STOPPING", "Log", "KillGroup");
         row(rows, "STOPPING", Event.Kind.SHUTDOWN, "STOPPING");
         row(rows, "STOPPING", Event.Kind.FORCE_KILL, "STOPPING", "Log", "KillGroup");
+        row(rows, "STOPPING", Event.Kind.VASSAL_SAYS, "STOPPING");
+        row(rows, "STOPPING", Event.Kind.CHANNEL_CLOSED, "STOPPING", "Log");
+        // RELOADING (a uWSGI vassal with a master, touched: byte 1 sent, not back yet)
+        row(rows, "RELOADING", Event.Kind.FILE_VALID, "RELOADING", "Log", "Tell");
+        row(rows, "RELOADING", Event.Kind.FILE_INVALID, "RELOADING", "Log", "Log");
+        row(rows, "RELOADING", Event.Kind.FILE_REMOVED, "STOPPING", "Log", "Tell");
+        row(rows, "RELOADING", Event.Kind.SPAWNED, IMPOSSIBLE);
+        row(rows, "RELOADING", Event.Kind.SPAWN_FAILED, IMPOSSIBLE);
+        row(rows, "RELOADING", Event.Kind.EXEC_DONE, "RELOADING");
+        row(rows, "RELOADING", Event.Kind.EXEC_FAILED, "RELOADING", "Log");
+        row(rows, "RELOADING", Event.Kind.EXITED, "STARTING", "Log", "Spawn"); // ran past min-uptime
+        row(rows, "RELOADING", Event.Kind.TICK, "RELOADING"); // a touch reload has no deadline
+        row(rows, "RELOADING", Event.Kind.SHUTDOWN, "STOPPING", "Log", "Tell");
+        row(rows, "RELOADING", Event.Kind.FORCE_KILL, "RELOADING");
+        row(rows, "RELOADING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
+        row(rows, "RELOADING", Event.Kind.CHANNEL_CLOSED, "RELOADING", "Log");
         return rows.stream();
     }
 
@@ -160,6 +205,7 @@ class LifecycleTest {
             case "STARTING" -> starting();
             case "RUNNING" -> running();
             case "STOPPING" -> stopping();
+            case "RELOADING" -> reloading();
             default -> throw new IllegalArgumentException(state);
         };
     }
@@ -182,10 +228,10 @@ class LifecycleTest {
         // A time past every deadline a fixture can have: ticks act.
         long now = T0 + 1000 * S;
         if (next.equals(IMPOSSIBLE)) {
-            assertThrows(IllegalStateException.class, () -> L.step(v, event(kind), now));
+            assertThrows(IllegalStateException.class, () -> L.step(v, event(kind, v), now));
             return;
         }
-        Transition t = L.step(v, event(kind), now);
+        Transition t = L.step(v, event(kind, v), now);
         if (next.equals(GONE)) {
             assertNull(t.vassal());
         } else {
@@ -366,6 +412,142 @@ class LifecycleTest {
         Transition t = L.step(starting(), new Event.FileValid(changed), T0);
         assertEquals(changed, t.vassal().spec());
         assertTrue(t.effects().isEmpty());
+    }
+
+    // ---- uWSGI vassals: the emperor channel ----
+
+    static Vassal runningUwsgi(VassalSpec spec) {
+        Vassal v = L.step(stopped(), new Event.FileValid(spec), T0).vassal();
+        v = L.step(v, new Event.Spawned(1, 100, 0, 0), T0).vassal();
+        return L.step(v, new Event.ExecDone(1), T0).vassal();
+    }
+
+    static Event says(int b) {
+        return new Event.VassalSays(1, b);
+    }
+
+    @Test
+    void aTouchedUwsgiVassalWithMasterReloadsWithByteOneAndComesBackWhenItSaysSo() {
+        Transition t = L.step(runningUwsgi(UWSGI), new Event.FileValid(UWSGI), T0 + S);
+        assertEquals(State.RELOADING, t.vassal().state());
+        assertEquals(List.of(new Effect.Log(Effect.Level.INFO, "reloading byte=1 pid=100"), new Effect.Tell(1, 1)), t.effects());
+        // uWSGI 2.0 sends "ready" only at its first start; after a reload worker 1 says "accepting".
+        Transition back = L.step(t.vassal(), says(5), T0 + 2 * S);
+        assertEquals(State.RUNNING, back.vassal().state());
+        assertEquals(List.of("accepting"), logs(back));
+        assertEquals(100, back.vassal().pid());
+    }
+
+    @Test
+    void aUwsgiVassalWithoutMasterIsRestartedOnATouchAndStoppedWithByteZeroAndSigint() {
+        VassalSpec noMaster = Specs.uwsgi("app", false, false);
+        Transition t = L.step(runningUwsgi(noMaster), new Event.FileValid(noMaster), T0 + S);
+        assertEquals(State.STOPPING, t.vassal().state());
+        assertEquals(Vassal.After.RESTART, t.vassal().after());
+        assertEquals(List.of("restarting: reload of a uWSGI vassal without master byte=0 signal=INT pid=100 timeout=30s"), logs(t));
+        assertEquals(List.of(new Effect.Tell(1, 0), new Effect.Signal(1, 2)), t.effects().subList(1, 3));
+        t = L.step(runningUwsgi(noMaster), new Event.FileRemoved(), T0 + S);
+        assertEquals(List.of("stopping: file removed byte=0 signal=INT pid=100 timeout=30s"), logs(t));
+        assertEquals(3, t.effects().size());
+    }
+
+    @Test
+    void aUwsgiVassalWithMasterIsStoppedWithByteZeroOrTwoOnly() {
+        Transition t = L.step(runningUwsgi(UWSGI), new Event.FileRemoved(), T0 + S);
+        assertEquals(List.of(new Effect.Log(Effect.Level.INFO, "stopping: file removed byte=0 pid=100 timeout=30s"),
+                new Effect.Tell(1, 0)), t.effects());
+        VassalSpec graceful = Specs.uwsgi("app", true, true);
+        t = L.step(runningUwsgi(graceful), new Event.Shutdown(), T0 + S);
+        assertEquals(List.of(new Effect.Log(Effect.Level.INFO, "stopping: emperor stopping byte=2 pid=100 timeout=30s"),
+                new Effect.Tell(1, 2)), t.effects());
+    }
+
+    @Test
+    void gainingOrLosingTheMasterRestarts() {
+        Transition t = L.step(runningUwsgi(UWSGI), new Event.FileValid(Specs.uwsgi("app", false, false)), T0 + S);
+        assertEquals(State.STOPPING, t.vassal().state());
+        assertEquals(Vassal.After.RESTART, t.vassal().after());
+        // graceful-shutdown alone is no spawn setting: a plain reload
+        t = L.step(runningUwsgi(UWSGI), new Event.FileValid(Specs.uwsgi("app", true, true)), T0 + S);
+        assertEquals(State.RELOADING, t.vassal().state());
+    }
+
+    @Test
+    void whatTheVassalSaysIsLogged() {
+        Vassal v = runningUwsgi(UWSGI);
+        assertEquals(List.of("ready"), logs(L.step(v, says(1), T0)));
+        assertEquals(List.of("accepting"), logs(L.step(v, says(5), T0)));
+        assertEquals(List.of("loyal"), logs(L.step(v, says(17), T0)));
+        assertEquals(List.of("asks for more workers (byte 30; broodlord mode is not supported)"), logs(L.step(v, says(30), T0)));
+        assertEquals(List.of("unknown byte 99 on the emperor channel"), logs(L.step(v, says(99), T0)));
+        assertEquals(List.of("going (emperor channel closed)"), logs(L.step(v, new Event.ChannelClosed(1), T0)));
+        // late news of another run changes nothing
+        assertEquals(v, L.step(v, new Event.VassalSays(2, 1), T0).vassal());
+    }
+
+    @Test
+    void aVoluntaryStopRestartsTheVassal() {
+        Transition t = L.step(runningUwsgi(UWSGI), says(22), T0 + S);
+        assertEquals(State.STOPPING, t.vassal().state());
+        assertEquals(Vassal.After.RESTART, t.vassal().after());
+        assertEquals(List.of("restarting: the vassal asked to stop (byte 22) byte=0 pid=100 timeout=30s"), logs(t));
+    }
+
+    @Test
+    void aMissedHeartbeatReloadsThenKillsAndTheExitRespawns() {
+        long hb = POLICY.requiredHeartbeat().toNanos();
+        Vassal v = runningUwsgi(UWSGI);
+        assertEquals(Vassal.NO_DEADLINE, v.deadline(), "no monitoring before the first heartbeat");
+        Transition t = L.step(v, says(26), T0 + S);
+        assertEquals(List.of("heartbeat: from now on required every 30s"), logs(t));
+        assertEquals(T0 + S + hb, t.vassal().deadline());
+        t = L.step(t.vassal(), says(26), T0 + 2 * S);
+        assertTrue(logs(t).isEmpty(), "only the first heartbeat is logged");
+        v = t.vassal();
+        assertEquals(v, L.step(v, new Event.Tick(), T0 + 2 * S + hb - 1).vassal());
+        t = L.step(v, new Event.Tick(), T0 + 2 * S + hb);
+        assertEquals(State.RELOADING, t.vassal().state());
+        assertEquals(List.of(new Effect.Log(Effect.Level.WARN, "no heartbeat in the last 30s: reloading byte=1 pid=100"),
+                new Effect.Tell(1, 1)), t.effects());
+        v = t.vassal();
+        t = L.step(v, new Event.Tick(), T0 + 2 * S + 2 * hb);
+        assertEquals(List.of(new Effect.Log(Effect.Level.WARN, "no heartbeat 30s after the reload: SIGKILL to process group 100"),
+                new Effect.KillGroup(1)), t.effects());
+        assertEquals(Vassal.NO_DEADLINE, t.vassal().deadline());
+        t = L.step(t.vassal(), new Event.Exited(1, ExitStatus.killed(9, false)), T0 + 2 * S + 2 * hb);
+        assertEquals(State.STARTING, t.vassal().state());
+        assertEquals(new Effect.Spawn(UWSGI), t.effects().get(t.effects().size() - 1));
+    }
+
+    @Test
+    void aHeartbeatAfterTheReloadEndsIt() {
+        long hb = POLICY.requiredHeartbeat().toNanos();
+        Vassal v = L.step(runningUwsgi(UWSGI), says(26), T0).vassal();
+        v = L.step(v, new Event.Tick(), T0 + hb).vassal();
+        assertEquals(State.RELOADING, v.state());
+        Transition t = L.step(v, says(26), T0 + hb + S);
+        assertEquals(State.RUNNING, t.vassal().state());
+        assertEquals(List.of("back (heartbeat)"), logs(t));
+        assertEquals(T0 + hb + S + hb, t.vassal().deadline());
+    }
+
+    @Test
+    void aTouchReloadSuspendsHeartbeatMonitoringUntilTheVassalIsBack() {
+        Vassal v = L.step(runningUwsgi(UWSGI), says(26), T0).vassal();
+        v = L.step(v, new Event.FileValid(UWSGI), T0 + S).vassal();
+        assertEquals(State.RELOADING, v.state());
+        assertEquals(Vassal.NO_DEADLINE, v.deadline());
+        Transition t = L.step(v, says(5), T0 + 2 * S);
+        assertEquals(T0 + 2 * S + POLICY.requiredHeartbeat().toNanos(), t.vassal().deadline());
+    }
+
+    @Test
+    void aMissedHeartbeatWithoutMasterRestarts() {
+        VassalSpec noMaster = Specs.uwsgi("app", false, false);
+        Vassal v = L.step(runningUwsgi(noMaster), says(26), T0).vassal();
+        Transition t = L.step(v, new Event.Tick(), T0 + POLICY.requiredHeartbeat().toNanos());
+        assertEquals(State.STOPPING, t.vassal().state());
+        assertEquals(List.of("restarting: no heartbeat in the last 30s byte=0 signal=INT pid=100 timeout=30s"), logs(t));
     }
 
     @Test

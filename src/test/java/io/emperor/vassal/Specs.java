@@ -16,6 +16,13 @@ public final class Specs {
                 ReloadMode.SIGNAL, 1, List.of());
     }
 
+    /** A {@code [uwsgi]} vassal as VassalParser makes it (stop INT after 30 s, reload HUP). */
+    public static VassalSpec uwsgi(String name, boolean master, boolean gracefulShutdown) {
+        return new VassalSpec(name, Path.of("/v/" + name + ".ini"), VassalSpec.Kind.UWSGI, List.of(),
+                Path.of("/v"), List.of(), 0022, null, -1, -1, null, 2, Duration.ofSeconds(30),
+                ReloadMode.SIGNAL, 1, List.of(), new VassalSpec.Uwsgi(master, gracefulShutdown));
+    }
+
     public static VassalSpec withArgv(VassalSpec s, String... argv) {
         return new VassalSpec(s.name(), s.file(), s.kind(), List.of(argv), s.chdir(), s.env(), s.umask(),
                 s.user(), s.uid(), s.gid(), s.logto(), s.stopSignal(), s.stopTimeout(), s.reload(),

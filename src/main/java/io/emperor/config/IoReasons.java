@@ -1,4 +1,4 @@
-package io.emperor.scan;
+package io.emperor.config;
 
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
@@ -7,18 +7,19 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 
 /** Short operator-facing reasons for I/O failures (the JDK's messages are often just the path). */
-final class IoReasons {
+public final class IoReasons {
     private IoReasons() {}
 
-    static String of(IOException e) {
+    /** The operating system's words for an I/O error ("Permission denied"), as strerror says them, not the JDK's class name. */
+    public static String of(IOException e) {
         if (e instanceof AccessDeniedException) {
-            return "permission denied";
+            return "Permission denied";
         }
         if (e instanceof NotDirectoryException) {
-            return "not a directory";
+            return "Not a directory";
         }
         if (e instanceof NoSuchFileException) {
-            return "no such file or directory";
+            return "No such file or directory";
         }
         if (e instanceof FileSystemException f && f.getReason() != null) {
             return f.getReason();

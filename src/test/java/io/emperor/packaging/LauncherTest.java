@@ -1,0 +1,97 @@
+package io.emperor.packaging;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * packaging/emperor, the /usr/bin/emperor launcher, run against fake Java homes whose bin/java
+ * prints its pid and arguments: which runtime it picks, the flags it passes, and that it execs.
+ */
+class LauncherTest {
+    static final Path LAUNCHER = Path.of("packaging", "emperor");
+
+    @TempDir
+    Path tmp;
+
+    /** A Java home whose release file says {@code version} and whose java reports itself. */
+    Path fakeJavaHome(String name, String version) throws IOException {
+        Path home = tmp.resolve(name);
+        Files.createDirectories(home.resolve("bin"));
+        Files.writeString(home.resolve("release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"" + version + "\"\n");
+        Path java = home.resolve("bin/java");
+        Files.writeString(java, "#!/bin/sh\necho \"pid=$$\"\nfor a in \"$@\"; do echo \"arg=$a\"; done\n");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return home;
+    }
+
+    record Run(long pid, int exit, String stdout, String stderr) {
+        List<String> args() {
+            return stdout.lines().filter(l -> l.startsWith("arg=")).map(l -> l.substring(4)).toList();
+        }
+    }
+
+    Run run(Map<String, String> env, String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("/bin/sh", LAUNCHER.toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().remove("JAVA_HOME");
+        pb.environment().remove("EMPEROR_JAVA_OPTS");
+        pb.environment().putAll(env);
+        Path out = tmp.resolve("out");
+        Path err = tmp.resolve("err");
+        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the launcher finished");
+        return new Run(p.pid(), p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                Files.readString(err, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void javaHomeWinsAndGetsTheServiceFlagsAndTheArgumentsLast() throws Exception {
+        Path home = fakeJavaHome("jdk21", "21.0.4");
+        Run r = run(Map.of("JAVA_HOME", home.toString(), "EMPEROR_JAVA_OPTS", "-Xmx128m"),
+                "run", "--config", "/etc/emperor/emperor.ini");
+        assertEquals(0, r.exit(), r.stderr());
+        assertEquals(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-Xss256k", "-Xmx64m", "-XX:-UsePerfData", "-XX:+StartAttachListener",
+                "-Demperor.helper=/usr/lib/emperor/emperor-exec", "-Xmx128m", "-jar", "/usr/share/emperor/emperor.jar",
+                "run", "--config", "/etc/emperor/emperor.ini"), r.args());
+    }
+
+    @Test
+    void itExecsJavaSoThePidSystemdStartedIsTheJvms() throws Exception {
+        Path home = fakeJavaHome("jdk17", "17.0.15");
+        Run r = run(Map.of("JAVA_HOME", home.toString()), "--version");
+        assertEquals("pid=" + r.pid(), r.stdout().lines().findFirst().orElse(""), r.stdout());
+    }
+
+    @Test
+    void aJavaHomeOlderThan17IsPassedOverWithAReason() throws Exception {
+        for (String old : List.of("11.0.2", "1.8.0_292")) {
+            Path home = fakeJavaHome("jdk-" + old, old);
+            Run r = run(Map.of("JAVA_HOME", home.toString(), "PATH", "/nonexistent"), "--version");
+            assertTrue(r.stderr().contains("JAVA_HOME=" + home + " is not a Java 17 or newer; looking elsewhere"), r.stderr());
+            assertTrue(r.stdout().lines().noneMatch(l -> l.equals("pid=" + r.pid())), "the old java was not run: " + r.stdout());
+        }
+    }
+
+    @Test
+    void theReleaseFileIsOptional() throws Exception {
+        Path home = fakeJavaHome("norelease", "x");
+        Files.delete(home.resolve("release"));
+        // Without a release file the version comes from `java -version`, which this fake does not
+        // print: it counts as too old, and is not run.
+        Run r = run(Map.of("JAVA_HOME", home.toString(), "PATH", "/nonexistent"), "--version");
+        assertTrue(r.stderr().contains("is not a Java 17 or newer"), r.stderr());
+    }
+}
