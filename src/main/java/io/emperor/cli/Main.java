@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
             "0:success (run: a clean shutdown; check: every file is valid)",
-            "1:run: emperor.ini has errors, the log file cannot be opened, the exec helper is missing, or the vassal directories cannot be watched; check: a file has errors",
+            "1:run: emperor.ini has errors, the log file cannot be opened, the exec helper is missing, tyrant mode lacks a capability, or the vassal directories cannot be watched; check: a file has errors",
             "2:bad command line"})
 public final class Main implements Runnable {
     @CommandLine.Spec

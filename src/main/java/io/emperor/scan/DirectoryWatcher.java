@@ -282,7 +282,7 @@ public final class DirectoryWatcher implements AutoCloseable {
 
     private boolean relevant(WatchKey key, WatchEvent<?> event) {
         if (event.kind() == OVERFLOW) {
-            log.debug("watch events were lost (overflow); rescanning");
+            log.info("watch events were lost (overflow); rescanning");
             return true;
         }
         if (!(event.context() instanceof Path child)) {
