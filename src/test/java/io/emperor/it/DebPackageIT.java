@@ -119,7 +119,8 @@ class DebPackageIT {
                 "/etc/emperor/emperor.ini", "rw-r--r--", "/etc/emperor/vassals/README", "rw-r--r--",
                 UNIT.toString(), "rw-r--r--", "/etc/logrotate.d/emperor", "rw-r--r--",
                 "/usr/share/doc/emperor/install.md", "rw-r--r--", "/usr/share/doc/emperor/emperor.8.md", "rw-r--r--",
-                "/usr/share/man/man8/emperor.8.gz", "rw-r--r--", "/usr/share/man/man5/vassal.ini.5.gz", "rw-r--r--"};
+                "/usr/share/man/man8/emperor.8.gz", "rw-r--r--", "/usr/share/man/man5/vassal.ini.5.gz", "rw-r--r--",
+                "/usr/share/doc/emperor/examples/logback.xml", "rw-r--r--"};
         for (int i = 0; i < pathsAndModes.length; i += 2) {
             Path p = Path.of(pathsAndModes[i]);
             assertTrue(Files.isRegularFile(p), p + " is installed");
@@ -155,7 +156,7 @@ class DebPackageIT {
             return;
         }
         for (String page : List.of("/usr/share/man/man8/emperor.8.gz", "/usr/share/man/man5/vassal.ini.5.gz")) {
-            Result r = TyrantSupport.run("/usr/bin/man", "-l", page);
+            Result r = TyrantSupport.run("/usr/bin/env", "LANG=C.UTF-8", "MANWIDTH=100", "/usr/bin/man", "-l", page);
             assertEquals(0, r.exit(), r.output());
             assertTrue(r.output().contains("SYNOPSIS"), page + ": " + r.output());
         }
@@ -213,6 +214,13 @@ class DebPackageIT {
                         List.of(uids.strip().split("\\s+")), "the vassal runs as its file's owner");
                 assertEquals(emperor.pid(), vassal.ppid(), "a child of the emperor, whose pid is the JVM's");
                 assertEquals("emperor", Files.getOwner(Path.of("/proc/" + emperor.pid())).getName());
+                assertEquals(Optional.of("00000000000000e0"), Procs.status(emperor.pid(), "CapEff").map(String::strip),
+                        "the unit's three capabilities, CAP_KILL CAP_SETGID CAP_SETUID, and no other");
+                String environ = Files.readString(Path.of("/proc/" + vassal.pid() + "/environ"));
+                assertFalse(environ.contains("NOTIFY_SOCKET=") || environ.contains("WATCHDOG_USEC="),
+                        "the emperor's systemd variables do not reach a vassal: " + environ.replace('\0', ' '));
+                assertFalse(Files.readString(LOG).contains("signals not taken over"),
+                        "libemperor-signal.so is found next to the helper in /usr/lib/emperor");
 
                 Path bad = vassal("deb-it-bad", owner, "[vassal]\nexec = '/bin/true\n");
                 sd.await("STATUS=1 running, 0 backing off, 1 failed"::equals, WAIT);

@@ -72,7 +72,7 @@ class SystemdNotifyIT extends ItSupport {
                 m.put(kv.substring(0, eq), kv.substring(eq + 1));
             }
         }
-        assertEquals(true, !m.isEmpty(), "environment of " + pid);
+        assertFalse(m.isEmpty(), "environment of " + pid);
         return m;
     }
 }
