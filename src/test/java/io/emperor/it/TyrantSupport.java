@@ -55,7 +55,9 @@ final class TyrantSupport {
                     p.destroyForcibly();
                     throw new AssertionError(String.join(" ", cmd) + " did not finish within 60 s");
                 }
-                return new Result(p.exitValue(), Files.readString(out));
+                // Lenient: a command's output need not be UTF-8 (man pages rendered for the terminal).
+                return new Result(p.exitValue(),
+                        new String(Files.readAllBytes(out), java.nio.charset.StandardCharsets.UTF_8));
             } finally {
                 Files.deleteIfExists(out);
             }
