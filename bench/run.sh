@@ -15,6 +15,14 @@ sed "s|HUP_VASSAL|$out/hup_vassal.py|" "$here/hup-vassal.ini" > "$out/hup-vassal
 E="java -jar $out/emperor.jar run --config $here/bench.ini --vassals {dir}"
 SMALL="java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss256k -Xmx64m -XX:-UsePerfData -jar $out/emperor.jar run --config $here/bench.ini --vassals {dir}"
 
+if [ "${1:-}" = uwsgi-vassals ]; then
+  python3 "$harness" --emperor "$E" --label emperor-java --vassal python,trivial \
+      --scenarios spawn,burst,reload,respawn,remove,idle,shutdown --jitter 0.5 --out "$out/emperor-uwsgi-vassals.json"
+  python3 "$harness" --emperor 'uwsgi --emperor {dir}' --label uwsgi-2.0.21-freq3 --vassal python,trivial \
+      --scenarios spawn,burst,reload,respawn,remove,idle,shutdown --jitter 3.0 --out "$out/uwsgi-uwsgi-vassals.json"
+  python3 "$harness" report "$out/uwsgi-uwsgi-vassals.json" "$out/emperor-uwsgi-vassals.json"
+  exit 0
+fi
 python3 "$harness" --emperor "$E" --label emperor-java --vassal-template "$out/hup-vassal.ini" \
     --check http --direct "{python} $out/hup_vassal.py {name} {marker} {port}" \
     --scenarios baseline,spawn,reload,respawn,remove,idle --jitter 0.5 --out "$out/emperor.json"
