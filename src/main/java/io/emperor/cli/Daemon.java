@@ -6,6 +6,8 @@ import io.emperor.config.Problem;
 import io.emperor.config.VassalParser;
 import io.emperor.log.EmperorLog;
 import io.emperor.log.LogSetup;
+import io.emperor.log.VassalOutput;
+import io.emperor.log.VassalTails;
 import io.emperor.loop.Clock;
 import io.emperor.loop.EmperorLoop;
 import io.emperor.loop.LoopEvent;
@@ -25,7 +27,6 @@ import io.emperor.vassal.Lifecycle;
 import io.emperor.vassal.Policy;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
@@ -37,6 +38,7 @@ final class Daemon {
     private final Supplier<Parsed<EmperorConfig>> reload;
     private EmperorConfig config;
     private DirectoryWatcher watcher;
+    private VassalOutput output;
 
     Daemon(EmperorConfig config, Supplier<Parsed<EmperorConfig>> reload) {
         this.config = config;
@@ -44,7 +46,7 @@ final class Daemon {
     }
 
     int run() throws InterruptedException {
-        Optional<String> logProblem = LogSetup.configure(config.log());
+        Optional<String> logProblem = LogSetup.configure(logTarget(config));
         if (logProblem.isPresent()) {
             System.err.println("emperor: " + logProblem.get());
             return 1;
@@ -66,7 +68,9 @@ final class Daemon {
         Policy policy = new Policy(config.minUptime(), config.maxBackoff(), config.requiredHeartbeat());
 
         EmperorLoop[] loopRef = new EmperorLoop[1];
-        IoThread io = new IoThread(e -> loopRef[0].post(e));
+        output = new VassalOutput(new VassalTails());
+        output.reconfigure(config.logging());
+        IoThread io = new IoThread(e -> loopRef[0].post(e), output);
         HelperLauncher launcher = new HelperLauncher(helper.get(), posix, io,
                 new Environment(System.getenv(), config.uwsgi().binary()), config.tyrant(), config.uwsgi());
         Notifier notifier = Notifier.fromEnvironment(System.getenv());
@@ -128,6 +132,11 @@ final class Daemon {
         return true;
     }
 
+    private static LogSetup.Target logTarget(EmperorConfig c) {
+        return new LogSetup.Target(c.log(), c.logging().formatFor(System.getenv()), c.logging().logMaxSize(),
+                c.logging().logBackups());
+    }
+
     /** SIGHUP, on the loop thread: re-read emperor.ini; on errors keep everything as it is. */
     private Optional<Policy> reloadConfig() {
         Parsed<EmperorConfig> p = reload.get();
@@ -153,10 +162,12 @@ final class Daemon {
         for (Problem w : p.warnings()) {
             EmperorLog.warn("emperor.ini: warning: " + w);
         }
-        if (next.log() != null || !Objects.equals(next.log(), config.log())) {
+        LogSetup.Target target = logTarget(next);
+        if (next.log() != null || !target.equals(logTarget(config))) {
             // Also reopens the same file: what an external logrotate needs after a rename.
-            LogSetup.configure(next.log()).ifPresent(why -> EmperorLog.warn(why + "; keeping the current log"));
+            LogSetup.configure(target).ifPresent(why -> EmperorLog.warn(why + "; keeping the current log"));
         }
+        output.reconfigure(next.logging()); // reopens every vassal-logs file at its next line
         config = next;
         watcher.reconfigure(next.vassalDirs(), next.rescan());
         return Optional.of(new Policy(next.minUptime(), next.maxBackoff(), next.requiredHeartbeat()));

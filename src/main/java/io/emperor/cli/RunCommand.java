@@ -63,6 +63,6 @@ final class RunCommand implements Callable<Integer> {
                 : vassals.stream().map(p -> p.toAbsolutePath().normalize()).toList();
         Path logFile = log == null ? c.log() : log.toAbsolutePath().normalize();
         return Parsed.ok(new EmperorConfig(c.source(), dirs, logFile, c.rescan(), c.minUptime(), c.maxBackoff(),
-                c.tyrant() || tyrant, c.nofollow() || nofollow, c.requiredHeartbeat(), c.uwsgi()), base.warnings());
+                c.tyrant() || tyrant, c.nofollow() || nofollow, c.requiredHeartbeat(), c.uwsgi(), c.logging()), base.warnings());
     }
 }

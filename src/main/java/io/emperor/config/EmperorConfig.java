@@ -19,6 +19,7 @@ import java.util.List;
  * @param requiredHeartbeat a uWSGI vassal that sent one heartbeat must send the next within this
  *                   (default 30 s)
  * @param uwsgi      how {@code [uwsgi]} vassals are started: binary, {@code --set}, {@code --include}
+ * @param logging    the other log keys: format, per-vassal files, rotation (docs/logging.md)
  */
 public record EmperorConfig(
         Path source,
@@ -30,7 +31,8 @@ public record EmperorConfig(
         boolean tyrant,
         boolean nofollow,
         Duration requiredHeartbeat,
-        UwsgiCommand uwsgi) {
+        UwsgiCommand uwsgi,
+        LogSettings logging) {
 
     public static final Path DEFAULT_VASSALS = Path.of("/etc/emperor/vassals");
     public static final Duration DEFAULT_RESCAN = Duration.ofSeconds(10);
@@ -39,6 +41,14 @@ public record EmperorConfig(
 
     public EmperorConfig {
         vassalDirs = List.copyOf(vassalDirs);
+    }
+
+    /** With the default log settings. */
+    public EmperorConfig(Path source, List<Path> vassalDirs, Path log, Duration rescan, Duration minUptime,
+                         Duration maxBackoff, boolean tyrant, boolean nofollow, Duration requiredHeartbeat,
+                         UwsgiCommand uwsgi) {
+        this(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrant, nofollow, requiredHeartbeat, uwsgi,
+                LogSettings.DEFAULTS);
     }
 
     /** With the default required heartbeat and uWSGI command. */
@@ -51,7 +61,7 @@ public record EmperorConfig(
     /** The same with another mode (SIGHUP keeps the mode of the start). */
     public EmperorConfig withMode(boolean tyrantMode, boolean nofollowMode) {
         return new EmperorConfig(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrantMode, nofollowMode,
-                requiredHeartbeat, uwsgi);
+                requiredHeartbeat, uwsgi, logging);
     }
 
     public static EmperorConfig defaults() {

@@ -28,6 +28,14 @@ import java.util.Optional;
  *       searched in PATH); {@code vassal-set = KEY=VALUE} (repeatable) becomes {@code --set KEY=VALUE};
  *       {@code vassals-include} and {@code vassals-include-before} (repeatable, paths relative to the
  *       config file's directory) become {@code --include FILE} after and before {@code --ini FILE}</li>
+ *   <li>{@code log-format}: {@code plain} or {@code journal} (default journal when {@code JOURNAL_STREAM}
+ *       is set in the emperor's environment, else plain); see docs/logging.md</li>
+ *   <li>{@code vassal-logs}: a directory, relative to the config file's directory; each vassal without
+ *       {@code logto} writes to {@code DIR/NAME.log} (default: none, output goes to the emperor's log);
+ *       {@code vassal-log-maxsize}: bytes with an optional k/M/G suffix, 0 never rotates (default 0);
+ *       {@code vassal-log-backups}: 0 to 1000 (default 5)</li>
+ *   <li>{@code log-maxsize}: rotate the {@code log} file at this size (bytes, k/M/G), 0 never (default 0);
+ *       {@code log-backups}: gzipped old files kept, 1 to 20 (default 5)</li>
  * </ul>
  * Every duration is at most {@value #MAX_SECONDS} seconds. Unknown keys are errors; other sections are
  * ignored with a warning. A file without {@code [emperor]} but with a {@code [uwsgi]} section is
@@ -39,7 +47,7 @@ public final class EmperorConfigParser {
     public static final String UWSGI = "uwsgi";
     static final List<String> KEYS = List.of("vassals", "log", "rescan", "min-uptime", "max-backoff",
             "tyrant", "nofollow", "required-heartbeat", "uwsgi-binary", "vassal-set", "vassals-include",
-            "vassals-include-before");
+            "vassals-include-before", "log-format", "vassal-logs", "vassal-log-maxsize", "vassal-log-backups", "log-maxsize", "log-backups");
     private static final List<String> REPEATABLE = List.of("vassals", "vassal-set", "vassals-include",
             "vassals-include-before");
     static final long MAX_SECONDS = 86400;
@@ -101,8 +109,34 @@ public final class EmperorConfigParser {
         Duration heartbeat = seconds(section, "required-heartbeat", 0, true,
                 io.emperor.vassal.Policy.DEFAULT_REQUIRED_HEARTBEAT, problems);
         UwsgiCommand uwsgi = uwsgi(section, dir, problems);
+        LogSettings logging = logging(section, dir, problems);
         return problems.result(() -> new EmperorConfig(path.normalize(), vassals, log, rescan, minUptime, maxBackoff,
-                tyrant, nofollow, heartbeat, uwsgi));
+                tyrant, nofollow, heartbeat, uwsgi, logging));
+    }
+
+    private static LogSettings logging(ExpandedSection section, Path dir, Problems problems) {
+        Optional<LogFormat> format = section.last("log-format").map(e -> {
+            LogFormat f = LogFormat.parse(e.value());
+            if (f == null) {
+                problems.error(e, "must be plain or journal: " + Values.quote(e.value()));
+            }
+            return f;
+        });
+        Optional<Path> vassalLogs = section.last("vassal-logs").map(e -> e.value().isEmpty() ? null
+                : convert(e, Values.path(e.value(), dir), null, problems));
+        long maxSize = section.last("vassal-log-maxsize")
+                .map(e -> convert(e, Values.size(e.value()), 0L, problems)).orElse(0L);
+        int backups = section.last("vassal-log-backups")
+                .map(e -> convert(e, Values.count(e.value(), 0, LogSettings.MAX_BACKUPS), LogSettings.DEFAULT_BACKUPS,
+                        problems))
+                .orElse(LogSettings.DEFAULT_BACKUPS);
+        long logMaxSize = section.last("log-maxsize")
+                .map(e -> convert(e, Values.size(e.value()), 0L, problems)).orElse(0L);
+        int logBackups = section.last("log-backups")
+                .map(e -> convert(e, Values.count(e.value(), 1, LogSettings.MAX_LOG_BACKUPS),
+                        LogSettings.DEFAULT_BACKUPS, problems))
+                .orElse(LogSettings.DEFAULT_BACKUPS);
+        return new LogSettings(format, vassalLogs, maxSize, backups, logMaxSize, logBackups);
     }
 
     private static UwsgiCommand uwsgi(ExpandedSection section, Path dir, Problems problems) {

@@ -139,6 +139,38 @@ public final class Values {
         }
     }
 
+    private static final Pattern SIZE = Pattern.compile("([0-9]{1,15})([kKmMgG]?)");
+
+    /**
+     * A size in bytes: a plain number, or with a binary suffix {@code k}, {@code M} or {@code G}
+     * (any case: 1024, 1024², 1024³); {@code 0} is allowed. At most 1 TiB.
+     */
+    public static Converted<Long> size(String value) {
+        java.util.regex.Matcher m = SIZE.matcher(value);
+        if (!m.matches()) {
+            return Converted.error("expected bytes, or a number with k, M or G: " + quote(value));
+        }
+        long n = Long.parseLong(m.group(1));
+        int shift = switch (m.group(2).toLowerCase(java.util.Locale.ROOT)) {
+            case "k" -> 10;
+            case "m" -> 20;
+            case "g" -> 30;
+            default -> 0;
+        };
+        if (n > (1L << (40 - shift))) {
+            return Converted.error("at most 1 TiB: " + quote(value));
+        }
+        return Converted.ok(n << shift);
+    }
+
+    /** A whole number within {@code [min, max]}. */
+    public static Converted<Integer> count(String value, int min, int max) {
+        if (!NUMBER.matcher(value).matches() || Long.parseLong(value) < min || Long.parseLong(value) > max) {
+            return Converted.error("expected a whole number from " + min + " to " + max + ": " + quote(value));
+        }
+        return Converted.ok(Integer.parseInt(value));
+    }
+
     /** The value in double quotes, for messages. */
     static String quote(String value) {
         return "\"" + value + "\"";

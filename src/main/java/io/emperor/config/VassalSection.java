@@ -18,7 +18,7 @@ final class VassalSection {
     static final List<String> KEYS = List.of(
             "exec", "chdir", "env", "umask", "uid", "gid", "logto", "daemonize",
             "stop-signal", "stop-timeout", "reload", "reload-signal",
-            "rlimit-nofile", "rlimit-nproc", "rlimit-core");
+            "rlimit-nofile", "rlimit-nproc", "rlimit-core", "log-tag");
     static final int DEFAULT_UMASK = 0022;
     static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(30);
     static final long MAX_STOP_TIMEOUT_SECONDS = 86400;
@@ -43,6 +43,7 @@ final class VassalSection {
     private ReloadMode reload = ReloadMode.SIGNAL;
     private int reloadSignal = Signals.HUP;
     private final List<Rlimit> rlimits = new ArrayList<>();
+    private boolean logTag = true;
 
     /**
      * Converts every key at once; problems go to {@code problems}. In {@code tyrant} mode
@@ -74,13 +75,14 @@ final class VassalSection {
         section.last("stop-timeout").ifPresent(e -> stopTimeout = convert(e,
                 Values.seconds(e.value(), 0, true, MAX_STOP_TIMEOUT_SECONDS), stopTimeout));
         section.last("reload").ifPresent(this::reload);
+        section.last("log-tag").ifPresent(e -> logTag = Values.bool(e.value()));
         rlimits();
     }
 
     /** The spec; call only when {@code problems} has no errors. */
     VassalSpec spec(String name) {
         return new VassalSpec(name, file, VassalSpec.Kind.PROGRAM, argv, chdir, env, umask, user, uid, gid,
-                logto, stopSignal, stopTimeout, reload, reloadSignal, rlimits);
+                logto, stopSignal, stopTimeout, reload, reloadSignal, rlimits, null, logTag);
     }
 
     private void exec() {

@@ -26,6 +26,8 @@ import java.util.List;
  * @param reloadSignal signal sent for {@link ReloadMode#SIGNAL} (default HUP)
  * @param rlimits    resource limits, in file order
  * @param uwsgi      what the emperor reads of a {@code [uwsgi]} file; null for a {@code [vassal]} file
+ * @param logTag     {@code log-tag}: output lines the emperor logs get a timestamp and {@code [name]}
+ *                   (default true); false writes them as printed (JSON logs). Read at each spawn.
  */
 public record VassalSpec(
         String name,
@@ -44,7 +46,8 @@ public record VassalSpec(
         ReloadMode reload,
         int reloadSignal,
         List<Rlimit> rlimits,
-        Uwsgi uwsgi) {
+        Uwsgi uwsgi,
+        boolean logTag) {
 
     /**
      * The few keys of a {@code [uwsgi]} section the emperor itself needs.
@@ -57,6 +60,14 @@ public record VassalSpec(
      */
     public record Uwsgi(boolean master, boolean gracefulShutdown) {
         public static final Uwsgi DEFAULTS = new Uwsgi(false, false);
+    }
+
+    /** A tagged spec ({@code log-tag} not given). */
+    public VassalSpec(String name, Path file, Kind kind, List<String> argv, Path chdir, List<String> env, int umask,
+                      String user, int uid, int gid, Path logto, int stopSignal, Duration stopTimeout,
+                      ReloadMode reload, int reloadSignal, List<Rlimit> rlimits, Uwsgi uwsgi) {
+        this(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal, stopTimeout, reload,
+                reloadSignal, rlimits, uwsgi, true);
     }
 
     /** A spec without uWSGI settings (those of a {@code [uwsgi]} file get {@link Uwsgi#DEFAULTS}). */
@@ -90,7 +101,7 @@ public record VassalSpec(
     /** The same spec run as {@code uid}/{@code gid} ({@code user}: its passwd name, for initgroups, or null). */
     public VassalSpec withIdentity(String user, int uid, int gid) {
         return new VassalSpec(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal,
-                stopTimeout, reload, reloadSignal, rlimits, uwsgi);
+                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag);
     }
 
     /**

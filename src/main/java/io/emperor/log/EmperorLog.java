@@ -13,9 +13,12 @@ import org.slf4j.LoggerFactory;
 public final class EmperorLog {
     public static final String EMPEROR_LOGGER = "emperor";
     public static final String VASSAL_LOGGER = "vassal";
+    /** Vassal output with {@code log-tag = false}: written exactly as printed, no timestamp, no tag. */
+    public static final String RAW_VASSAL_LOGGER = "vassal.raw";
 
     private static final Logger EMPEROR = LoggerFactory.getLogger(EMPEROR_LOGGER);
     private static final Logger VASSAL = LoggerFactory.getLogger(VASSAL_LOGGER);
+    private static final Logger RAW_VASSAL = LoggerFactory.getLogger(RAW_VASSAL_LOGGER);
 
     private EmperorLog() {}
 
@@ -48,5 +51,43 @@ public final class EmperorLog {
     /** One line a vassal printed. */
     public static void output(String name, String line) {
         VASSAL.info("[" + name + "] " + line);
+    }
+
+    /**
+     * The lines one read of a vassal's pipe gave, as one logging event, so that the log file gets
+     * one write for them, not one per line (docs/performance.md). {@link EmperorLayout} writes
+     * each line with its own prefix; any other layout gets {@link #toString}.
+     */
+    public record OutputBatch(String name, java.util.List<String> lines, boolean tag) {
+        @Override
+        public String toString() {
+            String prefix = tag ? "[" + name + "] " : "";
+            StringBuilder sb = new StringBuilder();
+            for (String line : lines) {
+                if (sb.length() > 0) {
+                    sb.append('\n');
+                }
+                sb.append(prefix).append(line);
+            }
+            return sb.toString();
+        }
+    }
+
+    /** Several lines a vassal printed, in one event (see {@link OutputBatch}). */
+    public static void output(String name, java.util.List<String> lines, boolean tag) {
+        if (lines.size() == 1) {
+            output(name, lines.get(0), tag);
+        } else if (!lines.isEmpty()) {
+            (tag ? VASSAL : RAW_VASSAL).info("{}", new OutputBatch(name, java.util.List.copyOf(lines), tag));
+        }
+    }
+
+    /** One line a vassal printed; untagged ({@code log-tag = false}) it goes out as printed. */
+    public static void output(String name, String line, boolean tag) {
+        if (tag) {
+            output(name, line);
+        } else {
+            RAW_VASSAL.info(line);
+        }
     }
 }

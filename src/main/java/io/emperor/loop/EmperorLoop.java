@@ -275,6 +275,7 @@ public final class EmperorLoop {
         Transition t = lifecycle.step(v, event, clock.nanoTime());
         if (t.vassal() == null) {
             vassals.remove(name);
+            launcher.forget(name);
         } else {
             vassals.put(name, t.vassal());
         }

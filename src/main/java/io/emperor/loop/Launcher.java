@@ -46,4 +46,11 @@ public interface Launcher {
      * reused), then reaps it and releases everything held for the run.
      */
     ExitStatus reap(long runId);
+
+    /**
+     * The loop has forgotten the vassal (its file is gone and its last run reaped): release what
+     * is kept per name, such as its output tail and its log file.
+     */
+    default void forget(String name) {
+    }
 }

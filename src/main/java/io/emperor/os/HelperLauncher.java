@@ -58,7 +58,12 @@ public final class HelperLauncher implements Launcher {
      * the emperor's end of a uWSGI run's channel (else -1): written here, read by the I/O thread,
      * closed at the reap.
      */
-    private record Proc(long pid, int pidfd, String name, int outFd, int reportFd, int channelFd) {}
+    private record Proc(long pid, int pidfd, io.emperor.log.VassalOutput.Route route, int outFd, int reportFd,
+                        int channelFd) {
+        String name() {
+            return route.name();
+        }
+    }
 
     public HelperLauncher(Path helper, POSIX posix, IoThread io, Environment environment) {
         this(helper, posix, io, environment, false);
@@ -166,7 +171,7 @@ public final class HelperLauncher implements Launcher {
             }
             return new SpawnResult.Failed("pidfd_open: " + why);
         }
-        procs.put(runId, new Proc(child, pidfd, name, piped ? out[0] : -1, report[0], channel ? chan[0] : -1));
+        procs.put(runId, new Proc(child, pidfd, new io.emperor.log.VassalOutput.Route(name, spec.logTag()), piped ? out[0] : -1, report[0], channel ? chan[0] : -1));
         return new SpawnResult.Started(child, id.uid, id.gid);
     }
 
@@ -248,10 +253,15 @@ public final class HelperLauncher implements Launcher {
     }
 
     @Override
+    public void forget(String name) {
+        io.forget(name);
+    }
+
+    @Override
     public void watch(long runId) {
         Proc p = procs.get(runId);
         if (p != null) {
-            io.watch(p.name(), runId, p.outFd(), p.reportFd(), p.pidfd(), p.channelFd());
+            io.watch(p.route(), runId, p.outFd(), p.reportFd(), p.pidfd(), p.channelFd());
         }
     }
 

@@ -2,6 +2,7 @@ package io.emperor.os;
 
 import io.emperor.log.EmperorLog;
 import io.emperor.log.LineSplitter;
+import io.emperor.log.VassalOutput;
 import io.emperor.loop.LoopEvent;
 import io.emperor.vassal.Event;
 import java.nio.charset.StandardCharsets;
@@ -37,6 +38,7 @@ public final class IoThread implements AutoCloseable {
 
     private final LibC c = Native.libc();
     private final Consumer<LoopEvent> sink;
+    private final VassalOutput output;
     private final int epfd;
     private final int wakeFd;
     private final Map<Long, RunIo> runs = new ConcurrentHashMap<>();
@@ -53,6 +55,7 @@ public final class IoThread implements AutoCloseable {
     /** The fds of one run, touched only by the I/O thread once registered. */
     private static final class RunIo {
         final String name;
+        final VassalOutput.Route route;
         final long runId;
         int outFd;
         int reportFd;
@@ -61,9 +64,10 @@ public final class IoThread implements AutoCloseable {
         final LineSplitter splitter = new LineSplitter();
         final StringBuilder report = new StringBuilder();
 
-        RunIo(String name, long runId, int outFd, int reportFd, int pidfd, int channelFd) {
+        RunIo(VassalOutput.Route route, long runId, int outFd, int reportFd, int pidfd, int channelFd) {
             this.channelFd = channelFd;
-            this.name = name;
+            this.route = route;
+            this.name = route.name();
             this.runId = runId;
             this.outFd = outFd;
             this.reportFd = reportFd;
@@ -72,7 +76,13 @@ public final class IoThread implements AutoCloseable {
     }
 
     public IoThread(Consumer<LoopEvent> sink) {
+        this(sink, new VassalOutput(new io.emperor.log.VassalTails()));
+    }
+
+    /** @param output where vassal output lines go; called on this thread only */
+    public IoThread(Consumer<LoopEvent> sink, VassalOutput output) {
         this.sink = sink;
+        this.output = output;
         jnr.ffi.Runtime rt = Native.runtime();
         this.events = Memory.allocateDirect(rt, MAX_EVENTS * eventSize);
         this.buffer = Memory.allocateDirect(rt, CHUNK);
@@ -104,7 +114,12 @@ public final class IoThread implements AutoCloseable {
 
     /** Same, with the emperor's end of a uWSGI run's channel (-1 for none), which stays the caller's. */
     public void watch(String name, long runId, int outFd, int reportFd, int pidfd, int channelFd) {
-        RunIo r = new RunIo(name, runId, outFd, reportFd, pidfd, channelFd);
+        watch(VassalOutput.Route.tagged(name), runId, outFd, reportFd, pidfd, channelFd);
+    }
+
+    /** Same, with how the run's output lines are routed. */
+    public void watch(VassalOutput.Route route, long runId, int outFd, int reportFd, int pidfd, int channelFd) {
+        RunIo r = new RunIo(route, runId, outFd, reportFd, pidfd, channelFd);
         runs.put(runId, r);
         if (outFd >= 0) {
             add(outFd, token(runId, OUT));
@@ -123,6 +138,11 @@ public final class IoThread implements AutoCloseable {
     public void watchSignals(int readFd) {
         signalFd = readFd;
         add(readFd, SIGNAL_TOKEN);
+    }
+
+    /** The vassal is forgotten (loop thread; its runs have ended): drop what its output kept. */
+    public void forget(String name) {
+        output.forget(name);
     }
 
     /** How many runs are watched (for tests: no leak after exits). */
@@ -193,7 +213,8 @@ public final class IoThread implements AutoCloseable {
             long n = c.read(r.outFd, buffer, CHUNK);
             if (n > 0) {
                 buffer.get(0, bytes, 0, (int) n);
-                r.splitter.feed(bytes, 0, (int) n, line -> EmperorLog.output(r.name, line));
+                r.splitter.feed(bytes, 0, (int) n, line -> output.line(r.route, line));
+                output.flush(r.route);
                 total += (int) n;
                 if (!drain || total >= EXIT_DRAIN_LIMIT) {
                     return;
@@ -221,7 +242,8 @@ public final class IoThread implements AutoCloseable {
     }
 
     private void closeOutput(RunIo r) {
-        r.splitter.flush(line -> EmperorLog.output(r.name, line));
+        r.splitter.flush(line -> output.line(r.route, line));
+        output.flush(r.route);
         c.close(r.outFd);
         r.outFd = -1;
     }

@@ -161,7 +161,8 @@ class EmperorConfigParserTest {
                 Arguments.of("vassals = %(x)", "vassals: %(x): no such key"),
                 Arguments.of("uwsgi-bin = /usr/bin/uwsgi", "uwsgi-bin: unknown key "
                         + "(known keys: vassals, log, rescan, min-uptime, max-backoff, tyrant, nofollow, "
-                        + "required-heartbeat, uwsgi-binary, vassal-set, vassals-include, vassals-include-before)"),
+                        + "required-heartbeat, uwsgi-binary, vassal-set, vassals-include, vassals-include-before, log-format, vassal-logs, "
+                        + "vassal-log-maxsize, vassal-log-backups, log-maxsize, log-backups)"),
                 Arguments.of("required-heartbeat = 0", "required-heartbeat: must be greater than 0 and at most 86400 seconds: \"0\""),
                 Arguments.of("vassal-set = nokey", "vassal-set: expected KEY=VALUE: \"nokey\""),
                 Arguments.of("uwsgi-binary =", "uwsgi-binary: needs a program name or path"));

@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class VassalParserTest {
     private static final String KNOWN = "known keys: exec, chdir, env, umask, uid, gid, logto, daemonize, "
-            + "stop-signal, stop-timeout, reload, reload-signal, rlimit-nofile, rlimit-nproc, rlimit-core";
+            + "stop-signal, stop-timeout, reload, reload-signal, rlimit-nofile, rlimit-nproc, rlimit-core, log-tag";
 
     @TempDir
     Path dir;

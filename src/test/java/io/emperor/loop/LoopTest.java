@@ -55,6 +55,7 @@ class LoopTest {
         final Map<Long, Long> pids = new HashMap<>();
         final Map<Long, ExitStatus> exits = new HashMap<>();
         final List<Long> watched = new ArrayList<>();
+        final List<String> forgotten = new ArrayList<>();
         long nextPid = 100;
         String failNext;
 
@@ -75,6 +76,11 @@ class LoopTest {
         @Override
         public void watch(long runId) {
             watched.add(runId);
+        }
+
+        @Override
+        public void forget(String name) {
+            forgotten.add(name);
         }
 
         @Override
@@ -163,6 +169,7 @@ class LoopTest {
         exit("a", ExitStatus.exited(0));
         assertEquals("reap run=1", launcher.calls.get(3));
         assertFalse(loop.vassals().containsKey("a"));
+        assertEquals(List.of("a"), launcher.forgotten, "the launcher releases what it kept for the name (its output tail)");
     }
 
     @Test

@@ -1,0 +1,114 @@
+package io.emperor.it;
+
+import static io.emperor.it.Lines.lifecycle;
+import static io.emperor.it.Lines.output;
+import static io.emperor.it.Lines.q;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/** What a log must survive (issue 6): CRLF, every byte value, a flood, a full disk. */
+class LogRobustnessIT extends ItSupport {
+    /** The flags of the packaged launcher (packaging/emperor), which the memory bound assumes. */
+    private static final String PACKAGED_JVM_FLAGS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss256k -Xmx64m";
+    /** The emperor's RSS must stay under this while a vassal floods it. */
+    private static final long RSS_BOUND_KIB = 200 * 1024;
+
+    /** {@code exec = } for an inline shell script; the marker is its $0, so the test finds it. */
+    private String sh(String script) {
+        return "exec = /bin/sh -c '" + script + "' " + ws.marker;
+    }
+
+    @Test
+    void crlfLineEndsAreDroppedAndEveryByteValueIsEscapedOrKept() throws IOException {
+        byte[] all = new byte[256];
+        for (int i = 0; i < 256; i++) {
+            all[i] = (byte) i;
+        }
+        Path bytes = Files.write(ws.root.resolve("bytes.bin"), all);
+        try (EmperorProcess emp = emperor()) {
+            int from = emp.mark();
+            Path file = ws.vassal("crlf", sh("printf \"one\\r\\ntwo\\r\\n\"; cat " + bytes + "; echo; sleep 600"),
+                    "stop-timeout = 2");
+            emp.awaitLog(output("crlf", ".*" + q("\\x7f")));
+            List<String> printed = emp.find(from, output("crlf", "(.*)$")).stream().map(l -> l.group(1)).toList();
+            StringBuilder second = new StringBuilder();
+            for (int i = 0x0b; i < 256; i++) {
+                second.append(i >= 0x20 && i < 0x7f ? String.valueOf((char) i) : String.format("\\x%02x", i));
+            }
+            assertEquals(List.of("one", "two", "\\x00\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08\t", second.toString()),
+                    printed);
+            Workspace.delete(file);
+            emp.awaitLog(lifecycle("crlf", "stopped "));
+        }
+    }
+
+    /** A vassal printing 256 MiB as fast as it can: the pipe slows it, the emperor's memory stays bounded. */
+    @Test
+    void aFloodOfOutputKeepsTheEmperorsMemoryBounded() throws Exception {
+        Path logs = Files.createDirectories(ws.root.resolve("logs"));
+        Path ini = ws.emperorIni("vassals = " + ws.vassals, "vassal-logs = " + logs);
+        try (EmperorProcess emp = EmperorProcess.start(ws, java.util.Map.of("JAVA_TOOL_OPTIONS", PACKAGED_JVM_FLAGS),
+                "--config", ini.toString())) {
+            String line = "x".repeat(99);
+            long expectedLines = (256L << 20) / 100;
+            Path file = ws.vassal("flood", sh("yes " + line + " | head -c " + expectedLines * 100 + "; sleep 600"), "stop-timeout = 2");
+            Path log = logs.resolve("flood.log");
+            long maxRss = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < deadline) {
+                maxRss = Math.max(maxRss, rssKib(emp.pid()));
+                if (Files.exists(log) && Files.size(log) >= expectedLines * (100 + 25)) {
+                    break;
+                }
+                Thread.sleep(50);
+            }
+            System.out.println("flood: 256 MiB through the emperor (" + PACKAGED_JVM_FLAGS + "), max RSS "
+                    + maxRss / 1024 + " MiB");
+            assertEquals(expectedLines * 125, Files.size(log), "every line, each with its 25-byte timestamp");
+            assertTrue(maxRss < RSS_BOUND_KIB, "max RSS " + maxRss + " KiB");
+            Workspace.delete(file);
+            emp.awaitLog(lifecycle("flood", "stopped "));
+            Files.delete(log);
+        }
+    }
+
+    /** A full disk: a 1 MiB tmpfs (root only; skipped otherwise). */
+    @Test
+    void aFullDiskIsReportedOnceAndTheLinesGoToTheEmperorLog() throws Exception {
+        Path logs = Files.createDirectories(ws.root.resolve("tiny"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", logs.toString())
+                .redirectErrorStream(true).start();
+        boolean mounted = mount.waitFor(10, TimeUnit.SECONDS) && mount.exitValue() == 0;
+        Assumptions.assumeTrue(mounted, "mounting a tmpfs needs root (CAP_SYS_ADMIN): "
+                + new String(mount.getInputStream().readAllBytes()));
+        try (EmperorProcess emp = emperor("vassal-logs = " + logs)) {
+            int from = emp.mark();
+            // 2 MiB of 1 KiB lines, then one line a second.
+            // (No "$(" in the script: that is the ini magic for an environment variable.)
+            Path file = ws.vassal("full", sh("yes `head -c 1023 /dev/zero | tr \"\\0\" y` | head -c 2097152;"
+                    + " i=0; while :; do i=`expr $i + 1`; echo tick $i; sleep 1; done"), "stop-timeout = 2");
+            emp.awaitLog(lifecycle("full", q("cannot write log file " + logs.resolve("full.log") + ": ")),
+                    Duration.ofSeconds(30));
+            emp.awaitLog(output("full", "tick 3$"), Duration.ofSeconds(30));
+            assertEquals(1, emp.find(from, lifecycle("full", "cannot write log file")).size(), "reported once");
+            assertTrue(emp.isAlive());
+            Workspace.delete(file);
+            emp.awaitLog(lifecycle("full", "stopped "));
+        } finally {
+            new ProcessBuilder("umount", logs.toString()).start().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static long rssKib(long pid) {
+        return Procs.status(pid, "VmRSS").map(v -> Long.parseLong(v.replaceAll("[^0-9]", ""))).orElse(0L);
+    }
+}

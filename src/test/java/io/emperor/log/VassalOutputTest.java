@@ -1,0 +1,203 @@
+package io.emperor.log;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
+import io.emperor.config.LogSettings;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Optional;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
+
+/** Routing of vassal lines into {@code vassal-logs} files: format, rotation, reopen, failures. */
+class VassalOutputTest {
+    private static final long T = 1_795_957_200_123L; // 2026-11-29T13:00:00.123Z
+    private static final VassalOutput.Route APP = VassalOutput.Route.tagged("app");
+
+    @TempDir
+    Path dir;
+
+    long now = 1_000_000_000L;
+    final VassalTails tails = new VassalTails();
+    final VassalOutput out = new VassalOutput(tails, () -> now, () -> T);
+    final Queue<ILoggingEvent> logged = new ConcurrentLinkedQueue<>();
+    final Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    final AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
+        @Override
+        protected void append(ILoggingEvent e) {
+            logged.add(e);
+        }
+    };
+
+    {
+        capture.setContext(root.getLoggerContext());
+        capture.start();
+        root.addAppender(capture);
+    }
+
+    @AfterEach
+    void detach() {
+        root.detachAppender(capture);
+    }
+
+    List<String> messages() {
+        return logged.stream().map(ILoggingEvent::getFormattedMessage).toList();
+    }
+
+    void settings(Path logs, long maxSize, int backups) {
+        out.reconfigure(new LogSettings(Optional.empty(), Optional.of(logs), maxSize, backups, 0, 5));
+    }
+
+    void print(VassalOutput.Route r, String... lines) {
+        for (String l : lines) {
+            out.line(r, l);
+        }
+        out.flush(r);
+    }
+
+    @Test
+    void withoutVassalLogsLinesGoToTheEmperorLog() {
+        print(APP, "one");
+        print(new VassalOutput.Route("raw", false), "{\"a\":1}");
+        assertEquals(List.of("[app] one", "{\"a\":1}"), messages());
+        assertEquals(List.of("one"), tails.lines("app"));
+    }
+
+    @Test
+    void vassalLogsGetTimestampedLinesOrRawOnesInAFileWithMode0640() throws IOException {
+        settings(dir, 0, 5);
+        print(APP, "one", "two");
+        print(new VassalOutput.Route("raw", false), "{\"a\":1}");
+        assertEquals("2026-11-29T13:00:00.123Z one\n2026-11-29T13:00:00.123Z two\n",
+                Files.readString(dir.resolve("app.log")));
+        assertEquals("{\"a\":1}\n", Files.readString(dir.resolve("raw.log")));
+        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("app.log"))));
+        assertEquals(List.of(), messages(), "nothing in the emperor's log");
+        assertEquals(List.of("one", "two"), tails.lines("app"), "the tail is kept whatever the route");
+    }
+
+    @Test
+    void appendsToAnExistingFile() throws IOException {
+        Files.writeString(dir.resolve("app.log"), "earlier\n");
+        settings(dir, 0, 5);
+        print(new VassalOutput.Route("app", false), "later");
+        assertEquals("earlier\nlater\n", Files.readString(dir.resolve("app.log")));
+    }
+
+    @Test
+    void rotatesBySizeKeepingTheBackups() throws IOException {
+        settings(dir, 100, 2);
+        VassalOutput.Route raw = new VassalOutput.Route("app", false);
+        for (int i = 0; i < 10; i++) {
+            print(raw, String.format("%039d", i)); // 40 bytes a line: two per file
+        }
+        assertEquals(String.format("%039d\n%039d\n", 8, 9), Files.readString(dir.resolve("app.log")));
+        assertEquals(String.format("%039d\n%039d\n", 6, 7), Files.readString(dir.resolve("app.log.1")));
+        assertEquals(String.format("%039d\n%039d\n", 4, 5), Files.readString(dir.resolve("app.log.2")));
+        assertFalse(Files.exists(dir.resolve("app.log.3")));
+    }
+
+    @Test
+    void aChunkOfManyLinesIsSplitAcrossRotationsAtLineBoundaries() throws IOException {
+        settings(dir, 100, 3);
+        VassalOutput.Route raw = new VassalOutput.Route("app", false);
+        String[] lines = new String[5];
+        for (int i = 0; i < 5; i++) {
+            lines[i] = String.format("%039d", i);
+        }
+        print(raw, lines); // one chunk of 200 bytes
+        assertEquals(String.format("%039d\n", 4), Files.readString(dir.resolve("app.log")));
+        assertEquals(String.format("%039d\n%039d\n", 2, 3), Files.readString(dir.resolve("app.log.1")));
+        assertEquals(String.format("%039d\n%039d\n", 0, 1), Files.readString(dir.resolve("app.log.2")));
+        print(raw, "x".repeat(300));
+        assertEquals("x".repeat(300) + "\n", Files.readString(dir.resolve("app.log")), "a long line gets its own file");
+    }
+
+    @Test
+    void noBackupsMeansTheFileStartsAgain() throws IOException {
+        settings(dir, 50, 0);
+        VassalOutput.Route raw = new VassalOutput.Route("app", false);
+        for (int i = 0; i < 3; i++) {
+            print(raw, String.format("%039d", i));
+        }
+        assertEquals(String.format("%039d\n", 2), Files.readString(dir.resolve("app.log")));
+        assertFalse(Files.exists(dir.resolve("app.log.1")));
+    }
+
+    @Test
+    void reconfigureReopensAfterAnExternalMove() throws IOException {
+        settings(dir, 0, 5);
+        VassalOutput.Route raw = new VassalOutput.Route("app", false);
+        print(raw, "before");
+        Files.move(dir.resolve("app.log"), dir.resolve("app.log.old"));
+        print(raw, "still to the moved file");
+        settings(dir, 0, 5); // SIGHUP
+        print(raw, "after");
+        assertEquals("before\nstill to the moved file\n", Files.readString(dir.resolve("app.log.old")));
+        assertEquals("after\n", Files.readString(dir.resolve("app.log")));
+    }
+
+    @Test
+    void aSymlinkAtTheLastComponentIsNeverFollowed() throws IOException {
+        Path victim = Files.writeString(dir.resolve("victim"), "");
+        Path logs = Files.createDirectory(dir.resolve("logs"));
+        Files.createSymbolicLink(logs.resolve("app.log"), victim);
+        settings(logs, 0, 5);
+        print(APP, "one");
+        assertEquals("", Files.readString(victim));
+        assertTrue(messages().get(0).startsWith("app: cannot write log file " + logs.resolve("app.log") + ": "),
+                messages().toString());
+        assertEquals("[app] one", messages().get(1), "the line went to the emperor's log instead");
+    }
+
+    @Test
+    void aFailingTargetIsReportedOnceFallsBackAndIsRetried() throws IOException {
+        Path logs = dir.resolve("gone");
+        settings(logs, 0, 5);
+        print(APP, "one");
+        print(APP, "two");
+        assertEquals(List.of("app: cannot write log file " + logs.resolve("app.log")
+                + ": No such file or directory; its lines go to the emperor's log until a retry succeeds (every 2s)",
+                "[app] one", "[app] two"), messages());
+        Files.createDirectory(logs);
+        print(APP, "three");
+        assertFalse(Files.exists(logs.resolve("app.log")), "not retried before the backoff");
+        now += VassalOutput.RETRY_NANOS;
+        print(APP, "four");
+        assertEquals("2026-11-29T13:00:00.123Z four\n", Files.readString(logs.resolve("app.log")));
+        assertEquals("app: log file " + logs.resolve("app.log") + " is writable again", messages().get(4));
+        assertEquals(5, messages().size());
+    }
+
+    @Test
+    void aTargetThatIsNotAWritableFileIsReported() throws IOException {
+        Files.createDirectory(dir.resolve("app.log")); // EISDIR, whoever we run as (root ignores modes)
+        settings(dir, 0, 5);
+        print(APP, "one");
+        assertTrue(messages().get(0).startsWith("app: cannot write log file "), messages().toString());
+        assertEquals("[app] one", messages().get(1));
+    }
+
+    @Test
+    void forgetClosesTheFileAndDropsTheTail() throws IOException {
+        settings(dir, 0, 5);
+        print(APP, "one");
+        out.forget("app");
+        assertEquals(List.of(), tails.lines("app"));
+        Files.delete(dir.resolve("app.log"));
+        print(APP, "two");
+        assertEquals("2026-11-29T13:00:00.123Z two\n", Files.readString(dir.resolve("app.log")), "a new file");
+    }
+}
