@@ -35,6 +35,7 @@ final class VassalSection {
     private final List<String> env = new ArrayList<>();
     private int umask = DEFAULT_UMASK;
     private String user;
+    private String home;
     private int uid = -1;
     private int gid = -1;
     private Path logto;
@@ -82,7 +83,7 @@ final class VassalSection {
     /** The spec; call only when {@code problems} has no errors. */
     VassalSpec spec(String name) {
         return new VassalSpec(name, file, VassalSpec.Kind.PROGRAM, argv, chdir, env, umask, user, uid, gid,
-                logto, stopSignal, stopTimeout, reload, reloadSignal, rlimits, null, logTag);
+                logto, stopSignal, stopTimeout, reload, reloadSignal, rlimits, null, logTag, home);
     }
 
     private void exec() {
@@ -157,6 +158,7 @@ final class VassalSection {
         if (account.isPresent()) {
             uid = account.get().uid();
             user = account.get().name();
+            home = account.get().home();
             if (!section.has("gid")) {
                 gid = account.get().gid();
             }

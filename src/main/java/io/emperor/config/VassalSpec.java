@@ -28,6 +28,8 @@ import java.util.List;
  * @param uwsgi      what the emperor reads of a {@code [uwsgi]} file; null for a {@code [vassal]} file
  * @param logTag     {@code log-tag}: output lines the emperor logs get a timestamp and {@code [name]}
  *                   (default true); false writes them as printed (JSON logs). Read at each spawn.
+ * @param home       the home directory of {@code user} from the passwd entry (HOME of the vassal),
+ *                   or null; looked up with the file, so spawning needs no passwd lookup on the loop
  */
 public record VassalSpec(
         String name,
@@ -47,7 +49,8 @@ public record VassalSpec(
         int reloadSignal,
         List<Rlimit> rlimits,
         Uwsgi uwsgi,
-        boolean logTag) {
+        boolean logTag,
+        String home) {
 
     /**
      * The few keys of a {@code [uwsgi]} section the emperor itself needs.
@@ -67,7 +70,7 @@ public record VassalSpec(
                       String user, int uid, int gid, Path logto, int stopSignal, Duration stopTimeout,
                       ReloadMode reload, int reloadSignal, List<Rlimit> rlimits, Uwsgi uwsgi) {
         this(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal, stopTimeout, reload,
-                reloadSignal, rlimits, uwsgi, true);
+                reloadSignal, rlimits, uwsgi, true, null);
     }
 
     /** A spec without uWSGI settings (those of a {@code [uwsgi]} file get {@link Uwsgi#DEFAULTS}). */
@@ -100,8 +103,13 @@ public record VassalSpec(
 
     /** The same spec run as {@code uid}/{@code gid} ({@code user}: its passwd name, for initgroups, or null). */
     public VassalSpec withIdentity(String user, int uid, int gid) {
+        return withIdentity(user, null, uid, gid);
+    }
+
+    /** The same spec run as {@code uid}/{@code gid}, with the passwd name and home of the uid when it has them. */
+    public VassalSpec withIdentity(String user, String home, int uid, int gid) {
         return new VassalSpec(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal,
-                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag);
+                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag, home);
     }
 
     /**

@@ -182,13 +182,10 @@ public final class HelperLauncher implements Launcher {
         int uid = spec.uid() >= 0 ? spec.uid() : euid;
         int gid = spec.gid() >= 0 ? spec.gid() : egid;
         boolean change = tyrant || uid != euid || gid != egid;
-        io.emperor.config.Account account = null;
-        if (change && spec.user() != null) {
-            jnr.posix.Passwd pw = posix.getpwnam(spec.user());
-            if (pw != null) {
-                account = new io.emperor.config.Account(pw.getLoginName(), (int) pw.getUID(), (int) pw.getGID(), pw.getHome());
-            }
-        }
+        // The passwd entry was read with the file (watcher thread): no NSS lookup on the loop.
+        io.emperor.config.Account account = change && spec.user() != null
+                ? new io.emperor.config.Account(spec.user(), uid, gid, spec.home() == null ? "/" : spec.home())
+                : null;
         return new Identity(uid, gid, change, account);
     }
 

@@ -8,6 +8,7 @@ import io.emperor.config.VassalSpec;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Tyrant mode's verdict on one version of a vassal file (DESIGN §5, docs/tyrant.md). Pure: the
@@ -100,8 +101,9 @@ public final class TyrantRules {
             return Parsed.failed(errors, allWarnings);
         }
         Fingerprint owner = file.owner();
-        String user = users.userById(owner.uid()).map(Account::name).orElse(null);
-        return Parsed.ok(parsed.value().withIdentity(user, owner.uid(), owner.gid()), allWarnings);
+        Optional<Account> account = users.userById(owner.uid());
+        return Parsed.ok(parsed.value().withIdentity(account.map(Account::name).orElse(null),
+                account.map(Account::home).orElse(null), owner.uid(), owner.gid()), allWarnings);
     }
 
     private static void notRoot(Fingerprint f, String rootUid, String rootGid, List<String> refusals) {

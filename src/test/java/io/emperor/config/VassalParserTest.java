@@ -210,6 +210,8 @@ class VassalParserTest {
         assertEquals(user, spec.user());
         assertEquals(uid, spec.uid());
         assertEquals(gid, spec.gid());
+        // The passwd home is read with the file, so the spawn needs no lookup on the loop thread.
+        assertEquals(user == null ? null : "/home/" + user, spec.home());
     }
 
     @Test

@@ -116,7 +116,9 @@ class TyrantRulesTest {
         assertEquals(user, p.value().user());
         assertEquals(uid, p.value().uid());
         assertEquals(gid, p.value().gid());
-        assertEquals(SPEC.withIdentity(user, uid, gid), p.value(), "nothing else changes");
+        String home = user == null ? null : "/home/" + user; // the owner's passwd home goes with the spec
+        assertEquals(home, p.value().home());
+        assertEquals(SPEC.withIdentity(user, home, uid, gid), p.value(), "nothing else changes");
         assertEquals(warnings.stream().map(m -> new Problem(FILE, 0, m)).toList(), p.warnings());
     }
 
@@ -194,7 +196,7 @@ class TyrantRulesTest {
         VassalSpec uwsgi = new VassalSpec("app", FILE, VassalSpec.Kind.UWSGI, List.of(), FILE.getParent(), List.of(),
                 0022, null, -1, -1, null, 2, Duration.ofSeconds(30), ReloadMode.SIGNAL, 1, List.of());
         Parsed<VassalSpec> p = TyrantRules.judge(Parsed.ok(uwsgi, List.of()), regular(file(1002, 1002, 0644)), USERS);
-        assertEquals(uwsgi.withIdentity("bob", 1002, 1002), p.value());
+        assertEquals(uwsgi.withIdentity("bob", "/home/bob", 1002, 1002), p.value());
     }
 
     @Test
