@@ -113,7 +113,7 @@ final class Daemon {
         io.close();
         notifier.close();
         EmperorLog.info("stopped");
-        return 0;
+        return loop.exitCode();
     }
 
     /** Tyrant mode: true when this process holds what it needs; else says so on stderr. */

@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
         exitCodeList = {
             "0:success (run: a clean shutdown; check: every file is valid)",
             "1:run: emperor.ini has errors, the log file cannot be opened, the exec helper is missing, tyrant mode lacks a capability, or the vassal directories cannot be watched; check: a file has errors",
-            "2:bad command line"})
+            "2:bad command line",
+            "70:run: an internal failure (the I/O thread failed); every vassal was stopped first"})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -37,6 +37,8 @@ public final class EmperorLoop {
     /** After the longest stop-timeout, how much longer a shutdown waits for exits after SIGKILL. */
     static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(15);
     private static final int MAX_EVENTS_PER_TURN = 256;
+    /** Exit status after a {@link LoopEvent.Fatal} (EX_SOFTWARE). */
+    public static final int EXIT_FATAL = 70;
 
     /** What the loop asks of the rest of the emperor. Called on the loop thread. */
     public interface Host {
@@ -72,6 +74,7 @@ public final class EmperorLoop {
     private boolean ready;
     private boolean shuttingDown;
     private long shutdownDeadline = Vassal.NO_DEADLINE;
+    private int exitCode;
     private Counts reported;
     private volatile Thread thread;
 
@@ -149,6 +152,11 @@ public final class EmperorLoop {
                 ended(e.name(), e.runId());
             } else if (event instanceof LoopEvent.SignalReceived s) {
                 signal(s.signal());
+            } else if (event instanceof LoopEvent.Fatal f) {
+                EmperorLog.error("fatal: " + f.reason() + "; stopping every vassal, then exiting with status "
+                        + EXIT_FATAL, null);
+                exitCode = EXIT_FATAL;
+                beginShutdown("fatal error");
             } else if (event instanceof LoopEvent.Task t) {
                 t.work().run();
             }
@@ -241,20 +249,32 @@ public final class EmperorLoop {
                     forEach(new Event.ForceKill());
                     return;
                 }
-                shuttingDown = true;
-                EmperorLog.info("stopping " + vassals.size() + " vassal(s) (SIG" + sig + ")");
-                host.stopWatching();
-                long longest = 0;
-                for (Vassal v : vassals.values()) {
-                    if (v.spec() != null && v.state().hasProcess()) {
-                        longest = Math.max(longest, v.spec().stopTimeout().toNanos());
-                    }
-                }
-                shutdownDeadline = clock.nanoTime() + longest + SHUTDOWN_GRACE.toNanos();
-                forEach(new Event.Shutdown());
+                beginShutdown("SIG" + sig);
             }
             default -> EmperorLog.warn("ignoring unexpected signal " + sig);
         }
+    }
+
+    private void beginShutdown(String why) {
+        if (shuttingDown) {
+            return;
+        }
+        shuttingDown = true;
+        EmperorLog.info("stopping " + vassals.size() + " vassal(s) (" + why + ")");
+        host.stopWatching();
+        long longest = 0;
+        for (Vassal v : vassals.values()) {
+            if (v.spec() != null && v.state().hasProcess()) {
+                longest = Math.max(longest, v.spec().stopTimeout().toNanos());
+            }
+        }
+        shutdownDeadline = clock.nanoTime() + longest + SHUTDOWN_GRACE.toNanos();
+        forEach(new Event.Shutdown());
+    }
+
+    /** The emperor's exit status once {@link #run} returned: 0, or {@link #EXIT_FATAL}. */
+    public int exitCode() {
+        return exitCode;
     }
 
     private void forEach(Event e) {

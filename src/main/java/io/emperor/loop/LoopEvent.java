@@ -18,6 +18,12 @@ public sealed interface LoopEvent {
     /** A signal to the emperor: TERM, INT, QUIT or HUP. */
     record SignalReceived(String signal) implements LoopEvent {}
 
+    /**
+     * A part the emperor cannot work without has failed (the I/O thread): stop every vassal and
+     * exit with status 70, so that a supervisor (systemd's Restart=on-failure) starts it again.
+     */
+    record Fatal(String reason) implements LoopEvent {}
+
     /** Work that must run on the loop thread (queries of vassal state). */
     record Task(Runnable work) implements LoopEvent {}
 }

@@ -172,7 +172,8 @@ public final class IoThread implements AutoCloseable {
                 if (err == Native.EINTR) {
                     continue;
                 }
-                EmperorLog.error("epoll_wait: " + Native.strerror(err), null);
+                // Without this thread no output and no exit is seen: the emperor must stop.
+                sink.accept(new LoopEvent.Fatal("I/O thread: epoll_wait: " + Native.strerror(err)));
                 return;
             }
             for (int i = 0; i < n; i++) {

@@ -316,4 +316,17 @@ class LoopTest {
         loop.handle(new LoopEvent.Task(() -> seen.add("ran")));
         assertEquals(List.of("ran"), seen);
     }
+
+    @Test
+    void aFatalFailureStopsEveryVassalAndSetsExitStatus70() {
+        scan(file(Specs.program("a", "/bin/a")));
+        assertEquals(0, loop.exitCode());
+        loop.handle(new LoopEvent.Fatal("I/O thread: epoll_wait: Bad file descriptor"));
+        assertTrue(loop.isShuttingDown());
+        assertEquals(List.of("stopWatching"), host);
+        assertTrue(launcher.calls.contains("signal run=1 sig=15"), launcher.calls.toString());
+        exit("a", ExitStatus.exited(0));
+        assertTrue(loop.finished());
+        assertEquals(EmperorLoop.EXIT_FATAL, loop.exitCode());
+    }
 }
