@@ -67,9 +67,7 @@ public final class EmperorConfigParser {
     public Parsed<EmperorConfig> parse(Path file) {
         Path path = file.toAbsolutePath();
         IniFile ini = IniReader.read(path);
-        Problems problems = new Problems(path);
-        problems.addErrors(ini.errors());
-        problems.addWarnings(ini.warnings());
+        Problems problems = Problems.of(ini);
         if (ini.unreadable()) {
             return problems.result(() -> null);
         }
@@ -84,11 +82,7 @@ public final class EmperorConfigParser {
             problems.error(0, "no [emperor] section");
             return problems.result(() -> null);
         }
-        for (IniSection other : ini.sections()) {
-            if (!other.name().equals(used)) {
-                problems.warning(other.line(), "section [" + other.name() + "] is ignored");
-            }
-        }
+        problems.ignoreOtherSections(ini, used);
         Magic magic = new Magic(Magic.Context.of(path, hostname, environment, emperor.get()));
         ExpandedSection section = new ExpandedSection(emperor.get(), magic, problems);
         section.rejectUnknown(KEYS);

@@ -15,6 +15,23 @@ final class Problems {
     private final Set<Problem> errors = new LinkedHashSet<>();
     private final Set<Problem> warnings = new LinkedHashSet<>();
 
+    /** The problems of a file, starting with what the ini reader found in it. */
+    static Problems of(IniFile ini) {
+        Problems p = new Problems(ini.file());
+        p.addErrors(ini.errors());
+        p.addWarnings(ini.warnings());
+        return p;
+    }
+
+    /** Warns about every section of {@code ini} other than {@code used}. */
+    void ignoreOtherSections(IniFile ini, String used) {
+        for (IniSection other : ini.sections()) {
+            if (!other.name().equals(used)) {
+                warning(other.line(), "section [" + other.name() + "] is ignored");
+            }
+        }
+    }
+
     Problems(Path file) {
         this.file = file;
     }

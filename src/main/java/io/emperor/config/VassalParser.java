@@ -54,19 +54,13 @@ public final class VassalParser implements VassalFileParser {
     public Parsed<VassalSpec> parse(Path file) {
         Path path = file.toAbsolutePath();
         IniFile ini = IniReader.read(path);
-        Problems problems = new Problems(path);
-        problems.addErrors(ini.errors());
-        problems.addWarnings(ini.warnings());
+        Problems problems = Problems.of(ini);
         if (ini.unreadable()) {
             return problems.result(() -> null);
         }
         Optional<IniSection> vassal = ini.section(VASSAL);
         if (vassal.isPresent()) {
-            for (IniSection other : ini.sections()) {
-                if (!other.name().equals(VASSAL)) {
-                    problems.warning(other.line(), "section [" + other.name() + "] is ignored");
-                }
-            }
+            problems.ignoreOtherSections(ini, VASSAL);
             Magic magic = new Magic(Magic.Context.of(path, hostname, environment, vassal.get()));
             VassalSection section = new VassalSection(path, new ExpandedSection(vassal.get(), magic, problems),
                     users, tyrant, problems);
