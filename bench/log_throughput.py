@@ -8,11 +8,13 @@ and vassal-logs (DIR/NAME.log, timestamped lines). Baseline: the same `yes | hea
 through `cat` into a file. The emperor runs with the packaged launcher's JVM flags; its CPU
 time comes from /proc/PID/stat (utime + stime) before and after.
 
-Run from the repository root after `mvn -DbuildDir=target-log package`:
+Run from the repository root after `mvn -DbuildDir=target-log package -Dmaven.test.skip=true`:
     python3 bench/log_throughput.py            # 1 GiB
     python3 bench/log_throughput.py 268435456  # 256 MiB
-Environment: EMPEROR_BENCH_CASE=tagged|vassal-logs runs one case; EMPEROR_BENCH_JAVA_OPTS adds JVM
-options (-XX:StartFlightRecording=filename=/tmp/x.jfr,settings=profile to profile).
+Environment: BUILD_DIR=DIR uses another Maven build directory (default target-log);
+EMPEROR_BENCH_CASE=tagged|vassal-logs runs one case; EMPEROR_BENCH_JAVA_OPTS adds JVM options
+(-XX:StartFlightRecording=filename=/tmp/x.jfr,settings=profile to profile); EMPEROR_BENCH_UTF8=1
+prints non-ASCII lines. The emperor's CPU is printed as user and system time per GiB.
 """
 import os
 import subprocess
@@ -24,14 +26,17 @@ BUILD = os.environ.get("BUILD_DIR", "target-log")
 FLAGS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss256k -Xmx64m -XX:-UsePerfData".split()
 # e.g. EMPEROR_BENCH_JAVA_OPTS=-XX:StartFlightRecording=filename=/tmp/x.jfr to profile
 FLAGS += os.environ.get("EMPEROR_BENCH_JAVA_OPTS", "").split()
-LINE = "x" * 99
+# EMPEROR_BENCH_UTF8=1: lines of 49 "é" and an "x" (still 99 bytes and a newline), which take the
+# splitter's byte-by-byte UTF-8 path instead of the ASCII fast path.
+LINE = "\u00e9" * 49 + "x" if os.environ.get("EMPEROR_BENCH_UTF8") else "x" * 99
 TICK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid):
+    """(user, system) CPU seconds of a process so far."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15)
+    return int(fields[11]) / TICK, int(fields[12]) / TICK  # utime, stime (fields 14, 15)
 
 
 def wait_size(path, size, timeout=600):
@@ -83,8 +88,8 @@ def through_emperor(work, n, vassal_logs):
             f.write(f"[vassal]\nexec = /bin/sh -c 'yes {LINE} | head -c {lines * 100}; exec sleep 3600'\n"
                     "stop-timeout = 1\n")
         t1 = wait_size(target, size)
-        cpu = cpu_seconds(emp.pid) - cpu0
-        return t1 - t0, cpu
+        cpu1 = cpu_seconds(emp.pid)
+        return t1 - t0, cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
     finally:
         emp.terminate()
         emp.wait(60)
@@ -105,9 +110,9 @@ def main():
         for name, vl in cases:
             if only and only != ("vassal-logs" if vl else "tagged"):
                 continue
-            t, cpu = through_emperor(work, n, vl)
+            t, user, system = through_emperor(work, n, vl)
             print(f"{name:26} {t:6.2f} s  {n / t / (1 << 20):7.1f} MiB/s  ratio to cat {cat / t:4.2f}"
-                  f"  emperor CPU {cpu / gib:6.2f} s/GiB")
+                  f"  emperor CPU {(user + system) / gib:5.2f} s/GiB (user {user / gib:4.2f}, system {system / gib:4.2f})")
     finally:
         subprocess.run(["rm", "-rf", work])
 

@@ -55,8 +55,10 @@ public final class EmperorLog {
 
     /**
      * The lines one read of a vassal's pipe gave, as one logging event, so that the log file gets
-     * one write for them, not one per line (docs/performance.md). {@link EmperorLayout} writes
-     * each line with its own prefix; any other layout gets {@link #toString}.
+     * one write for them, not one per line, when they cannot be written as pre-encoded bytes
+     * ({@link VassalOutput}: a user's logback.xml, another appender attached, a fallback).
+     * {@link EmperorLayout} writes each line with its own prefix; any other layout gets
+     * {@link #toString}.
      */
     public record OutputBatch(String name, java.util.List<String> lines, boolean tag) {
         @Override

@@ -24,8 +24,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Configures logback in code (its XML start-up costs ~0.4 s): everything to stderr, or appended
  * to one file, rotated by size when {@code log-maxsize} is set ({@code FILE.1.gz} ...
- * {@code FILE.N.gz}, logback's {@link FixedWindowRollingPolicy}). A user who wants their own
- * appenders passes {@code -Dlogback.configurationFile=etc/logback.xml} and this class leaves
+ * {@code FILE.N.gz}, logback's {@link FixedWindowRollingPolicy}). The appenders are
+ * {@link EmperorAppenders}: vassal output goes to them as pre-encoded bytes ({@link #preEncoded}),
+ * and a failing file is reported and retried ({@link RetryingFileStream}). A user who wants their
+ * own appenders passes {@code -Dlogback.configurationFile=etc/logback.xml} and this class leaves
  * logback alone.
  */
 public final class LogSetup {
@@ -58,11 +60,37 @@ public final class LogSetup {
     private static volatile FileAppender<ILoggingEvent> fileAppender;
     /** What this class installed last. */
     private static volatile Target installed;
+    /** The appender this class installed last, with its format, for vassal output as bytes. */
+    private static volatile PreEncodedLog preEncoded;
+
+    /**
+     * The emperor's log as an appender that takes vassal output already formatted
+     * ({@link VassalOutput}).
+     *
+     * @param appender the appender this class installed
+     * @param format   the format to write in (what its {@link EmperorLayout} writes)
+     * @param root     the root logger it is attached to: it must be the only appender there
+     */
+    record PreEncodedLog(EmperorAppenders.PreEncoded appender, LogFormat format, Logger root) {}
 
     private LogSetup() {}
 
     public static boolean userConfigured() {
         return System.getProperty("logback.configurationFile") != null;
+    }
+
+    /**
+     * The emperor's log for pre-encoded vassal output, or null when lines must go through logback's
+     * events: a user's logback.xml, or another appender on the root logger (a SIGHUP swapping
+     * appenders, a test capturing events), which must see every line too.
+     */
+    static PreEncodedLog preEncoded() {
+        PreEncodedLog p = preEncoded;
+        if (p == null) {
+            return null;
+        }
+        java.util.Iterator<Appender<ILoggingEvent>> it = p.root().iteratorForAppenders();
+        return it.hasNext() && it.next() == p.appender() && !it.hasNext() ? p : null;
     }
 
     /**
@@ -141,12 +169,12 @@ public final class LogSetup {
         OutputStreamAppender<ILoggingEvent> appender;
         FileAppender<ILoggingEvent> file = null;
         if (target.file() == null) {
-            ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
+            ConsoleAppender<ILoggingEvent> console = new EmperorAppenders.Console();
             console.setTarget("System.err");
             appender = console;
         } else {
             if (target.maxSize() == 0) {
-                file = new FileAppender<>();
+                file = new EmperorAppenders.PlainFile();
                 file.setFile(target.file().toString());
             } else {
                 file = rolling(ctx, target); // its file is set before its policies, as logback requires
@@ -169,6 +197,7 @@ public final class LogSetup {
         }
         fileAppender = file;
         installed = target;
+        preEncoded = new PreEncodedLog((EmperorAppenders.PreEncoded) appender, target.format(), root);
     }
 
     /**
@@ -185,7 +214,7 @@ public final class LogSetup {
     }
 
     private static RollingFileAppender<ILoggingEvent> rolling(LoggerContext ctx, Target target) {
-        RollingFileAppender<ILoggingEvent> r = new RollingFileAppender<>();
+        RollingFileAppender<ILoggingEvent> r = new EmperorAppenders.Rolling();
         r.setContext(ctx);
         r.setFile(target.file().toString());
         FixedWindowRollingPolicy window = new FixedWindowRollingPolicy();

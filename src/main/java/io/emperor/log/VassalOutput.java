@@ -1,12 +1,11 @@
 package io.emperor.log;
 
 import io.emperor.config.IoReasons;
+import io.emperor.config.LogFormat;
 import io.emperor.config.LogSettings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
@@ -16,12 +15,14 @@ import java.util.function.LongSupplier;
  * into the emperor's log (tagged with the vassal name, or as printed with {@code log-tag = false})
  * or, with {@code vassal-logs = DIR}, into {@code DIR/NAME.log}, which the emperor opens itself.
  *
- * <p>Threads: {@link #line} and {@link #flush} are called by the I/O thread only, which reads a
- * chunk of a pipe, hands its lines to {@link #line} and then calls {@link #flush} once, so a file
- * gets one write per chunk, not one per line (the emperor's log too: one logging event per chunk,
- * {@link EmperorLog.OutputBatch}). {@link #reconfigure} (SIGHUP) and {@link #forget}
- * come from the loop thread: the first only bumps a generation that makes every file reopen at
- * its next write; the second closes a file under its lock.
+ * <p>Threads: {@link #write} and {@link #finish} are called by the I/O thread only, once per read
+ * of a pipe. The lines of the read are formatted for their target straight into one byte array
+ * ({@link LineBatch}: the target's prefix, then the split and escaped bytes), which goes out as
+ * one write: to the vassal's file, or to the emperor's log through its appender's lock
+ * ({@link LogSetup#preEncoded}), or, when the emperor's log is a user's logback.xml, as one
+ * logging event ({@link EmperorLog.OutputBatch}). {@link #reconfigure} (SIGHUP) and
+ * {@link #forget} come from the loop thread: the first only bumps a generation that makes every
+ * file reopen at its next write; the second closes a file under its lock.
  *
  * <p>A file that cannot be opened or written (directory gone, disk full, not writable) is reported
  * once; until a retry {@link #RETRY_NANOS} later succeeds, the vassal's lines go to the emperor's
@@ -30,6 +31,7 @@ import java.util.function.LongSupplier;
 public final class VassalOutput {
     /** How long after a failure a file is tried again. */
     public static final long RETRY_NANOS = 2_000_000_000L;
+    private static final byte[] JOURNAL_INFO = {'<', '6', '>'};
 
     /**
      * How one run's lines are routed.
@@ -44,21 +46,33 @@ public final class VassalOutput {
         }
     }
 
-    /** The per-vassal file of one name, with the lines of the chunk being read. */
+    /** The per-vassal file of one name. */
     private static final class Target {
-        final List<String> pending = new ArrayList<>();
+        /** {@code [NAME] }, as the emperor's log tags the vassal's lines. */
+        final byte[] tag;
         VassalLogFile file;
         int generation;
         boolean failing;
         long retryAt;
-        byte[] buffer = new byte[0];
+
+        Target(String name) {
+            tag = ("[" + name + "] ").getBytes(StandardCharsets.UTF_8);
+        }
     }
+
+    /**
+     * Where the lines of one read go: {@code file}, else the emperor's log, pre-encoded through
+     * {@code log} when there is one, else as an event.
+     */
+    private record Destination(Path file, LogSetup.PreEncodedLog log, boolean tag) {}
 
     private final VassalTails tails;
     private final LongSupplier nanoTime;
     private final LongSupplier millis;
     private final LogTime time = new LogTime();
     private final Map<String, Target> targets = new ConcurrentHashMap<>();
+    private final LineBatch batch = new LineBatch();
+    private byte[] prefix = new byte[64];
     private volatile LogSettings settings = LogSettings.DEFAULTS;
     private volatile int generation;
 
@@ -83,60 +97,26 @@ public final class VassalOutput {
         generation++;
     }
 
-    /** One line the vassal printed (already split, cut and escaped by {@link LineSplitter}). */
-    public void line(Route route, String line) {
-        tails.append(route.name(), line);
-        targets.computeIfAbsent(route.name(), n -> new Target()).pending.add(line);
+    /**
+     * One read of a vassal's output: {@code data[off, off + len)} is split into lines by the run's
+     * {@code splitter}, and its complete lines are written with one write.
+     */
+    public void write(Route route, LineSplitter splitter, byte[] data, int off, int len) {
+        Target t = targets.computeIfAbsent(route.name(), Target::new);
+        synchronized (t) {
+            Destination d = destination(route, t);
+            splitter.feed(data, off, len, batch);
+            deliver(route, t, d);
+        }
     }
 
-    /** The end of a chunk: writes what {@link #line} collected for this vassal's file. */
-    public void flush(Route route) {
-        Target t = targets.get(route.name());
-        if (t == null) {
-            return;
-        }
+    /** The end of a run's output: writes what is left of an unfinished last line. */
+    public void finish(Route route, LineSplitter splitter) {
+        Target t = targets.computeIfAbsent(route.name(), Target::new);
         synchronized (t) {
-            if (t.pending.isEmpty()) {
-                return;
-            }
-            LogSettings s = settings;
-            if (s.vassalLogs().isEmpty()) { // the emperor's log (also when a SIGHUP removed vassal-logs)
-                EmperorLog.output(route.name(), t.pending, route.tag());
-                t.pending.clear();
-                closeFile(t);
-                return;
-            }
-            Path path = s.vassalLogs().get().resolve(route.name() + ".log");
-            if (t.file != null && (t.generation != generation || !t.file.path().equals(path))) {
-                closeFile(t);
-            }
-            if (t.failing && nanoTime.getAsLong() - t.retryAt < 0) {
-                fallBack(route, t);
-                return;
-            }
-            try {
-                if (t.file == null) {
-                    t.file = new VassalLogFile(path);
-                    t.generation = generation;
-                }
-                int len = format(route, t);
-                t.file.write(t.buffer, len, s.vassalLogMaxSize(), s.vassalLogBackups());
-                t.pending.clear();
-                if (t.failing) {
-                    t.failing = false;
-                    EmperorLog.info(route.name() + ": log file " + path + " is writable again");
-                }
-            } catch (IOException | RuntimeException e) {
-                if (!t.failing) {
-                    EmperorLog.warn(route.name() + ": cannot write log file " + path + ": " + reason(e)
-                            + "; its lines go to the emperor's log until a retry succeeds (every "
-                            + RETRY_NANOS / 1_000_000_000L + "s)");
-                }
-                t.failing = true;
-                t.retryAt = nanoTime.getAsLong() + RETRY_NANOS;
-                closeFile(t);
-                fallBack(route, t);
-            }
+            Destination d = destination(route, t);
+            splitter.flush(batch);
+            deliver(route, t, d);
         }
     }
 
@@ -151,24 +131,90 @@ public final class VassalOutput {
         }
     }
 
-    private int format(Route route, Target t) {
-        StringBuilder sb = new StringBuilder(t.pending.size() * 128);
+    /** Chooses where this read's lines go, and empties the batch with the prefix they need there. */
+    private Destination destination(Route route, Target t) {
+        LogSettings s = settings;
         long now = millis.getAsLong();
-        for (String line : t.pending) {
-            if (route.tag()) {
-                time.append(sb, now);
-                sb.append(' ');
+        if (s.vassalLogs().isPresent()) {
+            Path path = s.vassalLogs().get().resolve(route.name() + ".log");
+            if (t.file != null && (t.generation != generation || !t.file.path().equals(path))) {
+                closeFile(t);
             }
-            sb.append(line).append('\n');
+            if (!t.failing || nanoTime.getAsLong() - t.retryAt >= 0) {
+                int n = 0;
+                if (route.tag()) {
+                    n = time.put(prefix, 0, now);
+                    prefix[n++] = ' ';
+                }
+                batch.reset(prefix, n);
+                return new Destination(path, null, route.tag());
+            }
+            return emperorLog(t, true, now); // until the retry: tagged, among the emperor's lines
         }
-        byte[] bytes = sb.toString().getBytes(StandardCharsets.UTF_8);
-        t.buffer = bytes;
-        return bytes.length;
+        closeFile(t); // a SIGHUP removed vassal-logs
+        return emperorLog(t, route.tag(), now);
     }
 
-    private static void fallBack(Route route, Target t) {
-        EmperorLog.output(route.name(), t.pending, true);
-        t.pending.clear();
+    /** The same prefixes as {@link EmperorLayout} writes for an {@link EmperorLog.OutputBatch}. */
+    private Destination emperorLog(Target t, boolean tag, long now) {
+        LogSetup.PreEncodedLog log = LogSetup.preEncoded();
+        int n = 0;
+        if (log != null) {
+            if (prefix.length < LogTime.LENGTH + 4 + t.tag.length) {
+                prefix = new byte[LogTime.LENGTH + 4 + t.tag.length];
+            }
+            if (log.format() == LogFormat.JOURNAL) {
+                System.arraycopy(JOURNAL_INFO, 0, prefix, 0, JOURNAL_INFO.length);
+                n = JOURNAL_INFO.length;
+            } else if (tag) {
+                n = time.put(prefix, 0, now);
+                prefix[n++] = ' ';
+            }
+            if (tag) {
+                System.arraycopy(t.tag, 0, prefix, n, t.tag.length);
+                n += t.tag.length;
+            }
+        }
+        batch.reset(prefix, n);
+        return new Destination(null, log, tag);
+    }
+
+    private void deliver(Route route, Target t, Destination d) {
+        tails.append(route.name(), batch);
+        if (batch.count() == 0) {
+            return;
+        }
+        if (d.file() != null) {
+            writeFile(route, t, d.file());
+        } else if (d.log() == null || !d.log().appender().writePreEncoded(batch.bytes, 0, batch.size)) {
+            // A user's logback.xml, or the appender was just replaced (SIGHUP): logback's way.
+            EmperorLog.output(route.name(), batch.lines(), d.tag());
+        }
+    }
+
+    private void writeFile(Route route, Target t, Path path) {
+        LogSettings s = settings;
+        try {
+            if (t.file == null) {
+                t.file = new VassalLogFile(path);
+                t.generation = generation;
+            }
+            t.file.write(batch.bytes, batch.size, s.vassalLogMaxSize(), s.vassalLogBackups());
+            if (t.failing) {
+                t.failing = false;
+                EmperorLog.info(route.name() + ": log file " + path + " is writable again");
+            }
+        } catch (IOException | RuntimeException e) {
+            if (!t.failing) {
+                EmperorLog.warn(route.name() + ": cannot write log file " + path + ": " + reason(e)
+                        + "; its lines go to the emperor's log until a retry succeeds (every "
+                        + RETRY_NANOS / 1_000_000_000L + "s)");
+            }
+            t.failing = true;
+            t.retryAt = nanoTime.getAsLong() + RETRY_NANOS;
+            closeFile(t);
+            EmperorLog.output(route.name(), batch.lines(), true);
+        }
     }
 
     private static void closeFile(Target t) {

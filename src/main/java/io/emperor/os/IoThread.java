@@ -214,8 +214,7 @@ public final class IoThread implements AutoCloseable {
             long n = c.read(r.outFd, buffer, CHUNK);
             if (n > 0) {
                 buffer.get(0, bytes, 0, (int) n);
-                r.splitter.feed(bytes, 0, (int) n, line -> output.line(r.route, line));
-                output.flush(r.route);
+                output.write(r.route, r.splitter, bytes, 0, (int) n);
                 total += (int) n;
                 if (!drain || total >= EXIT_DRAIN_LIMIT) {
                     return;
@@ -243,8 +242,7 @@ public final class IoThread implements AutoCloseable {
     }
 
     private void closeOutput(RunIo r) {
-        r.splitter.flush(line -> output.line(r.route, line));
-        output.flush(r.route);
+        output.finish(r.route, r.splitter);
         c.close(r.outFd);
         r.outFd = -1;
     }

@@ -110,6 +110,60 @@ class LogRobustnessIT extends ItSupport {
         }
     }
 
+    /**
+     * The emperor's own log on a full disk (a 1 MiB tmpfs; root only): reported once on stderr,
+     * the emperor goes on, and once there is room again the log is written again, saying so.
+     */
+    @Test
+    void aFullDiskUnderTheEmperorsOwnLogIsReportedOnStderrOnceAndRetried() throws Exception {
+        Path tiny = Files.createDirectories(ws.root.resolve("tiny-log"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", tiny.toString())
+                .redirectErrorStream(true).start();
+        boolean mounted = mount.waitFor(10, TimeUnit.SECONDS) && mount.exitValue() == 0;
+        Assumptions.assumeTrue(mounted, "mounting a tmpfs needs root (CAP_SYS_ADMIN): "
+                + new String(mount.getInputStream().readAllBytes()));
+        Path log = tiny.resolve("emperor.log");
+        Path err = ws.root.resolve("emperor.err");
+        Path ini = ws.emperorIni("vassals = " + ws.vassals, "log = " + log);
+        java.util.List<String> cmd = new java.util.ArrayList<>(EmperorProcess.javaCommand());
+        cmd.addAll(java.util.List.of("run", "--config", ini.toString(), "--control", ws.root.resolve("c.sock").toString()));
+        Process emp = new ProcessBuilder(cmd).directory(ws.root.toFile()).redirectErrorStream(true)
+                .redirectOutput(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
+        try {
+            Poll.until("ready", WAIT, () -> Files.exists(log) && Workspace.read(log).contains("[emperor] ready: "));
+            // 2 MiB of 1 KiB lines, then one line a second (no "$(": ini magic).
+            Path file = ws.vassal("full", sh("yes `head -c 1023 /dev/zero | tr \"\\0\" y` | head -c 2097152;"
+                    + " i=0; while :; do i=`expr $i + 1`; echo tick $i; sleep 1; done"), "stop-timeout = 2");
+            String failure = "emperor: cannot write log file " + log + ": No space left on device; its lines are lost"
+                    + " until a retry succeeds (every 2s)";
+            Poll.until("the failure on stderr", Duration.ofSeconds(30), () -> Workspace.read(err).contains(failure),
+                    () -> Workspace.read(err));
+            Thread.sleep(3000); // a few retries, all failing
+            assertTrue(emp.isAlive());
+            assertEquals(1, Workspace.read(err).lines().filter(l -> l.contains("cannot write log file")).count(),
+                    "reported once: " + Workspace.read(err));
+            Process grow = new ProcessBuilder("mount", "-o", "remount,size=8m", tiny.toString()).inheritIO().start();
+            assertTrue(grow.waitFor(10, TimeUnit.SECONDS) && grow.exitValue() == 0, "remount");
+            Poll.until("writable again, in the log", Duration.ofSeconds(30),
+                    () -> Workspace.read(log).contains("[emperor] log file " + log + " is writable again; "));
+            assertTrue(Workspace.read(err).contains("emperor: log file " + log + " is writable again; "), Workspace.read(err));
+            Poll.until("ticks in the log again", Duration.ofSeconds(30), () -> {
+                String text = Workspace.read(log);
+                return text.indexOf("[full] tick ", text.indexOf("is writable again")) > 0;
+            });
+            Workspace.delete(file);
+            Poll.until("stopped", WAIT, () -> Workspace.read(log).contains("full: stopped "));
+        } finally {
+            emp.destroy();
+            if (!emp.waitFor(30, TimeUnit.SECONDS)) {
+                emp.destroyForcibly().waitFor();
+            }
+            new ProcessBuilder("umount", tiny.toString()).start().waitFor(10, TimeUnit.SECONDS);
+        }
+        assertEquals(0, emp.exitValue(), Workspace.read(err));
+    }
+
     private static long rssKib(long pid) {
         return Procs.status(pid, "VmRSS").map(v -> Long.parseLong(v.replaceAll("[^0-9]", ""))).orElse(0L);
     }

@@ -22,21 +22,25 @@ class VassalLogsIT extends ItSupport {
     private static final Pattern COUNT = Pattern.compile("^\\d{4}-\\d\\d-\\d\\dT\\S+Z count (\\d+)$");
 
     @Test
-    void linesGoToTheVassalsFileRotatedBySizeWithoutLosingALine() throws IOException {
+    void linesGoToTheVassalsFileRotatedBySizeIntoGzippedBackupsWithoutLosingALine() throws IOException {
         Path logs = Files.createDirectories(ws.root.resolve("logs"));
         try (EmperorProcess emp = emperor("vassal-logs = " + logs, "vassal-log-maxsize = 64k",
                 "vassal-log-backups = 2")) {
             int from = emp.mark();
             Path file = ws.vassal("counter", "exec = " + ws.exec("counts.sh"), "stop-timeout = 2");
-            Poll.until("counter.log.2 exists", WAIT, () -> Files.exists(logs.resolve("counter.log.2")));
+            Poll.until("counter.log.2.gz exists", WAIT, () -> Files.exists(logs.resolve("counter.log.2.gz")));
             Workspace.delete(file);
             emp.awaitLog(lifecycle("counter", "stopped "));
-            assertFalse(Files.exists(logs.resolve("counter.log.3")), "two backups only");
+            // The last rotation's gzip may still be running (in the background): wait for it.
+            Poll.until("no rotated file left uncompressed", WAIT, () -> rotatedLeft(logs).isEmpty(),
+                    () -> rotatedLeft(logs).toString());
+            assertFalse(Files.exists(logs.resolve("counter.log.3.gz")), "two backups only");
             List<Integer> counts = new ArrayList<>();
-            for (String name : List.of("counter.log.2", "counter.log.1", "counter.log")) {
+            for (String name : List.of("counter.log.2.gz", "counter.log.1.gz", "counter.log")) {
                 Path f = logs.resolve(name);
-                assertTrue(Files.size(f) <= 64 * 1024, name + " is " + Files.size(f) + " bytes");
-                for (String line : Files.readAllLines(f)) {
+                String text = name.endsWith(".gz") ? gunzip(f) : Workspace.read(f);
+                assertTrue(text.length() <= 64 * 1024, name + " is " + text.length() + " bytes");
+                for (String line : text.lines().toList()) {
                     Matcher m = COUNT.matcher(line);
                     assertTrue(m.matches(), name + ": " + line);
                     counts.add(Integer.parseInt(m.group(1)));
@@ -89,6 +93,20 @@ class VassalLogsIT extends ItSupport {
             emp.awaitLogFrom(from, output("bad", "sleeps\\.sh: got TERM, exiting"), WAIT);
             assertEquals(1, emp.find(from, lifecycle("bad", "cannot write log file")).size(), "reported once");
             assertTrue(emp.isAlive());
+        }
+    }
+
+    private static List<String> rotatedLeft(Path logs) {
+        try (java.util.stream.Stream<Path> s = Files.list(logs)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.contains(".rotated-")).toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static String gunzip(Path gz) throws IOException {
+        try (java.io.InputStream in = new java.util.zip.GZIPInputStream(Files.newInputStream(gz))) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         }
     }
 

@@ -60,11 +60,10 @@ class VassalOutputTest {
         out.reconfigure(new LogSettings(Optional.empty(), Optional.of(logs), maxSize, backups, 0, 5));
     }
 
+    /** The vassal prints these lines, in one read of its pipe. */
     void print(VassalOutput.Route r, String... lines) {
-        for (String l : lines) {
-            out.line(r, l);
-        }
-        out.flush(r);
+        byte[] b = (String.join("\n", lines) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        out.write(r, new LineSplitter(), b, 0, b.length);
     }
 
     @Test
@@ -97,20 +96,22 @@ class VassalOutputTest {
     }
 
     @Test
-    void rotatesBySizeKeepingTheBackups() throws IOException {
+    void rotatesBySizeKeepingTheBackupsGzipped() throws Exception {
         settings(dir, 100, 2);
         VassalOutput.Route raw = new VassalOutput.Route("app", false);
         for (int i = 0; i < 10; i++) {
             print(raw, String.format("%039d", i)); // 40 bytes a line: two per file
         }
+        VassalLogFile.awaitCompression();
         assertEquals(String.format("%039d\n%039d\n", 8, 9), Files.readString(dir.resolve("app.log")));
-        assertEquals(String.format("%039d\n%039d\n", 6, 7), Files.readString(dir.resolve("app.log.1")));
-        assertEquals(String.format("%039d\n%039d\n", 4, 5), Files.readString(dir.resolve("app.log.2")));
-        assertFalse(Files.exists(dir.resolve("app.log.3")));
+        assertEquals(String.format("%039d\n%039d\n", 6, 7), gunzip(dir.resolve("app.log.1.gz")));
+        assertEquals(String.format("%039d\n%039d\n", 4, 5), gunzip(dir.resolve("app.log.2.gz")));
+        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("app.log.1.gz"))));
+        assertEquals(List.of("app.log", "app.log.1.gz", "app.log.2.gz"), files(), "nothing else left behind");
     }
 
     @Test
-    void aChunkOfManyLinesIsSplitAcrossRotationsAtLineBoundaries() throws IOException {
+    void aChunkOfManyLinesIsSplitAcrossRotationsAtLineBoundaries() throws Exception {
         settings(dir, 100, 3);
         VassalOutput.Route raw = new VassalOutput.Route("app", false);
         String[] lines = new String[5];
@@ -118,22 +119,90 @@ class VassalOutputTest {
             lines[i] = String.format("%039d", i);
         }
         print(raw, lines); // one chunk of 200 bytes
+        VassalLogFile.awaitCompression();
         assertEquals(String.format("%039d\n", 4), Files.readString(dir.resolve("app.log")));
-        assertEquals(String.format("%039d\n%039d\n", 2, 3), Files.readString(dir.resolve("app.log.1")));
-        assertEquals(String.format("%039d\n%039d\n", 0, 1), Files.readString(dir.resolve("app.log.2")));
+        assertEquals(String.format("%039d\n%039d\n", 2, 3), gunzip(dir.resolve("app.log.1.gz")));
+        assertEquals(String.format("%039d\n%039d\n", 0, 1), gunzip(dir.resolve("app.log.2.gz")));
         print(raw, "x".repeat(300));
         assertEquals("x".repeat(300) + "\n", Files.readString(dir.resolve("app.log")), "a long line gets its own file");
     }
 
     @Test
-    void noBackupsMeansTheFileStartsAgain() throws IOException {
+    void noBackupsMeansTheFileStartsAgain() throws Exception {
         settings(dir, 50, 0);
         VassalOutput.Route raw = new VassalOutput.Route("app", false);
         for (int i = 0; i < 3; i++) {
             print(raw, String.format("%039d", i));
         }
+        VassalLogFile.awaitCompression();
         assertEquals(String.format("%039d\n", 2), Files.readString(dir.resolve("app.log")));
-        assertFalse(Files.exists(dir.resolve("app.log.1")));
+        assertEquals(List.of("app.log"), files());
+    }
+
+    /**
+     * Rotations faster than the background gzip (6 MiB of random letters, slow to compress, in
+     * 1 MiB files, written at once): the backups kept are still the newest and consecutive, the
+     * rotated files in between are dropped, and nothing is left behind.
+     */
+    @Test
+    void rotationsFasterThanTheGzipKeepTheNewestBackups() throws Exception {
+        settings(dir, 1 << 20, 2);
+        VassalOutput.Route raw = new VassalOutput.Route("app", false);
+        int lines = 6 * (1 << 20) / 100;
+        byte[] all = new byte[lines * 100];
+        java.util.Random random = new java.util.Random(1);
+        for (int i = 0; i < lines; i++) {
+            byte[] number = String.format("%010d", i).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            System.arraycopy(number, 0, all, i * 100, 10);
+            for (int k = 10; k < 99; k++) {
+                all[i * 100 + k] = (byte) ('a' + random.nextInt(26));
+            }
+            all[i * 100 + 99] = '\n';
+        }
+        for (int off = 0; off < all.length; off += 64 * 1000) { // reads of whole lines, as a pipe gives them
+            out.write(raw, new LineSplitter(), all, off, Math.min(64 * 1000, all.length - off));
+        }
+        VassalLogFile.awaitCompression();
+        assertEquals(List.of("app.log", "app.log.1.gz", "app.log.2.gz"), files());
+        List<String> kept = (gunzip(dir.resolve("app.log.2.gz")) + gunzip(dir.resolve("app.log.1.gz"))
+                + Files.readString(dir.resolve("app.log"))).lines().toList();
+        for (int k = 0; k < kept.size(); k++) {
+            assertEquals(lines - kept.size() + k, Integer.parseInt(kept.get(k).substring(0, 10)));
+        }
+        assertTrue(kept.size() > 2 * ((1 << 20) / 100), "two full backups and the current file: " + kept.size());
+    }
+
+    /**
+     * A rotated file left by an emperor that stopped before compressing it is neither overwritten
+     * nor lost (the numbers are the process's; 1 to 30 covers those this class's other tests use).
+     */
+    @Test
+    void aRotatedFileLeftBehindIsKept() throws Exception {
+        for (int i = 1; i <= 30; i++) {
+            Files.writeString(dir.resolve("app.log.rotated-" + i), "old " + i + "\n");
+        }
+        settings(dir, 50, 1);
+        VassalOutput.Route raw = new VassalOutput.Route("app", false);
+        for (int i = 0; i < 2; i++) {
+            print(raw, String.format("%039d", i));
+        }
+        VassalLogFile.awaitCompression();
+        assertEquals(String.format("%039d\n", 0), gunzip(dir.resolve("app.log.1.gz")));
+        for (int i = 1; i <= 30; i++) {
+            assertEquals("old " + i + "\n", Files.readString(dir.resolve("app.log.rotated-" + i)));
+        }
+    }
+
+    private List<String> files() throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    private static String gunzip(Path gz) throws IOException {
+        try (java.io.InputStream in = new java.util.zip.GZIPInputStream(Files.newInputStream(gz))) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
     }
 
     @Test

@@ -25,7 +25,7 @@ class VassalTailsTest {
     }
 
     @Test
-    void boundsCharactersTooButKeepsTheNewestLine() {
+    void boundsBytesTooButKeepsTheNewestLine() {
         VassalTails t = new VassalTails(200, 10);
         t.append("app", "12345");
         t.append("app", "67890");
@@ -37,14 +37,14 @@ class VassalTailsTest {
     }
 
     @Test
-    void aWorstCaseTailStaysUnderItsCharacterBound() {
+    void aWorstCaseTailStaysUnderItsByteBound() {
         VassalTails t = new VassalTails();
         String longest = "\\x00".repeat(LineSplitter.MAX_LINE); // a cut line of escaped bytes
         for (int i = 0; i < 300; i++) {
             t.append("app", longest);
         }
         long chars = t.lines("app").stream().mapToLong(String::length).sum();
-        assertTrue(chars <= VassalTails.MAX_CHARS + longest.length(), "chars=" + chars);
+        assertTrue(chars <= VassalTails.MAX_BYTES + longest.length(), "chars=" + chars);
     }
 
     @Test
@@ -73,7 +73,7 @@ class VassalTailsTest {
 
     @Test
     void aReaderOnAnotherThreadSeesConsistentSnapshots() throws Exception {
-        VassalTails t = new VassalTails(200, VassalTails.MAX_CHARS);
+        VassalTails t = new VassalTails(200, VassalTails.MAX_BYTES);
         AtomicBoolean bad = new AtomicBoolean();
         Thread reader = new Thread(() -> {
             for (int i = 0; i < 20_000; i++) {
@@ -95,5 +95,30 @@ class VassalTailsTest {
         reader.join();
         assertTrue(!bad.get(), "a snapshot was torn or too long");
         assertEquals("199999", t.lines("app").get(199));
+    }
+
+    @Test
+    void aReadOfManyLinesKeepsItsLastLinesWithoutPrefixesAndFollowersSeeEveryLine() throws Exception {
+        VassalTails t = new VassalTails(3, 1000);
+        t.append("app", batch("a", "b", "c", "\u00e9t\u00e9", "e"));
+        assertEquals(List.of("c", "\u00e9t\u00e9", "e"), t.lines("app"));
+        List<String> seen = new ArrayList<>();
+        AutoCloseable f = t.follow("app", seen::add);
+        t.append("app", batch("1", "2", "3", "4"));
+        f.close();
+        assertEquals(List.of("1", "2", "3", "4"), seen);
+        assertEquals(List.of("2", "3", "4"), t.lines("app"));
+    }
+
+    /** The lines as one read of a pipe gives them, each after a timestamp-like prefix. */
+    private static LineBatch batch(String... lines) {
+        byte[] prefix = "2026-11-29T13:00:00.123Z ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        LineBatch b = new LineBatch();
+        b.reset(prefix, prefix.length);
+        for (String l : lines) {
+            byte[] bytes = l.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            b.addPlain(bytes, 0, bytes.length);
+        }
+        return b;
     }
 }
