@@ -1,6 +1,12 @@
 package io.emperor.cli;
 
+import io.emperor.config.ControlSettings;
 import io.emperor.config.EmperorConfig;
+import io.emperor.control.ControlHandler;
+import io.emperor.control.ControlServer;
+import io.emperor.control.Rights;
+import io.emperor.control.StatsServer;
+import io.emperor.control.StatusView;
 import io.emperor.config.Parsed;
 import io.emperor.config.Problem;
 import io.emperor.config.VassalParser;
@@ -87,6 +93,36 @@ final class Daemon {
         }, notifier, Clock.system(), Watchdog.interval(System.getenv(), ProcessHandle.current().pid())));
         loopRef[0] = loop;
         watcher = new DirectoryWatcher(scanner, config.rescan(), s -> loop.post(new LoopEvent.Scanned(s)));
+        // The handler's off-loop work runs on the control server's thread; without a server no
+        // request comes, so nothing is ever queued there.
+        java.util.concurrent.atomic.AtomicReference<ControlServer> server = new java.util.concurrent.atomic.AtomicReference<>();
+        ControlHandler handler = new ControlHandler(loop, rights(posix, config.tyrant()), output.tails(), watcher::rescanNow,
+                new StatusView.Emperor(Main.version(), posix.getpid(), posix.getuid(), posix.getgid(),
+                        Path.of("").toAbsolutePath().toString(), config.tyrant(), System.currentTimeMillis()),
+                () -> config.vassalDirs().stream().map(Path::toString).toList(), task -> server.get().execute(task));
+        if (config.control().socket() != null) {
+            server.set(new ControlServer(config.control().socket(), handler));
+        }
+        // What the sockets have to say is logged after the "started" line, which comes first.
+        List<Runnable> deferred = new java.util.ArrayList<>();
+        Optional<ControlServer> control = startControl(config.control(), server.get(), deferred);
+        if (control == null) {
+            return 1;
+        }
+        StatsServer stats = null;
+        if (config.control().stats() != null) {
+            stats = new StatsServer(config.control().stats(), handler::snapshot);
+            try {
+                stats.start();
+                String bound = stats.boundAddress();
+                deferred.add(() -> EmperorLog.info("stats: serving on " + bound
+                        + " (uWSGI stats JSON; Prometheus text at GET /metrics)"));
+            } catch (java.io.IOException e) {
+                System.err.println("emperor: stats = " + config.control().stats() + ": " + e.getMessage());
+                control.ifPresent(ControlServer::close);
+                return 1;
+            }
+        }
 
         List<String> missed = SignalHandlers.install(loop::post, io, helper.get().getParent());
         Thread.currentThread().setName("emperor-loop");
@@ -100,20 +136,72 @@ final class Daemon {
         if (!missed.isEmpty()) {
             EmperorLog.warn("signals not taken over: " + missed);
         }
+        deferred.forEach(Runnable::run);
         io.start();
         try {
             watcher.start();
         } catch (java.io.IOException e) {
             EmperorLog.error("cannot watch the vassal directories: " + e.getMessage(), e);
+            control.ifPresent(ControlServer::close);
+            if (stats != null) {
+                stats.close();
+            }
             io.close();
             return 1;
         }
         loop.run();
+        control.ifPresent(ControlServer::close);
+        if (stats != null) {
+            stats.close();
+        }
         watcher.close();
         io.close();
         notifier.close();
         EmperorLog.info("stopped");
         return loop.exitCode();
+    }
+
+    /**
+     * The control socket: empty when there is none ({@code control =} empty, or the default
+     * path cannot be created: warned); null when a configured one cannot be created (said on
+     * stderr: the start fails, as for a log file that cannot be opened).
+     */
+    private static Optional<ControlServer> startControl(ControlSettings settings, ControlServer server,
+                                                        List<Runnable> log) {
+        if (server == null) {
+            return Optional.empty();
+        }
+        try {
+            server.start();
+            log.add(() -> EmperorLog.info("control socket " + settings.socket()));
+            return Optional.of(server);
+        } catch (java.io.IOException e) {
+            if (settings.configured()) {
+                System.err.println("emperor: control = " + settings.socket() + ": " + e.getMessage());
+                return null;
+            }
+            log.add(() -> EmperorLog.warn("no control socket: " + e.getMessage()
+                    + " (set 'control' in emperor.ini to another path, or leave it empty for none)"));
+            return Optional.empty();
+        }
+    }
+
+    /** Root, the emperor's own uid and its group's members may do everything (docs/control.md). */
+    private static Rights rights(POSIX posix, boolean tyrant) {
+        int gid = posix.getgid();
+        jnr.posix.Group group = posix.getgrgid(gid);
+        String groupName = group == null ? String.valueOf(gid) : group.getName();
+        // Read at each request: a user added to the group need not wait for a restart.
+        return new Rights(tyrant, posix.getuid(), gid, groupName, uid -> {
+            synchronized (posix) {
+                jnr.posix.Group g = posix.getgrgid(gid);
+                jnr.posix.Passwd pw = posix.getpwuid(uid);
+                if (g == null || pw == null || g.getMembers() == null) {
+                    return false;
+                }
+                return java.util.Arrays.asList(g.getMembers()).contains(pw.getLoginName());
+            }
+        });
     }
 
     /** Tyrant mode: true when this process holds what it needs; else says so on stderr. */
@@ -154,6 +242,9 @@ final class Daemon {
             EmperorLog.warn("emperor.ini: tyrant and nofollow take effect only at start; keeping tyrant="
                     + config.tyrant() + " nofollow=" + config.nofollow());
             next = next.withMode(config.tyrant(), config.nofollow());
+        }
+        if (!next.control().equals(config.control())) {
+            EmperorLog.warn("emperor.ini: control and stats take effect only at start");
         }
         if (!next.uwsgi().equals(config.uwsgi())) {
             // The launcher builds every uWSGI command from the settings of the start.

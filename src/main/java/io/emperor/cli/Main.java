@@ -3,17 +3,22 @@ package io.emperor.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code emperor run|check}: the command line (docs/emperor.8.md). */
+/** {@code emperor run|check|status|…}: the command line (docs/emperor.8.md, docs/control.md). */
 @Command(name = "emperor",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Keeps one process running per vassal file in the watched directories.",
-        subcommands = {RunCommand.class, CheckCommand.class},
+        subcommands = {RunCommand.class, CheckCommand.class, ControlCommands.Status.class, ControlCommands.Start.class,
+            ControlCommands.Stop.class, ControlCommands.Restart.class, ControlCommands.Reload.class,
+            ControlCommands.Logs.class, ControlCommands.Rescan.class},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
-            "0:success (run: a clean shutdown; check: every file is valid)",
-            "1:run: emperor.ini has errors, the log file cannot be opened, the exec helper is missing, tyrant mode lacks a capability, or the vassal directories cannot be watched; check: a file has errors",
+            "0:success (run: a clean shutdown; check: every file is valid; start, stop, ...: every vassal got there)",
+            "1:run: emperor.ini has errors, the log file or a configured control/stats socket cannot be opened, the exec helper is missing, tyrant mode lacks a capability, or the vassal directories cannot be watched; check: a file has errors; start, stop, ...: a vassal was refused or did not get there",
             "2:bad command line",
+            "3:status, start, stop, restart, reload, logs, rescan: the emperor cannot be reached (no socket, not running)",
+            "4:a named vassal does not exist (or is not yours)",
+            "5:permission denied on the control socket",
             "70:run: an internal failure (the I/O thread failed); every vassal was stopped first"})
 public final class Main implements Runnable {
     @CommandLine.Spec
@@ -26,7 +31,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: run or check");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: run, check, status, start, stop, restart, reload, logs or rescan");
     }
 
     public static String version() {

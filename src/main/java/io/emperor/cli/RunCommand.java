@@ -1,5 +1,6 @@
 package io.emperor.cli;
 
+import io.emperor.config.ControlSettings;
 import io.emperor.config.EmperorConfig;
 import io.emperor.config.EmperorConfigParser;
 import io.emperor.config.Parsed;
@@ -34,9 +35,17 @@ final class RunCommand implements Callable<Integer> {
             description = "judge a symlinked vassal file by the link itself, not its target (sets 'nofollow')")
     boolean nofollow;
 
+    @Option(names = "--control", paramLabel = "PATH",
+            description = "the control socket (replaces 'control' of the config; empty: none)")
+    String control;
+
+    @Option(names = "--stats", paramLabel = "ADDR",
+            description = "serve stats on HOST:PORT, :PORT or a unix socket path (replaces 'stats' of the config)")
+    String stats;
+
     @Override
     public Integer call() throws Exception {
-        Parsed<EmperorConfig> parsed = load(config, vassals, log, tyrant, nofollow);
+        Parsed<EmperorConfig> parsed = load();
         if (!parsed.isOk()) {
             for (Problem p : parsed.errors()) {
                 System.err.println(p);
@@ -46,7 +55,24 @@ final class RunCommand implements Callable<Integer> {
         for (Problem w : parsed.warnings()) {
             System.err.println(w.file() + (w.line() > 0 ? ":" + w.line() : "") + ": warning: " + w.message());
         }
-        return new Daemon(parsed.value(), () -> load(config, vassals, log, tyrant, nofollow)).run();
+        return new Daemon(parsed.value(), this::load).run();
+    }
+
+    private Parsed<EmperorConfig> load() {
+        Parsed<EmperorConfig> p = load(config, vassals, log, tyrant, nofollow);
+        if (!p.isOk() || control == null && stats == null) {
+            return p;
+        }
+        EmperorConfig c = p.value();
+        ControlSettings cs = c.control();
+        if (control != null) {
+            cs = new ControlSettings(control.isEmpty() ? null : Path.of(control).toAbsolutePath().normalize(), true, cs.stats());
+        }
+        if (stats != null) {
+            cs = new ControlSettings(cs.socket(), cs.configured(), stats.isEmpty() ? null : stats);
+        }
+        return Parsed.ok(new EmperorConfig(c.source(), c.vassalDirs(), c.log(), c.rescan(), c.minUptime(), c.maxBackoff(),
+                c.tyrant(), c.nofollow(), c.requiredHeartbeat(), c.uwsgi(), c.logging(), cs), p.warnings());
     }
 
     /** Reads the config file (if any) and applies the command-line overrides (a flag can only turn a mode on). */
@@ -63,6 +89,7 @@ final class RunCommand implements Callable<Integer> {
                 : vassals.stream().map(p -> p.toAbsolutePath().normalize()).toList();
         Path logFile = log == null ? c.log() : log.toAbsolutePath().normalize();
         return Parsed.ok(new EmperorConfig(c.source(), dirs, logFile, c.rescan(), c.minUptime(), c.maxBackoff(),
-                c.tyrant() || tyrant, c.nofollow() || nofollow, c.requiredHeartbeat(), c.uwsgi(), c.logging()), base.warnings());
+                c.tyrant() || tyrant, c.nofollow() || nofollow, c.requiredHeartbeat(), c.uwsgi(), c.logging(), c.control()),
+                base.warnings());
     }
 }

@@ -20,6 +20,7 @@ import java.util.List;
  *                   (default 30 s)
  * @param uwsgi      how {@code [uwsgi]} vassals are started: binary, {@code --set}, {@code --include}
  * @param logging    the other log keys: format, per-vassal files, rotation (docs/logging.md)
+ * @param control    the control socket and the stats server (docs/control.md)
  */
 public record EmperorConfig(
         Path source,
@@ -32,7 +33,8 @@ public record EmperorConfig(
         boolean nofollow,
         Duration requiredHeartbeat,
         UwsgiCommand uwsgi,
-        LogSettings logging) {
+        LogSettings logging,
+        ControlSettings control) {
 
     public static final Path DEFAULT_VASSALS = Path.of("/etc/emperor/vassals");
     public static final Duration DEFAULT_RESCAN = Duration.ofSeconds(10);
@@ -41,6 +43,14 @@ public record EmperorConfig(
 
     public EmperorConfig {
         vassalDirs = List.copyOf(vassalDirs);
+    }
+
+    /** With the default control settings. */
+    public EmperorConfig(Path source, List<Path> vassalDirs, Path log, Duration rescan, Duration minUptime,
+                         Duration maxBackoff, boolean tyrant, boolean nofollow, Duration requiredHeartbeat,
+                         UwsgiCommand uwsgi, LogSettings logging) {
+        this(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrant, nofollow, requiredHeartbeat, uwsgi,
+                logging, ControlSettings.DEFAULTS);
     }
 
     /** With the default log settings. */
@@ -61,7 +71,7 @@ public record EmperorConfig(
     /** The same with another mode (SIGHUP keeps the mode of the start). */
     public EmperorConfig withMode(boolean tyrantMode, boolean nofollowMode) {
         return new EmperorConfig(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrantMode, nofollowMode,
-                requiredHeartbeat, uwsgi, logging);
+                requiredHeartbeat, uwsgi, logging, control);
     }
 
     public static EmperorConfig defaults() {

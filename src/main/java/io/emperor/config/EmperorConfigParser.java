@@ -36,6 +36,10 @@ import java.util.Optional;
  *       {@code vassal-log-backups}: 0 to 1000 (default 5)</li>
  *   <li>{@code log-maxsize}: rotate the {@code log} file at this size (bytes, k/M/G), 0 never (default 0);
  *       {@code log-backups}: gzipped old files kept, 1 to 20 (default 5)</li>
+ *   <li>{@code control}: the control socket, relative to the config file's directory; empty for none
+ *       (default {@code /run/emperor/control.sock}); see docs/control.md</li>
+ *   <li>{@code stats}: the stats server, {@code HOST:PORT}, {@code :PORT} (127.0.0.1) or a unix socket
+ *       path (with a {@code /}); default none; see docs/stats.md</li>
  * </ul>
  * Every duration is at most {@value #MAX_SECONDS} seconds. Unknown keys are errors; other sections are
  * ignored with a warning. A file without {@code [emperor]} but with a {@code [uwsgi]} section is
@@ -47,7 +51,8 @@ public final class EmperorConfigParser {
     public static final String UWSGI = "uwsgi";
     static final List<String> KEYS = List.of("vassals", "log", "rescan", "min-uptime", "max-backoff",
             "tyrant", "nofollow", "required-heartbeat", "uwsgi-binary", "vassal-set", "vassals-include",
-            "vassals-include-before", "log-format", "vassal-logs", "vassal-log-maxsize", "vassal-log-backups", "log-maxsize", "log-backups");
+            "vassals-include-before", "log-format", "vassal-logs", "vassal-log-maxsize", "vassal-log-backups", "log-maxsize",
+            "log-backups", "control", "stats");
     private static final List<String> REPEATABLE = List.of("vassals", "vassal-set", "vassals-include",
             "vassals-include-before");
     static final long MAX_SECONDS = 86400;
@@ -104,8 +109,55 @@ public final class EmperorConfigParser {
                 io.emperor.vassal.Policy.DEFAULT_REQUIRED_HEARTBEAT, problems);
         UwsgiCommand uwsgi = uwsgi(section, dir, problems);
         LogSettings logging = logging(section, dir, problems);
+        ControlSettings control = control(section, dir, problems);
         return problems.result(() -> new EmperorConfig(path.normalize(), vassals, log, rescan, minUptime, maxBackoff,
-                tyrant, nofollow, heartbeat, uwsgi, logging));
+                tyrant, nofollow, heartbeat, uwsgi, logging, control));
+    }
+
+
+    /** The longest path a unix socket address holds (sun_path is 108 bytes with its NUL). */
+    static final int MAX_SOCKET_PATH = 107;
+
+    private static ControlSettings control(ExpandedSection section, Path dir, Problems problems) {
+        Optional<IniEntry> c = section.last("control");
+        // Not Optional.map: an empty value means "no socket", a null that map would turn into the default.
+        Path socket = c.isEmpty() ? ControlSettings.DEFAULT_SOCKET
+                : c.get().value().isEmpty() ? null : socketPath(c.get(), c.get().value(), dir, problems);
+        String stats = section.last("stats").map(e -> {
+            String v = e.value();
+            if (v.isEmpty()) {
+                return null;
+            }
+            if (v.contains("/")) {
+                Path p = socketPath(e, v, dir, problems);
+                return p == null ? null : p.toString();
+            }
+            int colon = v.lastIndexOf(':');
+            if (colon < 0) {
+                problems.error(e, "expected HOST:PORT, :PORT or a unix socket path (with a /): " + Values.quote(v));
+                return null;
+            }
+            try {
+                int port = Integer.parseInt(v.substring(colon + 1));
+                if (port < 0 || port > 65535) {
+                    throw new NumberFormatException();
+                }
+            } catch (NumberFormatException x) {
+                problems.error(e, "the port must be a number from 0 to 65535: " + Values.quote(v));
+                return null;
+            }
+            return v;
+        }).orElse(null);
+        return new ControlSettings(socket, c.isPresent(), stats);
+    }
+
+    private static Path socketPath(IniEntry e, String value, Path dir, Problems problems) {
+        Path p = convert(e, Values.path(value, dir), null, problems);
+        if (p != null && p.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
+            problems.error(e, "a unix socket path is at most " + MAX_SOCKET_PATH + " bytes long: " + p);
+            return null;
+        }
+        return p;
     }
 
     private static LogSettings logging(ExpandedSection section, Path dir, Problems problems) {

@@ -25,15 +25,15 @@ final class UwsgiEmperorIni {
             Map.entry("vassals-include-before", "vassals-include-before"),
             Map.entry("vassal-set", "vassal-set"),
             Map.entry("vassals-set", "vassal-set"),
-            Map.entry("binary-path", "uwsgi-binary"));
+            Map.entry("binary-path", "uwsgi-binary"),
+            Map.entry("emperor-stats", "stats"),
+            Map.entry("emperor-stats-server", "stats"));
 
     /** uWSGI option → why it is accepted and ignored. */
     static final Map<String, String> IGNORED = Map.ofEntries(
             Map.entry("emperor-throttle", "the emperor backs off per vassal, exponentially (min-uptime, max-backoff)"),
             Map.entry("emperor-max-throttle", "the emperor backs off per vassal, exponentially (min-uptime, max-backoff)"),
             Map.entry("emperor-graceful-shutdown", "set graceful-shutdown = true in the vassal files that want it"),
-            Map.entry("emperor-stats", "no stats socket"),
-            Map.entry("emperor-stats-server", "no stats socket"),
             Map.entry("emperor-pidfile", "no pid file: systemd (Type=notify) tracks the emperor"),
             Map.entry("cap", "capabilities come from systemd (AmbientCapabilities in emperor.service)"),
             Map.entry("uid", "the emperor runs as the user systemd starts it as (User=)"),

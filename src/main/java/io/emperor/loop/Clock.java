@@ -5,6 +5,11 @@ package io.emperor.loop;
 public interface Clock {
     long nanoTime();
 
+    /** Wall-clock time in epoch milliseconds, for what people read (status, stats); never for timing. */
+    default long millis() {
+        return System.currentTimeMillis();
+    }
+
     static Clock system() {
         return System::nanoTime;
     }

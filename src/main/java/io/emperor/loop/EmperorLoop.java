@@ -25,6 +25,8 @@ import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -63,7 +65,14 @@ public final class EmperorLoop {
         default void deadlineDue(long now) {}
     }
 
+    /** Someone waiting for a condition of the loop's state (an operator's {@code stop} until it is stopped). */
+    private record Waiter(BooleanSupplier done, long deadline, Consumer<Boolean> then) {}
+
     private final BlockingQueue<LoopEvent> queue = new LinkedBlockingQueue<>();
+    private final List<Waiter> waiters = new ArrayList<>();
+    private final Tally tally = new Tally();
+    private List<Effect.Reply> replies;
+    private long scans;
     private final Map<String, Vassal> vassals = new HashMap<>();
     private final Map<String, VassalFile> known = new HashMap<>();
     private final Launcher launcher;
@@ -95,7 +104,8 @@ public final class EmperorLoop {
         thread = Thread.currentThread();
         while (!finished()) {
             long now = clock.nanoTime();
-            long wait = Math.max(0, Math.min(Math.min(earliestDeadline(), shutdownDeadline), host.deadline()) - now);
+            long wait = Math.max(0, Math.min(Math.min(Math.min(earliestDeadline(), shutdownDeadline), host.deadline()),
+                    waiterDeadline()) - now);
             LoopEvent first = wait == 0 ? queue.poll() : queue.poll(Math.min(wait, Long.MAX_VALUE / 2), TimeUnit.NANOSECONDS);
             if (first != null) {
                 handle(first);
@@ -115,6 +125,7 @@ public final class EmperorLoop {
     /** After each turn: the host's deadline when it has come, and the counts when they changed (once ready). */
     void afterTurn() {
         long now = clock.nanoTime();
+        checkWaiters(now);
         if (host.deadline() <= now) {
             host.deadlineDue(now);
         }
@@ -203,6 +214,7 @@ public final class EmperorLoop {
         if (shuttingDown) {
             return;
         }
+        scans++;
         for (Change c : SnapshotDiff.diff(known, snapshot)) {
             if (c instanceof Change.Removed r) {
                 known.remove(r.name());
@@ -293,6 +305,7 @@ public final class EmperorLoop {
             v = Vassal.fresh(name);
         }
         Transition t = lifecycle.step(v, event, clock.nanoTime());
+        tally.step(name, v, event, t.vassal(), clock.millis());
         if (t.vassal() == null) {
             vassals.remove(name);
             launcher.forget(name);
@@ -313,6 +326,10 @@ public final class EmperorLoop {
             launcher.signal(s.runId(), s.signal());
         } else if (fx instanceof Effect.KillGroup k) {
             launcher.killGroup(k.runId());
+        } else if (fx instanceof Effect.Reply r) {
+            if (replies != null) {
+                replies.add(r);
+            }
         } else if (fx instanceof Effect.Tell t) {
             launcher.tell(t.runId(), t.message()).ifPresent(why ->
                     EmperorLog.vassal(Effect.Level.WARN, name, "byte " + t.message() + " not sent on the emperor channel: " + why));
@@ -328,6 +345,89 @@ public final class EmperorLoop {
         } else {
             apply(name, new Event.SpawnFailed(((Launcher.SpawnResult.Failed) r).reason()));
         }
+    }
+
+    /**
+     * An operator's command for one vassal (loop thread; the control socket posts a Task): steps
+     * it like any event and returns the lifecycle's answer.
+     */
+    public Effect.Reply command(String name, Event.Operator op) {
+        if (shuttingDown) {
+            return new Effect.Reply(false, "the emperor is shutting down");
+        }
+        if (!vassals.containsKey(name)) {
+            return new Effect.Reply(false, "no such vassal");
+        }
+        List<Effect.Reply> got = new ArrayList<>();
+        replies = got;
+        try {
+            apply(name, op);
+        } finally {
+            replies = null;
+        }
+        return got.isEmpty() ? new Effect.Reply(false, "no answer (a bug)") : got.get(0);
+    }
+
+    /**
+     * Loop thread: calls {@code then} on the loop thread with true once {@code done} holds (it is
+     * checked now and after every turn), or with false at {@code deadline} (monotonic nanos).
+     * Shutdown ends every wait with false.
+     */
+    public void await(BooleanSupplier done, long deadline, Consumer<Boolean> then) {
+        if (done.getAsBoolean()) {
+            then.accept(true);
+            return;
+        }
+        waiters.add(new Waiter(done, deadline, then));
+    }
+
+    private void checkWaiters(long now) {
+        if (waiters.isEmpty()) {
+            return;
+        }
+        for (Waiter w : new ArrayList<>(waiters)) {
+            boolean done = w.done().getAsBoolean();
+            if (done || now >= w.deadline() || shuttingDown) {
+                waiters.remove(w);
+                try {
+                    w.then().accept(done);
+                } catch (RuntimeException e) {
+                    EmperorLog.error("bug: a waiter failed", e);
+                }
+            }
+        }
+    }
+
+    private long waiterDeadline() {
+        long min = Vassal.NO_DEADLINE;
+        for (Waiter w : waiters) {
+            min = Math.min(min, w.deadline());
+        }
+        return min;
+    }
+
+    /** Loop thread: the vassal of that name, or null. */
+    public Vassal vassal(String name) {
+        return vassals.get(name);
+    }
+
+    /** Loop thread: the last version seen of a vassal's file, or null. */
+    public VassalFile file(String name) {
+        return known.get(name);
+    }
+
+    /** Loop thread: counts for status and metrics. */
+    public Tally tally() {
+        return tally;
+    }
+
+    /** Loop thread: how many scans have been applied (a rescan request waits for the next one). */
+    public long scans() {
+        return scans;
+    }
+
+    public Clock clock() {
+        return clock;
     }
 
     /** For tests and the control socket: runs {@code query} on the loop thread and waits for it. */

@@ -52,4 +52,8 @@ public interface LibC {
     int kill(int pid, int sig);
 
     String strerror(int errnum);
+
+    /** accept4(2): the control socket takes its clients close-on-exec and non-blocking in one call. */
+    @SaveError
+    int accept4(int fd, Pointer addr, Pointer addrlen, int flags);
 }

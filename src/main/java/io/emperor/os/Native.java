@@ -21,11 +21,23 @@ public final class Native {
     public static final int MSG_DONTWAIT = 0x40;
     public static final int MSG_NOSIGNAL = 0x4000;
     public static final int EPIPE = 32;
+    public static final int SOCK_NONBLOCK = O_NONBLOCK;
+    public static final int F_SETFD = 2;
+    public static final int FD_CLOEXEC = 1;
+    public static final int ENOMEM = 12;
+    public static final int ENFILE = 23;
+    public static final int EMFILE = 24;
+    public static final int ENOBUFS = 105;
 
     public static final int EPOLL_CLOEXEC = O_CLOEXEC;
     public static final int EPOLL_CTL_ADD = 1;
     public static final int EPOLL_CTL_DEL = 2;
+    public static final int EPOLL_CTL_MOD = 3;
     public static final int EPOLLIN = 0x1;
+    public static final int EPOLLOUT = 0x4;
+    /** {@link #epollEventSize()} and {@link #epollDataOffset()}, for epoll users outside this package. */
+    public static final int EPOLL_EVENT_SIZE = epollEventSize();
+    public static final int EPOLL_DATA_OFFSET = epollDataOffset();
     public static final int EPOLLERR = 0x8;
     public static final int EPOLLHUP = 0x10;
     public static final int EFD_CLOEXEC = O_CLOEXEC;

@@ -27,5 +27,11 @@ public sealed interface Effect {
     /** Write a log line; the loop prefixes the vassal name. */
     record Log(Level level, String message) implements Effect {}
 
+    /**
+     * The answer to an operator's command ({@link Event.Operator}): {@code ok} is false when the
+     * command cannot apply (a reload of a vassal that does not run, a start of a broken file).
+     */
+    record Reply(boolean ok, String message) implements Effect {}
+
     enum Level { INFO, WARN, ERROR }
 }

@@ -9,7 +9,14 @@ public sealed interface Event {
 
     /** The kind of event, so the lifecycle can switch over every kind exhaustively (Java 17). */
     enum Kind { FILE_VALID, FILE_INVALID, FILE_REMOVED, SPAWNED, SPAWN_FAILED, EXEC_DONE, EXEC_FAILED,
-        EXITED, TICK, SHUTDOWN, FORCE_KILL, VASSAL_SAYS, CHANNEL_CLOSED }
+        EXITED, TICK, SHUTDOWN, FORCE_KILL, VASSAL_SAYS, CHANNEL_CLOSED,
+        OPERATOR_STOP, OPERATOR_START, OPERATOR_RESTART, OPERATOR_RELOAD }
+
+    /**
+     * An operator's command (the control socket). Each one yields exactly one {@link Effect.Reply}:
+     * what the operator is told, whether or not anything changed.
+     */
+    sealed interface Operator extends Event permits Stop, Start, Restart, Reload {}
 
     Kind kind();
 
@@ -115,6 +122,34 @@ public sealed interface Event {
     record ChannelClosed(long runId) implements Event {
         public Kind kind() {
             return Kind.CHANNEL_CLOSED;
+        }
+    }
+
+    /** Stop it and keep it stopped until a start or a change of its file (also when it is backing off). */
+    record Stop() implements Operator {
+        public Kind kind() {
+            return Kind.OPERATOR_STOP;
+        }
+    }
+
+    /** Start it if it does not run (cutting a backoff short); a running vassal is left alone. */
+    record Start() implements Operator {
+        public Kind kind() {
+            return Kind.OPERATOR_START;
+        }
+    }
+
+    /** Stop it and start it again (a stopped or backing-off vassal just starts). */
+    record Restart() implements Operator {
+        public Kind kind() {
+            return Kind.OPERATOR_RESTART;
+        }
+    }
+
+    /** What a touch of an unchanged file does: the reload signal, byte 1 for uWSGI, or a restart. */
+    record Reload() implements Operator {
+        public Kind kind() {
+            return Kind.OPERATOR_RELOAD;
         }
     }
 }

@@ -86,6 +86,19 @@ public final class Lifecycle {
             // No process: what a channel says can only be late news of an earlier run.
             case VASSAL_SAYS -> same(v);
             case CHANNEL_CLOSED -> same(v);
+            case OPERATOR_STOP -> reply(v, true, v.state() == State.FAILED
+                    ? "not running (its file has errors)" : "already stopped");
+            // STOPPED -> STARTING: the operator starts the last good version
+            case OPERATOR_START, OPERATOR_RESTART -> {
+                if (v.state() == State.FAILED) {
+                    yield reply(v, false, "not started: its file has errors (see emperor.log or 'emperor check')");
+                }
+                if (v.spec() == null) {
+                    yield reply(v, false, "not started: no version of its file has been read yet");
+                }
+                yield spawn(v.withFailures(0), v.spec(), List.of(info("starting (operator)"), ok("starting")));
+            }
+            case OPERATOR_RELOAD -> reply(v, false, "not reloaded: not running (" + v.state().label() + ")");
         };
     }
 
@@ -108,6 +121,13 @@ public final class Lifecycle {
             case FORCE_KILL -> same(v);
             case VASSAL_SAYS -> same(v);
             case CHANNEL_CLOSED -> same(v);
+            // BACKOFF -> STOPPED
+            case OPERATOR_STOP -> new Transition(v.withoutProcess(State.STOPPED, Vassal.NO_DEADLINE),
+                    List.of(info("stopped (operator; it was backing off)"), ok("stopped")));
+            // BACKOFF -> STARTING, at once
+            case OPERATOR_START, OPERATOR_RESTART -> spawn(v.withFailures(0), v.spec(),
+                    List.of(info("retrying now: operator start"), ok("starting")));
+            case OPERATOR_RELOAD -> reply(v, false, "not reloaded: not running (backoff)");
         };
     }
 
@@ -143,7 +163,31 @@ public final class Lifecycle {
             case FORCE_KILL -> same(v);
             case VASSAL_SAYS -> says(v, ((Event.VassalSays) e).message(), now);
             case CHANNEL_CLOSED -> new Transition(v, List.of(info("going (emperor channel closed)")));
+            // STARTING|RUNNING|RELOADING -> STOPPING -> STOPPED
+            case OPERATOR_STOP -> answered(stop(v, After.NOTHING, null, now, "operator"), "stopping");
+            case OPERATOR_START -> reply(v, true, "already " + v.state().label());
+            // STARTING|RUNNING|RELOADING -> STOPPING -> STARTING
+            case OPERATOR_RESTART -> answered(stop(v, After.RESTART, v.spec(), now, "operator"), "restarting");
+            case OPERATOR_RELOAD -> operatorReload(v, now);
         };
+    }
+
+    /** An operator's reload: what a touch of the unchanged file does, once the program runs. */
+    private Transition operatorReload(Vassal v, long now) {
+        if (v.state() == State.STARTING) {
+            // Its signal handlers may not be set yet: a reload signal could kill it.
+            return reply(v, false, "not reloaded: still starting");
+        }
+        if (v.state() == State.RELOADING) {
+            return reply(v, true, "already reloading");
+        }
+        VassalSpec s = v.spec();
+        if (s.reload() == ReloadMode.RESTART || s.isUwsgiWithoutMaster()) {
+            String why = s.reload() == ReloadMode.RESTART ? "operator reload (reload = restart)"
+                    : "operator reload of a uWSGI vassal without master";
+            return answered(stop(v, After.RESTART, s, now, why), "restarting");
+        }
+        return answered(changed(v, s, now), "reloading");
     }
 
     /** A uWSGI vassal's byte on its emperor channel, while its process is wanted. */
@@ -213,12 +257,14 @@ public final class Lifecycle {
             case EXITED -> {
                 List<Effect> fx = new ArrayList<>();
                 fx.add(info("stopped " + ((Exited) e).status() + " after " + seconds(now - v.stopSince())));
-                if (v.after() == After.RESTART) {
+                yield switch (v.after()) {
                     // STOPPING -> STARTING
-                    yield spawn(v.countRestart(), v.next(), fx);
-                }
-                // STOPPING -> forgotten
-                yield forget(fx);
+                    case RESTART -> spawn(v.countRestart(), v.next(), fx);
+                    // STOPPING -> STOPPED (an operator's stop)
+                    case NOTHING -> new Transition(v.withoutProcess(State.STOPPED, Vassal.NO_DEADLINE), fx);
+                    // STOPPING -> forgotten
+                    case FORGET -> forget(fx);
+                };
             }
             case TICK -> {
                 if (now < v.deadline()) {
@@ -248,6 +294,21 @@ public final class Lifecycle {
             case SPAWN_FAILED -> impossible(v, e);
             case VASSAL_SAYS -> same(v);
             case CHANNEL_CLOSED -> new Transition(v, List.of(info("going (emperor channel closed)")));
+            case OPERATOR_STOP -> switch (v.after()) {
+                // A restart under way becomes a stop: STOPPING -> STOPPED
+                case RESTART -> new Transition(v.stopping(After.NOTHING, null, v.deadline()),
+                        List.of(info("will stay stopped (operator)"), ok("stopping")));
+                case NOTHING -> reply(v, true, "already stopping");
+                case FORGET -> reply(v, true, "already stopping (its file is gone)");
+            };
+            case OPERATOR_START, OPERATOR_RESTART -> switch (v.after()) {
+                // STOPPING -> STARTING once stopped
+                case NOTHING -> new Transition(v.stopping(After.RESTART, v.spec(), v.deadline()),
+                        List.of(info("will start again once stopped (operator)"), ok("starting once stopped")));
+                case RESTART -> reply(v, true, "starting once stopped");
+                case FORGET -> reply(v, false, "not started: its file is gone");
+            };
+            case OPERATOR_RELOAD -> reply(v, false, "not reloaded: stopping");
         };
     }
 
@@ -343,6 +404,22 @@ public final class Lifecycle {
             fx.add(error("refused: " + p));
         }
         return fx;
+    }
+
+    /** An operator's command that changes nothing but gets an answer. */
+    private static Transition reply(Vassal v, boolean ok, String message) {
+        return new Transition(v, List.of(new Effect.Reply(ok, message)));
+    }
+
+    /** A transition with the operator's (positive) answer added. */
+    private static Transition answered(Transition t, String message) {
+        List<Effect> fx = new ArrayList<>(t.effects());
+        fx.add(ok(message));
+        return new Transition(t.vassal(), fx);
+    }
+
+    private static Effect ok(String message) {
+        return new Effect.Reply(true, message);
     }
 
     private static Transition same(Vassal v) {

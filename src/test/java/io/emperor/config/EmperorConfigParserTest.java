@@ -110,7 +110,8 @@ class EmperorConfigParserTest {
         assertEquals(dir.resolve("emperor.log"), c.log());
         assertEquals(new UwsgiCommand("uwsgi", List.of("processes=2"), List.of(), List.of(dir.resolve("common.ini"))), c.uwsgi());
         List<String> warnings = parsed.warnings().stream().map(Problem::toString).toList();
-        assertEquals(13, warnings.size(), warnings.toString());
+        assertEquals("127.0.0.1:1717", c.control().stats());
+        assertEquals(12, warnings.size(), warnings.toString());
         assertTrue(warnings.contains(file + ":6: emperor-throttle: uWSGI option ignored: the emperor backs off per vassal,"
                 + " exponentially (min-uptime, max-backoff)"), warnings.toString());
     }
@@ -162,7 +163,11 @@ class EmperorConfigParserTest {
                 Arguments.of("uwsgi-bin = /usr/bin/uwsgi", "uwsgi-bin: unknown key "
                         + "(known keys: vassals, log, rescan, min-uptime, max-backoff, tyrant, nofollow, "
                         + "required-heartbeat, uwsgi-binary, vassal-set, vassals-include, vassals-include-before, log-format, vassal-logs, "
-                        + "vassal-log-maxsize, vassal-log-backups, log-maxsize, log-backups)"),
+                        + "vassal-log-maxsize, vassal-log-backups, log-maxsize, log-backups, control, stats)"),
+                Arguments.of("stats = localhost", "stats: expected HOST:PORT, :PORT or a unix socket path (with a /): \"localhost\""),
+                Arguments.of("stats = :99999", "stats: the port must be a number from 0 to 65535: \":99999\""),
+                Arguments.of("control = /" + "x".repeat(120), "control: a unix socket path is at most 107 bytes long: /"
+                        + "x".repeat(120)),
                 Arguments.of("required-heartbeat = 0", "required-heartbeat: must be greater than 0 and at most 86400 seconds: \"0\""),
                 Arguments.of("vassal-set = nokey", "vassal-set: expected KEY=VALUE: \"nokey\""),
                 Arguments.of("uwsgi-binary =", "uwsgi-binary: needs a program name or path"));
@@ -173,6 +178,16 @@ class EmperorConfigParserTest {
     void rejects(String line, String message) throws IOException {
         Path file = write("emperor.ini", "[emperor]\n" + line + "\n");
         assertEquals(List.of(file + ":2: " + message), errors(parser.parse(file)));
+    }
+
+    @Test
+    void controlAndStats() throws IOException {
+        EmperorConfig defaults = parser.parse(write("emperor.ini", "[emperor]\n")).value();
+        assertEquals(new ControlSettings(Path.of("/run/emperor/control.sock"), false, null), defaults.control());
+        EmperorConfig set = parser.parse(write("emperor.ini", "[emperor]\ncontrol = run/c.sock\nstats = :1717\n")).value();
+        assertEquals(new ControlSettings(dir.resolve("run/c.sock"), true, ":1717"), set.control());
+        EmperorConfig none = parser.parse(write("emperor.ini", "[emperor]\ncontrol =\nstats = %d/stats.sock\n")).value();
+        assertEquals(new ControlSettings(null, true, dir.resolve("stats.sock").toString()), none.control());
     }
 
     @Test

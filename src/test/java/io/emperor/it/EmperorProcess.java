@@ -58,6 +58,11 @@ final class EmperorProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>(javaCommand());
         cmd.add("run");
         cmd.addAll(List.of(runArgs));
+        if (!List.of(runArgs).contains("--control")) {
+            // Never the machine's /run/emperor/control.sock: each test emperor has its own.
+            cmd.add("--control");
+            cmd.add(ws.root.resolve("control.sock").toString());
+        }
         cmd.add("--log");
         cmd.add(log.toString());
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(ws.root.toFile())

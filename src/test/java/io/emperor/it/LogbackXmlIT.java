@@ -24,7 +24,8 @@ class LogbackXmlIT {
         List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-DEMPEROR_LOG_DIR=" + tmp,
                 "-Dlogback.configurationFile=" + Path.of("etc", "logback.xml").toAbsolutePath(),
-                "-cp", System.getProperty("java.class.path"), "io.emperor.cli.Main", "run", "--vassals", vassals.toString());
+                "-cp", System.getProperty("java.class.path"), "io.emperor.cli.Main", "run", "--vassals", vassals.toString(),
+                "--control", tmp.resolve("control.sock").toString()); // never the machine's socket
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("out.txt").toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
         try {

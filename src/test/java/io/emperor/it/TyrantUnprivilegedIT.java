@@ -16,7 +16,6 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +24,6 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -64,7 +62,7 @@ class TyrantUnprivilegedIT extends ItSupport {
         emperorUser = accounts.user("e");
         alice = accounts.user("a");
         bob = accounts.user("b");
-        classPath = publish();
+        classPath = TyrantSupport.publish(published);
     }
 
     @AfterAll
@@ -79,52 +77,6 @@ class TyrantUnprivilegedIT extends ItSupport {
         TyrantSupport.openUp(tmp, ws.root, ws.vassals, ws.fixtures);
         for (String f : Workspace.FIXTURES) {
             TyrantSupport.chmod(ws.fixture(f), "rw-r--r--");
-        }
-    }
-
-    /** Copies the main classes, the jars and the native helper where every user may read them; the class path. */
-    private static String publish() throws IOException {
-        TyrantSupport.openUp(published);
-        Path lib = Files.createDirectories(published.resolve("lib"));
-        List<String> entries = new ArrayList<>();
-        int n = 0;
-        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            Path p = Path.of(entry);
-            if (Files.isDirectory(p) && p.getFileName().toString().equals("classes")) {
-                Path classes = published.resolve("classes");
-                copyTree(p, classes);
-                entries.add(0, classes.toString());
-            } else if (Files.isRegularFile(p) && entry.endsWith(".jar")) {
-                Path jar = lib.resolve((n++) + "-" + p.getFileName());
-                Files.copy(p, jar);
-                entries.add(jar.toString());
-            }
-        }
-        // Next to the classes directory's parent, where HelperLocator looks.
-        Path build = Path.of(System.getProperty("emperor.buildDir", "target"));
-        for (String name : List.of("emperor-exec", "libemperor-signal.so")) {
-            Files.copy(build.resolve(name), published.resolve(name), StandardCopyOption.COPY_ATTRIBUTES);
-            TyrantSupport.chmod(published.resolve(name), "rwxr-xr-x");
-        }
-        try (Stream<Path> all = Files.walk(published)) {
-            for (Path p : all.toList()) {
-                TyrantSupport.chmod(p, Files.isDirectory(p) || p.toString().endsWith("emperor-exec")
-                        || p.toString().endsWith(".so") ? "rwxr-xr-x" : "rw-r--r--");
-            }
-        }
-        return String.join(File.pathSeparator, entries);
-    }
-
-    private static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> all = Files.walk(from)) {
-            for (Path p : all.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target);
-                }
-            }
         }
     }
 

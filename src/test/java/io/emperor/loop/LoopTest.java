@@ -329,4 +329,61 @@ class LoopTest {
         assertTrue(loop.finished());
         assertEquals(EmperorLoop.EXIT_FATAL, loop.exitCode());
     }
+
+    // ---- operator commands, waiters and the tally (the control socket's side of the loop) ----
+
+    @Test
+    void anOperatorCommandIsAnsweredAndAWaiterFiresWhenItArrives() {
+        scan(file(Specs.program("a", "/bin/a")));
+        loop.handle(new LoopEvent.ForVassal("a", new Event.ExecDone(1)));
+        assertEquals(new io.emperor.vassal.Effect.Reply(true, "stopping"), loop.command("a", new Event.Stop()));
+        List<Boolean> fired = new ArrayList<>();
+        loop.await(() -> !vassal("a").state().hasProcess(), now + 60 * S, fired::add);
+        loop.afterTurn();
+        assertEquals(List.of(), fired, "still stopping");
+        exit("a", ExitStatus.killed(15, false));
+        loop.afterTurn();
+        assertEquals(List.of(true), fired);
+        assertEquals(State.STOPPED, vassal("a").state());
+        assertEquals(1L, loop.tally().exits().get(Tally.STOPPED));
+        assertEquals("signal=TERM", loop.tally().entry("a").lastExit());
+
+        assertEquals(new io.emperor.vassal.Effect.Reply(false, "no such vassal"), loop.command("nosuch", new Event.Start()));
+        assertEquals(new io.emperor.vassal.Effect.Reply(true, "starting"), loop.command("a", new Event.Start()));
+        assertEquals(2, loop.tally().spawns());
+        assertEquals(2, loop.tally().entry("a").spawns());
+    }
+
+    @Test
+    void aWaiterThatNeverArrivesEndsAtItsDeadlineWhichBoundsTheLoopsWait() {
+        scan(file(Specs.program("a", "/bin/a")));
+        List<Boolean> fired = new ArrayList<>();
+        loop.await(() -> false, now + 5 * S, fired::add);
+        now += 4 * S;
+        loop.afterTurn();
+        assertEquals(List.of(), fired);
+        now += S;
+        loop.afterTurn();
+        assertEquals(List.of(false), fired);
+    }
+
+    @Test
+    void theTallyCountsExitsByCause() {
+        scan(file(Specs.program("a", "/bin/a")));
+        loop.handle(new LoopEvent.ForVassal("a", new Event.ExecDone(1)));
+        now += 20 * S;
+        exit("a", ExitStatus.exited(0));
+        loop.handle(new LoopEvent.ForVassal("a", new Event.ExecDone(2)));
+        now += 20 * S;
+        exit("a", ExitStatus.exited(3));
+        loop.handle(new LoopEvent.ForVassal("a", new Event.ExecDone(3)));
+        now += 20 * S;
+        exit("a", ExitStatus.killed(9, false));
+        loop.handle(new LoopEvent.ForVassal("a", new Event.ExecFailed(4, "chdir /x: No such file or directory")));
+        exit("a", ExitStatus.exited(127));
+        Map<String, Long> exits = loop.tally().exits();
+        assertEquals(Map.of(Tally.CLEAN, 1L, Tally.ERROR, 1L, Tally.SIGNAL, 1L, Tally.STOPPED, 0L, Tally.SPAWN_FAILED, 1L), exits);
+        assertEquals(3, loop.tally().restarts());
+        assertEquals(4, loop.tally().spawns());
+    }
 }

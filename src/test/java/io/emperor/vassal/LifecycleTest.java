@@ -86,6 +86,10 @@ class LifecycleTest {
             case TICK -> new Event.Tick();
             case SHUTDOWN -> new Event.Shutdown();
             case FORCE_KILL -> new Event.ForceKill();
+            case OPERATOR_STOP -> new Event.Stop();
+            case OPERATOR_START -> new Event.Start();
+            case OPERATOR_RESTART -> new Event.Restart();
+            case OPERATOR_RELOAD -> new Event.Reload();
         };
     }
 
@@ -106,6 +110,10 @@ class LifecycleTest {
         row(rows, "STOPPED", Event.Kind.FORCE_KILL, "STOPPED");
         row(rows, "STOPPED", Event.Kind.VASSAL_SAYS, "STOPPED");
         row(rows, "STOPPED", Event.Kind.CHANNEL_CLOSED, "STOPPED");
+        row(rows, "STOPPED", Event.Kind.OPERATOR_STOP, "STOPPED", "Reply");
+        row(rows, "STOPPED", Event.Kind.OPERATOR_START, "STOPPED", "Reply");
+        row(rows, "STOPPED", Event.Kind.OPERATOR_RESTART, "STOPPED", "Reply");
+        row(rows, "STOPPED", Event.Kind.OPERATOR_RELOAD, "STOPPED", "Reply");
         // FAILED
         row(rows, "FAILED", Event.Kind.FILE_VALID, "STARTING", "Spawn");
         row(rows, "FAILED", Event.Kind.FILE_INVALID, "FAILED", "Log");
@@ -120,6 +128,10 @@ class LifecycleTest {
         row(rows, "FAILED", Event.Kind.FORCE_KILL, "FAILED");
         row(rows, "FAILED", Event.Kind.VASSAL_SAYS, "FAILED");
         row(rows, "FAILED", Event.Kind.CHANNEL_CLOSED, "FAILED");
+        row(rows, "FAILED", Event.Kind.OPERATOR_STOP, "FAILED", "Reply");
+        row(rows, "FAILED", Event.Kind.OPERATOR_START, "FAILED", "Reply");
+        row(rows, "FAILED", Event.Kind.OPERATOR_RESTART, "FAILED", "Reply");
+        row(rows, "FAILED", Event.Kind.OPERATOR_RELOAD, "FAILED", "Reply");
         // BACKOFF (the tick row is at the deadline; before it, see backoffTickBeforeDeadline)
         row(rows, "BACKOFF", Event.Kind.FILE_VALID, "STARTING", "Log", "Spawn");
         row(rows, "BACKOFF", Event.Kind.FILE_INVALID, "FAILED", "Log");
@@ -134,6 +146,10 @@ class LifecycleTest {
         row(rows, "BACKOFF", Event.Kind.FORCE_KILL, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.VASSAL_SAYS, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.CHANNEL_CLOSED, "BACKOFF");
+        row(rows, "BACKOFF", Event.Kind.OPERATOR_STOP, "STOPPED", "Log", "Reply");
+        row(rows, "BACKOFF", Event.Kind.OPERATOR_START, "STARTING", "Log", "Reply", "Spawn");
+        row(rows, "BACKOFF", Event.Kind.OPERATOR_RESTART, "STARTING", "Log", "Reply", "Spawn");
+        row(rows, "BACKOFF", Event.Kind.OPERATOR_RELOAD, "BACKOFF", "Reply");
         // STARTING (process spawned, exec not reached yet)
         row(rows, "STARTING", Event.Kind.FILE_VALID, "STARTING");
         row(rows, "STARTING", Event.Kind.FILE_INVALID, "STARTING", "Log", "Log");
@@ -148,6 +164,10 @@ class LifecycleTest {
         row(rows, "STARTING", Event.Kind.FORCE_KILL, "STARTING");
         row(rows, "STARTING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
         row(rows, "STARTING", Event.Kind.CHANNEL_CLOSED, "STARTING", "Log");
+        row(rows, "STARTING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
+        row(rows, "STARTING", Event.Kind.OPERATOR_START, "STARTING", "Reply");
+        row(rows, "STARTING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Signal", "Reply");
+        row(rows, "STARTING", Event.Kind.OPERATOR_RELOAD, "STARTING", "Reply");
         // RUNNING
         row(rows, "RUNNING", Event.Kind.FILE_VALID, "RUNNING", "Log", "Signal");
         row(rows, "RUNNING", Event.Kind.FILE_INVALID, "RUNNING", "Log", "Log");
@@ -162,6 +182,10 @@ class LifecycleTest {
         row(rows, "RUNNING", Event.Kind.FORCE_KILL, "RUNNING");
         row(rows, "RUNNING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
         row(rows, "RUNNING", Event.Kind.CHANNEL_CLOSED, "RUNNING", "Log");
+        row(rows, "RUNNING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
+        row(rows, "RUNNING", Event.Kind.OPERATOR_START, "RUNNING", "Reply");
+        row(rows, "RUNNING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Signal", "Reply");
+        row(rows, "RUNNING", Event.Kind.OPERATOR_RELOAD, "RUNNING", "Log", "Signal", "Reply");
         // STOPPING (the tick row is at the deadline)
         row(rows, "STOPPING", Event.Kind.FILE_VALID, "STOPPING", "Log");
         row(rows, "STOPPING", Event.Kind.FILE_INVALID, "STOPPING", "Log");
@@ -176,6 +200,10 @@ class LifecycleTest {
         row(rows, "STOPPING", Event.Kind.FORCE_KILL, "STOPPING", "Log", "KillGroup");
         row(rows, "STOPPING", Event.Kind.VASSAL_SAYS, "STOPPING");
         row(rows, "STOPPING", Event.Kind.CHANNEL_CLOSED, "STOPPING", "Log");
+        row(rows, "STOPPING", Event.Kind.OPERATOR_STOP, "STOPPING", "Reply");
+        row(rows, "STOPPING", Event.Kind.OPERATOR_START, "STOPPING", "Reply");
+        row(rows, "STOPPING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Reply");
+        row(rows, "STOPPING", Event.Kind.OPERATOR_RELOAD, "STOPPING", "Reply");
         // RELOADING (a uWSGI vassal with a master, touched: byte 1 sent, not back yet)
         row(rows, "RELOADING", Event.Kind.FILE_VALID, "RELOADING", "Log", "Tell");
         row(rows, "RELOADING", Event.Kind.FILE_INVALID, "RELOADING", "Log", "Log");
@@ -190,6 +218,10 @@ class LifecycleTest {
         row(rows, "RELOADING", Event.Kind.FORCE_KILL, "RELOADING");
         row(rows, "RELOADING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
         row(rows, "RELOADING", Event.Kind.CHANNEL_CLOSED, "RELOADING", "Log");
+        row(rows, "RELOADING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Tell", "Reply");
+        row(rows, "RELOADING", Event.Kind.OPERATOR_START, "RELOADING", "Reply");
+        row(rows, "RELOADING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Tell", "Reply");
+        row(rows, "RELOADING", Event.Kind.OPERATOR_RELOAD, "RELOADING", "Reply");
         return rows.stream();
     }
 
@@ -555,5 +587,104 @@ class LifecycleTest {
         assertEquals("2s", Lifecycle.seconds(2 * S));
         assertEquals("0.25s", Lifecycle.seconds(S / 4));
         assertEquals("1.50s", Lifecycle.seconds(3 * S / 2));
+    }
+
+    // ---- operator commands (the control socket) ----
+
+    static List<Effect.Reply> replies(Transition t) {
+        return t.effects().stream().filter(e -> e instanceof Effect.Reply).map(e -> (Effect.Reply) e).toList();
+    }
+
+    @Test
+    void everyOperatorCommandGetsExactlyOneAnswerInEveryState() {
+        for (State s : State.values()) {
+            for (Event.Kind k : List.of(Event.Kind.OPERATOR_STOP, Event.Kind.OPERATOR_START,
+                    Event.Kind.OPERATOR_RESTART, Event.Kind.OPERATOR_RELOAD)) {
+                assertEquals(1, replies(L.step(inState(s.name()), event(k), T0 + 1000 * S)).size(), s + " x " + k);
+            }
+        }
+        // and no other event ever answers
+        for (Event.Kind k : Event.Kind.values()) {
+            if (event(k) instanceof Event.Operator) {
+                continue;
+            }
+            Vassal v = running();
+            if (k != Event.Kind.SPAWNED && k != Event.Kind.SPAWN_FAILED) {
+                assertEquals(List.of(), replies(L.step(v, event(k, v), T0 + 1000 * S)), k.toString());
+            }
+        }
+    }
+
+    @Test
+    void anOperatorStopStaysStoppedUntilAStart() {
+        Transition t = L.step(running(), new Event.Stop(), T0 + S);
+        assertEquals(State.STOPPING, t.vassal().state());
+        assertEquals(List.of(new Effect.Reply(true, "stopping")), replies(t));
+        assertEquals(List.of("stopping: operator signal=TERM pid=100 timeout=30s"), logs(t));
+        Vassal stopped = L.step(t.vassal(), new Event.Exited(1, ExitStatus.killed(15, false)), T0 + 2 * S).vassal();
+        assertEquals(State.STOPPED, stopped.state());
+        assertEquals(SPEC, stopped.spec());
+        assertEquals(Vassal.NO_DEADLINE, stopped.deadline());
+        // time passes: nothing starts it
+        assertEquals(State.STOPPED, L.step(stopped, new Event.Tick(), T0 + 1000 * S).vassal().state());
+        Transition start = L.step(stopped, new Event.Start(), T0 + 3 * S);
+        assertEquals(State.STARTING, start.vassal().state());
+        assertEquals(new Effect.Spawn(SPEC), start.effects().get(start.effects().size() - 1));
+        assertEquals(List.of(new Effect.Reply(true, "starting")), replies(start));
+    }
+
+    @Test
+    void aChangeOfTheFileStartsAStoppedVassal() {
+        Vassal stopped = L.step(L.step(running(), new Event.Stop(), T0 + S).vassal(),
+                new Event.Exited(1, ExitStatus.exited(0)), T0 + 2 * S).vassal();
+        Transition t = L.step(stopped, new Event.FileValid(SPEC), T0 + 3 * S);
+        assertEquals(State.STARTING, t.vassal().state());
+    }
+
+    @Test
+    void aStopDuringARestartWinsAndAStartDuringAStopRestarts() {
+        Vassal restarting = L.step(running(), new Event.Restart(), T0 + S).vassal();
+        assertEquals(Vassal.After.RESTART, restarting.after());
+        Vassal stopping = L.step(restarting, new Event.Stop(), T0 + S).vassal();
+        assertEquals(Vassal.After.NOTHING, stopping.after());
+        Vassal again = L.step(stopping, new Event.Start(), T0 + S).vassal();
+        assertEquals(Vassal.After.RESTART, again.after());
+        Transition t = L.step(again, new Event.Exited(1, ExitStatus.exited(0)), T0 + 2 * S);
+        assertEquals(State.STARTING, t.vassal().state());
+        assertEquals(1, t.vassal().restarts());
+    }
+
+    @Test
+    void aStopOfABackingOffVassalCancelsTheRetry() {
+        Transition t = L.step(backoff(), new Event.Stop(), T0 + 2 * S);
+        assertEquals(State.STOPPED, t.vassal().state());
+        assertEquals(Vassal.NO_DEADLINE, t.vassal().deadline());
+        Transition start = L.step(t.vassal(), new Event.Start(), T0 + 3 * S);
+        assertEquals(State.STARTING, start.vassal().state());
+        assertEquals(0, start.vassal().failures());
+    }
+
+    @Test
+    void refusedCommandsSayWhy() {
+        assertEquals(List.of(new Effect.Reply(false, "not started: its file has errors (see emperor.log or 'emperor check')")),
+                replies(L.step(failed(), new Event.Start(), T0)));
+        assertEquals(List.of(new Effect.Reply(false, "not reloaded: not running (backoff)")),
+                replies(L.step(backoff(), new Event.Reload(), T0 + 2 * S)));
+        assertEquals(List.of(new Effect.Reply(false, "not reloaded: still starting")),
+                replies(L.step(starting(), new Event.Reload(), T0)));
+        assertEquals(List.of(new Effect.Reply(false, "not started: its file is gone")),
+                replies(L.step(stopping(), new Event.Start(), T0 + 2 * S)));
+    }
+
+    @Test
+    void anOperatorReloadIsWhatATouchDoes() {
+        Transition t = L.step(running(), new Event.Reload(), T0 + S);
+        assertEquals(List.of("reloading signal=HUP pid=100"), logs(t));
+        assertEquals(new Effect.Signal(1, 1), t.effects().get(1));
+        Transition u = L.step(runningUwsgi(UWSGI), new Event.Reload(), T0 + S);
+        assertEquals(State.RELOADING, u.vassal().state());
+        Transition n = L.step(runningUwsgi(Specs.uwsgi("app", false, false)), new Event.Reload(), T0 + S);
+        assertEquals(State.STOPPING, n.vassal().state());
+        assertEquals(Vassal.After.RESTART, n.vassal().after());
     }
 }

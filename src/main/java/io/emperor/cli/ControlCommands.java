@@ -1,0 +1,400 @@
+package io.emperor.cli;
+
+import io.emperor.config.ControlSettings;
+import io.emperor.config.EmperorConfig;
+import io.emperor.config.EmperorConfigParser;
+import io.emperor.config.Parsed;
+import io.emperor.control.ControlClient;
+import io.emperor.control.Json;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * The client side of the control socket (docs/control.md): {@code emperor status|start|stop|
+ * restart|reload|logs|rescan}. Each command sends one request and prints the answer, for people
+ * (a table) or for tools ({@code --json}: the answer as the emperor sent it).
+ */
+final class ControlCommands {
+    /** Exit statuses of the client commands (also in Main's help and docs/control.md). */
+    static final int OK = 0;
+    static final int FAILED = 1;
+    static final int USAGE = 2;
+    static final int UNREACHABLE = 3;
+    static final int NOT_FOUND = 4;
+    static final int DENIED = 5;
+
+    /** The default emperor.ini the client reads the {@code control} key from, when it exists. */
+    static final Path DEFAULT_CONFIG = Path.of("/etc/emperor/emperor.ini");
+    /** Overrides the socket path, like {@code --socket}. */
+    static final String SOCKET_ENV = "EMPEROR_CONTROL";
+
+    private ControlCommands() {}
+
+    /** Where to find the emperor: {@code --socket}, $EMPEROR_CONTROL, {@code control} of emperor.ini, the default. */
+    static final class Target {
+        @Option(names = "--socket", paramLabel = "PATH",
+                description = "the control socket (default: $EMPEROR_CONTROL, else 'control' of the config file, else "
+                        + "/run/emperor/control.sock)")
+        Path socket;
+
+        @Option(names = "--config", paramLabel = "FILE",
+                description = "the emperor.ini whose 'control' key names the socket (default /etc/emperor/emperor.ini when it exists)")
+        Path config;
+
+        Path resolve() throws UsageException {
+            if (socket != null) {
+                return socket;
+            }
+            String env = System.getenv(SOCKET_ENV);
+            if (env != null && !env.isEmpty()) {
+                return Path.of(env);
+            }
+            Path file = config != null ? config : Files.isReadable(DEFAULT_CONFIG) ? DEFAULT_CONFIG : null;
+            if (file == null) {
+                return ControlSettings.DEFAULT_SOCKET;
+            }
+            Parsed<EmperorConfig> p = new EmperorConfigParser(Host.name(), System.getenv()).parse(file.toAbsolutePath().normalize());
+            if (!p.isOk()) {
+                throw new UsageException("cannot find the control socket in " + file + ": " + p.errors().get(0)
+                        + " (or give --socket PATH)");
+            }
+            Path s = p.value().control().socket();
+            if (s == null) {
+                throw new UsageException(file + " sets no control socket ('control' is empty)");
+            }
+            return s;
+        }
+    }
+
+    static final class UsageException extends Exception {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    /** Sends one request; hands every answer line to {@code each} until it returns false or EOF. */
+    interface Answers {
+        boolean each(Map<String, Object> answer) throws IOException;
+    }
+
+    static int exchange(Target target, Map<String, Object> request, Answers answers) {
+        Path socket;
+        try {
+            socket = target.resolve();
+        } catch (UsageException e) {
+            System.err.println("emperor: " + e.getMessage());
+            return USAGE;
+        }
+        try (ControlClient client = ControlClient.connect(socket)) {
+            client.send(request);
+            Map<String, Object> answer;
+            while ((answer = client.next()) != null) {
+                if (!answers.each(answer)) {
+                    return OK;
+                }
+            }
+            System.err.println("emperor: the emperor closed the connection without an answer");
+            return UNREACHABLE;
+        } catch (IOException e) {
+            System.err.println("emperor: " + e.getMessage());
+            return UNREACHABLE;
+        }
+    }
+
+    /** The exit status for a failed answer. */
+    static int status(Map<String, Object> answer) {
+        if (Boolean.TRUE.equals(answer.get("ok"))) {
+            return OK;
+        }
+        return switch (String.valueOf(answer.get("error"))) {
+            case "not-found" -> NOT_FOUND;
+            case "denied" -> DENIED;
+            case "bad-request", "too-long" -> USAGE;
+            default -> FAILED;
+        };
+    }
+
+    static Map<String, Object> request(String cmd) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("cmd", cmd);
+        return m;
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Show the vassals: name, state, pid, uid, uptime, restarts, last exit. "
+                    + "Exit 0, or 4 when a named vassal does not exist (or is not yours).")
+    static final class Status implements Callable<Integer> {
+        @Mixin
+        Target target;
+
+        @Parameters(paramLabel = "NAME", arity = "0..*", description = "only these vassals (default: all you may see)")
+        List<String> names = new ArrayList<>();
+
+        @Option(names = "--json", description = "print the emperor's answer as JSON (one line)")
+        boolean json;
+
+        @Override
+        public Integer call() {
+            Map<String, Object> req = request("status");
+            if (!names.isEmpty()) {
+                req.put("names", names);
+            }
+            int[] code = {OK};
+            int rc = exchange(target, req, answer -> {
+                code[0] = status(answer);
+                if (json) {
+                    System.out.println(Json.write(answer));
+                } else if (answer.get("vassals") instanceof List<?> vassals) {
+                    table(System.out, vassals);
+                    if (!Boolean.TRUE.equals(answer.get("ok"))) {
+                        System.err.println("emperor: " + answer.get("message"));
+                    }
+                } else {
+                    System.err.println("emperor: " + answer.get("message"));
+                }
+                return false;
+            });
+            return rc != OK ? rc : code[0];
+        }
+    }
+
+    /** The {@code systemctl list-units}-like table, then one line per failed vassal's problem, then a summary. */
+    static void table(PrintStream out, List<?> vassals) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"NAME", "STATE", "PID", "UID", "UPTIME", "RESTARTS", "LAST EXIT"});
+        Map<String, Integer> byState = new TreeMap<>();
+        List<String> problems = new ArrayList<>();
+        for (Object o : vassals) {
+            Map<?, ?> v = (Map<?, ?>) o;
+            String state = String.valueOf(v.get("state"));
+            byState.merge(state, 1, Integer::sum);
+            long pid = number(v.get("pid"), 0);
+            long uid = number(v.get("uid"), -1);
+            String lastExit = v.get("last_exit") == null ? "-" : String.valueOf(v.get("last_exit"));
+            if (state.equals("backoff")) {
+                lastExit += " (retry in " + duration((long) Math.ceil(number(v.get("backoff")))) + ")";
+            }
+            rows.add(new String[] {String.valueOf(v.get("name")), state, pid == 0 ? "-" : String.valueOf(pid),
+                    uid < 0 ? "-" : String.valueOf(uid), pid == 0 ? "-" : duration((long) number(v.get("uptime"))),
+                    String.valueOf(number(v.get("restarts"), 0)), lastExit});
+            if (v.get("problem") != null) {
+                problems.add(v.get("name") + ": " + v.get("problem"));
+            }
+        }
+        int[] width = new int[rows.get(0).length];
+        for (String[] r : rows) {
+            for (int i = 0; i < r.length; i++) {
+                width[i] = Math.max(width[i], r[i].length());
+            }
+        }
+        for (String[] r : rows) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < r.length; i++) {
+                sb.append(r[i]);
+                if (i < r.length - 1) {
+                    sb.append(" ".repeat(width[i] - r[i].length() + 2));
+                }
+            }
+            out.println(sb.toString().stripTrailing());
+        }
+        for (String p : problems) {
+            out.println(p);
+        }
+        StringBuilder summary = new StringBuilder();
+        summary.append(vassals.size()).append(vassals.size() == 1 ? " vassal" : " vassals");
+        if (!byState.isEmpty()) {
+            summary.append(": ");
+            List<String> parts = new ArrayList<>();
+            byState.forEach((s, n) -> parts.add(n + " " + s));
+            summary.append(String.join(", ", parts));
+        }
+        out.println(summary.append('.'));
+    }
+
+    private static double number(Object o) {
+        return o instanceof Number n ? n.doubleValue() : o == null ? 0 : -1;
+    }
+
+    private static long number(Object o, long fallback) {
+        return o instanceof Number n ? n.longValue() : fallback;
+    }
+
+    /** {@code 42s}, {@code 12m03s}, {@code 3h12m}, {@code 5d03h}. */
+    static String duration(long seconds) {
+        if (seconds < 60) {
+            return seconds + "s";
+        }
+        if (seconds < 3600) {
+            return String.format(Locale.ROOT, "%dm%02ds", seconds / 60, seconds % 60);
+        }
+        if (seconds < 86400) {
+            return String.format(Locale.ROOT, "%dh%02dm", seconds / 3600, seconds % 3600 / 60);
+        }
+        return String.format(Locale.ROOT, "%dd%02dh", seconds / 86400, seconds % 86400 / 3600);
+    }
+
+    /** start, stop, restart, reload: one line per vassal; waits until each arrived unless --no-block. */
+    abstract static class Action implements Callable<Integer> {
+        @Mixin
+        Target target;
+
+        @Parameters(paramLabel = "NAME", arity = "1..*", description = "the vassals")
+        List<String> names;
+
+        @Option(names = "--no-block", description = "do not wait until the vassals got there; answer at once")
+        boolean noBlock;
+
+        @Option(names = "--timeout", paramLabel = "SECONDS",
+                description = "how long to wait at most (default: the vassal's stop-timeout + 15 s to stop, + 30 s to start)")
+        Double timeout;
+
+        @Option(names = "--json", description = "print the emperor's answer as JSON (one line)")
+        boolean json;
+
+        abstract String command();
+
+        @Override
+        public Integer call() {
+            Map<String, Object> req = request(command());
+            req.put("names", names);
+            req.put("wait", !noBlock);
+            if (timeout != null) {
+                req.put("timeout", timeout);
+            }
+            int[] code = {OK};
+            int rc = exchange(target, req, answer -> {
+                code[0] = status(answer);
+                if (json) {
+                    System.out.println(Json.write(answer));
+                } else if (answer.get("results") instanceof List<?> results) {
+                    for (Object o : results) {
+                        Map<?, ?> r = (Map<?, ?>) o;
+                        boolean ok = Boolean.TRUE.equals(r.get("ok"));
+                        (ok ? System.out : System.err).println(r.get("name") + ": " + (ok ? "" : "failed: ") + r.get("message"));
+                    }
+                } else {
+                    System.err.println("emperor: " + answer.get("message"));
+                }
+                return false;
+            });
+            return rc != OK ? rc : code[0];
+        }
+    }
+
+    @Command(name = "start", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Start vassals that do not run (a stopped one, or one backing off: at once); "
+                    + "wait until each runs or fails.")
+    static final class Start extends Action {
+        String command() {
+            return "start";
+        }
+    }
+
+    @Command(name = "stop", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Stop vassals; they stay stopped until 'emperor start' or a change of their file "
+                    + "(or a restart of the emperor). Waits until each has stopped.")
+    static final class Stop extends Action {
+        String command() {
+            return "stop";
+        }
+    }
+
+    @Command(name = "restart", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Stop vassals and start them again (a stopped one just starts); wait until each runs again.")
+    static final class Restart extends Action {
+        String command() {
+            return "restart";
+        }
+    }
+
+    @Command(name = "reload", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Reload vassals as a touch of their file would: the reload signal, byte 1 for a uWSGI "
+                    + "vassal (waits until it is back), or a restart (reload = restart).")
+    static final class Reload extends Action {
+        String command() {
+            return "reload";
+        }
+    }
+
+    @Command(name = "logs", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Print the last lines a vassal wrote (the emperor keeps the last 200 in memory); "
+                    + "with -f, then every new line until interrupted.")
+    static final class Logs implements Callable<Integer> {
+        @Mixin
+        Target target;
+
+        @Parameters(paramLabel = "NAME", description = "the vassal")
+        String name;
+
+        @Option(names = {"-n", "--lines"}, paramLabel = "N", description = "how many of the last lines (default 10, at most 200)")
+        int lines = 10;
+
+        @Option(names = {"-f", "--follow"}, description = "then print new lines as they come")
+        boolean follow;
+
+        @Override
+        public Integer call() {
+            if (lines < 0) {
+                System.err.println("emperor: --lines must be 0 or more");
+                return USAGE;
+            }
+            Map<String, Object> req = request("logs");
+            req.put("name", name);
+            req.put("lines", lines);
+            req.put("follow", follow);
+            int[] code = {OK};
+            int rc = exchange(target, req, answer -> {
+                if (answer.get("line") instanceof String line) {
+                    System.out.println(line);
+                    System.out.flush();
+                    return true;
+                }
+                code[0] = status(answer);
+                if (code[0] != OK) {
+                    System.err.println("emperor: " + answer.get("message"));
+                    return false;
+                }
+                if (answer.get("lines") instanceof List<?> l) {
+                    for (Object o : l) {
+                        System.out.println(o);
+                    }
+                    System.out.flush();
+                }
+                return follow;
+            });
+            return code[0] != OK ? code[0] : rc;
+        }
+    }
+
+    @Command(name = "rescan", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Rescan the vassal directories now (inotify does this by itself; for NFS and the like) "
+                    + "and wait until the scan is applied.")
+    static final class Rescan implements Callable<Integer> {
+        @Mixin
+        Target target;
+
+        @Override
+        public Integer call() {
+            int[] code = {OK};
+            int rc = exchange(target, request("rescan"), answer -> {
+                code[0] = status(answer);
+                (code[0] == OK ? System.out : System.err).println(answer.get("message"));
+                return false;
+            });
+            return rc != OK ? rc : code[0];
+        }
+    }
+}

@@ -1,0 +1,648 @@
+package io.emperor.control;
+
+import io.emperor.log.EmperorLog;
+import io.emperor.os.LibC;
+import io.emperor.os.Native;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import jnr.unixsocket.UnixServerSocketChannel;
+import jnr.unixsocket.UnixSocketAddress;
+import jnr.unixsocket.UnixSocketChannel;
+import jnr.unixsocket.UnixSocketOptions;
+
+/**
+ * The control socket's transport (issue #7): a unix stream socket, one JSON request per line, one
+ * JSON answer per line. What a request means is the {@link RequestHandler}'s business.
+ *
+ * <p><b>One thread</b>, {@code emperor-control}, serves every client with non-blocking sockets and
+ * epoll, through the same libc bindings as the I/O thread ({@link io.emperor.os.IoThread}); an
+ * eventfd wakes it when another thread queues an answer, finishes a request, or closes the server.
+ * jnr-enxio's selector is not used: it would be a second, less tested way of doing what our epoll
+ * code already does.
+ *
+ * <p><b>jnr-unixsocket</b> (DESIGN §10) creates, binds and listens on the socket (it builds the
+ * {@code sockaddr_un}) and reads each client's SO_PEERCRED. Clients are accepted with a raw
+ * {@code accept4} instead of its {@code accept()}, which was checked and does not fit here: it
+ * forces the new socket back to blocking mode, cannot make it close-on-exec atomically, and returns
+ * null for every error, so a full fd table (EMFILE, which leaves the listener readable) could not be
+ * told from "no client" and would spin the thread.
+ *
+ * <p><b>Bounded by construction</b>: a connection buffers at most one request line
+ * ({@link Limits#maxRequestBytes} + its newline) and at most {@link Limits#maxPendingOutputBytes} of
+ * answers; there are at most {@link Limits#maxClients} connections, and one that completes no line
+ * for {@link Limits#idleTimeout} while no request is in progress is closed. A slow, silent, huge or
+ * garbled client therefore costs a bounded amount of memory and never stalls anyone else.
+ *
+ * <p><b>One request at a time per connection</b>: after {@code handle} the next line of that
+ * connection waits in the buffer until {@link Reply#done()}; when the buffer is full the connection
+ * is simply not read any more until then.
+ */
+public final class ControlServer implements AutoCloseable {
+    /** Bounds on what clients may cost; see the class comment. */
+    public record Limits(int maxRequestBytes, int maxClients, Duration idleTimeout, int maxPendingOutputBytes) {
+        public static final Limits DEFAULT = new Limits(64 * 1024, 256, Duration.ofSeconds(10), 4 * 1024 * 1024);
+    }
+
+    private static final long WAKE_TOKEN = -1;
+    private static final long LISTEN_TOKEN = -2;
+    private static final int MAX_EVENTS = 64;
+    private static final int CHUNK = 64 * 1024;
+    private static final int BACKLOG = 128;
+    /** Clients accepted per wake-up, so a connect storm cannot starve the clients already there. */
+    private static final int ACCEPTS_PER_WAKE = 32;
+    /** When the fd table is full, how long the listener is left alone before accepting is retried. */
+    private static final long ACCEPT_PAUSE_NANOS = 250_000_000L;
+    private static final long ACCEPT_WARNING_INTERVAL_NANOS = 60_000_000_000L;
+    /** sun_path holds 108 bytes, the terminating NUL included. */
+    private static final int MAX_SOCKET_PATH_BYTES = 107;
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFSOCK = 0140000;
+
+    private final Path path;
+    private final RequestHandler handler;
+    private final Limits limits;
+    private final LibC c = Native.libc();
+    private final int eventSize = Native.EPOLL_EVENT_SIZE;
+    private final int dataOffset = Native.EPOLL_DATA_OFFSET;
+
+    /** Connections by epoll token; control thread only. */
+    private final Map<Long, Connection> connections = new HashMap<>();
+    private final ConcurrentLinkedQueue<Connection> attention = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final Object lifecycle = new Object();
+    private long nextConnectionId = 1;
+    private long acceptPausedUntilNanos;
+    private boolean acceptPaused;
+    private long lastAcceptWarningNanos;
+
+    private UnixServerSocketChannel listener;
+    private int listenFd = -1;
+    private long socketInode;
+    private int epfd = -1;
+    private int wakeFd = -1;
+    private Pointer events;
+    private Pointer ioBuffer;
+    private Pointer wakeBuffer;
+    private volatile Thread thread;
+    private volatile boolean closing;
+    private boolean closed;
+
+    /** For tests: the largest input buffer any connection has held, to check that nothing buffers past the limit. */
+    private volatile int largestInputBuffer;
+    /** For tests: how many connections are open. */
+    private volatile int openConnections;
+
+    public ControlServer(Path socket, RequestHandler handler) {
+        this(socket, handler, Limits.DEFAULT);
+    }
+
+    public ControlServer(Path socket, RequestHandler handler, Limits limits) {
+        this.path = socket.toAbsolutePath();
+        this.handler = handler;
+        this.limits = limits;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Binds (mode 0666), starts the thread "emperor-control". Throws IOException with a clear message. */
+    public void start() throws IOException {
+        synchronized (lifecycle) {
+            if (thread != null || closed) {
+                throw new IllegalStateException("control server already started or closed");
+            }
+            if (path.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH_BYTES) {
+                throw new IOException("control socket path is longer than " + MAX_SOCKET_PATH_BYTES + " bytes: "
+                        + path);
+            }
+            try {
+                Files.createDirectories(path.getParent(),
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+            } catch (IOException e) {
+                throw new IOException("cannot create the directory of the control socket " + path + ": " + e, e);
+            }
+            removeStaleSocket();
+            try {
+                bind();
+                openEpoll();
+            } catch (IOException | RuntimeException e) {
+                releaseResources();
+                if (socketInode != 0) {
+                    removeSocketFile();
+                }
+                throw e;
+            }
+            thread = new Thread(this::run, "emperor-control");
+            thread.setDaemon(true);
+            thread.start();
+        }
+    }
+
+    /**
+     * An existing file at the path: refused unless it is a socket nobody listens on (left by an
+     * emperor that died), which is removed.
+     */
+    private void removeStaleSocket() throws IOException {
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        if ((mode & S_IFMT) != S_IFSOCK) {
+            throw new IOException(path + " exists and is not a socket: refusing to replace it"
+                    + " (see `control` in emperor.ini)");
+        }
+        boolean listening;
+        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+            listening = true;
+        } catch (ConnectException refused) {
+            listening = false; // ECONNREFUSED: a stale socket
+        } catch (IOException e) {
+            throw new IOException("cannot check the existing socket " + path + ": " + e.getMessage(), e);
+        }
+        if (listening) {
+            throw new IOException("another emperor is listening on " + path);
+        }
+        Files.deleteIfExists(path);
+    }
+
+    private void bind() throws IOException {
+        listener = UnixServerSocketChannel.open();
+        listenFd = listener.getFD();
+        // jnr-unixsocket's socket() has no SOCK_CLOEXEC; the window until this fcntl only matters to a
+        // spawn in that instant, and the exec helper closes every other fd before exec anyway.
+        if (c.fcntl(listenFd, Native.F_SETFD, Native.FD_CLOEXEC) != 0) {
+            throw new IOException("control socket: fcntl(FD_CLOEXEC): " + Native.strerror(Native.errno()));
+        }
+        listener.configureBlocking(false);
+        try {
+            listener.socket().bind(new UnixSocketAddress(path.toFile()), BACKLOG);
+        } catch (IOException e) {
+            throw new IOException("cannot listen on " + path + ": " + e.getMessage(), e);
+        }
+        socketInode = inode(path);
+        // Anyone may connect: rights are checked per request, with the peer's credentials.
+        try {
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-rw-rw-"));
+        } catch (IOException e) {
+            throw new IOException("cannot make " + path + " mode 0666: " + e, e);
+        }
+    }
+
+    private void openEpoll() throws IOException {
+        jnr.ffi.Runtime rt = Native.runtime();
+        events = Memory.allocateDirect(rt, MAX_EVENTS * eventSize);
+        ioBuffer = Memory.allocateDirect(rt, CHUNK);
+        wakeBuffer = Memory.allocateDirect(rt, 16);
+        epfd = c.epoll_create1(Native.EPOLL_CLOEXEC);
+        if (epfd < 0) {
+            throw new IOException("control socket: epoll_create1: " + Native.strerror(Native.errno()));
+        }
+        wakeFd = c.eventfd(0, Native.EFD_CLOEXEC | Native.EFD_NONBLOCK);
+        if (wakeFd < 0) {
+            throw new IOException("control socket: eventfd: " + Native.strerror(Native.errno()));
+        }
+        epollCtl(Native.EPOLL_CTL_ADD, wakeFd, WAKE_TOKEN, Native.EPOLLIN);
+        epollCtl(Native.EPOLL_CTL_ADD, listenFd, LISTEN_TOKEN, Native.EPOLLIN);
+    }
+
+    private static long inode(Path p) throws IOException {
+        return (Long) Files.getAttribute(p, "unix:ino", LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** Asks the control thread to look at a connection: output queued, request done, or overflow (any thread). */
+    void needsAttention(Connection conn) {
+        if (conn.queuedForAttention.compareAndSet(false, true)) {
+            attention.add(conn);
+            if (Thread.currentThread() != thread) {
+                wake();
+            }
+        }
+    }
+
+    /**
+     * Runs {@code task} on the control thread, soon (any thread may call this): work that must
+     * not run on the emperor loop, such as turning one state snapshot into the answers of many
+     * clients. Tasks queued after {@link #close()} do not run.
+     */
+    public void execute(Runnable task) {
+        tasks.add(task);
+        if (Thread.currentThread() != thread && wakeBuffer != null) {
+            wake();
+        }
+    }
+
+    private void runTasks() {
+        Runnable task;
+        while ((task = tasks.poll()) != null) {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                EmperorLog.error("control socket: a task failed; going on", e);
+            }
+        }
+    }
+
+    /** Under the lock that also guards closing the eventfd: a late answer must not write into a reused fd number. */
+    private void wake() {
+        synchronized (wakeBuffer) {
+            if (wakeFd >= 0) {
+                wakeBuffer.putLong(0, 1);
+                c.write(wakeFd, wakeBuffer, 8);
+            }
+        }
+    }
+
+    private void run() {
+        while (!closing) {
+            try {
+                int n = c.epoll_wait(epfd, events, MAX_EVENTS, nextTimeoutMillis(System.nanoTime()));
+                if (n < 0) {
+                    int err = Native.errno();
+                    if (err == Native.EINTR) {
+                        continue;
+                    }
+                    EmperorLog.error("control socket: epoll_wait: " + Native.strerror(err)
+                            + "; the control socket stops", null);
+                    break;
+                }
+                for (int i = 0; i < n; i++) {
+                    long token = events.getLong((long) i * eventSize + dataOffset);
+                    int ready = events.getInt((long) i * eventSize);
+                    dispatch(token, ready);
+                }
+                runTasks();
+                serveAttention();
+                checkTimers(System.nanoTime());
+            } catch (RuntimeException e) {
+                EmperorLog.error("control socket: unexpected error; going on", e);
+            }
+        }
+        shutdown();
+    }
+
+    private void dispatch(long token, int ready) {
+        if (token == WAKE_TOKEN) {
+            c.read(wakeFd, ioBuffer, 8);
+            return;
+        }
+        if (token == LISTEN_TOKEN) {
+            acceptClients();
+            return;
+        }
+        Connection conn = connections.get(token);
+        if (conn == null) {
+            return; // closed earlier in this batch
+        }
+        try {
+            if ((ready & Native.EPOLLIN) != 0) {
+                readFrom(conn);
+            }
+            if ((ready & Native.EPOLLOUT) != 0 && connections.containsKey(token)) {
+                serve(conn);
+            }
+            if ((ready & (Native.EPOLLHUP | Native.EPOLLERR)) != 0) {
+                closeConnection(conn); // both directions are gone: no answer can reach the client
+            }
+        } catch (RuntimeException e) {
+            EmperorLog.error("control socket: error on a connection of pid " + conn.peer.pid() + "; closing it", e);
+            closeConnection(conn);
+        }
+    }
+
+    private void acceptClients() {
+        for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
+            int fd = c.accept4(listenFd, null, null, Native.SOCK_CLOEXEC | Native.SOCK_NONBLOCK);
+            if (fd < 0) {
+                int err = Native.errno();
+                if (err == Native.EMFILE || err == Native.ENFILE || err == Native.ENOBUFS || err == Native.ENOMEM) {
+                    pauseAccepting(err);
+                }
+                return; // EAGAIN, EINTR, ECONNABORTED: level-triggered epoll brings us back if needed
+            }
+            if (connections.size() >= limits.maxClients()) {
+                refuseBusy(fd);
+                continue;
+            }
+            Peer peer;
+            try {
+                var creds = UnixSocketChannel.fromFD(fd).getOption(UnixSocketOptions.SO_PEERCRED);
+                peer = new Peer(creds.getPid(), creds.getUid(), creds.getGid());
+            } catch (IOException e) {
+                EmperorLog.warn("control socket: cannot read the peer credentials of a client: " + e.getMessage());
+                c.close(fd);
+                continue;
+            }
+            long id = nextConnectionId++;
+            Connection conn = new Connection(id, fd, peer, this, lineCapacity(), limits.maxPendingOutputBytes(),
+                    System.nanoTime());
+            connections.put(id, conn);
+            openConnections = connections.size();
+            conn.interest = Native.EPOLLIN;
+            epollCtl(Native.EPOLL_CTL_ADD, fd, id, conn.interest);
+        }
+    }
+
+    /** The fd table is full: stop watching the listener for a moment rather than spin on it. */
+    private void pauseAccepting(int err) {
+        long now = System.nanoTime();
+        if (lastAcceptWarningNanos == 0 || now - lastAcceptWarningNanos >= ACCEPT_WARNING_INTERVAL_NANOS) {
+            lastAcceptWarningNanos = now;
+            EmperorLog.warn("control socket: cannot accept clients: " + Native.strerror(err)
+                    + "; retrying every 250 ms (said at most once a minute)");
+        }
+        epollCtl(Native.EPOLL_CTL_MOD, listenFd, LISTEN_TOKEN, 0);
+        acceptPaused = true;
+        acceptPausedUntilNanos = now + ACCEPT_PAUSE_NANOS;
+    }
+
+    /** A client beyond maxClients: one line (a fresh socket's buffer has room for it) and close. */
+    private void refuseBusy(int fd) {
+        Map<String, Object> answer = failure("busy", "too many control clients (" + limits.maxClients() + ")");
+        byte[] line = (Json.write(answer) + "\n").getBytes(StandardCharsets.UTF_8);
+        ioBuffer.put(0, line, 0, line.length);
+        c.send(fd, ioBuffer, line.length, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL);
+        c.close(fd);
+    }
+
+    /** One read per readiness (fairness between clients; epoll is level-triggered and comes back). */
+    private void readFrom(Connection conn) {
+        int room = conn.inputRoom();
+        if (room <= 0) {
+            return;
+        }
+        long n = c.read(conn.fd, ioBuffer, Math.min(room, CHUNK));
+        if (n < 0) {
+            int err = Native.errno();
+            if (err != Native.EAGAIN && err != Native.EINTR) {
+                closeConnection(conn);
+            }
+            return;
+        }
+        if (n == 0) {
+            conn.inputEnded = true;
+        } else {
+            int size = conn.appendInput(ioBuffer, (int) n);
+            if (size > largestInputBuffer) {
+                largestInputBuffer = size;
+            }
+        }
+        serve(conn);
+    }
+
+    /** A request line and its newline. */
+    private int lineCapacity() {
+        return limits.maxRequestBytes() + 1;
+    }
+
+    private void serveAttention() {
+        Connection conn;
+        while ((conn = attention.poll()) != null) {
+            conn.queuedForAttention.set(false);
+            if (connections.get(conn.id) == conn) {
+                serve(conn);
+            }
+        }
+    }
+
+    /**
+     * Brings a connection up to date: takes a finished request, hands the next buffered line to the
+     * handler, writes what output the socket accepts, closes when due, and sets the epoll interest.
+     */
+    private void serve(Connection conn) {
+        if (conn.overflowed()) {
+            EmperorLog.warn("control socket: client pid " + conn.peer.pid() + " does not read its answers (more than "
+                    + limits.maxPendingOutputBytes() + " bytes pending); closing it");
+            closeConnection(conn);
+            return;
+        }
+        handleLines(conn);
+        if (!flush(conn)) {
+            closeConnection(conn);
+            return;
+        }
+        if (!conn.requestInProgress && !conn.hasPendingOutput() && (conn.closeWhenFlushed || conn.inputEnded)) {
+            closeConnection(conn);
+            return;
+        }
+        boolean wantRead = !conn.inputEnded && !conn.closeWhenFlushed && conn.inputRoom() > 0;
+        int interest = (wantRead ? Native.EPOLLIN : 0) | (conn.hasPendingOutput() ? Native.EPOLLOUT : 0);
+        if (interest != conn.interest) {
+            conn.interest = interest;
+            epollCtl(Native.EPOLL_CTL_MOD, conn.fd, conn.id, interest);
+        }
+    }
+
+    private void handleLines(Connection conn) {
+        while (!conn.closeWhenFlushed) {
+            if (conn.requestInProgress) {
+                if (!conn.takeDone()) {
+                    return;
+                }
+                conn.requestInProgress = false;
+                conn.idleSinceNanos = System.nanoTime();
+            }
+            String line = conn.nextLine();
+            if (line == null) {
+                if (conn.inputRoom() <= 0) {
+                    conn.discardInput();
+                    conn.send(failure("too-long", "request longer than " + limits.maxRequestBytes() + " bytes"));
+                    conn.closeWhenFlushed = true;
+                    return;
+                }
+                if (!conn.inputEnded || !conn.hasInput()) {
+                    return;
+                }
+                line = conn.takeRest(); // a last request without its newline
+            }
+            conn.idleSinceNanos = System.nanoTime();
+            if (!line.isBlank()) {
+                handleLine(conn, line);
+            }
+        }
+    }
+
+    private void handleLine(Connection conn, String line) {
+        Map<String, Object> request;
+        try {
+            request = Json.parseObject(line);
+        } catch (Json.ParseException e) {
+            conn.send(failure("bad-request", e.getMessage()));
+            return;
+        }
+        conn.requestInProgress = true;
+        Reply reply = conn.newReply();
+        try {
+            handler.handle(conn.peer, request, reply);
+        } catch (RuntimeException e) {
+            String shown = line.length() > 200 ? line.substring(0, 200) + "..." : line;
+            EmperorLog.error("control socket: the request handler failed on " + shown, e);
+            reply.send(failure("internal", "the emperor failed on this request: " + e));
+            reply.done();
+        }
+    }
+
+    /** Writes what the socket accepts; false when the connection is broken. */
+    private boolean flush(Connection conn) {
+        while (true) {
+            int n = conn.peekOutput(ioBuffer, CHUNK);
+            if (n == 0) {
+                return true;
+            }
+            long sent = c.send(conn.fd, ioBuffer, n, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL);
+            if (sent < 0) {
+                int err = Native.errno();
+                if (err == Native.EINTR) {
+                    continue;
+                }
+                return err == Native.EAGAIN;
+            }
+            conn.consumeOutput((int) sent);
+        }
+    }
+
+    private static Map<String, Object> failure(String error, String message) {
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("ok", false);
+        answer.put("error", error);
+        answer.put("message", message);
+        return answer;
+    }
+
+    /** Milliseconds until the next idle deadline or accept retry; -1 when there is none. */
+    private int nextTimeoutMillis(long now) {
+        long next = acceptPaused ? acceptPausedUntilNanos : Long.MAX_VALUE;
+        long idleNanos = limits.idleTimeout().toNanos();
+        for (Connection conn : connections.values()) {
+            if (!conn.requestInProgress) {
+                next = Math.min(next, conn.idleSinceNanos + idleNanos);
+            }
+        }
+        if (next == Long.MAX_VALUE) {
+            return -1;
+        }
+        long millis = Math.max(0, (next - now + 999_999) / 1_000_000);
+        return (int) Math.min(millis, Integer.MAX_VALUE);
+    }
+
+    private void checkTimers(long now) {
+        if (acceptPaused && now - acceptPausedUntilNanos >= 0) {
+            acceptPaused = false;
+            epollCtl(Native.EPOLL_CTL_MOD, listenFd, LISTEN_TOKEN, Native.EPOLLIN);
+        }
+        long idleNanos = limits.idleTimeout().toNanos();
+        for (Connection conn : new ArrayList<>(connections.values())) {
+            if (!conn.requestInProgress && now - conn.idleSinceNanos >= idleNanos) {
+                closeConnection(conn);
+            }
+        }
+    }
+
+    private void closeConnection(Connection conn) {
+        if (connections.remove(conn.id) == null) {
+            return;
+        }
+        openConnections = connections.size();
+        c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, conn.fd, null);
+        c.close(conn.fd);
+        conn.markClosed();
+    }
+
+    private void epollCtl(int op, int fd, long token, int interest) {
+        synchronized (wakeBuffer) {
+            wakeBuffer.putInt(0, interest);
+            wakeBuffer.putLong(dataOffset, token);
+            if (c.epoll_ctl(epfd, op, fd, wakeBuffer) != 0) {
+                throw new IllegalStateException("epoll_ctl fd " + fd + ": " + Native.strerror(Native.errno()));
+            }
+        }
+    }
+
+    /** On the control thread as it ends: every connection's callbacks run, every fd is closed. */
+    private void shutdown() {
+        for (Connection conn : new ArrayList<>(connections.values())) {
+            closeConnection(conn);
+        }
+        releaseResources();
+    }
+
+    private void releaseResources() {
+        if (listener != null) {
+            try {
+                listener.close();
+            } catch (IOException e) {
+                EmperorLog.warn("control socket: closing the listener: " + e.getMessage());
+            }
+            listener = null;
+            listenFd = -1;
+        }
+        if (wakeBuffer != null) {
+            synchronized (wakeBuffer) {
+                if (wakeFd >= 0) {
+                    c.close(wakeFd);
+                    wakeFd = -1;
+                }
+            }
+        }
+        if (epfd >= 0) {
+            c.close(epfd);
+            epfd = -1;
+        }
+    }
+
+    /** Stops the thread, closes every connection (their onClose callbacks run), removes the socket file. */
+    @Override
+    public void close() {
+        synchronized (lifecycle) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (thread == null) {
+                return;
+            }
+            closing = true;
+            wake();
+            try {
+                thread.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            removeSocketFile();
+        }
+    }
+
+    /** Unlinks the socket only if it is still the one we bound: a newer emperor may have replaced it. */
+    private void removeSocketFile() {
+        try {
+            if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) && inode(path) == socketInode) {
+                Files.delete(path);
+            }
+        } catch (IOException e) {
+            EmperorLog.warn("control socket: cannot remove " + path + ": " + e.getMessage());
+        }
+    }
+
+    int largestInputBuffer() {
+        return largestInputBuffer;
+    }
+
+    int openConnections() {
+        return openConnections;
+    }
+}

@@ -1,0 +1,61 @@
+package io.emperor.control;
+
+import java.util.function.IntPredicate;
+
+/**
+ * Who may do what on the control socket (docs/control.md). Pure: the group database is a
+ * predicate handed in.
+ *
+ * <ul>
+ *   <li>root, the emperor's own uid, and members of the emperor's group (primary or
+ *       supplementary) may see and act on every vassal;</li>
+ *   <li>in tyrant mode, any other user sees and acts on the vassals whose files they own, and
+ *       nothing else: another user's vassal is "no such vassal" to them, so names do not leak;</li>
+ *   <li>otherwise everyone else is refused.</li>
+ * </ul>
+ */
+public final class Rights {
+    /** What a peer may reach. */
+    public enum Scope { ALL, OWN, NONE }
+
+    private final boolean tyrant;
+    private final int emperorUid;
+    private final int emperorGid;
+    private final String groupName;
+    private final IntPredicate inEmperorGroup;
+
+    /**
+     * @param groupName      the emperor's group name, for messages
+     * @param inEmperorGroup whether a uid is a member of the emperor's group (group database)
+     */
+    public Rights(boolean tyrant, int emperorUid, int emperorGid, String groupName, IntPredicate inEmperorGroup) {
+        this.tyrant = tyrant;
+        this.emperorUid = emperorUid;
+        this.emperorGid = emperorGid;
+        this.groupName = groupName;
+        this.inEmperorGroup = inEmperorGroup;
+    }
+
+    public Scope scope(Peer peer) {
+        if (peer.uid() == 0 || peer.uid() == emperorUid || peer.gid() == emperorGid
+                || inEmperorGroup.test(peer.uid())) {
+            return Scope.ALL;
+        }
+        return tyrant ? Scope.OWN : Scope.NONE;
+    }
+
+    /** Whether {@code peer} may see and act on a vassal whose file {@code owner} owns. */
+    public boolean mayReach(Peer peer, int owner) {
+        return switch (scope(peer)) {
+            case ALL -> true;
+            case OWN -> owner >= 0 && owner == peer.uid();
+            case NONE -> false;
+        };
+    }
+
+    /** The refusal for a peer with {@link Scope#NONE}. */
+    public String refusal(Peer peer) {
+        return "permission denied: uid " + peer.uid() + " is not root and not in the emperor's group "
+                + groupName + " (gid " + emperorGid + ")";
+    }
+}

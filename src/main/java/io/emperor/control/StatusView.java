@@ -1,0 +1,103 @@
+package io.emperor.control;
+
+import io.emperor.config.VassalSpec;
+import io.emperor.loop.EmperorLoop;
+import io.emperor.loop.Tally;
+import io.emperor.scan.VassalFile;
+import io.emperor.vassal.State;
+import io.emperor.vassal.Vassal;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/** Builds the status copies of the loop's state. Loop thread only. */
+public final class StatusView {
+    /** What does not change while the emperor runs (and the start time). */
+    public record Emperor(String version, long pid, int uid, int gid, String cwd, boolean tyrant, long startedAt) {}
+
+    private StatusView() {}
+
+    /** The owner of a vassal's file, or -1 when no version of it is known. */
+    public static int owner(EmperorLoop loop, String name) {
+        VassalFile f = loop.file(name);
+        return f == null ? -1 : f.fingerprint().uid();
+    }
+
+    static VassalStatus vassal(Vassal v, VassalFile f, Tally.Entry t, long now, long wall) {
+        VassalSpec spec = v.spec();
+        boolean live = v.state().hasProcess() && v.runId() != 0;
+        long uptime = live ? Math.max(0, (now - v.startedAt()) / 1_000_000) : 0;
+        long backoff = v.state() == State.BACKOFF && v.deadline() != Vassal.NO_DEADLINE
+                ? Math.max(0, (v.deadline() - now) / 1_000_000) : 0;
+        String file = f != null ? f.path().toString() : spec != null && spec.file() != null ? spec.file().toString() : null;
+        return new VassalStatus(
+                v.name(),
+                v.state().label(),
+                spec != null && spec.kind() == VassalSpec.Kind.UWSGI ? "uwsgi" : "exec",
+                file,
+                f == null ? -1 : f.fingerprint().uid(),
+                f == null ? 0 : f.fingerprint().mtimeNanos() / 1_000_000,
+                live ? v.pid() : 0,
+                t == null ? -1 : t.uid(),
+                t == null ? -1 : t.gid(),
+                live ? wall - uptime : 0,
+                uptime,
+                t == null ? 0 : t.firstRun(),
+                t == null ? 0 : t.spawns(),
+                v.restarts(),
+                v.failures(),
+                backoff,
+                t == null ? null : t.lastExit(),
+                t == null ? 0 : t.lastExitAt(),
+                t == null ? 0 : t.lastReady(),
+                t == null ? 0 : t.lastAccepting(),
+                t == null ? 0 : t.lastLoyal(),
+                t == null ? 0 : t.lastHeartbeat(),
+                v.state() == State.FAILED && t != null ? t.problem() : null);
+    }
+
+    /** The whole emperor, with the vassals {@code visible} lets through. */
+    public static EmperorStatus emperor(EmperorLoop loop, Emperor e, List<String> dirs, Predicate<VassalStatus> visible,
+                                        double lagMillis) {
+        List<VassalStatus> vassals = new ArrayList<>();
+        long now = loop.clock().nanoTime();
+        long wall = loop.clock().millis();
+        for (Map.Entry<String, Vassal> en : loop.vassals().entrySet()) {
+            VassalStatus s = vassal(en.getValue(), loop.file(en.getKey()), loop.tally().entry(en.getKey()), now, wall);
+            if (visible.test(s)) {
+                vassals.add(s);
+            }
+        }
+        Tally t = loop.tally();
+        return new EmperorStatus(e.version(), e.pid(), e.uid(), e.gid(), e.cwd(), dirs, e.tyrant(), e.startedAt(),
+                t.spawns(), t.restarts(), t.exits(), lagMillis, vassals);
+    }
+
+    /** A vassal as JSON (the control socket's {@code status}; docs/control.md). Times in Unix seconds. */
+    public static Map<String, Object> json(VassalStatus s) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("name", s.name());
+        m.put("state", s.state());
+        m.put("kind", s.kind());
+        m.put("file", s.file());
+        m.put("owner", s.owner());
+        m.put("pid", s.pid());
+        m.put("uid", s.uid());
+        m.put("gid", s.gid());
+        m.put("started_at", seconds(s.startedAt()));
+        m.put("uptime", s.uptimeMillis() / 1000.0);
+        m.put("spawns", s.spawns());
+        m.put("restarts", s.restarts());
+        m.put("failures", s.failures());
+        m.put("backoff", s.backoffMillis() / 1000.0);
+        m.put("last_exit", s.lastExit());
+        m.put("last_exit_at", seconds(s.lastExitAt()));
+        m.put("problem", s.problem());
+        return m;
+    }
+
+    private static Object seconds(long millis) {
+        return millis == 0 ? null : millis / 1000.0;
+    }
+}

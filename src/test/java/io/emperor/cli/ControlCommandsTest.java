@@ -1,0 +1,72 @@
+package io.emperor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The human output of {@code emperor status} and the exit statuses of the client commands. */
+class ControlCommandsTest {
+
+    static Map<String, Object> vassal(String name, String state, long pid, long uid, double uptime, long restarts,
+                                      String lastExit, double backoff, String problem) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", name);
+        m.put("state", state);
+        m.put("pid", pid);
+        m.put("uid", uid);
+        m.put("uptime", uptime);
+        m.put("restarts", restarts);
+        m.put("last_exit", lastExit);
+        m.put("backoff", backoff);
+        m.put("problem", problem);
+        return m;
+    }
+
+    @Test
+    void theStatusTableIsAlignedAndEndsWithTheProblemsAndASummary() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ControlCommands.table(new PrintStream(bytes, true, StandardCharsets.UTF_8), List.of(
+                vassal("api", "running", 41235, 1001, 7384.2, 0, null, 0, null),
+                vassal("broken", "failed", 0, -1, 0, 0, null, 0, "/v/broken.ini:3: exec: needs a command"),
+                vassal("worker", "backoff", 0, 1002, 0, 4, "status=1", 7.2, null)));
+        assertEquals(String.join("\n",
+                "NAME    STATE    PID    UID   UPTIME  RESTARTS  LAST EXIT",
+                "api     running  41235  1001  2h03m   0         -",
+                "broken  failed   -      -     -       0         -",
+                "worker  backoff  -      1002  -       4         status=1 (retry in 8s)",
+                "broken: /v/broken.ini:3: exec: needs a command",
+                "3 vassals: 1 backoff, 1 failed, 1 running.",
+                ""), bytes.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void anEmptyEmperor() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ControlCommands.table(new PrintStream(bytes, true, StandardCharsets.UTF_8), List.of());
+        assertEquals("NAME  STATE  PID  UID  UPTIME  RESTARTS  LAST EXIT\n0 vassals.\n", bytes.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void durations() {
+        assertEquals("0s", ControlCommands.duration(0));
+        assertEquals("59s", ControlCommands.duration(59));
+        assertEquals("1m00s", ControlCommands.duration(60));
+        assertEquals("2h03m", ControlCommands.duration(7384));
+        assertEquals("5d03h", ControlCommands.duration(5 * 86400 + 3 * 3600 + 59));
+    }
+
+    @Test
+    void exitStatusesFollowTheErrorCode() {
+        assertEquals(0, ControlCommands.status(Map.of("ok", true)));
+        assertEquals(4, ControlCommands.status(Map.of("ok", false, "error", "not-found")));
+        assertEquals(5, ControlCommands.status(Map.of("ok", false, "error", "denied")));
+        assertEquals(2, ControlCommands.status(Map.of("ok", false, "error", "bad-request")));
+        assertEquals(1, ControlCommands.status(Map.of("ok", false, "error", "failed")));
+    }
+}

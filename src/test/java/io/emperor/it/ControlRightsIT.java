@@ -1,0 +1,155 @@
+package io.emperor.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.emperor.control.Json;
+import io.emperor.it.EmperorProcess.CliResult;
+import io.emperor.it.Procs.Proc;
+import io.emperor.it.TyrantSupport.Accounts;
+import io.emperor.it.TyrantSupport.User;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Who may do what on the control socket (docs/control.md), with three real users: root sees and
+ * acts on every vassal; in tyrant mode the owner of a vassal file sees and acts on that vassal
+ * only; another user neither sees nor touches it; outside tyrant mode an ordinary user is refused.
+ * The CLI runs as each user through util-linux {@code setpriv}, as a user would run it.
+ */
+class ControlRightsIT extends ItSupport {
+    private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
+
+    @TempDir
+    static Path published;
+
+    private static Accounts accounts;
+    private static User alice;
+    private static User bob;
+    private static String classPath;
+
+    @BeforeAll
+    static void setUp() throws IOException {
+        TyrantSupport.assumeRootWithUseradd();
+        Assumptions.assumeTrue(Files.isExecutable(SETPRIV), "needs util-linux setpriv");
+        accounts = new Accounts();
+        alice = accounts.user("a");
+        bob = accounts.user("b");
+        classPath = TyrantSupport.publish(published);
+    }
+
+    @AfterAll
+    static void removeAccounts() {
+        if (accounts != null) {
+            accounts.close();
+        }
+    }
+
+    @BeforeEach
+    void letOtherUsersIn() {
+        TyrantSupport.openUp(tmp, ws.root, ws.vassals, ws.fixtures);
+        for (String f : Workspace.FIXTURES) {
+            TyrantSupport.chmod(ws.fixture(f), "rw-r--r--");
+        }
+    }
+
+    /** {@code emperor ARGS --socket WS/control.sock} as {@code user} (null: root). */
+    private CliResult as(User user, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        if (user != null) {
+            cmd.addAll(List.of(SETPRIV.toString(), "--reuid", Integer.toString(user.uid()), "--regid",
+                    Integer.toString(user.gid()), "--init-groups"));
+        }
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", classPath, "io.emperor.cli.Main"));
+        cmd.addAll(List.of(args));
+        cmd.addAll(List.of("--socket", ws.root.resolve("control.sock").toString()));
+        Path out = Files.createTempFile(ws.root, "out", ".txt");
+        Path err = Files.createTempFile(ws.root, "err", ".txt");
+        Process p = new ProcessBuilder(cmd).directory(ws.root.toFile()).redirectOutput(out.toFile())
+                .redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(cmd + " did not finish");
+        }
+        return new CliResult(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<String> names(CliResult status) throws Json.ParseException {
+        assertEquals(0, status.exitCode(), status.stderr());
+        List<String> names = new ArrayList<>();
+        for (Object v : (List<Object>) Json.parseObject(status.stdout().strip()).get("vassals")) {
+            names.add((String) ((Map<String, Object>) v).get("name"));
+        }
+        return names;
+    }
+
+    @Test
+    void inTyrantModeEachUserSeesAndActsOnTheirOwnVassalsOnly() throws Exception {
+        try (EmperorProcess emp = EmperorProcess.start(ws, "--tyrant", "--vassals", ws.vassals.toString())) {
+            int from = emp.mark();
+            TyrantSupport.vassal(ws, ws.vassals, "a", alice.uid(), alice.gid(), "rw-r--r--",
+                    "exec = " + ws.exec("sleeps.sh"), "stop-timeout = 5");
+            TyrantSupport.vassal(ws, ws.vassals, "b", bob.uid(), bob.gid(), "rw-r--r--",
+                    "exec = " + ws.exec("sleeps.sh"), "stop-timeout = 5");
+            Proc a = awaitRunning(emp, from, "a");
+            Proc b = awaitRunning(emp, from, "b");
+
+            assertEquals(List.of("a", "b"), names(as(null, "status", "--json")), "root sees all");
+            assertEquals(List.of("a"), names(as(alice, "status", "--json")), "alice sees hers");
+            assertEquals(List.of("b"), names(as(bob, "status", "--json")), "bob sees his");
+
+            // Another user's vassal does not exist for alice: same answer as a name nobody has.
+            CliResult stopB = as(alice, "stop", "b");
+            assertEquals(4, stopB.exitCode(), stopB.stderr());
+            assertEquals("b: failed: no such vassal\n", stopB.stderr());
+            assertTrue(b.isAlive(), "bob's vassal untouched");
+            CliResult logsB = as(alice, "logs", "b");
+            assertEquals(4, logsB.exitCode(), logsB.stderr());
+
+            CliResult stopA = as(alice, "stop", "a");
+            assertEquals(0, stopA.exitCode(), stopA.stderr());
+            assertEquals("a: stopped\n", stopA.stdout());
+            assertFalse(a.isAlive());
+            from = emp.mark();
+            CliResult startA = as(alice, "start", "a");
+            assertEquals(0, startA.exitCode(), startA.stderr());
+            Proc again = awaitRunning(emp, from, "a");
+            assertEquals("a: running pid=" + again.pid() + "\n", startA.stdout());
+
+            // Root may act on anyone's vassal.
+            CliResult restartB = as(null, "restart", "b");
+            assertEquals(0, restartB.exitCode(), restartB.stderr());
+            assertFalse(b.isAlive());
+        }
+    }
+
+    @Test
+    void outsideTyrantModeAnOrdinaryUserIsRefused() throws Exception {
+        try (EmperorProcess emp = EmperorProcess.start(ws, "--vassals", ws.vassals.toString())) {
+            int from = emp.mark();
+            ws.vassal("app", "exec = " + ws.exec("sleeps.sh"), "stop-timeout = 5");
+            Proc app = awaitRunning(emp, from, "app");
+            CliResult refused = as(alice, "stop", "app");
+            assertEquals(5, refused.exitCode(), refused.stderr());
+            assertEquals("emperor: permission denied: uid " + alice.uid() + " is not root and not in the emperor's group root"
+                    + " (gid 0)\n", refused.stderr());
+            assertTrue(app.isAlive());
+            assertEquals(List.of("app"), names(as(null, "status", "--json")));
+        }
+    }
+}
