@@ -18,9 +18,11 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * The client side of the control socket (docs/control.md): {@code emperor status|start|stop|
@@ -264,11 +266,13 @@ final class ControlCommands {
         @Option(names = "--json", description = "print the emperor's answer as JSON (one line)")
         boolean json;
 
-        abstract String command();
+        /** The command's name (start, stop …) is also the request's {@code cmd}. */
+        @Spec
+        CommandSpec spec;
 
         @Override
         public Integer call() {
-            Map<String, Object> req = request(command());
+            Map<String, Object> req = request(spec.name());
             req.put("names", names);
             req.put("wait", !noBlock);
             if (timeout != null) {
@@ -297,37 +301,21 @@ final class ControlCommands {
     @Command(name = "start", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = "Start vassals that do not run (a stopped one, or one backing off: at once); "
                     + "wait until each runs or fails.")
-    static final class Start extends Action {
-        String command() {
-            return "start";
-        }
-    }
+    static final class Start extends Action {}
 
     @Command(name = "stop", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = "Stop vassals; they stay stopped until 'emperor start' or a change of their file "
                     + "(or a restart of the emperor). Waits until each has stopped.")
-    static final class Stop extends Action {
-        String command() {
-            return "stop";
-        }
-    }
+    static final class Stop extends Action {}
 
     @Command(name = "restart", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = "Stop vassals and start them again (a stopped one just starts); wait until each runs again.")
-    static final class Restart extends Action {
-        String command() {
-            return "restart";
-        }
-    }
+    static final class Restart extends Action {}
 
     @Command(name = "reload", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = "Reload vassals as a touch of their file would: the reload signal, byte 1 for a uWSGI "
                     + "vassal (waits until it is back), or a restart (reload = restart).")
-    static final class Reload extends Action {
-        String command() {
-            return "reload";
-        }
-    }
+    static final class Reload extends Action {}
 
     @Command(name = "logs", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = "Print the last lines a vassal wrote (the emperor keeps the last 200 in memory); "

@@ -60,10 +60,7 @@ class ControlRightsIT extends ItSupport {
 
     @BeforeEach
     void letOtherUsersIn() {
-        TyrantSupport.openUp(tmp, ws.root, ws.vassals, ws.fixtures);
-        for (String f : Workspace.FIXTURES) {
-            TyrantSupport.chmod(ws.fixture(f), "rw-r--r--");
-        }
+        TyrantSupport.openUp(tmp, ws);
     }
 
     /** {@code emperor ARGS --socket WS/control.sock} as {@code user} (null: root). */

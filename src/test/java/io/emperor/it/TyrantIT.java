@@ -61,11 +61,7 @@ class TyrantIT extends ItSupport {
 
     @BeforeEach
     void letOtherUsersIn() {
-        // The vassals run as other users: they must reach the fixtures and their directory.
-        TyrantSupport.openUp(tmp, ws.root, ws.vassals, ws.fixtures);
-        for (String f : Workspace.FIXTURES) {
-            TyrantSupport.chmod(ws.fixture(f), "rw-r--r--");
-        }
+        TyrantSupport.openUp(tmp, ws);
     }
 
     private EmperorProcess tyrant(String... more) {

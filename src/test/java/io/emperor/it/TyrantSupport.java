@@ -151,6 +151,17 @@ final class TyrantSupport {
         }
     }
 
+    /**
+     * Lets other users into a test's workspace (under {@code tmp}): vassals that run as them, and
+     * clients run as them, must reach the fixtures, the vassal directory and the control socket.
+     */
+    static void openUp(Path tmp, Workspace ws) {
+        openUp(tmp, ws.root, ws.vassals, ws.fixtures);
+        for (String f : Workspace.FIXTURES) {
+            chmod(ws.fixture(f), "rw-r--r--");
+        }
+    }
+
     /** chmod 755 (the test's temporary directories are 700: other users could not reach the fixtures). */
     static void openUp(Path... dirs) {
         for (Path dir : dirs) {

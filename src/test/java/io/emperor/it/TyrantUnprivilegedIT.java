@@ -74,10 +74,7 @@ class TyrantUnprivilegedIT extends ItSupport {
 
     @BeforeEach
     void letOtherUsersIn() {
-        TyrantSupport.openUp(tmp, ws.root, ws.vassals, ws.fixtures);
-        for (String f : Workspace.FIXTURES) {
-            TyrantSupport.chmod(ws.fixture(f), "rw-r--r--");
-        }
+        TyrantSupport.openUp(tmp, ws);
     }
 
     /** {@code setpriv} as the emperor's user with these ambient (and inheritable) capabilities, or none. */
