@@ -51,7 +51,7 @@ class LogRobustnessIT extends ItSupport {
         }
     }
 
-    /** A vassal printing 256 MiB as fast as it can: the pipe slows it, the emperor's memory stays bounded. */
+    /** A vassal printing 1 GiB as fast as it can: the pipe slows it, the emperor's memory stays bounded. */
     @Test
     void aFloodOfOutputKeepsTheEmperorsMemoryBounded() throws Exception {
         Path logs = Files.createDirectories(ws.root.resolve("logs"));
@@ -59,12 +59,12 @@ class LogRobustnessIT extends ItSupport {
         try (EmperorProcess emp = EmperorProcess.start(ws, java.util.Map.of("JAVA_TOOL_OPTIONS", PACKAGED_JVM_FLAGS),
                 "--config", ini.toString())) {
             String line = "x".repeat(99);
-            long expectedLines = (256L << 20) / 100;
+            long expectedLines = (1L << 30) / 100;
             Path file = ws.vassal("flood", sh("yes " + line + " | head -c " + expectedLines * 100 + "; sleep 600"), "stop-timeout = 2");
             Path log = logs.resolve("flood.log");
             long[] peak = {0};
             // Every poll also samples the emperor's RSS, so the peak is seen while the flood runs.
-            Poll.until("256 MiB in " + log, Duration.ofSeconds(60), () -> {
+            Poll.until("1 GiB in " + log, Duration.ofSeconds(120), () -> {
                 peak[0] = Math.max(peak[0], rssKib(emp.pid()));
                 try {
                     return Files.exists(log) && Files.size(log) >= expectedLines * (100 + 25);
@@ -73,7 +73,7 @@ class LogRobustnessIT extends ItSupport {
                 }
             });
             long maxRss = peak[0];
-            System.out.println("flood: 256 MiB through the emperor (" + PACKAGED_JVM_FLAGS + "), max RSS "
+            System.out.println("flood: 1 GiB through the emperor (" + PACKAGED_JVM_FLAGS + "), max RSS "
                     + maxRss / 1024 + " MiB");
             assertEquals(expectedLines * 125, Files.size(log), "every line, each with its 25-byte timestamp");
             assertTrue(maxRss < RSS_BOUND_KIB, "max RSS " + maxRss + " KiB");
