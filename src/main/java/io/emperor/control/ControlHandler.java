@@ -287,7 +287,7 @@ public final class ControlHandler implements RequestHandler {
                 long deadline = loop.clock().nanoTime() + waitFor(op, after, timeout).toNanos();
                 loop.await(() -> arrived(op, loop.vassal(name), runBefore, reloading), deadline, done -> {
                     Vassal now = loop.vassal(name);
-                    settle(r, op, now, done, name);
+                    settle(r, op, now, done, name, runBefore);
                     finish.run();
                 });
             }
@@ -326,7 +326,7 @@ public final class ControlHandler implements RequestHandler {
         return s == State.BACKOFF || s == State.FAILED || s == State.STOPPED;
     }
 
-    private void settle(Map<String, Object> r, Event.Operator op, Vassal v, boolean arrived, String name) {
+    private void settle(Map<String, Object> r, Event.Operator op, Vassal v, boolean arrived, String name, long runBefore) {
         describe(r, v);
         if (v == null) {
             r.put("ok", op instanceof Event.Stop);
@@ -344,7 +344,8 @@ public final class ControlHandler implements RequestHandler {
             r.put("message", s.label());
         } else if (s == State.RUNNING) {
             r.put("ok", true);
-            r.put("message", "running pid=" + v.pid());
+            // A uWSGI reload keeps its pid; anything else that arrives here is a new process.
+            r.put("message", (op instanceof Event.Reload && v.runId() == runBefore ? "reloaded pid=" : "running pid=") + v.pid());
         } else {
             io.emperor.loop.Tally.Entry t = loop.tally().entry(name);
             String exit = t != null && t.lastExit() != null ? t.lastExit() : "";

@@ -212,6 +212,38 @@ class UwsgiIT extends ItSupport {
         }
     }
 
+    /** The control socket's reload waits until the vassal is back; stop and start work on uWSGI as on anything. */
+    @Test
+    void theControlCommandsReloadStopAndStartAUwsgiVassal() {
+        try (EmperorProcess emp = uwsgiEmperor()) {
+            int from = emp.mark();
+            int port = freePort();
+            plone("plone", port, true);
+            long pid = awaitSpawned(emp, from, "plone");
+            awaitHttp(emp, port);
+            emp.awaitLogFrom(from, Lines.lifecycle("plone", "accepting$"), WAIT);
+            String socket = ws.root.resolve("control.sock").toString();
+
+            EmperorProcess.CliResult reload = EmperorProcess.cli(ws.root, "reload", "--socket", socket, "plone");
+            assertEquals(0, reload.exitCode(), reload.stderr());
+            assertEquals("plone: reloaded pid=" + pid + "\n", reload.stdout());
+            assertEquals(2, loadCount(), "answered once the app was loaded again");
+            assertTrue(get(port).isPresent());
+
+            EmperorProcess.CliResult stop = EmperorProcess.cli(ws.root, "stop", "--socket", socket, "plone");
+            assertEquals(0, stop.exitCode(), stop.stderr());
+            assertEquals("plone: stopped\n", stop.stdout());
+            awaitNoUwsgiProcess(emp, GONE_WITHIN);
+
+            from = emp.mark();
+            EmperorProcess.CliResult start = EmperorProcess.cli(ws.root, "start", "--socket", socket, "plone");
+            assertEquals(0, start.exitCode(), start.stderr());
+            long again = awaitSpawned(emp, from, "plone");
+            assertEquals("plone: running pid=" + again + "\n", start.stdout());
+            awaitHttp(emp, port);
+        }
+    }
+
     @Test
     void emperorSigtermStopsEveryUwsgiVassal() {
         try (EmperorProcess emp = uwsgiEmperor()) {
