@@ -44,6 +44,8 @@ class DebPackageIT {
     static final Path UNIT = Path.of("/lib/systemd/system/emperor.service");
     static final Path VASSALS = Path.of("/etc/emperor/vassals");
     static final Path LOG = Path.of("/var/log/emperor/emperor.log");
+    /** systemd's RuntimeDirectory=emperor: the control socket's directory. */
+    static final Path RUN_DIR = Path.of("/run/emperor");
     static final Duration WAIT = Duration.ofSeconds(20);
     static final String CAPS = "+setuid,+setgid,+kill";
     /** Every path the package or its postinst creates; none may survive a purge. */
@@ -190,6 +192,15 @@ class DebPackageIT {
 
     void runLikeTheUnit(User owner) throws Exception {
         Path app = vassal("deb-it-app", owner, "[vassal]\nexec = /bin/sleep 1000\nstop-timeout = 5\n");
+        // What RuntimeDirectory=emperor gives the unit: /run/emperor, the emperor user's, 0755.
+        boolean runDirExisted = Files.isDirectory(RUN_DIR);
+        int[] runDirOwner = runDirExisted
+                ? new int[] {(int) Files.getAttribute(RUN_DIR, "unix:uid"), (int) Files.getAttribute(RUN_DIR, "unix:gid")}
+                : null;
+        Files.createDirectories(RUN_DIR);
+        TyrantSupport.chmod(RUN_DIR, "rwxr-xr-x");
+        TyrantSupport.chown(RUN_DIR, Integer.parseInt(TyrantSupport.run("id", "-u", "emperor").output().strip()),
+                Integer.parseInt(TyrantSupport.run("id", "-g", "emperor").output().strip()));
         try (NotifyListener sd = NotifyListener.abstractName()) {
             List<String> cmd = new ArrayList<>(List.of("/usr/bin/setpriv", "--reuid", "emperor", "--regid", "emperor",
                     "--init-groups", "--inh-caps", CAPS, "--ambient-caps", CAPS, "--bounding-set", "-all," + CAPS));
@@ -221,6 +232,18 @@ class DebPackageIT {
                         "the emperor's systemd variables do not reach a vassal: " + environ.replace('\0', ' '));
                 assertFalse(Files.readString(LOG).contains("signals not taken over"),
                         "libemperor-signal.so is found next to the helper in /usr/lib/emperor");
+
+                // The packaged client on the default socket: the file's owner sees the vassal (tyrant
+                // mode), root too.
+                assertEquals(PosixFilePermissions.fromString("rw-rw-rw-"), Files.getPosixFilePermissions(RUN_DIR.resolve("control.sock")),
+                        "the control socket is 0666; requests are checked with SO_PEERCRED");
+                Result mine = TyrantSupport.run("/usr/bin/setpriv", "--reuid", owner.uid() + "", "--regid", owner.gid() + "",
+                        "--init-groups", "/usr/bin/emperor", "status", "--json");
+                assertEquals(0, mine.exit(), mine.output());
+                assertTrue(mine.output().contains("\"name\":\"deb-it-app\",\"state\":\"running\""), mine.output());
+                Result all = TyrantSupport.run("/usr/bin/emperor", "status");
+                assertEquals(0, all.exit(), all.output());
+                assertTrue(all.output().matches("(?s).*\ndeb-it-app +running +" + vassal.pid() + " .*"), all.output());
 
                 Path bad = vassal("deb-it-bad", owner, "[vassal]\nexec = '/bin/true\n");
                 sd.await("STATUS=1 running, 0 backing off, 1 failed"::equals, WAIT);
@@ -258,6 +281,13 @@ class DebPackageIT {
                     Procs.killAll(List.of(vassal));
                 }
                 Files.deleteIfExists(app);
+            }
+        } finally {
+            if (runDirExisted) {
+                TyrantSupport.chown(RUN_DIR, runDirOwner[0], runDirOwner[1]);
+            } else {
+                Files.deleteIfExists(RUN_DIR.resolve("control.sock"));
+                Files.deleteIfExists(RUN_DIR);
             }
         }
     }

@@ -44,7 +44,7 @@ class LogRoutingIT extends ItSupport {
         ws.vassal("j", "exec = " + ws.exec("sleeps.sh"), "stop-timeout = 2");
         ws.vassal("broken", "exec = " + ws.exec("sleeps.sh"), "no-such-key = 1");
         List<String> cmd = new ArrayList<>(EmperorProcess.javaCommand());
-        cmd.addAll(List.of("run", "--config", ini.toString()));
+        cmd.addAll(List.of("run", "--config", ini.toString(), "--control", ws.root.resolve("c.sock").toString()));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(ws.root.toFile())
                 .redirectErrorStream(true).redirectOutput(ws.root.resolve("journal.out").toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
