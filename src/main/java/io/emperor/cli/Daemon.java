@@ -96,7 +96,7 @@ final class Daemon {
         // The handler's off-loop work runs on the control server's thread; without a server no
         // request comes, so nothing is ever queued there.
         java.util.concurrent.atomic.AtomicReference<ControlServer> server = new java.util.concurrent.atomic.AtomicReference<>();
-        ControlHandler handler = new ControlHandler(loop, rights(posix, config.tyrant()), output.tails(), watcher::rescanNow,
+        ControlHandler handler = new ControlHandler(loop, rights(posix, users, config.tyrant()), output.tails(), watcher::rescanNow,
                 new StatusView.Emperor(Main.version(), posix.getpid(), posix.getuid(), posix.getgid(),
                         Path.of("").toAbsolutePath().toString(), config.tyrant(), System.currentTimeMillis()),
                 () -> config.vassalDirs().stream().map(Path::toString).toList(), task -> server.get().execute(task));
@@ -187,13 +187,18 @@ final class Daemon {
     }
 
     /** Root, the emperor's own uid and its group's members may do everything (docs/control.md). */
-    private static Rights rights(POSIX posix, boolean tyrant) {
+    private static Rights rights(POSIX posix, PosixUserDb users, boolean tyrant) {
         int gid = posix.getgid();
-        jnr.posix.Group group = posix.getgrgid(gid);
-        String groupName = group == null ? String.valueOf(gid) : group.getName();
-        // Read at each request: a user added to the group need not wait for a restart.
+        String groupName;
+        synchronized (users) {
+            jnr.posix.Group group = posix.getgrgid(gid);
+            groupName = group == null ? String.valueOf(gid) : group.getName();
+        }
+        // Read at each request: a user added to the group need not wait for a restart. Under the
+        // lock of the user database the watcher thread uses: getpwuid and getgrgid return static
+        // storage, which a concurrent lookup would overwrite while it is read.
         return new Rights(tyrant, posix.getuid(), gid, groupName, uid -> {
-            synchronized (posix) {
+            synchronized (users) {
                 jnr.posix.Group g = posix.getgrgid(gid);
                 jnr.posix.Passwd pw = posix.getpwuid(uid);
                 if (g == null || pw == null || g.getMembers() == null) {
