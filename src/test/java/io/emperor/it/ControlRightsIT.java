@@ -39,6 +39,8 @@ class ControlRightsIT extends ItSupport {
     private static Accounts accounts;
     private static User alice;
     private static User bob;
+    /** A supplementary member of group root, the group of the emperor these tests start. */
+    private static User groupMember;
     private static String classPath;
 
     @BeforeAll
@@ -48,6 +50,9 @@ class ControlRightsIT extends ItSupport {
         accounts = new Accounts();
         alice = accounts.user("a");
         bob = accounts.user("b");
+        groupMember = accounts.user("g");
+        TyrantSupport.Result added = TyrantSupport.run("/usr/sbin/usermod", "-aG", "root", groupMember.name());
+        assertEquals(0, added.exit(), added.output());
         classPath = TyrantSupport.publish(published);
     }
 
@@ -147,6 +152,12 @@ class ControlRightsIT extends ItSupport {
                     + " (gid 0)\n", refused.stderr());
             assertTrue(app.isAlive());
             assertEquals(List.of("app"), names(as(null, "status", "--json")));
+
+            // A member of the emperor's group (root's, here: the emperor runs as root) may act.
+            CliResult member = as(groupMember, "stop", "app");
+            assertEquals(0, member.exitCode(), member.stderr());
+            assertEquals("app: stopped\n", member.stdout());
+            assertFalse(app.isAlive());
         }
     }
 }
