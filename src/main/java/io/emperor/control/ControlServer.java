@@ -54,8 +54,14 @@ import jnr.unixsocket.UnixSocketOptions;
  */
 public final class ControlServer implements AutoCloseable {
     /** Bounds on what clients may cost; see the class comment. */
-    public record Limits(int maxRequestBytes, int maxClients, Duration idleTimeout, int maxPendingOutputBytes) {
-        public static final Limits DEFAULT = new Limits(64 * 1024, 256, Duration.ofSeconds(10), 4 * 1024 * 1024);
+    /**
+     * @param maxClientsPerUser how many connections one uid may hold, so that one user cannot take
+     *                          every slot and lock the others (and the admins) out; root and the
+     *                          emperor's own uid are not counted
+     */
+    public record Limits(int maxRequestBytes, int maxClients, Duration idleTimeout, int maxPendingOutputBytes,
+                         int maxClientsPerUser) {
+        public static final Limits DEFAULT = new Limits(64 * 1024, 256, Duration.ofSeconds(10), 4 * 1024 * 1024, 32);
     }
 
     private static final long WAKE_TOKEN = -1;
@@ -82,6 +88,10 @@ public final class ControlServer implements AutoCloseable {
 
     /** Connections by epoll token; control thread only. */
     private final Map<Long, Connection> connections = new HashMap<>();
+    /** Open connections by uid, for {@link Limits#maxClientsPerUser}; control thread only. */
+    private final Map<Integer, Integer> perUser = new HashMap<>();
+    /** Uids the per-user limit does not apply to: root and the emperor's own. */
+    private final java.util.Set<Integer> unlimitedUids;
     private final ConcurrentLinkedQueue<Connection> attention = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Object lifecycle = new Object();
@@ -112,9 +122,15 @@ public final class ControlServer implements AutoCloseable {
     }
 
     public ControlServer(Path socket, RequestHandler handler, Limits limits) {
+        this(socket, handler, limits, java.util.Set.copyOf(java.util.List.of(0, Native.libc().getuid()))); // one when run as root
+    }
+
+    /** With the uids that the per-user limit does not count (tests: none). */
+    ControlServer(Path socket, RequestHandler handler, Limits limits, java.util.Set<Integer> unlimitedUids) {
         this.path = socket.toAbsolutePath();
         this.handler = handler;
         this.limits = limits;
+        this.unlimitedUids = java.util.Set.copyOf(unlimitedUids);
     }
 
     public Path path() {
@@ -336,7 +352,7 @@ public final class ControlServer implements AutoCloseable {
                 return; // EAGAIN, EINTR, ECONNABORTED: level-triggered epoll brings us back if needed
             }
             if (connections.size() >= limits.maxClients()) {
-                refuseBusy(fd);
+                refuseBusy(fd, "too many control clients (" + limits.maxClients() + ")");
                 continue;
             }
             Peer peer;
@@ -348,6 +364,12 @@ public final class ControlServer implements AutoCloseable {
                 c.close(fd);
                 continue;
             }
+            if (!unlimitedUids.contains(peer.uid())
+                    && perUser.getOrDefault(peer.uid(), 0) >= limits.maxClientsPerUser()) {
+                refuseBusy(fd, "too many control clients of uid " + peer.uid() + " (" + limits.maxClientsPerUser() + ")");
+                continue;
+            }
+            perUser.merge(peer.uid(), 1, Integer::sum);
             long id = nextConnectionId++;
             Connection conn = new Connection(id, fd, peer, this, lineCapacity(), limits.maxPendingOutputBytes(),
                     System.nanoTime());
@@ -371,9 +393,9 @@ public final class ControlServer implements AutoCloseable {
         acceptPausedUntilNanos = now + ACCEPT_PAUSE_NANOS;
     }
 
-    /** A client beyond maxClients: one line (a fresh socket's buffer has room for it) and close. */
-    private void refuseBusy(int fd) {
-        Map<String, Object> answer = failure("busy", "too many control clients (" + limits.maxClients() + ")");
+    /** A client beyond a limit: one line (a fresh socket's buffer has room for it) and close. */
+    private void refuseBusy(int fd, String message) {
+        Map<String, Object> answer = failure("busy", message);
         byte[] line = (Json.write(answer) + "\n").getBytes(StandardCharsets.UTF_8);
         ioBuffer.put(0, line, 0, line.length);
         c.send(fd, ioBuffer, line.length, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL);
@@ -557,6 +579,7 @@ public final class ControlServer implements AutoCloseable {
         if (connections.remove(conn.id) == null) {
             return;
         }
+        perUser.computeIfPresent(conn.peer.uid(), (uid, n) -> n > 1 ? n - 1 : null);
         openConnections = connections.size();
         c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, conn.fd, null);
         c.close(conn.fd);

@@ -51,6 +51,8 @@ public interface LibC {
     @SaveError
     int kill(int pid, int sig);
 
+    int getuid();
+
     String strerror(int errnum);
 
     /** accept4(2): the control socket takes its clients close-on-exec and non-blocking in one call. */

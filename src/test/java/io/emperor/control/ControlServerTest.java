@@ -171,7 +171,7 @@ class ControlServerTest {
     @Test
     void silentAndTricklingClientsAreClosedAfterTheIdleTimeoutWhileOthersAreServed() throws Exception {
         Duration idle = Duration.ofMillis(1000);
-        ControlServer server = start(ECHO, new ControlServer.Limits(64 * 1024, 256, idle, 1 << 20));
+        ControlServer server = start(ECHO, new ControlServer.Limits(64 * 1024, 256, idle, 1 << 20, 32));
         long begin = System.nanoTime();
         SocketChannel silent = connect(server);
         SocketChannel trickling = connect(server);
@@ -332,7 +332,7 @@ class ControlServerTest {
             t.start();
         };
         ControlServer server = start(handler,
-                new ControlServer.Limits(64 * 1024, 256, Duration.ofSeconds(10), 64 * 1024));
+                new ControlServer.Limits(64 * 1024, 256, Duration.ofSeconds(10), 64 * 1024, 32));
         SocketChannel deaf = connect(server);
         write(deaf, "{\"follow\":true}\n");
 
@@ -371,7 +371,7 @@ class ControlServerTest {
 
     @Test
     void aClientBeyondMaxClientsIsToldBusyAndClosed() throws Exception {
-        ControlServer server = start(ECHO, new ControlServer.Limits(64 * 1024, 2, Duration.ofSeconds(10), 1 << 20));
+        ControlServer server = start(ECHO, new ControlServer.Limits(64 * 1024, 2, Duration.ofSeconds(10), 1 << 20, 32));
         SocketChannel first = connect(server);
         SocketChannel second = connect(server);
         for (SocketChannel ch : List.of(first, second)) {
@@ -384,6 +384,32 @@ class ControlServerTest {
         assertEof(third);
         write(first, "{\"still\":true}\n");
         assertEquals(Map.of("still", true), echoed(answer(first)));
+    }
+
+    @Test
+    void oneUserCannotTakeEverySlot() throws Exception {
+        // No uid exempt here (the server would exempt root and its own uid, which this test runs as).
+        ControlServer server = new ControlServer(dir.resolve("run/control.sock"), ECHO,
+                new ControlServer.Limits(64 * 1024, 256, Duration.ofSeconds(10), 1 << 20, 2), Set.of());
+        server.start();
+        toClose.add(server);
+        SocketChannel first = connect(server);
+        SocketChannel second = connect(server);
+        for (SocketChannel ch : List.of(first, second)) {
+            write(ch, "{}\n");
+            echoed(answer(ch));
+        }
+        SocketChannel third = connect(server);
+        int uid = io.emperor.os.Native.libc().getuid();
+        assertEquals(Map.of("ok", false, "error", "busy", "message", "too many control clients of uid " + uid + " (2)"),
+                answer(third));
+        assertEof(third);
+        // A slot freed is a slot again.
+        first.close();
+        await("the first connection to be gone", () -> server.openConnections() == 1);
+        SocketChannel fourth = connect(server);
+        write(fourth, "{\"again\":true}\n");
+        assertEquals(Map.of("again", true), echoed(answer(fourth)));
     }
 
     @Test
