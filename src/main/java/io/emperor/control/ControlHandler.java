@@ -380,12 +380,15 @@ public final class ControlHandler implements RequestHandler {
                 fail(reply, "not-found", "no such vassal: " + name);
                 return;
             }
-            if (!follow) {
-                reply.send(linesAnswer(name, last(tails.lines(name), lines)));
-                reply.done();
-                return;
-            }
-            new Follower(name, lines, reply).start();
+            // The tail is thread-safe: reading it and encoding up to 200 lines (1 MiB) is not the loop's work.
+            offLoop.execute(() -> {
+                if (!follow) {
+                    reply.send(linesAnswer(name, last(tails.lines(name), lines)));
+                    reply.done();
+                    return;
+                }
+                new Follower(name, lines, reply).start();
+            });
         });
     }
 
