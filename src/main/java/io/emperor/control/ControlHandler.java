@@ -407,7 +407,8 @@ public final class ControlHandler implements RequestHandler {
     /**
      * {@code logs --follow}: registers with the tail first and keeps what comes while the stored
      * lines are read, so no line is lost between the two; the lines already in the stored copy
-     * are not sent twice. Never calls done(): the answer ends when the client goes.
+     * are not sent twice (recognised by content: a line the vassal printed twice in a row at that
+     * very moment is shown once). Never calls done(): the answer ends when the client goes.
      */
     private final class Follower {
         private final String name;
