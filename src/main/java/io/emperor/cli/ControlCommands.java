@@ -116,6 +116,25 @@ final class ControlCommands {
         }
     }
 
+    /**
+     * One request, one answer: printed as JSON ({@code --json}) or by {@code human}; the exit
+     * status follows the answer ({@link #status}) unless the emperor could not be reached.
+     */
+    static int once(Target target, Map<String, Object> request, boolean json,
+                    java.util.function.Consumer<Map<String, Object>> human) {
+        int[] code = {OK};
+        int rc = exchange(target, request, answer -> {
+            code[0] = status(answer);
+            if (json) {
+                System.out.println(Json.write(answer));
+            } else {
+                human.accept(answer);
+            }
+            return false;
+        });
+        return rc != OK ? rc : code[0];
+    }
+
     /** The exit status for a failed answer. */
     static int status(Map<String, Object> answer) {
         if (Boolean.TRUE.equals(answer.get("ok"))) {
@@ -154,12 +173,8 @@ final class ControlCommands {
             if (!names.isEmpty()) {
                 req.put("names", names);
             }
-            int[] code = {OK};
-            int rc = exchange(target, req, answer -> {
-                code[0] = status(answer);
-                if (json) {
-                    System.out.println(Json.write(answer));
-                } else if (answer.get("vassals") instanceof List<?> vassals) {
+            return once(target, req, json, answer -> {
+                if (answer.get("vassals") instanceof List<?> vassals) {
                     table(System.out, vassals);
                     if (!Boolean.TRUE.equals(answer.get("ok"))) {
                         System.err.println("emperor: " + answer.get("message"));
@@ -167,9 +182,7 @@ final class ControlCommands {
                 } else {
                     System.err.println("emperor: " + answer.get("message"));
                 }
-                return false;
             });
-            return rc != OK ? rc : code[0];
         }
     }
 
@@ -278,12 +291,8 @@ final class ControlCommands {
             if (timeout != null) {
                 req.put("timeout", timeout);
             }
-            int[] code = {OK};
-            int rc = exchange(target, req, answer -> {
-                code[0] = status(answer);
-                if (json) {
-                    System.out.println(Json.write(answer));
-                } else if (answer.get("results") instanceof List<?> results) {
+            return once(target, req, json, answer -> {
+                if (answer.get("results") instanceof List<?> results) {
                     for (Object o : results) {
                         Map<?, ?> r = (Map<?, ?>) o;
                         boolean ok = Boolean.TRUE.equals(r.get("ok"));
@@ -292,9 +301,7 @@ final class ControlCommands {
                 } else {
                     System.err.println("emperor: " + answer.get("message"));
                 }
-                return false;
             });
-            return rc != OK ? rc : code[0];
         }
     }
 
@@ -376,13 +383,8 @@ final class ControlCommands {
 
         @Override
         public Integer call() {
-            int[] code = {OK};
-            int rc = exchange(target, request("rescan"), answer -> {
-                code[0] = status(answer);
-                (code[0] == OK ? System.out : System.err).println(answer.get("message"));
-                return false;
-            });
-            return rc != OK ? rc : code[0];
+            return once(target, request("rescan"), false, answer ->
+                    (status(answer) == OK ? System.out : System.err).println(answer.get("message")));
         }
     }
 }
