@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.emperor.control.Json;
 import io.emperor.it.EmperorProcess.CliResult;
 import io.emperor.it.Procs.Proc;
+import io.emperor.testing.Poll;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

@@ -9,6 +9,7 @@ import io.emperor.it.TyrantSupport.Result;
 import io.emperor.it.TyrantSupport.User;
 import io.emperor.systemd.Messages;
 import io.emperor.systemd.NotifyListener;
+import io.emperor.testing.Poll;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;

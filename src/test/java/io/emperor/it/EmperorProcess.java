@@ -1,6 +1,7 @@
 package io.emperor.it;
 
 import io.emperor.it.Procs.Proc;
+import io.emperor.testing.Poll;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -316,10 +317,13 @@ final class EmperorProcess implements AutoCloseable {
         }
     }
 
+    /** SIGKILLs what is left, and whatever appears with the marker meanwhile, until none is left (10 s at most). */
     private void killLeftovers(List<Proc> left) {
-        List<Proc> todo = left;
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!todo.isEmpty() && System.nanoTime() < deadline) {
+        if (left.isEmpty()) {
+            return;
+        }
+        List<Proc> todo = new ArrayList<>(left);
+        Poll.within(Duration.ofSeconds(10), () -> {
             Procs.killAll(todo);
             List<Proc> next = new ArrayList<>();
             for (Proc p : todo) {
@@ -332,15 +336,9 @@ final class EmperorProcess implements AutoCloseable {
                     next.add(p);
                 }
             }
-            todo = next;
-            if (!todo.isEmpty()) {
-                try {
-                    Thread.sleep(50); // the polling interval of this loop
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
-        }
+            todo.clear();
+            todo.addAll(next);
+            return todo.isEmpty() ? Optional.of(Boolean.TRUE) : Optional.empty();
+        });
     }
 }

@@ -6,6 +6,7 @@ import static io.emperor.it.Lines.q;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.emperor.testing.Poll;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -126,7 +127,8 @@ class LogRobustnessIT extends ItSupport {
         Path err = ws.root.resolve("emperor.err");
         Path ini = ws.emperorIni("vassals = " + ws.vassals, "log = " + log);
         java.util.List<String> cmd = new java.util.ArrayList<>(EmperorProcess.javaCommand());
-        cmd.addAll(java.util.List.of("run", "--config", ini.toString(), "--control", ws.root.resolve("c.sock").toString()));
+        Path controlSocket = ws.root.resolve("c.sock");
+        cmd.addAll(java.util.List.of("run", "--config", ini.toString(), "--control", controlSocket.toString()));
         Process emp = new ProcessBuilder(cmd).directory(ws.root.toFile()).redirectErrorStream(true)
                 .redirectOutput(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .start();
@@ -139,7 +141,10 @@ class LogRobustnessIT extends ItSupport {
                     + " until a retry succeeds (every 2s)";
             Poll.until("the failure on stderr", Duration.ofSeconds(30), () -> Workspace.read(err).contains(failure),
                     () -> Workspace.read(err));
-            Thread.sleep(3000); // a few retries, all failing
+            // A few retries, all failing: the vassal's output goes on (the emperor's in-memory tail,
+            // through the control socket, sees it) for longer than one retry period.
+            Poll.until("tick 4 in the emperor's tail of full", Duration.ofSeconds(30), () -> lastLine(controlSocket, "full")
+                    .filter(l -> l.matches("tick ([4-9]|\\d\\d+)")).isPresent());
             assertTrue(emp.isAlive());
             assertEquals(1, Workspace.read(err).lines().filter(l -> l.contains("cannot write log file")).count(),
                     "reported once: " + Workspace.read(err));
@@ -166,5 +171,17 @@ class LogRobustnessIT extends ItSupport {
 
     private static long rssKib(long pid) {
         return Procs.status(pid, "VmRSS").map(v -> Long.parseLong(v.replaceAll("[^0-9]", ""))).orElse(0L);
+    }
+
+    /** The last line a vassal wrote, from the emperor's in-memory tail ({@code logs} on the control socket). */
+    private static java.util.Optional<String> lastLine(Path socket, String name) {
+        try (io.emperor.control.ControlClient c = io.emperor.control.ControlClient.connect(socket)) {
+            c.send(java.util.Map.of("cmd", "logs", "name", name, "lines", 1));
+            Object lines = c.next().get("lines");
+            return lines instanceof java.util.List<?> l && !l.isEmpty() ? java.util.Optional.of(String.valueOf(l.get(0)))
+                    : java.util.Optional.empty();
+        } catch (IOException e) {
+            return java.util.Optional.empty();
+        }
     }
 }

@@ -3,6 +3,7 @@ package io.emperor.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.emperor.testing.Poll;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;

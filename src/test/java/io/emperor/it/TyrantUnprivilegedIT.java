@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.emperor.it.Procs.Proc;
 import io.emperor.it.TyrantSupport.Accounts;
 import io.emperor.it.TyrantSupport.User;
+import io.emperor.testing.Poll;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.emperor.it.Procs.Proc;
+import io.emperor.testing.Poll;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;

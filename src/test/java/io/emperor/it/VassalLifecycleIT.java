@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.emperor.it.Procs.Proc;
+import io.emperor.testing.Poll;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;

@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.qos.logback.classic.LoggerContext;
 import io.emperor.config.LogFormat;
+import io.emperor.testing.Poll;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -56,9 +58,11 @@ class EmperorAppendersTest {
         String[] lines = new String[20];
         java.util.Arrays.fill(lines, line);
         print(VassalOutput.Route.tagged("app"), lines); // 20 lines of 132 bytes: past the size
-        Thread.sleep(2 * LogSetup.CHECK_MILLIS);
-        print(VassalOutput.Route.tagged("app"), "after");
-        assertTrue(Files.exists(dir.resolve("emperor.log.1.gz")), "rotated");
+        // The size is looked at once per LogSetup.CHECK_MILLIS, at a write: write until it rotates.
+        Poll.until("the log rotated at a later write", Duration.ofSeconds(10), () -> {
+            print(VassalOutput.Route.tagged("app"), "after");
+            return Files.exists(dir.resolve("emperor.log.1.gz"));
+        });
         assertTrue(Files.readString(log).endsWith(" [app] after\n"), Files.readString(log));
     }
 

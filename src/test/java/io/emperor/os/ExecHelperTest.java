@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.emperor.testing.Poll;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -494,14 +495,8 @@ class ExecHelperTest {
         }
     }
 
-    private static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
-        long end = System.nanoTime() + DEADLINE.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                fail("timed out waiting for: " + what);
-            }
-            Thread.sleep(10);
-        }
+    private static void awaitTrue(BooleanSupplier condition, String what) {
+        Poll.until(what, DEADLINE, condition);
     }
 
     private static String comm(long pid) {

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.emperor.log.VassalOutput;
 import io.emperor.log.VassalTails;
 import io.emperor.loop.LoopEvent;
+import io.emperor.testing.Poll;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -35,10 +37,7 @@ class IoThreadTailTest {
             write(out[1], "one\r\ntwo\nthr");
             c.close(report[1]);
             assertTrue(events.poll(10, TimeUnit.SECONDS) instanceof LoopEvent.ForVassal, "exec done");
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (tails.lines("app").size() < 2 && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            Poll.until("two lines in the tail", Duration.ofSeconds(10), () -> tails.lines("app").size() >= 2);
             assertEquals(List.of("one", "two"), tails.lines("app"));
             sleeper.destroy();
             LoopEvent ended = events.poll(10, TimeUnit.SECONDS);

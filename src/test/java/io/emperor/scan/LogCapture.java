@@ -36,16 +36,10 @@ final class LogCapture implements AutoCloseable {
         return messages().stream().filter(message::equals).count();
     }
 
-    /** Waits (polling every 10 ms, up to {@code within}) until {@code message} has been logged. */
-    boolean await(String message, java.time.Duration within) throws InterruptedException {
-        long deadline = System.nanoTime() + within.toNanos();
-        while (count(message) == 0) {
-            if (System.nanoTime() - deadline > 0) {
-                return false;
-            }
-            Thread.sleep(10);
-        }
-        return true;
+    /** Waits (up to {@code within}) until {@code message} has been logged; false if it was not. */
+    boolean await(String message, java.time.Duration within) {
+        return io.emperor.testing.Poll.within(within, () -> count(message) > 0 ? java.util.Optional.of(true)
+                : java.util.Optional.<Boolean>empty()).isPresent();
     }
 
     List<ILoggingEvent> events() {

@@ -1,5 +1,6 @@
 package io.emperor.systemd;
 
+import io.emperor.testing.Poll;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -51,20 +52,26 @@ public final class NotifyListener implements AutoCloseable {
     }
 
     /** The next datagram within {@code timeout}, or empty. */
-    public Optional<String> next(Duration timeout) throws IOException, InterruptedException {
-        long end = System.nanoTime() + timeout.toNanos();
+    public Optional<String> next(Duration timeout) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(4096);
-        do {
-            b.clear();
-            if (receive(b)) {
+        try {
+            return Poll.within(timeout, () -> {
+                b.clear();
+                try {
+                    if (!receive(b)) {
+                        return Optional.empty();
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
                 b.flip();
                 String s = StandardCharsets.UTF_8.decode(b).toString();
                 received.add(s);
                 return Optional.of(s);
-            }
-            Thread.sleep(2);
-        } while (System.nanoTime() < end);
-        return Optional.empty();
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
     }
 
     /** One non-blocking receive: true when a datagram arrived (jnr throws EAGAIN where the JDK returns null). */
@@ -80,7 +87,7 @@ public final class NotifyListener implements AutoCloseable {
     }
 
     /** Reads until a datagram matches (returned) or {@code timeout} passes (an AssertionError listing what came). */
-    public String await(Predicate<String> match, Duration timeout) throws IOException, InterruptedException {
+    public String await(Predicate<String> match, Duration timeout) throws IOException {
         long end = System.nanoTime() + timeout.toNanos();
         while (true) {
             long left = end - System.nanoTime();

@@ -1,4 +1,4 @@
-package io.emperor.it;
+package io.emperor.testing;
 
 import java.time.Duration;
 import java.util.Optional;
@@ -6,18 +6,19 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
- * Waits on a condition with a deadline: the only way these tests wait. The short sleep between
- * two probes is the polling interval, never a guess at how long something takes.
+ * Waits on a condition with a deadline: the only way the tests wait. The short sleep between
+ * two probes is the polling interval, never a guess at how long something takes; it is the only
+ * {@code Thread.sleep} of the tests.
  */
-final class Poll {
+public final class Poll {
     /** The default deadline: generous, so a loaded machine does not fail a test that is right. */
-    static final Duration WAIT = Duration.ofSeconds(20);
-    private static final long INTERVAL_MILLIS = 20;
+    public static final Duration WAIT = Duration.ofSeconds(20);
+    private static final long INTERVAL_MILLIS = 10;
 
     private Poll() {}
 
     /** Probes until it returns a value; fails with {@code what} and {@code diagnostics} on timeout. */
-    static <T> T until(String what, Duration timeout, Supplier<Optional<T>> probe, Supplier<String> diagnostics) {
+    public static <T> T until(String what, Duration timeout, Supplier<Optional<T>> probe, Supplier<String> diagnostics) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             Optional<T> value = probe.get();
@@ -32,16 +33,28 @@ final class Poll {
         }
     }
 
-    static void until(String what, Duration timeout, BooleanSupplier condition, Supplier<String> diagnostics) {
+    public static void until(String what, Duration timeout, BooleanSupplier condition, Supplier<String> diagnostics) {
         until(what, timeout, () -> condition.getAsBoolean() ? Optional.of(Boolean.TRUE) : Optional.empty(), diagnostics);
     }
 
-    static void until(String what, Duration timeout, BooleanSupplier condition) {
+    public static void until(String what, Duration timeout, BooleanSupplier condition) {
         until(what, timeout, condition, () -> "");
     }
 
-    static void until(String what, BooleanSupplier condition) {
+    public static void until(String what, BooleanSupplier condition) {
         until(what, WAIT, condition);
+    }
+
+    /** Probes until it returns a value or {@code timeout} passes: the value, or empty (no failure). */
+    public static <T> Optional<T> within(Duration timeout, Supplier<Optional<T>> probe) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            Optional<T> value = probe.get();
+            if (value.isPresent() || System.nanoTime() - deadline > 0) {
+                return value;
+            }
+            pause();
+        }
     }
 
     private static String diagnostics(Supplier<String> diagnostics) {
