@@ -1,5 +1,7 @@
 package io.emperor.config;
 
+import static io.emperor.config.ProblemLines.errors;
+import static io.emperor.config.ProblemLines.warnings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -221,13 +223,5 @@ class EmperorConfigParserTest {
 
     private Path write(String name, String text) throws IOException {
         return Files.writeString(dir.resolve(name), text);
-    }
-
-    private static List<String> errors(Parsed<?> parsed) {
-        return parsed.errors().stream().map(Problem::toString).toList();
-    }
-
-    private static List<String> warnings(Parsed<?> parsed) {
-        return parsed.warnings().stream().map(Problem::toString).toList();
     }
 }

@@ -1,5 +1,6 @@
 package io.emperor.config;
 
+import static io.emperor.config.ProblemLines.lines;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
@@ -85,7 +86,7 @@ class IniReaderTest {
     @MethodSource("syntaxErrors")
     void reportsSyntaxErrorsWithLine(String text, String expected) {
         IniFile ini = IniReader.parse(FILE, text);
-        assertEquals(List.of(expected), ini.errors().stream().map(Problem::toString).toList());
+        assertEquals(List.of(expected), lines(ini.errors()));
     }
 
     @Test
@@ -101,7 +102,7 @@ class IniReaderTest {
         assertEquals(List.of(
                 "/etc/emperor/vassals/app.ini:2: line outside any section is ignored",
                 "/etc/emperor/vassals/app.ini:3: line outside any section is ignored"),
-                ini.warnings().stream().map(Problem::toString).toList());
+                lines(ini.warnings()));
         assertEquals(1, ini.section("s").orElseThrow().entries().size());
     }
 
@@ -210,7 +211,7 @@ class IniReaderTest {
 
     private void assertOnlyError(Path file, String expected) {
         IniFile ini = IniReader.read(file);
-        assertEquals(List.of(expected), ini.errors().stream().map(Problem::toString).toList());
+        assertEquals(List.of(expected), lines(ini.errors()));
         assertTrue(ini.unreadable());
     }
 

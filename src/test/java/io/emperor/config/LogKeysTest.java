@@ -1,5 +1,6 @@
 package io.emperor.config;
 
+import static io.emperor.config.ProblemLines.lines;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -44,7 +45,7 @@ class LogKeysTest {
     void anInvalidLogFormatIsAnError() throws IOException {
         Path file = Files.writeString(dir.resolve("emperor.ini"), "[emperor]\nlog-format = json\n");
         assertEquals(List.of(file + ":2: log-format: must be plain or journal: \"json\""),
-                emperor.parse(file).errors().stream().map(Problem::toString).toList());
+                lines(emperor.parse(file).errors()));
     }
 
     @ParameterizedTest(name = "log-tag = {0}")
@@ -93,7 +94,7 @@ class LogKeysTest {
     void rejects(String line, String message) throws IOException {
         Path file = Files.writeString(dir.resolve("emperor.ini"), "[emperor]\n" + line + "\n");
         assertEquals(List.of(file + ":2: " + message),
-                emperor.parse(file).errors().stream().map(Problem::toString).toList());
+                lines(emperor.parse(file).errors()));
     }
 
     private EmperorConfig emperor(List<String> lines) {

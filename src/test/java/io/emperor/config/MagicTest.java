@@ -1,5 +1,6 @@
 package io.emperor.config;
 
+import static io.emperor.config.ProblemLines.lines;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -117,7 +118,7 @@ class MagicTest {
         Path file = Path.of("F");
         IniSection section = IniReader.parse(file, text).section("s").orElseThrow();
         Magic.Expansion expansion = magic(file, section).expand(section.first("k").orElseThrow());
-        assertEquals(expected, expansion.errors().stream().map(Problem::toString).toList());
+        assertEquals(expected, lines(expansion.errors()));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.emperor.config;
 
+import static io.emperor.config.ProblemLines.lines;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,7 +33,7 @@ class VassalParserTyrantTest {
         assertNull(p.value().user());
         assertEquals(-1, p.value().uid());
         assertEquals(-1, p.value().gid());
-        List<String> warnings = p.warnings().stream().map(Problem::toString).toList();
+        List<String> warnings = lines(p.warnings());
         String uid = "uid is ignored in tyrant mode: the vassal runs as the owner of its file";
         String gid = "gid is ignored in tyrant mode: the vassal runs with the group of its file";
         assertTrue(warnings.contains(file + ":3: " + uid), warnings::toString);
@@ -43,7 +44,7 @@ class VassalParserTyrantTest {
     @Test
     void aUwsgiFileThatStillDropsPrivilegesItselfIsWarnedAboutInTyrantMode() throws IOException {
         Path file = write("[uwsgi]\nhttp-socket = :8080\nuid = www-data\ngid = www-data\n");
-        List<String> warnings = tyrant.parse(file).warnings().stream().map(Problem::toString).toList();
+        List<String> warnings = lines(tyrant.parse(file).warnings());
         assertEquals(List.of(file + ":3: uid: tyrant mode already runs the vassal as the owner of its file; uWSGI's own"
                 + " uid change fails (\"cannot setuid() as non-root user\") unless it names that same user: remove it",
                 file + ":4: gid: tyrant mode already runs the vassal as the owner of its file; uWSGI's own"
