@@ -245,18 +245,23 @@ class UwsgiIT extends ItSupport {
         }
     }
 
+    /** A Plone-style vassal with a master and one without, both answering HTTP. */
+    void startOneWithAndOneWithoutMaster(EmperorProcess emp) {
+        int from = emp.mark();
+        int p1 = freePort();
+        int p2 = freePort();
+        plone("with-master", p1, true);
+        plone("without-master", p2, false);
+        awaitSpawned(emp, from, "with-master");
+        awaitSpawned(emp, from, "without-master");
+        awaitHttp(emp, p1);
+        awaitHttp(emp, p2);
+    }
+
     @Test
     void emperorSigtermStopsEveryUwsgiVassal() {
         try (EmperorProcess emp = uwsgiEmperor()) {
-            int from = emp.mark();
-            int p1 = freePort();
-            int p2 = freePort();
-            plone("with-master", p1, true);
-            plone("without-master", p2, false);
-            awaitSpawned(emp, from, "with-master");
-            awaitSpawned(emp, from, "without-master");
-            awaitHttp(emp, p1);
-            awaitHttp(emp, p2);
+            startOneWithAndOneWithoutMaster(emp);
             long t0 = System.nanoTime();
             emp.signal("TERM");
             assertEquals(0, emp.awaitExit(Duration.ofSeconds(20)), emp::diagnostics);
@@ -270,15 +275,7 @@ class UwsgiIT extends ItSupport {
     @Test
     void emperorSigkillTakesEveryUwsgiVassalAlong() {
         try (EmperorProcess emp = uwsgiEmperor()) {
-            int from = emp.mark();
-            int p1 = freePort();
-            int p2 = freePort();
-            plone("with-master", p1, true);
-            plone("without-master", p2, false);
-            awaitSpawned(emp, from, "with-master");
-            awaitSpawned(emp, from, "without-master");
-            awaitHttp(emp, p1);
-            awaitHttp(emp, p2);
+            startOneWithAndOneWithoutMaster(emp);
             assertTrue(uwsgiProcesses().size() >= 3, () -> Procs.describe(uwsgiProcesses()));
             long t0 = System.nanoTime();
             emp.signal("KILL");
