@@ -5,14 +5,14 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 
-/** A passwd and group database in memory. */
-final class FakeUserDb implements UserDb {
+/** A passwd and group database in memory; {@code new FakeUserDb()} has no entry at all. */
+public final class FakeUserDb implements UserDb {
     private final Map<String, Account> usersByName = new HashMap<>();
     private final Map<Integer, Account> usersById = new HashMap<>();
     private final Map<String, Integer> groups = new HashMap<>();
 
     /** alice 1000/1000, bob 1001/100; groups alice 1000, users 100, www-data 33. */
-    static FakeUserDb standard() {
+    public static FakeUserDb standard() {
         return new FakeUserDb()
                 .user("alice", 1000, 1000)
                 .user("bob", 1001, 100)
@@ -21,14 +21,14 @@ final class FakeUserDb implements UserDb {
                 .group("www-data", 33);
     }
 
-    FakeUserDb user(String name, int uid, int gid) {
+    public FakeUserDb user(String name, int uid, int gid) {
         Account account = new Account(name, uid, gid, "/home/" + name);
         usersByName.put(name, account);
         usersById.put(uid, account);
         return this;
     }
 
-    FakeUserDb group(String name, int gid) {
+    public FakeUserDb group(String name, int gid) {
         groups.put(name, gid);
         return this;
     }

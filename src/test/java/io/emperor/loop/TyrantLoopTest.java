@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.AppenderBase;
-import io.emperor.config.Account;
 import io.emperor.config.Parsed;
+import io.emperor.config.FakeUserDb;
 import io.emperor.config.UserDb;
 import io.emperor.config.VassalSpec;
 import io.emperor.scan.Fingerprint;
@@ -24,7 +24,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalInt;
 import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -39,22 +38,8 @@ import org.slf4j.LoggerFactory;
  * new owner.
  */
 class TyrantLoopTest {
-    private static final UserDb NO_USERS = new UserDb() {
-        @Override
-        public Optional<Account> userByName(String name) {
-            return Optional.empty();
-        }
-
-        @Override
-        public Optional<Account> userById(int uid) {
-            return Optional.empty();
-        }
-
-        @Override
-        public OptionalInt groupByName(String name) {
-            return OptionalInt.empty();
-        }
-    };
+    /** No passwd entries: every owner is numeric. */
+    private static final UserDb NO_USERS = new FakeUserDb();
 
     long now = 1000L * 1_000_000_000L;
     final LoopTest.FakeLauncher launcher = new LoopTest.FakeLauncher();

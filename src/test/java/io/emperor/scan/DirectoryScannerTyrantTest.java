@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.emperor.config.Account;
 import io.emperor.config.Parsed;
 import io.emperor.config.ReloadMode;
+import io.emperor.config.FakeUserDb;
 import io.emperor.config.UserDb;
 import io.emperor.config.VassalFileParser;
 import io.emperor.config.VassalSpec;
@@ -20,7 +20,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -34,22 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DirectoryScannerTyrantTest {
     /** No passwd entries: every owner is numeric. */
-    private static final UserDb NO_USERS = new UserDb() {
-        @Override
-        public Optional<Account> userByName(String name) {
-            return Optional.empty();
-        }
-
-        @Override
-        public Optional<Account> userById(int uid) {
-            return Optional.empty();
-        }
-
-        @Override
-        public OptionalInt groupByName(String name) {
-            return OptionalInt.empty();
-        }
-    };
+    private static final UserDb NO_USERS = new FakeUserDb();
 
     @TempDir Path tmp;
     Path one;
