@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.emperor.control.Json;
 import io.emperor.it.EmperorProcess.CliResult;
 import io.emperor.it.Procs.Proc;
-import io.emperor.it.TyrantSupport.Accounts;
 import io.emperor.it.TyrantSupport.User;
 import java.io.File;
 import java.io.IOException;
@@ -17,10 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,13 +26,11 @@ import org.junit.jupiter.api.io.TempDir;
  * only; another user neither sees nor touches it; outside tyrant mode an ordinary user is refused.
  * The CLI runs as each user through util-linux {@code setpriv}, as a user would run it.
  */
-class ControlRightsIT extends ItSupport {
-    private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
+class ControlRightsIT extends UsersItSupport {
 
     @TempDir
     static Path published;
 
-    private static Accounts accounts;
     private static User alice;
     private static User bob;
     /** A supplementary member of group root, the group of the emperor these tests start. */
@@ -45,9 +39,7 @@ class ControlRightsIT extends ItSupport {
 
     @BeforeAll
     static void setUp() throws IOException {
-        TyrantSupport.assumeRootWithUseradd();
-        Assumptions.assumeTrue(Files.isExecutable(SETPRIV), "needs util-linux setpriv");
-        accounts = new Accounts();
+        assumeSetpriv();
         alice = accounts.user("a");
         bob = accounts.user("b");
         groupMember = accounts.user("g");
@@ -56,17 +48,6 @@ class ControlRightsIT extends ItSupport {
         classPath = TyrantSupport.publish(published);
     }
 
-    @AfterAll
-    static void removeAccounts() {
-        if (accounts != null) {
-            accounts.close();
-        }
-    }
-
-    @BeforeEach
-    void letOtherUsersIn() {
-        TyrantSupport.openUp(tmp, ws);
-    }
 
     /** {@code emperor ARGS --socket WS/control.sock} as {@code user} (null: root). */
     private CliResult as(User user, String... args) throws IOException, InterruptedException {

@@ -24,9 +24,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,8 +32,7 @@ import org.junit.jupiter.api.Test;
  * with nothing more, and files that would let someone run code as someone else are refused once
  * per version. Real users and groups are created for the class and removed after it.
  */
-class TyrantIT extends ItSupport {
-    private static Accounts accounts;
+class TyrantIT extends UsersItSupport {
     /** Member of two extra groups. */
     private static User alice;
     private static User bob;
@@ -43,26 +40,13 @@ class TyrantIT extends ItSupport {
     private static int extraGroup2;
 
     @BeforeAll
-    static void createAccounts() {
-        TyrantSupport.assumeRootWithUseradd();
-        accounts = new Accounts();
+    static void createUsers() {
         extraGroup1 = accounts.group("g1");
         extraGroup2 = accounts.group("g2");
         alice = accounts.user("a", "g1", "g2");
         bob = accounts.user("b");
     }
 
-    @AfterAll
-    static void removeAccounts() {
-        if (accounts != null) {
-            accounts.close();
-        }
-    }
-
-    @BeforeEach
-    void letOtherUsersIn() {
-        TyrantSupport.openUp(tmp, ws);
-    }
 
     private EmperorProcess tyrant(String... more) {
         String[] lines = new String[more.length + 1];

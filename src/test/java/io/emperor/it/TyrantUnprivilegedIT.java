@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.emperor.it.Procs.Proc;
-import io.emperor.it.TyrantSupport.Accounts;
 import io.emperor.it.TyrantSupport.User;
 import io.emperor.testing.Poll;
 import java.io.File;
@@ -25,10 +24,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,14 +37,12 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>That user cannot read the build tree's dependencies (under /root), so the class copies the
  * emperor's classes, jars and native helper to a world-readable directory first.
  */
-class TyrantUnprivilegedIT extends ItSupport {
-    private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
+class TyrantUnprivilegedIT extends UsersItSupport {
     private static final String CAPS = "+setuid,+setgid,+kill";
 
     @TempDir
     static Path published;
 
-    private static Accounts accounts;
     /** The emperor's own user. */
     private static User emperorUser;
     private static User alice;
@@ -57,26 +51,13 @@ class TyrantUnprivilegedIT extends ItSupport {
 
     @BeforeAll
     static void setUp() throws IOException {
-        TyrantSupport.assumeRootWithUseradd();
-        Assumptions.assumeTrue(Files.isExecutable(SETPRIV), "needs util-linux setpriv");
-        accounts = new Accounts();
+        assumeSetpriv();
         emperorUser = accounts.user("e");
         alice = accounts.user("a");
         bob = accounts.user("b");
         classPath = TyrantSupport.publish(published);
     }
 
-    @AfterAll
-    static void removeAccounts() {
-        if (accounts != null) {
-            accounts.close();
-        }
-    }
-
-    @BeforeEach
-    void letOtherUsersIn() {
-        TyrantSupport.openUp(tmp, ws);
-    }
 
     /** {@code setpriv} as the emperor's user with these ambient (and inheritable) capabilities, or none. */
     private static List<String> command(Optional<String> caps, String... runArgs) {
