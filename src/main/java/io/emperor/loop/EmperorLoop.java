@@ -71,7 +71,6 @@ public final class EmperorLoop {
     private final BlockingQueue<LoopEvent> queue = new LinkedBlockingQueue<>();
     private final List<Waiter> waiters = new ArrayList<>();
     private final Tally tally = new Tally();
-    private List<Effect.Reply> replies;
     private long scans;
     private final Map<String, Vassal> vassals = new HashMap<>();
     private final Map<String, VassalFile> known = new HashMap<>();
@@ -295,12 +294,15 @@ public final class EmperorLoop {
         }
     }
 
-    /** Steps one vassal and carries out the effects; Spawn results are fed back at once. */
-    private void apply(String name, Event event) {
+    /**
+     * Steps one vassal and carries out the effects (Spawn results are fed back at once); the
+     * transition, or null for a late event of a vassal already forgotten.
+     */
+    private Transition apply(String name, Event event) {
         Vassal v = vassals.getOrDefault(name, null);
         if (v == null) {
             if (!(event instanceof Event.FileValid || event instanceof Event.FileInvalid)) {
-                return; // a late event of a vassal already forgotten
+                return null; // a late event of a vassal already forgotten
             }
             v = Vassal.fresh(name);
         }
@@ -315,6 +317,7 @@ public final class EmperorLoop {
         for (Effect fx : t.effects()) {
             run(name, t.vassal(), fx);
         }
+        return t;
     }
 
     private void run(String name, Vassal v, Effect fx) {
@@ -326,14 +329,11 @@ public final class EmperorLoop {
             launcher.signal(s.runId(), s.signal());
         } else if (fx instanceof Effect.KillGroup k) {
             launcher.killGroup(k.runId());
-        } else if (fx instanceof Effect.Reply r) {
-            if (replies != null) {
-                replies.add(r);
-            }
         } else if (fx instanceof Effect.Tell t) {
             launcher.tell(t.runId(), t.message()).ifPresent(why ->
                     EmperorLog.vassal(Effect.Level.WARN, name, "byte " + t.message() + " not sent on the emperor channel: " + why));
         }
+        // Effect.Reply: nothing to carry out; command() reads it from the transition.
     }
 
     private void spawn(String name, VassalSpec spec) {
@@ -358,14 +358,9 @@ public final class EmperorLoop {
         if (!vassals.containsKey(name)) {
             return new Effect.Reply(false, "no such vassal");
         }
-        List<Effect.Reply> got = new ArrayList<>();
-        replies = got;
-        try {
-            apply(name, op);
-        } finally {
-            replies = null;
-        }
-        return got.isEmpty() ? new Effect.Reply(false, "no answer (a bug)") : got.get(0);
+        Transition t = apply(name, op);
+        return t.effects().stream().filter(Effect.Reply.class::isInstance).map(Effect.Reply.class::cast).findFirst()
+                .orElse(new Effect.Reply(false, "no answer (a bug)"));
     }
 
     /**
