@@ -111,6 +111,8 @@ public final class ControlServer implements AutoCloseable {
     private volatile Thread thread;
     private volatile boolean closing;
     private boolean closed;
+    /** The last {@link Error} logged by {@link #fatal}, so that the thread's last catch does not log it twice. */
+    private Error loggedFatal;
 
     /** For tests: the largest input buffer any connection has held, to check that nothing buffers past the limit. */
     private volatile int largestInputBuffer;
@@ -270,6 +272,8 @@ public final class ControlServer implements AutoCloseable {
                 task.run();
             } catch (RuntimeException e) {
                 EmperorLog.error("control socket: a task failed; going on", e);
+            } catch (Error e) {
+                throw fatal("a task", e);
             }
         }
     }
@@ -307,9 +311,31 @@ public final class ControlServer implements AutoCloseable {
                 checkTimers(System.nanoTime());
             } catch (RuntimeException e) {
                 EmperorLog.error("control socket: unexpected error; going on", e);
+            } catch (Error e) {
+                if (e != loggedFatal) {
+                    fatal("the control thread", e);
+                }
+                shutdown();
+                throw e;
             }
         }
         shutdown();
+    }
+
+    /**
+     * An {@link Error} (out of memory, a stack overflow) is not a unit of work gone wrong: it is
+     * logged here, with what failed, and rethrown, so that the thread ends and the default handler
+     * ends the emperor (exit 70) for its unit to restart it, rather than serving on in a state
+     * nobody can vouch for.
+     */
+    private Error fatal(String what, Error e) {
+        loggedFatal = e;
+        try {
+            EmperorLog.error("control socket: fatal error in " + what + ": " + e, e);
+        } catch (Throwable ignored) {
+            // Logging itself failed (out of memory): the rethrow still reaches the default handler.
+        }
+        return e;
     }
 
     private void dispatch(long token, int ready) {
@@ -338,6 +364,9 @@ public final class ControlServer implements AutoCloseable {
         } catch (RuntimeException e) {
             EmperorLog.error("control socket: error on a connection of pid " + conn.peer.pid() + "; closing it", e);
             closeConnection(conn);
+        } catch (Error e) {
+            closeConnection(conn);
+            throw fatal("a connection of pid " + conn.peer.pid(), e);
         }
     }
 
@@ -512,11 +541,17 @@ public final class ControlServer implements AutoCloseable {
         try {
             handler.handle(conn.peer, request, reply);
         } catch (RuntimeException e) {
-            String shown = line.length() > 200 ? line.substring(0, 200) + "..." : line;
-            EmperorLog.error("control socket: the request handler failed on " + shown, e);
+            EmperorLog.error("control socket: the request handler failed on " + shown(line), e);
             reply.send(failure("internal", "the emperor failed on this request: " + e));
             reply.done();
+        } catch (Error e) {
+            throw fatal("the request handler, on " + shown(line), e);
         }
+    }
+
+    /** A request as the log shows it: at most 200 characters. */
+    private static String shown(String line) {
+        return line.length() > 200 ? line.substring(0, 200) + "..." : line;
     }
 
     /** Writes what the socket accepts; false when the connection is broken. */

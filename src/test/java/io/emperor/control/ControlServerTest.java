@@ -374,6 +374,47 @@ class ControlServerTest {
         assertTrue(ranAtOnce.get(), "a callback added after the close runs at once");
     }
 
+    /**
+     * A handler that throws (a bug reached by one request) costs that request only: its client is
+     * told "internal", may send the next request, and every other client is served by the same
+     * thread; a task and a close callback that throw do not end the thread either.
+     */
+    @Test
+    void aRequestThatMakesTheHandlerThrowLeavesTheServerServingOthers() throws Exception {
+        AtomicReference<ControlServer> self = new AtomicReference<>();
+        ControlServer server = start((peer, request, reply) -> {
+            if (request.containsKey("boom")) {
+                reply.onClose(() -> {
+                    throw new IllegalStateException("injected close failure");
+                });
+                self.get().execute(() -> {
+                    throw new IllegalStateException("injected task failure");
+                });
+                throw new IllegalStateException("injected handler failure");
+            }
+            ECHO.handle(peer, request, reply);
+        }, ControlServer.Limits.DEFAULT);
+        self.set(server);
+        SocketChannel bomber = connect(server);
+        SocketChannel other = connect(server);
+
+        write(bomber, "{\"boom\":1}\n");
+        Map<String, Object> failed = answer(bomber);
+        assertEquals("internal", failed.get("error"), failed.toString());
+        assertTrue(String.valueOf(failed.get("message")).contains("injected handler failure"), failed.toString());
+        write(bomber, "{\"after\":1}\n");
+        assertEquals(Map.of("after", 1L), echoed(answer(bomber)), "the same connection goes on");
+        bomber.close();
+        await("the bomber's connection closed", () -> server.openConnections() == 1);
+
+        write(other, "{\"other\":1}\n");
+        assertEquals(Map.of("other", 1L), echoed(answer(other)));
+        SocketChannel late = connect(server);
+        write(late, "{\"late\":1}\n");
+        assertEquals(Map.of("late", 1L), echoed(answer(late)));
+        assertEquals(1, controlThreads());
+    }
+
     @Test
     void aClientBeyondMaxClientsIsToldBusyAndClosed() throws Exception {
         ControlServer server = start(ECHO, new ControlServer.Limits(64 * 1024, 2, Duration.ofSeconds(10), 1 << 20, 32));
