@@ -63,6 +63,7 @@ public final class DirectoryScanner {
     private final boolean followLinks;
     /** The user database in tyrant mode; empty outside it. */
     private final Optional<UserDb> tyrant;
+    private final TyrantRules.EmperorGroup emperorGroup;
     private List<Path> directories;
     /** The last scan's view of each file: what was parsed for which version. */
     private Map<Path, Cached> cache = new HashMap<>();
@@ -114,9 +115,16 @@ public final class DirectoryScanner {
      */
     public DirectoryScanner(List<Path> directories, VassalFileParser parser, boolean followLinks,
                             Optional<UserDb> tyrant) {
+        this(directories, parser, followLinks, tyrant, TyrantRules.EmperorGroup.NONE);
+    }
+
+    /** @param emperorGroup in tyrant mode, the group a vassal must not run with (TyrantRules) */
+    public DirectoryScanner(List<Path> directories, VassalFileParser parser, boolean followLinks,
+                            Optional<UserDb> tyrant, TyrantRules.EmperorGroup emperorGroup) {
         this.parser = parser;
         this.followLinks = followLinks;
         this.tyrant = tyrant;
+        this.emperorGroup = emperorGroup;
         setDirectories(directories);
     }
 
@@ -270,7 +278,8 @@ public final class DirectoryScanner {
                     return before;
                 }
                 parsed = TyrantRules.judge(parsed,
-                        new TyrantRules.Subject(file, version.link(), version.target(), followLinks), tyrant.get());
+                        new TyrantRules.Subject(file, version.link(), version.target(), followLinks), tyrant.get(),
+                        emperorGroup);
             }
         } catch (RuntimeException e) {
             log.error("{}: parser failed on {}", name, file, e);

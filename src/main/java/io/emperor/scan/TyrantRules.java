@@ -26,8 +26,9 @@ import java.util.Optional;
  *       link owner's or readable by everyone (else the link's owner would get, through the vassal,
  *       the content of a file it may not read).</li>
  * </ul>
- * Refused, each with what to do about it: an owner uid 0, a group gid 0, a world-writable file
- * (the one whose content is read), the symlink cases above. A group-writable file gets a warning.
+ * Refused, each with what to do about it: an owner uid 0, a group gid 0, the emperor's own group
+ * (see {@link EmperorGroup}), a world-writable file (the one whose content is read), the symlink
+ * cases above. A group-writable file gets a warning.
  * A refusal is an error of the whole file (line 0), printed {@code FILE: message}; the parse's own
  * errors follow it.
  */
@@ -54,10 +55,29 @@ public final class TyrantRules {
     }
 
     /**
+     * The emperor's group: its members, and any process whose gid it is, may control every vassal
+     * on the control socket (docs/control.md) and read the stats socket. A vassal runs with the
+     * group of its file, so a file with that group (made in a setgid directory of that group, or
+     * {@code chgrp}ed by a member) would give its vassal those rights: it is refused.
+     *
+     * @param gid  the emperor's gid; {@link #NONE} when no group is to be checked
+     * @param name its group name, for the message
+     */
+    public record EmperorGroup(int gid, String name) {
+        public static final EmperorGroup NONE = new EmperorGroup(-1, null);
+    }
+
+    /** Without a check of the emperor's group ({@link EmperorGroup#NONE}). */
+    public static Parsed<VassalSpec> judge(Parsed<VassalSpec> parsed, Subject file, UserDb users) {
+        return judge(parsed, file, users, EmperorGroup.NONE);
+    }
+
+    /**
      * @param parsed what the parser made of the file's content
      * @return the spec run as the file's owner, or the refusal (the parse's errors included)
      */
-    public static Parsed<VassalSpec> judge(Parsed<VassalSpec> parsed, Subject file, UserDb users) {
+    public static Parsed<VassalSpec> judge(Parsed<VassalSpec> parsed, Subject file, UserDb users,
+                                           EmperorGroup emperor) {
         List<String> refusals = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         Fingerprint link = file.link();
@@ -82,6 +102,7 @@ public final class TyrantRules {
                         + " files or to world-readable ones");
             }
         }
+        emperorGroup(file, emperor, refusals);
         String what = link == null ? "" : "the file it points to is ";
         if ((target.mode() & WORLD_WRITABLE) != 0) {
             refusals.add(what + "world-writable (mode " + mode(target)
@@ -104,6 +125,19 @@ public final class TyrantRules {
         Optional<Account> account = users.userById(owner.uid());
         return Parsed.ok(parsed.value().withIdentity(account.map(Account::name).orElse(null),
                 account.map(Account::home).orElse(null), owner.uid(), owner.gid()), allWarnings);
+    }
+
+    /** The gid the vassal would run with is the emperor's (gid 0 has its own refusal). */
+    private static void emperorGroup(Subject file, EmperorGroup emperor, List<String> refusals) {
+        int gid = file.owner().gid();
+        if (emperor.gid() <= 0 || gid != emperor.gid()) {
+            return;
+        }
+        String whose = file.link() != null && !file.followLinks() ? "symlink's group" : "group";
+        String chgrp = file.link() != null && !file.followLinks() ? "chgrp -h" : "chgrp";
+        refusals.add(whose + " is the emperor's group " + (emperor.name() == null ? "" : emperor.name() + " ")
+                + "(gid " + gid + "), which may control every vassal: " + chgrp + " it to the user's own group"
+                + " (a setgid directory of that group gives it to every new file: chmod g-s the directory)");
     }
 
     private static void notRoot(Fingerprint f, String rootUid, String rootGid, List<String> refusals) {
