@@ -56,7 +56,7 @@ public final class VassalOutput {
         long retryAt;
 
         Target(String name) {
-            tag = ("[" + name + "] ").getBytes(StandardCharsets.UTF_8);
+            tag = EmperorLayout.tag(name).getBytes(StandardCharsets.UTF_8); // a file name may hold a newline
         }
     }
 
