@@ -103,7 +103,8 @@ public final class TyrantRules {
         Fingerprint owner = file.owner();
         Optional<Account> account = users.userById(owner.uid());
         return Parsed.ok(parsed.value().withIdentity(account.map(Account::name).orElse(null),
-                account.map(Account::home).orElse(null), owner.uid(), owner.gid()), allWarnings);
+                account.map(Account::home).orElse(null), account.map(Account::shell).orElse(null), owner.uid(),
+                owner.gid()), allWarnings);
     }
 
     private static void notRoot(Fingerprint f, String rootUid, String rootGid, List<String> refusals) {
