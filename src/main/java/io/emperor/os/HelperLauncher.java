@@ -144,30 +144,19 @@ public final class HelperLauncher implements Launcher {
             actions.add(SpawnFileAction.dup(chan[1], CHANNEL_FD));
             env.add("UWSGI_EMPEROR_FD=" + CHANNEL_FD);
         }
-        String envProblem = null;
-        int envFd = -1;
-        byte[] envBytes = envBytes(env);
-        if (envBytes.length > MAX_ENV_BYTES) {
-            envProblem = "environment: " + envBytes.length + " bytes, more than the helper reads (" + MAX_ENV_BYTES + ")";
-        } else {
-            envFd = envFile(envBytes);
-            if (envFd < 0) {
-                envProblem = "environment memfd: " + Native.strerror(-envFd);
-            } else {
-                actions.add(SpawnFileAction.dup(envFd, ENV_FD));
-            }
-        }
-        if (envProblem != null) {
+        EnvFile envFile = envFile(env);
+        if (envFile.fd() < 0) {
             closeAll(out);
             closeAll(report);
             closeAll(chan);
-            return new SpawnResult.Failed(envProblem);
+            return new SpawnResult.Failed(envFile.problem());
         }
+        actions.add(SpawnFileAction.dup(envFile.fd(), ENV_FD));
         List<SpawnAttribute> attrs = List.of(SpawnAttribute.flags((short) SpawnAttribute.SETSIGMASK));
         // No environment at all for the helper: nothing a tenant chose reaches its dynamic loader.
         long child = posix.posix_spawnp(helper.toString(), actions, attrs, helperArgv(spec, id), List.of());
         int spawnErrno = posix.errno();
-        c.close(envFd);
+        c.close(envFile.fd());
         if (channel) {
             c.close(chan[1]);
         }
@@ -290,11 +279,19 @@ public final class HelperLauncher implements Launcher {
         return b.toByteArray();
     }
 
-    /** A memfd holding {@code bytes} (close-on-exec here; the spawn's dup puts a copy on ENV_FD), or -errno. */
-    private int envFile(byte[] bytes) {
+    /** The vassal's environment for the helper's {@code -E}: a memfd's fd, or -1 and why there is none. */
+    private record EnvFile(int fd, String problem) {}
+
+    /** A memfd holding {@link #envBytes} of {@code env} (close-on-exec here: the spawn's dup puts a copy on ENV_FD). */
+    private EnvFile envFile(List<String> env) {
+        byte[] bytes = envBytes(env);
+        if (bytes.length > MAX_ENV_BYTES) {
+            return new EnvFile(-1, "environment: " + bytes.length + " bytes, more than the helper reads ("
+                    + MAX_ENV_BYTES + ")");
+        }
         int fd = c.memfd_create("emperor-env", Native.MFD_CLOEXEC);
         if (fd < 0) {
-            return -Math.max(1, Native.errno());
+            return new EnvFile(-1, "environment memfd: " + Native.strerror(Native.errno()));
         }
         Pointer buf = Memory.allocateDirect(Native.runtime(), Math.max(1, bytes.length));
         buf.put(0, bytes, 0, bytes.length);
@@ -305,13 +302,13 @@ public final class HelperLauncher implements Launcher {
                 continue;
             }
             if (n <= 0) {
-                int err = Native.errno();
+                String why = n < 0 ? Native.strerror(Native.errno()) : "short write";
                 c.close(fd);
-                return -Math.max(1, err);
+                return new EnvFile(-1, "environment memfd: " + why);
             }
             done += n;
         }
-        return fd;
+        return new EnvFile(fd, null);
     }
 
     private static String limit(long v) {
