@@ -327,6 +327,18 @@ class ExecHelperTest {
         assertFailure(runHelper("-E", "9", "--", "true"), "env fd 9: Bad file descriptor");
     }
 
+    @Test
+    void helperIsBoundNowWithARelroAndNoRunPath() throws Exception {
+        Path readelf = Path.of("/usr/bin/readelf");
+        Assumptions.assumeTrue(Files.isExecutable(readelf), "needs binutils readelf");
+        Result dynamic = run(List.of(readelf.toString(), "-d", HELPER.toString()));
+        assertEquals(0, dynamic.exit(), dynamic::toString);
+        assertTrue(dynamic.out().contains("BIND_NOW"), "-z now: " + dynamic);
+        assertFalse(dynamic.out().contains("RPATH") || dynamic.out().contains("RUNPATH"), "no run path: " + dynamic);
+        Result segments = run(List.of(readelf.toString(), "-l", HELPER.toString()));
+        assertTrue(segments.out().contains("GNU_RELRO"), "-z relro: " + segments);
+    }
+
     // ---------------------------------------------------------------- -A: limits after the drop
 
     @Test
