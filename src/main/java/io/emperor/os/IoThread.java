@@ -3,11 +3,18 @@ package io.emperor.os;
 import io.emperor.log.EmperorLog;
 import io.emperor.log.LineSplitter;
 import io.emperor.log.VassalOutput;
+import io.emperor.loop.Clock;
 import io.emperor.loop.LoopEvent;
 import io.emperor.vassal.Event;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
@@ -19,9 +26,17 @@ import jnr.ffi.Pointer;
  *
  * <p>Ownership: {@link #watch} (loop thread) hands the output and report fds over to this thread,
  * which reads and closes them. The pidfd and the emperor's end of a uWSGI channel stay the
- * launcher's (the loop writes to the channel): this thread only reads them, each byte of the
- * channel becoming an {@link Event.VassalSays}, and stops watching them at EOF or exit; the loop
- * reaps and closes.
+ * launcher's (the loop writes to the channel): this thread only reads them, and stops watching
+ * them at EOF or exit; the loop reaps and closes.
+ *
+ * <p>Fairness: each wake-up reads each ready fd once, at most {@value #CHUNK} bytes (the
+ * level-triggered epoll comes back for the rest), so a vassal that writes without pause, on its
+ * output or its channel, slows only itself. What a channel says goes through a {@link ChannelGate}
+ * (a flood becomes a few events) and at most {@value #CHANNEL_QUEUE_LIMIT} of a run's channel
+ * events wait in the loop's queue: then its channel is not read until the loop has taken half.
+ *
+ * <p>A failure while handling one fd is logged with the vassal's name and ends the watch of that
+ * fd only; an {@link Error} is logged, posted as {@link LoopEvent.Fatal} and rethrown.
  */
 public final class IoThread implements AutoCloseable {
     private static final int OUT = 0;
@@ -33,12 +48,22 @@ public final class IoThread implements AutoCloseable {
     private static final int CHUNK = 64 * 1024;
     /** At an exit, at most this much is still read from the output pipe before it is closed. */
     private static final int EXIT_DRAIN_LIMIT = 1024 * 1024;
+    /** At an exit, at most this much is still read from the emperor channel. */
+    private static final int EXIT_CHANNEL_LIMIT = 64 * 1024;
     private static final int REPORT_LIMIT = 4096;
     private static final int MAX_EVENTS = 256;
+    /** Channel events of one run that may wait in the loop's queue; then its channel pauses. */
+    static final int CHANNEL_QUEUE_LIMIT = 32;
+    /** A paused channel is read again once no more than this many of its events wait. */
+    static final int CHANNEL_RESUME_AT = CHANNEL_QUEUE_LIMIT / 2;
+    private static final String[] FD_KINDS = {"output pipe", "report pipe", "pidfd", "emperor channel"};
 
     private final LibC c = Native.libc();
     private final Consumer<LoopEvent> sink;
     private final VassalOutput output;
+    private final Clock clock;
+    /** Runs whose channel is paused (the loop has too many of its events); this thread only. */
+    private final Set<RunIo> paused = new LinkedHashSet<>();
     private final int epfd;
     private final int wakeFd;
     private final Map<Long, RunIo> runs = new ConcurrentHashMap<>();
@@ -63,6 +88,14 @@ public final class IoThread implements AutoCloseable {
         int channelFd;
         final LineSplitter splitter = new LineSplitter();
         final StringBuilder report = new StringBuilder();
+        final ChannelGate gate;
+        /** Channel events posted and not yet taken by the loop (written by both threads). */
+        final AtomicInteger queued = new AtomicInteger();
+        /** Out of epoll because too many of its events wait; read by the loop to wake this thread. */
+        volatile boolean channelPaused;
+        /** How often the emperor told the vassal something (the loop counts, this thread compares). */
+        final AtomicLong told = new AtomicLong();
+        long toldSeen;
 
         RunIo(VassalOutput.Route route, long runId, int outFd, int reportFd, int pidfd, int channelFd) {
             this.channelFd = channelFd;
@@ -72,6 +105,7 @@ public final class IoThread implements AutoCloseable {
             this.outFd = outFd;
             this.reportFd = reportFd;
             this.pidfd = pidfd;
+            this.gate = new ChannelGate(runId);
         }
     }
 
@@ -81,8 +115,14 @@ public final class IoThread implements AutoCloseable {
 
     /** @param output where vassal output lines go; called on this thread only */
     public IoThread(Consumer<LoopEvent> sink, VassalOutput output) {
+        this(sink, output, Clock.system());
+    }
+
+    /** @param clock the time of what a channel says (its coalescing, {@link ChannelGate}) */
+    public IoThread(Consumer<LoopEvent> sink, VassalOutput output, Clock clock) {
         this.sink = sink;
         this.output = output;
+        this.clock = clock;
         jnr.ffi.Runtime rt = Native.runtime();
         this.events = Memory.allocateDirect(rt, MAX_EVENTS * eventSize);
         this.buffer = Memory.allocateDirect(rt, CHUNK);
@@ -145,6 +185,17 @@ public final class IoThread implements AutoCloseable {
         output.forget(name);
     }
 
+    /**
+     * The emperor is about to tell a run's vassal something on its channel (loop thread, before
+     * the byte goes out): what the vassal says next counts again ({@link ChannelGate#reset}).
+     */
+    public void told(long runId) {
+        RunIo r = runs.get(runId);
+        if (r != null) {
+            r.told.incrementAndGet();
+        }
+    }
+
     /** How many runs are watched (for tests: no leak after exits). */
     public int watchedRuns() {
         return runs.size();
@@ -165,42 +216,111 @@ public final class IoThread implements AutoCloseable {
     }
 
     private void run() {
-        while (!closing) {
-            int n = c.epoll_wait(epfd, events, MAX_EVENTS, -1);
-            if (n < 0) {
-                int err = Native.errno();
-                if (err == Native.EINTR) {
-                    continue;
-                }
-                // Without this thread no output and no exit is seen: the emperor must stop.
-                sink.accept(new LoopEvent.Fatal("I/O thread: epoll_wait: " + Native.strerror(err)));
-                return;
-            }
-            for (int i = 0; i < n; i++) {
-                long token = events.getLong((long) i * eventSize + dataOffset);
-                if (token == WAKE_TOKEN) {
-                    continue;
-                }
-                if (token == SIGNAL_TOKEN) {
-                    readSignals();
-                    continue;
-                }
-                RunIo r = runs.get(token >>> 2);
-                if (r == null) {
-                    continue; // already finished earlier in this batch
-                }
-                try {
-                    switch ((int) (token & 3)) {
-                        case OUT -> readOutput(r, false);
-                        case REPORT -> readReport(r);
-                        case PID -> ended(r);
-                        case CHANNEL -> readChannel(r);
-                        default -> { }
+        try {
+            while (!closing) {
+                int n = c.epoll_wait(epfd, events, MAX_EVENTS, -1);
+                if (n < 0) {
+                    int err = Native.errno();
+                    if (err == Native.EINTR) {
+                        continue;
                     }
-                } catch (RuntimeException e) {
-                    EmperorLog.error(r.name + ": bug in output handling", e);
+                    // Without this thread no output and no exit is seen: the emperor must stop.
+                    sink.accept(new LoopEvent.Fatal("I/O thread: epoll_wait: " + Native.strerror(err)));
+                    return;
+                }
+                for (int i = 0; i < n; i++) {
+                    handle(events.getLong((long) i * eventSize + dataOffset));
+                }
+                if (!paused.isEmpty()) {
+                    resumeChannels();
                 }
             }
+        } catch (Error e) {
+            // Without this thread no output and no exit is seen: the loop stops every vassal and
+            // exits 70, unless the JVM's handler of the Error is faster.
+            try {
+                EmperorLog.error("the I/O thread ends: " + e, null);
+                sink.accept(new LoopEvent.Fatal("I/O thread: " + e));
+            } catch (Throwable t) {
+                e.addSuppressed(t);
+            }
+            throw e;
+        }
+    }
+
+    /** One ready fd: one unit of work, whose failure is logged with the vassal's name and ends the watch of that fd only. */
+    private void handle(long token) {
+        if (token == WAKE_TOKEN || token == SIGNAL_TOKEN) {
+            try {
+                if (token == WAKE_TOKEN) {
+                    c.read(wakeFd, buffer, 8); // reset the eventfd: only the loop after it matters
+                } else {
+                    readSignals();
+                }
+            } catch (RuntimeException e) {
+                EmperorLog.error("bug in the I/O thread (" + (token == WAKE_TOKEN ? "wake-up" : "signal pipe") + ")", e);
+            } catch (Error e) {
+                EmperorLog.error("fatal error in the I/O thread (" + (token == WAKE_TOKEN ? "wake-up" : "signal pipe") + ")", e);
+                throw e;
+            }
+            return;
+        }
+        RunIo r = runs.get(token >>> 2);
+        if (r == null) {
+            return; // already finished earlier in this batch
+        }
+        int kind = (int) (token & 3);
+        try {
+            switch (kind) {
+                case OUT -> readOutput(r, false);
+                case REPORT -> readReport(r);
+                case PID -> ended(r);
+                case CHANNEL -> readChannel(r);
+                default -> { }
+            }
+        } catch (RuntimeException e) {
+            EmperorLog.error(r.name + ": bug in the I/O thread (" + FD_KINDS[kind] + "); that fd is no longer watched", e);
+            abandon(r, kind);
+        } catch (Error e) {
+            EmperorLog.error(r.name + ": fatal error in the I/O thread (" + FD_KINDS[kind] + ")", e);
+            throw e;
+        }
+    }
+
+    /**
+     * After a bug while handling one of a run's fds: stop watching that fd, so that the same
+     * failure does not come back at every wake-up. A run whose pidfd failed still ends, so the
+     * loop reaps it.
+     */
+    private void abandon(RunIo r, int kind) {
+        try {
+            switch (kind) {
+                case OUT -> {
+                    if (r.outFd >= 0) {
+                        c.close(r.outFd);
+                        r.outFd = -1;
+                    }
+                }
+                case REPORT -> {
+                    if (r.reportFd >= 0) {
+                        c.close(r.reportFd);
+                        r.reportFd = -1;
+                    }
+                }
+                case CHANNEL -> stopChannel(r);
+                case PID -> {
+                    stopChannel(r);
+                    abandon(r, OUT);
+                    abandon(r, REPORT);
+                    c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, r.pidfd, null);
+                    if (runs.remove(r.runId) != null) {
+                        sink.accept(new LoopEvent.Ended(r.name, r.runId));
+                    }
+                }
+                default -> { }
+            }
+        } catch (RuntimeException e) {
+            EmperorLog.error(r.name + ": bug in the I/O thread while giving up its " + FD_KINDS[kind], e);
         }
     }
 
@@ -272,25 +392,102 @@ public final class IoThread implements AutoCloseable {
         }
     }
 
-    /** Each byte a vassal wrote is one event; EOF (or an error) ends the watch of the channel. */
-    private void readChannel(RunIo r) {
+    /**
+     * One read of the channel (at most {@value #CHUNK} bytes), through the run's gate; EOF (or an
+     * error) ends the watch of the channel. Returns how many bytes were read (0 at EAGAIN or EOF).
+     */
+    private int readChannel(RunIo r) {
         while (r.channelFd >= 0) {
-            long n = c.read(r.channelFd, buffer, 256);
+            long n = c.read(r.channelFd, buffer, CHUNK);
             if (n > 0) {
-                for (int i = 0; i < n; i++) {
-                    sink.accept(new LoopEvent.ForVassal(r.name, new Event.VassalSays(r.runId, buffer.getByte(i) & 0xff)));
+                long told = r.told.get();
+                if (told != r.toldSeen) {
+                    r.toldSeen = told;
+                    r.gate.reset();
                 }
-                continue;
+                buffer.get(0, bytes, 0, (int) n);
+                for (Event.VassalSays says : r.gate.read(bytes, 0, (int) n, clock.nanoTime())) {
+                    post(r, says);
+                }
+                if (r.queued.get() >= CHANNEL_QUEUE_LIMIT) {
+                    pause(r);
+                }
+                return (int) n;
             }
             if (n < 0 && Native.errno() == Native.EINTR) {
                 continue;
             }
             if (n < 0 && Native.errno() == Native.EAGAIN) {
-                return;
+                return 0;
             }
-            c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, r.channelFd, null);
-            r.channelFd = -1;
+            stopChannel(r);
             sink.accept(new LoopEvent.ForVassal(r.name, new Event.ChannelClosed(r.runId)));
+        }
+        return 0;
+    }
+
+    /** Posts what a run's channel said; the loop's {@link LoopEvent.Said#taken} counts it back. */
+    private void post(RunIo r, Event.VassalSays says) {
+        r.queued.incrementAndGet();
+        sink.accept(new LoopEvent.Said(r.name, says, () -> taken(r)));
+    }
+
+    /** Loop thread: one of the run's channel events was taken; a paused channel is resumed once half are. */
+    private void taken(RunIo r) {
+        if (r.queued.decrementAndGet() <= CHANNEL_RESUME_AT && r.channelPaused) {
+            wake();
+        }
+    }
+
+    /** Too many of the run's channel events wait: stop reading its channel (the vassal's writes fill the socket). */
+    private void pause(RunIo r) {
+        c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, r.channelFd, null);
+        r.channelPaused = true;
+        paused.add(r);
+        // The loop may have taken them all between the count and the flag: look again at the next round.
+        if (r.queued.get() <= CHANNEL_RESUME_AT) {
+            wake();
+        }
+    }
+
+    /** After a round: the paused channels whose events the loop has taken are watched again. */
+    private void resumeChannels() {
+        for (RunIo r : new ArrayList<>(paused)) {
+            if (r.channelFd < 0 || !runs.containsKey(r.runId)) {
+                paused.remove(r);
+                r.channelPaused = false;
+            } else if (r.queued.get() <= CHANNEL_RESUME_AT) {
+                paused.remove(r);
+                r.channelPaused = false;
+                try {
+                    add(r.channelFd, token(r.runId, CHANNEL));
+                } catch (RuntimeException e) {
+                    EmperorLog.error(r.name + ": bug in the I/O thread (emperor channel); that fd is no longer watched", e);
+                    r.channelFd = -1;
+                }
+            }
+        }
+    }
+
+    /** The channel is no longer watched (EOF, exit, or a failure); the launcher closes it at the reap. */
+    private void stopChannel(RunIo r) {
+        int fd = r.channelFd;
+        if (fd < 0) {
+            return;
+        }
+        r.channelFd = -1;
+        if (!paused.remove(r)) {
+            c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, fd, null);
+        }
+        r.channelPaused = false;
+        r.gate.flush().ifPresent(says -> post(r, says));
+    }
+
+    /** Any thread: the I/O thread makes one more round (a paused channel to resume, or {@link #close}). */
+    private void wake() {
+        synchronized (tokenBuf) {
+            tokenBuf.putLong(0, 1);
+            c.write(wakeFd, tokenBuf, 8);
         }
     }
 
@@ -298,13 +495,14 @@ public final class IoThread implements AutoCloseable {
     private void ended(RunIo r) {
         readReport(r);
         if (r.channelFd >= 0) {
-            // What it said before it went; the fd stays open (workers may hold the other end), so
-            // read what is there and stop watching: the launcher closes it at the reap.
-            readChannel(r);
-            if (r.channelFd >= 0) {
-                c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, r.channelFd, null);
-                r.channelFd = -1;
+            // What it said before it went, up to a limit (workers may hold the other end and go
+            // on writing); the fd stays open, so stop watching it: the launcher closes it at the reap.
+            int read = 0;
+            int n;
+            while (r.channelFd >= 0 && read < EXIT_CHANNEL_LIMIT && (n = readChannel(r)) > 0) {
+                read += n;
             }
+            stopChannel(r);
         }
         readOutput(r, true);
         if (r.outFd >= 0) {
@@ -322,10 +520,7 @@ public final class IoThread implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         closing = true;
-        synchronized (tokenBuf) {
-            tokenBuf.putLong(0, 1);
-            c.write(wakeFd, tokenBuf, 8);
-        }
+        wake();
         thread.join(5000);
         for (RunIo r : runs.values()) {
             if (r.outFd >= 0) {
