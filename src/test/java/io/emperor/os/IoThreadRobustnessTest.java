@@ -151,6 +151,28 @@ class IoThreadRobustnessTest {
         }
     }
 
+    /** A repeated accepting is dropped, but the one that answers a reload byte (told first) counts. */
+    @Test
+    void whatAVassalAnswersToTheEmperorCountsAgain() throws Exception {
+        try (IoThread io = new IoThread(events::add, new VassalOutput(new VassalTails()))) {
+            io.start();
+            int[] report = pipe();
+            int[] channel = pipe();
+            fds.add(report[1]);
+            fds.add(channel[0]);
+            fds.add(channel[1]);
+            io.watch(VassalOutput.Route.tagged("u"), 1, -1, report[0], pidfd(sleeper()), channel[0]);
+            write(channel[1], new byte[] {Event.VassalSays.ACCEPTING});
+            Poll.until("accepting", WAIT, () -> said().size() == 1);
+            write(channel[1], new byte[] {Event.VassalSays.ACCEPTING, Event.VassalSays.ACCEPTING, Event.VassalSays.LOYAL});
+            Poll.until("loyal", WAIT, () -> said().size() == 2, () -> said().toString());
+            io.told(1); // the loop is about to write byte 1 (reload)
+            write(channel[1], new byte[] {Event.VassalSays.ACCEPTING});
+            Poll.until("accepting after the reload", WAIT, () -> said().size() == 3, () -> said().toString());
+            assertEquals(List.of(5, 17, 5), said().stream().map(s -> s.says().message()).toList());
+        }
+    }
+
     /**
      * A bug while handling one vassal's fd (here the loop's queue throws on its exec report) is
      * logged with its name; that fd is no longer watched, and the other vassal's output, and both
