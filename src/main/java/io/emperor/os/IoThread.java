@@ -29,11 +29,14 @@ import jnr.ffi.Pointer;
  * launcher's (the loop writes to the channel): this thread only reads them, and stops watching
  * them at EOF or exit; the loop reaps and closes.
  *
- * <p>Fairness: each wake-up reads each ready fd once, at most {@value #CHUNK} bytes (the
- * level-triggered epoll comes back for the rest), so a vassal that writes without pause, on its
- * output or its channel, slows only itself. What a channel says goes through a {@link ChannelGate}
- * (a flood becomes a few events) and at most {@value #CHANNEL_QUEUE_LIMIT} of a run's channel
- * events wait in the loop's queue: then its channel is not read until the loop has taken half.
+ * <p>Fairness: each wake-up reads each ready fd once, at most {@value #CHUNK} bytes of an output
+ * pipe and {@value #CHANNEL_CHUNK} of a channel (the level-triggered epoll comes back for the
+ * rest), so a vassal that writes without pause, on its output or its channel, slows only itself.
+ * What a channel says goes through a {@link ChannelGate} (a flood becomes a few events); a
+ * channel is read {@value #CHANNEL_BYTES_PER_SECOND} bytes a second at most (then it waits for the
+ * next second: a flood costs the emperor next to nothing), and at most
+ * {@value #CHANNEL_QUEUE_LIMIT} of a run's channel events wait in the loop's queue (then its
+ * channel is not read until the loop has taken half).
  *
  * <p>A failure while handling one fd is logged with the vassal's name and ends the watch of that
  * fd only; an {@link Error} is logged, posted as {@link LoopEvent.Fatal} and rethrown.
@@ -48,6 +51,11 @@ public final class IoThread implements AutoCloseable {
     private static final int CHUNK = 64 * 1024;
     /** At an exit, at most this much is still read from the output pipe before it is closed. */
     private static final int EXIT_DRAIN_LIMIT = 1024 * 1024;
+    /** One read of an emperor channel takes at most this much (a message is one byte). */
+    private static final int CHANNEL_CHUNK = 4096;
+    /** What is read of one channel in a second at most; then it waits for the next second. */
+    static final int CHANNEL_BYTES_PER_SECOND = 4 * CHANNEL_CHUNK;
+    private static final long SECOND = 1_000_000_000L;
     /** At an exit, at most this much is still read from the emperor channel. */
     private static final int EXIT_CHANNEL_LIMIT = 64 * 1024;
     private static final int REPORT_LIMIT = 4096;
@@ -62,7 +70,7 @@ public final class IoThread implements AutoCloseable {
     private final Consumer<LoopEvent> sink;
     private final VassalOutput output;
     private final Clock clock;
-    /** Runs whose channel is paused (the loop has too many of its events); this thread only. */
+    /** Runs whose channel is paused (the loop has too many of its events, or its second's bytes are read); this thread only. */
     private final Set<RunIo> paused = new LinkedHashSet<>();
     private final int epfd;
     private final int wakeFd;
@@ -96,6 +104,13 @@ public final class IoThread implements AutoCloseable {
         /** How often the emperor told the vassal something (the loop counts, this thread compares). */
         final AtomicLong told = new AtomicLong();
         long toldSeen;
+        /** The channel's read budget: bytes read since windowStart (monotonic nanos). */
+        boolean windowStarted;
+        long windowStart;
+        int windowBytes;
+        /** Paused for its budget until resumeAt, not only for the queue. */
+        boolean throttled;
+        long resumeAt;
 
         RunIo(VassalOutput.Route route, long runId, int outFd, int reportFd, int pidfd, int channelFd) {
             this.channelFd = channelFd;
@@ -218,7 +233,7 @@ public final class IoThread implements AutoCloseable {
     private void run() {
         try {
             while (!closing) {
-                int n = c.epoll_wait(epfd, events, MAX_EVENTS, -1);
+                int n = c.epoll_wait(epfd, events, MAX_EVENTS, waitMillis());
                 if (n < 0) {
                     int err = Native.errno();
                     if (err == Native.EINTR) {
@@ -398,18 +413,29 @@ public final class IoThread implements AutoCloseable {
      */
     private int readChannel(RunIo r) {
         while (r.channelFd >= 0) {
-            long n = c.read(r.channelFd, buffer, CHUNK);
+            long n = c.read(r.channelFd, buffer, CHANNEL_CHUNK);
             if (n > 0) {
+                long now = clock.nanoTime();
                 long told = r.told.get();
                 if (told != r.toldSeen) {
                     r.toldSeen = told;
                     r.gate.reset();
                 }
                 buffer.get(0, bytes, 0, (int) n);
-                for (Event.VassalSays says : r.gate.read(bytes, 0, (int) n, clock.nanoTime())) {
+                for (Event.VassalSays says : r.gate.read(bytes, 0, (int) n, now)) {
                     post(r, says);
                 }
-                if (r.queued.get() >= CHANNEL_QUEUE_LIMIT) {
+                if (!r.windowStarted || now - r.windowStart >= SECOND) {
+                    r.windowStarted = true;
+                    r.windowStart = now;
+                    r.windowBytes = 0;
+                }
+                r.windowBytes += (int) n;
+                if (r.windowBytes >= CHANNEL_BYTES_PER_SECOND) {
+                    r.throttled = true;
+                    r.resumeAt = r.windowStart + SECOND;
+                    pause(r);
+                } else if (r.queued.get() >= CHANNEL_QUEUE_LIMIT) {
                     pause(r);
                 }
                 return (int) n;
@@ -439,26 +465,32 @@ public final class IoThread implements AutoCloseable {
         }
     }
 
-    /** Too many of the run's channel events wait: stop reading its channel (the vassal's writes fill the socket). */
+    /**
+     * Too many of the run's channel events wait, or its second's bytes are read: stop reading its
+     * channel (the vassal's writes fill the socket, then block).
+     */
     private void pause(RunIo r) {
-        c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, r.channelFd, null);
+        if (paused.add(r)) {
+            c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, r.channelFd, null);
+        }
         r.channelPaused = true;
-        paused.add(r);
         // The loop may have taken them all between the count and the flag: look again at the next round.
         if (r.queued.get() <= CHANNEL_RESUME_AT) {
             wake();
         }
     }
 
-    /** After a round: the paused channels whose events the loop has taken are watched again. */
+    /** After a round: the paused channels whose events the loop has taken, and whose second is over, are watched again. */
     private void resumeChannels() {
+        long now = clock.nanoTime();
         for (RunIo r : new ArrayList<>(paused)) {
             if (r.channelFd < 0 || !runs.containsKey(r.runId)) {
                 paused.remove(r);
                 r.channelPaused = false;
-            } else if (r.queued.get() <= CHANNEL_RESUME_AT) {
+            } else if (r.queued.get() <= CHANNEL_RESUME_AT && (!r.throttled || now - r.resumeAt >= 0)) {
                 paused.remove(r);
                 r.channelPaused = false;
+                r.throttled = false;
                 try {
                     add(r.channelFd, token(r.runId, CHANNEL));
                 } catch (RuntimeException e) {
@@ -467,6 +499,24 @@ public final class IoThread implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** How long epoll_wait may wait: until the first throttled channel may be read again, else for ever (-1). */
+    private int waitMillis() {
+        if (paused.isEmpty()) {
+            return -1;
+        }
+        long now = clock.nanoTime();
+        long wait = Long.MAX_VALUE;
+        for (RunIo r : paused) {
+            if (r.throttled) {
+                wait = Math.min(wait, Math.max(0, r.resumeAt - now));
+            }
+        }
+        if (wait == Long.MAX_VALUE) {
+            return -1;
+        }
+        return (int) Math.min(Integer.MAX_VALUE, (wait + 999_999) / 1_000_000);
     }
 
     /** The channel is no longer watched (EOF, exit, or a failure); the launcher closes it at the reap. */

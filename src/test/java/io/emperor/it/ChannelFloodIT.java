@@ -23,8 +23,8 @@ import org.junit.jupiter.api.Test;
  * Issue 11, item 5: a vassal that floods its uWSGI emperor channel starves nobody. The fake
  * uWSGI ({@code floods-channel.sh} as {@code uwsgi-binary}) writes heartbeats, ready, accepting,
  * loyal and unknown bytes as fast as it can beside a {@code [vassal]} printing a line every 0.1 s.
- * Over {@link #FLOOD} the printer's lines keep reaching the log, the emperor's memory stays
- * bounded, the flooder gets few lines, and a SIGTERM still stops everything in time.
+ * Over {@link #FLOOD} the printer's lines keep reaching the log, the emperor's memory and CPU time
+ * stay bounded, the flooder gets few lines, and a SIGTERM still stops everything in time.
  */
 class ChannelFloodIT extends ItSupport {
     static final Duration FLOOD = Duration.ofSeconds(8);
@@ -33,6 +33,8 @@ class ChannelFloodIT extends ItSupport {
     static final Duration MAX_GAP = Duration.ofSeconds(2);
     static final long MAX_RSS_GROWTH_KB = 200 * 1024;
     static final int MAX_FLOODER_LINES = 300;
+    /** The emperor's CPU time over the flood: reading without a budget took 5.4 s of the 8 (0.16 s with it). */
+    static final long MAX_CPU_MILLIS = 2500;
     /** The stop-timeout of a [uwsgi] vassal (30 s): a shutdown must end within it, plus a margin for a busy machine. */
     static final Duration STOPS_WITHIN = Duration.ofSeconds(30);
 
@@ -57,6 +59,17 @@ class ChannelFloodIT extends ItSupport {
         return Long.parseLong(v.replace("kB", "").trim());
     }
 
+    /** CPU time (user + system) of a process so far, in clock ticks (utime and stime of /proc/PID/stat). */
+    static long cpuTicks(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+        } catch (IOException e) {
+            throw new AssertionError("cannot read /proc/" + pid + "/stat", e);
+        }
+    }
+
     @Test
     void aVassalFloodingItsChannelStarvesNobodyAndTheEmperorStillStops() {
         Path flooder = fixture("floods-channel.sh");
@@ -71,6 +84,7 @@ class ChannelFloodIT extends ItSupport {
             Workspace.write(ws.vassals.resolve("flood.ini"), "[uwsgi]\nmaster = false\n");
             emp.awaitLogFrom(flood, spawned("flood"), WAIT);
             Instant floodStart = Instant.now();
+            long cpuBefore = cpuTicks(emp.pid());
             long t0 = System.nanoTime();
             long[] rssMax = {rssBefore};
             Poll.within(FLOOD, () -> {
@@ -78,6 +92,7 @@ class ChannelFloodIT extends ItSupport {
                 return System.nanoTime() - t0 >= FLOOD.toNanos() ? Optional.of(true) : Optional.empty();
             });
             Instant floodEnd = Instant.now();
+            long cpu = cpuTicks(emp.pid()) - cpuBefore;
 
             List<LogLine> tickLines = emp.find(flood, output("printer", "tick \\d+$"));
             List<Instant> times = tickLines.stream().map(LogLine::time)
@@ -93,12 +108,13 @@ class ChannelFloodIT extends ItSupport {
             long growth = rssMax[0] - rssBefore;
             String measured = "during " + FLOOD.toMillis() + " ms of flood: " + times.size() + " printer line(s), longest gap "
                     + longestGap + " ms, " + aboutFlooder + " line(s) about the flooder, emperor RSS " + rssBefore
-                    + " kB -> max " + rssMax[0] + " kB";
+                    + " kB -> max " + rssMax[0] + " kB, emperor CPU " + cpu * 10 + " ms";
             System.out.println("ChannelFloodIT: " + measured);
 
             assertTrue(times.size() >= MIN_TICKS, () -> "the printer's lines stopped: " + measured + "\n" + emp.diagnostics());
             assertTrue(longestGap <= MAX_GAP.toMillis(), () -> "the printer's lines stalled: " + measured + "\n" + emp.diagnostics());
             assertTrue(growth < MAX_RSS_GROWTH_KB, () -> "the emperor's memory grew: " + measured);
+            assertTrue(cpu * 10 < MAX_CPU_MILLIS, () -> "the flood cost the emperor CPU time: " + measured);
             assertTrue(aboutFlooder < MAX_FLOODER_LINES, () -> "the flooder filled the log: " + measured + "\n" + emp.diagnostics());
             assertTrue(emp.find(flood, lifecycle("flood", "unknown byte 99 on the emperor channel")).size() >= 1,
                     () -> "the unknown bytes are named: " + measured + "\n" + emp.diagnostics());

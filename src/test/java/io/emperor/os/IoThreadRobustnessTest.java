@@ -151,6 +151,32 @@ class IoThreadRobustnessTest {
         }
     }
 
+    /** A channel is read {@link IoThread#CHANNEL_BYTES_PER_SECOND} a second at most: the rest waits for the next second. */
+    @Test
+    void aChannelIsReadAtMostSoMuchASecond() throws Exception {
+        AtomicLong now = new AtomicLong(1_000_000_000_000L);
+        try (IoThread io = new IoThread(events::add, new VassalOutput(new VassalTails()), now::get)) {
+            io.start();
+            int[] report = pipe();
+            int[] channel = pipe();
+            fds.add(report[1]);
+            fds.add(channel[0]);
+            fds.add(channel[1]);
+            io.watch(VassalOutput.Route.tagged("flood"), 1, -1, report[0], pidfd(sleeper()), channel[0]);
+            // Loyal comes after more than a second's worth of unknown bytes (and two reads more).
+            byte[] flood = new byte[IoThread.CHANNEL_BYTES_PER_SECOND + 8192 + 1];
+            java.util.Arrays.fill(flood, (byte) 99);
+            flood[flood.length - 1] = Event.VassalSays.LOYAL;
+            write(channel[1], flood);
+            Poll.until("the first unknown byte", WAIT, () -> said().size() == 1, () -> said().toString());
+            assertEquals(Optional.empty(), Poll.within(Duration.ofMillis(500),
+                    () -> said().size() > 1 ? Optional.of(said()) : Optional.empty()), "the rest waits for the next second");
+            now.addAndGet(1_000_000_000L);
+            Poll.until("the next second's read", WAIT, () -> said().size() == 2, () -> said().toString());
+            assertEquals(new Event.VassalSays(1, Event.VassalSays.LOYAL), said().get(1).says());
+        }
+    }
+
     /** A repeated accepting is dropped, but the one that answers a reload byte (told first) counts. */
     @Test
     void whatAVassalAnswersToTheEmperorCountsAgain() throws Exception {
