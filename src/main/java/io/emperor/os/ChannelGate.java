@@ -24,10 +24,15 @@ import java.util.Optional;
  *       line a minute at most; {@link #flush} hands over what is still counted when the channel
  *       ends.</li>
  * </ul>
+ *
+ * <p>It also keeps the channel's read budget: {@value #BYTES_PER_SECOND} bytes a second; once
+ * {@link #budgetSpent}, the I/O thread reads no more until {@link #nextSecond}.
  */
 final class ChannelGate {
     static final long HEARTBEAT_EVERY = Duration.ofSeconds(1).toNanos();
     static final long UNKNOWN_EVERY = Duration.ofMinutes(1).toNanos();
+    static final int BYTES_PER_SECOND = 16 * 1024;
+    private static final long SECOND = Duration.ofSeconds(1).toNanos();
 
     private final long runId;
     /** Known bytes said since the last {@link #reset}, by value (each below 64). */
@@ -38,6 +43,9 @@ final class ChannelGate {
     private long lastUnknownPassed;
     private long unknownCounted;
     private int lastUnknown;
+    private boolean windowStarted;
+    private long windowStart;
+    private long windowBytes;
 
     ChannelGate(long runId) {
         this.runId = runId;
@@ -45,6 +53,12 @@ final class ChannelGate {
 
     /** What of {@code len} bytes at {@code off}, read at {@code now}, the loop must see, in order. */
     List<Event.VassalSays> read(byte[] bytes, int off, int len, long now) {
+        if (!windowStarted || now - windowStart >= SECOND) {
+            windowStarted = true;
+            windowStart = now;
+            windowBytes = 0;
+        }
+        windowBytes += len;
         List<Event.VassalSays> out = new ArrayList<>(0);
         for (int i = off; i < off + len; i++) {
             int b = bytes[i] & 0xff;
@@ -71,6 +85,16 @@ final class ChannelGate {
             }
         }
         return out;
+    }
+
+    /** Whether the bytes read in the current second reached {@link #BYTES_PER_SECOND}. */
+    boolean budgetSpent() {
+        return windowBytes >= BYTES_PER_SECOND;
+    }
+
+    /** When the current second of the budget ends (monotonic nanos). */
+    long nextSecond() {
+        return windowStart + SECOND;
     }
 
     /** The emperor told the vassal something: what it says next counts again (the unknown-byte count goes on). */

@@ -7,14 +7,8 @@ import io.emperor.loop.Clock;
 import io.emperor.loop.LoopEvent;
 import io.emperor.vassal.Event;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
@@ -30,13 +24,9 @@ import jnr.ffi.Pointer;
  * them at EOF or exit; the loop reaps and closes.
  *
  * <p>Fairness: each wake-up reads each ready fd once, at most {@value #CHUNK} bytes of an output
- * pipe and {@value #CHANNEL_CHUNK} of a channel (the level-triggered epoll comes back for the
- * rest), so a vassal that writes without pause, on its output or its channel, slows only itself.
- * What a channel says goes through a {@link ChannelGate} (a flood becomes a few events); a
- * channel is read {@value #CHANNEL_BYTES_PER_SECOND} bytes a second at most (then it waits for the
- * next second: a flood costs the emperor next to nothing), and at most
- * {@value #CHANNEL_QUEUE_LIMIT} of a run's channel events wait in the loop's queue (then its
- * channel is not read until the loop has taken half).
+ * pipe (the level-triggered epoll comes back for the rest), so a vassal that writes without
+ * pause slows only itself; channels are read by a {@link ChannelReader}, with a read budget and a
+ * bound on what one run may have queued.
  *
  * <p>A failure while handling one fd is logged with the vassal's name and ends the watch of that
  * fd only; an {@link Error} is logged, posted as {@link LoopEvent.Fatal} and rethrown.
@@ -51,27 +41,14 @@ public final class IoThread implements AutoCloseable {
     private static final int CHUNK = 64 * 1024;
     /** At an exit, at most this much is still read from the output pipe before it is closed. */
     private static final int EXIT_DRAIN_LIMIT = 1024 * 1024;
-    /** One read of an emperor channel takes at most this much (a message is one byte). */
-    private static final int CHANNEL_CHUNK = 4096;
-    /** What is read of one channel in a second at most; then it waits for the next second. */
-    static final int CHANNEL_BYTES_PER_SECOND = 4 * CHANNEL_CHUNK;
-    private static final long SECOND = 1_000_000_000L;
-    /** At an exit, at most this much is still read from the emperor channel. */
-    private static final int EXIT_CHANNEL_LIMIT = 64 * 1024;
     private static final int REPORT_LIMIT = 4096;
     private static final int MAX_EVENTS = 256;
-    /** Channel events of one run that may wait in the loop's queue; then its channel pauses. */
-    static final int CHANNEL_QUEUE_LIMIT = 32;
-    /** A paused channel is read again once no more than this many of its events wait. */
-    static final int CHANNEL_RESUME_AT = CHANNEL_QUEUE_LIMIT / 2;
     private static final String[] FD_KINDS = {"output pipe", "report pipe", "pidfd", "emperor channel"};
 
     private final LibC c = Native.libc();
     private final Consumer<LoopEvent> sink;
     private final VassalOutput output;
-    private final Clock clock;
-    /** Runs whose channel is paused (the loop has too many of its events, or its second's bytes are read); this thread only. */
-    private final Set<RunIo> paused = new LinkedHashSet<>();
+    private final ChannelReader channels;
     private final int epfd;
     private final int wakeFd;
     private final Map<Long, RunIo> runs = new ConcurrentHashMap<>();
@@ -93,34 +70,18 @@ public final class IoThread implements AutoCloseable {
         int outFd;
         int reportFd;
         final int pidfd;
-        int channelFd;
+        /** A uWSGI run's emperor channel, else null. */
+        ChannelReader.Channel channel;
         final LineSplitter splitter = new LineSplitter();
         final StringBuilder report = new StringBuilder();
-        final ChannelGate gate;
-        /** Channel events posted and not yet taken by the loop (written by both threads). */
-        final AtomicInteger queued = new AtomicInteger();
-        /** Out of epoll because too many of its events wait; read by the loop to wake this thread. */
-        volatile boolean channelPaused;
-        /** How often the emperor told the vassal something (the loop counts, this thread compares). */
-        final AtomicLong told = new AtomicLong();
-        long toldSeen;
-        /** The channel's read budget: bytes read since windowStart (monotonic nanos). */
-        boolean windowStarted;
-        long windowStart;
-        int windowBytes;
-        /** Paused for its budget until resumeAt, not only for the queue. */
-        boolean throttled;
-        long resumeAt;
 
-        RunIo(VassalOutput.Route route, long runId, int outFd, int reportFd, int pidfd, int channelFd) {
-            this.channelFd = channelFd;
+        RunIo(VassalOutput.Route route, long runId, int outFd, int reportFd, int pidfd) {
             this.route = route;
             this.name = route.name();
             this.runId = runId;
             this.outFd = outFd;
             this.reportFd = reportFd;
             this.pidfd = pidfd;
-            this.gate = new ChannelGate(runId);
         }
     }
 
@@ -137,7 +98,17 @@ public final class IoThread implements AutoCloseable {
     public IoThread(Consumer<LoopEvent> sink, VassalOutput output, Clock clock) {
         this.sink = sink;
         this.output = output;
-        this.clock = clock;
+        this.channels = new ChannelReader(new ChannelReader.Epoll() {
+            @Override
+            public void add(int fd, long token) {
+                IoThread.this.add(fd, token);
+            }
+
+            @Override
+            public void remove(int fd) {
+                c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, fd, null);
+            }
+        }, clock, sink, this::wake);
         jnr.ffi.Runtime rt = Native.runtime();
         this.events = Memory.allocateDirect(rt, MAX_EVENTS * eventSize);
         this.buffer = Memory.allocateDirect(rt, CHUNK);
@@ -174,13 +145,13 @@ public final class IoThread implements AutoCloseable {
 
     /** Same, with how the run's output lines are routed. */
     public void watch(VassalOutput.Route route, long runId, int outFd, int reportFd, int pidfd, int channelFd) {
-        RunIo r = new RunIo(route, runId, outFd, reportFd, pidfd, channelFd);
+        RunIo r = new RunIo(route, runId, outFd, reportFd, pidfd);
+        if (channelFd >= 0) {
+            r.channel = channels.watch(route.name(), runId, channelFd, token(runId, CHANNEL));
+        }
         runs.put(runId, r);
         if (outFd >= 0) {
             add(outFd, token(runId, OUT));
-        }
-        if (channelFd >= 0) {
-            add(channelFd, token(runId, CHANNEL));
         }
         add(reportFd, token(runId, REPORT));
         add(pidfd, token(runId, PID));
@@ -206,8 +177,8 @@ public final class IoThread implements AutoCloseable {
      */
     public void told(long runId) {
         RunIo r = runs.get(runId);
-        if (r != null) {
-            r.told.incrementAndGet();
+        if (r != null && r.channel != null) {
+            r.channel.told();
         }
     }
 
@@ -233,7 +204,7 @@ public final class IoThread implements AutoCloseable {
     private void run() {
         try {
             while (!closing) {
-                int n = c.epoll_wait(epfd, events, MAX_EVENTS, waitMillis());
+                int n = c.epoll_wait(epfd, events, MAX_EVENTS, channels.waitMillis());
                 if (n < 0) {
                     int err = Native.errno();
                     if (err == Native.EINTR) {
@@ -246,8 +217,10 @@ public final class IoThread implements AutoCloseable {
                 for (int i = 0; i < n; i++) {
                     handle(events.getLong((long) i * eventSize + dataOffset));
                 }
-                if (!paused.isEmpty()) {
-                    resumeChannels();
+                try {
+                    channels.resume();
+                } catch (RuntimeException e) {
+                    EmperorLog.error("bug in the I/O thread (resuming emperor channels)", e);
                 }
             }
         } catch (Error e) {
@@ -290,7 +263,7 @@ public final class IoThread implements AutoCloseable {
                 case OUT -> readOutput(r, false);
                 case REPORT -> readReport(r);
                 case PID -> ended(r);
-                case CHANNEL -> readChannel(r);
+                case CHANNEL -> channels.read(r.channel);
                 default -> { }
             }
         } catch (RuntimeException e) {
@@ -407,130 +380,10 @@ public final class IoThread implements AutoCloseable {
         }
     }
 
-    /**
-     * One read of the channel (at most {@value #CHUNK} bytes), through the run's gate; EOF (or an
-     * error) ends the watch of the channel. Returns how many bytes were read (0 at EAGAIN or EOF).
-     */
-    private int readChannel(RunIo r) {
-        while (r.channelFd >= 0) {
-            long n = c.read(r.channelFd, buffer, CHANNEL_CHUNK);
-            if (n > 0) {
-                long now = clock.nanoTime();
-                long told = r.told.get();
-                if (told != r.toldSeen) {
-                    r.toldSeen = told;
-                    r.gate.reset();
-                }
-                buffer.get(0, bytes, 0, (int) n);
-                for (Event.VassalSays says : r.gate.read(bytes, 0, (int) n, now)) {
-                    post(r, says);
-                }
-                if (!r.windowStarted || now - r.windowStart >= SECOND) {
-                    r.windowStarted = true;
-                    r.windowStart = now;
-                    r.windowBytes = 0;
-                }
-                r.windowBytes += (int) n;
-                if (r.windowBytes >= CHANNEL_BYTES_PER_SECOND) {
-                    r.throttled = true;
-                    r.resumeAt = r.windowStart + SECOND;
-                    pause(r);
-                } else if (r.queued.get() >= CHANNEL_QUEUE_LIMIT) {
-                    pause(r);
-                }
-                return (int) n;
-            }
-            if (n < 0 && Native.errno() == Native.EINTR) {
-                continue;
-            }
-            if (n < 0 && Native.errno() == Native.EAGAIN) {
-                return 0;
-            }
-            stopChannel(r);
-            sink.accept(new LoopEvent.ForVassal(r.name, new Event.ChannelClosed(r.runId)));
-        }
-        return 0;
-    }
-
-    /** Posts what a run's channel said; the loop's {@link LoopEvent.Said#taken} counts it back. */
-    private void post(RunIo r, Event.VassalSays says) {
-        r.queued.incrementAndGet();
-        sink.accept(new LoopEvent.Said(r.name, says, () -> taken(r)));
-    }
-
-    /** Loop thread: one of the run's channel events was taken; a paused channel is resumed once half are. */
-    private void taken(RunIo r) {
-        if (r.queued.decrementAndGet() <= CHANNEL_RESUME_AT && r.channelPaused) {
-            wake();
-        }
-    }
-
-    /**
-     * Too many of the run's channel events wait, or its second's bytes are read: stop reading its
-     * channel (the vassal's writes fill the socket, then block).
-     */
-    private void pause(RunIo r) {
-        if (paused.add(r)) {
-            c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, r.channelFd, null);
-        }
-        r.channelPaused = true;
-        // The loop may have taken them all between the count and the flag: look again at the next round.
-        if (r.queued.get() <= CHANNEL_RESUME_AT) {
-            wake();
-        }
-    }
-
-    /** After a round: the paused channels whose events the loop has taken, and whose second is over, are watched again. */
-    private void resumeChannels() {
-        long now = clock.nanoTime();
-        for (RunIo r : new ArrayList<>(paused)) {
-            if (r.channelFd < 0 || !runs.containsKey(r.runId)) {
-                paused.remove(r);
-                r.channelPaused = false;
-            } else if (r.queued.get() <= CHANNEL_RESUME_AT && (!r.throttled || now - r.resumeAt >= 0)) {
-                paused.remove(r);
-                r.channelPaused = false;
-                r.throttled = false;
-                try {
-                    add(r.channelFd, token(r.runId, CHANNEL));
-                } catch (RuntimeException e) {
-                    EmperorLog.error(r.name + ": bug in the I/O thread (emperor channel); that fd is no longer watched", e);
-                    r.channelFd = -1;
-                }
-            }
-        }
-    }
-
-    /** How long epoll_wait may wait: until the first throttled channel may be read again, else for ever (-1). */
-    private int waitMillis() {
-        if (paused.isEmpty()) {
-            return -1;
-        }
-        long now = clock.nanoTime();
-        long wait = Long.MAX_VALUE;
-        for (RunIo r : paused) {
-            if (r.throttled) {
-                wait = Math.min(wait, Math.max(0, r.resumeAt - now));
-            }
-        }
-        if (wait == Long.MAX_VALUE) {
-            return -1;
-        }
-        return (int) Math.min(Integer.MAX_VALUE, (wait + 999_999) / 1_000_000);
-    }
-
-    /** The channel is no longer watched (EOF, exit, or a failure); the launcher closes it at the reap. */
     private void stopChannel(RunIo r) {
-        int fd = r.channelFd;
-        if (fd < 0) {
-            return;
+        if (r.channel != null) {
+            channels.stop(r.channel);
         }
-        r.channelFd = -1;
-        if (!paused.remove(r)) {
-            c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, fd, null);
-        }
-        r.channelPaused = false;
-        r.gate.flush().ifPresent(says -> post(r, says));
     }
 
     /** Any thread: the I/O thread makes one more round (a paused channel to resume, or {@link #close}). */
@@ -544,15 +397,8 @@ public final class IoThread implements AutoCloseable {
     /** The main process is gone: finish its report and output first, so log lines stay in order. */
     private void ended(RunIo r) {
         readReport(r);
-        if (r.channelFd >= 0) {
-            // What it said before it went, up to a limit (workers may hold the other end and go
-            // on writing); the fd stays open, so stop watching it: the launcher closes it at the reap.
-            int read = 0;
-            int n;
-            while (r.channelFd >= 0 && read < EXIT_CHANNEL_LIMIT && (n = readChannel(r)) > 0) {
-                read += n;
-            }
-            stopChannel(r);
+        if (r.channel != null) {
+            channels.drainAtExit(r.channel); // the fd stays open: the launcher closes it at the reap
         }
         readOutput(r, true);
         if (r.outFd >= 0) {

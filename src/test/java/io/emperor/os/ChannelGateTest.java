@@ -106,6 +106,21 @@ class ChannelGateTest {
         assertEquals(List.of(says(26), new VassalSays(7, UNKNOWN, 1), says(1)), read(T0, 26, UNKNOWN, 1, UNKNOWN, 26));
     }
 
+    @Test
+    void theReadBudgetIsSoManyBytesASecond() {
+        byte[] quarter = new byte[ChannelGate.BYTES_PER_SECOND / 4];
+        for (int i = 0; i < 3; i++) {
+            gate.read(quarter, 0, quarter.length, T0 + i * 100 * MS);
+            assertEquals(false, gate.budgetSpent(), "after " + (i + 1) + " quarter(s)");
+        }
+        gate.read(quarter, 0, quarter.length, T0 + 999 * MS);
+        assertEquals(true, gate.budgetSpent());
+        assertEquals(T0 + S, gate.nextSecond(), "the second began with the first read");
+        gate.read(quarter, 0, 1, T0 + S);
+        assertEquals(false, gate.budgetSpent(), "a new second");
+        assertEquals(T0 + 2 * S, gate.nextSecond());
+    }
+
     /** The flood of ChannelFloodIT, a second of it in 64 KiB reads: a few events, whatever the volume. */
     @Test
     void aFloodBecomesAFewEvents() {

@@ -107,7 +107,7 @@ class IoThreadRobustnessTest {
 
     /**
      * The loop takes nothing: one heartbeat a (fake) second makes an event per read, and after
-     * {@link IoThread#CHANNEL_QUEUE_LIMIT} of them the channel is not read any more, however much
+     * {@link ChannelReader#QUEUE_LIMIT} of them the channel is not read any more, however much
      * is written, until the loop has taken half of them.
      */
     @Test
@@ -123,7 +123,7 @@ class IoThreadRobustnessTest {
             fds.add(channel[0]);
             fds.add(channel[1]);
             io.watch(VassalOutput.Route.tagged("beats"), 1, -1, report[0], pidfd(sleeper()), channel[0]);
-            for (int i = 1; i <= IoThread.CHANNEL_QUEUE_LIMIT; i++) {
+            for (int i = 1; i <= ChannelReader.QUEUE_LIMIT; i++) {
                 write(channel[1], new byte[] {Event.VassalSays.HEARTBEAT});
                 int n = i;
                 Poll.until(n + " heartbeat event(s)", WAIT, () -> said().size() == n, () -> said().size() + " events");
@@ -131,19 +131,19 @@ class IoThreadRobustnessTest {
             write(channel[1], new byte[] {Event.VassalSays.HEARTBEAT});
             // Nothing proves a read that does not happen but waiting for it: it must not come.
             assertEquals(Optional.empty(), Poll.within(Duration.ofMillis(500),
-                    () -> said().size() > IoThread.CHANNEL_QUEUE_LIMIT ? Optional.of(said().size()) : Optional.empty()),
-                    "the channel is paused while " + IoThread.CHANNEL_QUEUE_LIMIT + " events wait");
+                    () -> said().size() > ChannelReader.QUEUE_LIMIT ? Optional.of(said().size()) : Optional.empty()),
+                    "the channel is paused while " + ChannelReader.QUEUE_LIMIT + " events wait");
 
             List<LoopEvent.Said> waiting = said();
-            for (int i = 0; i < IoThread.CHANNEL_QUEUE_LIMIT - IoThread.CHANNEL_RESUME_AT - 1; i++) {
+            for (int i = 0; i < ChannelReader.QUEUE_LIMIT - ChannelReader.RESUME_AT - 1; i++) {
                 waiting.get(i).taken().run();
             }
             assertEquals(Optional.empty(), Poll.within(Duration.ofMillis(200),
-                    () -> said().size() > IoThread.CHANNEL_QUEUE_LIMIT ? Optional.of(said().size()) : Optional.empty()),
+                    () -> said().size() > ChannelReader.QUEUE_LIMIT ? Optional.of(said().size()) : Optional.empty()),
                     "still paused above the resume mark");
-            waiting.get(IoThread.CHANNEL_QUEUE_LIMIT - IoThread.CHANNEL_RESUME_AT - 1).taken().run();
+            waiting.get(ChannelReader.QUEUE_LIMIT - ChannelReader.RESUME_AT - 1).taken().run();
             Poll.until("the channel is read again once half the events are taken", WAIT,
-                    () -> said().size() == IoThread.CHANNEL_QUEUE_LIMIT + 1, () -> said().size() + " events");
+                    () -> said().size() == ChannelReader.QUEUE_LIMIT + 1, () -> said().size() + " events");
             for (LoopEvent.Said s : said()) {
                 assertEquals("beats", s.name());
                 assertEquals(new Event.VassalSays(1, Event.VassalSays.HEARTBEAT), s.says());
@@ -151,7 +151,7 @@ class IoThreadRobustnessTest {
         }
     }
 
-    /** A channel is read {@link IoThread#CHANNEL_BYTES_PER_SECOND} a second at most: the rest waits for the next second. */
+    /** A channel is read {@link ChannelReader#BYTES_PER_SECOND} a second at most: the rest waits for the next second. */
     @Test
     void aChannelIsReadAtMostSoMuchASecond() throws Exception {
         AtomicLong now = new AtomicLong(1_000_000_000_000L);
@@ -164,7 +164,7 @@ class IoThreadRobustnessTest {
             fds.add(channel[1]);
             io.watch(VassalOutput.Route.tagged("flood"), 1, -1, report[0], pidfd(sleeper()), channel[0]);
             // Loyal comes after more than a second's worth of unknown bytes (and two reads more).
-            byte[] flood = new byte[IoThread.CHANNEL_BYTES_PER_SECOND + 8192 + 1];
+            byte[] flood = new byte[ChannelReader.BYTES_PER_SECOND + 8192 + 1];
             java.util.Arrays.fill(flood, (byte) 99);
             flood[flood.length - 1] = Event.VassalSays.LOYAL;
             write(channel[1], flood);
