@@ -342,6 +342,7 @@ public final class HelperLauncher implements Launcher {
         if (p == null || p.channelFd() < 0) {
             return java.util.Optional.of("no emperor channel");
         }
+        io.told(runId); // before the byte: what the vassal answers counts again (ChannelGate)
         oneByte.putByte(0, (byte) message);
         // Never blocks, and a vassal that closed its end gives EPIPE, not a SIGPIPE.
         long n = c.send(p.channelFd(), oneByte, 1, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL);
