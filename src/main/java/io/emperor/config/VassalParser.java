@@ -31,6 +31,7 @@ public final class VassalParser implements VassalFileParser {
     private final String hostname;
     private final Map<String, String> environment;
     private final boolean tyrant;
+    private final java.util.function.IntFunction<Map<String, String>> tenantEnvironment;
 
     /** Outside tyrant mode. */
     public VassalParser(UserDb users, String hostname, Map<String, String> environment) {
@@ -44,14 +45,32 @@ public final class VassalParser implements VassalFileParser {
      * @param tyrant      tyrant mode: {@code uid} and {@code gid} are ignored, with a warning
      */
     public VassalParser(UserDb users, String hostname, Map<String, String> environment, boolean tyrant) {
+        this(users, hostname, environment, tyrant, owner -> Map.of());
+    }
+
+    /**
+     * @param environment       the emperor's environment, for {@code $(VAR)} outside tyrant mode
+     * @param tenantEnvironment tyrant mode: the variables {@code $(VAR)} may read in a file owned by
+     *                          a uid (-1: not known), the same a tenant's vassal starts from
+     *                          (io.emperor.os.Environment#forTenant); the emperor's own are never read
+     */
+    public VassalParser(UserDb users, String hostname, Map<String, String> environment, boolean tyrant,
+                        java.util.function.IntFunction<Map<String, String>> tenantEnvironment) {
         this.users = Objects.requireNonNull(users, "users");
         this.hostname = Objects.requireNonNull(hostname, "hostname");
         this.environment = Map.copyOf(environment);
         this.tyrant = tyrant;
+        this.tenantEnvironment = Objects.requireNonNull(tenantEnvironment, "tenantEnvironment");
     }
 
     @Override
     public Parsed<VassalSpec> parse(Path file) {
+        return parse(file, -1);
+    }
+
+    @Override
+    public Parsed<VassalSpec> parse(Path file, int owner) {
+        Map<String, String> environment = tyrant ? tenantEnvironment.apply(owner) : this.environment;
         Path path = file.toAbsolutePath();
         IniFile ini = IniReader.read(path);
         Problems problems = Problems.of(ini);

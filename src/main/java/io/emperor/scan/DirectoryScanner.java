@@ -271,7 +271,8 @@ public final class DirectoryScanner {
         // scan sees a newer fingerprint and parses again (the other order could miss an edit).
         Parsed<VassalSpec> parsed;
         try {
-            parsed = parser.parse(file);
+            // Tyrant mode: $(VAR) reads only what the owner's vassal gets (docs/tyrant.md).
+            parsed = tyrant.isPresent() ? parser.parse(file, version.fingerprint().uid()) : parser.parse(file);
             if (tyrant.isPresent()) {
                 if (!unchangedSince(file, version)) {
                     log.debug("{}: {} changed while it was read; reading it again at the next scan", name, file);

@@ -124,7 +124,8 @@ public final class TyrantRules {
         Fingerprint owner = file.owner();
         Optional<Account> account = users.userById(owner.uid());
         return Parsed.ok(parsed.value().withIdentity(account.map(Account::name).orElse(null),
-                account.map(Account::home).orElse(null), owner.uid(), owner.gid()), allWarnings);
+                account.map(Account::home).orElse(null), account.map(Account::shell).orElse(null), owner.uid(),
+                owner.gid()), allWarnings);
     }
 
     /** The gid the vassal would run with is the emperor's (gid 0 has its own refusal). */
