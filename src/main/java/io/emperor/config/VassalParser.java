@@ -11,7 +11,7 @@ import java.util.Optional;
  * Reads a vassal file (DESIGN §2) into a {@link VassalSpec}, or every problem it has.
  *
  * <ol>
- *   <li>The file is read with {@link IniReader}; a file that is not text fails here.</li>
+ *   <li>The content is read with {@link IniReader}; a file that is not text fails here.</li>
  *   <li>A {@code [vassal]} section wins; other sections are ignored with a warning.</li>
  *   <li>Else a {@code [uwsgi]} section makes a uWSGI vassal: only the ini syntax is checked,
  *       values are neither expanded nor validated (uWSGI has its own, richer magic).</li>
@@ -50,10 +50,19 @@ public final class VassalParser implements VassalFileParser {
         this.tyrant = tyrant;
     }
 
-    @Override
+    /** Reads the file by its path, then parses it (tests; the emperor reads through {@code OpenedFile}). */
     public Parsed<VassalSpec> parse(Path file) {
         Path path = file.toAbsolutePath();
-        IniFile ini = IniReader.read(path);
+        return parse(path, IniReader.read(path));
+    }
+
+    @Override
+    public Parsed<VassalSpec> parse(Path file, byte[] content) {
+        Path path = file.toAbsolutePath();
+        return parse(path, IniReader.parse(path, content));
+    }
+
+    private Parsed<VassalSpec> parse(Path path, IniFile ini) {
         Problems problems = Problems.of(ini);
         if (ini.unreadable()) {
             return problems.result(() -> null);

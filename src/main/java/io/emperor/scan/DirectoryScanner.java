@@ -7,10 +7,12 @@ import io.emperor.config.Problem;
 import io.emperor.config.UserDb;
 import io.emperor.config.VassalFileParser;
 import io.emperor.config.VassalSpec;
+import io.emperor.os.OpenedFile;
 import java.io.IOException;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -263,20 +265,66 @@ public final class DirectoryScanner {
         // scan sees a newer fingerprint and parses again (the other order could miss an edit).
         Parsed<VassalSpec> parsed;
         try {
-            parsed = parser.parse(file);
-            if (tyrant.isPresent()) {
-                if (!unchangedSince(file, version)) {
-                    log.debug("{}: {} changed while it was read; reading it again at the next scan", name, file);
-                    return before;
-                }
-                parsed = TyrantRules.judge(parsed,
-                        new TyrantRules.Subject(file, version.link(), version.target(), followLinks), tyrant.get());
+            parsed = VassalReader.read(file, opensAsItself(version), judge(file, version), parser);
+            if (tyrant.isPresent() && !unchangedSince(file, version)) {
+                log.debug("{}: {} changed while it was read; reading it again at the next scan", name, file);
+                return before;
             }
-        } catch (RuntimeException e) {
-            log.error("{}: parser failed on {}", name, file, e);
-            parsed = Parsed.failed(List.of(new Problem(file, 0, "internal error while parsing: " + e)), List.of());
+        } catch (RuntimeException | StackOverflowError e) {
+            // One file's bug is that file's refusal; the watcher goes on with the others. Any
+            // other Error (out of memory …) leaves the state unknown: it ends the emperor.
+            log.error("{}: reading {} failed: {}", name, file, e.toString(), e);
+            parsed = Parsed.failed(List.of(new Problem(file, 0, "internal error while reading: " + e)), List.of());
         }
         return new Cached(version, parsed);
+    }
+
+    /**
+     * True when the path itself was stat'ed as a file, not a symlink, so it is opened with
+     * {@code O_NOFOLLOW} (a symlink put there since is refused, not followed). Outside tyrant mode
+     * a followed path's own type is not known: it is opened following links.
+     */
+    private boolean opensAsItself(Version version) {
+        if (tyrant.isPresent()) {
+            return version.link() == null;
+        }
+        return !followLinks && (version.fingerprint().mode() & 0170000) != 0120000;
+    }
+
+    /** Tyrant mode: {@link TyrantRules} on the {@code fstat} of what is read (and the link's {@code lstat}). */
+    private VassalReader.Judge judge(Path file, Version version) {
+        if (tyrant.isEmpty()) {
+            return VassalReader.Judge.NONE;
+        }
+        UserDb users = tyrant.get();
+        return new VassalReader.Judge() {
+            @Override
+            public List<Problem> refusals(OpenedFile.Status status) {
+                return TyrantRules.refusals(subject(status), users);
+            }
+
+            @Override
+            public Parsed<VassalSpec> verdict(OpenedFile.Status status, Parsed<VassalSpec> parsed) {
+                return TyrantRules.judge(parsed, subject(status), users);
+            }
+
+            private TyrantRules.Subject subject(OpenedFile.Status status) {
+                long links = status.nlink();
+                if (version.link() != null && !followLinks) {
+                    links = Math.max(links, linkCount(file));
+                }
+                return new TyrantRules.Subject(file, version.link(), VassalReader.fingerprint(status), followLinks, links);
+            }
+        };
+    }
+
+    /** {@code st_nlink} of the symlink itself; 1 if it cannot be read (it then changed, and is read again). */
+    private static long linkCount(Path file) {
+        try {
+            return ((Number) Files.getAttribute(file, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).longValue();
+        } catch (IOException | RuntimeException e) {
+            return 1;
+        }
     }
 
     /**

@@ -212,16 +212,16 @@ class DirectoryScannerTest {
     void aParserThatThrowsFailsOnlyThatFile() throws IOException {
         Path bad = write(one, "bad.ini");
         write(one, "good.ini");
-        DirectoryScanner scanner = new DirectoryScanner(List.of(one), file -> {
+        DirectoryScanner scanner = new DirectoryScanner(List.of(one), (file, content) -> {
             if (file.equals(bad)) {
                 throw new IllegalStateException("bug");
             }
-            return parser.parse(file);
+            return parser.parse(file, content);
         });
         Snapshot snapshot = scanner.scan();
         assertEquals(Set.of("bad", "good"), snapshot.files().keySet());
         assertFalse(snapshot.files().get("bad").parsed().isOk());
-        assertEquals(1, logs.count("bad: parser failed on " + bad));
+        assertEquals(1, logs.count("bad: reading " + bad + " failed: java.lang.IllegalStateException: bug"));
     }
 
     static void deleteTree(Path root) throws IOException {
