@@ -213,4 +213,23 @@ class DirectoryScannerTyrantTest {
         assertEquals(-1, file.parsed().value().uid());
         assertNull(file.link());
     }
+
+    /** Issue 11: someone else's file hard-linked into the directory would run with this %d and chdir. */
+    @Test
+    void aFileWithMoreThanOneHardLinkIsRefusedUnread() throws IOException {
+        Path original = write(other, "mine.ini", 12345, 12345);
+        Path linked = Files.createLink(one.resolve("app.ini"), original);
+        DirectoryScanner scanner = tyrant(true);
+
+        VassalFile refused = scanner.scan().files().get("app");
+        assertEquals(List.of(linked + ": has 2 hard links: a file linked in from elsewhere would run with this directory"
+                + " as %d and its working directory; copy it instead of linking it (cp, not ln)"),
+                refused.parsed().errors().stream().map(Object::toString).toList());
+        assertEquals(0, parses.get(), "not read");
+
+        Files.delete(original);
+        VassalFile accepted = scanner.scan().files().get("app");
+        assertTrue(accepted.parsed().isOk(), () -> accepted.parsed().errors().toString());
+        assertEquals(12345, accepted.parsed().value().uid());
+    }
 }
