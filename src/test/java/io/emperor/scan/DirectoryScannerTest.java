@@ -208,6 +208,23 @@ class DirectoryScannerTest {
         assertEquals(1, logs.messages().stream().filter(m -> m.startsWith("loop: cannot stat ")).count());
     }
 
+    /** Issue 11: a StackOverflowError in one file ended the watcher thread; now it is that file's refusal. */
+    @Test
+    void aStackOverflowFailsOnlyThatFile() throws IOException {
+        Path bad = write(one, "bad.ini");
+        Path good = write(one, "good.ini");
+        DirectoryScanner scanner = new DirectoryScanner(List.of(one), (file, content) -> {
+            if (file.equals(bad)) {
+                throw new StackOverflowError();
+            }
+            return parser.parse(file, content);
+        });
+        Snapshot snapshot = scanner.scan();
+        assertEquals(List.of(bad + ": internal error while reading: java.lang.StackOverflowError"), errors(snapshot, "bad"));
+        assertEquals(List.of(good + ": x"), errors(snapshot, "good"));
+        assertEquals(1, logs.count("bad: reading " + bad + " failed: java.lang.StackOverflowError"));
+    }
+
     @Test
     void aParserThatThrowsFailsOnlyThatFile() throws IOException {
         Path bad = write(one, "bad.ini");
