@@ -132,7 +132,7 @@ public final class Magic {
                 if (exhausted != null) {
                     break;
                 }
-                if (!spend(entry, part.value().length())) {
+                if (!spend(chain.get(0), part.value().length())) {
                     errors.add(exhausted);
                     break;
                 }
@@ -153,7 +153,7 @@ public final class Magic {
                 out.append(c);
                 i++;
             }
-            if (!spend(entry, out.length() - before)) {
+            if (!spend(chain.get(0), out.length() - before)) {
                 errors.add(exhausted);
                 break;
             }
@@ -161,14 +161,17 @@ public final class Magic {
         return new Expansion(out.toString(), new ArrayList<>(errors));
     }
 
-    /** Counts {@code chars} more against {@link #MAX_TEXT}; false (and {@link #exhausted} set) past it. */
-    private boolean spend(IniEntry entry, int chars) {
+    /**
+     * Counts {@code chars} more against {@link #MAX_TEXT}; false (and {@link #exhausted} set, on
+     * {@code top}, the outermost entry being expanded) past it.
+     */
+    private boolean spend(IniEntry top, int chars) {
         produced += chars;
         if (produced <= MAX_TEXT && exhausted == null) {
             return true;
         }
         if (exhausted == null) {
-            exhausted = problem(entry, "expanding the file's values makes more than 1 MiB of text (the limit for all"
+            exhausted = problem(top, "expanding the file's values makes more than 1 MiB of text (the limit for all"
                     + " values together, each %(key) counted every time it is used)");
         }
         return false;
@@ -201,8 +204,11 @@ public final class Magic {
             return known;
         }
         if (chain.size() > MAX_DEPTH) {
-            return new Expansion("", List.of(problem(entry, "%(" + key + "): references nest more than " + MAX_DEPTH
-                    + " deep (%(" + chain.get(0).key() + ") -> ... -> %(" + entry.key() + ") -> %(" + key + "))")));
+            // Reported on the outermost entry (the one the reader cares about), naming where it went too deep.
+            IniEntry top = chain.get(0);
+            return new Expansion("", List.of(problem(top, "%(" + chain.get(1).key() + "): references nest more than "
+                    + MAX_DEPTH + " deep (%(" + top.key() + ") -> %(" + chain.get(1).key() + ") -> ... -> %(" + entry.key()
+                    + ") at line " + entry.line() + " -> %(" + key + "))")));
         }
         List<IniEntry> longer = new ArrayList<>(chain);
         longer.add(target);

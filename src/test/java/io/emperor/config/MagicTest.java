@@ -143,14 +143,15 @@ class MagicTest {
         IniSection section = IniReader.parse(FILE, text.toString()).section("s").orElseThrow();
         Magic magic = magic(FILE, section);
         Magic.Expansion deep = magic.expand(section.first("k5000").orElseThrow());
-        assertEquals(List.of(FILE + ":4986: k4984: %(k4983): references nest more than 16 deep"
-                + " (%(k5000) -> ... -> %(k4984) -> %(k4983))"), lines(deep.errors()));
+        assertEquals(List.of(FILE + ":5002: k5000: %(k4999): references nest more than 16 deep"
+                + " (%(k5000) -> %(k4999) -> ... -> %(k4984) at line 4986 -> %(k4983))"), lines(deep.errors()));
         Magic.Expansion sixteen = magic.expand(section.first("k16").orElseThrow());
         assertEquals("x", sixteen.value(), sixteen.errors().toString());
         assertEquals(List.of(), sixteen.errors());
         Magic.Expansion seventeen = new Magic(Magic.Context.of(FILE, "h", ENV, section))
                 .expand(section.first("k17").orElseThrow());
-        assertEquals(List.of(FILE + ":3: k1: %(k0): references nest more than 16 deep (%(k17) -> ... -> %(k1) -> %(k0))"),
+        assertEquals(List.of(FILE + ":19: k17: %(k16): references nest more than 16 deep"
+                + " (%(k17) -> %(k16) -> ... -> %(k1) at line 3 -> %(k0))"),
                 lines(seventeen.errors()));
     }
 
