@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
  * printed).
  */
 class VassalParserFuzzTest {
-    private static final int CASES = 6000;
+    private static final int CASES = 4000;
 
     @Test
     void noThrowableEscapesAndEveryProblemNamesTheFile() {

@@ -34,11 +34,11 @@ class HostileFilesIT extends ItSupport {
             Path chainFile = ws.vassals.resolve("chain.ini");
             Workspace.write(chainFile, chain.toString());
             StringBuilder bomb = new StringBuilder("[vassal]\nexec = %(v199)\nk0 = 0123456789012345678901234567890123456789\n");
-            for (int i = 1; i <= 15; i++) {
+            for (int i = 1; i <= 14; i++) {
                 bomb.append("k").append(i).append(" = %(k").append(i - 1).append(")%(k").append(i - 1).append(")\n");
             }
             for (int i = 0; i < 200; i++) {
-                bomb.append("v").append(i).append(" = %(k15)\n");
+                bomb.append("v").append(i).append(" = %(k14)%(k14)\n"); // 1.3 MB each, 260 MB in all
             }
             assertTrue(bomb.length() < 8 * 1024, "a small file: " + bomb.length());
             Path bombFile = ws.vassals.resolve("bomb.ini");
@@ -110,10 +110,22 @@ class HostileFilesIT extends ItSupport {
         int from = emp.mark();
         ws.vassal("good", exec, "stop-timeout = 2");
         Proc good = awaitRunning(emp, from, "good");
+        awaitRunningState(ws, "good");
         emp.mark();
         ws.vassal("good", exec, "stop-timeout = 3");
         emp.awaitLog(lifecycle("good", q("reloading signal=HUP pid=" + good.pid()) + "$"));
         assertEquals(List.of("hup " + good.pid()), awaitLines(record, 1));
         assertTrue(emp.isAlive(), "the emperor is up");
+    }
+
+    /**
+     * Waits until the emperor holds {@code name} as running (its exec was reached): an edit that
+     * comes while it is still starting is taken as its configuration, with no reload.
+     */
+    static void awaitRunningState(Workspace ws, String name) {
+        String socket = ws.root.resolve("control.sock").toString();
+        io.emperor.testing.Poll.until(name + " in state running", WAIT, () -> EmperorProcess.cli(ws.root, "status",
+                "--socket", socket, name).stdout().lines().anyMatch(l -> l.matches(java.util.regex.Pattern.quote(name)
+                + "\\s+running\\s.*")));
     }
 }
