@@ -36,16 +36,20 @@ import org.slf4j.LoggerFactory;
  *   <li>lists each directory in order (not recursive) and keeps the names {@link VassalNames}
  *       accepts;</li>
  *   <li>stats each one ({@link Fingerprints}; following symlinks unless {@code followLinks} is
- *       false); what is not a regular file, or vanished since the listing, is absent;</li>
+ *       false); a directory, or what vanished since the listing, is absent;</li>
  *   <li>gives a name to the first directory that has it; a later file with the same name is
  *       ignored and logged once: {@code NAME: ignored: DIR2/NAME.ini has the same name as
  *       DIR1/NAME.ini};</li>
- *   <li>parses a file only when its fingerprint differs from the last scan's (a cache by path,
+ *   <li>reads a file only when its fingerprint differs from the last scan's (a cache by path,
  *       which forgets files that are gone), so an unchanged directory costs one {@code readdir}
- *       and one {@code stat} per file;</li>
+ *       and one {@code stat} per file; it reads through {@link VassalReader}: opened once,
+ *       judged on that descriptor's {@code fstat} (a FIFO, a device, a {@code /proc} file is
+ *       refused unread), then read; a throwable from one file (a stack overflow included) is
+ *       that file's refusal, any other {@link Error} goes up;</li>
  *   <li>in tyrant mode, stats both ends of a symlink ({@link Fingerprints#ends}; a followed link's
  *       own fingerprint is part of the version, so {@code chown -h} counts as a change), applies
- *       {@link TyrantRules} to what it parsed, and stats again after reading: a file that changed
+ *       {@link TyrantRules} to the open file's {@code fstat} before reading it (a refused file is
+ *       not read) and to what it parsed, and stats again after reading: a file that changed
  *       while it was read is not used (the last version stays, or it is left out of this scan),
  *       since its content might not be the one the verdict was about;</li>
  *   <li>a directory that does not exist contributes nothing (its vassals are removed) and is

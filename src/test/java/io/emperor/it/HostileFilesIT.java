@@ -76,6 +76,13 @@ class HostileFilesIT extends ItSupport {
             emp.awaitLog(lifecycle("self", q("refused: " + self + proc) + "$"));
 
             goodFileSpawnsAndReloads(emp);
+
+            EmperorProcess.CliResult check = EmperorProcess.cli(ws.root, "check", fifo.toString(), kmsg.toString(),
+                    zero.toString());
+            assertEquals(1, check.exitCode(), check.stderr());
+            assertEquals(List.of(fifo + ": is a FIFO, not a regular file", kmsg + proc,
+                    zero + ": is a character device, not a regular file"), check.stderr().lines().toList(),
+                    "emperor check reads the same way, unblocked");
         }
     }
 
