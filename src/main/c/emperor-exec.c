@@ -15,8 +15,27 @@
  *     -l FILE      open FILE as the vassal (append, create 0640, no symlink), dup2 onto 1 and 2
  *     -K FD        keep FD open and inheritable across exec (the uWSGI emperor channel, which
  *                  the emperor put there with a spawn file action); repeatable, FD >= 3
+ *     -E FD        the vassal's environment: FD holds NUL-terminated KEY=VALUE strings (the
+ *                  emperor writes a memfd and puts it there with a spawn file action); read from
+ *                  offset 0, at most 1 MiB and 16384 entries, then closed. It is used only by
+ *                  the final execve and for the PATH search of a bare PROGRAM; the helper's own
+ *                  environment (which the emperor keeps empty) is never passed on. Without -E
+ *                  the program gets the helper's own environment (the command-line tool case).
+ *     -A           apply the -r limits after the drop (step 9b), as the vassal: a hard limit
+ *                  can then only go down; one above the inherited hard limit is refused with
+ *                  both numbers (tyrant mode)
  *   Options are separate words ("-u 1000", not "-u1000"). -R takes effect where it appears, so
  *   the emperor passes it first: usage errors before it go to stderr.
+ *
+ * Environment and linking. The helper runs privileged (root, or ambient CAP_SETUID) until step
+ * 8, and the dynamic loader of a privileged but not set-uid process does not set AT_SECURE: it
+ * would honour LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, GLIBC_TUNABLES... So the emperor starts the
+ * helper with an empty environment and hands the vassal's over on the -E fd, which only the
+ * final execve uses. Built as a PIE with -z relro -z now (every symbol bound at start, the GOT
+ * read-only) and without RPATH/RUNPATH, dynamically linked: initgroups needs the NSS modules of
+ * the system's glibc, which a static glibc can only dlopen from the exact same version (and
+ * warns so at link time); with no LD_* variable in its environment the loader has nothing a
+ * tenant chose to honour. docs/tyrant.md says the same.
  *
  * Order, and why each step is where it is:
  *  1. close every fd >= 3 except the report fd and the -K fds: the JVM leaks fds without
@@ -24,12 +43,17 @@
  *  2. every signal disposition to SIG_DFL, empty signal mask: SIG_IGN and the mask survive exec,
  *     and a JDK 17 child starts with SIGQUIT blocked.
  *  3. setsid(): the vassal leads its own session and process group, so kill(-pid) reaches it all.
- *  4. rlimits, while still privileged: raising a hard limit needs CAP_SYS_RESOURCE.
+ *  0. -E: read the vassal's environment and close its fd, before anything else can fail late.
+ *  4. rlimits, while still privileged: raising a hard limit needs CAP_SYS_RESOURCE (an admin's
+ *     vassal may get more than the emperor has); with -A they wait for step 9b instead.
  *  5. supplementary groups, 6. setresgid: both need CAP_SETGID, so before the uid change.
  *  7. -C: bounding set; PR_CAPBSET_DROP needs CAP_SETPCAP, which a root emperor loses at step 8.
  *  8. setresuid.
  *  9. -C: ambient and capset(all zero): a non-root emperor holding CAP_SETUID keeps its
- *     capabilities across a change between two non-zero uids, so they are cleared explicitly.
+ *     capabilities across a change between two non-zero uids, so they are cleared explicitly;
+ *     then capget checks that nothing is left. Without -u too: an emperor holding ambient
+ *     capabilities would pass them on to a vassal that keeps its uid.
+ *  9b. -A: the rlimits, now without any capability: a tenant's hard limit can only go down.
  * 10. -N: no_new_privs.
  * 11. verify: getres[ug]id are the target, and regaining root fails (meaningful only after 9).
  * 12. parent-death signal (a uid change clears it, so after 8), then the -P check closes the race
@@ -61,9 +85,11 @@
 #define FAIL_STATUS 127
 #define MAX_RLIMITS 16
 #define MAX_KEEP 8
+#define MAX_ENV_BYTES (1024 * 1024)
+#define MAX_ENV_ENTRIES 16384
 
 static int report_fd = 2;
-static void exec_path(char **prog) __attribute__((noreturn));
+static void exec_path(char **prog, char **env) __attribute__((noreturn));
 
 /* write(2) in a loop: no stdio buffer to lose at _exit, and partial writes are finished. */
 static void write_all(int fd, const char *buf, size_t len)
@@ -166,6 +192,85 @@ static void parse_rlimit(const char *text, struct rlim_spec *r)
     r->text = text;
 }
 
+/* Step 0: the vassal's environment from fd, NUL-terminated KEY=VALUE strings (a memfd the
+ * emperor wrote; read from offset 0 with pread, so its file offset does not matter). Bounded:
+ * more than MAX_ENV_BYTES or MAX_ENV_ENTRIES, an entry without '=' or with an empty name, or
+ * a last entry without its NUL is refused. The fd is closed: nothing of it reaches the vassal. */
+static char **read_env(int fd)
+{
+    char *buf = malloc(MAX_ENV_BYTES + 1);
+    if (buf == NULL)
+        fail(errno, "env fd %d", fd);
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = pread(fd, buf + len, MAX_ENV_BYTES + 1 - len, (off_t)len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            fail(errno, "env fd %d", fd);
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > MAX_ENV_BYTES)
+            fail(0, "env: more than %d bytes", MAX_ENV_BYTES);
+    }
+    close(fd);
+    if (len > 0 && buf[len - 1] != '\0')
+        fail(0, "env: the last entry is not terminated by a NUL byte");
+    char **env = calloc(MAX_ENV_ENTRIES + 1, sizeof *env);
+    if (env == NULL)
+        fail(errno, "env fd %d", fd);
+    size_t count = 0;
+    for (size_t at = 0; at < len; at += strlen(buf + at) + 1) {
+        char *entry = buf + at;
+        char *eq = strchr(entry, '=');
+        if (eq == NULL || eq == entry)
+            fail(0, "env: entry %zu is not KEY=VALUE: %.64s", count + 1, entry);
+        if (count == MAX_ENV_ENTRIES)
+            fail(0, "env: more than %d entries", MAX_ENV_ENTRIES);
+        env[count++] = entry;
+    }
+    env[count] = NULL;
+    return env;
+}
+
+/* The value of NAME in env, or NULL. */
+static const char *env_get(char **env, const char *name)
+{
+    size_t n = strlen(name);
+    for (; *env != NULL; env++)
+        if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
+            return *env + n + 1;
+    return NULL;
+}
+
+static void text_limit(rlim_t v, char *buf, size_t cap)
+{
+    if (v == RLIM_INFINITY)
+        snprintf(buf, cap, "unlimited");
+    else
+        snprintf(buf, cap, "%llu", (unsigned long long)v);
+}
+
+/* Step 4 (privileged) or 9b (-A, as the vassal, no capability left): there a hard limit above
+ * the inherited one would fail with EPERM; say which limit and both numbers instead. */
+static void apply_rlimits(const struct rlim_spec *rlims, int nrlim, int after_drop)
+{
+    for (int r = 0; r < nrlim; r++) {
+        struct rlimit now;
+        if (after_drop && getrlimit(rlims[r].resource, &now) == 0 && now.rlim_max != RLIM_INFINITY
+                && (rlims[r].lim.rlim_max == RLIM_INFINITY || rlims[r].lim.rlim_max > now.rlim_max)) {
+            char want[32], have[32];
+            text_limit(rlims[r].lim.rlim_max, want, sizeof want);
+            text_limit(now.rlim_max, have, sizeof have);
+            fail(0, "rlimit %s: hard limit %s is above the emperor's hard limit %s"
+                 " (tyrant mode: a vassal's limits can only go down)", rlims[r].text, want, have);
+        }
+        if (setrlimit(rlims[r].resource, &rlims[r].lim) != 0)
+            fail(errno, "rlimit %s", rlims[r].text);
+    }
+}
+
 /* Step 1 fallback for kernels without close_range (< 5.9): close what /proc/self/fd lists. */
 static void close_fds_from(unsigned int first, unsigned int last)
 {
@@ -191,7 +296,8 @@ int main(int argc, char **argv)
     long ppid_expected = -1, pdeathsig = SIGKILL;
     long long uid = -1, gid = -1, umask_value = -1;
     const char *user = NULL, *dir = NULL, *logto = NULL;
-    int drop_caps = 0, no_new_privs = 0, nrlim = 0, i;
+    int drop_caps = 0, no_new_privs = 0, limits_after_drop = 0, nrlim = 0, i;
+    long long env_fd = -1;
     struct rlim_spec rlims[MAX_RLIMITS];
     int keep[MAX_KEEP], nkeep = 0;
 
@@ -202,7 +308,8 @@ int main(int argc, char **argv)
             fail(0, "usage: expected an option or --, got %s", a);
         if (a[1] == 'C') { drop_caps = 1; continue; }
         if (a[1] == 'N') { no_new_privs = 1; continue; }
-        if (strchr("RPsrugUmdlK", a[1]) == NULL)
+        if (a[1] == 'A') { limits_after_drop = 1; continue; }
+        if (strchr("RPsrugUmdlKE", a[1]) == NULL)
             fail(0, "usage: unknown option %s", a);
         if (i + 1 >= argc)
             fail(0, "usage: option %s needs a value", a);
@@ -215,6 +322,11 @@ int main(int argc, char **argv)
         case 'g': gid = (long long)num_arg(a, v, 10, (gid_t)-2); break;
         case 'm': umask_value = (long long)num_arg(a, v, 8, 0777); break;
         case 'U': user = v; break;
+        case 'E':
+            env_fd = (long long)num_arg(a, v, 10, 0x7fffffff);
+            if (env_fd < 3)
+                fail(0, "usage: -E needs an fd >= 3: %s", v);
+            break;
         case 'd': dir = v; break;
         case 'l': logto = v; break;
         case 'K':
@@ -240,6 +352,10 @@ int main(int argc, char **argv)
     if (user != NULL && gid < 0)
         fail(0, "usage: -U needs -g");
     char **prog = &argv[i + 1];
+
+    /* 0. The vassal's environment, read and its fd closed before the fd sweep. */
+    extern char **environ;
+    char **env = env_fd >= 0 ? read_env((int)env_fd) : environ;
 
     /* 1. Nothing of the emperor's beyond 0-2, the report channel and the -K fds reaches the
      * vassal: close the gaps between the kept fds, in ascending order. */
@@ -280,10 +396,9 @@ int main(int argc, char **argv)
     if (getsid(0) != getpid() && setsid() < 0)
         fail(errno, "setsid");
 
-    /* 4. Resource limits, while CAP_SYS_RESOURCE may still be held. */
-    for (int r = 0; r < nrlim; r++)
-        if (setrlimit(rlims[r].resource, &rlims[r].lim) != 0)
-            fail(errno, "rlimit %s", rlims[r].text);
+    /* 4. Resource limits, while CAP_SYS_RESOURCE may still be held (unless -A). */
+    if (!limits_after_drop)
+        apply_rlimits(rlims, nrlim, 0);
 
     /* 5, 6. Groups before the uid change: both need CAP_SETGID. */
     if (gid >= 0) {
@@ -327,7 +442,16 @@ int main(int argc, char **argv)
         memset(data, 0, sizeof data);
         if (syscall(SYS_capset, &hdr, data) != 0)
             fail(errno, "capset 0");
+        if (syscall(SYS_capget, &hdr, data) != 0)
+            fail(errno, "verify capget");
+        for (int w = 0; w < _LINUX_CAPABILITY_U32S_3; w++)
+            if (data[w].effective != 0 || data[w].permitted != 0 || data[w].inheritable != 0)
+                fail(0, "verify: capabilities left after the drop");
     }
+
+    /* 9b. -A: the limits as the vassal, without CAP_SYS_RESOURCE: they can only go down. */
+    if (limits_after_drop)
+        apply_rlimits(rlims, nrlim, 1);
 
     /* 10. */
     if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -387,21 +511,21 @@ int main(int argc, char **argv)
         if (flags < 0 || fcntl(keep[k], F_SETFD, flags & ~FD_CLOEXEC) != 0)
             fail(errno, "keep fd %d", keep[k]);
     }
-    exec_path(prog);
+    exec_path(prog, env);
 }
 
-/* execve of prog[0], looked up in the vassal's PATH when it has no '/'; never through a shell. */
-static void exec_path(char **prog)
+/* execve of prog[0] with env, looked up in env's PATH (the vassal's, not the helper's) when it has
+ * no '/'; never through a shell. */
+static void exec_path(char **prog, char **env)
 {
-    extern char **environ;
     const char *name = prog[0];
     if (*name == '\0')
         fail(ENOENT, "exec \"\"");
     if (strchr(name, '/') != NULL) {
-        execve(name, prog, environ);
+        execve(name, prog, env);
         fail(errno, "exec %s", name);
     }
-    const char *path = getenv("PATH");
+    const char *path = env_get(env, "PATH");
     if (path == NULL || *path == '\0')
         path = "/usr/local/bin:/usr/bin:/bin";
     int first_error = ENOENT;
@@ -413,7 +537,7 @@ static void exec_path(char **prog)
         int n = len == 0 ? snprintf(full, sizeof full, "%s", name)
                          : snprintf(full, sizeof full, "%.*s/%s", (int)len, p, name);
         if (n > 0 && (size_t)n < sizeof full) {
-            execve(full, prog, environ);
+            execve(full, prog, env);
             if (errno == EACCES)
                 first_error = EACCES; /* remembered: a later ENOENT must not hide it */
             else if (errno != ENOENT && errno != ENOTDIR)

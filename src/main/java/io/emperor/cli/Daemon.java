@@ -69,7 +69,10 @@ final class Daemon {
         }
         POSIX posix = POSIXFactory.getNativePOSIX();
         PosixUserDb users = new PosixUserDb(posix);
-        VassalParser parser = new VassalParser(users, Host.name(), System.getenv(), config.tyrant());
+        Environment environment = new Environment(System.getenv(), config.uwsgi().binary(), config.locale());
+        // Tyrant mode: $(VAR) in a tenant's file reads only what its vassal gets (docs/tyrant.md).
+        VassalParser parser = new VassalParser(users, Host.name(), System.getenv(), config.tyrant(),
+                owner -> environment.forTenant(owner < 0 ? null : users.userById(owner).orElse(null)));
         DirectoryScanner scanner = new DirectoryScanner(config.vassalDirs(), parser, !config.nofollow(),
                 config.tyrant() ? Optional.of(users) : Optional.empty());
         Policy policy = new Policy(config.minUptime(), config.maxBackoff(), config.requiredHeartbeat());
@@ -78,8 +81,8 @@ final class Daemon {
         output = new VassalOutput(new VassalTails());
         output.reconfigure(config.logging());
         IoThread io = new IoThread(e -> loopRef[0].post(e), output);
-        HelperLauncher launcher = new HelperLauncher(helper.get(), posix, io,
-                new Environment(System.getenv(), config.uwsgi().binary()), config.tyrant(), config.uwsgi());
+        HelperLauncher launcher = new HelperLauncher(helper.get(), posix, io, environment, config.tyrant(),
+                config.uwsgi());
         Notifier notifier = Notifier.fromEnvironment(System.getenv());
         EmperorLoop loop = new EmperorLoop(new Lifecycle(policy), launcher, Clock.system(), new NotifyingHost(new EmperorLoop.Host() {
             @Override
@@ -255,6 +258,10 @@ final class Daemon {
         if (!next.uwsgi().equals(config.uwsgi())) {
             // The launcher builds every uWSGI command from the settings of the start.
             EmperorLog.warn("emperor.ini: uwsgi-binary, vassal-set and vassals-include take effect only at start");
+        }
+        if (!next.locale().equals(config.locale())) {
+            // The parser and the launcher hold the environment of the start.
+            EmperorLog.warn("emperor.ini: env takes effect only at start");
         }
         for (Problem w : p.warnings()) {
             EmperorLog.warn("emperor.ini: warning: " + w);

@@ -21,6 +21,8 @@ import java.util.List;
  * @param uwsgi      how {@code [uwsgi]} vassals are started: binary, {@code --set}, {@code --include}
  * @param logging    the other log keys: format, per-vassal files, rotation (docs/logging.md)
  * @param control    the control socket and the stats server (docs/control.md)
+ * @param locale     {@code env = KEY=VALUE}: LANG, LANGUAGE and LC_* every vassal gets, in tyrant mode
+ *                   the only variables of the admin's choosing (docs/tyrant.md); read at start only
  */
 public record EmperorConfig(
         Path source,
@@ -34,7 +36,8 @@ public record EmperorConfig(
         Duration requiredHeartbeat,
         UwsgiCommand uwsgi,
         LogSettings logging,
-        ControlSettings control) {
+        ControlSettings control,
+        java.util.Map<String, String> locale) {
 
     public static final Path DEFAULT_VASSALS = Path.of("/etc/emperor/vassals");
     public static final Duration DEFAULT_RESCAN = Duration.ofSeconds(10);
@@ -43,6 +46,15 @@ public record EmperorConfig(
 
     public EmperorConfig {
         vassalDirs = List.copyOf(vassalDirs);
+        locale = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(locale));
+    }
+
+    /** Without a locale for the vassals. */
+    public EmperorConfig(Path source, List<Path> vassalDirs, Path log, Duration rescan, Duration minUptime,
+                         Duration maxBackoff, boolean tyrant, boolean nofollow, Duration requiredHeartbeat,
+                         UwsgiCommand uwsgi, LogSettings logging, ControlSettings control) {
+        this(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrant, nofollow, requiredHeartbeat, uwsgi,
+                logging, control, java.util.Map.of());
     }
 
     /** With the default control settings. */
@@ -71,7 +83,7 @@ public record EmperorConfig(
     /** The same with another mode (SIGHUP keeps the mode of the start). */
     public EmperorConfig withMode(boolean tyrantMode, boolean nofollowMode) {
         return new EmperorConfig(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrantMode, nofollowMode,
-                requiredHeartbeat, uwsgi, logging, control);
+                requiredHeartbeat, uwsgi, logging, control, locale);
     }
 
     public static EmperorConfig defaults() {

@@ -40,6 +40,8 @@ import java.util.Optional;
  *       (default {@code /run/emperor/control.sock}); see docs/control.md</li>
  *   <li>{@code stats}: the stats server, {@code HOST:PORT}, {@code :PORT} (127.0.0.1) or a unix socket
  *       path (with a {@code /}); default none; see docs/stats.md</li>
+ *   <li>{@code env}: {@code KEY=VALUE}, repeatable, KEY one of LANG, LANGUAGE, LC_*: given to every
+ *       vassal (the only variables a tenant's vassal gets from the admin; docs/tyrant.md)</li>
  * </ul>
  * Every duration is at most {@value #MAX_SECONDS} seconds. Unknown keys are errors; other sections are
  * ignored with a warning. A file without {@code [emperor]} but with a {@code [uwsgi]} section is
@@ -52,9 +54,9 @@ public final class EmperorConfigParser {
     static final List<String> KEYS = List.of("vassals", "log", "rescan", "min-uptime", "max-backoff",
             "tyrant", "nofollow", "required-heartbeat", "uwsgi-binary", "vassal-set", "vassals-include",
             "vassals-include-before", "log-format", "vassal-logs", "vassal-log-maxsize", "vassal-log-backups", "log-maxsize",
-            "log-backups", "control", "stats");
+            "log-backups", "control", "stats", "env");
     private static final List<String> REPEATABLE = List.of("vassals", "vassal-set", "vassals-include",
-            "vassals-include-before");
+            "vassals-include-before", "env");
     static final long MAX_SECONDS = 86400;
 
     private final String hostname;
@@ -110,8 +112,34 @@ public final class EmperorConfigParser {
         UwsgiCommand uwsgi = uwsgi(section, dir, problems);
         LogSettings logging = logging(section, dir, problems);
         ControlSettings control = control(section, dir, problems);
+        Map<String, String> locale = locale(section, problems);
         return problems.result(() -> new EmperorConfig(path.normalize(), vassals, log, rescan, minUptime, maxBackoff,
-                tyrant, nofollow, heartbeat, uwsgi, logging, control));
+                tyrant, nofollow, heartbeat, uwsgi, logging, control, locale));
+    }
+
+    /** {@code env = KEY=VALUE}: only the locale (LANG, LANGUAGE, LC_*), which every vassal may be given. */
+    private static Map<String, String> locale(ExpandedSection section, Problems problems) {
+        Map<String, String> locale = new java.util.LinkedHashMap<>();
+        for (IniEntry e : section.all("env")) {
+            String v = e.value();
+            int eq = v.indexOf('=');
+            if (eq <= 0) {
+                problems.error(e, "expected KEY=VALUE: " + Values.quote(v));
+                continue;
+            }
+            String key = v.substring(0, eq);
+            if (!isLocale(key)) {
+                problems.error(e, "only LANG, LANGUAGE and LC_* may be set here (every vassal, a tenant's too,"
+                        + " gets them): " + Values.quote(key));
+                continue;
+            }
+            locale.put(key, v.substring(eq + 1));
+        }
+        return locale;
+    }
+
+    static boolean isLocale(String key) {
+        return key.equals("LANG") || key.equals("LANGUAGE") || key.matches("LC_[A-Z]+(_[A-Z]+)*");
     }
 
 

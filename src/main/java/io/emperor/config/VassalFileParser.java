@@ -12,4 +12,14 @@ public interface VassalFileParser {
      *                {@link IniReader#MAX_BYTES} + 1 of them: more means "too large")
      */
     Parsed<VassalSpec> parse(Path file, byte[] content);
+
+    /**
+     * Tyrant mode: a file whose owner is known (the {@code fstat} of what was read), so that
+     * {@code $(VAR)} reads only what that tenant's vassal gets (docs/tyrant.md).
+     *
+     * @param owner the uid the vassal will run as
+     */
+    default Parsed<VassalSpec> parse(Path file, byte[] content, int owner) {
+        return parse(file, content);
+    }
 }

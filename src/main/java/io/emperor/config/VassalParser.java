@@ -31,6 +31,7 @@ public final class VassalParser implements VassalFileParser {
     private final String hostname;
     private final Map<String, String> environment;
     private final boolean tyrant;
+    private final java.util.function.IntFunction<Map<String, String>> tenantEnvironment;
 
     /** Outside tyrant mode. */
     public VassalParser(UserDb users, String hostname, Map<String, String> environment) {
@@ -44,25 +45,48 @@ public final class VassalParser implements VassalFileParser {
      * @param tyrant      tyrant mode: {@code uid} and {@code gid} are ignored, with a warning
      */
     public VassalParser(UserDb users, String hostname, Map<String, String> environment, boolean tyrant) {
+        this(users, hostname, environment, tyrant, owner -> Map.of());
+    }
+
+    /**
+     * @param environment       the emperor's environment, for {@code $(VAR)} outside tyrant mode
+     * @param tenantEnvironment tyrant mode: the variables {@code $(VAR)} may read in a file owned by
+     *                          a uid (-1: not known), the same a tenant's vassal starts from
+     *                          (io.emperor.os.Environment#forTenant); the emperor's own are never read
+     */
+    public VassalParser(UserDb users, String hostname, Map<String, String> environment, boolean tyrant,
+                        java.util.function.IntFunction<Map<String, String>> tenantEnvironment) {
         this.users = Objects.requireNonNull(users, "users");
         this.hostname = Objects.requireNonNull(hostname, "hostname");
         this.environment = Map.copyOf(environment);
         this.tyrant = tyrant;
+        this.tenantEnvironment = Objects.requireNonNull(tenantEnvironment, "tenantEnvironment");
     }
 
     /** Reads the file by its path, then parses it (tests; the emperor reads through {@code OpenedFile}). */
     public Parsed<VassalSpec> parse(Path file) {
+        return parse(file, -1);
+    }
+
+    /** The same, for a file owned by {@code owner} (tyrant mode's {@code $(VAR)}; -1: not known). */
+    public Parsed<VassalSpec> parse(Path file, int owner) {
         Path path = file.toAbsolutePath();
-        return parse(path, IniReader.read(path));
+        return parse(path, IniReader.read(path), owner);
     }
 
     @Override
     public Parsed<VassalSpec> parse(Path file, byte[] content) {
-        Path path = file.toAbsolutePath();
-        return parse(path, IniReader.parse(path, content));
+        return parse(file, content, -1);
     }
 
-    private Parsed<VassalSpec> parse(Path path, IniFile ini) {
+    @Override
+    public Parsed<VassalSpec> parse(Path file, byte[] content, int owner) {
+        Path path = file.toAbsolutePath();
+        return parse(path, IniReader.parse(path, content), owner);
+    }
+
+    private Parsed<VassalSpec> parse(Path path, IniFile ini, int owner) {
+        Map<String, String> environment = tyrant ? tenantEnvironment.apply(owner) : this.environment;
         Problems problems = Problems.of(ini);
         if (ini.unreadable()) {
             return problems.result(() -> null);

@@ -30,6 +30,8 @@ import java.util.List;
  *                   (default true); false writes them as printed (JSON logs). Read at each spawn.
  * @param home       the home directory of {@code user} from the passwd entry (HOME of the vassal),
  *                   or null; looked up with the file, so spawning needs no passwd lookup on the loop
+ * @param shell      the login shell of {@code user} from the passwd entry (SHELL of a tenant's vassal),
+ *                   or null; looked up with the file, as {@code home}
  */
 public record VassalSpec(
         String name,
@@ -50,7 +52,8 @@ public record VassalSpec(
         List<Rlimit> rlimits,
         Uwsgi uwsgi,
         boolean logTag,
-        String home) {
+        String home,
+        String shell) {
 
     /**
      * The few keys of a {@code [uwsgi]} section the emperor itself needs.
@@ -63,6 +66,15 @@ public record VassalSpec(
      */
     public record Uwsgi(boolean master, boolean gracefulShutdown) {
         public static final Uwsgi DEFAULTS = new Uwsgi(false, false);
+    }
+
+    /** A spec without the owner's shell (only tyrant mode looks it up). */
+    public VassalSpec(String name, Path file, Kind kind, List<String> argv, Path chdir, List<String> env, int umask,
+                      String user, int uid, int gid, Path logto, int stopSignal, Duration stopTimeout,
+                      ReloadMode reload, int reloadSignal, List<Rlimit> rlimits, Uwsgi uwsgi, boolean logTag,
+                      String home) {
+        this(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal, stopTimeout, reload,
+                reloadSignal, rlimits, uwsgi, logTag, home, null);
     }
 
     /** A tagged spec ({@code log-tag} not given). */
@@ -108,8 +120,13 @@ public record VassalSpec(
 
     /** The same spec run as {@code uid}/{@code gid}, with the passwd name and home of the uid when it has them. */
     public VassalSpec withIdentity(String user, String home, int uid, int gid) {
+        return withIdentity(user, home, null, uid, gid);
+    }
+
+    /** The same spec run as {@code uid}/{@code gid}, with the passwd name, home and shell of the uid when it has them. */
+    public VassalSpec withIdentity(String user, String home, String shell, int uid, int gid) {
         return new VassalSpec(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal,
-                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag, home);
+                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag, home, shell);
     }
 
     /**

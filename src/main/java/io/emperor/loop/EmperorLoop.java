@@ -158,6 +158,9 @@ public final class EmperorLoop {
                 scanned(s.snapshot());
             } else if (event instanceof LoopEvent.ForVassal f) {
                 apply(f.name(), f.event());
+            } else if (event instanceof LoopEvent.Said s) {
+                s.taken().run();
+                apply(s.name(), s.says());
             } else if (event instanceof LoopEvent.Ended e) {
                 ended(e.name(), e.runId());
             } else if (event instanceof LoopEvent.SignalReceived s) {

@@ -18,7 +18,9 @@ import jnr.posix.SpawnFileAction;
 
 /**
  * Starts vassals through the native exec helper with {@code posix_spawnp} (DESIGN §5): the
- * helper gets the vassal's environment, {@code /dev/null} on stdin, the output pipe (or
+ * helper gets an empty environment (the dynamic loader of a privileged helper would honour
+ * LD_PRELOAD and its kind) and the vassal's on fd {@value #ENV_FD}, a memfd of NUL-terminated
+ * {@code KEY=VALUE} strings ({@code -E}) used only by its final execve; {@code /dev/null} on stdin, the output pipe (or
  * {@code /dev/null} with logto) on stdout/stderr and the report pipe on fd 3, applies every
  * setting and execs the program, so the pid held here is the vassal's. A {@code [uwsgi]} vassal
  * also gets its end of the emperor channel, a {@code socketpair}, on fd {@value #CHANNEL_FD}
@@ -28,13 +30,20 @@ import jnr.posix.SpawnFileAction;
  * and it lives as long as the emperor, which the parent-death signal relies on.
  *
  * <p>In tyrant mode every vassal gets the whole drop ({@code -u -g [-U] -C -N}), even when its
- * owner is the emperor's own uid, and a spec that would run as uid 0 or gid 0 is refused here
- * too, whatever the scanner decided: the last line of defence.
+ * owner is the emperor's own uid, its rlimits after the drop ({@code -A}: they can only go down),
+ * the clean environment of {@link Environment#forTenantVassal}, and a spec that would run as
+ * uid 0 or gid 0 is refused here too, whatever the scanner decided: the last line of defence.
+ * Every vassal that does not run as root gets {@code -C}: an emperor holding ambient capabilities
+ * (the shipped unit) passes none of them on, tyrant mode or not.
  */
 public final class HelperLauncher implements Launcher {
     private static final int REPORT_FD = 3;
     /** Where a uWSGI vassal finds its end of the emperor channel ({@code UWSGI_EMPEROR_FD}). */
     static final int CHANNEL_FD = 4;
+    /** Where the helper reads the vassal's environment ({@code -E}). */
+    static final int ENV_FD = 5;
+    /** The helper's bound on the environment it reads (MAX_ENV_BYTES in emperor-exec.c). */
+    static final int MAX_ENV_BYTES = 1024 * 1024;
     private static final int SIGKILL = 9;
     private static final int O_RDONLY = 0;
     private static final int O_WRONLY = 1;
@@ -128,16 +137,26 @@ public final class HelperLauncher implements Launcher {
             actions.add(SpawnFileAction.dup(1, 2));
         }
         actions.add(SpawnFileAction.dup(report[1], REPORT_FD));
-        List<String> env = environment.forVassal(spec, id.uid() != euid, id.account());
+        List<String> env = new ArrayList<>(tyrant ? environment.forTenantVassal(spec, id.account())
+                : environment.forVassal(spec, id.uid() != euid, id.account()));
         if (channel) {
             // dup2 clears CLOEXEC on the copy; the helper keeps it open (-K) through its fd sweep.
             actions.add(SpawnFileAction.dup(chan[1], CHANNEL_FD));
-            env = new ArrayList<>(env);
             env.add("UWSGI_EMPEROR_FD=" + CHANNEL_FD);
         }
+        EnvFile envFile = envFile(env);
+        if (envFile.fd() < 0) {
+            closeAll(out);
+            closeAll(report);
+            closeAll(chan);
+            return new SpawnResult.Failed(envFile.problem());
+        }
+        actions.add(SpawnFileAction.dup(envFile.fd(), ENV_FD));
         List<SpawnAttribute> attrs = List.of(SpawnAttribute.flags((short) SpawnAttribute.SETSIGMASK));
-        long child = posix.posix_spawnp(helper.toString(), actions, attrs, helperArgv(spec, id), env);
+        // No environment at all for the helper: nothing a tenant chose reaches its dynamic loader.
+        long child = posix.posix_spawnp(helper.toString(), actions, attrs, helperArgv(spec, id), List.of());
         int spawnErrno = posix.errno();
+        c.close(envFile.fd());
         if (channel) {
             c.close(chan[1]);
         }
@@ -184,7 +203,8 @@ public final class HelperLauncher implements Launcher {
         boolean change = tyrant || uid != euid || gid != egid;
         // The passwd entry was read with the file (watcher thread): no NSS lookup on the loop.
         io.emperor.config.Account account = change && spec.user() != null
-                ? new io.emperor.config.Account(spec.user(), uid, gid, spec.home() == null ? "/" : spec.home())
+                ? new io.emperor.config.Account(spec.user(), uid, gid, spec.home() == null ? "/" : spec.home(),
+                        spec.shell())
                 : null;
         return new Identity(uid, gid, change, account);
     }
@@ -198,6 +218,8 @@ public final class HelperLauncher implements Launcher {
         a.add(Integer.toString(pid));
         a.add("-s");
         a.add(Integer.toString(SIGKILL));
+        a.add("-E");
+        a.add(Integer.toString(ENV_FD));
         if (spec.kind() == VassalSpec.Kind.UWSGI) {
             a.add("-K");
             a.add(Integer.toString(CHANNEL_FD));
@@ -215,15 +237,17 @@ public final class HelperLauncher implements Launcher {
                 a.add("-U");
                 a.add(spec.user());
             }
-            if (id.uid() != 0) {
-                // No capability may survive the change (an emperor that is not root but holds
-                // CAP_SETUID would otherwise pass it on, and the helper's check would refuse).
-                // A vassal that stays root with another group keeps root's capabilities.
-                a.add("-C");
-            }
             if (tyrant) {
                 a.add("-N"); // no setuid binary or file capability can give back what was dropped
+                a.add("-A"); // rlimits as the tenant: a hard limit can only go down
             }
+        }
+        if (id.uid() != 0) {
+            // No capability may reach a vassal that does not run as root, with or without a uid
+            // change: an emperor holding ambient capabilities (the shipped unit) would pass them
+            // on, and after a change the helper's check would refuse. A vassal of a root emperor
+            // that runs as root keeps root's capabilities.
+            a.add("-C");
         }
         a.add("-m");
         a.add(String.format("%04o", spec.umask()));
@@ -243,6 +267,48 @@ public final class HelperLauncher implements Launcher {
             return uwsgi.argv(spec.file());
         }
         return spec.argv();
+    }
+
+    /** KEY=VALUE strings, each followed by a NUL: what the helper reads on {@code -E}. */
+    static byte[] envBytes(List<String> env) {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        for (String kv : env) {
+            b.writeBytes(kv.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            b.write(0);
+        }
+        return b.toByteArray();
+    }
+
+    /** The vassal's environment for the helper's {@code -E}: a memfd's fd, or -1 and why there is none. */
+    private record EnvFile(int fd, String problem) {}
+
+    /** A memfd holding {@link #envBytes} of {@code env} (close-on-exec here: the spawn's dup puts a copy on ENV_FD). */
+    private EnvFile envFile(List<String> env) {
+        byte[] bytes = envBytes(env);
+        if (bytes.length > MAX_ENV_BYTES) {
+            return new EnvFile(-1, "environment: " + bytes.length + " bytes, more than the helper reads ("
+                    + MAX_ENV_BYTES + ")");
+        }
+        int fd = c.memfd_create("emperor-env", Native.MFD_CLOEXEC);
+        if (fd < 0) {
+            return new EnvFile(-1, "environment memfd: " + Native.strerror(Native.errno()));
+        }
+        Pointer buf = Memory.allocateDirect(Native.runtime(), Math.max(1, bytes.length));
+        buf.put(0, bytes, 0, bytes.length);
+        long done = 0;
+        while (done < bytes.length) {
+            long n = c.write(fd, buf.slice(done), bytes.length - done);
+            if (n < 0 && Native.errno() == Native.EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                String why = n < 0 ? Native.strerror(Native.errno()) : "short write";
+                c.close(fd);
+                return new EnvFile(-1, "environment memfd: " + why);
+            }
+            done += n;
+        }
+        return new EnvFile(fd, null);
     }
 
     private static String limit(long v) {
@@ -276,6 +342,7 @@ public final class HelperLauncher implements Launcher {
         if (p == null || p.channelFd() < 0) {
             return java.util.Optional.of("no emperor channel");
         }
+        io.told(runId); // before the byte: what the vassal answers counts again (ChannelGate)
         oneByte.putByte(0, (byte) message);
         // Never blocks, and a vassal that closed its end gives EPIPE, not a SIGPIPE.
         long n = c.send(p.channelFd(), oneByte, 1, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL);

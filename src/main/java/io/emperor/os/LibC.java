@@ -6,7 +6,7 @@ import jnr.ffi.annotations.SaveError;
 
 /**
  * The few libc calls that jnr-posix does not offer: epoll, pipe2, socketpair and send, pidfds (through syscall),
- * waitid. Every call saves errno; read it with {@link Native#errno()}.
+ * waitid, memfd_create. Every call saves errno; read it with {@link Native#errno()}.
  */
 public interface LibC {
     @SaveError
@@ -52,6 +52,10 @@ public interface LibC {
     int kill(int pid, int sig);
 
     int getuid();
+
+    /** memfd_create(2) (glibc 2.27+): the file that carries a vassal's environment to the exec helper. */
+    @SaveError
+    int memfd_create(String name, int flags);
 
     String strerror(int errnum);
 

@@ -23,6 +23,7 @@ public final class Native {
     public static final int EPIPE = 32;
     public static final int SOCK_NONBLOCK = O_NONBLOCK;
     public static final int F_SETFD = 2;
+    public static final int MFD_CLOEXEC = 1;
     public static final int FD_CLOEXEC = 1;
     public static final int ENOMEM = 12;
     public static final int ENFILE = 23;

@@ -36,6 +36,7 @@ public final class PosixUserDb implements UserDb {
         if (pw == null) {
             return Optional.empty();
         }
-        return Optional.of(new Account(pw.getLoginName(), (int) pw.getUID(), (int) pw.getGID(), pw.getHome()));
+        return Optional.of(new Account(pw.getLoginName(), (int) pw.getUID(), (int) pw.getGID(), pw.getHome(),
+                pw.getShell()));
     }
 }

@@ -308,6 +308,12 @@ public final class DirectoryScanner {
             }
 
             @Override
+            public int owner(OpenedFile.Status status) {
+                // $(VAR) reads only what the owner's vassal gets (docs/tyrant.md).
+                return subject(status).owner().uid();
+            }
+
+            @Override
             public Parsed<VassalSpec> verdict(OpenedFile.Status status, Parsed<VassalSpec> parsed) {
                 return TyrantRules.judge(parsed, subject(status), users);
             }

@@ -84,7 +84,8 @@ public final class TyrantRules {
         Fingerprint owner = file.owner();
         Optional<Account> account = users.userById(owner.uid());
         return Parsed.ok(parsed.value().withIdentity(account.map(Account::name).orElse(null),
-                account.map(Account::home).orElse(null), owner.uid(), owner.gid()), allWarnings);
+                account.map(Account::home).orElse(null), account.map(Account::shell).orElse(null), owner.uid(),
+                owner.gid()), allWarnings);
     }
 
     /** What refuses the file, before it is read (each a problem of the whole file, line 0); empty when it may run. */

@@ -32,6 +32,11 @@ public final class VassalReader {
         /** Refusals before reading; empty to read on. */
         List<Problem> refusals(OpenedFile.Status status);
 
+        /** The uid the file's vassal will run as, for the parser (tyrant mode's {@code $(VAR)}); -1 outside tyrant mode. */
+        default int owner(OpenedFile.Status status) {
+            return -1;
+        }
+
         /** The final verdict on what was parsed. */
         Parsed<VassalSpec> verdict(OpenedFile.Status status, Parsed<VassalSpec> parsed);
 
@@ -75,7 +80,7 @@ public final class VassalReader {
             } catch (IOException e) {
                 return refused(file, "cannot read: " + e.getMessage());
             }
-            return judge.verdict(status, parser.parse(file, content));
+            return judge.verdict(status, parser.parse(file, content, judge.owner(status)));
         } catch (IOException e) {
             return refused(file, "cannot open: " + e.getMessage());
         }

@@ -165,14 +165,19 @@ class EmperorConfigParserTest {
                 Arguments.of("uwsgi-bin = /usr/bin/uwsgi", "uwsgi-bin: unknown key "
                         + "(known keys: vassals, log, rescan, min-uptime, max-backoff, tyrant, nofollow, "
                         + "required-heartbeat, uwsgi-binary, vassal-set, vassals-include, vassals-include-before, log-format, vassal-logs, "
-                        + "vassal-log-maxsize, vassal-log-backups, log-maxsize, log-backups, control, stats)"),
+                        + "vassal-log-maxsize, vassal-log-backups, log-maxsize, log-backups, control, stats, env)"),
                 Arguments.of("stats = localhost", "stats: expected HOST:PORT, :PORT or a unix socket path (with a /): \"localhost\""),
                 Arguments.of("stats = :99999", "stats: the port must be a number from 0 to 65535: \":99999\""),
                 Arguments.of("control = /" + "x".repeat(120), "control: a unix socket path is at most 107 bytes long: /"
                         + "x".repeat(120)),
                 Arguments.of("required-heartbeat = 0", "required-heartbeat: must be greater than 0 and at most 86400 seconds: \"0\""),
                 Arguments.of("vassal-set = nokey", "vassal-set: expected KEY=VALUE: \"nokey\""),
-                Arguments.of("uwsgi-binary =", "uwsgi-binary: needs a program name or path"));
+                Arguments.of("uwsgi-binary =", "uwsgi-binary: needs a program name or path"),
+                Arguments.of("env = LANG", "env: expected KEY=VALUE: \"LANG\""),
+                Arguments.of("env = LD_PRELOAD=/tmp/x.so", "env: only LANG, LANGUAGE and LC_* may be set here (every"
+                        + " vassal, a tenant's too, gets them): \"LD_PRELOAD\""),
+                Arguments.of("env = PATH=/opt/bin", "env: only LANG, LANGUAGE and LC_* may be set here (every"
+                        + " vassal, a tenant's too, gets them): \"PATH\""));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -180,6 +185,18 @@ class EmperorConfigParserTest {
     void rejects(String line, String message) throws IOException {
         Path file = write("emperor.ini", "[emperor]\n" + line + "\n");
         assertEquals(List.of(file + ":2: " + message), errors(parser.parse(file)));
+    }
+
+    @Test
+    void envGivesTheVassalsALocale() throws IOException {
+        Path file = write("emperor.ini", "[emperor]\nenv = LANG=C.UTF-8\nenv = LANGUAGE=en\nenv = LC_ALL=C\n"
+                + "env = LC_TIME=de_DE.UTF-8\n");
+        Parsed<EmperorConfig> parsed = parser.parse(file);
+        assertEquals(List.of(), parsed.errors());
+        assertEquals(List.of(), parsed.warnings(), "env is repeatable");
+        assertEquals(Map.of("LANG", "C.UTF-8", "LANGUAGE", "en", "LC_ALL", "C", "LC_TIME", "de_DE.UTF-8"),
+                parsed.value().locale());
+        assertEquals(Map.of(), parser.parse(write("emperor.ini", "[emperor]\n")).value().locale());
     }
 
     @Test

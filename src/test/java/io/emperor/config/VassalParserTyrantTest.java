@@ -54,6 +54,24 @@ class VassalParserTyrantTest {
     }
 
     @Test
+    void aTenantsFileReadsOnlyTheVariablesItsVassalGets() throws IOException {
+        // The emperor's own environment holds a secret; tyrant mode never reads it.
+        VassalParser parser = new VassalParser(FakeUserDb.standard(), "host1", Map.of("SECRET", "hunter2"), true,
+                owner -> owner == 1000 ? Map.of("HOME", "/home/alice", "PATH", "/usr/bin") : Map.of("PATH", "/usr/bin"));
+        Path file = write("[vassal]\nexec = /bin/app $(HOME)\nenv = P=$(PATH)\nenv = S=$(SECRET)\n");
+        Parsed<VassalSpec> p = parser.parse(file, 1000);
+        assertEquals(List.of(file + ":4: env: $(SECRET): environment variable is not set"), lines(p.errors()));
+        Path ok = write("[vassal]\nexec = /bin/app $(HOME)\nenv = P=$(PATH)\n");
+        Parsed<VassalSpec> alice = parser.parse(ok, 1000);
+        assertEquals(List.of("/bin/app", "/home/alice"), alice.value().argv());
+        assertEquals(List.of("P=/usr/bin"), alice.value().env());
+        assertEquals(List.of(ok + ":2: exec: $(HOME): environment variable is not set"),
+                lines(parser.parse(ok, 4242).errors()), "an owner without passwd entry has no HOME of its own here");
+        assertEquals("/bin/app /home/alice", String.join(" ", new VassalParser(FakeUserDb.standard(), "host1",
+                Map.of("HOME", "/home/alice", "PATH", "/x"), false).parse(ok).value().argv()), "outside tyrant mode: the emperor's");
+    }
+
+    @Test
     void unknownNamesAreNoErrorInTyrantMode() throws IOException {
         Path file = write("[vassal]\nexec = /bin/app\nuid = nosuchuser\ngid = nosuchgroup\n");
         assertTrue(tyrant.parse(file).isOk());

@@ -260,6 +260,84 @@ class TyrantIT extends UsersItSupport {
         }
     }
 
+    // ---------------------------------------------------------------- what reaches the spawn (issue 11)
+
+    @Test
+    void aPreloadedLibraryRunsOnlyInTheVassalAsTheTenantNeverInTheRootHelper() throws Exception {
+        PreloadProbe probe = PreloadProbe.build(ws.root.resolve("probe"));
+        try (EmperorProcess emp = tyrant()) {
+            int from = emp.mark();
+            List<String> lines = new java.util.ArrayList<>(List.of("exec = " + ws.exec("sleeps.sh"), "stop-timeout = 2"));
+            lines.addAll(List.of(probe.envLines()));
+            vassal("preload", alice.uid(), alice.gid(), lines.toArray(String[]::new));
+            Proc p = awaitRunning(emp, from, "preload");
+            probe.assertOnlyEverRanAs(p.pid(), alice.uid());
+        }
+    }
+
+    @Test
+    void aTenantVassalGetsOnlyItsOwnersVariablesTheAdminsLocaleAndItsOwnEnv() {
+        Map<String, String> secret = Map.of("EMPEROR_IT_SECRET", "hunter2", "PATH", ws.root + ":/usr/bin:/bin");
+        Path ini = ws.emperorIni("vassals = " + ws.vassals, "tyrant = true", "env = LANG=C.UTF-8", "env = LC_TIME=C");
+        try (EmperorProcess emp = EmperorProcess.start(ws, secret, "--config", ini.toString())) {
+            int from = emp.mark();
+            vassal("clean", alice.uid(), alice.gid(), "exec = " + ws.exec("sleeps.sh"), "stop-timeout = 2",
+                    "env = FROM_FILE=$(HOME) $(USER) $(SHELL) $(PATH) $(LANG)");
+            Proc p = awaitRunning(emp, from, "clean");
+            Map<String, String> e = environ(p.pid());
+            String home = "/home/" + alice.name();
+            assertEquals(Map.of("PATH", "/usr/local/bin:/usr/bin:/bin", "HOME", home, "USER", alice.name(),
+                    "LOGNAME", alice.name(), "SHELL", "/usr/sbin/nologin", "LANG", "C.UTF-8", "LC_TIME", "C",
+                    "FROM_FILE", home + " " + alice.name() + " /usr/sbin/nologin /usr/local/bin:/usr/bin:/bin C.UTF-8"),
+                    e, "nothing of the emperor's own environment");
+
+            Path leak = vassal("leak", bob.uid(), bob.gid(), "exec = " + ws.exec("sleeps.sh"),
+                    "env = STOLEN=$(EMPEROR_IT_SECRET)");
+            emp.awaitLog(lifecycle("leak", q("refused: " + leak + ":3: env: $(EMPEROR_IT_SECRET): environment variable"
+                    + " is not set") + "$"));
+            assertEquals(0, emp.countLog(spawned("leak")));
+        }
+    }
+
+    @Test
+    void aTenantCannotRaiseItsHardLimitAboveTheEmperors() {
+        try (EmperorProcess emp = tyrant()) {
+            TyrantSupport.Result lowered = TyrantSupport.run("/usr/bin/prlimit", "--pid", Long.toString(emp.pid()),
+                    "--nofile=1024:4096");
+            assertEquals(0, lowered.exit(), lowered::toString);
+            int from = emp.mark();
+            vassal("greedy", bob.uid(), bob.gid(), "exec = " + ws.exec("sleeps.sh"), "rlimit-nofile = 1048576",
+                    "stop-timeout = 2");
+            emp.awaitLog(lifecycle("greedy", q("spawn failed: rlimit nofile=1048576:1048576: hard limit 1048576 is"
+                    + " above the emperor's hard limit 4096 (tyrant mode: a vassal's limits can only go down)")));
+            assertEquals(List.of(), emp.find(from, output("greedy", "sleeps\\.sh running")), "it never ran");
+
+            // Lowering works as before.
+            vassal("modest", bob.uid(), bob.gid(), "exec = " + ws.exec("sleeps.sh"), "rlimit-nofile = 512:2048",
+                    "stop-timeout = 2");
+            Proc p = awaitRunning(emp, from, "modest");
+            assertTrue(TyrantSupport.run("cat", "/proc/" + p.pid() + "/limits").output()
+                    .matches("(?s).*Max open files\\s+512\\s+2048\\s.*"), "limits of " + p);
+        }
+    }
+
+    /** /proc/PID/environ as a map. */
+    static Map<String, String> environ(long pid) {
+        try {
+            byte[] b = Files.readAllBytes(Path.of("/proc/" + pid + "/environ"));
+            Map<String, String> m = new java.util.HashMap<>();
+            for (String kv : new String(b, java.nio.charset.StandardCharsets.UTF_8).split("\u0000")) {
+                int eq = kv.indexOf('=');
+                if (eq > 0) {
+                    m.put(kv.substring(0, eq), kv.substring(eq + 1));
+                }
+            }
+            return m;
+        } catch (IOException e) {
+            throw new AssertionError("cannot read the environment of " + pid, e);
+        }
+    }
+
     private static Set<Integer> groups(Map<String, String> status) {
         Set<Integer> ids = new TreeSet<>();
         for (String g : status.get("Groups").split("\\s+")) {

@@ -152,6 +152,44 @@ class TyrantUnprivilegedIT extends UsersItSupport {
         assertEquals(List.of(), Procs.withMarker(ws.marker), "nothing was started");
     }
 
+    @Test
+    void aPreloadedLibraryNeverRunsWithTheEmperorsCapabilities() throws Exception {
+        PreloadProbe probe = PreloadProbe.build(ws.root.resolve("probe"));
+        Path log = TyrantSupport.ownedFile(ws.root.resolve("emperor.log"), emperorUser.uid(), emperorUser.gid());
+        try (Emperor emp = new Emperor(ws, command(Optional.of(CAPS), "--tyrant", "--vassals", ws.vassals.toString(),
+                "--log", log.toString()), log)) {
+            int from = emp.mark();
+            List<String> lines = new ArrayList<>(List.of("exec = " + ws.exec("sleeps.sh"), "stop-timeout = 2"));
+            lines.addAll(List.of(probe.envLines()));
+            TyrantSupport.vassal(ws, ws.vassals, "preload", alice.uid(), alice.gid(), "rw-r--r--",
+                    lines.toArray(String[]::new));
+            Proc p = emp.awaitRunning(from, "preload", alice);
+            probe.assertOnlyEverRanAs(p.pid(), alice.uid());
+        }
+    }
+
+    @Test
+    void withoutTyrantModeNoVassalGetsTheEmperorsAmbientCapabilities() throws Exception {
+        PreloadProbe probe = PreloadProbe.build(ws.root.resolve("probe"));
+        Path log = TyrantSupport.ownedFile(ws.root.resolve("emperor.log"), emperorUser.uid(), emperorUser.gid());
+        try (Emperor emp = new Emperor(ws, command(Optional.of(CAPS), "--vassals", ws.vassals.toString(),
+                "--log", log.toString()), log)) {
+            assertEquals("00000000000000e0", status(emp.pid()).get("CapAmb"), "the shipped unit's emperor");
+            int from = emp.mark();
+            List<String> lines = new ArrayList<>(List.of("exec = " + ws.exec("sleeps.sh"), "stop-timeout = 2"));
+            lines.addAll(List.of(probe.envLines()));
+            TyrantSupport.vassal(ws, ws.vassals, "plain", emperorUser.uid(), emperorUser.gid(), "rw-r--r--",
+                    lines.toArray(String[]::new));
+            Proc p = emp.awaitRunning(from, "plain", emperorUser);
+            Map<String, String> s = status(p.pid());
+            for (String caps : List.of("CapInh", "CapPrm", "CapEff", "CapAmb")) {
+                assertEquals(NO_CAPS, s.get(caps), caps + " of " + p + ": " + s);
+            }
+            // Nor does a library the file preloads get them in the helper.
+            probe.assertOnlyEverRanAs(p.pid(), emperorUser.uid());
+        }
+    }
+
     record Result(int exit, String stderr) {}
 
     private Result runToExit(List<String> cmd) throws IOException, InterruptedException {

@@ -263,6 +263,101 @@ class ExecHelperTest {
         assertFailure(run(cmd, Map.of("PATH", "/usr/bin:/bin")), "exec emperor-test-prog: No such file or directory");
     }
 
+    // ---------------------------------------------------------------- -E: the vassal's environment
+
+    /** NUL-terminated KEY=VALUE strings in a file, as the emperor writes them into its memfd. */
+    private Path envFile(String... entries) throws IOException {
+        StringBuilder b = new StringBuilder();
+        for (String e : entries) {
+            b.append(e).append('\0');
+        }
+        Path f = Files.createTempFile(tmp, "env", ".bin");
+        Files.writeString(f, b);
+        return f;
+    }
+
+    /** The helper with {@code -E 5}, fd 5 reading {@code env}, run by sh with the helper's own environment {@code own}. */
+    private static Result runWithEnvFd(Path env, Map<String, String> own, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("sh", "-c", "f=$1; shift; exec \"$@\" 5<\"$f\"", "sh",
+                env.toString(), HELPER.toString(), "-E", "5"));
+        cmd.addAll(List.of(args));
+        return run(cmd, own);
+    }
+
+    @Test
+    void programGetsExactlyTheEnvironmentOfTheEnvFdAndNoneOfTheHelpersOwn() throws Exception {
+        Path env = envFile("A=1", "B=two words", "EMPTY=", "PATH=/usr/bin:/bin", "LD_PRELOAD=/nonexistent/x.so");
+        Result r = runWithEnvFd(env, Map.of("HELPER_OWN", "leak"), "--", "/usr/bin/env");
+        assertEquals(0, r.exit(), r::toString);
+        // env(1) would have failed to start had the loader of the exec'd program not seen LD_PRELOAD: it
+        // warns and goes on; the helper itself never saw it (its own environment is sh's).
+        assertEquals(List.of("A=1", "B=two words", "EMPTY=", "PATH=/usr/bin:/bin", "LD_PRELOAD=/nonexistent/x.so"),
+                r.out().lines().toList(), r::toString);
+        Result fds = runWithEnvFd(env, Map.of(), "--", "ls", "-l", "/proc/self/fd");
+        assertEquals(0, fds.exit(), fds::toString);
+        assertFalse(fds(fds.out()).containsKey(5) && !fds(fds.out()).get(5).matches("/proc/\\d+/fd"),
+                "the env fd is closed: " + fds);
+    }
+
+    @Test
+    void aBareProgramIsLookedUpInTheVassalsPathNotTheHelpers() throws Exception {
+        Path bin = Files.createDirectory(tmp.resolve("vbin"));
+        Path prog = bin.resolve("emperor-test-envprog");
+        Files.writeString(prog, "#!/bin/sh\necho \"found $1\"\n");
+        Files.setPosixFilePermissions(prog, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path vassalPath = envFile("PATH=" + bin + ":/usr/bin:/bin");
+        assertEquals(new Result(0, "found arg\n", ""),
+                runWithEnvFd(vassalPath, Map.of("PATH", "/usr/bin:/bin"), "--", "emperor-test-envprog", "arg"));
+        Path otherPath = envFile("PATH=/usr/bin:/bin");
+        assertFailure(runWithEnvFd(otherPath, Map.of("PATH", bin + ":/usr/bin:/bin"), "--", "emperor-test-envprog"),
+                "exec emperor-test-envprog: No such file or directory");
+    }
+
+    @Test
+    void aMalformedOrOversizedEnvFdIsRefusedWithAReason() throws Exception {
+        assertFailure(runWithEnvFd(envFile("A=1", "noequals"), Map.of(), "--", "true"),
+                "env: entry 2 is not KEY=VALUE: noequals");
+        assertFailure(runWithEnvFd(envFile("=value"), Map.of(), "--", "true"), "env: entry 1 is not KEY=VALUE: =value");
+        Path unterminated = Files.writeString(tmp.resolve("unterminated"), "A=1");
+        assertFailure(runWithEnvFd(unterminated, Map.of(), "--", "true"),
+                "env: the last entry is not terminated by a NUL byte");
+        Path big = Files.writeString(tmp.resolve("big"), "A=" + "x".repeat(1024 * 1024) + "\0");
+        assertFailure(runWithEnvFd(big, Map.of(), "--", "true"), "env: more than 1048576 bytes");
+        assertFailure(runHelper("-E", "2", "--", "true"), "usage: -E needs an fd >= 3: 2");
+        assertFailure(runHelper("-E", "9", "--", "true"), "env fd 9: Bad file descriptor");
+    }
+
+    @Test
+    void helperIsBoundNowWithARelroAndNoRunPath() throws Exception {
+        Path readelf = Path.of("/usr/bin/readelf");
+        Assumptions.assumeTrue(Files.isExecutable(readelf), "needs binutils readelf");
+        Result dynamic = run(List.of(readelf.toString(), "-d", HELPER.toString()));
+        assertEquals(0, dynamic.exit(), dynamic::toString);
+        assertTrue(dynamic.out().contains("BIND_NOW"), "-z now: " + dynamic);
+        assertFalse(dynamic.out().contains("RPATH") || dynamic.out().contains("RUNPATH"), "no run path: " + dynamic);
+        Result segments = run(List.of(readelf.toString(), "-l", HELPER.toString()));
+        assertTrue(segments.out().contains("GNU_RELRO"), "-z relro: " + segments);
+    }
+
+    // ---------------------------------------------------------------- -A: limits after the drop
+
+    @Test
+    void limitsAfterTheDropCanOnlyGoDown() throws Exception {
+        Path prlimit = Path.of("/usr/bin/prlimit");
+        Assumptions.assumeTrue(Files.isExecutable(prlimit), "needs util-linux prlimit");
+        List<String> helper = List.of(prlimit.toString(), "--nofile=1024:4096", "--", HELPER.toString(), "-A");
+        List<String> raise = new ArrayList<>(helper);
+        raise.addAll(List.of("-r", "nofile=1048576", "--", "true"));
+        // Even as root: -A never raises a hard limit.
+        assertFailure(run(raise), "rlimit nofile=1048576: hard limit 1048576 is above the emperor's hard limit 4096"
+                + " (tyrant mode: a vassal's limits can only go down)");
+        List<String> lower = new ArrayList<>(helper);
+        lower.addAll(List.of("-r", "nofile=100:2048", "--", "cat", "/proc/self/limits"));
+        Result r = run(lower);
+        assertEquals(0, r.exit(), r::toString);
+        assertEquals(List.of("100", "2048"), List.of(limits(r.out()).get("Max open files")), r::toString);
+    }
+
     @Test
     void expectedParentPidThatIsTheParentIsAccepted() throws Exception {
         Result r = runHelper("-P", Long.toString(ProcessHandle.current().pid()), "--", "true");
@@ -433,6 +528,29 @@ class ExecHelperTest {
         Map<String, String> status = procStatus(r.out());
         assertEquals(String.join("\t", NOBODY_ID, NOBODY_ID, NOBODY_ID, NOBODY_ID), status.get("Uid"));
         // The bounding set stays (no CAP_SETPCAP): what matters is that nothing is held.
+        for (String cap : List.of("CapInh", "CapPrm", "CapEff", "CapAmb")) {
+            assertEquals(ALL_ZERO, status.get(cap), cap);
+        }
+    }
+
+    @Test
+    void dropWithoutAUidChangeClearsAmbientCapabilities() throws Exception {
+        Assumptions.assumeTrue(isRoot, "needs root: runs the helper as uid 1000 with ambient capabilities");
+        Path setpriv = Path.of("/usr/bin/setpriv");
+        Assumptions.assumeTrue(Files.isExecutable(setpriv), "needs util-linux setpriv");
+        // The shipped unit's emperor outside tyrant mode: a vassal that keeps the emperor's uid.
+        List<String> emperor = List.of(setpriv.toString(), "--reuid", "1000", "--regid", "1000", "--clear-groups",
+                "--inh-caps", "+setuid,+setgid,+kill", "--ambient-caps", "+setuid,+setgid,+kill", HELPER.toString());
+        List<String> without = new ArrayList<>(emperor);
+        without.addAll(List.of("--", "cat", "/proc/self/status"));
+        Result control = run(without);
+        assertEquals("00000000000000e0", procStatus(control.out()).get("CapAmb"), "control: " + control);
+
+        List<String> with = new ArrayList<>(emperor);
+        with.addAll(List.of("-C", "--", "cat", "/proc/self/status"));
+        Result r = run(with);
+        assertEquals(0, r.exit(), r::toString);
+        Map<String, String> status = procStatus(r.out());
         for (String cap : List.of("CapInh", "CapPrm", "CapEff", "CapAmb")) {
             assertEquals(ALL_ZERO, status.get(cap), cap);
         }

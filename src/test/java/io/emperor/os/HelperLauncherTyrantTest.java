@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.emperor.config.ReloadMode;
 import io.emperor.config.VassalSpec;
 import io.emperor.loop.Launcher.SpawnResult;
+import io.emperor.vassal.Specs;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -49,5 +50,22 @@ class HelperLauncherTyrantTest {
         SpawnResult r = launcher.spawn("app", 1, runAs(0, 0));
         assertEquals(SpawnResult.Failed.class, r.getClass());
         assertTrue(((SpawnResult.Failed) r).reason().startsWith("posix_spawn /nonexistent/emperor-exec"), r::toString);
+    }
+
+    @Test
+    void anEnvironmentOverTheHelpersBoundIsRefusedBeforeTheSpawn() {
+        HelperLauncher launcher = new HelperLauncher(Path.of("/nonexistent/emperor-exec"),
+                POSIXFactory.getNativePOSIX(), io, new Environment(Map.of(), "uwsgi"), true);
+        VassalSpec big = Specs.withEnv(runAs(1000, 1000), "BIG=" + "x".repeat(1024 * 1024));
+        SpawnResult r = launcher.spawn("app", 1, big);
+        assertTrue(r instanceof SpawnResult.Failed f && f.reason().matches(
+                "environment: \\d+ bytes, more than the helper reads \\(1048576\\)"), r::toString);
+        assertEquals(0, launcher.liveRuns());
+    }
+
+    @Test
+    void envBytesAreNulTerminatedKeyValueStrings() {
+        assertEquals("A=1\0B=x=y\0EMPTY=\0", new String(HelperLauncher.envBytes(List.of("A=1", "B=x=y", "EMPTY=")),
+                java.nio.charset.StandardCharsets.UTF_8));
     }
 }
