@@ -52,6 +52,7 @@ final class Daemon {
     }
 
     int run() throws InterruptedException {
+        FatalErrors.install();
         Optional<String> logProblem = LogSetup.configure(logTarget(config));
         if (logProblem.isPresent()) {
             System.err.println("emperor: " + logProblem.get());
