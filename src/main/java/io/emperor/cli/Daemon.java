@@ -75,7 +75,7 @@ final class Daemon {
                 owner -> environment.forTenant(owner < 0 ? null : users.userById(owner).orElse(null)));
         Rights rights = rights(posix, users, config.tyrant());
         DirectoryScanner scanner = new DirectoryScanner(config.vassalDirs(), parser, !config.nofollow(),
-                config.tyrant() ? Optional.of(users) : Optional.empty(), rights.emperorGroup());
+                config.tyrant() ? Optional.of(users) : Optional.empty(), rights.emperorGroup(), config.tenantBudget());
         Policy policy = new Policy(config.minUptime(), config.maxBackoff(), config.requiredHeartbeat());
 
         EmperorLoop[] loopRef = new EmperorLoop[1];

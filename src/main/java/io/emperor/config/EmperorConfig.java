@@ -23,6 +23,9 @@ import java.util.List;
  * @param control    the control socket and the stats server (docs/control.md)
  * @param locale     {@code env = KEY=VALUE}: LANG, LANGUAGE and LC_* every vassal gets, in tyrant mode
  *                   the only variables of the admin's choosing (docs/tyrant.md); read at start only
+ * @param tenantBudget in tyrant mode, what the vassal files of one owner and of all may hold
+ *                   ({@code tenant-max-vassals}, {@code tenant-max-bytes}, {@code tenant-max-total-bytes});
+ *                   read at start only
  */
 public record EmperorConfig(
         Path source,
@@ -37,7 +40,8 @@ public record EmperorConfig(
         UwsgiCommand uwsgi,
         LogSettings logging,
         ControlSettings control,
-        java.util.Map<String, String> locale) {
+        java.util.Map<String, String> locale,
+        TenantBudget tenantBudget) {
 
     public static final Path DEFAULT_VASSALS = Path.of("/etc/emperor/vassals");
     public static final Duration DEFAULT_RESCAN = Duration.ofSeconds(10);
@@ -47,6 +51,16 @@ public record EmperorConfig(
     public EmperorConfig {
         vassalDirs = List.copyOf(vassalDirs);
         locale = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(locale));
+        java.util.Objects.requireNonNull(tenantBudget);
+    }
+
+    /** With the default tenant budget. */
+    public EmperorConfig(Path source, List<Path> vassalDirs, Path log, Duration rescan, Duration minUptime,
+                         Duration maxBackoff, boolean tyrant, boolean nofollow, Duration requiredHeartbeat,
+                         UwsgiCommand uwsgi, LogSettings logging, ControlSettings control,
+                         java.util.Map<String, String> locale) {
+        this(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrant, nofollow, requiredHeartbeat, uwsgi,
+                logging, control, locale, TenantBudget.DEFAULTS);
     }
 
     /** Without a locale for the vassals. */
@@ -83,7 +97,7 @@ public record EmperorConfig(
     /** The same with another mode (SIGHUP keeps the mode of the start). */
     public EmperorConfig withMode(boolean tyrantMode, boolean nofollowMode) {
         return new EmperorConfig(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrantMode, nofollowMode,
-                requiredHeartbeat, uwsgi, logging, control, locale);
+                requiredHeartbeat, uwsgi, logging, control, locale, tenantBudget);
     }
 
     public static EmperorConfig defaults() {

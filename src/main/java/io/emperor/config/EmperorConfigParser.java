@@ -42,6 +42,10 @@ import java.util.Optional;
  *       path (with a {@code /}); default none; see docs/stats.md</li>
  *   <li>{@code env}: {@code KEY=VALUE}, repeatable, KEY one of LANG, LANGUAGE, LC_*: given to every
  *       vassal (the only variables a tenant's vassal gets from the admin; docs/tyrant.md)</li>
+ *   <li>{@code tenant-max-vassals} (1 to 100000, default 200), {@code tenant-max-bytes} and
+ *       {@code tenant-max-total-bytes} (bytes, k/M/G; default 4M and 16M): in tyrant mode, the
+ *       files of one owner, and what the parsed files of one owner and of all owners may hold
+ *       ({@link TenantBudget}); read at start only</li>
  * </ul>
  * Every duration is at most {@value #MAX_SECONDS} seconds. Unknown keys are errors; other sections are
  * ignored with a warning. A file without {@code [emperor]} but with a {@code [uwsgi]} section is
@@ -54,7 +58,8 @@ public final class EmperorConfigParser {
     static final List<String> KEYS = List.of("vassals", "log", "rescan", "min-uptime", "max-backoff",
             "tyrant", "nofollow", "required-heartbeat", "uwsgi-binary", "vassal-set", "vassals-include",
             "vassals-include-before", "log-format", "vassal-logs", "vassal-log-maxsize", "vassal-log-backups", "log-maxsize",
-            "log-backups", "control", "stats", "env");
+            "log-backups", "control", "stats", "env", "tenant-max-vassals", "tenant-max-bytes",
+            "tenant-max-total-bytes");
     private static final List<String> REPEATABLE = List.of("vassals", "vassal-set", "vassals-include",
             "vassals-include-before", "env");
     static final long MAX_SECONDS = 86400;
@@ -113,8 +118,34 @@ public final class EmperorConfigParser {
         LogSettings logging = logging(section, dir, problems);
         ControlSettings control = control(section, dir, problems);
         Map<String, String> locale = locale(section, problems);
+        TenantBudget budget = tenantBudget(section, problems);
         return problems.result(() -> new EmperorConfig(path.normalize(), vassals, log, rescan, minUptime, maxBackoff,
-                tyrant, nofollow, heartbeat, uwsgi, logging, control, locale));
+                tyrant, nofollow, heartbeat, uwsgi, logging, control, locale, budget));
+    }
+
+    /** {@code tenant-max-*}: what one owner's vassal files, and all owners', may hold in tyrant mode. */
+    private static TenantBudget tenantBudget(ExpandedSection section, Problems problems) {
+        int files = section.last("tenant-max-vassals")
+                .map(e -> convert(e, Values.count(e.value(), 1, TenantBudget.MAX_VASSALS),
+                        TenantBudget.DEFAULT_MAX_VASSALS, problems))
+                .orElse(TenantBudget.DEFAULT_MAX_VASSALS);
+        Optional<IniEntry> bytesEntry = section.last("tenant-max-bytes");
+        long bytes = bytesEntry.map(e -> convert(e, Values.size(e.value()), TenantBudget.DEFAULT_MAX_BYTES, problems))
+                .orElse(TenantBudget.DEFAULT_MAX_BYTES);
+        if (bytes < TenantBudget.PER_FILE && bytesEntry.isPresent()) {
+            problems.error(bytesEntry.get(), "at least " + TenantBudget.PER_FILE + " (what one file costs): "
+                    + Values.quote(bytesEntry.get().value()));
+            bytes = TenantBudget.DEFAULT_MAX_BYTES;
+        }
+        Optional<IniEntry> totalEntry = section.last("tenant-max-total-bytes");
+        long total = totalEntry.map(e -> convert(e, Values.size(e.value()), TenantBudget.DEFAULT_MAX_TOTAL_BYTES,
+                problems)).orElse(Math.max(bytes, TenantBudget.DEFAULT_MAX_TOTAL_BYTES));
+        if (total < bytes && totalEntry.isPresent()) {
+            problems.error(totalEntry.get(), "at least tenant-max-bytes (" + bytes + "): "
+                    + Values.quote(totalEntry.get().value()));
+            total = Math.max(bytes, TenantBudget.DEFAULT_MAX_TOTAL_BYTES);
+        }
+        return new TenantBudget(files, bytes, total);
     }
 
     /** {@code env = KEY=VALUE}: only the locale (LANG, LANGUAGE, LC_*), which every vassal may be given. */

@@ -4,6 +4,7 @@ import io.emperor.config.IoReasons;
 
 import io.emperor.config.Parsed;
 import io.emperor.config.Problem;
+import io.emperor.config.TenantBudget;
 import io.emperor.config.UserDb;
 import io.emperor.config.VassalFileParser;
 import io.emperor.config.VassalSpec;
@@ -16,6 +17,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -70,6 +72,8 @@ public final class DirectoryScanner {
     /** The user database in tyrant mode; empty outside it. */
     private final Optional<UserDb> tyrant;
     private final TyrantRules.EmperorGroup emperorGroup;
+    /** In tyrant mode, what the files of one owner, and of all, may hold. */
+    private final TenantBudget budget;
     private List<Path> directories;
     /** The last scan's view of each file: what was parsed for which version. */
     private Map<Path, Cached> cache = new HashMap<>();
@@ -79,7 +83,36 @@ public final class DirectoryScanner {
     private Set<Clash> loggedClashes = Set.of();
     private Map<Path, String> statProblems = Map.of();
 
-    private record Cached(Version version, Parsed<VassalSpec> parsed) {}
+    /**
+     * One file's version and what became of it.
+     *
+     * @param weight     in tyrant mode, what {@code parsed} holds ({@link HeldBytes} plus
+     *                   {@link TenantBudget#PER_FILE}); for a file refused over the budget, what its
+     *                   parse would hold, or -1 when it was never read
+     * @param overBudget refused by the {@link TenantBudget}: {@code parsed} is only that refusal (the
+     *                   content is not kept)
+     * @param carried    the weight of the last version that ran, when this one does not: the loop
+     *                   keeps that spec (a running vassal goes on with it), so it stays charged
+     */
+    private record Cached(Version version, Parsed<VassalSpec> parsed, long weight, boolean overBudget,
+                          long carried) {
+        Cached(Version version, Parsed<VassalSpec> parsed) {
+            this(version, parsed, 0, false, 0);
+        }
+
+        /** What this entry costs the owner now. */
+        long charge() {
+            return (overBudget ? TenantBudget.PER_FILE : weight) + carried;
+        }
+
+        /** What a next version carries: this one's spec if it may run, else what this one carried. */
+        long toCarry() {
+            return parsed.isOk() ? weight : carried;
+        }
+    }
+
+    /** A file a scan will take, in the order it was found. */
+    private record Candidate(String name, Path file, Version version, int order) {}
 
     /**
      * What was stat'ed of one file: its fingerprint; in tyrant mode also, for a symlink, the
@@ -127,10 +160,17 @@ public final class DirectoryScanner {
     /** @param emperorGroup in tyrant mode, the group a vassal must not run with (TyrantRules) */
     public DirectoryScanner(List<Path> directories, VassalFileParser parser, boolean followLinks,
                             Optional<UserDb> tyrant, TyrantRules.EmperorGroup emperorGroup) {
+        this(directories, parser, followLinks, tyrant, emperorGroup, TenantBudget.DEFAULTS);
+    }
+
+    /** @param budget in tyrant mode, what the files of one owner, and of all owners, may hold */
+    public DirectoryScanner(List<Path> directories, VassalFileParser parser, boolean followLinks,
+                            Optional<UserDb> tyrant, TyrantRules.EmperorGroup emperorGroup, TenantBudget budget) {
         this.parser = parser;
         this.followLinks = followLinks;
         this.tyrant = tyrant;
         this.emperorGroup = emperorGroup;
+        this.budget = Objects.requireNonNull(budget);
         setDirectories(directories);
     }
 
@@ -156,6 +196,7 @@ public final class DirectoryScanner {
         for (Path dir : directories) {
             scanDirectory(dir, scan);
         }
+        take(scan);
         for (Clash clash : scan.clashes) {
             if (!loggedClashes.contains(clash)) {
                 String name = VassalNames.vassalName(clash.ignored().getFileName().toString()).orElseThrow();
@@ -177,6 +218,8 @@ public final class DirectoryScanner {
         final Map<Path, Cached> cache = new HashMap<>();
         final Set<Clash> clashes = new HashSet<>();
         final Map<Path, String> statProblems = new HashMap<>();
+        /** The files to take, in the order they were found (directories by priority, names sorted). */
+        final List<Candidate> candidates = new ArrayList<>();
     }
 
     private void scanDirectory(Path dir, Scan scan) {
@@ -215,16 +258,118 @@ public final class DirectoryScanner {
                 scan.clashes.add(new Clash(file, winner));
                 continue;
             }
-            Cached cached = parsed(name, file, version.get());
-            if (cached == null) {
-                continue; // a new file that changed while it was read: the next scan reads it again
-            }
-            scan.cache.put(file, cached);
-            Version v = cached.version();
-            scan.files.put(name, new VassalFile(name, file, v.fingerprint(), followLinks ? v.link() : null,
-                    cached.parsed()));
+            scan.candidates.add(new Candidate(name, file, version.get(), scan.candidates.size()));
         }
         lastListed.put(dir, present);
+    }
+
+    /**
+     * Reads (where changed) and keeps every candidate. In tyrant mode each one first asks the
+     * {@link TenantBudget}, in an order that does not flap between scans: the files that ran
+     * unchanged since the last scan, then the changed ones that ran, then the rest, each group in
+     * the order found. So a file that was taken keeps its place when another of its owner
+     * appears, and of new files the first by directory and name are taken.
+     */
+    private void take(Scan scan) {
+        List<Candidate> order = new ArrayList<>(scan.candidates);
+        TenantBudget.Tally tally = null;
+        if (tyrant.isPresent()) {
+            UserDb users = tyrant.get();
+            tally = budget.tally(uid -> TyrantRules.who(uid, users));
+            // What unreadable directories keep stays held.
+            for (Cached kept : scan.cache.values()) {
+                tally.charge(kept.version().fingerprint().uid(), kept.charge());
+            }
+            order.sort(Comparator.comparingInt(this::rank).thenComparingInt(Candidate::order));
+        }
+        Map<Candidate, Cached> taken = new HashMap<>();
+        for (Candidate c : order) {
+            Cached cached = tally == null ? parsed(c.name(), c.file(), c.version()) : budgeted(c, tally);
+            if (cached != null) {
+                taken.put(c, cached);
+            }
+            // null: a new file that changed while it was read: the next scan reads it again
+        }
+        for (Candidate c : scan.candidates) {
+            Cached cached = taken.get(c);
+            if (cached == null) {
+                continue;
+            }
+            scan.cache.put(c.file(), cached);
+            Version v = cached.version();
+            scan.files.put(c.name(), new VassalFile(c.name(), c.file(), v.fingerprint(), followLinks ? v.link() : null,
+                    cached.parsed()));
+        }
+    }
+
+    /** 0: it ran and is unchanged; 1: it ran (or its last runnable version did) and changed; 2: the rest. */
+    private int rank(Candidate c) {
+        Cached before = cache.get(c.file());
+        if (before == null) {
+            return 2;
+        }
+        boolean ran = !before.overBudget() && before.parsed().isOk();
+        if (ran && before.version().sameAs(c.version())) {
+            return 0;
+        }
+        return ran || before.carried() > 0 ? 1 : 2;
+    }
+
+    /**
+     * Tyrant mode: the file counts against its owner's files; if there are too many it is refused
+     * unread, else it is read (unless unchanged) and kept if what it holds fits the owner's bytes
+     * and the total. A refused file keeps only its version and the refusal.
+     */
+    private Cached budgeted(Candidate c, TenantBudget.Tally tally) {
+        int uid = c.version().fingerprint().uid();
+        Cached before = cache.get(c.file());
+        boolean same = before != null && before.version().sameAs(c.version());
+        long carried = before == null ? 0 : same ? before.carried() : before.toCarry();
+        String tooMany = tally.count(uid);
+        if (tooMany != null) {
+            return overBudget(c, before, same && before.overBudget() ? before.weight() : -1, tooMany, carried,
+                    tally);
+        }
+        Cached read;
+        if (same && !before.overBudget()) {
+            read = before;
+        } else {
+            if (same && before.weight() >= 0) {
+                // Refused over the budget before: read it again only if it now fits.
+                String refusal = tally.fits(uid, before.weight());
+                if (refusal != null) {
+                    return overBudget(c, before, before.weight(), refusal, carried, tally);
+                }
+            }
+            read = parsed(c.name(), c.file(), c.version());
+            if (read == null) {
+                return null;
+            }
+            if (read != before) {
+                read = new Cached(read.version(), read.parsed(),
+                        TenantBudget.PER_FILE + HeldBytes.of(read.parsed()), false,
+                        read.parsed().isOk() ? 0 : carried);
+            }
+        }
+        String refusal = tally.fits(uid, read.charge());
+        if (refusal != null) {
+            return overBudget(c, before, read.weight(), refusal, carried, tally);
+        }
+        tally.charge(uid, read.charge());
+        return read;
+    }
+
+    /** The refusal, which alone is kept (the same entry as before when nothing changed, so it is logged once). */
+    private Cached overBudget(Candidate c, Cached before, long weight, String refusal, long carried,
+                              TenantBudget.Tally tally) {
+        Cached refused = new Cached(c.version(), Parsed.failed(List.of(new Problem(c.file(), 0, refusal)), List.of()),
+                weight, true, carried);
+        if (before != null && before.overBudget() && before.version().sameAs(c.version())
+                && before.parsed().errors().equals(refused.parsed().errors()) && before.weight() == weight) {
+            refused = before;
+        }
+        tally.charge(c.version().fingerprint().uid(), refused.charge());
+        return refused;
     }
 
     /** The directory exists but cannot be listed: keep what we knew about it. */
@@ -270,7 +415,7 @@ public final class DirectoryScanner {
      */
     private Cached parsed(String name, Path file, Version version) {
         Cached before = cache.get(file);
-        if (before != null && before.version().sameAs(version)) {
+        if (before != null && before.version().sameAs(version) && !before.overBudget()) {
             return before;
         }
         // The fingerprint was taken before reading: if the file changes in between, the next

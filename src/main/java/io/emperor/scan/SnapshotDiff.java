@@ -14,7 +14,8 @@ public final class SnapshotDiff {
      * @param known the vassal files the loop last acted on, by name
      * @param next  the new scan
      * @return the changes, sorted by name; nothing for an unchanged file (same fingerprint, link
-     *         fingerprint and path), and nothing for a known name that is absent from {@code next} while its
+     *         fingerprint and path, and the same verdict: a file refused over the tenant budget
+     *         that later fits, unchanged, is a change), and nothing for a known name that is absent from {@code next} while its
      *         directory is in {@link Snapshot#unreadableDirs()} (we cannot know; keep it)
      */
     public static List<Change> diff(Map<String, VassalFile> known, Snapshot next) {
@@ -32,7 +33,9 @@ public final class SnapshotDiff {
                 }
             } else if (!before.fingerprint().equals(after.fingerprint())
                     || !Objects.equals(before.link(), after.link())
-                    || !before.path().equals(after.path())) {
+                    || !before.path().equals(after.path())
+                    || before.parsed().isOk() != after.parsed().isOk()
+                    || !before.parsed().errors().equals(after.parsed().errors())) {
                 changes.add(new Change.Changed(after));
             }
         }

@@ -176,7 +176,7 @@ public final class TyrantRules {
     }
 
     /** {@code root (uid 0)}, {@code alice (uid 1000)}, or {@code uid 12345} without a passwd entry. */
-    private static String who(int uid, UserDb users) {
+    static String who(int uid, UserDb users) {
         if (uid == 0) {
             return "root (uid 0)";
         }

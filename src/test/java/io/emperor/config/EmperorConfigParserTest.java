@@ -165,7 +165,8 @@ class EmperorConfigParserTest {
                 Arguments.of("uwsgi-bin = /usr/bin/uwsgi", "uwsgi-bin: unknown key "
                         + "(known keys: vassals, log, rescan, min-uptime, max-backoff, tyrant, nofollow, "
                         + "required-heartbeat, uwsgi-binary, vassal-set, vassals-include, vassals-include-before, log-format, vassal-logs, "
-                        + "vassal-log-maxsize, vassal-log-backups, log-maxsize, log-backups, control, stats, env)"),
+                        + "vassal-log-maxsize, vassal-log-backups, log-maxsize, log-backups, control, stats, env, "
+                        + "tenant-max-vassals, tenant-max-bytes, tenant-max-total-bytes)"),
                 Arguments.of("stats = localhost", "stats: expected HOST:PORT, :PORT or a unix socket path (with a /): \"localhost\""),
                 Arguments.of("stats = :99999", "stats: the port must be a number from 0 to 65535: \":99999\""),
                 Arguments.of("control = /" + "x".repeat(120), "control: a unix socket path is at most 107 bytes long: /"
@@ -176,6 +177,13 @@ class EmperorConfigParserTest {
                 Arguments.of("env = LANG", "env: expected KEY=VALUE: \"LANG\""),
                 Arguments.of("env = LD_PRELOAD=/tmp/x.so", "env: only LANG, LANGUAGE and LC_* may be set here (every"
                         + " vassal, a tenant's too, gets them): \"LD_PRELOAD\""),
+                Arguments.of("tenant-max-vassals = 0", "tenant-max-vassals: expected a whole number from 1 to 100000:"
+                        + " \"0\""),
+                Arguments.of("tenant-max-bytes = 1k", "tenant-max-bytes: at least 3072 (what one file costs): \"1k\""),
+                Arguments.of("tenant-max-bytes = lots", "tenant-max-bytes: expected bytes, or a number with k, M or G:"
+                        + " \"lots\""),
+                Arguments.of("tenant-max-total-bytes = 1M", "tenant-max-total-bytes: at least tenant-max-bytes (4194304):"
+                        + " \"1M\""),
                 Arguments.of("env = PATH=/opt/bin", "env: only LANG, LANGUAGE and LC_* may be set here (every"
                         + " vassal, a tenant's too, gets them): \"PATH\""));
     }
@@ -185,6 +193,19 @@ class EmperorConfigParserTest {
     void rejects(String line, String message) throws IOException {
         Path file = write("emperor.ini", "[emperor]\n" + line + "\n");
         assertEquals(List.of(file + ":2: " + message), errors(parser.parse(file)));
+    }
+
+    @Test
+    void theTenantBudgetHasDefaultsAndItsThreeKeys() throws IOException {
+        assertEquals(new TenantBudget(200, 4L << 20, 16L << 20),
+                parser.parse(write("emperor.ini", "[emperor]\n")).value().tenantBudget());
+        Parsed<EmperorConfig> parsed = parser.parse(write("emperor.ini",
+                "[emperor]\ntenant-max-vassals = 50\ntenant-max-bytes = 1M\ntenant-max-total-bytes = 64M\n"));
+        assertEquals(List.of(), parsed.errors());
+        assertEquals(new TenantBudget(50, 1L << 20, 64L << 20), parsed.value().tenantBudget());
+        assertEquals(new TenantBudget(200, 32L << 20, 32L << 20), parser.parse(write("emperor.ini",
+                "[emperor]\ntenant-max-bytes = 32M\n")).value().tenantBudget(),
+                "the default total is at least an owner's");
     }
 
     @Test
