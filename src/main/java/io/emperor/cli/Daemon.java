@@ -264,6 +264,11 @@ final class Daemon {
             // The parser and the launcher hold the environment of the start.
             EmperorLog.warn("emperor.ini: env takes effect only at start");
         }
+        if (!next.tenantBudget().equals(config.tenantBudget())) {
+            // The scanner holds the budget of the start.
+            EmperorLog.warn("emperor.ini: tenant-max-vassals, tenant-max-bytes and tenant-max-total-bytes take"
+                    + " effect only at start");
+        }
         for (Problem w : p.warnings()) {
             EmperorLog.warn("emperor.ini: warning: " + w);
         }

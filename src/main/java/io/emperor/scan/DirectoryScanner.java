@@ -54,6 +54,11 @@ import org.slf4j.LoggerFactory;
  *       not read) and to what it parsed, and stats again after reading: a file that changed
  *       while it was read is not used (the last version stays, or it is left out of this scan),
  *       since its content might not be the one the verdict was about;</li>
+ *   <li>in tyrant mode, holds each owner's files to the {@link TenantBudget} (docs/tyrant.md, "The
+ *       tenant budget"): in an order that does not flap ({@link #take}), each file counts against
+ *       its owner's files (past {@code maxVassals} it is refused unread) and what its parse holds
+ *       ({@link HeldBytes}) against its owner's bytes and the total; a refused file keeps only its
+ *       version and that refusal;</li>
  *   <li>a directory that does not exist contributes nothing (its vassals are removed) and is
  *       logged once per disappearance: {@code vassal directory DIR does not exist; waiting for
  *       it}, then {@code vassal directory DIR appeared}; a directory that exists but cannot be

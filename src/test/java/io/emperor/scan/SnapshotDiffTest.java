@@ -39,6 +39,25 @@ class SnapshotDiffTest {
                 SnapshotDiff.diff(Map.of(), snapshot(Set.of(), b, a)));
     }
 
+    /**
+     * The same version with another verdict (a file refused over the tenant budget that now fits,
+     * or refused for another reason) is a change: the loop starts it, or logs the new reason.
+     */
+    @Test
+    void theSameVersionWithAnotherVerdictIsAChange() {
+        VassalFile refused = file(A, "a", 1);
+        VassalFile otherReason = new VassalFile("a", refused.path(), refused.fingerprint(), null,
+                Parsed.failed(List.of(new Problem(refused.path(), 0, "y")), List.of()));
+        assertEquals(List.of(new Change.Changed(otherReason)),
+                SnapshotDiff.diff(byName(refused), snapshot(Set.of(), otherReason)));
+        VassalFile taken = new VassalFile("a", refused.path(), refused.fingerprint(), null,
+                Parsed.ok(new io.emperor.config.VassalSpec("a", refused.path(), io.emperor.config.VassalSpec.Kind.PROGRAM,
+                        List.of("/bin/true"), A, List.of(), 0022, null, -1, -1, null, 15,
+                        java.time.Duration.ofSeconds(30), io.emperor.config.ReloadMode.SIGNAL, 1, List.of()), List.of()));
+        assertEquals(List.of(new Change.Changed(taken)), SnapshotDiff.diff(byName(refused), snapshot(Set.of(), taken)));
+        assertEquals(List.of(), SnapshotDiff.diff(byName(taken), snapshot(Set.of(), taken)));
+    }
+
     @Test
     void unchangedGivesNothing() {
         VassalFile a = file(A, "a", 1);
