@@ -100,4 +100,31 @@ class TenantBudgetIT extends UsersItSupport {
                     () -> "no refusal or spawn repeated\n" + emp.diagnostics());
         }
     }
+
+    /** Many small files: past tenant-max-vassals the owner's files are refused unread, the first by name taken. */
+    @Test
+    void pastTenantMaxVassalsATenantsFilesAreRefusedAndAnotherTenantsFileStillSpawns() {
+        try (EmperorProcess emp = tyrant("tenant-max-vassals = 5")) {
+            int from = emp.mark();
+            String exec = "exec = " + ws.exec("sleeps.sh");
+            // Each put in place with one rename; whichever a scan sees first, 5 are taken and every other refused once.
+            for (int i = 0; i < 50; i++) {
+                TyrantSupport.vassal(ws, ws.vassals, String.format("s%03d", i), mallory.uid(), mallory.gid(),
+                        "rw-r--r--", exec, "stop-timeout = 2");
+            }
+            Pattern tooMany = Pattern.compile("^\\S+ \\[emperor\\] (s\\d{3}): refused: \\S+: " + q("owner "
+                    + mallory.name() + " (uid " + mallory.uid() + ") has more than 5 vassal files (tenant-max-vassals);"
+                    + " this one is not read: remove some of the owner's files, or raise the limit") + "$");
+            emp.awaitCount(from, tooMany, 45, WAIT);
+            List<LogLine> spawned = emp.awaitCount(from, Pattern.compile("^\\S+ \\[emperor\\] (s\\d{3}): spawned pid="),
+                    5, WAIT);
+            assertEquals(5, spawned.size(), emp::diagnostics);
+
+            int later = emp.mark();
+            TyrantSupport.vassal(ws, ws.vassals, "good", bob.uid(), bob.gid(), "rw-r--r--", exec, "stop-timeout = 2");
+            Proc good = awaitRunning(emp, later, "good");
+            assertEquals(bob.uid(), TyrantSupport.uidOf(Path.of("/proc/" + good.pid())), "runs as bob");
+            assertEquals(45, emp.find(from, tooMany).size(), "each refused once");
+        }
+    }
 }
