@@ -329,7 +329,8 @@ public final class DirectoryScanner {
         int uid = c.version().fingerprint().uid();
         Cached before = cache.get(c.file());
         boolean same = before != null && before.version().sameAs(c.version());
-        long carried = before == null ? 0 : same ? before.carried() : before.toCarry();
+        // What the loop may still hold of this name if this version does not run.
+        long carried = before == null ? 0 : same && before.overBudget() ? before.carried() : before.toCarry();
         String tooMany = tally.count(uid);
         if (tooMany != null) {
             return overBudget(c, before, same && before.overBudget() ? before.weight() : -1, tooMany, carried,
