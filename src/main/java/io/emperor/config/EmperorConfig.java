@@ -23,6 +23,8 @@ import java.util.List;
  * @param control    the control socket and the stats server (docs/control.md)
  * @param locale     {@code env = KEY=VALUE}: LANG, LANGUAGE and LC_* every vassal gets, in tyrant mode
  *                   the only variables of the admin's choosing (docs/tyrant.md); read at start only
+ * @param drop       {@code uid}, {@code gid}, {@code cap}: whom a root emperor becomes once its log and
+ *                   sockets are open ({@link DropSettings#NONE}: nobody); read at start only
  */
 public record EmperorConfig(
         Path source,
@@ -37,7 +39,8 @@ public record EmperorConfig(
         UwsgiCommand uwsgi,
         LogSettings logging,
         ControlSettings control,
-        java.util.Map<String, String> locale) {
+        java.util.Map<String, String> locale,
+        DropSettings drop) {
 
     public static final Path DEFAULT_VASSALS = Path.of("/etc/emperor/vassals");
     public static final Duration DEFAULT_RESCAN = Duration.ofSeconds(10);
@@ -47,6 +50,16 @@ public record EmperorConfig(
     public EmperorConfig {
         vassalDirs = List.copyOf(vassalDirs);
         locale = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(locale));
+        drop = java.util.Objects.requireNonNull(drop, "drop");
+    }
+
+    /** Without a user to become. */
+    public EmperorConfig(Path source, List<Path> vassalDirs, Path log, Duration rescan, Duration minUptime,
+                         Duration maxBackoff, boolean tyrant, boolean nofollow, Duration requiredHeartbeat,
+                         UwsgiCommand uwsgi, LogSettings logging, ControlSettings control,
+                         java.util.Map<String, String> locale) {
+        this(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrant, nofollow, requiredHeartbeat, uwsgi,
+                logging, control, locale, DropSettings.NONE);
     }
 
     /** Without a locale for the vassals. */
@@ -83,7 +96,7 @@ public record EmperorConfig(
     /** The same with another mode (SIGHUP keeps the mode of the start). */
     public EmperorConfig withMode(boolean tyrantMode, boolean nofollowMode) {
         return new EmperorConfig(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrantMode, nofollowMode,
-                requiredHeartbeat, uwsgi, logging, control, locale);
+                requiredHeartbeat, uwsgi, logging, control, locale, drop);
     }
 
     public static EmperorConfig defaults() {
