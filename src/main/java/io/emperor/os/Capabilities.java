@@ -64,8 +64,13 @@ public final class Capabilities {
                 + "  (see docs/tyrant.md)";
     }
 
-    /** This process's {@code /proc/self/status}. */
+    /**
+     * The calling thread's {@code /proc/thread-self/status}: capabilities are per thread, and an
+     * emperor that dropped root itself (emperor.ini's {@code uid}, {@link PrivilegeDrop}) holds them
+     * only in the thread that did and those it started, not in the JVM's first thread that
+     * {@code /proc/self/status} shows. Under systemd every thread has the same.
+     */
     public static String readSelfStatus() throws IOException {
-        return Files.readString(Path.of("/proc/self/status"), StandardCharsets.ISO_8859_1);
+        return Files.readString(Path.of("/proc/thread-self/status"), StandardCharsets.ISO_8859_1);
     }
 }
