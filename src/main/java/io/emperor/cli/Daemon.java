@@ -136,7 +136,7 @@ final class Daemon {
                 return 1;
             }
         }
-        if (!Drop.apply(drop, config, deferred)) {
+        if (!Drop.apply(drop, config, deferred, helper.get().getParent())) {
             control.ifPresent(ControlServer::close);
             if (stats != null) {
                 stats.close();

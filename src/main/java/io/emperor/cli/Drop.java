@@ -38,11 +38,11 @@ final class Drop {
     }
 
     /**
-     * Becomes the user of the plan, on the calling thread (the loop's, before it starts the
-     * others); its log lines go to {@code log}. False when it failed, said on stderr: the start
+     * Becomes the user of the plan, from the thread that becomes the loop's, before it starts the
+     * others; its log lines go to {@code log}; {@code libDir} holds libemperor-signal.so. False when it failed, said on stderr: the start
      * fails. In tyrant mode the capability check of an unprivileged emperor follows.
      */
-    static boolean apply(PrivilegeDrop.Plan plan, EmperorConfig config, List<Runnable> log) {
+    static boolean apply(PrivilegeDrop.Plan plan, EmperorConfig config, List<Runnable> log, Path libDir) {
         if (!(plan instanceof PrivilegeDrop.Plan.Become b)) {
             return true;
         }
@@ -54,7 +54,8 @@ final class Drop {
             System.err.println("emperor: " + handed.get());
             return false;
         }
-        Optional<String> failed = PrivilegeDrop.apply(t);
+        Path lib = libDir.resolve(io.emperor.os.SignalHandlers.LIBRARY);
+        Optional<String> failed = PrivilegeDrop.apply(t, lib);
         if (failed.isPresent()) {
             System.err.println("emperor: " + t.settings().where(t.settings().uid()) + ": cannot become uid "
                     + t.uid() + ": " + failed.get());
@@ -68,6 +69,10 @@ final class Drop {
         }
         for (String line : PrivilegeDrop.lines(t, status)) {
             log.add(() -> EmperorLog.info(line));
+        }
+        if (!java.nio.file.Files.isRegularFile(lib)) {
+            log.add(() -> EmperorLog.warn("only the loop thread and the threads it starts hold the capabilities: " + lib
+                    + " not found"));
         }
         if (config.tyrant()) {
             List<String> missing;

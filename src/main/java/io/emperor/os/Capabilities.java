@@ -65,10 +65,10 @@ public final class Capabilities {
     }
 
     /**
-     * The calling thread's {@code /proc/thread-self/status}: capabilities are per thread, and an
-     * emperor that dropped root itself (emperor.ini's {@code uid}, {@link PrivilegeDrop}) holds them
-     * only in the thread that did and those it started, not in the JVM's first thread that
-     * {@code /proc/self/status} shows. Under systemd every thread has the same.
+     * The calling thread's {@code /proc/thread-self/status}: capabilities are per thread. An
+     * emperor that became a user itself (emperor.ini's {@code uid}, {@link PrivilegeDrop}) without
+     * libemperor-signal.so holds them only in this thread and those it started, not in the JVM's
+     * first thread that {@code /proc/self/status} shows. Otherwise every thread has the same.
      */
     public static String readSelfStatus() throws IOException {
         return Files.readString(Path.of("/proc/thread-self/status"), StandardCharsets.ISO_8859_1);

@@ -26,11 +26,11 @@ import jnr.ffi.annotations.SaveError;
  *
  * <p>The uid, gid and groups change for every thread of the process: glibc's {@code setgroups},
  * {@code setresgid} and {@code setresuid} (called here through jnr, never as raw syscalls) apply
- * them to all threads. Capabilities are a thread's own, and only the calling thread keeps them
- * ({@code PR_SET_KEEPCAPS}, {@code capset}, {@code PR_CAP_AMBIENT_RAISE}); the threads it
- * starts afterwards inherit them. So {@link #apply} runs on the thread that becomes the loop
- * (which spawns and signals vassals) before it starts the I/O, watcher and signal threads; the
- * JVM's own threads and those started before (control, stats) keep none.
+ * them to all threads. Capabilities, {@code PR_SET_KEEPCAPS} and the ambient set are a thread's
+ * own, and no libc call changes them for all threads: {@code emperor_caps_all_threads} of
+ * libemperor-signal.so does it the way glibc does for set*id, a signal to each thread whose
+ * handler changes its own. Without that library only the calling thread (the loop's) and those
+ * it starts afterwards hold the capabilities.
  */
 public final class PrivilegeDrop {
     static final int PR_SET_KEEPCAPS = 8;
@@ -218,23 +218,33 @@ public final class PrivilegeDrop {
     }
 
     /**
-     * Becomes {@code t}, on the calling thread (see the class comment): keep capabilities across
-     * the uid change, shrink this thread's bounding set to the kept capabilities, the groups
-     * ({@code initgroups}, or only the gid for a uid without passwd entry), {@code setresgid},
-     * {@code setresuid}, then exactly the kept capabilities in the effective, permitted and
-     * inheritable sets and raised in the ambient set (so the exec helper gets them), then checks
-     * the result in {@code /proc/thread-self/status}. Empty when done, else what failed; the
+     * Becomes {@code t}: in every thread, keep capabilities across the uid change and shrink the
+     * bounding set to the kept capabilities; the groups ({@code initgroups}, or only the gid for
+     * a uid without passwd entry), {@code setresgid}, {@code setresuid}; then in every thread
+     * exactly the kept capabilities in the effective, permitted and inheritable sets, raised in
+     * the ambient set (so the exec helper gets them); then checks every thread's
+     * {@code /proc/self/task/TID/status}. {@code signalLib} is libemperor-signal.so (without it,
+     * the calling thread only, see the class comment). Empty when done, else what failed; the
      * process may then be half-changed, and must exit.
      */
-    public static Optional<String> apply(Target t) {
+    public static Optional<String> apply(Target t, Path signalLib) {
         Cred c = Holder.CRED;
-        if (c.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
-            return failed("prctl(PR_SET_KEEPCAPS)");
-        }
+        long mask = t.mask();
         int last = lastCap();
-        for (int cap = 0; cap <= last; cap++) {
-            if (!t.caps().contains(cap) && c.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
-                return failed("prctl(PR_CAPBSET_DROP, " + cap + ")");
+        AllThreads all = AllThreads.load(signalLib);
+        if (all != null) {
+            Optional<String> f = all.phase(1, mask, last);
+            if (f.isPresent()) {
+                return f;
+            }
+        } else {
+            if (c.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
+                return failed("prctl(PR_SET_KEEPCAPS)");
+            }
+            for (int cap = 0; cap <= last; cap++) {
+                if (!t.caps().contains(cap) && c.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+                    return failed("prctl(PR_CAPBSET_DROP, " + cap + ")");
+                }
             }
         }
         if (t.name() != null ? c.initgroups(t.name(), t.gid()) != 0 : c.setgroups(1, new int[] {t.gid()}) != 0) {
@@ -246,20 +256,26 @@ public final class PrivilegeDrop {
         if (c.setresuid(t.uid(), t.uid(), t.uid()) != 0) {
             return failed("setresuid " + t.uid());
         }
-        long mask = t.mask();
-        int lo = (int) mask;
-        int hi = (int) (mask >>> 32);
-        // struct __user_cap_header_struct {version, pid}; two __user_cap_data_struct {effective, permitted, inheritable}
-        if (c.capset(new int[] {LINUX_CAPABILITY_VERSION_3, 0}, new int[] {lo, lo, lo, hi, hi, hi}) != 0) {
-            return failed("capset");
-        }
-        for (int cap : t.caps()) {
-            if (c.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) {
-                return failed("prctl(PR_CAP_AMBIENT_RAISE, " + DropSettings.capName(cap) + ")");
+        if (all != null) {
+            Optional<String> f = all.phase(2, mask, last);
+            if (f.isPresent()) {
+                return f;
             }
-        }
-        if (c.prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) {
-            return failed("prctl(PR_SET_KEEPCAPS, 0)");
+        } else {
+            int lo = (int) mask;
+            int hi = (int) (mask >>> 32);
+            // struct __user_cap_header_struct {version, pid}; two __user_cap_data_struct {effective, permitted, inheritable}
+            if (c.capset(new int[] {LINUX_CAPABILITY_VERSION_3, 0}, new int[] {lo, lo, lo, hi, hi, hi}) != 0) {
+                return failed("capset");
+            }
+            for (int cap : t.caps()) {
+                if (c.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) {
+                    return failed("prctl(PR_CAP_AMBIENT_RAISE, " + DropSettings.capName(cap) + ")");
+                }
+            }
+            if (c.prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) {
+                return failed("prctl(PR_SET_KEEPCAPS, 0)");
+            }
         }
         int[] r = new int[1];
         int[] e = new int[1];
@@ -267,21 +283,71 @@ public final class PrivilegeDrop {
         if (c.getresuid(r, e, s) != 0 || r[0] != t.uid() || e[0] != t.uid() || s[0] != t.uid()) {
             return Optional.of("the uids are " + r[0] + "," + e[0] + "," + s[0] + ", not " + t.uid());
         }
-        // No setresuid(0, 0, 0) check: with CAP_SETUID kept it would succeed here and fail in the
-        // threads without capabilities, and glibc aborts the process when the threads disagree.
-        // For the same reason nothing in this process may call a set*id function after the drop.
+        // No setresuid(0, 0, 0) check: with CAP_SETUID kept it succeeds, as it would for the unit's
+        // emperor. Nothing in this process calls a set*id function after this: glibc aborts a
+        // process whose threads disagree on its result.
         try {
-            String status = threadStatus();
-            for (String set : List.of("CapEff", "CapPrm", "CapInh", "CapAmb")) {
-                long got = Long.parseUnsignedLong(field(status, set), 16);
-                if (got != mask) {
-                    return Optional.of(set + " is " + Long.toHexString(got) + ", not " + Long.toHexString(mask));
+            List<Path> threads = all != null ? tasks() : List.of(Path.of("/proc/thread-self"));
+            for (Path thread : threads) {
+                String status;
+                try {
+                    status = Files.readString(thread.resolve("status"), StandardCharsets.ISO_8859_1);
+                } catch (java.nio.file.NoSuchFileException ended) {
+                    continue;
+                }
+                String uids = field(status, "Uid").replaceAll("\\s+", " ");
+                String want = t.uid() + " " + t.uid() + " " + t.uid() + " " + t.uid();
+                if (!uids.equals(want)) {
+                    return Optional.of("thread " + thread.getFileName() + ": Uid is " + uids + ", not " + want);
+                }
+                for (String set : List.of("CapEff", "CapPrm", "CapInh", "CapAmb")) {
+                    long got = Long.parseUnsignedLong(field(status, set), 16);
+                    if (got != mask) {
+                        return Optional.of("thread " + thread.getFileName() + ": " + set + " is "
+                                + Long.toHexString(got) + ", not " + Long.toHexString(mask));
+                    }
                 }
             }
         } catch (IOException | NumberFormatException x) {
-            return Optional.of("cannot check /proc/thread-self/status: " + x.getMessage());
+            return Optional.of("cannot check the threads' /proc status: " + x.getMessage());
         }
         return Optional.empty();
+    }
+
+    private static List<Path> tasks() throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.list(Path.of("/proc/self/task"))) {
+            return s.toList();
+        }
+    }
+
+    /** {@code emperor_caps_all_threads} of libemperor-signal.so (emperor-signal.c). */
+    public interface CapsLib {
+        @SaveError
+        int emperor_caps_all_threads(@In int[] phaseMaskLoMaskHiLastCapSignalTimeoutMillis);
+    }
+
+    /** A real-time signal (SIGRTMIN+10 with glibc) that nothing else in the emperor uses. */
+    static final int CAPS_SIGNAL = 44;
+    static final int CAPS_TIMEOUT_MILLIS = 10_000;
+
+    /** The capability changes for every thread, through libemperor-signal.so; null without it. */
+    private record AllThreads(CapsLib lib) {
+        static AllThreads load(Path lib) {
+            if (lib == null || !Files.isRegularFile(lib)) {
+                return null;
+            }
+            return new AllThreads(LibraryLoader.create(CapsLib.class).load(lib.toString()));
+        }
+
+        Optional<String> phase(int phase, long mask, int last) {
+            if (lib.emperor_caps_all_threads(new int[] {phase, (int) mask, (int) (mask >>> 32), last, CAPS_SIGNAL,
+                    CAPS_TIMEOUT_MILLIS}) < 0) {
+                int errno = jnr.ffi.Runtime.getRuntime(lib).getLastError();
+                return Optional.of((phase == 1 ? "keeping capabilities across the change of uid"
+                        : "capset and ambient capabilities") + " in every thread: " + Native.strerror(errno));
+            }
+            return Optional.empty();
+        }
     }
 
     /** This thread's {@code /proc/thread-self/status}. */
@@ -300,8 +366,9 @@ public final class PrivilegeDrop {
 
     private static int lastCap() {
         try {
-            return Integer.parseInt(Files.readString(Path.of("/proc/sys/kernel/cap_last_cap")).strip());
-        } catch (IOException | NumberFormatException e) {
+            // Not Files.readString: it reads a /proc file of size 0 short here ("4" of "40").
+            return Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/kernel/cap_last_cap")).get(0).strip());
+        } catch (IOException | RuntimeException e) {
             return DropSettings.CAP_NAMES.size() - 1;
         }
     }
