@@ -67,7 +67,7 @@ int emperor_signal_to_fd(int sig, int fd)
 
 static uint64_t caps_mask;     /* the capabilities kept */
 static int caps_last;          /* /proc/sys/kernel/cap_last_cap */
-static int caps_phase;         /* 1: keepcaps and bounding set, before setresuid; 2: capset and ambient, after */
+static volatile int caps_phase; /* 1: keepcaps and bounding set, before setresuid; 2: capset and ambient, after; 0: done */
 static atomic_int caps_acked;
 static pid_t caps_acked_tids[CAPS_MAX_THREADS];
 static atomic_int caps_errno;  /* the first failure of a handler, 0 if none */
@@ -75,6 +75,9 @@ static atomic_int caps_errno;  /* the first failure of a handler, 0 if none */
 /* Applies the phase to the calling thread: 0, or -1 with errno. */
 static int caps_apply_self(void)
 {
+    if (caps_phase == 0) {
+        return 0; /* a stray signal after the broadcast: nothing to do */
+    }
     if (caps_phase == 1) {
         if (syscall(SYS_prctl, PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) != 0) {
             return -1;
@@ -228,6 +231,7 @@ int emperor_caps_all_threads(const int32_t *args)
             return -1;
         }
         if (fresh == 0) {
+            caps_phase = 0;
             return ndone;
         }
     }
