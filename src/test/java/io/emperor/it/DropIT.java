@@ -150,6 +150,62 @@ class DropIT extends UsersItSupport {
         assertTrue(r.stderr().contains(bad + ":4: cap: unknown capability \"fly\""), r.stderr());
     }
 
+    /**
+     * Started as www already (the unit's way: setpriv with the three ambient capabilities), the
+     * keys change nothing; started as another ordinary user, the emperor refuses and exits 1.
+     */
+    @Test
+    void asThatUserTheKeysAreANoOpAndAsAnotherUserTheStartIsRefused() throws Exception {
+        assumeSetpriv();
+        Path ini = trainingIni();
+        Path log = TyrantSupport.ownedFile(ws.root.resolve("emperor.log"), www.uid(), www.gid());
+        Path socket = TyrantSupport.ownedDir(ws.root.resolve("run"), www.uid(), www.gid()).resolve("control.sock");
+
+        Path err = ws.root.resolve("tenant.err");
+        Process refused = new ProcessBuilder(setpriv(tenant, "", "run", "--config", ini.toString(), "--log", log.toString(),
+                "--control", socket.toString())).directory(ws.root.toFile()).redirectErrorStream(true)
+                .redirectOutput(err.toFile()).start();
+        assertTrue(refused.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "exits");
+        assertEquals(1, refused.exitValue(), Workspace.read(err));
+        // After the warnings of the uWSGI options that are ignored (master …), only this.
+        String said = Workspace.read(err);
+        assertTrue(said.endsWith(":9: warning: log-date: uWSGI option ignored: every log line has a timestamp\n"
+                + "emperor: " + ini + ":4: uid = " + www.name() + ": the emperor runs as " + tenant.name() + " (uid "
+                + tenant.uid() + "); only root can become " + www.name() + " (uid " + www.uid() + "): start it as root,"
+                + " or as that user\n"), said);
+        assertTrue(Files.notExists(socket), "nothing started");
+
+        Path out = ws.root.resolve("www.out");
+        Process p = new ProcessBuilder(setpriv(www, "+setuid,+setgid,+kill", "run", "--config", ini.toString(), "--log",
+                log.toString(), "--control", socket.toString())).directory(ws.root.toFile()).redirectErrorStream(true)
+                .redirectOutput(out.toFile()).start();
+        try {
+            LogTail tail = new LogTail(log);
+            io.emperor.testing.Poll.until("ready", WAIT, () -> tail.lines().stream().anyMatch(l -> l.contains("ready: ")),
+                    () -> Workspace.read(out) + tail.lines());
+            assertTrue(tail.lines().stream().noneMatch(l -> l.contains("became ") || l.contains("cap: ")),
+                    tail.lines()::toString);
+            assertEquals("00000000000000e0", status(p.pid()).get("CapAmb"), "as setpriv started it");
+        } finally {
+            Procs.kill(p.pid(), "TERM");
+            assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+        }
+        assertEquals(0, p.exitValue(), Workspace.read(out));
+    }
+
+    /** {@code setpriv} as {@code user} with these ambient capabilities (none when empty), running {@code emperor ARGS}. */
+    private static List<String> setpriv(User user, String caps, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(SETPRIV.toString(), "--reuid", Integer.toString(user.uid()),
+                "--regid", Integer.toString(user.gid()), "--init-groups"));
+        if (!caps.isEmpty()) {
+            cmd.addAll(List.of("--inh-caps", caps, "--ambient-caps", caps));
+        }
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", classPath, "io.emperor.cli.Main"));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
     /** {@code TID NAME} → the thread's {@code /proc/PID/task/TID/status}. */
     private static Map<String, Map<String, String>> threads(long pid) throws IOException {
         Map<String, Map<String, String>> out = new LinkedHashMap<>();
