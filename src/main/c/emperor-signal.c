@@ -69,6 +69,7 @@ static uint64_t caps_mask;     /* the capabilities kept */
 static int caps_last;          /* /proc/sys/kernel/cap_last_cap */
 static volatile int caps_phase; /* 1: keepcaps and bounding set, before setresuid; 2: capset and ambient, after; 0: done */
 static atomic_int caps_acked;
+static atomic_int caps_slot;
 static pid_t caps_acked_tids[CAPS_MAX_THREADS];
 static atomic_int caps_errno;  /* the first failure of a handler, 0 if none */
 
@@ -115,10 +116,12 @@ static void on_caps(int sig)
         int expected = 0;
         atomic_compare_exchange_strong(&caps_errno, &expected, errno);
     }
-    int i = atomic_fetch_add(&caps_acked, 1);
+    /* The tid is stored before the answer is counted: an answer always has its tid. */
+    int i = atomic_fetch_add(&caps_slot, 1);
     if (i < CAPS_MAX_THREADS) {
         caps_acked_tids[i] = (pid_t)syscall(SYS_gettid);
     }
+    atomic_fetch_add(&caps_acked, 1);
     errno = saved;
 }
 
@@ -136,9 +139,10 @@ static int caps_done_contains(const pid_t *done, int n, pid_t tid)
 static int caps_vanished(const pid_t *sent, int nsent)
 {
     int n = 0;
-    int acked = atomic_load(&caps_acked);
+    int slots = atomic_load(&caps_slot);
     for (int i = 0; i < nsent; i++) {
-        if (caps_done_contains(caps_acked_tids, acked < CAPS_MAX_THREADS ? acked : CAPS_MAX_THREADS, sent[i])) {
+        /* every answer counted has its tid stored; a slot not yet written holds 0 */
+        if (caps_done_contains(caps_acked_tids, slots < CAPS_MAX_THREADS ? slots : CAPS_MAX_THREADS, sent[i])) {
             continue;
         }
         char path[64];
@@ -173,6 +177,8 @@ int emperor_caps_all_threads(const int32_t *args)
     caps_phase = phase;
     atomic_store(&caps_errno, 0);
     atomic_store(&caps_acked, 0);
+    atomic_store(&caps_slot, 0);
+    memset(caps_acked_tids, 0, sizeof caps_acked_tids);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_caps;

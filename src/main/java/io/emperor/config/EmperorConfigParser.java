@@ -42,6 +42,8 @@ import java.util.Optional;
  *       path (with a {@code /}); default none; see docs/stats.md</li>
  *   <li>{@code env}: {@code KEY=VALUE}, repeatable, KEY one of LANG, LANGUAGE, LC_*: given to every
  *       vassal (the only variables a tenant's vassal gets from the admin; docs/tyrant.md)</li>
+ *   <li>{@code uid}, {@code gid}, {@code cap}: the user a root emperor becomes once its log and sockets are
+ *       open, and the capabilities it keeps ({@link DropSettings}; names resolved at start)</li>
  * </ul>
  * Every duration is at most {@value #MAX_SECONDS} seconds. Unknown keys are errors; other sections are
  * ignored with a warning. A file without {@code [emperor]} but with a {@code [uwsgi]} section is
