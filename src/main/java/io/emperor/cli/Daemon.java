@@ -53,6 +53,7 @@ final class Daemon {
     }
 
     int run() throws InterruptedException {
+        FatalErrors.install();
         // emperor.ini's uid/gid/cap: resolved before anything starts, applied once the sockets are open.
         PrivilegeDrop.Plan drop = Drop.plan(config);
         if (drop instanceof PrivilegeDrop.Plan.Refused r) {

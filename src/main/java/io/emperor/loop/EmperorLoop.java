@@ -175,6 +175,8 @@ public final class EmperorLoop {
             }
         } catch (RuntimeException e) {
             // A bug must not take every vassal down with the emperor: log it loudly and go on.
+            // An Error is not caught: the state is unknown after it, and the default
+            // uncaught-exception handler ends the emperor (exit 70, cli.FatalErrors).
             EmperorLog.error("bug: " + event + " failed", e);
         }
     }

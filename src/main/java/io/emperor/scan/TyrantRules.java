@@ -27,8 +27,12 @@ import java.util.Optional;
  *       the content of a file it may not read).</li>
  * </ul>
  * Refused, each with what to do about it: an owner uid 0, a group gid 0, the emperor's own group
- * (see {@link EmperorGroup}), a world-writable file (the one whose content is read), the symlink
- * cases above. A group-writable file gets a warning.
+ * (see {@link EmperorGroup}), a world-writable file
+ * (the one whose content is read), a file with more than one hard link (someone else's file
+ * linked into the directory would change what {@code %d} and the default {@code chdir} mean; with
+ * {@code nofollow}, the link's own count too), the symlink cases above. A group-writable file
+ * gets a warning. The scanner asks for {@link #refusals} before it reads the file (a refused file
+ * is never read), and {@link #judge}s what it parsed.
  * A refusal is an error of the whole file (line 0), printed {@code FILE: message}; the parse's own
  * errors follow it.
  */
@@ -46,8 +50,15 @@ public final class TyrantRules {
      * @param link        the symlink itself ({@code lstat}), or null when the path is not a symlink
      * @param target      the regular file that is read: the path itself, or where the symlink leads
      * @param followLinks false with {@code nofollow}: a symlink's owner is the link's
+     * @param hardLinks   the highest {@code st_nlink} of what is judged: the file read (its
+     *                    {@code fstat}), and with {@code nofollow} the symlink itself
      */
-    public record Subject(Path path, Fingerprint link, Fingerprint target, boolean followLinks) {
+    public record Subject(Path path, Fingerprint link, Fingerprint target, boolean followLinks, long hardLinks) {
+        /** One hard link. */
+        public Subject(Path path, Fingerprint link, Fingerprint target, boolean followLinks) {
+            this(path, link, target, followLinks, 1);
+        }
+
         /** The fingerprint whose owner the vassal runs as. */
         Fingerprint owner() {
             return link != null && !followLinks ? link : target;
@@ -80,6 +91,31 @@ public final class TyrantRules {
                                            EmperorGroup emperor) {
         List<String> refusals = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
+        verdict(file, users, emperor, refusals, warnings);
+        List<Problem> errors = new ArrayList<>();
+        refusals.forEach(m -> errors.add(new Problem(file.path(), 0, m)));
+        errors.addAll(parsed.errors());
+        List<Problem> allWarnings = new ArrayList<>();
+        warnings.forEach(m -> allWarnings.add(new Problem(file.path(), 0, m)));
+        allWarnings.addAll(parsed.warnings());
+        if (!errors.isEmpty()) {
+            return Parsed.failed(errors, allWarnings);
+        }
+        Fingerprint owner = file.owner();
+        Optional<Account> account = users.userById(owner.uid());
+        return Parsed.ok(parsed.value().withIdentity(account.map(Account::name).orElse(null),
+                account.map(Account::home).orElse(null), account.map(Account::shell).orElse(null), owner.uid(),
+                owner.gid()), allWarnings);
+    }
+
+    /** What refuses the file, before it is read (each a problem of the whole file, line 0); empty when it may run. */
+    public static List<Problem> refusals(Subject file, UserDb users, EmperorGroup emperor) {
+        List<String> refusals = new ArrayList<>();
+        verdict(file, users, emperor, refusals, new ArrayList<>());
+        return refusals.stream().map(m -> new Problem(file.path(), 0, m)).toList();
+    }
+
+    private static void verdict(Subject file, UserDb users, EmperorGroup emperor, List<String> refusals, List<String> warnings) {
         Fingerprint link = file.link();
         Fingerprint target = file.target();
         if (link == null) {
@@ -111,21 +147,10 @@ public final class TyrantRules {
             warnings.add(what + "group-writable (mode " + mode(target) + "): members of group gid " + target.gid()
                     + " could make it run code as its owner; chmod g-w it unless they should");
         }
-
-        List<Problem> errors = new ArrayList<>();
-        refusals.forEach(m -> errors.add(new Problem(file.path(), 0, m)));
-        errors.addAll(parsed.errors());
-        List<Problem> allWarnings = new ArrayList<>();
-        warnings.forEach(m -> allWarnings.add(new Problem(file.path(), 0, m)));
-        allWarnings.addAll(parsed.warnings());
-        if (!errors.isEmpty()) {
-            return Parsed.failed(errors, allWarnings);
+        if (file.hardLinks() > 1) {
+            refusals.add("has " + file.hardLinks() + " hard links: a file linked in from elsewhere would run with this"
+                    + " directory as %d and its working directory; copy it instead of linking it (cp, not ln)");
         }
-        Fingerprint owner = file.owner();
-        Optional<Account> account = users.userById(owner.uid());
-        return Parsed.ok(parsed.value().withIdentity(account.map(Account::name).orElse(null),
-                account.map(Account::home).orElse(null), account.map(Account::shell).orElse(null), owner.uid(),
-                owner.gid()), allWarnings);
     }
 
     /** The gid the vassal would run with is the emperor's (gid 0 has its own refusal). */
