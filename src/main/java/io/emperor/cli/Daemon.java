@@ -23,6 +23,7 @@ import io.emperor.os.HelperLauncher;
 import io.emperor.os.HelperLocator;
 import io.emperor.os.IoThread;
 import io.emperor.os.PosixUserDb;
+import io.emperor.os.PrivilegeDrop;
 import io.emperor.os.SignalHandlers;
 import io.emperor.scan.DirectoryScanner;
 import io.emperor.scan.DirectoryWatcher;
@@ -53,6 +54,12 @@ final class Daemon {
 
     int run() throws InterruptedException {
         FatalErrors.install();
+        // emperor.ini's uid/gid/cap: resolved before anything starts, applied once the sockets are open.
+        PrivilegeDrop.Plan drop = Drop.plan(config);
+        if (drop instanceof PrivilegeDrop.Plan.Refused r) {
+            System.err.println(r.message());
+            return 1;
+        }
         Optional<String> logProblem = LogSetup.configure(logTarget(config));
         if (logProblem.isPresent()) {
             System.err.println("emperor: " + logProblem.get());
@@ -73,7 +80,9 @@ final class Daemon {
         // Tyrant mode: $(VAR) in a tenant's file reads only what its vassal gets (docs/tyrant.md).
         VassalParser parser = new VassalParser(users, Host.name(), System.getenv(), config.tyrant(),
                 owner -> environment.forTenant(owner < 0 ? null : users.userById(owner).orElse(null)));
-        Rights rights = rights(posix, users, config.tyrant());
+        int uid = Drop.uid(drop, posix.getuid());
+        int gid = Drop.gid(drop, posix.getgid());
+        Rights rights = rights(posix, users, config.tyrant(), uid, gid);
         DirectoryScanner scanner = new DirectoryScanner(config.vassalDirs(), parser, !config.nofollow(),
                 config.tyrant() ? Optional.of(users) : Optional.empty(), rights.emperorGroup(), config.tenantBudget());
         Policy policy = new Policy(config.minUptime(), config.maxBackoff(), config.requiredHeartbeat());
@@ -102,7 +111,7 @@ final class Daemon {
         // request comes, so nothing is ever queued there.
         java.util.concurrent.atomic.AtomicReference<ControlServer> server = new java.util.concurrent.atomic.AtomicReference<>();
         ControlHandler handler = new ControlHandler(loop, rights, output.tails(), watcher::rescanNow,
-                new StatusView.Emperor(Main.version(), posix.getpid(), posix.getuid(), posix.getgid(),
+                new StatusView.Emperor(Main.version(), posix.getpid(), uid, gid,
                         Path.of("").toAbsolutePath().toString(), config.tyrant(), System.currentTimeMillis()),
                 () -> config.vassalDirs().stream().map(Path::toString).toList(), task -> server.get().execute(task));
         if (config.control().socket() != null) {
@@ -127,6 +136,13 @@ final class Daemon {
                 control.ifPresent(ControlServer::close);
                 return 1;
             }
+        }
+        if (!Drop.apply(drop, config, deferred, helper.get().getParent())) {
+            control.ifPresent(ControlServer::close);
+            if (stats != null) {
+                stats.close();
+            }
+            return 1;
         }
 
         List<String> missed = SignalHandlers.install(loop::post, io, helper.get().getParent());
@@ -192,8 +208,7 @@ final class Daemon {
     }
 
     /** Root, the emperor's own uid and its group's members may do everything (docs/control.md). */
-    private static Rights rights(POSIX posix, PosixUserDb users, boolean tyrant) {
-        int gid = posix.getgid();
+    private static Rights rights(POSIX posix, PosixUserDb users, boolean tyrant, int uid, int gid) {
         String groupName;
         synchronized (users) {
             jnr.posix.Group group = posix.getgrgid(gid);
@@ -202,10 +217,10 @@ final class Daemon {
         // Read at each request: a user added to the group need not wait for a restart. Under the
         // lock of the user database the watcher thread uses: getpwuid and getgrgid return static
         // storage, which a concurrent lookup would overwrite while it is read.
-        return new Rights(tyrant, posix.getuid(), gid, groupName, uid -> {
+        return new Rights(tyrant, uid, gid, groupName, peer -> {
             synchronized (users) {
                 jnr.posix.Group g = posix.getgrgid(gid);
-                jnr.posix.Passwd pw = posix.getpwuid(uid);
+                jnr.posix.Passwd pw = posix.getpwuid(peer);
                 if (g == null || pw == null || g.getMembers() == null) {
                     return false;
                 }
@@ -259,6 +274,9 @@ final class Daemon {
         if (!next.uwsgi().equals(config.uwsgi())) {
             // The launcher builds every uWSGI command from the settings of the start.
             EmperorLog.warn("emperor.ini: uwsgi-binary, vassal-set and vassals-include take effect only at start");
+        }
+        if (!next.drop().equals(config.drop())) {
+            EmperorLog.warn("emperor.ini: uid, gid and cap take effect only at start");
         }
         if (!next.locale().equals(config.locale())) {
             // The parser and the launcher hold the environment of the start.

@@ -26,6 +26,8 @@ import java.util.List;
  * @param tenantBudget in tyrant mode, what the vassal files of one owner and of all may hold
  *                   ({@code tenant-max-vassals}, {@code tenant-max-bytes}, {@code tenant-max-total-bytes});
  *                   read at start only
+ * @param drop       {@code uid}, {@code gid}, {@code cap}: whom a root emperor becomes once its log and
+ *                   sockets are open ({@link DropSettings#NONE}: nobody); read at start only
  */
 public record EmperorConfig(
         Path source,
@@ -41,7 +43,8 @@ public record EmperorConfig(
         LogSettings logging,
         ControlSettings control,
         java.util.Map<String, String> locale,
-        TenantBudget tenantBudget) {
+        TenantBudget tenantBudget,
+        DropSettings drop) {
 
     public static final Path DEFAULT_VASSALS = Path.of("/etc/emperor/vassals");
     public static final Duration DEFAULT_RESCAN = Duration.ofSeconds(10);
@@ -52,15 +55,16 @@ public record EmperorConfig(
         vassalDirs = List.copyOf(vassalDirs);
         locale = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(locale));
         java.util.Objects.requireNonNull(tenantBudget);
+        drop = java.util.Objects.requireNonNull(drop, "drop");
     }
 
-    /** With the default tenant budget. */
+    /** With the default tenant budget, and without a user to become. */
     public EmperorConfig(Path source, List<Path> vassalDirs, Path log, Duration rescan, Duration minUptime,
                          Duration maxBackoff, boolean tyrant, boolean nofollow, Duration requiredHeartbeat,
                          UwsgiCommand uwsgi, LogSettings logging, ControlSettings control,
                          java.util.Map<String, String> locale) {
         this(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrant, nofollow, requiredHeartbeat, uwsgi,
-                logging, control, locale, TenantBudget.DEFAULTS);
+                logging, control, locale, TenantBudget.DEFAULTS, DropSettings.NONE);
     }
 
     /** Without a locale for the vassals. */
@@ -97,7 +101,7 @@ public record EmperorConfig(
     /** The same with another mode (SIGHUP keeps the mode of the start). */
     public EmperorConfig withMode(boolean tyrantMode, boolean nofollowMode) {
         return new EmperorConfig(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrantMode, nofollowMode,
-                requiredHeartbeat, uwsgi, logging, control, locale, tenantBudget);
+                requiredHeartbeat, uwsgi, logging, control, locale, tenantBudget, drop);
     }
 
     public static EmperorConfig defaults() {

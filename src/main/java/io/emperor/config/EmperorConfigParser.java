@@ -46,6 +46,8 @@ import java.util.Optional;
  *       {@code tenant-max-total-bytes} (bytes, k/M/G; default 4M and 16M): in tyrant mode, the
  *       files of one owner, and what the parsed files of one owner and of all owners may hold
  *       ({@link TenantBudget}); read at start only</li>
+ *   <li>{@code uid}, {@code gid}, {@code cap}: the user a root emperor becomes once its log and sockets are
+ *       open, and the capabilities it keeps ({@link DropSettings}; names resolved at start)</li>
  * </ul>
  * Every duration is at most {@value #MAX_SECONDS} seconds. Unknown keys are errors; other sections are
  * ignored with a warning. A file without {@code [emperor]} but with a {@code [uwsgi]} section is
@@ -59,7 +61,7 @@ public final class EmperorConfigParser {
             "tyrant", "nofollow", "required-heartbeat", "uwsgi-binary", "vassal-set", "vassals-include",
             "vassals-include-before", "log-format", "vassal-logs", "vassal-log-maxsize", "vassal-log-backups", "log-maxsize",
             "log-backups", "control", "stats", "env", "tenant-max-vassals", "tenant-max-bytes",
-            "tenant-max-total-bytes");
+            "tenant-max-total-bytes", "uid", "gid", "cap");
     private static final List<String> REPEATABLE = List.of("vassals", "vassal-set", "vassals-include",
             "vassals-include-before", "env");
     static final long MAX_SECONDS = 86400;
@@ -119,8 +121,9 @@ public final class EmperorConfigParser {
         ControlSettings control = control(section, dir, problems);
         Map<String, String> locale = locale(section, problems);
         TenantBudget budget = tenantBudget(section, problems);
+        DropSettings drop = drop(section, path.normalize(), problems);
         return problems.result(() -> new EmperorConfig(path.normalize(), vassals, log, rescan, minUptime, maxBackoff,
-                tyrant, nofollow, heartbeat, uwsgi, logging, control, locale, budget));
+                tyrant, nofollow, heartbeat, uwsgi, logging, control, locale, budget, drop));
     }
 
     /** {@code tenant-max-*}: what one owner's vassal files, and all owners', may hold in tyrant mode. */
@@ -167,6 +170,51 @@ public final class EmperorConfigParser {
             locale.put(key, v.substring(eq + 1));
         }
         return locale;
+    }
+
+    /**
+     * {@code uid}, {@code gid}, {@code cap}: checked here as far as no user database is needed
+     * (capability names; gid and cap need uid); user and group names are resolved at start.
+     */
+    private static DropSettings drop(ExpandedSection section, Path file, Problems problems) {
+        DropSettings.Named uid = named(section, "uid", "a user name or uid", problems);
+        DropSettings.Named gid = named(section, "gid", "a group name or gid", problems);
+        Optional<IniEntry> cap = section.last("cap");
+        List<Integer> caps = new ArrayList<>();
+        if (cap.isPresent()) {
+            for (String name : cap.get().value().split(",")) {
+                if (name.isBlank()) {
+                    continue;
+                }
+                int n = DropSettings.capNumber(name);
+                if (n < 0) {
+                    problems.error(cap.get(), "unknown capability " + Values.quote(name.strip())
+                            + " (names as in capabilities(7), without CAP_: setuid, setgid, kill, net_bind_service…)");
+                } else if (!caps.contains(n)) {
+                    caps.add(n);
+                }
+            }
+        }
+        if (uid == null && gid != null) {
+            problems.error(gid.line(), "gid: needs uid: the emperor becomes a user (uid) with a group (gid)");
+        }
+        if (uid == null && cap.isPresent()) {
+            problems.error(cap.get(), "needs uid: the capabilities are what the emperor keeps once it becomes that user");
+        }
+        return uid == null ? DropSettings.NONE : new DropSettings(file, uid, gid,
+                cap.map(e -> new DropSettings.Named(e.value(), e.line())).orElse(null), caps);
+    }
+
+    private static DropSettings.Named named(ExpandedSection section, String key, String what, Problems problems) {
+        Optional<IniEntry> e = section.last(key);
+        if (e.isEmpty()) {
+            return null;
+        }
+        if (e.get().value().isBlank()) {
+            problems.error(e.get(), "needs " + what);
+            return null;
+        }
+        return new DropSettings.Named(e.get().value().strip(), e.get().line());
     }
 
     static boolean isLocale(String key) {

@@ -27,7 +27,10 @@ final class UwsgiEmperorIni {
             Map.entry("vassals-set", "vassal-set"),
             Map.entry("binary-path", "uwsgi-binary"),
             Map.entry("emperor-stats", "stats"),
-            Map.entry("emperor-stats-server", "stats"));
+            Map.entry("emperor-stats-server", "stats"),
+            Map.entry("uid", "uid"),
+            Map.entry("gid", "gid"),
+            Map.entry("cap", "cap"));
 
     /** uWSGI option → why it is accepted and ignored. */
     static final Map<String, String> IGNORED = Map.ofEntries(
@@ -35,9 +38,6 @@ final class UwsgiEmperorIni {
             Map.entry("emperor-max-throttle", "the emperor backs off per vassal, exponentially (min-uptime, max-backoff)"),
             Map.entry("emperor-graceful-shutdown", "set graceful-shutdown = true in the vassal files that want it"),
             Map.entry("emperor-pidfile", "no pid file: systemd (Type=notify) tracks the emperor"),
-            Map.entry("cap", "capabilities come from systemd (AmbientCapabilities in emperor.service)"),
-            Map.entry("uid", "the emperor runs as the user systemd starts it as (User=)"),
-            Map.entry("gid", "the emperor runs as the group systemd starts it with (Group=)"),
             Map.entry("master", "the emperor needs no master process"),
             Map.entry("workers", "the emperor has no workers"),
             Map.entry("processes", "the emperor has no workers"),

@@ -64,8 +64,13 @@ public final class Capabilities {
                 + "  (see docs/tyrant.md)";
     }
 
-    /** This process's {@code /proc/self/status}. */
+    /**
+     * The calling thread's {@code /proc/thread-self/status}: capabilities are per thread. An
+     * emperor that became a user itself (emperor.ini's {@code uid}, {@link PrivilegeDrop}) without
+     * libemperor-signal.so holds them only in this thread and those it started, not in the JVM's
+     * first thread that {@code /proc/self/status} shows. Otherwise every thread has the same.
+     */
     public static String readSelfStatus() throws IOException {
-        return Files.readString(Path.of("/proc/self/status"), StandardCharsets.ISO_8859_1);
+        return Files.readString(Path.of("/proc/thread-self/status"), StandardCharsets.ISO_8859_1);
     }
 }

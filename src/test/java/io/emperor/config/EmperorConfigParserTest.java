@@ -113,9 +113,29 @@ class EmperorConfigParserTest {
         assertEquals(new UwsgiCommand("uwsgi", List.of("processes=2"), List.of(), List.of(dir.resolve("common.ini"))), c.uwsgi());
         List<String> warnings = parsed.warnings().stream().map(Problem::toString).toList();
         assertEquals("127.0.0.1:1717", c.control().stats());
-        assertEquals(12, warnings.size(), warnings.toString());
+        assertEquals(9, warnings.size(), warnings.toString());
+        // uid, gid and cap keep their meaning: whom the emperor becomes once its sockets are open.
+        assertEquals(new DropSettings(file, new DropSettings.Named("www-data", 13), new DropSettings.Named("www-data", 14),
+                new DropSettings.Named("setgid,setuid", 12), List.of(6, 7)), c.drop());
         assertTrue(warnings.contains(file + ":6: emperor-throttle: uWSGI option ignored: the emperor backs off per vassal,"
                 + " exponentially (min-uptime, max-backoff)"), warnings.toString());
+    }
+
+    @Test
+    void uidGidAndCapInTheEmperorSection() throws IOException {
+        Path file = write("emperor.ini", "[emperor]\nuid = 33\ncap = CAP_SETUID, setgid,Kill,setuid\n");
+        EmperorConfig c = parser.parse(file).value();
+        assertEquals(new DropSettings(file, new DropSettings.Named("33", 2), null,
+                new DropSettings.Named("CAP_SETUID, setgid,Kill,setuid", 3), List.of(7, 6, 5)), c.drop());
+        assertEquals("CAP_NET_BIND_SERVICE", DropSettings.capName(10));
+        assertEquals(DropSettings.NONE, parser.parse(write("none.ini", "[emperor]\n")).value().drop());
+    }
+
+    @Test
+    void anUnknownCapabilityIsAnErrorWithItsLine() throws IOException {
+        Path file = write("emperor.ini", "[uwsgi]\nemperor = /v\nuid = www-data\ncap = setgid,setuid,fly\n");
+        assertEquals(List.of(file + ":4: cap: unknown capability \"fly\" (names as in capabilities(7), without CAP_:"
+                + " setuid, setgid, kill, net_bind_service…)"), errors(parser.parse(file)));
     }
 
     @Test
@@ -166,7 +186,11 @@ class EmperorConfigParserTest {
                         + "(known keys: vassals, log, rescan, min-uptime, max-backoff, tyrant, nofollow, "
                         + "required-heartbeat, uwsgi-binary, vassal-set, vassals-include, vassals-include-before, log-format, vassal-logs, "
                         + "vassal-log-maxsize, vassal-log-backups, log-maxsize, log-backups, control, stats, env, "
-                        + "tenant-max-vassals, tenant-max-bytes, tenant-max-total-bytes)"),
+                        + "tenant-max-vassals, tenant-max-bytes, tenant-max-total-bytes, uid, gid, cap)"),
+                Arguments.of("uid =", "uid: needs a user name or uid"),
+                Arguments.of("gid = www-data", "gid: needs uid: the emperor becomes a user (uid) with a group (gid)"),
+                Arguments.of("cap = setuid", "cap: needs uid: the capabilities are what the emperor keeps once it"
+                        + " becomes that user"),
                 Arguments.of("stats = localhost", "stats: expected HOST:PORT, :PORT or a unix socket path (with a /): \"localhost\""),
                 Arguments.of("stats = :99999", "stats: the port must be a number from 0 to 65535: \":99999\""),
                 Arguments.of("control = /" + "x".repeat(120), "control: a unix socket path is at most 107 bytes long: /"

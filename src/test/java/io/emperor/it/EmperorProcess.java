@@ -54,9 +54,24 @@ final class EmperorProcess implements AutoCloseable {
 
     /** Same, with these environment changes (a null value removes the variable). */
     static EmperorProcess start(Workspace ws, Map<String, String> envChanges, String... runArgs) {
+        return start(ws, javaCommand(), envChanges, runArgs);
+    }
+
+    /**
+     * Same, with the classes and jars at {@code classPath} (an emperor that stops being root
+     * must still read them: {@link TyrantSupport#publish}).
+     */
+    static EmperorProcess startWithClassPath(Workspace ws, String classPath, String... runArgs) {
+        List<String> java = new ArrayList<>(javaCommand());
+        java.set(java.indexOf("-cp") + 1, classPath);
+        return start(ws, java, Map.of(), runArgs);
+    }
+
+    private static EmperorProcess start(Workspace ws, List<String> java, Map<String, String> envChanges,
+                                        String... runArgs) {
         Path log = ws.root.resolve("emperor.log");
         Path out = ws.root.resolve("emperor.out");
-        List<String> cmd = new ArrayList<>(javaCommand());
+        List<String> cmd = new ArrayList<>(java);
         cmd.add("run");
         cmd.addAll(List.of(runArgs));
         if (!List.of(runArgs).contains("--control")) {
