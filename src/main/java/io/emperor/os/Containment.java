@@ -1,0 +1,491 @@
+package io.emperor.os;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Keeps every process a vassal starts attributable to it (docs/lifecycle.md, "What a stop
+ * reaches"): a cgroup per vassal, {@code NAME.vassal}, under the emperor's own directory
+ * {@code emperor-KEY} (KEY: a hash of its vassal directories, so the next emperor on the same
+ * directories finds what a crashed one left). The exec helper joins it before the drop
+ * ({@code -G}); the directories are the emperor's, so a vassal that runs as another uid cannot
+ * move out. cgroup v2 (the emperor's own cgroup in the unified hierarchy, where it may create
+ * one: root, or a delegated subtree) is preferred, then a v1 {@code pids} or {@code freezer}
+ * hierarchy; without either, {@link Mode#NONE}: only the process group and, for the emperor's
+ * own adopted orphans, the subreaper. Only the loop thread uses an instance, except {@link
+ * #leftovers} and {@link #stopLeftovers} at start and {@link #finish} at the end.
+ */
+public final class Containment {
+    /** How vassals are contained. */
+    public enum Mode {
+        CGROUP2("cgroup v2"), CGROUP1("cgroup v1"), NONE("none");
+
+        public final String text;
+
+        Mode(String text) {
+            this.text = text;
+        }
+    }
+
+    /** Suffix of a vassal's cgroup: no cgroup interface file ends in it. */
+    static final String SUFFIX = ".vassal";
+    private static final int SIGKILL = 9;
+    private static final int MAX_NAME = 200;
+    /** Kill passes over a v1 cgroup (no cgroup.kill there): a fork during a pass is caught by the next. */
+    private static final int V1_PASSES = 8;
+
+    private final Mode mode;
+    private final Path root;
+    private final String why;
+    private final boolean hasKillFile;
+    private final LibC c = Native.libc();
+    /** Vassal cgroups killed but not yet removed (their members were still exiting). */
+    private final Set<String> pending = new TreeSet<>();
+
+    private Containment(Mode mode, Path root, String why) {
+        this.mode = mode;
+        this.root = root;
+        this.why = why;
+        this.hasKillFile = root != null && mode == Mode.CGROUP2 && Files.exists(root.resolve("cgroup.kill"));
+    }
+
+    /** No containment at all: what launchers built without one get (the tests of other parts). */
+    public static Containment none(String why) {
+        return new Containment(Mode.NONE, null, why);
+    }
+
+    /**
+     * Finds where this emperor may create its cgroups, reading the mounts and its own cgroups
+     * from {@code /proc/self}; {@code wanted} is {@code auto}, {@code cgroup2}, {@code cgroup1}
+     * or {@code none} (the system property {@code emperor.containment}).
+     */
+    public static Containment detect(List<Path> vassalDirs, String wanted) {
+        return detect(vassalDirs, wanted, Path.of("/proc/self/mountinfo"), Path.of("/proc/self/cgroup"));
+    }
+
+    static Containment detect(List<Path> vassalDirs, String wanted, Path mountinfo, Path selfCgroup) {
+        if ("none".equals(wanted)) {
+            return none("emperor.containment=none");
+        }
+        String dirName = "emperor-" + key(vassalDirs);
+        List<String> mounts;
+        List<String> own;
+        try {
+            mounts = Files.readAllLines(mountinfo);
+            own = Files.readAllLines(selfCgroup);
+        } catch (IOException e) {
+            return none("cannot read " + e.getMessage());
+        }
+        List<String> tried = new ArrayList<>();
+        if (!"cgroup1".equals(wanted)) {
+            Optional<Path> mount = mountOf(mounts, "cgroup2", null);
+            Optional<String> path = ownPath(own, "");
+            if (mount.isPresent() && path.isPresent()) {
+                Path dir = under(mount.get(), path.get()).resolve(dirName);
+                Optional<String> problem = create(dir);
+                if (problem.isEmpty()) {
+                    return new Containment(Mode.CGROUP2, dir, null);
+                }
+                tried.add("cgroup v2: " + problem.get());
+            } else {
+                tried.add("cgroup v2: not mounted");
+            }
+        }
+        if (!"cgroup2".equals(wanted)) {
+            for (String controller : List.of("pids", "freezer")) {
+                Optional<Path> mount = mountOf(mounts, "cgroup", controller);
+                Optional<String> path = ownPath(own, controller);
+                if (mount.isPresent() && path.isPresent()) {
+                    Path dir = under(mount.get(), path.get()).resolve(dirName);
+                    Optional<String> problem = create(dir);
+                    if (problem.isEmpty()) {
+                        return new Containment(Mode.CGROUP1, dir, null);
+                    }
+                    tried.add("cgroup v1 " + controller + ": " + problem.get());
+                } else {
+                    tried.add("cgroup v1 " + controller + ": not mounted");
+                }
+            }
+        }
+        return none(String.join("; ", tried));
+    }
+
+    /** The first 12 hex digits of SHA-256 over the sorted absolute vassal directories. */
+    static String key(List<Path> vassalDirs) {
+        Set<String> dirs = new TreeSet<>();
+        for (Path d : vassalDirs) {
+            dirs.add(d.toAbsolutePath().normalize().toString());
+        }
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(String.join("\n", dirs).getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(h, 0, 6);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The mount point of a cgroup file system (fstype, and for v1 the controller among its options). */
+    static Optional<Path> mountOf(List<String> mountinfo, String fstype, String controller) {
+        for (String line : mountinfo) {
+            int dash = line.indexOf(" - ");
+            if (dash < 0) {
+                continue;
+            }
+            String[] pre = line.substring(0, dash).split(" ");
+            String[] post = line.substring(dash + 3).split(" ");
+            if (pre.length < 5 || post.length < 3 || !post[0].equals(fstype)) {
+                continue;
+            }
+            if (controller != null && !List.of(post[2].split(",")).contains(controller)) {
+                continue;
+            }
+            if (!pre[3].equals("/")) {
+                continue; // a bind mount of a subtree: our own path would not be under it
+            }
+            return Optional.of(Path.of(pre[4].replace("\\040", " ")));
+        }
+        return Optional.empty();
+    }
+
+    /** Our path in a hierarchy from /proc/self/cgroup: "" is v2 ({@code 0::PATH}), else a v1 controller. */
+    static Optional<String> ownPath(List<String> cgroup, String controller) {
+        for (String line : cgroup) {
+            String[] f = line.split(":", 3);
+            if (f.length == 3 && (controller.isEmpty() ? f[0].equals("0") && f[1].isEmpty()
+                    : List.of(f[1].split(",")).contains(controller))) {
+                return Optional.of(f[2]);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Path under(Path mount, String path) {
+        String rel = path.startsWith("/") ? path.substring(1) : path;
+        return rel.isEmpty() ? mount : mount.resolve(rel);
+    }
+
+    private static Optional<String> create(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            return Optional.of("cannot create " + dir + ": " + e.getMessage());
+        }
+        if (!Files.isWritable(dir.resolve("cgroup.procs"))) {
+            return Optional.of(dir.resolve("cgroup.procs") + " is not writable");
+        }
+        return Optional.empty();
+    }
+
+    public Mode mode() {
+        return mode;
+    }
+
+    /** The emperor's cgroup directory, or null without cgroups. */
+    public Path root() {
+        return root;
+    }
+
+    /** For the start line: the mode, where, and without cgroups why not. */
+    public String describe() {
+        return mode == Mode.NONE ? "none (" + why + "): a stop reaches the vassal's process group only"
+                : mode.text + " " + root;
+    }
+
+    /** A vassal name as a cgroup name: [A-Za-z0-9._@+-] kept, every other byte %XX, long names hashed. */
+    static String escape(String name) {
+        StringBuilder sb = new StringBuilder();
+        for (byte b : name.getBytes(StandardCharsets.UTF_8)) {
+            char ch = (char) (b & 0xff);
+            if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
+                    || ".-_@+".indexOf(ch) >= 0) {
+                sb.append(ch);
+            } else {
+                sb.append('%').append(String.format("%02X", (int) ch));
+            }
+        }
+        if (sb.length() > MAX_NAME) {
+            String tail = key(List.of(Path.of("/" + sb)));
+            sb.setLength(MAX_NAME - tail.length() - 1);
+            sb.append('~').append(tail);
+        }
+        return sb.append(SUFFIX).toString();
+    }
+
+    /** The vassal name a cgroup stands for (as escaped; a hashed long name stays hashed). */
+    static String unescape(String dir) {
+        String s = dir.endsWith(SUFFIX) ? dir.substring(0, dir.length() - SUFFIX.length()) : dir;
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (ch == '%' && i + 2 < s.length()) {
+                try {
+                    out.write(Integer.parseInt(s.substring(i + 1, i + 3), 16));
+                    i += 2;
+                    continue;
+                } catch (NumberFormatException e) {
+                    // not an escape: kept as it is
+                }
+            }
+            out.write(ch);
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private Path groupOf(String vassal) {
+        return root.resolve(escape(vassal));
+    }
+
+    /**
+     * Before a spawn: the vassal's cgroup exists; the {@code cgroup.procs} file its helper
+     * writes its pid to ({@code -G}), empty without cgroups; or why it cannot be made.
+     */
+    public Result prepare(String vassal) {
+        if (mode == Mode.NONE) {
+            return new Result(null, null);
+        }
+        Path dir = groupOf(vassal);
+        pending.remove(escape(vassal));
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            return new Result(null, "cgroup " + dir + ": " + e.getMessage());
+        }
+        return new Result(dir.resolve("cgroup.procs"), null);
+    }
+
+    /** What {@link #prepare} gives: the file to join, or a problem. */
+    public record Result(Path procs, String problem) {}
+
+    /** The pids in a vassal's cgroup now (empty without cgroups or when it has none). */
+    public List<Long> members(String vassal) {
+        return mode == Mode.NONE ? List.of() : members(groupOf(vassal));
+    }
+
+    private static List<Long> members(Path dir) {
+        List<Long> pids = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(dir.resolve("cgroup.procs"))) {
+                if (!line.isBlank()) {
+                    pids.add(Long.parseLong(line.trim()));
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // gone, or being removed: no members
+        }
+        return pids;
+    }
+
+    /**
+     * SIGKILL to everything in the vassal's cgroup now: {@code cgroup.kill} on v2 (one atomic
+     * kill, forks included), else kill passes over {@code cgroup.procs}. Membership is the proof
+     * that a process is the vassal's: only pids listed there are signalled.
+     */
+    public void kill(String vassal) {
+        if (mode != Mode.NONE) {
+            kill(groupOf(vassal));
+        }
+    }
+
+    private void kill(Path dir) {
+        if (hasKillFile) {
+            try {
+                Files.writeString(dir.resolve("cgroup.kill"), "1");
+                return;
+            } catch (IOException e) {
+                // fall back to the passes below
+            }
+        }
+        for (int pass = 0; pass < V1_PASSES; pass++) {
+            List<Long> pids = members(dir);
+            if (pids.isEmpty()) {
+                return;
+            }
+            for (long pid : pids) {
+                c.kill((int) pid, SIGKILL);
+            }
+        }
+    }
+
+    /** The vassal is forgotten: its cgroup is killed and removed now, or as soon as its members are gone. */
+    public void release(String vassal) {
+        if (mode == Mode.NONE) {
+            return;
+        }
+        kill(vassal);
+        pending.add(escape(vassal));
+        retryPending();
+    }
+
+    /** Removes the released cgroups whose members have all exited (called after reaps). */
+    public void retryPending() {
+        if (pending.isEmpty()) {
+            return;
+        }
+        pending.removeIf(name -> {
+            try {
+                Files.deleteIfExists(root.resolve(name));
+                return true;
+            } catch (IOException e) {
+                return false; // EBUSY: members still exiting
+            }
+        });
+    }
+
+    /**
+     * Vassal cgroups of this emperor's directory that hold processes, with their pids: what a
+     * previous emperor on the same directories left. A cgroup whose processes are children of
+     * another live emperor (a second one on the same directories) is not ours to stop: left out,
+     * and named in {@code held}.
+     */
+    public Map<String, List<Long>> leftovers(Map<String, Long> held) {
+        Map<String, List<Long>> found = new LinkedHashMap<>();
+        if (mode == Mode.NONE) {
+            return found;
+        }
+        for (Path d : groups()) {
+            List<Long> pids = members(d);
+            if (pids.isEmpty()) {
+                continue;
+            }
+            Optional<Long> emperor = liveEmperorParent(pids);
+            if (emperor.isPresent()) {
+                held.put(d.getFileName().toString(), emperor.get());
+            } else {
+                found.put(d.getFileName().toString(), pids);
+            }
+        }
+        return found;
+    }
+
+    /** A parent of one of these pids, outside them, that runs the same executable as this emperor (another JVM emperor). */
+    private static Optional<Long> liveEmperorParent(List<Long> pids) {
+        Path self;
+        try {
+            self = Files.readSymbolicLink(Path.of("/proc/self/exe"));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        long me = ProcessHandle.current().pid();
+        for (long pid : pids) {
+            long ppid = ppid(pid);
+            if (ppid <= 1 || ppid == me || pids.contains(ppid)) {
+                continue;
+            }
+            try {
+                String cmd = Files.readString(Path.of("/proc/" + ppid + "/cmdline"), StandardCharsets.ISO_8859_1);
+                if (Files.readSymbolicLink(Path.of("/proc/" + ppid + "/exe")).equals(self) && cmd.contains("io.emperor")) {
+                    return Optional.of(ppid);
+                }
+            } catch (IOException e) {
+                // gone meanwhile
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Field 4 of /proc/PID/stat, or -1. */
+    static long ppid(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"), StandardCharsets.ISO_8859_1);
+            return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** The vassal name of a cgroup from {@link #leftovers}. */
+    public static String vassalOf(String cgroup) {
+        return unescape(cgroup);
+    }
+
+    /** {@link #stop} of every vassal cgroup: what is still exiting when the emperor ends. */
+    public List<Long> stopAll(long timeoutNanos, Runnable reap) {
+        if (mode == Mode.NONE) {
+            return List.of();
+        }
+        List<String> all = new ArrayList<>();
+        for (Path g : groups()) {
+            all.add(g.getFileName().toString());
+        }
+        return stop(all, timeoutNanos, reap);
+    }
+
+    /**
+     * Kills the processes of these vassal cgroups (names as {@link #leftovers} gives them) and
+     * waits up to {@code timeoutNanos} until they are empty, calling {@code reap} between looks
+     * (adopted zombies); then removes the empty cgroups. The pids still there at the deadline.
+     */
+    public List<Long> stop(java.util.Collection<String> names, long timeoutNanos, Runnable reap) {
+        if (mode == Mode.NONE) {
+            return List.of();
+        }
+        long deadline = System.nanoTime() + timeoutNanos;
+        List<Long> left;
+        while (true) {
+            left = new ArrayList<>();
+            for (String g : names) {
+                kill(root.resolve(g));
+                left.addAll(members(root.resolve(g)));
+            }
+            reap.run();
+            if (left.isEmpty() || System.nanoTime() >= deadline) {
+                break;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L); // the kernel finishes the exits
+        }
+        for (String g : names) {
+            try {
+                Files.deleteIfExists(root.resolve(g));
+                pending.remove(g);
+            } catch (IOException e) {
+                // still busy: the next emperor finds it
+            }
+        }
+        return left;
+    }
+
+    /**
+     * Makes this process a child subreaper: an orphan among its descendants (a vassal's double-
+     * forked daemon) is re-parented to the emperor, not to PID 1, and reaped by it. Empty, or why not.
+     */
+    public static Optional<String> becomeSubreaper() {
+        if (Native.libc().prctl(Native.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+            return Optional.of("prctl PR_SET_CHILD_SUBREAPER: " + Native.strerror(Native.errno()));
+        }
+        return Optional.empty();
+    }
+
+    private List<Path> groups() {
+        List<Path> groups = new ArrayList<>();
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root, "*" + SUFFIX)) {
+            dirs.forEach(groups::add);
+        } catch (IOException e) {
+            // none
+        }
+        return groups;
+    }
+
+    /** At the end: removes the emperor's own directory when nothing is left in it. */
+    public void removeRoot() {
+        if (root != null) {
+            try {
+                Files.deleteIfExists(root);
+            } catch (IOException e) {
+                // a vassal cgroup is still there: the next emperor finds it
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+package io.emperor.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.emperor.it.Procs.Proc;
+import io.emperor.testing.Poll;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Nothing a vassal starts outlives it (docs/lifecycle.md, "What a stop reaches"): a double-forked
+ * setsid daemon and a plain child of a vassal are gone after rm of its file, after SIGTERM of the
+ * emperor, and after SIGKILL of the emperor once the next emperor has started; a crashed emperor's
+ * server no longer holds its port when the next one starts its own.
+ */
+class ContainmentIT extends ItSupport {
+
+    /** Starts the daemon-spawning vassal; its main process, the plain child and the daemon. */
+    private List<Proc> startSpawner(EmperorProcess emp, Path pids) {
+        int from = emp.mark();
+        ws.vassal("spawner", "exec = " + ws.exec("spawns-daemon.sh", pids.toString()), "stop-timeout = 3");
+        Proc main = awaitRunning(emp, from, "spawner");
+        List<Proc> all = new ArrayList<>(List.of(main));
+        for (String line : awaitLines(pids, 2)) {
+            long pid = Long.parseLong(line.split(" ")[1]);
+            all.add(Procs.read(pid).orElseThrow(() -> new AssertionError(line + ": not running")));
+        }
+        Proc daemon = all.stream().filter(p -> p.command().contains("--daemon")).findFirst().orElseThrow();
+        assertTrue(daemon.session() != main.pid() && daemon.pgid() != main.pid(),
+                () -> "the daemon left the vassal's session: " + daemon);
+        return all;
+    }
+
+    private void assertNothingLeft(List<Proc> procs) {
+        for (Proc p : procs) {
+            awaitGone(p, WAIT);
+        }
+        Poll.until("no process with the marker " + ws.marker, WAIT, () -> Procs.withMarker(ws.marker).isEmpty(),
+                () -> Procs.describe(Procs.withMarker(ws.marker)));
+    }
+
+    @Test
+    void rmOfTheFileStopsTheDaemonAndTheChildToo() {
+        Path pids = ws.root.resolve("spawner.pids");
+        try (EmperorProcess emp = emperor()) {
+            List<Proc> procs = startSpawner(emp, pids);
+            int from = emp.mark();
+            Workspace.delete(ws.vassals.resolve("spawner.ini"));
+            emp.awaitLogFrom(from, Lines.emperor("spawner: stopped "), WAIT);
+            assertNothingLeft(procs);
+        }
+    }
+
+    @Test
+    void sigtermOfTheEmperorStopsTheDaemonAndTheChildToo() {
+        Path pids = ws.root.resolve("spawner.pids");
+        try (EmperorProcess emp = emperor()) {
+            List<Proc> procs = startSpawner(emp, pids);
+            emp.signal("TERM");
+            assertEquals(0, emp.awaitExit(Duration.ofSeconds(60)), emp::diagnostics);
+            assertNothingLeft(procs);
+        }
+    }
+
+    @Test
+    void afterSigkillOfTheEmperorTheNextOneStopsWhatTheVassalLeftBeforeItSpawns() {
+        Path pids = ws.root.resolve("spawner.pids");
+        // The crashed emperor is closed last: its close() would kill what carries the marker.
+        try (EmperorProcess emp = emperor()) {
+            List<Proc> procs = startSpawner(emp, pids);
+            emp.signal("KILL");
+            emp.awaitExit(Duration.ofSeconds(60));
+            Proc daemon = procs.stream().filter(p -> p.command().contains("--daemon")).findFirst().orElseThrow();
+            assertTrue(daemon.isAlive(), "without the next emperor the daemon survives the crash: " + daemon);
+            int before = emp.lines().size();
+            Workspace.delete(pids);
+            try (EmperorProcess next = emperor()) {
+                LogLine found = next.awaitLogFrom(before, Lines.emperor(
+                        "leftovers: spawner: \\d+ process\\(es\\) of a previous emperor"), WAIT);
+                LogLine stopped = next.awaitLogAfter(found, Lines.emperor("leftovers: stopped \\d+ process\\(es\\)"));
+                LogLine spawned = next.awaitLogFrom(before, Lines.spawned("spawner"), WAIT);
+                assertTrue(stopped.index() < spawned.index(), () -> "stopped before the spawn\n" + next.diagnostics());
+                for (Proc p : procs) {
+                    awaitGone(p, WAIT);
+                }
+                // The new run has its own daemon and child again.
+                awaitLines(pids, 2);
+            }
+        }
+    }
+
+    @Test
+    void aWrappedServerOfACrashedEmperorDoesNotHoldItsPortWhenTheNextOneStarts() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/python3")), "needs /usr/bin/python3");
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        String server = "/usr/bin/python3 -m http.server " + port + " --bind 127.0.0.1";
+        try (EmperorProcess emp = emperor()) {
+            int from = emp.mark();
+            ws.vassal("web", "exec = /bin/sh -c '" + server + " & wait' " + ws.marker, "stop-timeout = 3");
+            emp.awaitLogFrom(from, Lines.spawned("web"), WAIT);
+            Proc old = awaitServer(server);
+            awaitListening(port);
+            emp.signal("KILL");
+            emp.awaitExit(Duration.ofSeconds(60));
+            assertTrue(old.isAlive(), "without the next emperor the server survives the crash: " + old);
+            int before = emp.lines().size();
+            try (EmperorProcess next = emperor()) {
+                next.awaitLogFrom(before, Lines.emperor("leftovers: web: \\d+ process\\(es\\) of a previous emperor"), WAIT);
+                LogLine spawned = next.awaitLogFrom(before, Lines.spawned("web"), WAIT);
+                awaitGone(old, WAIT);
+                Proc now = awaitServer(server);
+                assertTrue(now.pid() != old.pid(), "a new server");
+                awaitListening(port);
+                assertEquals(1, servers(server).size(), () -> "exactly one server: " + Procs.describe(servers(server)));
+                assertEquals(0, next.find(spawned.index(), java.util.regex.Pattern.compile("Address already in use")).size(),
+                        next::diagnostics);
+                assertEquals(1, next.find(before, Lines.spawned("web")).size(), () -> "spawned once\n" + next.diagnostics());
+            }
+        }
+    }
+
+    private static List<Proc> servers(String server) {
+        return Procs.all().stream().filter(p -> p.state() != 'Z' && p.command().equals(server)).toList();
+    }
+
+    private static Proc awaitServer(String server) {
+        return Poll.until("a process running " + server, WAIT,
+                () -> servers(server).stream().findFirst(), () -> Procs.describe(servers(server)));
+    }
+
+    private static void awaitListening(int port) {
+        Poll.until("something listening on 127.0.0.1:" + port, WAIT, () -> {
+            try (java.net.Socket s = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
+                return Optional.of(Boolean.TRUE);
+            } catch (java.io.IOException e) {
+                return Optional.empty();
+            }
+        }, () -> "");
+    }
+}
