@@ -83,7 +83,7 @@ final class Daemon {
         output.reconfigure(config.logging());
         IoThread io = new IoThread(e -> loopRef[0].post(e), output);
         Containment containment = Containment.detect(config.vassalDirs(),
-                System.getProperty("emperor.containment", "auto"));
+                System.getProperty("emperor.containment", "auto"), runtimeDirectory(config));
         Optional<String> noSubreaper = Containment.becomeSubreaper();
         HelperLauncher launcher = new HelperLauncher(helper.get(), posix, io, environment, config.tyrant(),
                 config.uwsgi(), containment);
@@ -193,14 +193,15 @@ final class Daemon {
         held.forEach((group, emperor) -> EmperorLog.warn("leftovers: " + Containment.vassalOf(group)
                 + ": its processes are children of another running emperor (pid " + emperor + "); not touched"));
         if (found.isEmpty()) {
+            containment.resetState();
             return;
         }
         int total = 0;
         for (Map.Entry<String, List<Long>> e : found.entrySet()) {
             total += e.getValue().size();
             EmperorLog.warn("leftovers: " + Containment.vassalOf(e.getKey()) + ": " + e.getValue().size()
-                    + " process(es) of a previous emperor: " + describe(e.getValue()) + " (cgroup "
-                    + containment.root().resolve(e.getKey()) + ")");
+                    + " process(es) of a previous emperor: " + describe(e.getValue()) + " ("
+                    + containment.where(e.getKey()) + ")");
         }
         List<Long> still = containment.stop(found.keySet(), LEFTOVER_WAIT.toNanos(), launcher::reapAdopted);
         if (still.isEmpty()) {
@@ -209,6 +210,22 @@ final class Daemon {
             EmperorLog.warn("leftovers: " + still.size() + " of " + total + " process(es) still there after "
                     + LEFTOVER_WAIT.toSeconds() + " s of SIGKILL: " + describe(still));
         }
+    }
+
+    /**
+     * Where the state file of containment without cgroups goes: the control socket's directory,
+     * else systemd's {@code $RUNTIME_DIRECTORY}, else {@code /run/emperor}.
+     */
+    private static Path runtimeDirectory(EmperorConfig c) {
+        Path dir = c.control().socket() != null ? c.control().socket().toAbsolutePath().getParent()
+                : System.getenv("RUNTIME_DIRECTORY") != null ? Path.of(System.getenv("RUNTIME_DIRECTORY").split(":")[0])
+                : ControlSettings.DEFAULT_SOCKET.getParent();
+        try {
+            java.nio.file.Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            // the state file then cannot be written: said nowhere else, the mark still works
+        }
+        return dir;
     }
 
     /** "PID (comm), ...": at most ten. */

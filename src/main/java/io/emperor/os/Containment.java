@@ -24,14 +24,17 @@ import java.util.TreeSet;
  * ({@code -G}); the directories are the emperor's, so a vassal that runs as another uid cannot
  * move out. cgroup v2 (the emperor's own cgroup in the unified hierarchy, where it may create
  * one: root, or a delegated subtree) is preferred, then a v1 {@code pids} or {@code freezer}
- * hierarchy; without either, {@link Mode#NONE}: only the process group and, for the emperor's
- * own adopted orphans, the subreaper. Only the loop thread uses an instance, except {@link
+ * hierarchy; without either, {@link Mode#MARK}: every vassal process carries
+ * {@code EMPEROR_RUN=KEY:RUN} in its environment, which its descendants inherit (and can erase:
+ * cgroups are preferred), and a state file under the runtime directory lists each run's uid, main
+ * pid and start time for the next emperor. {@link Mode#NONE} (launchers built without
+ * containment, in tests): the process group only. Only the loop thread uses an instance, except {@link
  * #leftovers} and {@link #stopLeftovers} at start and {@link #finish} at the end.
  */
 public final class Containment {
     /** How vassals are contained. */
     public enum Mode {
-        CGROUP2("cgroup v2"), CGROUP1("cgroup v1"), NONE("none");
+        CGROUP2("cgroup v2"), CGROUP1("cgroup v1"), MARK("mark"), NONE("none");
 
         public final String text;
 
@@ -47,18 +50,40 @@ public final class Containment {
     /** Kill passes over a v1 cgroup (no cgroup.kill there): a fork during a pass is caught by the next. */
     private static final int V1_PASSES = 8;
 
+    /** The environment variable of {@link Mode#MARK}. */
+    public static final String MARK_VARIABLE = "EMPEROR_RUN";
+    /** The state file is rewritten with the live runs only when it grows past this. */
+    private static final long STATE_COMPACT_BYTES = 1024 * 1024;
+
     private final Mode mode;
     private final Path root;
     private final String why;
+    private final String key;
+    private final Path stateFile;
+    /** MARK: the live runs, by run id. */
+    private final Map<Long, Run> runs = new LinkedHashMap<>();
     private final boolean hasKillFile;
     private final LibC c = Native.libc();
     /** Vassal cgroups killed but not yet removed (their members were still exiting). */
     private final Set<String> pending = new TreeSet<>();
 
+    /** A run of {@link Mode#MARK}: who it runs as, its main process, and its vassal. */
+    public record Run(long runId, int uid, long pid, long startTime, String group, String mark) {
+        String line() {
+            return "+ " + runId + " " + uid + " " + pid + " " + startTime + " " + group + " " + mark;
+        }
+    }
+
     private Containment(Mode mode, Path root, String why) {
+        this(mode, root, why, null, null);
+    }
+
+    private Containment(Mode mode, Path root, String why, String key, Path stateFile) {
         this.mode = mode;
         this.root = root;
         this.why = why;
+        this.key = key;
+        this.stateFile = stateFile;
         this.hasKillFile = root != null && mode == Mode.CGROUP2 && Files.exists(root.resolve("cgroup.kill"));
     }
 
@@ -72,22 +97,23 @@ public final class Containment {
      * from {@code /proc/self}; {@code wanted} is {@code auto}, {@code cgroup2}, {@code cgroup1}
      * or {@code none} (the system property {@code emperor.containment}).
      */
-    public static Containment detect(List<Path> vassalDirs, String wanted) {
-        return detect(vassalDirs, wanted, Path.of("/proc/self/mountinfo"), Path.of("/proc/self/cgroup"));
+    public static Containment detect(List<Path> vassalDirs, String wanted, Path runtimeDir) {
+        return detect(vassalDirs, wanted, runtimeDir, Path.of("/proc/self/mountinfo"), Path.of("/proc/self/cgroup"));
     }
 
-    static Containment detect(List<Path> vassalDirs, String wanted, Path mountinfo, Path selfCgroup) {
-        if ("none".equals(wanted)) {
-            return none("emperor.containment=none");
+    static Containment detect(List<Path> vassalDirs, String wanted, Path runtimeDir, Path mountinfo, Path selfCgroup) {
+        String k = key(vassalDirs);
+        if ("mark".equals(wanted)) {
+            return mark(k, runtimeDir, "emperor.containment=mark");
         }
-        String dirName = "emperor-" + key(vassalDirs);
+        String dirName = "emperor-" + k;
         List<String> mounts;
         List<String> own;
         try {
             mounts = Files.readAllLines(mountinfo);
             own = Files.readAllLines(selfCgroup);
         } catch (IOException e) {
-            return none("cannot read " + e.getMessage());
+            return mark(k, runtimeDir, "cannot read " + e.getMessage());
         }
         List<String> tried = new ArrayList<>();
         if (!"cgroup1".equals(wanted)) {
@@ -120,7 +146,11 @@ public final class Containment {
                 }
             }
         }
-        return none(String.join("; ", tried));
+        return mark(k, runtimeDir, String.join("; ", tried));
+    }
+
+    private static Containment mark(String key, Path runtimeDir, String why) {
+        return new Containment(Mode.MARK, null, why, key, runtimeDir.resolve("emperor-" + key + ".runs"));
     }
 
     /** The first 12 hex digits of SHA-256 over the sorted absolute vassal directories. */
@@ -200,8 +230,12 @@ public final class Containment {
 
     /** For the start line: the mode, where, and without cgroups why not. */
     public String describe() {
-        return mode == Mode.NONE ? "none (" + why + "): a stop reaches the vassal's process group only"
-                : mode.text + " " + root;
+        return switch (mode) {
+            case NONE -> "none (" + why + "): a stop reaches the vassal's process group only";
+            case MARK -> "mark " + MARK_VARIABLE + "=" + key + "." + ProcessHandle.current().pid() + ":RUN, state file "
+                    + stateFile + " (no cgroup: " + why + ")";
+            default -> mode.text + " " + root;
+        };
     }
 
     /** A vassal name as a cgroup name: [A-Za-z0-9._@+-] kept, every other byte %XX, long names hashed. */
@@ -253,7 +287,7 @@ public final class Containment {
      * writes its pid to ({@code -G}), empty without cgroups; or why it cannot be made.
      */
     public Result prepare(String vassal) {
-        if (mode == Mode.NONE) {
+        if (mode == Mode.NONE || mode == Mode.MARK) {
             return new Result(null, null);
         }
         Path dir = groupOf(vassal);
@@ -271,7 +305,69 @@ public final class Containment {
 
     /** The pids in a vassal's cgroup now (empty without cgroups or when it has none). */
     public List<Long> members(String vassal) {
-        return mode == Mode.NONE ? List.of() : members(groupOf(vassal));
+        return root == null ? List.of() : members(groupOf(vassal));
+    }
+
+    /** MARK: the variable every process of the run inherits; empty in the other modes. */
+    public Optional<String> markFor(long runId) {
+        return mode == Mode.MARK ? Optional.of(mark(runId)) : Optional.empty();
+    }
+
+    /** {@code EMPEROR_RUN=KEY.EMPEROR-PID:RUN}: the emperor's pid keeps two incarnations' run ids apart. */
+    private String mark(long runId) {
+        return MARK_VARIABLE + "=" + key + "." + ProcessHandle.current().pid() + ":" + runId;
+    }
+
+    /** MARK: a run was spawned as {@code uid}; recorded in the state file for the next emperor. */
+    public void started(String vassal, long runId, long pid, int uid) {
+        if (mode != Mode.MARK) {
+            return;
+        }
+        Run r = new Run(runId, uid, pid, Procfs.startTime(pid).orElse(0L), escape(vassal), mark(runId));
+        runs.put(runId, r);
+        append(r.line());
+    }
+
+    /** MARK: the run's main process was reaped; everything of it was killed. */
+    public void ended(long runId) {
+        if (mode != Mode.MARK || runs.remove(runId) == null) {
+            return;
+        }
+        append("- " + runId);
+    }
+
+    private void append(String line) {
+        try {
+            if (Files.exists(stateFile) && Files.size(stateFile) > STATE_COMPACT_BYTES) {
+                List<String> live = new ArrayList<>();
+                runs.values().forEach(r -> live.add(r.line()));
+                Path tmp = stateFile.resolveSibling("." + stateFile.getFileName() + ".tmp");
+                Files.write(tmp, live);
+                Files.move(tmp, stateFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                return; // the line's run is among the live ones, or no longer is
+            }
+            Files.writeString(stateFile, line + "\n", java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            // The next emperor then finds less; the mark still works for this one.
+        }
+    }
+
+    /**
+     * MARK: SIGKILL to every process carrying the run's mark whose real uid is the run's, so a
+     * mark copied into a process of another user is never obeyed (two passes: a fork during the
+     * first is caught by the second).
+     */
+    public void killRun(long runId) {
+        Run r = runs.get(runId);
+        if (mode != Mode.MARK || r == null) {
+            return;
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            for (long pid : Procfs.carrying(r.mark(), r.uid(), 0)) {
+                c.kill((int) pid, SIGKILL);
+            }
+        }
     }
 
     private static List<Long> members(Path dir) {
@@ -294,8 +390,17 @@ public final class Containment {
      * that a process is the vassal's: only pids listed there are signalled.
      */
     public void kill(String vassal) {
-        if (mode != Mode.NONE) {
+        if (root != null) {
             kill(groupOf(vassal));
+        }
+    }
+
+    /** Everything of the vassal now: its cgroup, or without cgroups what carries the run's mark. */
+    public void kill(String vassal, long runId) {
+        if (mode == Mode.MARK) {
+            killRun(runId);
+        } else {
+            kill(vassal);
         }
     }
 
@@ -321,7 +426,7 @@ public final class Containment {
 
     /** The vassal is forgotten: its cgroup is killed and removed now, or as soon as its members are gone. */
     public void release(String vassal) {
-        if (mode == Mode.NONE) {
+        if (root == null) {
             return;
         }
         kill(vassal);
@@ -331,7 +436,7 @@ public final class Containment {
 
     /** Removes the released cgroups whose members have all exited (called after reaps). */
     public void retryPending() {
-        if (pending.isEmpty()) {
+        if (root == null || pending.isEmpty()) {
             return;
         }
         pending.removeIf(name -> {
@@ -352,6 +457,9 @@ public final class Containment {
      */
     public Map<String, List<Long>> leftovers(Map<String, Long> held) {
         Map<String, List<Long>> found = new LinkedHashMap<>();
+        if (mode == Mode.MARK) {
+            return markLeftovers();
+        }
         if (mode == Mode.NONE) {
             return found;
         }
@@ -406,6 +514,61 @@ public final class Containment {
         }
     }
 
+    /**
+     * MARK: the runs the state file says were live, and the processes that provably belong to
+     * them: the main pid when its start time is the recorded one, and every process with the
+     * run's mark, the run's real uid and a start time not before the run's.
+     */
+    private Map<String, List<Long>> markLeftovers() {
+        Map<String, List<Long>> found = new LinkedHashMap<>();
+        Map<Long, Run> live = new LinkedHashMap<>();
+        try {
+            for (String line : Files.readAllLines(stateFile)) {
+                String[] f = line.split(" ");
+                try {
+                    if (f.length == 7 && f[0].equals("+") && f[6].startsWith(MARK_VARIABLE + "=" + key + ".")) {
+                        long id = Long.parseLong(f[1]);
+                        live.put(id, new Run(id, Integer.parseInt(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]),
+                                f[5], f[6]));
+                    } else if (f.length == 2 && f[0].equals("-")) {
+                        live.remove(Long.parseLong(f[1]));
+                    }
+                } catch (NumberFormatException e) {
+                    // a torn line of a crash: skipped
+                }
+            }
+        } catch (IOException e) {
+            return found; // no state file: nothing of a previous emperor is known
+        }
+        for (Run r : live.values()) {
+            Set<Long> pids = new TreeSet<>(Procfs.carrying(r.mark(), r.uid(), r.startTime()));
+            if (r.startTime() > 0 && Procfs.startTime(r.pid()).orElse(-1L) == r.startTime()) {
+                pids.add(r.pid());
+            }
+            if (!pids.isEmpty()) {
+                found.merge(r.group(), new ArrayList<>(pids), (a, b) -> {
+                    List<Long> all = new ArrayList<>(a);
+                    all.addAll(b);
+                    return all;
+                });
+                markedLeft.computeIfAbsent(r.group(), g -> new ArrayList<>()).add(r);
+            }
+        }
+        return found;
+    }
+
+    /** MARK: the runs {@link #markLeftovers} found, by escaped vassal name, for {@link #stop}. */
+    private final Map<String, List<Run>> markedLeft = new LinkedHashMap<>();
+
+    /** How a group of {@link #leftovers} was found: its cgroup, or its marks and the state file. */
+    public String where(String group) {
+        if (mode == Mode.MARK) {
+            return "marked " + String.join(", ", markedLeft.getOrDefault(group, List.of()).stream().map(Run::mark).toList())
+                    + " in " + stateFile;
+        }
+        return "cgroup " + root.resolve(group);
+    }
+
     /** The vassal name of a cgroup from {@link #leftovers}. */
     public static String vassalOf(String cgroup) {
         return unescape(cgroup);
@@ -413,6 +576,15 @@ public final class Containment {
 
     /** {@link #stop} of every vassal cgroup: what is still exiting when the emperor ends. */
     public List<Long> stopAll(long timeoutNanos, Runnable reap) {
+        if (mode == Mode.MARK) {
+            List<Long> left = new ArrayList<>();
+            for (Run r : List.copyOf(runs.values())) {
+                killRun(r.runId());
+                left.addAll(Procfs.carrying(r.mark(), r.uid(), 0));
+            }
+            reap.run();
+            return left;
+        }
         if (mode == Mode.NONE) {
             return List.of();
         }
@@ -429,6 +601,9 @@ public final class Containment {
      * (adopted zombies); then removes the empty cgroups. The pids still there at the deadline.
      */
     public List<Long> stop(java.util.Collection<String> names, long timeoutNanos, Runnable reap) {
+        if (mode == Mode.MARK) {
+            return stopMarked(names, timeoutNanos, reap);
+        }
         if (mode == Mode.NONE) {
             return List.of();
         }
@@ -455,6 +630,49 @@ public final class Containment {
             }
         }
         return left;
+    }
+
+    private List<Long> stopMarked(java.util.Collection<String> names, long timeoutNanos, Runnable reap) {
+        long deadline = System.nanoTime() + timeoutNanos;
+        List<Long> left;
+        while (true) {
+            left = new ArrayList<>();
+            for (Run r : names.stream().flatMap(n -> markedLeft.getOrDefault(n, List.of()).stream()).toList()) {
+                List<Long> pids = new ArrayList<>(Procfs.carrying(r.mark(), r.uid(), r.startTime()));
+                if (r.startTime() > 0 && Procfs.startTime(r.pid()).orElse(-1L) == r.startTime()
+                        && !pids.contains(r.pid())) {
+                    pids.add(r.pid());
+                }
+                for (long pid : pids) {
+                    c.kill((int) pid, SIGKILL);
+                }
+                left.addAll(pids);
+            }
+            reap.run();
+            if (left.isEmpty() || System.nanoTime() >= deadline) {
+                break;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L);
+        }
+        if (left.isEmpty()) {
+            try {
+                Files.deleteIfExists(stateFile); // a fresh file for this emperor's runs
+            } catch (IOException e) {
+                // appended to, then
+            }
+        }
+        return left;
+    }
+
+    /** MARK, at start: the state file of a previous emperor that left nothing running is started afresh. */
+    public void resetState() {
+        if (mode == Mode.MARK && runs.isEmpty()) {
+            try {
+                Files.deleteIfExists(stateFile);
+            } catch (IOException e) {
+                // appended to, then
+            }
+        }
     }
 
     /**

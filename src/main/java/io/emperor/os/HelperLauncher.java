@@ -153,6 +153,7 @@ public final class HelperLauncher implements Launcher {
         actions.add(SpawnFileAction.dup(report[1], REPORT_FD));
         List<String> env = new ArrayList<>(tyrant ? environment.forTenantVassal(spec, id.account())
                 : environment.forVassal(spec, id.uid() != euid, id.account()));
+        containment.markFor(runId).ifPresent(env::add); // without cgroups: what every descendant inherits
         if (channel) {
             // dup2 clears CLOEXEC on the copy; the helper keeps it open (-K) through its fd sweep.
             actions.add(SpawnFileAction.dup(chan[1], CHANNEL_FD));
@@ -205,6 +206,7 @@ public final class HelperLauncher implements Launcher {
             return new SpawnResult.Failed("pidfd_open: " + why);
         }
         vassalPids.add(child);
+        containment.started(name, runId, child, id.uid());
         procs.put(runId, new Proc(child, pidfd, new io.emperor.log.VassalOutput.Route(name, spec.logTag()), piped ? out[0] : -1, report[0], channel ? chan[0] : -1));
         return new SpawnResult.Started(child, id.uid, id.gid);
     }
@@ -377,7 +379,7 @@ public final class HelperLauncher implements Launcher {
         Proc p = procs.get(runId);
         if (p != null) {
             c.kill((int) -p.pid, SIGKILL);
-            containment.kill(p.name()); // what left the process group (a setsid daemon) too
+            containment.kill(p.name(), runId); // what left the process group (a setsid daemon) too
         }
     }
 
@@ -390,11 +392,12 @@ public final class HelperLauncher implements Launcher {
         // The zombie still holds the pid, so -pid is still this vassal's process group; and
         // whatever is left in its cgroup is the vassal's, wherever it went.
         c.kill((int) -p.pid, SIGKILL);
-        containment.kill(p.name());
+        containment.kill(p.name(), runId);
         siginfo.setMemory(0, 128, (byte) 0);
         int rc = c.waitid(Native.P_PIDFD, p.pidfd, siginfo, Native.WEXITED);
         int err = Native.errno();
         vassalPids.remove(p.pid);
+        containment.ended(runId);
         c.close(p.pidfd);
         if (p.channelFd() >= 0) {
             c.close(p.channelFd()); // the I/O thread stopped watching it before it posted the end

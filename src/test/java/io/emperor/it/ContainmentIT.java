@@ -12,7 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Nothing a vassal starts outlives it (docs/lifecycle.md, "What a stop reaches"): a double-forked
@@ -46,10 +47,26 @@ class ContainmentIT extends ItSupport {
                 () -> Procs.describe(Procs.withMarker(ws.marker)));
     }
 
-    @Test
-    void rmOfTheFileStopsTheDaemonAndTheChildToo() {
+    /** An emperor on the workspace with containment {@code mode} ({@code -Demperor.containment}), as its start line says. */
+    private EmperorProcess emperorWith(String mode) {
+        if (!mode.equals("mark")) {
+            Assumptions.assumeTrue(new com.sun.security.auth.module.UnixSystem().getUid() == 0,
+                    "creating cgroups needs root here (or a delegated cgroup v2 subtree)");
+            Assumptions.assumeTrue(Files.isDirectory(Path.of(mode.equals("cgroup2") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup/pids"))
+                    || mode.equals("cgroup2") && Files.exists(Path.of("/sys/fs/cgroup/cgroup.procs")), mode + " is not mounted");
+        }
+        EmperorProcess emp = EmperorProcess.start(ws, java.util.Map.of("JAVA_TOOL_OPTIONS", "-Demperor.containment=" + mode),
+                "--config", ws.emperorIni("vassals = " + ws.vassals).toString());
+        String text = mode.equals("cgroup2") ? "cgroup v2 " : mode.equals("cgroup1") ? "cgroup v1 " : "mark EMPEROR_RUN=";
+        emp.awaitLogFrom(0, Lines.emperor("containment: " + java.util.regex.Pattern.quote(text)), WAIT);
+        return emp;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cgroup2", "cgroup1", "mark"})
+    void rmOfTheFileStopsTheDaemonAndTheChildToo(String mode) {
         Path pids = ws.root.resolve("spawner.pids");
-        try (EmperorProcess emp = emperor()) {
+        try (EmperorProcess emp = emperorWith(mode)) {
             List<Proc> procs = startSpawner(emp, pids);
             int from = emp.mark();
             Workspace.delete(ws.vassals.resolve("spawner.ini"));
@@ -58,10 +75,11 @@ class ContainmentIT extends ItSupport {
         }
     }
 
-    @Test
-    void sigtermOfTheEmperorStopsTheDaemonAndTheChildToo() {
+    @ParameterizedTest
+    @ValueSource(strings = {"cgroup2", "cgroup1", "mark"})
+    void sigtermOfTheEmperorStopsTheDaemonAndTheChildToo(String mode) {
         Path pids = ws.root.resolve("spawner.pids");
-        try (EmperorProcess emp = emperor()) {
+        try (EmperorProcess emp = emperorWith(mode)) {
             List<Proc> procs = startSpawner(emp, pids);
             emp.signal("TERM");
             assertEquals(0, emp.awaitExit(Duration.ofSeconds(60)), emp::diagnostics);
@@ -69,11 +87,12 @@ class ContainmentIT extends ItSupport {
         }
     }
 
-    @Test
-    void afterSigkillOfTheEmperorTheNextOneStopsWhatTheVassalLeftBeforeItSpawns() {
+    @ParameterizedTest
+    @ValueSource(strings = {"cgroup2", "cgroup1", "mark"})
+    void afterSigkillOfTheEmperorTheNextOneStopsWhatTheVassalLeftBeforeItSpawns(String mode) {
         Path pids = ws.root.resolve("spawner.pids");
         // The crashed emperor is closed last: its close() would kill what carries the marker.
-        try (EmperorProcess emp = emperor()) {
+        try (EmperorProcess emp = emperorWith(mode)) {
             List<Proc> procs = startSpawner(emp, pids);
             emp.signal("KILL");
             emp.awaitExit(Duration.ofSeconds(60));
@@ -81,7 +100,7 @@ class ContainmentIT extends ItSupport {
             assertTrue(daemon.isAlive(), "without the next emperor the daemon survives the crash: " + daemon);
             int before = emp.lines().size();
             Workspace.delete(pids);
-            try (EmperorProcess next = emperor()) {
+            try (EmperorProcess next = emperorWith(mode)) {
                 LogLine found = next.awaitLogFrom(before, Lines.emperor(
                         "leftovers: spawner: \\d+ process\\(es\\) of a previous emperor"), WAIT);
                 LogLine stopped = next.awaitLogAfter(found, Lines.emperor("leftovers: stopped \\d+ process\\(es\\)"));
@@ -96,15 +115,16 @@ class ContainmentIT extends ItSupport {
         }
     }
 
-    @Test
-    void aWrappedServerOfACrashedEmperorDoesNotHoldItsPortWhenTheNextOneStarts() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"cgroup2", "cgroup1", "mark"})
+    void aWrappedServerOfACrashedEmperorDoesNotHoldItsPortWhenTheNextOneStarts(String mode) throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/python3")), "needs /usr/bin/python3");
         int port;
         try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
         String server = "/usr/bin/python3 -m http.server " + port + " --bind 127.0.0.1";
-        try (EmperorProcess emp = emperor()) {
+        try (EmperorProcess emp = emperorWith(mode)) {
             int from = emp.mark();
             ws.vassal("web", "exec = /bin/sh -c '" + server + " & wait' " + ws.marker, "stop-timeout = 3");
             emp.awaitLogFrom(from, Lines.spawned("web"), WAIT);
@@ -114,7 +134,7 @@ class ContainmentIT extends ItSupport {
             emp.awaitExit(Duration.ofSeconds(60));
             assertTrue(old.isAlive(), "without the next emperor the server survives the crash: " + old);
             int before = emp.lines().size();
-            try (EmperorProcess next = emperor()) {
+            try (EmperorProcess next = emperorWith(mode)) {
                 next.awaitLogFrom(before, Lines.emperor("leftovers: web: \\d+ process\\(es\\) of a previous emperor"), WAIT);
                 LogLine spawned = next.awaitLogFrom(before, Lines.spawned("web"), WAIT);
                 awaitGone(old, WAIT);

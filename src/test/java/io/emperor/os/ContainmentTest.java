@@ -34,7 +34,7 @@ class ContainmentTest {
     private Containment detect(List<String> mounts, List<String> own, String wanted) throws Exception {
         Path mi = Files.writeString(tmp.resolve("mountinfo"), String.join("\n", mounts) + "\n");
         Path cg = Files.writeString(tmp.resolve("cgroup"), String.join("\n", own) + "\n");
-        return Containment.detect(List.of(tmp.resolve("vassals")), wanted, mi, cg);
+        return Containment.detect(List.of(tmp.resolve("vassals")), wanted, tmp, mi, cg);
     }
 
     /** What the kernel shows in a new cgroup directory; a plain file system does not. */
@@ -75,18 +75,20 @@ class ContainmentTest {
     }
 
     @Test
-    void v1PidsWhenV2IsNotUsableAndNoneWithEveryReasonWhenNothingIs() throws Exception {
+    void v1PidsWhenV2IsNotUsableAndTheMarkWithEveryReasonWhenNeitherIs() throws Exception {
         // No cgroup.procs appears in a plain directory: "not writable", as without the right to.
         Path pids = fakeCgroup(tmp.resolve("fs/pids/svc"));
         Containment v1 = detect(hybrid(tmp.resolve("fs")), OWN, "auto");
         assertEquals(Containment.Mode.CGROUP1, v1.mode());
         assertEquals(pids, v1.root());
 
-        Containment none = detect(List.of(), OWN, "auto");
-        assertEquals(Containment.Mode.NONE, none.mode());
-        assertEquals("none (cgroup v2: not mounted; cgroup v1 pids: not mounted; cgroup v1 freezer: not mounted):"
-                + " a stop reaches the vassal's process group only", none.describe());
-        assertEquals(Containment.Mode.NONE, detect(hybrid(tmp.resolve("fs")), OWN, "none").mode());
+        Containment mark = detect(List.of(), OWN, "auto");
+        assertEquals(Containment.Mode.MARK, mark.mode());
+        String key = Containment.key(List.of(tmp.resolve("vassals")));
+        assertEquals("mark EMPEROR_RUN=" + key + "." + ProcessHandle.current().pid() + ":RUN, state file "
+                + tmp.resolve("emperor-" + key + ".runs") + " (no cgroup: cgroup v2: not mounted; cgroup v1 pids:"
+                + " not mounted; cgroup v1 freezer: not mounted)", mark.describe());
+        assertEquals(Containment.Mode.MARK, detect(hybrid(tmp.resolve("fs")), OWN, "mark").mode());
         assertEquals(Containment.Mode.CGROUP1, detect(hybrid(tmp.resolve("fs")), OWN, "cgroup1").mode());
     }
 
