@@ -149,6 +149,23 @@ class ContainmentIT extends ItSupport {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void adoptedOrphansAreReapedAndTheVassalKeepsItsOwnExitStatus() {
+        try (EmperorProcess emp = emperor()) {
+            int from = emp.mark();
+            // Twenty double-forked children that end at once: each is re-parented to the emperor
+            // (a subreaper) and must be reaped there, while the main process's status stays its own.
+            ws.vassal("orphans", "exec = /bin/sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20;"
+                    + " do (sleep 0.1 &); done; sleep 1; exit 7' " + ws.marker);
+            emp.awaitLogFrom(from, Lines.emperor("orphans: exited status=7 uptime="), WAIT);
+            Poll.until("no zombie among the emperor's children", WAIT,
+                    () -> Procs.descendantsOf(emp.pid()).stream().noneMatch(p -> p.state() == 'Z'),
+                    () -> Procs.describe(Procs.descendantsOf(emp.pid())));
+            assertEquals(0, emp.countLog(java.util.regex.Pattern.compile("orphans: exited (?!status=7 )")),
+                    emp::diagnostics);
+        }
+    }
+
     private static List<Proc> servers(String server) {
         return Procs.all().stream().filter(p -> p.state() != 'Z' && p.command().equals(server)).toList();
     }
