@@ -433,7 +433,9 @@ public final class HelperLauncher implements Launcher {
             if (child <= 0 || vassalPids.contains((long) child)) {
                 break;
             }
-            c.waitpid(child, null, Native.WNOHANG);
+            if (c.waitpid(child, null, Native.WNOHANG) <= 0) {
+                break; // not reaped after all: look again at the next SIGCHLD rather than spin
+            }
         }
         containment.retryPending();
     }
