@@ -542,7 +542,7 @@ public final class Containment {
         }
         for (Run r : live.values()) {
             Set<Long> pids = new TreeSet<>(Procfs.carrying(r.mark(), r.uid(), r.startTime()));
-            if (r.startTime() > 0 && Procfs.startTime(r.pid()).orElse(-1L) == r.startTime()) {
+            if (r.startTime() > 0 && Procfs.running(r.pid(), r.startTime())) {
                 pids.add(r.pid());
             }
             if (!pids.isEmpty()) {
@@ -639,8 +639,7 @@ public final class Containment {
             left = new ArrayList<>();
             for (Run r : names.stream().flatMap(n -> markedLeft.getOrDefault(n, List.of()).stream()).toList()) {
                 List<Long> pids = new ArrayList<>(Procfs.carrying(r.mark(), r.uid(), r.startTime()));
-                if (r.startTime() > 0 && Procfs.startTime(r.pid()).orElse(-1L) == r.startTime()
-                        && !pids.contains(r.pid())) {
+                if (r.startTime() > 0 && Procfs.running(r.pid(), r.startTime()) && !pids.contains(r.pid())) {
                     pids.add(r.pid());
                 }
                 for (long pid : pids) {

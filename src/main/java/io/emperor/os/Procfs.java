@@ -26,6 +26,17 @@ final class Procfs {
         }
     }
 
+    /** The process with this pid exists, is not a zombie, and started at {@code startTime}: the same process, still running. */
+    static boolean running(long pid, long startTime) {
+        try {
+            String stat = Files.readString(PROC.resolve(pid + "/stat"), StandardCharsets.ISO_8859_1);
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return !f[0].equals("Z") && !f[0].equals("X") && Long.parseLong(f[19]) == startTime;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** The real uid (first field of Uid: in /proc/PID/status), or -1. */
     static int realUid(long pid) {
         try {

@@ -93,6 +93,35 @@ class ContainmentTest {
     }
 
     @Test
+    void withoutCgroupsOnlyAProcessWhoseStartTimeIsTheRecordedOneIsAPreviousEmperorsLeftover() throws Exception {
+        Containment mark = detect(List.of(), OWN, "mark");
+        String key = Containment.key(List.of(tmp.resolve("vassals")));
+        Process p = new ProcessBuilder("sleep", "60").start();
+        try {
+            long start = Procfs.startTime(p.pid()).orElseThrow();
+            int uid = Procfs.realUid(p.pid());
+            Path state = tmp.resolve("emperor-" + key + ".runs");
+            // A pid that was reused: same pid, another start time. Never signalled.
+            Files.writeString(state, "+ 1 " + uid + " " + p.pid() + " " + (start - 1) + " app.vassal EMPEROR_RUN=" + key
+                    + ".1:1\n");
+            assertEquals(java.util.Map.of(), mark.leftovers(new java.util.HashMap<>()));
+            // A run that was reaped is not looked for either.
+            Files.writeString(state, "+ 1 " + uid + " " + p.pid() + " " + start + " app.vassal EMPEROR_RUN=" + key
+                    + ".1:1\n- 1\n");
+            assertEquals(java.util.Map.of(), mark.leftovers(new java.util.HashMap<>()));
+            // The recorded pid with its recorded start time is the previous emperor's.
+            Files.writeString(state, "+ 1 " + uid + " " + p.pid() + " " + start + " app.vassal EMPEROR_RUN=" + key
+                    + ".1:1\n");
+            assertEquals(java.util.Map.of("app.vassal", List.of(p.pid())), mark.leftovers(new java.util.HashMap<>()));
+            assertEquals(List.of(), mark.stop(List.of("app.vassal"), 10_000_000_000L, () -> { }));
+            assertTrue(p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS), "stopped");
+            assertFalse(Files.exists(state), "started afresh");
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
     void keyDependsOnTheDirectoriesNotOnTheirOrder() {
         String ab = Containment.key(List.of(Path.of("/a"), Path.of("/b")));
         assertEquals(ab, Containment.key(List.of(Path.of("/b"), Path.of("/a/../a"))));
