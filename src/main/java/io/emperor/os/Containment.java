@@ -23,8 +23,8 @@ import java.util.TreeSet;
  * directories finds what a crashed one left). The exec helper joins it before the drop
  * ({@code -G}); the directories are the emperor's, so a vassal that runs as another uid cannot
  * move out. cgroup v2 (the emperor's own cgroup in the unified hierarchy, where it may create
- * one: root, or a delegated subtree) is preferred, then a v1 {@code pids} or {@code freezer}
- * hierarchy; without either, {@link Mode#MARK}: every vassal process carries
+ * one: root, or a delegated subtree) is preferred, then a v1 {@code freezer} (frozen while it is
+ * killed) or {@code pids} hierarchy; without either, {@link Mode#MARK}: every vassal process carries
  * {@code EMPEROR_RUN=KEY:RUN} in its environment, which its descendants inherit (and can erase:
  * cgroups are preferred), and a state file under the runtime directory lists each run's uid, main
  * pid and start time for the next emperor. {@link Mode#NONE} (launchers built without
@@ -49,6 +49,7 @@ public final class Containment {
     private static final int MAX_NAME = 200;
     /** Kill passes over a v1 cgroup (no cgroup.kill there): a fork during a pass is caught by the next. */
     private static final int V1_PASSES = 8;
+    private static final long FREEZE_WAIT_MILLIS = 200;
 
     /** The environment variable of {@link Mode#MARK}. */
     public static final String MARK_VARIABLE = "EMPEROR_RUN";
@@ -63,6 +64,7 @@ public final class Containment {
     /** MARK: the live runs, by run id. */
     private final Map<Long, Run> runs = new LinkedHashMap<>();
     private final boolean hasKillFile;
+    private final boolean freezer;
     private final LibC c = Native.libc();
     /** Vassal cgroups killed but not yet removed (their members were still exiting). */
     private final Set<String> pending = new TreeSet<>();
@@ -85,6 +87,7 @@ public final class Containment {
         this.key = key;
         this.stateFile = stateFile;
         this.hasKillFile = root != null && mode == Mode.CGROUP2 && Files.exists(root.resolve("cgroup.kill"));
+        this.freezer = root != null && mode == Mode.CGROUP1 && Files.exists(root.resolve("freezer.state"));
     }
 
     /** No containment at all: what launchers built without one get (the tests of other parts). */
@@ -131,7 +134,8 @@ public final class Containment {
             }
         }
         if (!"cgroup2".equals(wanted)) {
-            for (String controller : List.of("pids", "freezer")) {
+            // freezer first: frozen, a cgroup's processes cannot fork while they are killed.
+            for (String controller : List.of("freezer", "pids")) {
                 Optional<Path> mount = mountOf(mounts, "cgroup", controller);
                 Optional<String> path = ownPath(own, controller);
                 if (mount.isPresent() && path.isPresent()) {
@@ -413,6 +417,9 @@ public final class Containment {
                 // fall back to the passes below
             }
         }
+        if (freezer && freezeAndKill(dir)) {
+            return;
+        }
         for (int pass = 0; pass < V1_PASSES; pass++) {
             List<Long> pids = members(dir);
             if (pids.isEmpty()) {
@@ -421,6 +428,39 @@ public final class Containment {
             for (long pid : pids) {
                 c.kill((int) pid, SIGKILL);
             }
+        }
+    }
+
+    /**
+     * v1 freezer: FROZEN, SIGKILL to every member, THAWED (they die as they thaw): no fork
+     * between the read of the members and the kill. Waits at most {@value #FREEZE_WAIT_MILLIS} ms
+     * for FROZEN (a process in uninterruptible sleep delays it); false when it did not come, and
+     * the kill passes follow.
+     */
+    private boolean freezeAndKill(Path dir) {
+        Path state = dir.resolve("freezer.state");
+        try {
+            if (members(dir).isEmpty()) {
+                return true;
+            }
+            Files.writeString(state, "FROZEN");
+            long deadline = System.nanoTime() + FREEZE_WAIT_MILLIS * 1_000_000L;
+            boolean frozen;
+            while (!(frozen = Files.readString(state).strip().equals("FROZEN")) && System.nanoTime() < deadline) {
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+            }
+            for (long pid : members(dir)) {
+                c.kill((int) pid, SIGKILL);
+            }
+            Files.writeString(state, "THAWED");
+            return frozen;
+        } catch (IOException e) {
+            try {
+                Files.writeString(state, "THAWED");
+            } catch (IOException ignored) {
+                // gone
+            }
+            return false;
         }
     }
 

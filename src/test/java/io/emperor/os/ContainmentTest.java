@@ -67,7 +67,7 @@ class ContainmentTest {
     @Test
     void cgroupV2UnderTheEmperorsOwnCgroupIsPreferred() throws Exception {
         Path dir = fakeCgroup(tmp.resolve("fs/unified/svc"));
-        fakeCgroup(tmp.resolve("fs/pids/svc"));
+        fakeCgroup(tmp.resolve("fs/freezer/svc"));
         Containment c = detect(hybrid(tmp.resolve("fs")), OWN, "auto");
         assertEquals(Containment.Mode.CGROUP2, c.mode());
         assertEquals(dir, c.root());
@@ -76,7 +76,8 @@ class ContainmentTest {
 
     @Test
     void v1PidsWhenV2IsNotUsableAndTheMarkWithEveryReasonWhenNeitherIs() throws Exception {
-        // No cgroup.procs appears in a plain directory: "not writable", as without the right to.
+        // No cgroup.procs appears in a plain directory: "not writable", as without the right to;
+        // so the freezer hierarchy (tried first) is passed over here for pids.
         Path pids = fakeCgroup(tmp.resolve("fs/pids/svc"));
         Containment v1 = detect(hybrid(tmp.resolve("fs")), OWN, "auto");
         assertEquals(Containment.Mode.CGROUP1, v1.mode());
@@ -86,8 +87,8 @@ class ContainmentTest {
         assertEquals(Containment.Mode.MARK, mark.mode());
         String key = Containment.key(List.of(tmp.resolve("vassals")));
         assertEquals("mark EMPEROR_RUN=" + key + "." + ProcessHandle.current().pid() + ":RUN, state file "
-                + tmp.resolve("emperor-" + key + ".runs") + " (no cgroup: cgroup v2: not mounted; cgroup v1 pids:"
-                + " not mounted; cgroup v1 freezer: not mounted)", mark.describe());
+                + tmp.resolve("emperor-" + key + ".runs") + " (no cgroup: cgroup v2: not mounted; cgroup v1 freezer:"
+                + " not mounted; cgroup v1 pids: not mounted)", mark.describe());
         assertEquals(Containment.Mode.MARK, detect(hybrid(tmp.resolve("fs")), OWN, "mark").mode());
         assertEquals(Containment.Mode.CGROUP1, detect(hybrid(tmp.resolve("fs")), OWN, "cgroup1").mode());
     }
