@@ -5,6 +5,7 @@ import io.emperor.config.Problem;
 import io.emperor.config.VassalParser;
 import io.emperor.config.VassalSpec;
 import io.emperor.os.PosixUserDb;
+import io.emperor.scan.VassalReader;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -12,7 +13,10 @@ import jnr.posix.POSIXFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-/** {@code emperor check FILE...}: reads vassal files the way the emperor would, and says what is wrong. */
+/**
+ * {@code emperor check FILE...}: reads vassal files the way the emperor would (opened once, a FIFO
+ * or a device refused unread: {@link VassalReader}), and says what is wrong.
+ */
 @Command(name = "check", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Check vassal files: one 'file:line: message' per problem on stderr; "
                 + "exit 0 when every file is valid, 1 otherwise.")
@@ -26,7 +30,7 @@ final class CheckCommand implements Callable<Integer> {
                 Host.name(), System.getenv());
         boolean ok = true;
         for (Path f : files) {
-            Parsed<VassalSpec> p = parser.parse(f.toAbsolutePath().normalize());
+            Parsed<VassalSpec> p = VassalReader.read(f.toAbsolutePath().normalize(), false, VassalReader.Judge.NONE, parser);
             for (Problem e : p.errors()) {
                 System.err.println(e);
             }

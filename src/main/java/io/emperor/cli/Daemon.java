@@ -54,6 +54,7 @@ final class Daemon {
     }
 
     int run() throws InterruptedException {
+        FatalErrors.install();
         Optional<String> logProblem = LogSetup.configure(logTarget(config));
         if (logProblem.isPresent()) {
             System.err.println("emperor: " + logProblem.get());
@@ -74,8 +75,9 @@ final class Daemon {
         // Tyrant mode: $(VAR) in a tenant's file reads only what its vassal gets (docs/tyrant.md).
         VassalParser parser = new VassalParser(users, Host.name(), System.getenv(), config.tyrant(),
                 owner -> environment.forTenant(owner < 0 ? null : users.userById(owner).orElse(null)));
+        Rights rights = rights(posix, users, config.tyrant());
         DirectoryScanner scanner = new DirectoryScanner(config.vassalDirs(), parser, !config.nofollow(),
-                config.tyrant() ? Optional.of(users) : Optional.empty());
+                config.tyrant() ? Optional.of(users) : Optional.empty(), rights.emperorGroup());
         Policy policy = new Policy(config.minUptime(), config.maxBackoff(), config.requiredHeartbeat());
 
         EmperorLoop[] loopRef = new EmperorLoop[1];
@@ -104,7 +106,7 @@ final class Daemon {
         // The handler's off-loop work runs on the control server's thread; without a server no
         // request comes, so nothing is ever queued there.
         java.util.concurrent.atomic.AtomicReference<ControlServer> server = new java.util.concurrent.atomic.AtomicReference<>();
-        ControlHandler handler = new ControlHandler(loop, rights(posix, users, config.tyrant()), output.tails(), watcher::rescanNow,
+        ControlHandler handler = new ControlHandler(loop, rights, output.tails(), watcher::rescanNow,
                 new StatusView.Emperor(Main.version(), posix.getpid(), posix.getuid(), posix.getgid(),
                         Path.of("").toAbsolutePath().toString(), config.tyrant(), System.currentTimeMillis()),
                 () -> config.vassalDirs().stream().map(Path::toString).toList(), task -> server.get().execute(task));

@@ -19,7 +19,8 @@ import picocli.CommandLine.Command;
             "3:status, start, stop, restart, reload, logs, rescan: the emperor cannot be reached (no socket, not running)",
             "4:a named vassal does not exist (or is not yours)",
             "5:permission denied on the control socket",
-            "70:run: an internal failure (the I/O thread failed); every vassal was stopped first"})
+            "70:run: an internal failure: the I/O thread failed (every vassal was stopped first), or an error reached the top of a thread (fatal: ... in the log)",
+            "3:run: out of memory under the packaged launcher (-XX:+ExitOnOutOfMemoryError)"})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

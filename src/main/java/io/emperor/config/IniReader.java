@@ -32,12 +32,19 @@ import java.util.Map;
  *   <li>{@code key = value} is split at the first {@code =}, both sides trimmed; a line without
  *       {@code =} is a key with an empty value. Repeated keys are all kept, in order.</li>
  *   <li>A line before the first section header is ignored, with a warning.</li>
+ *   <li>A line (other than a comment) longer than {@value #MAX_LINE} characters is an error (and skipped); after
+ *       {@value #MAX_ERRORS} errors the rest of the file is not read (one more error says so);
+ *       warnings past {@value #MAX_ERRORS} are dropped.</li>
  * </ol>
  * Values are not expanded here (see {@link Magic}); no quoting, escaping or line continuation exists.
  */
 public final class IniReader {
     /** The largest file read: vassal and emperor files are small; anything bigger is a mistake. */
     public static final int MAX_BYTES = 1024 * 1024;
+    /** The longest line, in characters (the log cuts lines at 64 KiB too). */
+    public static final int MAX_LINE = 64 * 1024;
+    /** Errors (and warnings) kept per file: a file of a million bad lines needs no million lines of log. */
+    public static final int MAX_ERRORS = 20;
 
     private IniReader() {}
 
@@ -47,8 +54,16 @@ public final class IniReader {
         try (InputStream in = Files.newInputStream(file)) {
             bytes = in.readNBytes(MAX_BYTES + 1);
         } catch (IOException e) {
-            return failed(file, 0, "cannot read: " + IoReasons.of(e));
+            return unreadable(file, "cannot read: " + IoReasons.of(e));
         }
+        return parse(file, bytes);
+    }
+
+    /**
+     * Parses the bytes of a file (read by the caller, at most {@code MAX_BYTES + 1} of them);
+     * {@code file} only names problems.
+     */
+    public static IniFile parse(Path file, byte[] bytes) {
         if (bytes.length > MAX_BYTES) {
             return failed(file, 0, "file is larger than 1 MiB");
         }
@@ -67,17 +82,35 @@ public final class IniReader {
         return parse(file, new String(bytes, StandardCharsets.UTF_8));
     }
 
+    /** A file that could not be read at all: one error, at line 0. */
+    public static IniFile unreadable(Path file, String message) {
+        return failed(file, 0, message);
+    }
+
     /** Parses text already read; {@code file} is only used to name problems. */
     public static IniFile parse(Path file, String text) {
         Map<String, Builder> sections = new LinkedHashMap<>();
         List<Problem> errors = new ArrayList<>();
         List<Problem> warnings = new ArrayList<>();
         Builder current = null;
-        String[] lines = text.split("\n", -1);
-        for (int i = 0; i < lines.length; i++) {
-            int number = i + 1;
-            String line = trim(lines[i]);
+        int number = 0;
+        // One line at a time (no split): a file of a million empty lines makes no million strings.
+        for (int start = 0, end; start <= text.length(); start = end + 1) {
+            end = text.indexOf('\n', start);
+            if (end < 0) {
+                end = text.length();
+            }
+            number++;
+            if (errors.size() >= MAX_ERRORS) {
+                errors.add(new Problem(file, number, "more than " + MAX_ERRORS + " errors; the rest of the file is not read"));
+                break;
+            }
+            String line = trim(text.substring(start, end));
             if (line.isEmpty() || line.startsWith(";") || line.startsWith("#")) {
+                continue;
+            }
+            if (line.length() > MAX_LINE) {
+                errors.add(new Problem(file, number, "line is longer than " + MAX_LINE + " characters"));
                 continue;
             }
             if (line.startsWith("[")) {
@@ -96,6 +129,9 @@ public final class IniReader {
                 continue;
             }
             if (current == null) {
+                if (warnings.size() >= MAX_ERRORS) {
+                    continue;
+                }
                 warnings.add(new Problem(file, number, "line outside any section is ignored"));
                 continue;
             }

@@ -30,10 +30,26 @@ import java.util.function.Function;
  * </table>
  * Text that comes out of an expansion (an environment value, a referenced key's value) is not
  * scanned again. One instance serves one section; it remembers referenced keys it expanded.
+ *
+ * <p>Bounded: references nest at most {@value #MAX_DEPTH} deep, and all the values of the
+ * section together produce at most {@link #MAX_TEXT} characters; past either limit the value is
+ * an error naming the limit, and once the text budget is spent every later value fails with that
+ * same error (one line, not one per value).
  */
 public final class Magic {
-    /** Longest value an expansion may produce; nested {@code %(key)}s could otherwise grow without bound. */
-    static final int MAX_LENGTH = 1024 * 1024;
+    /**
+     * How deep {@code %(key)} references may nest: {@code a = %(b)}, {@code b = %(c)} is two deep.
+     * Each level is a stack frame; thousands of chained keys would otherwise overflow the stack.
+     */
+    public static final int MAX_DEPTH = 16;
+    /**
+     * How much text expanding one file's values may produce in all (characters, each
+     * {@code %(key)} counted every time it is used): a few kilobytes of doubling references would
+     * otherwise make hundreds of megabytes.
+     */
+    public static final int MAX_TEXT = 1024 * 1024;
+    /** Errors kept per value: the rest of a value full of bad references adds nothing. */
+    static final int MAX_ERRORS = 8;
 
     /**
      * What the variables are made of.
@@ -77,6 +93,10 @@ public final class Magic {
 
     private final Context context;
     private final Map<String, Expansion> expandedKeys = new HashMap<>();
+    /** Characters produced so far by every expansion of this instance. */
+    private long produced;
+    /** The error that ended the text budget, repeated for every later value. */
+    private Problem exhausted;
 
     public Magic(Context context) {
         this.context = context;
@@ -89,13 +109,17 @@ public final class Magic {
 
     /** @param chain the entries being expanded, outermost first, {@code entry} last */
     private Expansion expand(IniEntry entry, List<IniEntry> chain) {
+        if (exhausted != null) {
+            return new Expansion("", List.of(exhausted));
+        }
         String text = entry.value();
-        StringBuilder out = new StringBuilder(text.length());
+        StringBuilder out = new StringBuilder(Math.min(text.length(), 4096));
         LinkedHashSet<Problem> errors = new LinkedHashSet<>();
         int i = 0;
-        while (i < text.length()) {
+        while (i < text.length() && errors.size() < MAX_ERRORS) {
             char c = text.charAt(i);
             char next = i + 1 < text.length() ? text.charAt(i + 1) : 0;
+            int before = out.length();
             if ((c == '%' || c == '$') && next == '(') {
                 int close = text.indexOf(')', i + 2);
                 if (close < 0) {
@@ -105,8 +129,16 @@ public final class Magic {
                 String name = text.substring(i + 2, close);
                 Expansion part = c == '%' ? reference(entry, name, chain) : environment(entry, name);
                 errors.addAll(part.errors());
+                if (exhausted != null) {
+                    break;
+                }
+                if (!spend(chain.get(0), part.value().length())) {
+                    errors.add(exhausted);
+                    break;
+                }
                 out.append(part.value());
                 i = close + 1;
+                continue;
             } else if (c == '%') {
                 int after = i + 1 < text.length() ? text.codePointAt(i + 1) : -1;
                 String variable = after < 0 ? null : variable(after);
@@ -121,12 +153,28 @@ public final class Magic {
                 out.append(c);
                 i++;
             }
-            if (out.length() > MAX_LENGTH) {
-                errors.add(problem(entry, "value grows beyond 1 MiB when expanded"));
+            if (!spend(chain.get(0), out.length() - before)) {
+                errors.add(exhausted);
                 break;
             }
         }
         return new Expansion(out.toString(), new ArrayList<>(errors));
+    }
+
+    /**
+     * Counts {@code chars} more against {@link #MAX_TEXT}; false (and {@link #exhausted} set, on
+     * {@code top}, the outermost entry being expanded) past it.
+     */
+    private boolean spend(IniEntry top, int chars) {
+        produced += chars;
+        if (produced <= MAX_TEXT && exhausted == null) {
+            return true;
+        }
+        if (exhausted == null) {
+            exhausted = problem(top, "expanding the file's values makes more than 1 MiB of text (the limit for all"
+                    + " values together, each %(key) counted every time it is used)");
+        }
+        return false;
     }
 
     private Expansion environment(IniEntry entry, String name) {
@@ -154,6 +202,13 @@ public final class Magic {
         Expansion known = expandedKeys.get(key);
         if (known != null) {
             return known;
+        }
+        if (chain.size() > MAX_DEPTH) {
+            // Reported on the outermost entry (the one the reader cares about), naming where it went too deep.
+            IniEntry top = chain.get(0);
+            return new Expansion("", List.of(problem(top, "%(" + chain.get(1).key() + "): references nest more than "
+                    + MAX_DEPTH + " deep (%(" + top.key() + ") -> %(" + chain.get(1).key() + ") -> ... -> %(" + entry.key()
+                    + ") at line " + entry.line() + " -> %(" + key + "))")));
         }
         List<IniEntry> longer = new ArrayList<>(chain);
         longer.add(target);

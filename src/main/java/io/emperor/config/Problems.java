@@ -9,8 +9,13 @@ import java.util.List;
 import java.util.Set;
 import java.util.function.Supplier;
 
-/** Collects the errors and warnings of one file, in the order found, each once. */
+/**
+ * Collects the errors and warnings of one file, in the order found, each once. At most
+ * {@value #MAX_REPORTED} of each are reported (by line); one more line says how many were left out.
+ */
 final class Problems {
+    static final int MAX_REPORTED = 20;
+
     private final Path file;
     private final Set<Problem> errors = new LinkedHashSet<>();
     private final Set<Problem> warnings = new LinkedHashSet<>();
@@ -77,9 +82,15 @@ final class Problems {
         return Parsed.ok(value.get(), byLine(warnings));
     }
 
-    private static List<Problem> byLine(Set<Problem> problems) {
+    private List<Problem> byLine(Set<Problem> problems) {
         List<Problem> sorted = new ArrayList<>(problems);
         sorted.sort(Comparator.comparingInt(Problem::line));
-        return sorted;
+        if (sorted.size() <= MAX_REPORTED) {
+            return sorted;
+        }
+        List<Problem> shown = new ArrayList<>(sorted.subList(0, MAX_REPORTED));
+        shown.add(new Problem(file, sorted.get(MAX_REPORTED).line(),
+                "and " + (sorted.size() - MAX_REPORTED) + " more problem(s) from here on, not shown"));
+        return shown;
     }
 }

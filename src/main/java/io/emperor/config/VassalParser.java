@@ -11,7 +11,7 @@ import java.util.Optional;
  * Reads a vassal file (DESIGN §2) into a {@link VassalSpec}, or every problem it has.
  *
  * <ol>
- *   <li>The file is read with {@link IniReader}; a file that is not text fails here.</li>
+ *   <li>The content is read with {@link IniReader}; a file that is not text fails here.</li>
  *   <li>A {@code [vassal]} section wins; other sections are ignored with a warning.</li>
  *   <li>Else a {@code [uwsgi]} section makes a uWSGI vassal: only the ini syntax is checked,
  *       values are neither expanded nor validated (uWSGI has its own, richer magic).</li>
@@ -63,16 +63,30 @@ public final class VassalParser implements VassalFileParser {
         this.tenantEnvironment = Objects.requireNonNull(tenantEnvironment, "tenantEnvironment");
     }
 
-    @Override
+    /** Reads the file by its path, then parses it (tests; the emperor reads through {@code OpenedFile}). */
     public Parsed<VassalSpec> parse(Path file) {
         return parse(file, -1);
     }
 
-    @Override
+    /** The same, for a file owned by {@code owner} (tyrant mode's {@code $(VAR)}; -1: not known). */
     public Parsed<VassalSpec> parse(Path file, int owner) {
-        Map<String, String> environment = tyrant ? tenantEnvironment.apply(owner) : this.environment;
         Path path = file.toAbsolutePath();
-        IniFile ini = IniReader.read(path);
+        return parse(path, IniReader.read(path), owner);
+    }
+
+    @Override
+    public Parsed<VassalSpec> parse(Path file, byte[] content) {
+        return parse(file, content, -1);
+    }
+
+    @Override
+    public Parsed<VassalSpec> parse(Path file, byte[] content, int owner) {
+        Path path = file.toAbsolutePath();
+        return parse(path, IniReader.parse(path, content), owner);
+    }
+
+    private Parsed<VassalSpec> parse(Path path, IniFile ini, int owner) {
+        Map<String, String> environment = tyrant ? tenantEnvironment.apply(owner) : this.environment;
         Problems problems = Problems.of(ini);
         if (ini.unreadable()) {
             return problems.result(() -> null);

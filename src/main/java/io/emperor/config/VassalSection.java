@@ -76,7 +76,7 @@ final class VassalSection {
         section.last("stop-timeout").ifPresent(e -> stopTimeout = convert(e,
                 Values.seconds(e.value(), 0, true, MAX_STOP_TIMEOUT_SECONDS), stopTimeout));
         section.last("reload").ifPresent(this::reload);
-        section.last("log-tag").ifPresent(e -> logTag = Values.bool(e.value()));
+        section.last("log-tag").ifPresent(this::logTag);
         rlimits();
     }
 
@@ -103,6 +103,19 @@ final class VassalSection {
                         + " (quote it to silence this, or use exec = sh -c '...')");
             }
         });
+    }
+
+    /**
+     * Tyrant mode refuses {@code log-tag = false}: a tenant's untagged line in the emperor's log
+     * could pass for one of the emperor's own ({@code TIMESTAMP [emperor] other: spawned ...}).
+     */
+    private void logTag(IniEntry e) {
+        logTag = Values.bool(e.value());
+        if (!logTag && tyrant) {
+            problems.error(e, "false is refused in tyrant mode: untagged lines in the emperor's log could pass for"
+                    + " the emperor's own; remove it, or write the output to a file of your own with logto = FILE");
+            logTag = true;
+        }
     }
 
     private void env(IniEntry e) {

@@ -29,6 +29,8 @@ final class Connection {
     private final ControlServer server;
     private final int maxInputBytes;
     private final int maxPendingOutputBytes;
+    private final OutputBudget budget;
+    private final boolean limited;
 
     // Control thread only.
     /**
@@ -65,10 +67,24 @@ final class Connection {
     private boolean closed;
     /** Output passed the bound: the control thread closes the connection; answers are refused from now on. */
     private boolean overflowed;
+    /** Which bound the output passed, for the log. */
+    private String overflowReason;
     private List<Runnable> closeCallbacks = new ArrayList<>();
 
     Connection(long id, int fd, Peer peer, ControlServer server, int maxInputBytes, int maxPendingOutputBytes,
             long nowNanos) {
+        this(id, fd, peer, server, maxInputBytes, maxPendingOutputBytes, nowNanos,
+                new OutputBudget(Long.MAX_VALUE, Long.MAX_VALUE), false);
+    }
+
+    /**
+     * @param budget  the unsent bytes of every connection, per uid and in all
+     * @param limited whether the per-uid bound of the budget applies (not to root and the emperor's uid)
+     */
+    Connection(long id, int fd, Peer peer, ControlServer server, int maxInputBytes, int maxPendingOutputBytes,
+            long nowNanos, OutputBudget budget, boolean limited) {
+        this.budget = budget;
+        this.limited = limited;
         this.id = id;
         this.fd = fd;
         this.peer = peer;
@@ -154,10 +170,15 @@ final class Connection {
             if (closed || overflowed) {
                 return false;
             }
-            if (pendingOutputBytes + line.length > maxPendingOutputBytes) {
+            OutputBudget.Refusal refusal = null;
+            if (pendingOutputBytes + line.length > maxPendingOutputBytes
+                    || (refusal = budget.take(peer.uid(), limited, line.length)) != null) {
                 overflowed = true;
-                output.clear();
-                pendingOutputBytes = 0;
+                overflowReason = refusal == null ? "more than " + maxPendingOutputBytes + " bytes pending"
+                        : refusal == OutputBudget.Refusal.USER
+                        ? "its uid has more than " + budget.perUser() + " bytes pending on all its connections"
+                        : "the control socket has more than " + budget.totalBound() + " bytes pending in all";
+                dropOutput();
             } else {
                 output.add(line);
                 pendingOutputBytes += line.length;
@@ -173,6 +194,18 @@ final class Connection {
 
     synchronized boolean overflowed() {
         return overflowed;
+    }
+
+    synchronized String overflowReason() {
+        return overflowReason;
+    }
+
+    /** Drops every unsent byte and gives it back to the budget (under this). */
+    private void dropOutput() {
+        budget.give(peer.uid(), pendingOutputBytes);
+        output.clear();
+        outputHeadOffset = 0;
+        pendingOutputBytes = 0;
     }
 
     synchronized boolean hasPendingOutput() {
@@ -198,6 +231,7 @@ final class Connection {
     /** Drops {@code n} written bytes from the head of the pending output (control thread). */
     synchronized void consumeOutput(int n) {
         pendingOutputBytes -= n;
+        budget.give(peer.uid(), n);
         while (n > 0) {
             byte[] head = output.peek();
             int left = head.length - outputHeadOffset;
@@ -235,8 +269,7 @@ final class Connection {
                 return;
             }
             closed = true;
-            output.clear();
-            pendingOutputBytes = 0;
+            dropOutput();
             callbacks = closeCallbacks;
             closeCallbacks = List.of();
         }

@@ -380,16 +380,36 @@ public final class ControlHandler implements RequestHandler {
                 fail(reply, "not-found", "no such vassal: " + name);
                 return;
             }
-            // The tail is thread-safe: reading it and encoding up to 200 lines (1 MiB) is not the loop's work.
-            offLoop.execute(() -> {
-                if (!follow) {
-                    reply.send(linesAnswer(name, last(tails.lines(name), lines)));
+            // A tenant reads only the lines its own runs printed (VassalTails), and its follower
+            // ends when the name passes to another owner, even if no line comes to tell.
+            int owner = rights.scope(peer) == Rights.Scope.ALL ? VassalTails.ANY_OWNER : peer.uid();
+            if (!follow) {
+                // The tail is thread-safe: reading it and encoding up to 200 lines (1 MiB) is not the loop's work.
+                offLoop.execute(() -> {
+                    reply.send(linesAnswer(name, last(tails.lines(name, owner), lines)));
                     reply.done();
-                    return;
-                }
-                new Follower(name, lines, reply).start();
-            });
+                });
+                return;
+            }
+            Follower follower = new Follower(name, lines, reply, owner);
+            if (owner != VassalTails.ANY_OWNER) {
+                loop.await(() -> !reply.isOpen() || passedOn(name, owner), Vassal.NO_DEADLINE, done -> {
+                    if (done && reply.isOpen()) {
+                        follower.end(PASSED_ON);
+                    }
+                });
+            }
+            offLoop.execute(follower::start);
         });
+    }
+
+    /** Why a tenant's follower ends. */
+    static final String PASSED_ON = "its file now belongs to another owner";
+
+    /** Loop thread: whether the file of {@code name} now has an owner other than {@code owner}. */
+    private boolean passedOn(String name, int owner) {
+        int now = StatusView.owner(loop, name);
+        return now != -1 && now != owner;
     }
 
     private static List<String> last(List<String> all, int n) {
@@ -408,31 +428,42 @@ public final class ControlHandler implements RequestHandler {
      * {@code logs --follow}: registers with the tail first and keeps what comes while the stored
      * lines are read, so no line is lost between the two; the lines already in the stored copy
      * are not sent twice (recognised by content: a line the vassal printed twice in a row at that
-     * very moment is shown once). Never calls done(): the answer ends when the client goes.
+     * very moment is shown once). Calls done() only when it ends because the name passed to
+     * another owner ({@link #end}); else the answer ends when the client goes.
      */
     private final class Follower {
         private final String name;
         private final int lines;
         private final Reply reply;
+        private final int owner;
+        // Guarded by this.
         private List<String> early = new ArrayList<>();
+        private AutoCloseable registration;
+        private boolean ended;
 
-        Follower(String name, int lines, Reply reply) {
+        Follower(String name, int lines, Reply reply, int owner) {
             this.name = name;
             this.lines = lines;
             this.reply = reply;
+            this.owner = owner;
         }
 
+        /** On the control thread. */
         void start() {
-            AutoCloseable registration = tails.follow(name, this::line);
-            reply.onClose(() -> {
-                try {
-                    registration.close();
-                } catch (Exception e) {
-                    EmperorLog.error("bug: unfollowing " + name, e);
-                }
-            });
-            List<String> stored = tails.lines(name);
+            AutoCloseable r = tails.follow(name, owner, this::line, why -> end(PASSED_ON));
             synchronized (this) {
+                if (ended) {
+                    close(r);
+                    return;
+                }
+                registration = r;
+            }
+            reply.onClose(() -> close(r));
+            List<String> stored = tails.lines(name, owner);
+            synchronized (this) {
+                if (ended) {
+                    return;
+                }
                 reply.send(linesAnswer(name, last(stored, lines)));
                 // Lines that reached the follower before the copy was taken are in the copy too.
                 int overlap = overlap(stored, early);
@@ -443,7 +474,27 @@ public final class ControlHandler implements RequestHandler {
             }
         }
 
+        /**
+         * The name passed to another owner (any thread): a last answer says so, the request is
+         * done, and no line of the new owner's ever reaches this client.
+         */
+        synchronized void end(String why) {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            early = null;
+            if (registration != null) {
+                close(registration);
+            }
+            reply.send(error("not-found", "no such vassal: " + name + " (" + why + ")"));
+            reply.done();
+        }
+
         private synchronized void line(String line) {
+            if (ended) {
+                return;
+            }
             if (early != null) {
                 early.add(line);
                 return;
@@ -453,6 +504,14 @@ public final class ControlHandler implements RequestHandler {
 
         private void send(String line) {
             reply.send(Map.of("line", line));
+        }
+
+        private void close(AutoCloseable r) {
+            try {
+                r.close();
+            } catch (Exception e) {
+                EmperorLog.error("bug: unfollowing " + name, e);
+            }
         }
     }
 

@@ -53,15 +53,31 @@ import jnr.unixsocket.UnixSocketOptions;
  * is simply not read any more until then.
  */
 public final class ControlServer implements AutoCloseable {
-    /** Bounds on what clients may cost; see the class comment. */
     /**
-     * @param maxClientsPerUser how many connections one uid may hold, so that one user cannot take
-     *                          every slot and lock the others (and the admins) out; root and the
-     *                          emperor's own uid are not counted
+     * Bounds on what clients may cost; see the class comment and docs/threads.md for the heap they
+     * add up to.
+     *
+     * @param maxClientsPerUser      how many connections one uid may hold, so that one user cannot
+     *                               take every slot and lock the others (and the admins) out; root
+     *                               and the emperor's own uid are not counted. Followers
+     *                               ({@code logs -f}) are connections: this bounds them too
+     * @param maxPendingOutputBytes  unsent answer bytes of one connection
+     * @param maxUserOutputBytes     unsent answer bytes of all the connections of one uid (root
+     *                               and the emperor's own uid aside): 32 followers of a flooding
+     *                               vassal that do not read cost this, not 32 times the above
+     * @param maxTotalOutputBytes    unsent answer bytes of every connection together
      */
     public record Limits(int maxRequestBytes, int maxClients, Duration idleTimeout, int maxPendingOutputBytes,
-                         int maxClientsPerUser) {
-        public static final Limits DEFAULT = new Limits(64 * 1024, 256, Duration.ofSeconds(10), 4 * 1024 * 1024, 32);
+                         int maxClientsPerUser, long maxUserOutputBytes, long maxTotalOutputBytes) {
+        public static final Limits DEFAULT = new Limits(16 * 1024, 256, Duration.ofSeconds(10), 4 * 1024 * 1024, 32,
+                2 * 1024 * 1024, 8 * 1024 * 1024);
+
+        /** Without per-user and total output bounds beyond what the connections add up to. */
+        public Limits(int maxRequestBytes, int maxClients, Duration idleTimeout, int maxPendingOutputBytes,
+                      int maxClientsPerUser) {
+            this(maxRequestBytes, maxClients, idleTimeout, maxPendingOutputBytes, maxClientsPerUser,
+                    (long) maxPendingOutputBytes * maxClientsPerUser, (long) maxPendingOutputBytes * maxClients);
+        }
     }
 
     private static final long WAKE_TOKEN = -1;
@@ -93,6 +109,7 @@ public final class ControlServer implements AutoCloseable {
     /** Uids the per-user limit does not apply to: root and the emperor's own. */
     private final java.util.Set<Integer> unlimitedUids;
     private final ConcurrentLinkedQueue<Connection> attention = new ConcurrentLinkedQueue<>();
+    private final OutputBudget outputBudget;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Object lifecycle = new Object();
     private long nextConnectionId = 1;
@@ -111,6 +128,8 @@ public final class ControlServer implements AutoCloseable {
     private volatile Thread thread;
     private volatile boolean closing;
     private boolean closed;
+    /** The last {@link Error} logged by {@link #fatal}, so that the thread's last catch does not log it twice. */
+    private Error loggedFatal;
 
     /** For tests: the largest input buffer any connection has held, to check that nothing buffers past the limit. */
     private volatile int largestInputBuffer;
@@ -131,6 +150,7 @@ public final class ControlServer implements AutoCloseable {
         this.handler = handler;
         this.limits = limits;
         this.unlimitedUids = java.util.Set.copyOf(unlimitedUids);
+        this.outputBudget = new OutputBudget(limits.maxUserOutputBytes(), limits.maxTotalOutputBytes());
     }
 
     public Path path() {
@@ -270,6 +290,8 @@ public final class ControlServer implements AutoCloseable {
                 task.run();
             } catch (RuntimeException e) {
                 EmperorLog.error("control socket: a task failed; going on", e);
+            } catch (Error e) {
+                throw fatal("a task", e);
             }
         }
     }
@@ -307,9 +329,31 @@ public final class ControlServer implements AutoCloseable {
                 checkTimers(System.nanoTime());
             } catch (RuntimeException e) {
                 EmperorLog.error("control socket: unexpected error; going on", e);
+            } catch (Error e) {
+                if (e != loggedFatal) {
+                    fatal("the control thread", e);
+                }
+                shutdown();
+                throw e;
             }
         }
         shutdown();
+    }
+
+    /**
+     * An {@link Error} (out of memory, a stack overflow) is not a unit of work gone wrong: it is
+     * logged here, with what failed, and rethrown, so that the thread ends and the default handler
+     * ends the emperor (exit 70) for its unit to restart it, rather than serving on in a state
+     * nobody can vouch for.
+     */
+    private Error fatal(String what, Error e) {
+        loggedFatal = e;
+        try {
+            EmperorLog.error("control socket: fatal error in " + what + ": " + e, e);
+        } catch (Throwable ignored) {
+            // Logging itself failed (out of memory): the rethrow still reaches the default handler.
+        }
+        return e;
     }
 
     private void dispatch(long token, int ready) {
@@ -338,6 +382,9 @@ public final class ControlServer implements AutoCloseable {
         } catch (RuntimeException e) {
             EmperorLog.error("control socket: error on a connection of pid " + conn.peer.pid() + "; closing it", e);
             closeConnection(conn);
+        } catch (Error e) {
+            closeConnection(conn);
+            throw fatal("a connection of pid " + conn.peer.pid(), e);
         }
     }
 
@@ -372,7 +419,7 @@ public final class ControlServer implements AutoCloseable {
             perUser.merge(peer.uid(), 1, Integer::sum);
             long id = nextConnectionId++;
             Connection conn = new Connection(id, fd, peer, this, lineCapacity(), limits.maxPendingOutputBytes(),
-                    System.nanoTime());
+                    System.nanoTime(), outputBudget, !unlimitedUids.contains(peer.uid()));
             connections.put(id, conn);
             openConnections = connections.size();
             conn.interest = Native.EPOLLIN;
@@ -448,8 +495,8 @@ public final class ControlServer implements AutoCloseable {
      */
     private void serve(Connection conn) {
         if (conn.overflowed()) {
-            EmperorLog.warn("control socket: client pid " + conn.peer.pid() + " does not read its answers (more than "
-                    + limits.maxPendingOutputBytes() + " bytes pending); closing it");
+            EmperorLog.warn("control socket: client pid " + conn.peer.pid() + " uid " + conn.peer.uid()
+                    + " does not read its answers (" + conn.overflowReason() + "); closing it");
             closeConnection(conn);
             return;
         }
@@ -512,11 +559,17 @@ public final class ControlServer implements AutoCloseable {
         try {
             handler.handle(conn.peer, request, reply);
         } catch (RuntimeException e) {
-            String shown = line.length() > 200 ? line.substring(0, 200) + "..." : line;
-            EmperorLog.error("control socket: the request handler failed on " + shown, e);
+            EmperorLog.error("control socket: the request handler failed on " + shown(line), e);
             reply.send(failure("internal", "the emperor failed on this request: " + e));
             reply.done();
+        } catch (Error e) {
+            throw fatal("the request handler, on " + shown(line), e);
         }
+    }
+
+    /** A request as the log shows it: at most 200 characters. */
+    private static String shown(String line) {
+        return line.length() > 200 ? line.substring(0, 200) + "..." : line;
     }
 
     /** Writes what the socket accepts; false when the connection is broken. */
@@ -667,5 +720,10 @@ public final class ControlServer implements AutoCloseable {
 
     int openConnections() {
         return openConnections;
+    }
+
+    /** For tests: unsent answer bytes of every connection. */
+    long pendingOutputBytes() {
+        return outputBudget.total();
     }
 }

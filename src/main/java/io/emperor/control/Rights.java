@@ -53,6 +53,15 @@ public final class Rights {
         };
     }
 
+    /**
+     * The group whose gid alone gives every right, for tyrant mode's refusal of vassal files with
+     * that group ({@link io.emperor.scan.TyrantRules}): a vassal running with it could control
+     * every other vassal.
+     */
+    public io.emperor.scan.TyrantRules.EmperorGroup emperorGroup() {
+        return new io.emperor.scan.TyrantRules.EmperorGroup(emperorGid, groupName);
+    }
+
     /** The refusal for a peer with {@link Scope#NONE}. */
     public String refusal(Peer peer) {
         return "permission denied: uid " + peer.uid() + " is not root and not in the emperor's group "

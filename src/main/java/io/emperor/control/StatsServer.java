@@ -68,6 +68,8 @@ public final class StatsServer implements AutoCloseable {
     static final Duration DEADLINE = Duration.ofSeconds(5);
     static final int MAX_CONNECTIONS = 64;
     static final int MAX_REQUEST_BYTES = 8 * 1024;
+    /** Turns that failed in a row (outside any connection) before the server gives up. */
+    private static final int MAX_FAILED_TURNS = 100;
     /** After a failed accept (out of fds, say), accepting waits this long instead of spinning. */
     private static final long ACCEPT_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final String THREAD_NAME = "emperor-stats";
@@ -322,7 +324,7 @@ public final class StatsServer implements AutoCloseable {
         /** The snapshot request it waits for, while {@link Phase#WAITING}. */
         SnapshotRequest waitingFor;
         boolean head;
-        ByteBuffer response;
+        ByteBuffer[] response;
 
         Connection(SocketChannel channel, SelectionKey key, long now) {
             this.channel = channel;
@@ -339,46 +341,90 @@ public final class StatsServer implements AutoCloseable {
 
     private record Completed(SnapshotRequest request, EmperorStatus status, Throwable error) {}
 
+    /**
+     * One unit of work is one connection's event (or deadline): a failure there drops that
+     * connection, is logged, and the thread goes on serving the others. Only a failure of the
+     * selector itself, many turns in a row, stops the server; an {@link Error} is logged and
+     * rethrown (the default handler ends the emperor with exit 70).
+     */
     private void run() {
+        int failedTurns = 0;
         try {
             while (!closed.get()) {
-                long now = System.nanoTime();
-                expire(now);
-                long timeout = nextTimeoutMillis(now);
-                if (timeout < 0) {
-                    selector.selectNow();
-                } else {
-                    selector.select(timeout);
+                try {
+                    turn();
+                    failedTurns = 0;
+                } catch (IOException | RuntimeException e) {
+                    if (++failedTurns >= MAX_FAILED_TURNS) {
+                        EmperorLog.error("stats: the server failed " + failedTurns
+                                + " times in a row; stats are no longer served", e);
+                        return;
+                    }
+                    EmperorLog.error("stats: unexpected error; going on", e);
                 }
-                serveCompleted();
-                for (SelectionKey key : selector.selectedKeys()) {
-                    handle(key);
-                }
-                selector.selectedKeys().clear();
             }
-        } catch (IOException | RuntimeException e) {
-            EmperorLog.error("stats: the server stopped on an unexpected error; stats are no longer served", e);
+        } catch (Error e) {
+            fatal("the stats thread", e);
+            throw e;
         } finally {
             closeResources();
         }
     }
 
-    private void handle(SelectionKey key) {
+    private void turn() throws IOException {
+        long now = System.nanoTime();
+        expire(now);
+        long timeout = nextTimeoutMillis(now);
+        if (timeout < 0) {
+            selector.selectNow();
+        } else {
+            selector.select(timeout);
+        }
+        serveCompleted();
+        for (SelectionKey key : selector.selectedKeys()) {
+            handle(key);
+        }
+        selector.selectedKeys().clear();
+    }
+
+    private static void fatal(String what, Error e) {
         try {
-            if (key == acceptKey) {
+            EmperorLog.error("stats: fatal error in " + what + ": " + e, e);
+        } catch (Throwable ignored) {
+            // Logging itself failed (out of memory): the rethrow still reaches the default handler.
+        }
+    }
+
+    /** Runs one connection's unit of work; a failure drops that connection only. */
+    private void guarded(Connection c, Runnable work) {
+        try {
+            work.run();
+        } catch (CancelledKeyException e) {
+            drop(c); // closed while its events were pending: nothing left to do
+        } catch (RuntimeException e) {
+            EmperorLog.error("stats: error on a connection; closing it", e);
+            drop(c);
+        }
+    }
+
+    private void handle(SelectionKey key) {
+        if (key == acceptKey) {
+            try {
                 acceptAll();
-                return;
+            } catch (RuntimeException e) {
+                EmperorLog.error("stats: error while accepting; going on", e);
             }
-            Connection c = (Connection) key.attachment();
+            return;
+        }
+        Connection c = (Connection) key.attachment();
+        guarded(c, () -> {
             if (key.isReadable()) {
                 onReadable(c);
             }
             if (key.isValid() && key.isWritable()) {
                 write(c);
             }
-        } catch (CancelledKeyException e) {
-            // Closed while its events were pending: nothing left to do.
-        }
+        });
     }
 
     /**
@@ -434,7 +480,7 @@ public final class StatsServer implements AutoCloseable {
                 }
                 drop(c);
             } else if (c.phase == Phase.READING && c.request.position() == 0 && now - c.rawAt >= 0) {
-                awaitSnapshot(c, Answer.RAW_JSON);
+                guarded(c, () -> awaitSnapshot(c, Answer.RAW_JSON));
             }
         }
     }
@@ -524,24 +570,29 @@ public final class StatsServer implements AutoCloseable {
         c.answer = answer;
         c.phase = Phase.WAITING;
         c.key.interestOps(0);
-        if (inFlight == null) {
-            SnapshotRequest request = new SnapshotRequest();
-            inFlight = request;
-            CompletableFuture<EmperorStatus> future;
-            try {
-                future = Objects.requireNonNull(snapshot.get(), "the snapshot supplier returned null");
-            } catch (RuntimeException e) {
-                future = CompletableFuture.failedFuture(e);
-            }
-            // Runs on the thread that completes the future (the emperor loop): queue and wake only.
-            Selector wake = selector;
-            future.whenComplete((status, error) -> {
-                completed.add(new Completed(request, status, error));
-                wake.wakeup();
-            });
+        if (inFlight != null) {
+            inFlight.waiting.add(c);
+            c.waitingFor = inFlight;
+            return;
         }
-        inFlight.waiting.add(c);
-        c.waitingFor = inFlight;
+        SnapshotRequest request = new SnapshotRequest();
+        inFlight = request;
+        // Waiting before the supplier is asked: if asking fails, dropping the connection also
+        // clears the request nobody else waits for (see drop).
+        request.waiting.add(c);
+        c.waitingFor = request;
+        CompletableFuture<EmperorStatus> future;
+        try {
+            future = Objects.requireNonNull(snapshot.get(), "the snapshot supplier returned null");
+        } catch (RuntimeException e) {
+            future = CompletableFuture.failedFuture(e);
+        }
+        // Runs on the thread that completes the future (the emperor loop): queue and wake only.
+        Selector wake = selector;
+        future.whenComplete((status, error) -> {
+            completed.add(new Completed(request, status, error));
+            wake.wakeup();
+        });
     }
 
     private void serveCompleted() {
@@ -575,48 +626,56 @@ public final class StatsServer implements AutoCloseable {
                 EmperorLog.warn("stats: no snapshot to serve: " + error);
             }
             for (Connection c : waiting) {
-                if (error != null) {
-                    if (c.answer == Answer.RAW_JSON) {
-                        drop(c);
-                    } else {
-                        respond(c, error("503 Service Unavailable"));
-                    }
-                } else if (c.answer == Answer.RAW_JSON) {
-                    respond(c, ByteBuffer.wrap(json));
-                } else if (c.answer == Answer.HTTP_METRICS) {
-                    respond(c, http("200 OK", METRICS_TYPE, metrics, c.head, ""));
-                } else {
-                    respond(c, http("200 OK", JSON_TYPE, json, c.head, ""));
-                }
+                Throwable failure = error;
+                byte[] j = json;
+                byte[] m = metrics;
+                guarded(c, () -> answer(c, failure, j, m));
             }
         }
     }
 
-    private static ByteBuffer error(String status) {
+    /** The answer of one waiting connection; the document's bytes are shared by every connection, never copied. */
+    private void answer(Connection c, Throwable error, byte[] json, byte[] metrics) {
+        if (error != null) {
+            if (c.answer == Answer.RAW_JSON) {
+                drop(c);
+            } else {
+                respond(c, error("503 Service Unavailable"));
+            }
+        } else if (c.answer == Answer.RAW_JSON) {
+            respond(c, ByteBuffer.wrap(json));
+        } else if (c.answer == Answer.HTTP_METRICS) {
+            respond(c, http("200 OK", METRICS_TYPE, metrics, c.head, ""));
+        } else {
+            respond(c, http("200 OK", JSON_TYPE, json, c.head, ""));
+        }
+    }
+
+    private static ByteBuffer[] error(String status) {
         return error(status, "");
     }
 
-    private static ByteBuffer error(String status, String extraHeaders) {
+    private static ByteBuffer[] error(String status, String extraHeaders) {
         byte[] body = (status + "\n").getBytes(StandardCharsets.UTF_8);
         return http(status, TEXT_TYPE, body, false, extraHeaders);
     }
 
-    private static ByteBuffer http(String status, String type, byte[] body, boolean headOnly, String extraHeaders) {
+    /** The header, and the body as a view of {@code body} (shared by every client of one snapshot). */
+    private static ByteBuffer[] http(String status, String type, byte[] body, boolean headOnly, String extraHeaders) {
         String header = "HTTP/1.0 " + status + "\r\n"
                 + "Content-Type: " + type + "\r\n"
                 + "Content-Length: " + body.length + "\r\n"
                 + extraHeaders
                 + "Connection: close\r\n\r\n";
-        byte[] h = header.getBytes(StandardCharsets.ISO_8859_1);
-        ByteBuffer out = ByteBuffer.allocate(h.length + (headOnly ? 0 : body.length));
-        out.put(h);
-        if (!headOnly) {
-            out.put(body);
-        }
-        return out.flip();
+        ByteBuffer h = ByteBuffer.wrap(header.getBytes(StandardCharsets.ISO_8859_1));
+        return headOnly ? new ByteBuffer[] {h} : new ByteBuffer[] {h, ByteBuffer.wrap(body)};
     }
 
-    private void respond(Connection c, ByteBuffer response) {
+    private void respond(Connection c, ByteBuffer raw) {
+        respond(c, new ByteBuffer[] {raw});
+    }
+
+    private void respond(Connection c, ByteBuffer[] response) {
         c.response = response;
         c.phase = Phase.WRITING;
         write(c);
@@ -626,7 +685,7 @@ public final class StatsServer implements AutoCloseable {
     private void write(Connection c) {
         try {
             c.channel.write(c.response);
-            if (c.response.hasRemaining()) {
+            if (c.response[c.response.length - 1].hasRemaining()) {
                 c.key.interestOps(SelectionKey.OP_WRITE);
                 return;
             }
@@ -654,6 +713,13 @@ public final class StatsServer implements AutoCloseable {
     }
 
     private void drop(Connection c) {
+        if (c.phase == Phase.WAITING && c.waitingFor != null) {
+            c.waitingFor.waiting.remove(c);
+            if (c.waitingFor == inFlight && inFlight.waiting.isEmpty()) {
+                inFlight = null; // nobody waits for it: the next client asks again
+            }
+        }
+        c.phase = Phase.DRAINING;
         closeQuietly(c.channel);
         connections.remove(c);
         if (connections.size() < maxConnections) {

@@ -12,6 +12,14 @@ import ch.qos.logback.core.LayoutBase;
  * output ({@link EmperorLog#RAW_VASSAL_LOGGER}) goes out as printed. The journal format drops the
  * timestamp and starts each line with its syslog priority: {@code <3>} error, {@code <4>} warning,
  * {@code <6>} info and vassal output.
+ *
+ * <p><b>Every line is one line.</b> The emperor's own messages carry values of vassal files
+ * (a name, an {@code exec}, a parse error quoting the file) that a tenant chose: their control
+ * characters are escaped here, once, for every message and exception text of the emperor's
+ * ({@link #escape}), and so is the vassal name in a {@code [NAME]} tag. A tenant's value can then
+ * neither start a second, forged line ({@code \n}, {@code \r}) nor send terminal escapes
+ * ({@code ESC}, C1 controls) to whoever reads the log. Vassal output is not escaped again: the
+ * {@link LineSplitter} already did.
  */
 public final class EmperorLayout extends LayoutBase<ILoggingEvent> {
     private final boolean journal;
@@ -43,11 +51,16 @@ public final class EmperorLayout extends LayoutBase<ILoggingEvent> {
         }
         if (!vassal) {
             sb.append("[emperor] ");
+            escape(event.getFormattedMessage(), sb);
+        } else {
+            sb.append(event.getFormattedMessage()); // EmperorLog escaped the tag; the LineSplitter the line
         }
-        sb.append(event.getFormattedMessage()).append('\n');
+        sb.append('\n');
         IThrowableProxy t = event.getThrowableProxy();
         while (t != null) {
-            sb.append(priority).append("    ").append(t.getClassName()).append(": ").append(t.getMessage()).append('\n');
+            sb.append(priority).append("    ").append(t.getClassName()).append(": ");
+            escape(t.getMessage(), sb);
+            sb.append('\n');
             for (StackTraceElementProxy e : t.getStackTraceElementProxyArray()) {
                 sb.append(priority).append("        at ").append(e.getStackTraceElement()).append('\n');
             }
@@ -59,7 +72,7 @@ public final class EmperorLayout extends LayoutBase<ILoggingEvent> {
     /** Each line of the batch as if it had been logged alone. */
     private String batch(ILoggingEvent event, EmperorLog.OutputBatch batch, String priority) {
         StringBuilder sb = new StringBuilder(batch.lines().size() * 160);
-        String tag = batch.tag() ? "[" + batch.name() + "] " : "";
+        String tag = batch.tag() ? tag(batch.name()) : "";
         int timeStart = -1;
         int timeEnd = -1;
         for (String line : batch.lines()) {
@@ -78,6 +91,64 @@ public final class EmperorLayout extends LayoutBase<ILoggingEvent> {
         }
         return sb.toString();
     }
+
+    /** {@code [NAME] }, the tag of a vassal's lines, with the name escaped. */
+    static String tag(String name) {
+        StringBuilder sb = new StringBuilder(name.length() + 3).append('[');
+        escape(name, sb);
+        return sb.append("] ").toString();
+    }
+
+    /**
+     * Appends {@code text} with every control character escaped as the {@link LineSplitter}
+     * escapes vassal output: ASCII controls but tab, and DEL, as {@code \xNN}; the C1 controls
+     * (U+0080 to U+009F, which terminals may read as escape sequences) as the {@code \xNN\xNN} of
+     * their UTF-8 bytes. Everything else, and a {@code null} (as "null"), is appended as it is.
+     */
+    public static void escape(String text, StringBuilder sb) {
+        if (text == null) {
+            sb.append("null");
+            return;
+        }
+        int n = text.length();
+        int clean = 0;
+        while (clean < n && !control(text.charAt(clean))) {
+            clean++;
+        }
+        if (clean == n) {
+            sb.append(text); // the usual case: nothing to escape, one copy
+            return;
+        }
+        sb.append(text, 0, clean);
+        for (int i = clean; i < n; i++) {
+            char c = text.charAt(i);
+            if (!control(c)) {
+                sb.append(c);
+            } else if (c < 0x80) {
+                hex(sb, c);
+            } else {
+                hex(sb, 0xc2);
+                hex(sb, c);
+            }
+        }
+    }
+
+    /** {@link #escape} as a new string. */
+    public static String escape(String text) {
+        StringBuilder sb = new StringBuilder(text == null ? 4 : text.length() + 8);
+        escape(text, sb);
+        return sb.toString();
+    }
+
+    private static boolean control(char c) {
+        return c < 0x20 && c != '\t' || c >= 0x7f && c <= 0x9f;
+    }
+
+    private static void hex(StringBuilder sb, int b) {
+        sb.append("\\x").append(HEX[b >> 4]).append(HEX[b & 0xf]);
+    }
+
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     private static String priority(ILoggingEvent event, boolean vassal) {
         if (vassal) {

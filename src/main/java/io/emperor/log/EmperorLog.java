@@ -50,7 +50,7 @@ public final class EmperorLog {
 
     /** One line a vassal printed. */
     public static void output(String name, String line) {
-        VASSAL.info("[" + name + "] " + line);
+        VASSAL.info(EmperorLayout.tag(name) + line);
     }
 
     /**
@@ -63,7 +63,7 @@ public final class EmperorLog {
     public record OutputBatch(String name, java.util.List<String> lines, boolean tag) {
         @Override
         public String toString() {
-            String prefix = tag ? "[" + name + "] " : "";
+            String prefix = tag ? EmperorLayout.tag(name) : "";
             StringBuilder sb = new StringBuilder();
             for (String line : lines) {
                 if (sb.length() > 0) {

@@ -14,8 +14,9 @@ import java.util.Arrays;
  *   <li>Lines end at {@code \n}; a {@code \r} before it is dropped.</li>
  *   <li>A line longer than {@link #MAX_LINE} bytes is cut there, marked, and the rest of it up to
  *       the next newline is dropped: memory per vassal stays bounded whatever the vassal writes.</li>
- *   <li>Bytes that are not valid UTF-8, and control characters other than tab, become
- *       {@code \xNN}, so nothing a vassal prints can forge or break a log line.</li>
+ *   <li>Bytes that are not valid UTF-8, and control characters other than tab (C1 controls
+ *       included, as the {@code \xc2\xNN} of their two bytes), become {@code \xNN}, so nothing
+ *       a vassal prints can forge or break a log line or reach a terminal as an escape.</li>
  * </ul>
  *
  * <p>Speed (docs/performance.md): this runs over every byte every vassal prints, on the one I/O
@@ -203,8 +204,8 @@ public final class LineSplitter {
             } else if (c >= 0) {
                 return false; // an ASCII control character
             } else if (c >= (byte) 0xC2 && c <= (byte) 0xDF) {
-                if (i + 1 >= to || b[i + 1] >= (byte) 0xC0) {
-                    return false;
+                if (i + 1 >= to || b[i + 1] >= (byte) 0xC0 || c == (byte) 0xC2 && b[i + 1] <= (byte) 0x9F) {
+                    return false; // not a sequence, or a C1 control (U+0080..U+009F)
                 }
                 i += 2;
             } else if (c >= (byte) 0xE0 && c <= (byte) 0xEF) {
@@ -252,6 +253,11 @@ public final class LineSplitter {
             if (n == 0) {
                 pos = hex(o, pos, c);
                 i++;
+            } else if (c == 0xC2 && (b[i + 1] & 0xff) <= 0x9f) {
+                // A C1 control (U+0080..U+009F: CSI is U+009B), which terminals may obey.
+                pos = hex(o, pos, c);
+                pos = hex(o, pos, b[i + 1] & 0xff);
+                i += 2;
             } else {
                 System.arraycopy(b, i, o, pos, n);
                 pos += n;

@@ -36,11 +36,18 @@ public final class VassalOutput {
     /**
      * How one run's lines are routed.
      *
-     * @param name the vassal name
-     * @param tag  prefix each line with its timestamp (and, in the emperor's log, {@code [name]})
-     *             ({@code log-tag}, default true)
+     * @param name  the vassal name
+     * @param tag   prefix each line with its timestamp (and, in the emperor's log, {@code [name]})
+     *              ({@code log-tag}, default true)
+     * @param owner whose lines they are in the in-memory tail: in tyrant mode the uid the run
+     *              runs as, else {@link VassalTails#NO_OWNER} ({@link VassalTails})
      */
-    public record Route(String name, boolean tag) {
+    public record Route(String name, boolean tag, int owner) {
+        /** A run of no particular owner (outside tyrant mode). */
+        public Route(String name, boolean tag) {
+            this(name, tag, VassalTails.NO_OWNER);
+        }
+
         public static Route tagged(String name) {
             return new Route(name, true);
         }
@@ -56,7 +63,7 @@ public final class VassalOutput {
         long retryAt;
 
         Target(String name) {
-            tag = ("[" + name + "] ").getBytes(StandardCharsets.UTF_8);
+            tag = EmperorLayout.tag(name).getBytes(StandardCharsets.UTF_8); // a file name may hold a newline
         }
     }
 
@@ -180,7 +187,7 @@ public final class VassalOutput {
     }
 
     private void deliver(Route route, Target t, Destination d) {
-        tails.append(route.name(), batch);
+        tails.append(route.name(), route.owner(), batch);
         if (batch.count() == 0) {
             return;
         }

@@ -158,6 +158,9 @@ public final class EmperorLoop {
                 scanned(s.snapshot());
             } else if (event instanceof LoopEvent.ForVassal f) {
                 apply(f.name(), f.event());
+            } else if (event instanceof LoopEvent.Said s) {
+                s.taken().run();
+                apply(s.name(), s.says());
             } else if (event instanceof LoopEvent.Ended e) {
                 ended(e.name(), e.runId());
             } else if (event instanceof LoopEvent.SignalReceived s) {
@@ -172,6 +175,8 @@ public final class EmperorLoop {
             }
         } catch (RuntimeException e) {
             // A bug must not take every vassal down with the emperor: log it loudly and go on.
+            // An Error is not caught: the state is unknown after it, and the default
+            // uncaught-exception handler ends the emperor (exit 70, cli.FatalErrors).
             EmperorLog.error("bug: " + event + " failed", e);
         }
     }

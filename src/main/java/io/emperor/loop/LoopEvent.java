@@ -12,6 +12,13 @@ public sealed interface LoopEvent {
     /** A lifecycle event of one vassal's process (exec reached or failed; from the I/O thread). */
     record ForVassal(String name, Event event) implements LoopEvent {}
 
+    /**
+     * What a uWSGI vassal said on its emperor channel, already coalesced (from the I/O thread).
+     * The loop runs {@code taken} as it takes the event, before acting on it: the I/O thread counts
+     * a run's events in the queue, and stops reading a channel whose vassal has too many there.
+     */
+    record Said(String name, Event.VassalSays says, Runnable taken) implements LoopEvent {}
+
     /** A run's main process has ended and awaits reaping (from the I/O thread). */
     record Ended(String name, long runId) implements LoopEvent {}
 

@@ -81,6 +81,12 @@ public final class HelperLauncher implements Launcher {
         this(helper, posix, io, environment, false);
     }
 
+    /** How a run's output is routed; in tyrant mode its lines in the in-memory tail are its owner's. */
+    private io.emperor.log.VassalOutput.Route route(String name, VassalSpec spec) {
+        return tyrant ? new io.emperor.log.VassalOutput.Route(name, spec.logTag(), spec.uid())
+                : new io.emperor.log.VassalOutput.Route(name, spec.logTag());
+    }
+
     /** @param tyrant tyrant mode: always drop to the spec's uid/gid, never to root */
     public HelperLauncher(Path helper, POSIX posix, IoThread io, Environment environment, boolean tyrant) {
         this(helper, posix, io, environment, tyrant, UwsgiCommand.of(environment.uwsgiBinary()));
@@ -207,7 +213,7 @@ public final class HelperLauncher implements Launcher {
         }
         vassalPids.add(child);
         containment.started(name, runId, child, id.uid());
-        procs.put(runId, new Proc(child, pidfd, new io.emperor.log.VassalOutput.Route(name, spec.logTag()), piped ? out[0] : -1, report[0], channel ? chan[0] : -1));
+        procs.put(runId, new Proc(child, pidfd, route(name, spec), piped ? out[0] : -1, report[0], channel ? chan[0] : -1));
         return new SpawnResult.Started(child, id.uid, id.gid);
     }
 
@@ -364,6 +370,7 @@ public final class HelperLauncher implements Launcher {
         if (p == null || p.channelFd() < 0) {
             return java.util.Optional.of("no emperor channel");
         }
+        io.told(runId); // before the byte: what the vassal answers counts again (ChannelGate)
         oneByte.putByte(0, (byte) message);
         // Never blocks, and a vassal that closed its end gives EPIPE, not a SIGPIPE.
         long n = c.send(p.channelFd(), oneByte, 1, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL);

@@ -3,6 +3,7 @@ package io.emperor.os;
 import io.emperor.log.EmperorLog;
 import io.emperor.log.LineSplitter;
 import io.emperor.log.VassalOutput;
+import io.emperor.loop.Clock;
 import io.emperor.loop.LoopEvent;
 import io.emperor.vassal.Event;
 import java.nio.charset.StandardCharsets;
@@ -19,9 +20,16 @@ import jnr.ffi.Pointer;
  *
  * <p>Ownership: {@link #watch} (loop thread) hands the output and report fds over to this thread,
  * which reads and closes them. The pidfd and the emperor's end of a uWSGI channel stay the
- * launcher's (the loop writes to the channel): this thread only reads them, each byte of the
- * channel becoming an {@link Event.VassalSays}, and stops watching them at EOF or exit; the loop
- * reaps and closes.
+ * launcher's (the loop writes to the channel): this thread only reads them, and stops watching
+ * them at EOF or exit; the loop reaps and closes.
+ *
+ * <p>Fairness: each wake-up reads each ready fd once, at most {@value #CHUNK} bytes of an output
+ * pipe (the level-triggered epoll comes back for the rest), so a vassal that writes without
+ * pause slows only itself; channels are read by a {@link ChannelReader}, with a read budget and a
+ * bound on what one run may have queued.
+ *
+ * <p>A failure while handling one fd is logged with the vassal's name and ends the watch of that
+ * fd only; an {@link Error} is logged, posted as {@link LoopEvent.Fatal} and rethrown.
  */
 public final class IoThread implements AutoCloseable {
     private static final int OUT = 0;
@@ -35,10 +43,12 @@ public final class IoThread implements AutoCloseable {
     private static final int EXIT_DRAIN_LIMIT = 1024 * 1024;
     private static final int REPORT_LIMIT = 4096;
     private static final int MAX_EVENTS = 256;
+    private static final String[] FD_KINDS = {"output pipe", "report pipe", "pidfd", "emperor channel"};
 
     private final LibC c = Native.libc();
     private final Consumer<LoopEvent> sink;
     private final VassalOutput output;
+    private final ChannelReader channels;
     private final int epfd;
     private final int wakeFd;
     private final Map<Long, RunIo> runs = new ConcurrentHashMap<>();
@@ -60,12 +70,12 @@ public final class IoThread implements AutoCloseable {
         int outFd;
         int reportFd;
         final int pidfd;
-        int channelFd;
+        /** A uWSGI run's emperor channel, else null. */
+        ChannelReader.Channel channel;
         final LineSplitter splitter = new LineSplitter();
         final StringBuilder report = new StringBuilder();
 
-        RunIo(VassalOutput.Route route, long runId, int outFd, int reportFd, int pidfd, int channelFd) {
-            this.channelFd = channelFd;
+        RunIo(VassalOutput.Route route, long runId, int outFd, int reportFd, int pidfd) {
             this.route = route;
             this.name = route.name();
             this.runId = runId;
@@ -81,8 +91,24 @@ public final class IoThread implements AutoCloseable {
 
     /** @param output where vassal output lines go; called on this thread only */
     public IoThread(Consumer<LoopEvent> sink, VassalOutput output) {
+        this(sink, output, Clock.system());
+    }
+
+    /** @param clock the time of what a channel says (its coalescing, {@link ChannelGate}) */
+    public IoThread(Consumer<LoopEvent> sink, VassalOutput output, Clock clock) {
         this.sink = sink;
         this.output = output;
+        this.channels = new ChannelReader(new ChannelReader.Epoll() {
+            @Override
+            public void add(int fd, long token) {
+                IoThread.this.add(fd, token);
+            }
+
+            @Override
+            public void remove(int fd) {
+                c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, fd, null);
+            }
+        }, clock, sink, this::wake);
         jnr.ffi.Runtime rt = Native.runtime();
         this.events = Memory.allocateDirect(rt, MAX_EVENTS * eventSize);
         this.buffer = Memory.allocateDirect(rt, CHUNK);
@@ -119,13 +145,13 @@ public final class IoThread implements AutoCloseable {
 
     /** Same, with how the run's output lines are routed. */
     public void watch(VassalOutput.Route route, long runId, int outFd, int reportFd, int pidfd, int channelFd) {
-        RunIo r = new RunIo(route, runId, outFd, reportFd, pidfd, channelFd);
+        RunIo r = new RunIo(route, runId, outFd, reportFd, pidfd);
+        if (channelFd >= 0) {
+            r.channel = channels.watch(route.name(), runId, channelFd, token(runId, CHANNEL));
+        }
         runs.put(runId, r);
         if (outFd >= 0) {
             add(outFd, token(runId, OUT));
-        }
-        if (channelFd >= 0) {
-            add(channelFd, token(runId, CHANNEL));
         }
         add(reportFd, token(runId, REPORT));
         add(pidfd, token(runId, PID));
@@ -143,6 +169,17 @@ public final class IoThread implements AutoCloseable {
     /** The vassal is forgotten (loop thread; its runs have ended): drop what its output kept. */
     public void forget(String name) {
         output.forget(name);
+    }
+
+    /**
+     * The emperor is about to tell a run's vassal something on its channel (loop thread, before
+     * the byte goes out): what the vassal says next counts again ({@link ChannelGate#reset}).
+     */
+    public void told(long runId) {
+        RunIo r = runs.get(runId);
+        if (r != null && r.channel != null) {
+            r.channel.told();
+        }
     }
 
     /** How many runs are watched (for tests: no leak after exits). */
@@ -165,42 +202,113 @@ public final class IoThread implements AutoCloseable {
     }
 
     private void run() {
-        while (!closing) {
-            int n = c.epoll_wait(epfd, events, MAX_EVENTS, -1);
-            if (n < 0) {
-                int err = Native.errno();
-                if (err == Native.EINTR) {
-                    continue;
+        try {
+            while (!closing) {
+                int n = c.epoll_wait(epfd, events, MAX_EVENTS, channels.waitMillis());
+                if (n < 0) {
+                    int err = Native.errno();
+                    if (err == Native.EINTR) {
+                        continue;
+                    }
+                    // Without this thread no output and no exit is seen: the emperor must stop.
+                    sink.accept(new LoopEvent.Fatal("I/O thread: epoll_wait: " + Native.strerror(err)));
+                    return;
                 }
-                // Without this thread no output and no exit is seen: the emperor must stop.
-                sink.accept(new LoopEvent.Fatal("I/O thread: epoll_wait: " + Native.strerror(err)));
-                return;
-            }
-            for (int i = 0; i < n; i++) {
-                long token = events.getLong((long) i * eventSize + dataOffset);
-                if (token == WAKE_TOKEN) {
-                    continue;
-                }
-                if (token == SIGNAL_TOKEN) {
-                    readSignals();
-                    continue;
-                }
-                RunIo r = runs.get(token >>> 2);
-                if (r == null) {
-                    continue; // already finished earlier in this batch
+                for (int i = 0; i < n; i++) {
+                    handle(events.getLong((long) i * eventSize + dataOffset));
                 }
                 try {
-                    switch ((int) (token & 3)) {
-                        case OUT -> readOutput(r, false);
-                        case REPORT -> readReport(r);
-                        case PID -> ended(r);
-                        case CHANNEL -> readChannel(r);
-                        default -> { }
-                    }
+                    channels.resume();
                 } catch (RuntimeException e) {
-                    EmperorLog.error(r.name + ": bug in output handling", e);
+                    EmperorLog.error("bug in the I/O thread (resuming emperor channels)", e);
                 }
             }
+        } catch (Error e) {
+            // Without this thread no output and no exit is seen: the loop stops every vassal and
+            // exits 70, unless the JVM's handler of the Error is faster.
+            try {
+                EmperorLog.error("the I/O thread ends: " + e, null);
+                sink.accept(new LoopEvent.Fatal("I/O thread: " + e));
+            } catch (Throwable t) {
+                e.addSuppressed(t);
+            }
+            throw e;
+        }
+    }
+
+    /** One ready fd: one unit of work, whose failure is logged with the vassal's name and ends the watch of that fd only. */
+    private void handle(long token) {
+        if (token == WAKE_TOKEN || token == SIGNAL_TOKEN) {
+            try {
+                if (token == WAKE_TOKEN) {
+                    c.read(wakeFd, buffer, 8); // reset the eventfd: only the loop after it matters
+                } else {
+                    readSignals();
+                }
+            } catch (RuntimeException e) {
+                EmperorLog.error("bug in the I/O thread (" + (token == WAKE_TOKEN ? "wake-up" : "signal pipe") + ")", e);
+            } catch (Error e) {
+                EmperorLog.error("fatal error in the I/O thread (" + (token == WAKE_TOKEN ? "wake-up" : "signal pipe") + ")", e);
+                throw e;
+            }
+            return;
+        }
+        RunIo r = runs.get(token >>> 2);
+        if (r == null) {
+            return; // already finished earlier in this batch
+        }
+        int kind = (int) (token & 3);
+        try {
+            switch (kind) {
+                case OUT -> readOutput(r, false);
+                case REPORT -> readReport(r);
+                case PID -> ended(r);
+                case CHANNEL -> channels.read(r.channel);
+                default -> { }
+            }
+        } catch (RuntimeException e) {
+            EmperorLog.error(r.name + ": bug in the I/O thread (" + FD_KINDS[kind] + "); that fd is no longer watched", e);
+            abandon(r, kind);
+        } catch (Error e) {
+            EmperorLog.error(r.name + ": fatal error in the I/O thread (" + FD_KINDS[kind] + ")", e);
+            throw e;
+        }
+    }
+
+    /**
+     * After a bug while handling one of a run's fds: stop watching that fd, so that the same
+     * failure does not come back at every wake-up. A run whose pidfd failed still ends, so the
+     * loop reaps it.
+     */
+    private void abandon(RunIo r, int kind) {
+        try {
+            switch (kind) {
+                case OUT -> {
+                    if (r.outFd >= 0) {
+                        c.close(r.outFd);
+                        r.outFd = -1;
+                    }
+                }
+                case REPORT -> {
+                    if (r.reportFd >= 0) {
+                        c.close(r.reportFd);
+                        r.reportFd = -1;
+                    }
+                }
+                case CHANNEL -> stopChannel(r);
+                case PID -> {
+                    stopChannel(r);
+                    abandon(r, OUT);
+                    abandon(r, REPORT);
+                    c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, r.pidfd, null);
+                    if (runs.remove(r.runId) != null) {
+                        sink.accept(new LoopEvent.Ended(r.name, r.runId));
+                    }
+                }
+                default -> { }
+            }
+        } catch (RuntimeException e) {
+            EmperorLog.error(r.name + ": bug in the I/O thread while giving up its " + FD_KINDS[kind], e);
         }
     }
 
@@ -272,39 +380,25 @@ public final class IoThread implements AutoCloseable {
         }
     }
 
-    /** Each byte a vassal wrote is one event; EOF (or an error) ends the watch of the channel. */
-    private void readChannel(RunIo r) {
-        while (r.channelFd >= 0) {
-            long n = c.read(r.channelFd, buffer, 256);
-            if (n > 0) {
-                for (int i = 0; i < n; i++) {
-                    sink.accept(new LoopEvent.ForVassal(r.name, new Event.VassalSays(r.runId, buffer.getByte(i) & 0xff)));
-                }
-                continue;
-            }
-            if (n < 0 && Native.errno() == Native.EINTR) {
-                continue;
-            }
-            if (n < 0 && Native.errno() == Native.EAGAIN) {
-                return;
-            }
-            c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, r.channelFd, null);
-            r.channelFd = -1;
-            sink.accept(new LoopEvent.ForVassal(r.name, new Event.ChannelClosed(r.runId)));
+    private void stopChannel(RunIo r) {
+        if (r.channel != null) {
+            channels.stop(r.channel);
+        }
+    }
+
+    /** Any thread: the I/O thread makes one more round (a paused channel to resume, or {@link #close}). */
+    private void wake() {
+        synchronized (tokenBuf) {
+            tokenBuf.putLong(0, 1);
+            c.write(wakeFd, tokenBuf, 8);
         }
     }
 
     /** The main process is gone: finish its report and output first, so log lines stay in order. */
     private void ended(RunIo r) {
         readReport(r);
-        if (r.channelFd >= 0) {
-            // What it said before it went; the fd stays open (workers may hold the other end), so
-            // read what is there and stop watching: the launcher closes it at the reap.
-            readChannel(r);
-            if (r.channelFd >= 0) {
-                c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, r.channelFd, null);
-                r.channelFd = -1;
-            }
+        if (r.channel != null) {
+            channels.drainAtExit(r.channel); // the fd stays open: the launcher closes it at the reap
         }
         readOutput(r, true);
         if (r.outFd >= 0) {
@@ -322,10 +416,7 @@ public final class IoThread implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         closing = true;
-        synchronized (tokenBuf) {
-            tokenBuf.putLong(0, 1);
-            c.write(wakeFd, tokenBuf, 8);
-        }
+        wake();
         thread.join(5000);
         for (RunIo r : runs.values()) {
             if (r.outFd >= 0) {

@@ -7,10 +7,12 @@ import io.emperor.config.Problem;
 import io.emperor.config.UserDb;
 import io.emperor.config.VassalFileParser;
 import io.emperor.config.VassalSpec;
+import io.emperor.os.OpenedFile;
 import java.io.IOException;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,16 +36,20 @@ import org.slf4j.LoggerFactory;
  *   <li>lists each directory in order (not recursive) and keeps the names {@link VassalNames}
  *       accepts;</li>
  *   <li>stats each one ({@link Fingerprints}; following symlinks unless {@code followLinks} is
- *       false); what is not a regular file, or vanished since the listing, is absent;</li>
+ *       false); a directory, or what vanished since the listing, is absent;</li>
  *   <li>gives a name to the first directory that has it; a later file with the same name is
  *       ignored and logged once: {@code NAME: ignored: DIR2/NAME.ini has the same name as
  *       DIR1/NAME.ini};</li>
- *   <li>parses a file only when its fingerprint differs from the last scan's (a cache by path,
+ *   <li>reads a file only when its fingerprint differs from the last scan's (a cache by path,
  *       which forgets files that are gone), so an unchanged directory costs one {@code readdir}
- *       and one {@code stat} per file;</li>
+ *       and one {@code stat} per file; it reads through {@link VassalReader}: opened once,
+ *       judged on that descriptor's {@code fstat} (a FIFO, a device, a {@code /proc} file is
+ *       refused unread), then read; a throwable from one file (a stack overflow included) is
+ *       that file's refusal, any other {@link Error} goes up;</li>
  *   <li>in tyrant mode, stats both ends of a symlink ({@link Fingerprints#ends}; a followed link's
  *       own fingerprint is part of the version, so {@code chown -h} counts as a change), applies
- *       {@link TyrantRules} to what it parsed, and stats again after reading: a file that changed
+ *       {@link TyrantRules} to the open file's {@code fstat} before reading it (a refused file is
+ *       not read) and to what it parsed, and stats again after reading: a file that changed
  *       while it was read is not used (the last version stays, or it is left out of this scan),
  *       since its content might not be the one the verdict was about;</li>
  *   <li>a directory that does not exist contributes nothing (its vassals are removed) and is
@@ -63,6 +69,7 @@ public final class DirectoryScanner {
     private final boolean followLinks;
     /** The user database in tyrant mode; empty outside it. */
     private final Optional<UserDb> tyrant;
+    private final TyrantRules.EmperorGroup emperorGroup;
     private List<Path> directories;
     /** The last scan's view of each file: what was parsed for which version. */
     private Map<Path, Cached> cache = new HashMap<>();
@@ -114,9 +121,16 @@ public final class DirectoryScanner {
      */
     public DirectoryScanner(List<Path> directories, VassalFileParser parser, boolean followLinks,
                             Optional<UserDb> tyrant) {
+        this(directories, parser, followLinks, tyrant, TyrantRules.EmperorGroup.NONE);
+    }
+
+    /** @param emperorGroup in tyrant mode, the group a vassal must not run with (TyrantRules) */
+    public DirectoryScanner(List<Path> directories, VassalFileParser parser, boolean followLinks,
+                            Optional<UserDb> tyrant, TyrantRules.EmperorGroup emperorGroup) {
         this.parser = parser;
         this.followLinks = followLinks;
         this.tyrant = tyrant;
+        this.emperorGroup = emperorGroup;
         setDirectories(directories);
     }
 
@@ -263,21 +277,72 @@ public final class DirectoryScanner {
         // scan sees a newer fingerprint and parses again (the other order could miss an edit).
         Parsed<VassalSpec> parsed;
         try {
-            // Tyrant mode: $(VAR) reads only what the owner's vassal gets (docs/tyrant.md).
-            parsed = tyrant.isPresent() ? parser.parse(file, version.fingerprint().uid()) : parser.parse(file);
-            if (tyrant.isPresent()) {
-                if (!unchangedSince(file, version)) {
-                    log.debug("{}: {} changed while it was read; reading it again at the next scan", name, file);
-                    return before;
-                }
-                parsed = TyrantRules.judge(parsed,
-                        new TyrantRules.Subject(file, version.link(), version.target(), followLinks), tyrant.get());
+            parsed = VassalReader.read(file, opensAsItself(version), judge(file, version), parser);
+            if (tyrant.isPresent() && !unchangedSince(file, version)) {
+                log.debug("{}: {} changed while it was read; reading it again at the next scan", name, file);
+                return before;
             }
-        } catch (RuntimeException e) {
-            log.error("{}: parser failed on {}", name, file, e);
-            parsed = Parsed.failed(List.of(new Problem(file, 0, "internal error while parsing: " + e)), List.of());
+        } catch (RuntimeException | StackOverflowError e) {
+            // One file's bug is that file's refusal; the watcher goes on with the others. Any
+            // other Error (out of memory …) leaves the state unknown: it ends the emperor.
+            log.error("{}: reading {} failed: {}", name, file, e.toString(), e);
+            parsed = Parsed.failed(List.of(new Problem(file, 0, "internal error while reading: " + e)), List.of());
         }
         return new Cached(version, parsed);
+    }
+
+    /**
+     * True when the path itself was stat'ed as a file, not a symlink, so it is opened with
+     * {@code O_NOFOLLOW} (a symlink put there since is refused, not followed). Outside tyrant mode
+     * a followed path's own type is not known: it is opened following links.
+     */
+    private boolean opensAsItself(Version version) {
+        if (tyrant.isPresent()) {
+            return version.link() == null;
+        }
+        return !followLinks && (version.fingerprint().mode() & 0170000) != 0120000;
+    }
+
+    /** Tyrant mode: {@link TyrantRules} on the {@code fstat} of what is read (and the link's {@code lstat}). */
+    private VassalReader.Judge judge(Path file, Version version) {
+        if (tyrant.isEmpty()) {
+            return VassalReader.Judge.NONE;
+        }
+        UserDb users = tyrant.get();
+        return new VassalReader.Judge() {
+            @Override
+            public List<Problem> refusals(OpenedFile.Status status) {
+                return TyrantRules.refusals(subject(status), users, emperorGroup);
+            }
+
+            @Override
+            public int owner(OpenedFile.Status status) {
+                // $(VAR) reads only what the owner's vassal gets (docs/tyrant.md).
+                return subject(status).owner().uid();
+            }
+
+            @Override
+            public Parsed<VassalSpec> verdict(OpenedFile.Status status, Parsed<VassalSpec> parsed) {
+                return TyrantRules.judge(parsed, subject(status), users, emperorGroup);
+            }
+
+            private TyrantRules.Subject subject(OpenedFile.Status status) {
+                long links = status.nlink();
+                if (version.link() != null && !followLinks) {
+                    links = Math.max(links, linkCount(file));
+                }
+                return new TyrantRules.Subject(file, version.link(), VassalReader.fingerprint(status), followLinks, links);
+            }
+        };
+    }
+
+    /** {@code st_nlink} of the symlink itself; 1 if it cannot be read (it then changed, and is read again). */
+    private static long linkCount(Path file) {
+        try {
+            return ((Number) Files.getAttribute(file, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).longValue();
+        } catch (IOException | RuntimeException e) {
+            return 1;
+        }
     }
 
     /**

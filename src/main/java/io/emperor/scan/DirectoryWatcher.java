@@ -49,7 +49,10 @@ import org.slf4j.LoggerFactory;
  *       runs {@link DirectoryScanner#scan()} on this thread, and hands the snapshot to the sink.</li>
  * </ol>
  * The sink is called on this thread and must not block (the loop's queue). A failing scan is
- * logged ({@code emperor: scan failed: ...}) and the thread goes on. A directory that cannot be
+ * logged ({@code emperor: scan failed: ...}) and the thread goes on; so does any other turn that
+ * fails ({@code directory watcher: ...; going on}). One file that fails is that file's refusal
+ * ({@link DirectoryScanner}). An {@link Error} other than a stack overflow ends the thread and,
+ * through the default uncaught-exception handler, the emperor (exit 70): never a silent death. A directory that cannot be
  * watched is logged once per reason ({@code vassal directory DIR cannot be watched: REASON}) and is
  * left to the periodic rescan.
  *
@@ -175,26 +178,33 @@ public final class DirectoryWatcher implements AutoCloseable {
         long lastScan = System.nanoTime();
         try {
             while (true) {
-                boolean rescan = takeRequests();
-                if (isClosed()) {
-                    return;
-                }
-                if (!rescan) {
-                    long wait = lastScan + periodNanos - System.nanoTime();
-                    if (wait > 0) {
-                        WatchKey key = await(wait);
-                        if (key == null || !drain(key)) {
-                            continue; // woken up, or nothing relevant: the loop head decides
+                try {
+                    boolean rescan = takeRequests();
+                    if (isClosed()) {
+                        return;
+                    }
+                    if (!rescan) {
+                        long wait = lastScan + periodNanos - System.nanoTime();
+                        if (wait > 0) {
+                            WatchKey key = await(wait);
+                            if (key == null || !drain(key)) {
+                                continue; // woken up, or nothing relevant: the loop head decides
+                            }
                         }
                     }
+                    scanAndPublish();
+                } catch (ClosedWatchServiceException e) {
+                    throw e;
+                } catch (RuntimeException | StackOverflowError e) {
+                    // A bug in one turn: logged; the next turn waits for the next event or period.
+                    log.error("directory watcher: {}; going on", e.toString(), e);
                 }
-                scanAndPublish();
+                // Any other Error (out of memory …) ends the thread, and the emperor with it
+                // (the default uncaught-exception handler: exit 70).
                 lastScan = System.nanoTime();
             }
         } catch (ClosedWatchServiceException e) {
             // closed under us by close(): done
-        } catch (RuntimeException e) {
-            log.error("directory watcher stopped: {}", e.toString(), e);
         } finally {
             closeWatchService();
         }
@@ -299,7 +309,7 @@ public final class DirectoryWatcher implements AutoCloseable {
             sink.accept(scanner.scan());
         } catch (ClosedWatchServiceException e) {
             throw e;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError e) {
             log.error("scan failed: {}", e.toString(), e);
         }
     }

@@ -18,15 +18,16 @@ public final class Fingerprints {
      */
     private static final String ATTRIBUTES = "unix:size,lastModifiedTime,ctime,ino,dev,uid,gid,mode";
     private static final int S_IFMT = 0170000;
-    private static final int S_IFREG = 0100000;
     private static final int S_IFLNK = 0120000;
+    private static final int S_IFDIR = 0040000;
 
     private Fingerprints() {}
 
     /**
      * The fingerprint of {@code file}, or empty when it is not a vassal file: it does not exist
-     * (vanished, or a dangling symlink), or it is not a regular file (a directory named
-     * {@code x.ini}, a fifo, …).
+     * (vanished, or a dangling symlink), or it is a directory (named {@code x.ini}). Anything else
+     * that exists (a FIFO, a device, a socket, or a symlink to one) has a fingerprint: it is a
+     * vassal file that the scanner refuses, with a reason, when it opens it ({@code OpenedFile}).
      *
      * @param followLinks true: a symlink is judged by its target ({@code stat}); false
      *                    ({@code nofollow}): by the link itself ({@code lstat}), which still
@@ -45,7 +46,7 @@ public final class Fingerprints {
         }
         int mode = (Integer) attributes.get("mode");
         int type = mode & S_IFMT;
-        boolean vassal = type == S_IFREG || (type == S_IFLNK && Files.isRegularFile(file));
+        boolean vassal = type == S_IFLNK ? Files.exists(file) && !Files.isDirectory(file) : type != S_IFDIR;
         if (!vassal) {
             return Optional.empty();
         }
@@ -75,11 +76,11 @@ public final class Fingerprints {
             return Optional.empty();
         }
         int type = (Integer) attributes.get("mode") & S_IFMT;
-        if (type == S_IFREG) {
-            return Optional.of(new Ends(null, fingerprint(attributes)));
+        if (type == S_IFDIR) {
+            return Optional.empty();
         }
         if (type != S_IFLNK) {
-            return Optional.empty();
+            return Optional.of(new Ends(null, fingerprint(attributes)));
         }
         Fingerprint link = fingerprint(attributes);
         return of(file, true).map(target -> new Ends(link, target));

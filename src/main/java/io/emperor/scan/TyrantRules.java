@@ -26,8 +26,13 @@ import java.util.Optional;
  *       link owner's or readable by everyone (else the link's owner would get, through the vassal,
  *       the content of a file it may not read).</li>
  * </ul>
- * Refused, each with what to do about it: an owner uid 0, a group gid 0, a world-writable file
- * (the one whose content is read), the symlink cases above. A group-writable file gets a warning.
+ * Refused, each with what to do about it: an owner uid 0, a group gid 0, the emperor's own group
+ * (see {@link EmperorGroup}), a world-writable file
+ * (the one whose content is read), a file with more than one hard link (someone else's file
+ * linked into the directory would change what {@code %d} and the default {@code chdir} mean; with
+ * {@code nofollow}, the link's own count too), the symlink cases above. A group-writable file
+ * gets a warning. The scanner asks for {@link #refusals} before it reads the file (a refused file
+ * is never read), and {@link #judge}s what it parsed.
  * A refusal is an error of the whole file (line 0), printed {@code FILE: message}; the parse's own
  * errors follow it.
  */
@@ -45,8 +50,15 @@ public final class TyrantRules {
      * @param link        the symlink itself ({@code lstat}), or null when the path is not a symlink
      * @param target      the regular file that is read: the path itself, or where the symlink leads
      * @param followLinks false with {@code nofollow}: a symlink's owner is the link's
+     * @param hardLinks   the highest {@code st_nlink} of what is judged: the file read (its
+     *                    {@code fstat}), and with {@code nofollow} the symlink itself
      */
-    public record Subject(Path path, Fingerprint link, Fingerprint target, boolean followLinks) {
+    public record Subject(Path path, Fingerprint link, Fingerprint target, boolean followLinks, long hardLinks) {
+        /** One hard link. */
+        public Subject(Path path, Fingerprint link, Fingerprint target, boolean followLinks) {
+            this(path, link, target, followLinks, 1);
+        }
+
         /** The fingerprint whose owner the vassal runs as. */
         Fingerprint owner() {
             return link != null && !followLinks ? link : target;
@@ -54,12 +66,56 @@ public final class TyrantRules {
     }
 
     /**
+     * The emperor's group: its members, and any process whose gid it is, may control every vassal
+     * on the control socket (docs/control.md) and read the stats socket. A vassal runs with the
+     * group of its file, so a file with that group (made in a setgid directory of that group, or
+     * {@code chgrp}ed by a member) would give its vassal those rights: it is refused.
+     *
+     * @param gid  the emperor's gid; {@link #NONE} when no group is to be checked
+     * @param name its group name, for the message
+     */
+    public record EmperorGroup(int gid, String name) {
+        public static final EmperorGroup NONE = new EmperorGroup(-1, null);
+    }
+
+    /** Without a check of the emperor's group ({@link EmperorGroup#NONE}). */
+    public static Parsed<VassalSpec> judge(Parsed<VassalSpec> parsed, Subject file, UserDb users) {
+        return judge(parsed, file, users, EmperorGroup.NONE);
+    }
+
+    /**
      * @param parsed what the parser made of the file's content
      * @return the spec run as the file's owner, or the refusal (the parse's errors included)
      */
-    public static Parsed<VassalSpec> judge(Parsed<VassalSpec> parsed, Subject file, UserDb users) {
+    public static Parsed<VassalSpec> judge(Parsed<VassalSpec> parsed, Subject file, UserDb users,
+                                           EmperorGroup emperor) {
         List<String> refusals = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
+        verdict(file, users, emperor, refusals, warnings);
+        List<Problem> errors = new ArrayList<>();
+        refusals.forEach(m -> errors.add(new Problem(file.path(), 0, m)));
+        errors.addAll(parsed.errors());
+        List<Problem> allWarnings = new ArrayList<>();
+        warnings.forEach(m -> allWarnings.add(new Problem(file.path(), 0, m)));
+        allWarnings.addAll(parsed.warnings());
+        if (!errors.isEmpty()) {
+            return Parsed.failed(errors, allWarnings);
+        }
+        Fingerprint owner = file.owner();
+        Optional<Account> account = users.userById(owner.uid());
+        return Parsed.ok(parsed.value().withIdentity(account.map(Account::name).orElse(null),
+                account.map(Account::home).orElse(null), account.map(Account::shell).orElse(null), owner.uid(),
+                owner.gid()), allWarnings);
+    }
+
+    /** What refuses the file, before it is read (each a problem of the whole file, line 0); empty when it may run. */
+    public static List<Problem> refusals(Subject file, UserDb users, EmperorGroup emperor) {
+        List<String> refusals = new ArrayList<>();
+        verdict(file, users, emperor, refusals, new ArrayList<>());
+        return refusals.stream().map(m -> new Problem(file.path(), 0, m)).toList();
+    }
+
+    private static void verdict(Subject file, UserDb users, EmperorGroup emperor, List<String> refusals, List<String> warnings) {
         Fingerprint link = file.link();
         Fingerprint target = file.target();
         if (link == null) {
@@ -82,6 +138,7 @@ public final class TyrantRules {
                         + " files or to world-readable ones");
             }
         }
+        emperorGroup(file, emperor, refusals);
         String what = link == null ? "" : "the file it points to is ";
         if ((target.mode() & WORLD_WRITABLE) != 0) {
             refusals.add(what + "world-writable (mode " + mode(target)
@@ -90,21 +147,23 @@ public final class TyrantRules {
             warnings.add(what + "group-writable (mode " + mode(target) + "): members of group gid " + target.gid()
                     + " could make it run code as its owner; chmod g-w it unless they should");
         }
-
-        List<Problem> errors = new ArrayList<>();
-        refusals.forEach(m -> errors.add(new Problem(file.path(), 0, m)));
-        errors.addAll(parsed.errors());
-        List<Problem> allWarnings = new ArrayList<>();
-        warnings.forEach(m -> allWarnings.add(new Problem(file.path(), 0, m)));
-        allWarnings.addAll(parsed.warnings());
-        if (!errors.isEmpty()) {
-            return Parsed.failed(errors, allWarnings);
+        if (file.hardLinks() > 1) {
+            refusals.add("has " + file.hardLinks() + " hard links: a file linked in from elsewhere would run with this"
+                    + " directory as %d and its working directory; copy it instead of linking it (cp, not ln)");
         }
-        Fingerprint owner = file.owner();
-        Optional<Account> account = users.userById(owner.uid());
-        return Parsed.ok(parsed.value().withIdentity(account.map(Account::name).orElse(null),
-                account.map(Account::home).orElse(null), account.map(Account::shell).orElse(null), owner.uid(),
-                owner.gid()), allWarnings);
+    }
+
+    /** The gid the vassal would run with is the emperor's (gid 0 has its own refusal). */
+    private static void emperorGroup(Subject file, EmperorGroup emperor, List<String> refusals) {
+        int gid = file.owner().gid();
+        if (emperor.gid() <= 0 || gid != emperor.gid()) {
+            return;
+        }
+        String whose = file.link() != null && !file.followLinks() ? "symlink's group" : "group";
+        String chgrp = file.link() != null && !file.followLinks() ? "chgrp -h" : "chgrp";
+        refusals.add(whose + " is the emperor's group " + (emperor.name() == null ? "" : emperor.name() + " ")
+                + "(gid " + gid + "), which may control every vassal: " + chgrp + " it to the user's own group"
+                + " (a setgid directory of that group gives it to every new file: chmod g-s the directory)");
     }
 
     private static void notRoot(Fingerprint f, String rootUid, String rootGid, List<String> refusals) {

@@ -102,16 +102,37 @@ public sealed interface Event {
     }
 
     /**
-     * A uWSGI vassal wrote one byte on its emperor channel (DESIGN §4): 1 ready, 5 accepting,
+     * A uWSGI vassal wrote a byte on its emperor channel (DESIGN §4): 1 ready, 5 accepting,
      * 17 loyal, 22 voluntary stop, 26 heartbeat, 30 asks for more workers; anything else is unknown.
+     * What the I/O thread posts has been coalesced (os/ChannelGate): {@code count} is how many
+     * unknown bytes this one stands for since the last line about them (1 for a known byte).
      */
-    record VassalSays(long runId, int message) implements Event {
+    record VassalSays(long runId, int message, long count) implements Event {
         public static final int READY = 1;
         public static final int ACCEPTING = 5;
         public static final int LOYAL = 17;
         public static final int VOLUNTARY_STOP = 22;
         public static final int HEARTBEAT = 26;
         public static final int MORE_WORKERS = 30;
+
+        public VassalSays {
+            if (count < 1) {
+                throw new IllegalArgumentException("count " + count + " < 1");
+            }
+        }
+
+        /** One byte. */
+        public VassalSays(long runId, int message) {
+            this(runId, message, 1);
+        }
+
+        /** Whether the byte means something to the emperor; any other is unknown. */
+        public static boolean isKnown(int message) {
+            return switch (message) {
+                case READY, ACCEPTING, LOYAL, VOLUNTARY_STOP, HEARTBEAT, MORE_WORKERS -> true;
+                default -> false;
+            };
+        }
 
         public Kind kind() {
             return Kind.VASSAL_SAYS;

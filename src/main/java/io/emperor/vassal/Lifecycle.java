@@ -161,7 +161,7 @@ public final class Lifecycle {
             case EXITED -> exited(v, ((Exited) e).status(), now);
             case TICK -> now < v.deadline() ? same(v) : heartbeatMissed(v, now);
             case FORCE_KILL -> same(v);
-            case VASSAL_SAYS -> says(v, ((Event.VassalSays) e).message(), now);
+            case VASSAL_SAYS -> says(v, (Event.VassalSays) e, now);
             case CHANNEL_CLOSED -> new Transition(v, List.of(info("going (emperor channel closed)")));
             // STARTING|RUNNING|RELOADING -> STOPPING -> STOPPED
             case OPERATOR_STOP -> answered(stop(v, After.NOTHING, null, now, "operator"), "stopping");
@@ -191,7 +191,8 @@ public final class Lifecycle {
     }
 
     /** A uWSGI vassal's byte on its emperor channel, while its process is wanted. */
-    private Transition says(Vassal v, int message, long now) {
+    private Transition says(Vassal v, Event.VassalSays said, long now) {
+        int message = said.message();
         return switch (message) {
             // STARTING|RELOADING -> RUNNING
             case Event.VassalSays.READY -> back(v, now, info("ready"));
@@ -209,7 +210,9 @@ public final class Lifecycle {
             case Event.VassalSays.VOLUNTARY_STOP -> stop(v, After.RESTART, v.spec(), now, "the vassal asked to stop (byte 22)");
             case Event.VassalSays.MORE_WORKERS -> new Transition(v, List.of(
                     info("asks for more workers (byte 30; broodlord mode is not supported)")));
-            default -> new Transition(v, List.of(warn("unknown byte " + message + " on the emperor channel")));
+            // At most one a minute (os/ChannelGate), with the count of those it stands for.
+            default -> new Transition(v, List.of(warn("unknown byte " + message + " on the emperor channel"
+                    + (said.count() == 1 ? "" : " (" + said.count() + " unknown bytes since the last such line)"))));
         };
     }
 

@@ -218,4 +218,20 @@ class IniReaderTest {
     private Path write(String name, String text) throws IOException {
         return Files.writeString(dir.resolve(name), text);
     }
+
+    @Test
+    void aLineLongerThan64KiBIsAnErrorButALongCommentIsNot() {
+        String longValue = "x".repeat(IniReader.MAX_LINE);
+        IniFile ini = IniReader.parse(FILE, "[s]\nk = " + longValue + "\n; " + longValue + "\nj = 1\n");
+        assertEquals(List.of(FILE + ":2: line is longer than 65536 characters"),
+                ini.errors().stream().map(Problem::toString).toList());
+        assertEquals("1", ini.section("s").orElseThrow().first("j").orElseThrow().value());
+    }
+
+    @Test
+    void afterTwentyErrorsTheRestIsNotRead() {
+        IniFile ini = IniReader.parse(FILE, "[s]\n" + "= x\n".repeat(100_000));
+        assertEquals(21, ini.errors().size());
+        assertEquals(FILE + ":22: more than 20 errors; the rest of the file is not read", ini.errors().get(20).toString());
+    }
 }

@@ -124,13 +124,60 @@ class MagicTest {
     @Test
     void exponentialReferencesAreCapped() {
         StringBuilder text = new StringBuilder("[s]\nk0 = 0123456789012345678901234567890123456789\n");
-        for (int i = 1; i <= 20; i++) {
+        for (int i = 1; i <= 15; i++) {
             text.append("k").append(i).append(" = %(k").append(i - 1).append(")%(k").append(i - 1).append(")\n");
         }
         IniSection section = IniReader.parse(FILE, text.toString()).section("s").orElseThrow();
-        Magic.Expansion expansion = magic(FILE, section).expand(section.first("k20").orElseThrow());
-        assertTrue(expansion.errors().stream().anyMatch(p -> p.message().contains("grows beyond 1 MiB")),
+        Magic.Expansion expansion = magic(FILE, section).expand(section.first("k15").orElseThrow());
+        assertTrue(expansion.errors().stream().anyMatch(p -> p.message().contains("more than 1 MiB of text")),
                 expansion.errors().toString());
+    }
+
+    /** 5,000 chained keys overflowed the stack of the thread that expanded them (issue 11). */
+    @Test
+    void referencesNestAtMostSixteenDeep() {
+        StringBuilder text = new StringBuilder("[s]\nk0 = x\n");
+        for (int i = 1; i <= 5000; i++) {
+            text.append("k").append(i).append(" = %(k").append(i - 1).append(")\n");
+        }
+        IniSection section = IniReader.parse(FILE, text.toString()).section("s").orElseThrow();
+        Magic magic = magic(FILE, section);
+        Magic.Expansion deep = magic.expand(section.first("k5000").orElseThrow());
+        assertEquals(List.of(FILE + ":5002: k5000: %(k4999): references nest more than 16 deep"
+                + " (%(k5000) -> %(k4999) -> ... -> %(k4984) at line 4986 -> %(k4983))"), lines(deep.errors()));
+        Magic.Expansion sixteen = magic.expand(section.first("k16").orElseThrow());
+        assertEquals("x", sixteen.value(), sixteen.errors().toString());
+        assertEquals(List.of(), sixteen.errors());
+        Magic.Expansion seventeen = new Magic(Magic.Context.of(FILE, "h", ENV, section))
+                .expand(section.first("k17").orElseThrow());
+        assertEquals(List.of(FILE + ":19: k17: %(k16): references nest more than 16 deep"
+                + " (%(k17) -> %(k16) -> ... -> %(k1) at line 3 -> %(k0))"),
+                lines(seventeen.errors()));
+    }
+
+    /** 7 KB whose values each expand to 1 MiB took 200 MB and more: the budget is for the whole file. */
+    @Test
+    void allValuesTogetherMakeAtMostOneMebibyte() {
+        StringBuilder text = new StringBuilder("[s]\nk0 = 0123456789012345678901234567890123456789\n");
+        for (int i = 1; i <= 15; i++) {
+            text.append("k").append(i).append(" = %(k").append(i - 1).append(")%(k").append(i - 1).append(")\n");
+        }
+        for (int i = 0; i < 200; i++) {
+            text.append("v").append(i).append(" = %(k15)\n");
+        }
+        IniSection section = IniReader.parse(FILE, text.toString()).section("s").orElseThrow();
+        Magic magic = magic(FILE, section);
+        java.util.Set<Problem> errors = new java.util.LinkedHashSet<>();
+        long total = 0;
+        for (IniEntry e : section.entries()) {
+            Magic.Expansion x = magic.expand(e);
+            errors.addAll(x.errors());
+            total += x.value().length();
+        }
+        assertTrue(total <= Magic.MAX_TEXT, "total " + total);
+        assertEquals(1, errors.size(), errors.toString());
+        assertTrue(lines(List.copyOf(errors)).get(0).endsWith("expanding the file's values makes more than 1 MiB of text"
+                + " (the limit for all values together, each %(key) counted every time it is used)"), errors.toString());
     }
 
     private static String expandOk(Path file, String text, String key) {

@@ -88,4 +88,16 @@ class VassalParserTyrantTest {
         assertEquals(spec, new VassalParser(FakeUserDb.standard(), "host1", Map.of()).parse(file).value(),
                 "the three-argument constructor is outside tyrant mode");
     }
+
+    @Test
+    void logTagFalseIsRefusedInTyrantModeWithAReason() throws IOException {
+        Path file = write("[vassal]\nexec = /bin/app\nlog-tag = off\n");
+        Parsed<VassalSpec> p = tyrant.parse(file);
+        assertEquals(List.of(file + ":3: log-tag: false is refused in tyrant mode: untagged lines in the emperor's log"
+                + " could pass for the emperor's own; remove it, or write the output to a file of your own with"
+                + " logto = FILE"), lines(p.errors()));
+        assertTrue(tyrant.parse(write("[vassal]\nexec = /bin/app\nlog-tag = true\n")).isOk(), "true is fine");
+        assertTrue(normal.parse(write("[vassal]\nexec = /bin/app\nlog-tag = off\n")).isOk(),
+                "outside tyrant mode the admin's files may log untagged");
+    }
 }

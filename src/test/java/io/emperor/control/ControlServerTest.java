@@ -212,11 +212,11 @@ class ControlServerTest {
             // expected: the server closes once the limit is passed
         }
 
-        assertEquals(Map.of("ok", false, "error", "too-long", "message", "request longer than 65536 bytes"),
+        assertEquals(Map.of("ok", false, "error", "too-long", "message", "request longer than 16384 bytes"),
                 answer(huge));
         assertClosedWithUnreadInput(huge);
         assertTrue(sent < 100L << 20, "the server stopped reading early, sent " + sent);
-        assertTrue(server.largestInputBuffer() <= 64 * 1024 + 1,
+        assertTrue(server.largestInputBuffer() <= ControlServer.Limits.DEFAULT.maxRequestBytes() + 1,
                 "buffered at most the limit, buffered " + server.largestInputBuffer());
 
         SocketChannel other = connect(server);
@@ -350,6 +350,57 @@ class ControlServerTest {
         await("only the other client left", () -> server.openConnections() == 1);
     }
 
+    /**
+     * Many followers of one uid that do not read (32 are allowed) share one bound on unsent
+     * answers: they are closed once together they pass it, a client of another uid goes on, and
+     * every byte is given back.
+     */
+    @Test
+    void theFollowersOfOneUidShareOneOutputBound() throws Exception {
+        List<Reply> followers = new java.util.concurrent.CopyOnWriteArrayList<>();
+        RequestHandler handler = (peer, request, reply) -> {
+            if (request.containsKey("follow")) {
+                followers.add(reply); // answered below, never done
+            } else {
+                ECHO.handle(peer, request, reply);
+            }
+        };
+        int uid = io.emperor.os.Native.libc().getuid();
+        // This test's uid is limited (no uid exempt); 4 followers of 64 KiB each could hold 256 KiB,
+        // the uid may hold 128 KiB.
+        ControlServer server = new ControlServer(dir.resolve("run/control.sock"), handler,
+                new ControlServer.Limits(16 * 1024, 256, Duration.ofSeconds(30), 64 * 1024, 32, 128 * 1024,
+                        1024 * 1024), Set.of());
+        server.start();
+        toClose.add(server);
+        List<SocketChannel> deaf = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            SocketChannel ch = connect(server);
+            write(ch, "{\"follow\":true}\n");
+            deaf.add(ch);
+        }
+        await("four followers", () -> followers.size() == 4);
+        String line = "x".repeat(1000);
+        boolean refused = false;
+        for (int n = 0; n < 2000 && !refused; n++) {
+            for (Reply r : followers) {
+                refused |= !r.send(Map.of("line", line));
+            }
+            assertTrue(server.pendingOutputBytes() <= 128 * 1024, "pending " + server.pendingOutputBytes());
+        }
+        assertTrue(refused, "the uid's followers were cut off");
+        await("the deaf followers closed", () -> followers.stream().filter(Reply::isOpen).count() < 4);
+        for (Reply r : followers) {
+            r.send(Map.of("line", line)); // closed ones refuse; keep the open ones honest
+        }
+        assertTrue(server.pendingOutputBytes() <= 128 * 1024);
+        for (SocketChannel ch : deaf) {
+            ch.close();
+        }
+        await("every follower closed", () -> followers.stream().noneMatch(Reply::isOpen));
+        await("every unsent byte given back", () -> server.pendingOutputBytes() == 0);
+    }
+
     @Test
     void aClientThatGoesAwayDuringARequestClosesItsConnection() throws Exception {
         CountDownLatch closed = new CountDownLatch(1);
@@ -372,6 +423,47 @@ class ControlServerTest {
         AtomicBoolean ranAtOnce = new AtomicBoolean();
         reply.onClose(() -> ranAtOnce.set(true));
         assertTrue(ranAtOnce.get(), "a callback added after the close runs at once");
+    }
+
+    /**
+     * A handler that throws (a bug reached by one request) costs that request only: its client is
+     * told "internal", may send the next request, and every other client is served by the same
+     * thread; a task and a close callback that throw do not end the thread either.
+     */
+    @Test
+    void aRequestThatMakesTheHandlerThrowLeavesTheServerServingOthers() throws Exception {
+        AtomicReference<ControlServer> self = new AtomicReference<>();
+        ControlServer server = start((peer, request, reply) -> {
+            if (request.containsKey("boom")) {
+                reply.onClose(() -> {
+                    throw new IllegalStateException("injected close failure");
+                });
+                self.get().execute(() -> {
+                    throw new IllegalStateException("injected task failure");
+                });
+                throw new IllegalStateException("injected handler failure");
+            }
+            ECHO.handle(peer, request, reply);
+        }, ControlServer.Limits.DEFAULT);
+        self.set(server);
+        SocketChannel bomber = connect(server);
+        SocketChannel other = connect(server);
+
+        write(bomber, "{\"boom\":1}\n");
+        Map<String, Object> failed = answer(bomber);
+        assertEquals("internal", failed.get("error"), failed.toString());
+        assertTrue(String.valueOf(failed.get("message")).contains("injected handler failure"), failed.toString());
+        write(bomber, "{\"after\":1}\n");
+        assertEquals(Map.of("after", 1L), echoed(answer(bomber)), "the same connection goes on");
+        bomber.close();
+        await("the bomber's connection closed", () -> server.openConnections() == 1);
+
+        write(other, "{\"other\":1}\n");
+        assertEquals(Map.of("other", 1L), echoed(answer(other)));
+        SocketChannel late = connect(server);
+        write(late, "{\"late\":1}\n");
+        assertEquals(Map.of("late", 1L), echoed(answer(late)));
+        assertEquals(1, controlThreads());
     }
 
     @Test

@@ -263,6 +263,31 @@ class StatsServerTest {
         assertEquals(2, calls.get());
     }
 
+    /**
+     * A failure while one connection is served (here the snapshot future breaks in an unexpected
+     * way, as a bug would) costs that connection only: the thread lives on and serves the next
+     * client.
+     */
+    @Test
+    void aConnectionWhoseServingThrowsIsDroppedAndTheServerServesTheNext() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        StatsServer server = start(":0", () -> calls.incrementAndGet() == 1
+                ? new CompletableFuture<>() {
+                    @Override
+                    public CompletableFuture<EmperorStatus> whenComplete(
+                            java.util.function.BiConsumer<? super EmperorStatus, ? super Throwable> action) {
+                        throw new IllegalStateException("injected failure");
+                    }
+                }
+                : CompletableFuture.completedFuture(MetricsTest.status()));
+
+        assertEquals("", http(server, "GET / HTTP/1.0\r\n\r\n"), "the failing connection is closed");
+        String next = http(server, "GET /metrics HTTP/1.0\r\n\r\n");
+        assertTrue(next.startsWith("HTTP/1.0 200 OK"), next);
+        Json.parseObject(readToEof(connect(server))); // and raw readers too
+        assertEquals(1, statsThreads(), "the emperor-stats thread is alive");
+    }
+
     @Test
     void failedSnapshotIs503ForHttpAndACloseForRaw() throws Exception {
         StatsServer server = start(":0", () -> CompletableFuture.failedFuture(new IllegalStateException("loop gone")));

@@ -51,6 +51,18 @@ class ControlRightsIT extends UsersItSupport {
 
     /** {@code emperor ARGS --socket WS/control.sock} as {@code user} (null: root). */
     private CliResult as(User user, String... args) throws IOException, InterruptedException {
+        Path out = Files.createTempFile(ws.root, "out", ".txt");
+        Path err = Files.createTempFile(ws.root, "err", ".txt");
+        Process p = startAs(user, out, err, args);
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(List.of(args) + " did not finish");
+        }
+        return new CliResult(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    /** The same, started: its stdout and stderr go to {@code out} and {@code err}. */
+    private Process startAs(User user, Path out, Path err, String... args) throws IOException {
         List<String> cmd = new ArrayList<>();
         if (user != null) {
             cmd.addAll(List.of(SETPRIV.toString(), "--reuid", Integer.toString(user.uid()), "--regid",
@@ -60,15 +72,51 @@ class ControlRightsIT extends UsersItSupport {
                 "--enable-native-access=ALL-UNNAMED", "-cp", classPath, "io.emperor.cli.Main"));
         cmd.addAll(List.of(args));
         cmd.addAll(List.of("--socket", ws.root.resolve("control.sock").toString()));
-        Path out = Files.createTempFile(ws.root, "out", ".txt");
-        Path err = Files.createTempFile(ws.root, "err", ".txt");
-        Process p = new ProcessBuilder(cmd).directory(ws.root.toFile()).redirectOutput(out.toFile())
+        return new ProcessBuilder(cmd).directory(ws.root.toFile()).redirectOutput(out.toFile())
                 .redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError(cmd + " did not finish");
+    }
+
+    /**
+     * alice's {@code app.ini} replaced by bob's: alice's {@code logs -f} ends with a reason and
+     * never shows bob's lines; bob's {@code logs} never shows alice's (the tail is dropped when
+     * the name changes owner).
+     */
+    @Test
+    void aNamePassedToAnotherOwnerEndsTheOldOwnersFollowerAndDropsTheTail() throws Exception {
+        try (EmperorProcess emp = EmperorProcess.start(ws, "--tyrant", "--vassals", ws.vassals.toString())) {
+            int from = emp.mark();
+            TyrantSupport.vassal(ws, ws.vassals, "app", alice.uid(), alice.gid(), "rw-r--r--",
+                    "exec = " + ws.exec("sleeps.sh", "alice-secret"), "stop-timeout = 5");
+            awaitRunning(emp, from, "app");
+            emp.awaitLog(Lines.output("app", ".*alice-secret"));
+            Path out = ws.root.resolve("follow.out");
+            Path err = ws.root.resolve("follow.err");
+            Process follower = startAs(alice, out, err, "logs", "-f", "app");
+            try {
+                io.emperor.testing.Poll.until("alice's follower shows her line", java.time.Duration.ofSeconds(30),
+                        () -> Workspace.read(out).contains("alice-secret"));
+
+                from = emp.mark();
+                TyrantSupport.vassal(ws, ws.vassals, "app", bob.uid(), bob.gid(), "rw-r--r--",
+                        "exec = " + ws.exec("sleeps.sh", "bob-secret"), "stop-timeout = 5");
+                emp.awaitLog(Lines.lifecycle("app", "spawned pid=\\d+ uid=" + bob.uid() + " "));
+                emp.awaitLog(Lines.output("app", ".*bob-secret"));
+
+                assertTrue(follower.waitFor(30, TimeUnit.SECONDS), "alice's follower ended");
+                assertEquals(4, follower.exitValue(), Workspace.read(err));
+                assertEquals("emperor: no such vassal: app (its file now belongs to another owner)\n",
+                        Workspace.read(err));
+                assertFalse(Workspace.read(out).contains("bob-secret"), Workspace.read(out));
+            } finally {
+                follower.destroyForcibly();
+            }
+            CliResult bobs = as(bob, "logs", "-n", "200", "app");
+            assertEquals(0, bobs.exitCode(), bobs.stderr());
+            assertTrue(bobs.stdout().contains("bob-secret"), bobs.stdout());
+            assertFalse(bobs.stdout().contains("alice-secret"), "alice's lines are gone: " + bobs.stdout());
+            CliResult alices = as(alice, "logs", "app");
+            assertEquals(4, alices.exitCode(), alices.stderr());
         }
-        return new CliResult(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
     @SuppressWarnings("unchecked")

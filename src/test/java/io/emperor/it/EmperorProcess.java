@@ -92,10 +92,11 @@ final class EmperorProcess implements AutoCloseable {
         return e;
     }
 
-    /** {@code java --enable-native-access=ALL-UNNAMED -cp CLASSPATH io.emperor.cli.Main}. */
+    /** {@code java --enable-native-access=ALL-UNNAMED -XX:+ExitOnOutOfMemoryError -cp CLASSPATH io.emperor.cli.Main}, as the launcher runs it. */
     static List<String> javaCommand() {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+        return List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:+ExitOnOutOfMemoryError", "-cp",
+                System.getProperty("java.class.path"),
                 "io.emperor.cli.Main");
     }
 

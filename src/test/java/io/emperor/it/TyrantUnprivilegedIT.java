@@ -94,6 +94,13 @@ class TyrantUnprivilegedIT extends UsersItSupport {
             Proc pa = emp.awaitRunning(from, "a", alice);
             Proc pb = emp.awaitRunning(from, "b", bob);
             Proc pc = emp.awaitRunning(from, "c", bob);
+            // A file with the emperor's group (a setgid directory's, a chgrp) would run its vassal
+            // with the group that may control every vassal: refused, with how to fix it.
+            Path d = TyrantSupport.vassal(ws, ws.vassals, "d", alice.uid(), emperorUser.gid(), "rw-r--r--",
+                    "exec = " + ws.exec("sleeps.sh"));
+            emp.awaitLogFrom(from, lifecycle("d", q("refused: " + d + ": group is the emperor's group ")
+                    + "\\S+ " + q("(gid " + emperorUser.gid() + "), which may control every vassal: chgrp it to the"
+                    + " user's own group")));
             for (Proc p : List.of(pa, pb, pc)) {
                 Map<String, String> s = status(p.pid());
                 for (String caps : List.of("CapInh", "CapPrm", "CapEff", "CapAmb")) {

@@ -79,4 +79,34 @@ class EmperorLayoutTest {
             assertTrue(l.startsWith("<3>"), l);
         }
     }
+
+    /**
+     * A tenant's value in an emperor line (a name, an exec, a quoted parse error) cannot start a
+     * forged second line or send terminal escapes: CR, LF, ESC, BEL, DEL and C1 controls are
+     * escaped, in the message, in an exception's message and in a vassal's tag; tab and other
+     * text are kept.
+     */
+    @Test
+    void controlCharactersOfEveryEmperorLineAreEscaped() {
+        String hostile = "app: spawn failed: exec /x\r\n2026-01-01T00:00:00.000Z [emperor] forged\u001b[2J\u0007\u007f"
+                + "\u009b31m\tok \u00e9";
+        String escaped = "app: spawn failed: exec /x\\x0d\\x0a2026-01-01T00:00:00.000Z [emperor] forged\\x1b[2J\\x07"
+                + "\\x7f\\xc2\\x9b31m\tok \u00e9";
+        assertEquals("2026-11-29T13:00:00.123Z [emperor] " + escaped + "\n",
+                line(LogFormat.PLAIN, EmperorLog.EMPEROR_LOGGER, Level.WARN, hostile));
+        assertEquals("<4>[emperor] " + escaped + "\n", line(LogFormat.JOURNAL, EmperorLog.EMPEROR_LOGGER, Level.WARN, hostile));
+
+        LoggingEvent e = new LoggingEvent(getClass().getName(), ctx.getLogger(EmperorLog.EMPEROR_LOGGER), Level.ERROR,
+                "app: parser failed", new IllegalStateException("bad\nforged"), null);
+        String[] lines = new EmperorLayout(LogFormat.PLAIN).doLayout(e).split("\n");
+        assertEquals("    java.lang.IllegalStateException: bad\\x0aforged", lines[1]);
+
+        assertEquals("[a\\x0ab\\x1b] ", EmperorLayout.tag("a\nb\u001b"));
+        EmperorLog.OutputBatch batch = new EmperorLog.OutputBatch("a\nb", java.util.List.of("x", "y"), true);
+        assertEquals("<6>[a\\x0ab] x\n<6>[a\\x0ab] y\n",
+                new EmperorLayout(LogFormat.JOURNAL).doLayout(batchEvent(EmperorLog.VASSAL_LOGGER, batch)));
+        assertEquals("[a\\x0ab] x\n[a\\x0ab] y", batch.toString());
+        String plain = "app: spawned pid=42 uid=1000 gid=1000";
+        assertTrue(EmperorLayout.escape(plain) == plain || EmperorLayout.escape(plain).equals(plain));
+    }
 }

@@ -91,6 +91,13 @@ class LineSplitterTest {
     }
 
     @Test
+    void c1ControlsAreEscapedLikeTheirBytes() {
+        feed("a\u009b2Jb\u0085c\u00a0d\n"); // CSI and NEL are controls; the no-break space is text
+        feed("\u009b\u00e9\n"); // and in a line that is not plain ASCII from the start
+        assertEquals(List.of("a\\xc2\\x9b2Jb\\xc2\\x85c\u00a0d", "\\xc2\\x9b\u00e9"), out);
+    }
+
+    @Test
     void validUtf8PassesThrough() {
         feed("héllo wörld € 𝄞\n");
         assertEquals(List.of("héllo wörld € 𝄞"), out);
@@ -143,7 +150,8 @@ class LineSplitterTest {
                 {(byte) 0xe2, (byte) 0x82}, {(byte) 0xc0, (byte) 0xaf}, {(byte) 0xed, (byte) 0xa0, (byte) 0x80},
                 {(byte) 0xe0, (byte) 0x80, (byte) 0x80}, {(byte) 0xf0, (byte) 0x80, (byte) 0x80, (byte) 0x80},
                 {(byte) 0xf4, (byte) 0x90, (byte) 0x80, (byte) 0x80}, {(byte) 0xf4, (byte) 0x8f, (byte) 0xbf, (byte) 0xbf},
-                {(byte) 0xef, (byte) 0xbf, (byte) 0xbf}, {(byte) 0xdf, (byte) 0xbf}, {(byte) 0xc2, 'x'}};
+                {(byte) 0xef, (byte) 0xbf, (byte) 0xbf}, {(byte) 0xdf, (byte) 0xbf}, {(byte) 0xc2, 'x'},
+                {(byte) 0xc2, (byte) 0x9b}, {(byte) 0xc2, (byte) 0x80}, {(byte) 0xc2, (byte) 0xa0}};
         for (int round = 0; round < 300; round++) {
             java.io.ByteArrayOutputStream data = new java.io.ByteArrayOutputStream();
             int size = random.nextInt(round % 50 == 0 ? 200_000 : 2_000);
@@ -206,6 +214,9 @@ class LineSplitterTest {
             if (ch == null || c < 0x20 && c != '\t' || c == 0x7f) {
                 sb.append(String.format("\\x%02x", c));
                 i++;
+            } else if (ch.charAt(0) >= 0x80 && ch.charAt(0) <= 0x9f) {
+                sb.append(String.format("\\x%02x\\x%02x", c, b[i + 1] & 0xff)); // a C1 control
+                i += n;
             } else {
                 sb.append(ch);
                 i += n;

@@ -26,7 +26,8 @@ class VassalTailsTest {
 
     @Test
     void boundsBytesTooButKeepsTheNewestLine() {
-        VassalTails t = new VassalTails(200, 10);
+        // A line of one read costs its bytes, a Line and a Chunk: "12345" is 5 + 72 bytes.
+        VassalTails t = new VassalTails(200, 2 * (5 + VassalTails.LINE_COST + VassalTails.CHUNK_COST));
         t.append("app", "12345");
         t.append("app", "67890");
         assertEquals(List.of("12345", "67890"), t.lines("app"));
@@ -120,5 +121,116 @@ class VassalTailsTest {
             b.addPlain(bytes, 0, bytes.length);
         }
         return b;
+    }
+
+    private static final int ALICE = 1001;
+    private static final int BOB = 1002;
+
+    /** alice's app.ini replaced by bob's: bob never reads alice's lines, alice's follower ends before bob's first. */
+    @Test
+    void aNamePassingToAnotherOwnerDropsTheTailAndEndsTheOldOwnersFollowers() {
+        VassalTails t = new VassalTails();
+        t.append("app", ALICE, "alice 1");
+        List<String> alices = new ArrayList<>();
+        List<String> alicesEnd = new ArrayList<>();
+        List<String> roots = new ArrayList<>();
+        List<String> bobs = new ArrayList<>();
+        t.follow("app", ALICE, alices::add, alicesEnd::add);
+        t.follow("app", VassalTails.ANY_OWNER, roots::add, why -> roots.add("ended"));
+        t.follow("app", BOB, bobs::add, why -> bobs.add("ended"));
+        t.append("app", ALICE, "alice 2"); // bob's follower, early: alice's old run still prints
+        assertEquals(List.of("alice 1", "alice 2"), t.lines("app", ALICE));
+        assertEquals(List.of(), t.lines("app", BOB), "not bob's lines");
+
+        t.append("app", BOB, "bob 1");
+        assertEquals(List.of("bob 1"), t.lines("app", BOB), "alice's lines were dropped");
+        assertEquals(List.of(), t.lines("app", ALICE));
+        assertEquals(List.of("bob 1"), t.lines("app"));
+        assertEquals(List.of("alice 2"), alices, "alice's follower never sees bob's line");
+        assertEquals(List.of("its lines now come from another owner"), alicesEnd);
+        assertEquals(List.of("bob 1"), bobs);
+        assertEquals(List.of("alice 2", "bob 1"), roots, "who may see everything follows on");
+        t.append("app", ALICE, "alice again");
+        assertEquals(List.of("alice 2"), alices, "an ended follower gets nothing more");
+        assertEquals(List.of("bob 1", "ended"), bobs, "and back: bob's follower ends in turn");
+        assertEquals(0, t.bytesOf(BOB));
+    }
+
+    /** One owner's many vassals share one bound; the largest tail pays first; other owners keep theirs. */
+    @Test
+    void oneOwnerCannotTakeMoreThanItsShare() {
+        VassalTails.Limits limits = new VassalTails.Limits(200, 64 * 1024, 128 * 1024, 512 * 1024);
+        VassalTails t = new VassalTails(limits);
+        for (int i = 0; i < 20; i++) {
+            t.append("bob-quiet", BOB, "a quiet line " + i);
+        }
+        List<String> bobsQuiet = t.lines("bob-quiet");
+        String line = "x".repeat(1000);
+        for (int v = 0; v < 50; v++) {
+            for (int i = 0; i < 100; i++) {
+                t.append("alice-" + v, ALICE, line);
+                assertTrue(t.bytesOf(ALICE) <= limits.ownerBytes(), "alice holds " + t.bytesOf(ALICE));
+            }
+        }
+        assertEquals(bobsQuiet, t.lines("bob-quiet"), "another owner's tail is untouched");
+        assertTrue(t.totalBytes() <= limits.totalBytes());
+        assertTrue(t.lines("alice-49").size() >= 2, "the newest vassal keeps its share: " + t.lines("alice-49").size());
+        // A flood in one of alice's vassals costs that vassal, not alice's quiet one.
+        t.forget("alice-0");
+        for (int i = 0; i < 5; i++) {
+            t.append("alice-quiet", ALICE, "quiet " + i);
+        }
+        for (int i = 0; i < 1000; i++) {
+            t.append("alice-1", ALICE, line);
+        }
+        assertEquals(5, t.lines("alice-quiet").size());
+    }
+
+    /** Many owners together stay under the total; the owner holding the most loses first. */
+    @Test
+    void theTotalBoundHoldsWhateverTheNumberOfOwners() {
+        VassalTails.Limits limits = new VassalTails.Limits(200, 64 * 1024, 128 * 1024, 512 * 1024);
+        VassalTails t = new VassalTails(limits);
+        t.append("small", 5000, "keep me");
+        String line = "y".repeat(4000);
+        for (int uid = 6000; uid < 6100; uid++) {
+            for (int i = 0; i < 40; i++) {
+                t.append("v" + uid, uid, line);
+                assertTrue(t.totalBytes() <= limits.totalBytes(), "total " + t.totalBytes());
+            }
+        }
+        assertEquals(List.of("keep me"), t.lines("small"), "the smallest owner is not the one that pays");
+    }
+
+    /**
+     * The lines of one read share one array, counted whole while any of them is kept: many reads
+     * of one long line and one short one cannot keep more arrays alive than the bound says.
+     */
+    @Test
+    void bytesAreCountedAsHeldNotAsShown() {
+        VassalTails t = new VassalTails(new VassalTails.Limits(200, 256 * 1024, 256 * 1024, 256 * 1024));
+        String longLine = "z".repeat(60_000);
+        for (int i = 0; i < 100; i++) {
+            t.append("app", ALICE, batch(longLine, "short " + i));
+        }
+        assertTrue(t.totalBytes() <= 256 * 1024, "held " + t.totalBytes());
+        long shown = t.lines("app").stream().mapToLong(String::length).sum();
+        assertTrue(shown <= t.totalBytes(), "shown " + shown + " held " + t.totalBytes());
+        assertTrue(t.lines("app").size() >= 2);
+    }
+
+    @Test
+    void aFollowerThatThrowsIsEndedAndTheWriterGoesOn() {
+        VassalTails t = new VassalTails();
+        List<String> ended = new ArrayList<>();
+        List<String> other = new ArrayList<>();
+        t.follow("app", VassalTails.ANY_OWNER, line -> {
+            throw new IllegalStateException("broken follower");
+        }, ended::add);
+        t.follow("app", other::add);
+        t.append("app", ALICE, "one");
+        t.append("app", ALICE, "two");
+        assertEquals(List.of("internal error"), ended);
+        assertEquals(List.of("one", "two"), other);
     }
 }

@@ -194,6 +194,22 @@ class LoopTest {
         assertEquals("tell run=1 byte=0", launcher.calls.get(4));
     }
 
+    /** What the I/O thread posts of a channel: the loop counts each event back as it takes it, then acts on it. */
+    @Test
+    void whatAChannelSaidIsCountedBackAndActedOn() {
+        VassalSpec spec = Specs.uwsgi("u", true, false);
+        scan(file(spec));
+        loop.handle(new LoopEvent.ForVassal("u", new Event.ExecDone(1)));
+        scan(file(spec)); // a touch
+        assertEquals(State.RELOADING, vassal("u").state());
+        java.util.concurrent.atomic.AtomicInteger taken = new java.util.concurrent.atomic.AtomicInteger();
+        loop.handle(new LoopEvent.Said("u", new Event.VassalSays(1, Event.VassalSays.ACCEPTING), taken::incrementAndGet));
+        assertEquals(1, taken.get());
+        assertEquals(State.RUNNING, vassal("u").state());
+        loop.handle(new LoopEvent.Said("ghost", new Event.VassalSays(9, Event.VassalSays.READY), taken::incrementAndGet));
+        assertEquals(2, taken.get(), "also for a vassal already forgotten");
+    }
+
     @Test
     void quickExitsWaitForTheirDeadlineWithoutBusyLooping() {
         scan(file(Specs.program("a", "/bin/a")));

@@ -62,7 +62,7 @@ class LauncherTest {
         Run r = run(Map.of("JAVA_HOME", home.toString(), "EMPEROR_JAVA_OPTS", "-Xmx128m"),
                 "run", "--config", "/etc/emperor/emperor.ini");
         assertEquals(0, r.exit(), r.stderr());
-        assertEquals(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        assertEquals(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-Xss256k", "-Xmx64m", "-XX:-UsePerfData", "-XX:+StartAttachListener",
                 "-Demperor.helper=/usr/lib/emperor/emperor-exec", "-Xmx128m", "-jar", "/usr/share/emperor/emperor.jar",
                 "run", "--config", "/etc/emperor/emperor.ini"), r.args());

@@ -16,7 +16,7 @@ final class CountingParser implements VassalFileParser {
     private final Map<Path, Integer> byFile = new ConcurrentHashMap<>();
 
     @Override
-    public Parsed<VassalSpec> parse(Path file) {
+    public Parsed<VassalSpec> parse(Path file, byte[] content) {
         calls.incrementAndGet();
         byFile.merge(file, 1, Integer::sum);
         return Parsed.failed(List.of(new Problem(file, 0, "x")), List.of());

@@ -208,20 +208,37 @@ class DirectoryScannerTest {
         assertEquals(1, logs.messages().stream().filter(m -> m.startsWith("loop: cannot stat ")).count());
     }
 
+    /** Issue 11: a StackOverflowError in one file ended the watcher thread; now it is that file's refusal. */
+    @Test
+    void aStackOverflowFailsOnlyThatFile() throws IOException {
+        Path bad = write(one, "bad.ini");
+        Path good = write(one, "good.ini");
+        DirectoryScanner scanner = new DirectoryScanner(List.of(one), (file, content) -> {
+            if (file.equals(bad)) {
+                throw new StackOverflowError();
+            }
+            return parser.parse(file, content);
+        });
+        Snapshot snapshot = scanner.scan();
+        assertEquals(List.of(bad + ": internal error while reading: java.lang.StackOverflowError"), errors(snapshot, "bad"));
+        assertEquals(List.of(good + ": x"), errors(snapshot, "good"));
+        assertEquals(1, logs.count("bad: reading " + bad + " failed: java.lang.StackOverflowError"));
+    }
+
     @Test
     void aParserThatThrowsFailsOnlyThatFile() throws IOException {
         Path bad = write(one, "bad.ini");
         write(one, "good.ini");
-        DirectoryScanner scanner = new DirectoryScanner(List.of(one), file -> {
+        DirectoryScanner scanner = new DirectoryScanner(List.of(one), (file, content) -> {
             if (file.equals(bad)) {
                 throw new IllegalStateException("bug");
             }
-            return parser.parse(file);
+            return parser.parse(file, content);
         });
         Snapshot snapshot = scanner.scan();
         assertEquals(Set.of("bad", "good"), snapshot.files().keySet());
         assertFalse(snapshot.files().get("bad").parsed().isOk());
-        assertEquals(1, logs.count("bad: parser failed on " + bad));
+        assertEquals(1, logs.count("bad: reading " + bad + " failed: java.lang.IllegalStateException: bug"));
     }
 
     static void deleteTree(Path root) throws IOException {
@@ -230,5 +247,40 @@ class DirectoryScannerTest {
                 Files.delete(p);
             }
         }
+    }
+
+    /**
+     * Issue 11: a FIFO blocked open(), a link to /proc/kmsg blocked the read for ever. What is not
+     * a regular file on disk is refused with a reason, unread, and the scan goes on to the others.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void fifosDevicesAndKernelFilesAreRefusedUnread() throws IOException {
+        Path fifo = one.resolve("fifo.ini");
+        assertEquals(0, jnr.posix.POSIXFactory.getNativePOSIX().mkfifo(fifo.toString(), 0644), "mkfifo");
+        Path kmsg = Files.createSymbolicLink(one.resolve("kmsg.ini"), Path.of("/proc/kmsg"));
+        Path zero = Files.createSymbolicLink(one.resolve("zero.ini"), Path.of("/dev/zero"));
+        Path status = Files.createSymbolicLink(one.resolve("status.ini"), Path.of("/proc/self/status"));
+        Path sys = Files.createSymbolicLink(one.resolve("sys.ini"), Path.of("/sys/kernel/uevent_seqnum"));
+        Path good = write(one, "good.ini");
+        for (boolean follow : List.of(true, false)) {
+            CountingParser counting = new CountingParser();
+            Snapshot snapshot = new DirectoryScanner(List.of(one), counting, follow).scan();
+            assertEquals(List.of(fifo + ": is a FIFO, not a regular file"), errors(snapshot, "fifo"));
+            if (follow) {
+                String kernel = ": is on a %s file system (a kernel interface), not a regular file on disk";
+                assertEquals(List.of(kmsg + kernel.formatted("proc")), errors(snapshot, "kmsg"));
+                assertEquals(List.of(zero + ": is a character device, not a regular file"), errors(snapshot, "zero"));
+                assertEquals(List.of(status + kernel.formatted("proc")), errors(snapshot, "status"));
+                assertEquals(List.of(sys + kernel.formatted("sysfs")), errors(snapshot, "sys"));
+                assertEquals(1, counting.calls(), "only good.ini was read");
+            }
+            assertEquals(List.of(good + ": x"), errors(snapshot, "good"), "the good file was read (and parsed)");
+            assertEquals(1, counting.calls(good));
+        }
+    }
+
+    private static List<String> errors(Snapshot snapshot, String name) {
+        return snapshot.files().get(name).parsed().errors().stream().map(Problem::toString).toList();
     }
 }

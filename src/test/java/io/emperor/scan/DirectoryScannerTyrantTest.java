@@ -41,7 +41,7 @@ class DirectoryScannerTyrantTest {
     LogCapture logs;
     final AtomicInteger parses = new AtomicInteger();
     /** Parses every file into a spec that runs /bin/true (identity unset). */
-    final VassalFileParser parser = file -> {
+    final VassalFileParser parser = (file, content) -> {
         parses.incrementAndGet();
         return Parsed.ok(new VassalSpec(VassalNames.vassalName(file.getFileName().toString()).orElse("x"), file,
                 VassalSpec.Kind.PROGRAM, List.of("/bin/true"), file.getParent(), List.of(), 0022, null, -1, -1, null,
@@ -98,7 +98,7 @@ class DirectoryScannerTyrantTest {
                 refused.parsed().errors().get(0).toString());
         assertEquals(first, scanner.scan(), "a rescan gives the same version: the loop sees no change");
         assertEquals(List.of(), SnapshotDiff.diff(first.files(), scanner.scan()));
-        assertEquals(1, parses.get());
+        assertEquals(0, parses.get(), "a refused file is not even read");
 
         chown(app, 12345, 12346);
         VassalFile accepted = scanner.scan().files().get("app");
@@ -107,7 +107,7 @@ class DirectoryScannerTyrantTest {
         assertEquals(12346, accepted.parsed().value().gid());
         assertNull(accepted.parsed().value().user());
         assertNull(accepted.link(), "not a symlink");
-        assertEquals(2, parses.get());
+        assertEquals(1, parses.get());
     }
 
     @Test
@@ -164,7 +164,7 @@ class DirectoryScannerTyrantTest {
         Path app = write(one, "app.ini", 12345, 12345);
         Path evil = write(other, "evil.ini", 12346, 12346);
         AtomicInteger calls = new AtomicInteger();
-        DirectoryScanner scanner = new DirectoryScanner(List.of(one), file -> {
+        DirectoryScanner scanner = new DirectoryScanner(List.of(one), (file, content) -> {
             if (calls.incrementAndGet() == 1) {
                 // Between the stat and the read, the file is replaced by another owner's.
                 try {
@@ -173,7 +173,7 @@ class DirectoryScannerTyrantTest {
                     throw new IllegalStateException(e);
                 }
             }
-            return parser.parse(file);
+            return parser.parse(file, content);
         }, true, Optional.of(NO_USERS));
 
         assertEquals(java.util.Set.of(), scanner.scan().files().keySet(), "the first read is not used");
@@ -186,7 +186,7 @@ class DirectoryScannerTyrantTest {
     void aChangeWhileReadingKeepsTheLastVersion() throws IOException {
         Path app = write(one, "app.ini", 12345, 12345);
         AtomicInteger calls = new AtomicInteger();
-        DirectoryScanner scanner = new DirectoryScanner(List.of(one), file -> {
+        DirectoryScanner scanner = new DirectoryScanner(List.of(one), (file, content) -> {
             if (calls.incrementAndGet() == 2) {
                 try {
                     chown(app, 12346, 12346);
@@ -194,7 +194,7 @@ class DirectoryScannerTyrantTest {
                     throw new IllegalStateException(e);
                 }
             }
-            return parser.parse(file);
+            return parser.parse(file, content);
         }, true, Optional.of(NO_USERS));
 
         VassalFile first = scanner.scan().files().get("app");
@@ -212,5 +212,24 @@ class DirectoryScannerTyrantTest {
         assertTrue(file.parsed().isOk());
         assertEquals(-1, file.parsed().value().uid());
         assertNull(file.link());
+    }
+
+    /** Issue 11: someone else's file hard-linked into the directory would run with this %d and chdir. */
+    @Test
+    void aFileWithMoreThanOneHardLinkIsRefusedUnread() throws IOException {
+        Path original = write(other, "mine.ini", 12345, 12345);
+        Path linked = Files.createLink(one.resolve("app.ini"), original);
+        DirectoryScanner scanner = tyrant(true);
+
+        VassalFile refused = scanner.scan().files().get("app");
+        assertEquals(List.of(linked + ": has 2 hard links: a file linked in from elsewhere would run with this directory"
+                + " as %d and its working directory; copy it instead of linking it (cp, not ln)"),
+                refused.parsed().errors().stream().map(Object::toString).toList());
+        assertEquals(0, parses.get(), "not read");
+
+        Files.delete(original);
+        VassalFile accepted = scanner.scan().files().get("app");
+        assertTrue(accepted.parsed().isOk(), () -> accepted.parsed().errors().toString());
+        assertEquals(12345, accepted.parsed().value().uid());
     }
 }

@@ -169,6 +169,36 @@ class TyrantRulesTest {
         assertEquals(reasons.stream().map(m -> new Problem(FILE, 0, m)).toList(), p.errors());
     }
 
+    private static final TyrantRules.EmperorGroup EMPEROR = new TyrantRules.EmperorGroup(998, "emperor");
+
+    /**
+     * A vassal with the emperor's gid would get the group's control rights (docs/control.md): the
+     * file's group (a setgid directory's, or a chgrp) decides the vassal's gid, so such a file is
+     * refused, whichever file decides the group.
+     */
+    @Test
+    void theEmperorsGroupIsRefusedWhereverItDecidesTheVassalsGid() {
+        String reason = "group is the emperor's group emperor (gid 998), which may control every vassal: chgrp it to"
+                + " the user's own group (a setgid directory of that group gives it to every new file: chmod g-s the"
+                + " directory)";
+        assertEquals(List.of(new Problem(FILE, 0, reason)), judgeAs(regular(file(1001, 998, 0644))).errors());
+        assertEquals(List.of(new Problem(FILE, 0, reason)),
+                judgeAs(followed(link(1001, 1001), file(1001, 998, 0644))).errors(), "a followed link: the target's group");
+        assertEquals(List.of(new Problem(FILE, 0, "symlink's " + reason.replace("chgrp it", "chgrp -h it"))),
+                judgeAs(nofollow(link(1001, 998), file(1001, 1001, 0644))).errors(), "nofollow: the link's group");
+        assertTrue(judgeAs(followed(link(1001, 998), file(1001, 1001, 0644))).isOk(),
+                "a followed link's own group is not the vassal's");
+        assertTrue(judgeAs(regular(file(1001, 1001, 0644))).isOk());
+        assertTrue(judge(regular(file(1001, 998, 0644))).isOk(), "without the emperor's group, nothing to check");
+        assertEquals(List.of(new Problem(FILE, 0, CHGRP)), TyrantRules.judge(Parsed.ok(SPEC, List.of()),
+                regular(file(1001, 0, 0644)), USERS, new TyrantRules.EmperorGroup(0, "root")).errors(),
+                "a root emperor's group 0 is refused once, as group root");
+    }
+
+    private static Parsed<VassalSpec> judgeAs(TyrantRules.Subject subject) {
+        return TyrantRules.judge(Parsed.ok(SPEC, List.of()), subject, USERS, EMPEROR);
+    }
+
     @Test
     void refusalPrintsAsFileColonMessage() {
         Parsed<VassalSpec> p = judge(regular(file(0, 1001, 0644)));

@@ -512,6 +512,9 @@ class LifecycleTest {
         assertEquals(List.of("loyal"), logs(L.step(v, says(17), T0)));
         assertEquals(List.of("asks for more workers (byte 30; broodlord mode is not supported)"), logs(L.step(v, says(30), T0)));
         assertEquals(List.of("unknown byte 99 on the emperor channel"), logs(L.step(v, says(99), T0)));
+        // what the I/O thread counted in a minute of unknown bytes: one line
+        assertEquals(List.of("unknown byte 99 on the emperor channel (48213 unknown bytes since the last such line)"),
+                logs(L.step(v, new Event.VassalSays(1, 99, 48213), T0)));
         assertEquals(List.of("going (emperor channel closed)"), logs(L.step(v, new Event.ChannelClosed(1), T0)));
         // late news of another run changes nothing
         assertEquals(v, L.step(v, new Event.VassalSays(2, 1), T0).vassal());
