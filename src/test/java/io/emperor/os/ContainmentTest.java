@@ -123,6 +123,23 @@ class ContainmentTest {
     }
 
     @Test
+    void aMarkIsObeyedOnlyInAProcessOfTheRunsOwnRealUidAndAsAWholeEntry() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("sleep", "60");
+        pb.environment().put("EMPEROR_RUN", "k.1:12");
+        Process p = pb.start();
+        try {
+            int uid = Procfs.realUid(p.pid());
+            assertEquals(List.of(p.pid()), Procfs.carrying("EMPEROR_RUN=k.1:12", uid, 0));
+            assertEquals(List.of(), Procfs.carrying("EMPEROR_RUN=k.1:12", uid + 1, 0), "another user's mark is not ours");
+            assertEquals(List.of(), Procfs.carrying("EMPEROR_RUN=k.1:1", uid, 0), "a prefix is not the run's mark");
+            long start = Procfs.startTime(p.pid()).orElseThrow();
+            assertEquals(List.of(), Procfs.carrying("EMPEROR_RUN=k.1:12", uid, start + 1), "started before the run");
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
     void keyDependsOnTheDirectoriesNotOnTheirOrder() {
         String ab = Containment.key(List.of(Path.of("/a"), Path.of("/b")));
         assertEquals(ab, Containment.key(List.of(Path.of("/b"), Path.of("/a/../a"))));
