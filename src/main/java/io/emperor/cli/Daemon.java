@@ -66,6 +66,12 @@ final class Daemon {
                     + HelperLocator.candidates() + " (build it with 'mvn package', or set -Demperor.helper=PATH)");
             return 1;
         }
+        String containmentMode = System.getProperty("emperor.containment", "auto");
+        if (!Containment.MODES.contains(containmentMode)) {
+            System.err.println("emperor: -Demperor.containment=" + containmentMode + ": expected one of "
+                    + String.join(", ", Containment.MODES));
+            return 1;
+        }
         if (config.tyrant() && !tyrantCapabilities()) {
             return 1;
         }
@@ -84,8 +90,7 @@ final class Daemon {
         output = new VassalOutput(new VassalTails());
         output.reconfigure(config.logging());
         IoThread io = new IoThread(e -> loopRef[0].post(e), output);
-        Containment containment = Containment.detect(config.vassalDirs(),
-                System.getProperty("emperor.containment", "auto"), runtimeDirectory(config));
+        Containment containment = Containment.detect(config.vassalDirs(), containmentMode, runtimeDirectory(config));
         Optional<String> noSubreaper = Containment.becomeSubreaper();
         HelperLauncher launcher = new HelperLauncher(helper.get(), posix, io, environment, config.tyrant(),
                 config.uwsgi(), containment);

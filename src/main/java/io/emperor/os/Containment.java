@@ -51,6 +51,9 @@ public final class Containment {
     private static final int V1_PASSES = 8;
     private static final long FREEZE_WAIT_MILLIS = 200;
 
+    /** What {@code -Demperor.containment} may say. */
+    public static final List<String> MODES = List.of("auto", "cgroup2", "cgroup1", "mark");
+
     /** The environment variable of {@link Mode#MARK}. */
     public static final String MARK_VARIABLE = "EMPEROR_RUN";
     /** The state file is rewritten with the live runs only when it grows past this. */
@@ -97,8 +100,9 @@ public final class Containment {
 
     /**
      * Finds where this emperor may create its cgroups, reading the mounts and its own cgroups
-     * from {@code /proc/self}; {@code wanted} is {@code auto}, {@code cgroup2}, {@code cgroup1}
-     * or {@code none} (the system property {@code emperor.containment}).
+     * from {@code /proc/self}; {@code wanted} is one of {@link #MODES} (the system property
+     * {@code emperor.containment}): {@code cgroup2} and {@code cgroup1} try only that kind, and
+     * every kind falls back to the mark.
      */
     public static Containment detect(List<Path> vassalDirs, String wanted, Path runtimeDir) {
         return detect(vassalDirs, wanted, runtimeDir, Path.of("/proc/self/mountinfo"), Path.of("/proc/self/cgroup"));

@@ -166,6 +166,22 @@ class ContainmentIT extends ItSupport {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void anUnknownContainmentModeIsRefusedAtStart() throws Exception {
+        List<String> cmd = new ArrayList<>(EmperorProcess.javaCommand());
+        cmd.addAll(List.of("run", "--vassals", ws.vassals.toString(), "--control", ""));
+        Path err = ws.root.resolve("bogus.err");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().put("JAVA_TOOL_OPTIONS", "-Demperor.containment=cgroups");
+        Process p = pb.start();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "exits");
+        assertEquals(1, p.exitValue(), () -> Workspace.read(err));
+        assertTrue(Workspace.read(err).contains(
+                "emperor: -Demperor.containment=cgroups: expected one of auto, cgroup2, cgroup1, mark\n"),
+                () -> Workspace.read(err));
+    }
+
     private static List<Proc> servers(String server) {
         return Procs.all().stream().filter(p -> p.state() != 'Z' && p.command().equals(server)).toList();
     }
