@@ -24,6 +24,10 @@
  *     -A           apply the -r limits after the drop (step 9b), as the vassal: a hard limit
  *                  can then only go down; one above the inherited hard limit is refused with
  *                  both numbers (tyrant mode)
+ *     -G FILE      join a cgroup: write the helper's pid to FILE (a cgroup.procs the emperor
+ *                  created and owns) at step 3b, before anything can fork and while still
+ *                  privileged; repeatable (one per hierarchy). A failure is a spawn failure:
+ *                  a vassal that cannot be contained does not start.
  *   Options are separate words ("-u 1000", not "-u1000"). -R takes effect where it appears, so
  *   the emperor passes it first: usage errors before it go to stderr.
  *
@@ -43,6 +47,9 @@
  *  2. every signal disposition to SIG_DFL, empty signal mask: SIG_IGN and the mask survive exec,
  *     and a JDK 17 child starts with SIGQUIT blocked.
  *  3. setsid(): the vassal leads its own session and process group, so kill(-pid) reaches it all.
+ *  3b. -G: into the vassal's cgroup, so everything it will ever start is found there (a double-
+ *     forked setsid daemon leaves the process group, not the cgroup); before the drop, as the
+ *     cgroup's owner, and the vassal cannot move out after it (docs/lifecycle.md).
  *  0. -E: read the vassal's environment and close its fd, before anything else can fail late.
  *  4. rlimits, while still privileged: raising a hard limit needs CAP_SYS_RESOURCE (an admin's
  *     vassal may get more than the emperor has); with -A they wait for step 9b instead.
@@ -85,6 +92,7 @@
 #define FAIL_STATUS 127
 #define MAX_RLIMITS 16
 #define MAX_KEEP 8
+#define MAX_CGROUPS 4
 #define MAX_ENV_BYTES (1024 * 1024)
 #define MAX_ENV_ENTRIES 16384
 
@@ -291,6 +299,23 @@ static void close_fds_from(unsigned int first, unsigned int last)
     closedir(d);
 }
 
+/* Step 3b: write our pid to a cgroup.procs file (O_NOFOLLOW: it is the emperor's own file). */
+static void join_cgroup(const char *procs)
+{
+    int fd = open(procs, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        fail(errno, "cgroup %s", procs);
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    ssize_t w;
+    do
+        w = write(fd, pid, (size_t)n);
+    while (w < 0 && errno == EINTR);
+    if (w != n)
+        fail(w < 0 ? errno : EIO, "cgroup %s", procs);
+    close(fd);
+}
+
 int main(int argc, char **argv)
 {
     long ppid_expected = -1, pdeathsig = SIGKILL;
@@ -300,6 +325,8 @@ int main(int argc, char **argv)
     long long env_fd = -1;
     struct rlim_spec rlims[MAX_RLIMITS];
     int keep[MAX_KEEP], nkeep = 0;
+    const char *cgroups[MAX_CGROUPS];
+    int ncgroups = 0;
 
     /* Options: one word each, value in the next word; "--" is required before PROGRAM. */
     for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -309,7 +336,7 @@ int main(int argc, char **argv)
         if (a[1] == 'C') { drop_caps = 1; continue; }
         if (a[1] == 'N') { no_new_privs = 1; continue; }
         if (a[1] == 'A') { limits_after_drop = 1; continue; }
-        if (strchr("RPsrugUmdlKE", a[1]) == NULL)
+        if (strchr("RPsrugUmdlKEG", a[1]) == NULL)
             fail(0, "usage: unknown option %s", a);
         if (i + 1 >= argc)
             fail(0, "usage: option %s needs a value", a);
@@ -328,6 +355,11 @@ int main(int argc, char **argv)
                 fail(0, "usage: -E needs an fd >= 3: %s", v);
             break;
         case 'd': dir = v; break;
+        case 'G':
+            if (ncgroups == MAX_CGROUPS)
+                fail(0, "usage: too many -G");
+            cgroups[ncgroups++] = v;
+            break;
         case 'l': logto = v; break;
         case 'K':
             if (nkeep == MAX_KEEP)
@@ -395,6 +427,10 @@ int main(int argc, char **argv)
      * then setsid() would fail with EPERM although the goal is met. */
     if (getsid(0) != getpid() && setsid() < 0)
         fail(errno, "setsid");
+
+    /* 3b. Into the vassal's cgroup(s): nothing has forked yet, and the files are the emperor's. */
+    for (int k = 0; k < ncgroups; k++)
+        join_cgroup(cgroups[k]);
 
     /* 4. Resource limits, while CAP_SYS_RESOURCE may still be held (unless -A). */
     if (!limits_after_drop)

@@ -33,6 +33,8 @@ int emperor_signal_to_fd(int sig, int fd)
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
+    if (sig == SIGCHLD)
+        sa.sa_flags |= SA_NOCLDSTOP; /* only exits: a stopped or continued child is nothing to reap */
     notify_fd = fd;
     return sigaction(sig, &sa, NULL);
 }

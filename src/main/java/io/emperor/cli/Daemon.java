@@ -18,6 +18,7 @@ import io.emperor.loop.Clock;
 import io.emperor.loop.EmperorLoop;
 import io.emperor.loop.LoopEvent;
 import io.emperor.os.Capabilities;
+import io.emperor.os.Containment;
 import io.emperor.os.Environment;
 import io.emperor.os.HelperLauncher;
 import io.emperor.os.HelperLocator;
@@ -34,6 +35,7 @@ import io.emperor.vassal.Lifecycle;
 import io.emperor.vassal.Policy;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
@@ -71,6 +73,12 @@ final class Daemon {
                     + HelperLocator.candidates() + " (build it with 'mvn package', or set -Demperor.helper=PATH)");
             return 1;
         }
+        String containmentMode = System.getProperty("emperor.containment", "auto");
+        if (!Containment.MODES.contains(containmentMode)) {
+            System.err.println("emperor: -Demperor.containment=" + containmentMode + ": expected one of "
+                    + String.join(", ", Containment.MODES));
+            return 1;
+        }
         if (config.tyrant() && !tyrantCapabilities()) {
             return 1;
         }
@@ -91,8 +99,10 @@ final class Daemon {
         output = new VassalOutput(new VassalTails());
         output.reconfigure(config.logging());
         IoThread io = new IoThread(e -> loopRef[0].post(e), output);
+        Containment containment = Containment.detect(config.vassalDirs(), containmentMode, runtimeDirectory(config));
+        Optional<String> noSubreaper = Containment.becomeSubreaper();
         HelperLauncher launcher = new HelperLauncher(helper.get(), posix, io, environment, config.tyrant(),
-                config.uwsgi());
+                config.uwsgi(), containment);
         Notifier notifier = Notifier.fromEnvironment(System.getenv());
         EmperorLoop loop = new EmperorLoop(new Lifecycle(policy), launcher, Clock.system(), new NotifyingHost(new EmperorLoop.Host() {
             @Override
@@ -158,6 +168,9 @@ final class Daemon {
             EmperorLog.warn("signals not taken over: " + missed);
         }
         deferred.forEach(Runnable::run);
+        EmperorLog.info("containment: " + containment.describe()
+                + noSubreaper.map(why -> "; not a subreaper: " + why).orElse("; subreaper"));
+        stopLeftovers(containment, launcher);
         io.start();
         try {
             watcher.start();
@@ -171,6 +184,13 @@ final class Daemon {
             return 1;
         }
         loop.run();
+        // What was killed at the last reaps may still be exiting: wait for it, then remove the cgroups.
+        List<Long> still = containment.stopAll(LEFTOVER_WAIT.toNanos(), launcher::reapAdopted);
+        if (!still.isEmpty()) {
+            EmperorLog.warn("containment: " + still.size() + " process(es) still in " + containment.root()
+                    + " after " + LEFTOVER_WAIT.toSeconds() + " s: " + still);
+        }
+        containment.removeRoot();
         control.ifPresent(ControlServer::close);
         if (stats != null) {
             stats.close();
@@ -180,6 +200,70 @@ final class Daemon {
         notifier.close();
         EmperorLog.info("stopped");
         return loop.exitCode();
+    }
+
+    /** How long the start waits for a previous emperor's processes to be gone, and the end for its own. */
+    private static final java.time.Duration LEFTOVER_WAIT = java.time.Duration.ofSeconds(10);
+
+    /**
+     * Before the first spawn: what a previous emperor on the same vassal directories left in its
+     * cgroups (it was killed, or its stop timed out) is logged, killed and waited for, so that
+     * nothing of it holds a port or a file the new vassals need (docs/emperor.8.md).
+     */
+    private static void stopLeftovers(Containment containment, HelperLauncher launcher) {
+        Map<String, Long> held = new java.util.TreeMap<>();
+        Map<String, List<Long>> found = containment.leftovers(held);
+        held.forEach((group, emperor) -> EmperorLog.warn("leftovers: " + Containment.vassalOf(group)
+                + ": its processes are children of another running emperor (pid " + emperor + "); not touched"));
+        if (found.isEmpty()) {
+            containment.resetState();
+            return;
+        }
+        int total = 0;
+        for (Map.Entry<String, List<Long>> e : found.entrySet()) {
+            total += e.getValue().size();
+            EmperorLog.warn("leftovers: " + Containment.vassalOf(e.getKey()) + ": " + e.getValue().size()
+                    + " process(es) of a previous emperor: " + describe(e.getValue()) + " ("
+                    + containment.where(e.getKey()) + ")");
+        }
+        List<Long> still = containment.stop(found.keySet(), LEFTOVER_WAIT.toNanos(), launcher::reapAdopted);
+        if (still.isEmpty()) {
+            EmperorLog.info("leftovers: stopped " + total + " process(es) of " + found.size() + " vassal(s)");
+        } else {
+            EmperorLog.warn("leftovers: " + still.size() + " of " + total + " process(es) still there after "
+                    + LEFTOVER_WAIT.toSeconds() + " s of SIGKILL: " + describe(still));
+        }
+    }
+
+    /**
+     * Where the state file of containment without cgroups goes: the control socket's directory,
+     * else systemd's {@code $RUNTIME_DIRECTORY}, else {@code /run/emperor}.
+     */
+    private static Path runtimeDirectory(EmperorConfig c) {
+        Path dir = c.control().socket() != null ? c.control().socket().toAbsolutePath().getParent()
+                : System.getenv("RUNTIME_DIRECTORY") != null ? Path.of(System.getenv("RUNTIME_DIRECTORY").split(":")[0])
+                : ControlSettings.DEFAULT_SOCKET.getParent();
+        try {
+            java.nio.file.Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            // the state file then cannot be written: said nowhere else, the mark still works
+        }
+        return dir;
+    }
+
+    /** "PID (comm), ...": at most ten. */
+    private static String describe(List<Long> pids) {
+        List<String> parts = new java.util.ArrayList<>();
+        for (long pid : pids.subList(0, Math.min(10, pids.size()))) {
+            String comm;
+            try {
+                comm = java.nio.file.Files.readString(Path.of("/proc/" + pid + "/comm")).strip();
+            } catch (java.io.IOException e) {
+                comm = "gone";
+            }
+            parts.add(pid + " (" + comm + ")");
+        }
+        return String.join(", ", parts) + (pids.size() > 10 ? ", ..." : "");
     }
 
     /**

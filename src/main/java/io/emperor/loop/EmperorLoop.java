@@ -267,6 +267,7 @@ public final class EmperorLoop {
                 }
                 beginShutdown("SIG" + sig);
             }
+            case "CHLD" -> launcher.reapAdopted(); // orphans adopted as a subreaper
             default -> EmperorLog.warn("ignoring unexpected signal " + sig);
         }
     }

@@ -48,6 +48,13 @@ public interface Launcher {
     ExitStatus reap(long runId);
 
     /**
+     * SIGCHLD: reaps the orphans the emperor adopted as a child subreaper (a vassal's double-forked
+     * daemon, once killed), never a vassal's main process, whose exit status {@link #reap} takes.
+     */
+    default void reapAdopted() {
+    }
+
+    /**
      * The loop has forgotten the vassal (its file is gone and its last run reaped): release what
      * is kept per name, such as its output tail and its log file.
      */

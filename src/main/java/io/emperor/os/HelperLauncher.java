@@ -57,8 +57,11 @@ public final class HelperLauncher implements Launcher {
     private final int euid;
     private final int egid;
     private final int pid;
+    private final Containment containment;
     private final LibC c = Native.libc();
     private final Map<Long, Proc> procs = new HashMap<>();
+    /** The main pids of {@link #procs}: reaped through their pidfds, never by {@link #reapAdopted}. */
+    private final java.util.Set<Long> vassalPids = new java.util.HashSet<>();
     private final Pointer siginfo = Memory.allocateDirect(Native.runtime(), 128);
     private final Pointer oneByte = Memory.allocateDirect(Native.runtime(), 8);
 
@@ -92,6 +95,13 @@ public final class HelperLauncher implements Launcher {
     /** @param uwsgi how {@code [uwsgi]} vassals are started */
     public HelperLauncher(Path helper, POSIX posix, IoThread io, Environment environment, boolean tyrant,
                           UwsgiCommand uwsgi) {
+        this(helper, posix, io, environment, tyrant, uwsgi, Containment.none("not set up"));
+    }
+
+    /** @param containment where each vassal's processes are kept together (a cgroup per vassal) */
+    public HelperLauncher(Path helper, POSIX posix, IoThread io, Environment environment, boolean tyrant,
+                          UwsgiCommand uwsgi, Containment containment) {
+        this.containment = containment;
         this.uwsgi = uwsgi;
         this.helper = helper;
         this.posix = posix;
@@ -112,6 +122,10 @@ public final class HelperLauncher implements Launcher {
     public SpawnResult spawn(String name, long runId, VassalSpec spec) {
         if (tyrant && (spec.uid() <= 0 || spec.gid() <= 0)) {
             return new SpawnResult.Failed("tyrant mode: refusing to run as uid " + spec.uid() + " gid " + spec.gid());
+        }
+        Containment.Result group = containment.prepare(name);
+        if (group.problem() != null) {
+            return new SpawnResult.Failed(group.problem());
         }
         boolean piped = spec.logto() == null;
         int[] out = piped ? pipe() : null;
@@ -145,6 +159,7 @@ public final class HelperLauncher implements Launcher {
         actions.add(SpawnFileAction.dup(report[1], REPORT_FD));
         List<String> env = new ArrayList<>(tyrant ? environment.forTenantVassal(spec, id.account())
                 : environment.forVassal(spec, id.uid() != euid, id.account()));
+        containment.markFor(runId).ifPresent(env::add); // without cgroups: what every descendant inherits
         if (channel) {
             // dup2 clears CLOEXEC on the copy; the helper keeps it open (-K) through its fd sweep.
             actions.add(SpawnFileAction.dup(chan[1], CHANNEL_FD));
@@ -160,7 +175,7 @@ public final class HelperLauncher implements Launcher {
         actions.add(SpawnFileAction.dup(envFile.fd(), ENV_FD));
         List<SpawnAttribute> attrs = List.of(SpawnAttribute.flags((short) SpawnAttribute.SETSIGMASK));
         // No environment at all for the helper: nothing a tenant chose reaches its dynamic loader.
-        long child = posix.posix_spawnp(helper.toString(), actions, attrs, helperArgv(spec, id), List.of());
+        long child = posix.posix_spawnp(helper.toString(), actions, attrs, helperArgv(spec, id, group.procs()), List.of());
         int spawnErrno = posix.errno();
         c.close(envFile.fd());
         if (channel) {
@@ -196,6 +211,8 @@ public final class HelperLauncher implements Launcher {
             }
             return new SpawnResult.Failed("pidfd_open: " + why);
         }
+        vassalPids.add(child);
+        containment.started(name, runId, child, id.uid());
         procs.put(runId, new Proc(child, pidfd, route(name, spec), piped ? out[0] : -1, report[0], channel ? chan[0] : -1));
         return new SpawnResult.Started(child, id.uid, id.gid);
     }
@@ -215,7 +232,7 @@ public final class HelperLauncher implements Launcher {
         return new Identity(uid, gid, change, account);
     }
 
-    private List<String> helperArgv(VassalSpec spec, Identity id) {
+    private List<String> helperArgv(VassalSpec spec, Identity id, Path cgroupProcs) {
         List<String> a = new ArrayList<>();
         a.add(helper.toString());
         a.add("-R");
@@ -226,6 +243,10 @@ public final class HelperLauncher implements Launcher {
         a.add(Integer.toString(SIGKILL));
         a.add("-E");
         a.add(Integer.toString(ENV_FD));
+        if (cgroupProcs != null) {
+            a.add("-G"); // joined before the drop: everything the vassal starts is found there
+            a.add(cgroupProcs.toString());
+        }
         if (spec.kind() == VassalSpec.Kind.UWSGI) {
             a.add("-K");
             a.add(Integer.toString(CHANNEL_FD));
@@ -324,6 +345,7 @@ public final class HelperLauncher implements Launcher {
     @Override
     public void forget(String name) {
         io.forget(name);
+        containment.release(name);
     }
 
     @Override
@@ -364,6 +386,7 @@ public final class HelperLauncher implements Launcher {
         Proc p = procs.get(runId);
         if (p != null) {
             c.kill((int) -p.pid, SIGKILL);
+            containment.kill(p.name(), runId); // what left the process group (a setsid daemon) too
         }
     }
 
@@ -373,11 +396,15 @@ public final class HelperLauncher implements Launcher {
         if (p == null) {
             throw new IllegalStateException("reap of unknown run " + runId);
         }
-        // The zombie still holds the pid, so -pid is still this vassal's process group.
+        // The zombie still holds the pid, so -pid is still this vassal's process group; and
+        // whatever is left in its cgroup is the vassal's, wherever it went.
         c.kill((int) -p.pid, SIGKILL);
+        containment.kill(p.name(), runId);
         siginfo.setMemory(0, 128, (byte) 0);
         int rc = c.waitid(Native.P_PIDFD, p.pidfd, siginfo, Native.WEXITED);
         int err = Native.errno();
+        vassalPids.remove(p.pid);
+        containment.ended(runId);
         c.close(p.pidfd);
         if (p.channelFd() >= 0) {
             c.close(p.channelFd()); // the I/O thread stopped watching it before it posted the end
@@ -387,11 +414,37 @@ public final class HelperLauncher implements Launcher {
         }
         int code = siginfo.getInt(8);
         int status = siginfo.getInt(24);
+        reapAdopted(); // an adopted zombie behind this one in the child list can be seen now
         return switch (code) {
             case Native.CLD_EXITED -> ExitStatus.exited(status);
             case Native.CLD_DUMPED -> ExitStatus.killed(status, true);
             default -> ExitStatus.killed(status, false);
         };
+    }
+
+    /**
+     * Reaps the orphans the emperor adopted as a subreaper (SIGCHLD, and after every reap): a
+     * look with {@code waitid(P_ALL, WNOHANG|WNOWAIT)} finds a waitable child without reaping it;
+     * one that is not a vassal's main process is reaped by pid, and the next looked at. A vassal's
+     * main process is left for its pidfd's reap, which keeps its exit status: the look stops
+     * there, and the reap looks again after it. On the loop thread only, like every reap.
+     */
+    @Override
+    public void reapAdopted() {
+        for (int i = 0; i < 100_000; i++) {
+            siginfo.setMemory(0, 128, (byte) 0);
+            if (c.waitid(Native.P_ALL, 0, siginfo, Native.WEXITED | Native.WNOHANG | Native.WNOWAIT) != 0) {
+                break; // ECHILD: no child at all
+            }
+            int child = siginfo.getInt(16);
+            if (child <= 0 || vassalPids.contains((long) child)) {
+                break;
+            }
+            if (c.waitpid(child, null, Native.WNOHANG) <= 0) {
+                break; // not reaped after all: look again at the next SIGCHLD rather than spin
+            }
+        }
+        containment.retryPending();
     }
 
     private int[] pipe() {

@@ -53,6 +53,14 @@ public interface LibC {
 
     int getuid();
 
+    /** prctl(2) with every argument passed: PR_SET_CHILD_SUBREAPER (a process attribute, set from any thread). */
+    @SaveError
+    int prctl(int option, long arg2, long arg3, long arg4, long arg5);
+
+    /** waitpid(2) of one pid: the status is not wanted (adopted orphans). */
+    @SaveError
+    int waitpid(int pid, Pointer status, int options);
+
     /** memfd_create(2) (glibc 2.27+): the file that carries a vassal's environment to the exec helper. */
     @SaveError
     int memfd_create(String name, int flags);

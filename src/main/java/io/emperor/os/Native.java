@@ -45,6 +45,10 @@ public final class Native {
     public static final int EFD_NONBLOCK = O_NONBLOCK;
 
     public static final int P_PIDFD = 3;
+    public static final int P_ALL = 0;
+    /** waitid: leave the child waitable (look without reaping). */
+    public static final int WNOWAIT = 0x01000000;
+    public static final int PR_SET_CHILD_SUBREAPER = 36;
     public static final int WEXITED = 4;
     public static final int WNOHANG = 1;
     public static final int CLD_EXITED = 1;

@@ -11,7 +11,8 @@ import jnr.ffi.LibraryLoader;
 import sun.misc.Signal;
 
 /**
- * Turns SIGTERM, SIGINT, SIGHUP and SIGQUIT into loop events through
+ * Turns SIGTERM, SIGINT, SIGHUP, SIGQUIT and SIGCHLD (orphans to reap: the emperor is a child
+ * subreaper) into loop events through
  * {@code libemperor-signal.so}: a native handler (installed with sigaction, so a signal that was
  * ignored when the emperor started, as under {@code nohup} or {@code cmd &}, is taken over too)
  * that writes the signal number to a pipe the I/O thread watches. {@code sun.misc.Signal} cannot
@@ -21,7 +22,7 @@ import sun.misc.Signal;
  */
 public final class SignalHandlers {
     public static final String LIBRARY = "libemperor-signal.so";
-    private static final List<String> SIGNALS = List.of("TERM", "INT", "HUP", "QUIT");
+    private static final List<String> SIGNALS = List.of("TERM", "INT", "HUP", "QUIT", "CHLD");
 
     /** The native side of libemperor-signal.so. */
     public interface SignalLib {

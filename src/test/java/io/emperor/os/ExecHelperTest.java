@@ -160,6 +160,16 @@ class ExecHelperTest {
     }
 
     @Test
+    void joinsTheCgroupByWritingItsOwnPidWhichIsTheProgramsPid() throws Exception {
+        // A regular file stands for cgroup.procs: what is written, and that it is the vassal's pid.
+        Path procs = tmp.resolve("cgroup.procs");
+        Files.writeString(procs, "");
+        Result r = runHelper("-G", procs.toString(), "--", "sh", "-c", "echo $$");
+        assertEquals(0, r.exit(), r::toString);
+        assertEquals(r.out(), Files.readString(procs), "the pid written is the program's own");
+    }
+
+    @Test
     void umask() throws Exception {
         Result r = runHelper("-m", "027", "--", "sh", "-c", "umask");
         assertEquals(0, r.exit(), r::toString);
@@ -243,7 +253,9 @@ class ExecHelperTest {
                 Arguments.of(List.of("-r", "nofile=1:", "--", "true"), "usage: bad rlimit: nofile=1:"),
                 Arguments.of(List.of("-r", "nofile", "--", "true"), "usage: bad rlimit: nofile"),
                 Arguments.of(List.of("-K", "2", "--", "true"), "usage: -K needs an fd >= 3: 2"),
-                Arguments.of(List.of("-K", "x", "--", "true"), "usage: bad value for -K: x"));
+                Arguments.of(List.of("-K", "x", "--", "true"), "usage: bad value for -K: x"),
+                Arguments.of(List.of("-G", "/emperor-no-such-cgroup/cgroup.procs", "--", "true"),
+                        "cgroup /emperor-no-such-cgroup/cgroup.procs: No such file or directory"));
     }
 
     @ParameterizedTest(name = "{1}")

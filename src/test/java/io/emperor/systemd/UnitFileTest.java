@@ -56,6 +56,9 @@ class UnitFileTest {
         assertEquals("CAP_SETUID CAP_SETGID CAP_KILL", s.get("AmbientCapabilities"));
         assertEquals("CAP_SETUID CAP_SETGID CAP_KILL", s.get("CapabilityBoundingSet"));
         assertEquals("mixed", s.get("KillMode"));
+        // Containment: a cgroup per vassal under the unit's own, which needs a writable, delegated subtree.
+        assertEquals("yes", s.get("Delegate"));
+        assertTrue(!s.containsKey("ProtectControlGroups"), "ProtectControlGroups makes /sys/fs/cgroup read-only");
         assertEquals("on-failure", s.get("Restart"));
         assertEquals("emperor", s.get("LogsDirectory"));
         assertEquals("emperor", s.get("RuntimeDirectory"));
