@@ -147,7 +147,7 @@ final class Daemon {
                 return 1;
             }
         }
-        if (!Drop.apply(drop, config, deferred, helper.get().getParent())) {
+        if (!Drop.apply(drop, config, deferred, helper.get().getParent(), containment)) {
             control.ifPresent(ControlServer::close);
             if (stats != null) {
                 stats.close();

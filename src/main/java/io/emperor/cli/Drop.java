@@ -42,7 +42,8 @@ final class Drop {
      * others; its log lines go to {@code log}; {@code libDir} holds libemperor-signal.so. False when it failed, said on stderr: the start
      * fails. In tyrant mode the capability check of an unprivileged emperor follows.
      */
-    static boolean apply(PrivilegeDrop.Plan plan, EmperorConfig config, List<Runnable> log, Path libDir) {
+    static boolean apply(PrivilegeDrop.Plan plan, EmperorConfig config, List<Runnable> log, Path libDir,
+                         io.emperor.os.Containment containment) {
         if (!(plan instanceof PrivilegeDrop.Plan.Become b)) {
             return true;
         }
@@ -52,6 +53,12 @@ final class Drop {
         Optional<String> handed = PrivilegeDrop.handOver(t, config.control().socket(), stats);
         if (handed.isPresent()) {
             System.err.println("emperor: " + handed.get());
+            return false;
+        }
+        // Its cgroups too, or no vassal could get one of its own after the change (docs/lifecycle.md).
+        Optional<String> delegated = containment.delegate(t.uid(), t.gid());
+        if (delegated.isPresent()) {
+            System.err.println("emperor: " + delegated.get());
             return false;
         }
         Path lib = libDir.resolve(io.emperor.os.SignalHandlers.LIBRARY);

@@ -739,6 +739,63 @@ public final class Containment {
         return groups;
     }
 
+    /** Where a root emperor that becomes another user moves itself under cgroup v2 (see {@link #delegate}). */
+    static final String SELF = "emperor.self";
+
+    /**
+     * Before a root emperor becomes {@code uid}/{@code gid} (emperor.ini {@code uid}): hands its
+     * cgroup directory to that user as systemd's {@code Delegate=yes} does, so that the emperor can
+     * still make a cgroup per vassal and its helpers can still join them. The directory, its
+     * {@code cgroup.procs}, {@code cgroup.threads}, {@code cgroup.subtree_control} and {@code tasks},
+     * and every vassal cgroup a previous emperor left (with all its files), change owner. Under
+     * cgroup v2 the emperor also moves itself into {@code emperor.self} below it: moving a process
+     * needs write access to the {@code cgroup.procs} of the common ancestor of where it is and
+     * where it goes, which is then the handed-over directory, not the emperor's own (root's) cgroup.
+     *
+     * @return why it could not, or empty (also without cgroups: nothing to hand over)
+     */
+    public Optional<String> delegate(int uid, int gid) {
+        if (root == null) {
+            return Optional.empty();
+        }
+        try {
+            if (mode == Mode.CGROUP2) {
+                Path self = root.resolve(SELF);
+                Files.createDirectories(self);
+                Files.writeString(self.resolve("cgroup.procs"), Long.toString(ProcessHandle.current().pid()));
+                chownControl(self, uid, gid);
+            }
+            chownControl(root, uid, gid);
+            for (Path group : groups()) {
+                chown(group, uid, gid);
+                try (DirectoryStream<Path> files = Files.newDirectoryStream(group)) {
+                    for (Path f : files) {
+                        chown(f, uid, gid);
+                    }
+                }
+            }
+            return Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.of("cannot hand " + root + " to uid " + uid + ": " + e);
+        }
+    }
+
+    /** The directory and the files that creating, joining and listing child cgroups need. */
+    private static void chownControl(Path dir, int uid, int gid) throws IOException {
+        chown(dir, uid, gid);
+        for (String f : List.of("cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "tasks")) {
+            Path file = dir.resolve(f);
+            if (Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                chown(file, uid, gid);
+            }
+        }
+    }
+
+    private static void chown(Path p, int uid, int gid) throws IOException {
+        Files.setAttribute(p, "unix:uid", uid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(p, "unix:gid", gid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    }
+
     /** At the end: removes the emperor's own directory when nothing is left in it. */
     public void removeRoot() {
         if (root != null) {

@@ -117,6 +117,13 @@ class DropIT extends UsersItSupport {
             assertEquals(allFour(tenant.uid()), status(p.pid()).get("Uid"));
             assertEquals(TyrantSupport.NO_CAPS, status(p.pid()).get("CapEff"));
             assertEquals(emp.pid(), p.ppid());
+            // Contained after the change too: the emperor handed its cgroups over before it (a
+            // vassal in no cgroup of its own would escape a stop).
+            String cgroups = Files.readString(Path.of("/proc/" + p.pid() + "/cgroup"));
+            String emperorLine = emp.awaitLogFrom(0, Lines.emperor("containment: (.*)$"), WAIT).group(1);
+            if (!emperorLine.startsWith("mark") && !emperorLine.startsWith("none")) {
+                assertTrue(cgroups.contains("/app.vassal"), () -> "the vassal has a cgroup of its own: " + cgroups);
+            }
 
             for (int n = 1; n <= 2; n++) {
                 emp.mark();
