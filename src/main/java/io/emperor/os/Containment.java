@@ -796,8 +796,19 @@ public final class Containment {
         Files.setAttribute(p, "unix:gid", gid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
     }
 
-    /** At the end: removes the emperor's own directory when nothing is left in it. */
+    /**
+     * At the end: removes the emperor's own cgroup directory when nothing is left in it, and
+     * without cgroups the state file when no run is left in it (a package purge removes the runtime
+     * directory).
+     */
     public void removeRoot() {
+        if (mode == Mode.MARK && runs.isEmpty()) {
+            try {
+                Files.deleteIfExists(stateFile); // nothing left for the next emperor to look for
+            } catch (IOException e) {
+                // it finds only ended runs there
+            }
+        }
         if (root != null) {
             try {
                 Files.deleteIfExists(root);

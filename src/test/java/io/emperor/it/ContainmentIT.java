@@ -1,6 +1,7 @@
 package io.emperor.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.emperor.it.Procs.Proc;
@@ -84,6 +85,13 @@ class ContainmentIT extends ItSupport {
             emp.signal("TERM");
             assertEquals(0, emp.awaitExit(Duration.ofSeconds(60)), emp::diagnostics);
             assertNothingLeft(procs);
+            if (mode.equals("mark")) {
+                // Nothing is left for a next emperor to look for: the state file goes too (a
+                // package purge removes the runtime directory it is in).
+                Path state = Path.of(emp.awaitLogFrom(0, Lines.emperor("containment: mark .*, state file (\\S+) "),
+                        WAIT).group(1));
+                assertFalse(Files.exists(state), () -> state + " is left after a clean stop");
+            }
         }
     }
 

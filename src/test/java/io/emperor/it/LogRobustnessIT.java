@@ -152,7 +152,10 @@ class LogRobustnessIT extends ItSupport {
             assertTrue(grow.waitFor(10, TimeUnit.SECONDS) && grow.exitValue() == 0, "remount");
             Poll.until("writable again, in the log", Duration.ofSeconds(30),
                     () -> Workspace.read(log).contains("[emperor] log file " + log + " is writable again; "));
-            assertTrue(Workspace.read(err).contains("emperor: log file " + log + " is writable again; "), Workspace.read(err));
+            // Said on stderr too; the log's line may come first, so this is waited for as well.
+            Poll.until("writable again, on stderr", Duration.ofSeconds(30),
+                    () -> Workspace.read(err).contains("emperor: log file " + log + " is writable again; "),
+                    () -> Workspace.read(err));
             Poll.until("ticks in the log again", Duration.ofSeconds(30), () -> {
                 String text = Workspace.read(log);
                 return text.indexOf("[full] tick ", text.indexOf("is writable again")) > 0;
