@@ -55,32 +55,69 @@ final class EmperorAppenders {
     }
 
     /**
-     * A file rotated by size. Logback checks its triggering policy under a lock of its own that a
-     * subclass cannot reach, so both paths (events and pre-encoded bytes) take {@link #rollLock}
-     * around the check, the rollover and the write: one rollover per crossing of the size.
-     * The check is the size-based policy's, which looks at the file, not at the event (null here).
+     * A file rotated by size, before the write that would take it past the size: a write (one
+     * event, or one read of a vassal's pipe as pre-encoded lines) that does not fit is cut at its
+     * last newline that fits, that part is written, the file rotated, and the rest written to the
+     * new file (cut again if needed), so no file is more than one line over the size (a line
+     * alone longer than it goes whole into a file of its own) and no line is split. The size is
+     * counted here, per write, not looked up by logback's size-based policy (which looks at the
+     * file at most every so often: a burst passes it by megabytes); the policy is set only
+     * because logback requires one. Logback's own rollover lock is out of a subclass's reach, so
+     * both paths take {@link #rollLock} around the count, the rollover and the write.
      */
     static final class Rolling extends RollingFileAppender<ILoggingEvent> implements PreEncoded {
         private final ReentrantLock rollLock = new ReentrantLock();
+        /** Rotate before a write that would take the file past this many bytes. */
+        private long maxSize = Long.MAX_VALUE;
+        /** Bytes in the current file: its length when opened, plus what was written since. */
+        private long size;
+
+        void setMaxSize(long maxSize) {
+            this.maxSize = maxSize;
+        }
 
         @Override
         protected void subAppend(ILoggingEvent event) {
-            rollLock.lock();
-            try {
-                super.subAppend(event);
-            } finally {
-                rollLock.unlock();
+            if (!isStarted()) {
+                return;
             }
+            byte[] b = getEncoder().encode(event); // as OutputStreamAppender.subAppend does, then our write
+            writePreEncoded(b, 0, b.length);
         }
 
         @Override
         public boolean writePreEncoded(byte[] b, int off, int len) {
             rollLock.lock();
             try {
-                if (isStarted() && getTriggeringPolicy().isTriggeringEvent(new File(getFile()), null)) {
-                    rollover();
+                int end = off + len;
+                boolean stuck = false; // a rollover of this write left a non-empty file: no second one
+                while (off < end) {
+                    int n = end - off;
+                    if (size + n > maxSize) {
+                        int fit = lastLineEnd(b, off, (int) Math.min(n, Math.max(0, maxSize - size)));
+                        if (fit > 0) {
+                            n = fit; // the lines that fit
+                        } else if (size > 0 && !stuck) {
+                            long length = new File(getFile()).length(); // truncated by another (copytruncate)?
+                            if (length < size) {
+                                size = length;
+                                continue;
+                            }
+                            rollover(); // openFile sets size to the new file's length
+                            stuck = size > 0;
+                            continue;
+                        } else {
+                            // An empty file and a line longer than the size: that line alone.
+                            n = firstLineEnd(b, off, n);
+                        }
+                    }
+                    if (!write(this, streamWriteLock, b, off, n)) {
+                        return false;
+                    }
+                    size += n;
+                    off += n;
                 }
-                return write(this, streamWriteLock, b, off, len);
+                return true;
             } finally {
                 rollLock.unlock();
             }
@@ -88,8 +125,34 @@ final class EmperorAppenders {
 
         @Override
         public void openFile(String name) throws IOException {
-            openRetrying(this, streamWriteLock, name);
+            rollLock.lock();
+            try {
+                openRetrying(this, streamWriteLock, name);
+                size = new File(name).length();
+            } finally {
+                rollLock.unlock();
+            }
         }
+    }
+
+    /** The length of the longest prefix of {@code b[off, off + max)} that ends with a newline; 0 when none. */
+    static int lastLineEnd(byte[] b, int off, int max) {
+        for (int i = off + max - 1; i >= off; i--) {
+            if (b[i] == '\n') {
+                return i - off + 1;
+            }
+        }
+        return 0;
+    }
+
+    /** The length of the first line of {@code b[off, off + len)} with its newline; {@code len} when it has none. */
+    static int firstLineEnd(byte[] b, int off, int len) {
+        for (int i = off; i < off + len; i++) {
+            if (b[i] == '\n') {
+                return i - off + 1;
+            }
+        }
+        return len;
     }
 
     private static boolean write(OutputStreamAppender<ILoggingEvent> appender, ReentrantLock lock, byte[] b, int off,

@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Configures logback in code (its XML start-up costs ~0.4 s): everything to stderr, or appended
- * to one file, rotated by size when {@code log-maxsize} is set ({@code FILE.1.gz} ...
- * {@code FILE.N.gz}, logback's {@link FixedWindowRollingPolicy}). The appenders are
+ * to one file, rotated by size when {@code log-maxsize} is set, before the write that would
+ * cross it ({@link EmperorAppenders.Rolling}; {@code FILE.1.gz} ... {@code FILE.N.gz}, logback's
+ * {@link FixedWindowRollingPolicy}). The appenders are
  * {@link EmperorAppenders}: vassal output goes to them as pre-encoded bytes ({@link #preEncoded}),
  * and a failing file is reported and retried ({@link RetryingFileStream}). A user who wants their
  * own appenders passes {@code -Dlogback.configurationFile=etc/logback.xml} and this class leaves
@@ -33,8 +34,6 @@ import org.slf4j.LoggerFactory;
 public final class LogSetup {
     /** The most backups logback's fixed window keeps. */
     public static final int MAX_BACKUPS = 20;
-    /** How often the size of a rotated emperor.log is looked at. */
-    static final long CHECK_MILLIS = 20;
 
     /**
      * Where and how the emperor's log goes.
@@ -214,7 +213,8 @@ public final class LogSetup {
     }
 
     private static RollingFileAppender<ILoggingEvent> rolling(LoggerContext ctx, Target target) {
-        RollingFileAppender<ILoggingEvent> r = new EmperorAppenders.Rolling();
+        EmperorAppenders.Rolling r = new EmperorAppenders.Rolling();
+        r.setMaxSize(target.maxSize());
         r.setContext(ctx);
         r.setFile(target.file().toString());
         FixedWindowRollingPolicy window = new FixedWindowRollingPolicy();
@@ -226,11 +226,7 @@ public final class LogSetup {
         window.start();
         SizeBasedTriggeringPolicy<ILoggingEvent> size = new SizeBasedTriggeringPolicy<>();
         size.setContext(ctx);
-        size.setMaxFileSize(new FileSize(target.maxSize()));
-        // logback looks at the file's size at most this often (default: once a minute, when a
-        // burst of vassal output can have written gigabytes); the file overshoots by what is
-        // written in that time.
-        size.setCheckIncrement(ch.qos.logback.core.util.Duration.buildByMilliseconds(CHECK_MILLIS));
+        size.setMaxFileSize(new FileSize(target.maxSize())); // logback requires a policy: Rolling counts the size itself
         size.start();
         r.setRollingPolicy(window);
         r.setTriggeringPolicy(size);

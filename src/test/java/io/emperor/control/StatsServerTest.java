@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import io.emperor.testing.Poll;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -196,8 +197,10 @@ class StatsServerTest {
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
 
         assertTrue(response.startsWith("HTTP/1.0 200 OK"), response);
-        assertTrue(tookMillis < 2_000, "answered in " + tookMillis + " ms while others stall (deadline 5 s)");
-        // The half request is still waiting: the answer did not wait for it to end.
+        System.out.println("answered in " + tookMillis + " ms while others stall");
+        // The half request is still waiting (not closed at the 5 s deadline): the answer did not
+        // wait for it to end. (This, not the time the answer took, is the verdict: a loaded
+        // machine can be slow.)
         halfRequest.setSoTimeout(100);
         assertThrows(SocketTimeoutException.class, () -> halfRequest.getInputStream().read());
         // And the silent one got its raw JSON meanwhile, as a uWSGI tool expects.
@@ -206,12 +209,16 @@ class StatsServerTest {
 
     @Test
     void clientThatDoesNotReadALargeAnswerDoesNotDelayOthers() throws Exception {
+        // A deadline far longer than the answer can take, even on a loaded machine: an answer
+        // that waited for the client that reads nothing would come only after it.
+        Duration deadline = Duration.ofSeconds(60);
         List<VassalStatus> many = new ArrayList<>();
         for (int i = 0; i < 20_000; i++) {
             many.add(UwsgiStatsTest.vassal("vassal-" + i + "-" + "x".repeat(100), "running", "exec", "/v/" + i + ".ini", 1000 + i));
         }
         EmperorStatus big = new EmperorStatus("v", 1, 0, 0, "/", List.of("/v"), false, 0, 0, 0, Map.of(), 0, many);
-        StatsServer server = start(":0", () -> CompletableFuture.completedFuture(big));
+        StatsServer server = start(new StatsServer(":0", () -> CompletableFuture.completedFuture(big),
+                StatsServer.RAW_WINDOW, deadline, StatsServer.MAX_CONNECTIONS));
         Socket notReading = connect(server);
         notReading.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
         assertTrue(UwsgiStats.json(big).length() > 16 * notReading.getReceiveBufferSize(), "more than the socket buffers hold");
@@ -221,7 +228,7 @@ class StatsServerTest {
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
 
         assertTrue(response.startsWith("HTTP/1.0 200 OK") && response.endsWith("\n"), response.substring(0, 100));
-        assertTrue(tookMillis < 4_000, "answered in " + tookMillis + " ms beside a client that reads nothing");
+        assertTrue(tookMillis < deadline.toMillis() / 2, "answered in " + tookMillis + " ms beside a client that reads nothing");
     }
 
     @Test
@@ -229,11 +236,12 @@ class StatsServerTest {
         StatsServer server = start(new StatsServer(":0", fixed(), Duration.ofMillis(200), Duration.ofMillis(500), 64));
         Socket stalled = connect(server);
         stalled.getOutputStream().write("GET / HTTP/1.0\r\n".getBytes(StandardCharsets.ISO_8859_1));
+        stalled.setSoTimeout((int) Poll.WAIT.toMillis()); // never closed: a SocketTimeoutException
 
         long start = System.nanoTime();
         assertEquals(-1, stalled.getInputStream().read(), "closed without an answer");
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-        assertTrue(tookMillis >= 300 && tookMillis < 3_000, "closed after " + tookMillis + " ms (deadline 500 ms)");
+        assertTrue(tookMillis >= 300, "closed after " + tookMillis + " ms, not before the deadline of 500 ms");
     }
 
     @Test
@@ -328,10 +336,12 @@ class StatsServerTest {
         Socket extra = connect(server);
         long start = System.nanoTime();
         assertEquals(-1, extra.getInputStream().read());
-        assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) < 2_000);
+        // At once: not after the 10 s raw window a connection it had taken would wait for.
+        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertTrue(tookMillis < 5_000, "closed after " + tookMillis + " ms");
 
         idle.get(0).close();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        long deadline = System.nanoTime() + Poll.WAIT.toNanos();
         String answer = "";
         while (!answer.startsWith("HTTP/1.0 200") && System.nanoTime() < deadline) {
             try {

@@ -11,7 +11,6 @@ import io.emperor.it.Procs.Proc;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -34,25 +33,25 @@ class BackoffIT extends ItSupport {
             emp.awaitLog(lifecycle("crashy", q("backoff retry in 4s (3 quick exits in a row)") + "$"));
             emp.awaitLog(output("crashy", q("exits-at-once.sh: exiting with status 3")));
 
-            // The gaps between spawns grow: about 1 s, 2 s, 4 s, never below 0.9 s (no tight loop).
+            // The gaps between spawns grow: at least 1 s, 2 s, 4 s (no tight loop). The upper bound
+            // is loose: a loaded machine adds the time the fixture takes to start and exit.
             double[] expected = {1, 2, 4};
             StringBuilder gaps = new StringBuilder();
             for (int i = 0; i < 3; i++) {
                 double gap = Duration.between(spawns.get(i).time(), spawns.get(i + 1).time()).toMillis() / 1000.0;
                 gaps.append(gap).append("s ");
-                assertTrue(gap >= expected[i] - 0.1 && gap <= expected[i] + 1.0,
+                assertTrue(gap >= expected[i] - 0.1 && gap <= expected[i] + 5.0,
                         "gap " + (i + 1) + " between spawns should be about " + expected[i] + " s: " + gaps + "\n"
                                 + emp.diagnostics());
             }
             System.out.println("backoff gaps between spawns: " + gaps);
 
-            // A touch during the 8 s backoff retries at once.
-            Instant touched = Instant.now();
+            // A touch during the 8 s backoff retries at once: before the backoff would have ended.
             Workspace.touch(file);
             LogLine retry = emp.awaitLogAfter(fourth, lifecycle("crashy", "retrying now: file changed$"));
             LogLine respawn = emp.awaitLogAfter(retry, spawned("crashy"));
-            long waited = Duration.between(touched, respawn.time()).toMillis();
-            assertTrue(waited < 1500, "spawned " + waited + " ms after the touch, not after the 8 s backoff");
+            assertTrue(respawn.time().isBefore(fourth.time().plusSeconds(8)),
+                    "spawned at " + respawn.time() + ", not after the 8 s backoff from " + fourth.time());
             assertEquals(5, emp.find(from, spawned("crashy")).size(), "five spawns in all, no tight loop");
             // The touch started a new series: the next quick exit waits 1 s again.
             emp.awaitLogAfter(respawn, lifecycle("crashy", q("backoff retry in 1s (1 quick exit)") + "$"));

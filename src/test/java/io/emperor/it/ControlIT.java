@@ -284,11 +284,13 @@ class ControlIT extends ItSupport {
                 go.countDown();
                 long dropped = System.currentTimeMillis();
                 ws.vassal("late", "exec = " + ws.exec("sleeps.sh"), "stop-timeout = 2");
-                LogLine spawnedLate = emp.awaitLogFrom(from, spawned("late"), Duration.ofSeconds(10));
+                LogLine spawnedLate = emp.awaitLogFrom(from, spawned("late"), WAIT);
                 // The log line's own timestamp: when the loop spawned it, whatever the polling here.
                 long latency = java.time.Instant.parse(spawnedLate.text().substring(0, 24)).toEpochMilli() - dropped;
                 System.out.println("drop -> spawned with 200 status clients: " + latency + " ms");
-                assertTrue(latency < 500, "spawned " + latency + " ms after the drop (usually ~10 ms)");
+                // Not held by the silent client, which could hold a loop that waited on it for the
+                // control deadline (10 s); usually ~10 ms, and a loaded machine may take a second.
+                assertTrue(latency < 5000, "spawned " + latency + " ms after the drop (usually ~10 ms)");
                 for (Future<?> f : clients) {
                     f.get(60, TimeUnit.SECONDS);
                 }

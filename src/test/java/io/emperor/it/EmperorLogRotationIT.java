@@ -34,6 +34,9 @@ class EmperorLogRotationIT extends ItSupport {
         List<Integer> counts = new ArrayList<>();
         for (String text : List.of(gunzip(ws.root.resolve("emperor.log.2.gz")),
                 gunzip(ws.root.resolve("emperor.log.1.gz")), Workspace.read(log))) {
+            // A sustained flood too: never more than one line over the size (it was 16 times it).
+            assertTrue(text.getBytes(StandardCharsets.UTF_8).length <= 64 * 1024 + 200,
+                    "a file of " + text.length() + " bytes");
             for (String line : text.split("\n")) {
                 Matcher m = COUNT.matcher(line);
                 if (m.matches()) {
@@ -45,6 +48,54 @@ class EmperorLogRotationIT extends ItSupport {
         // The last line may be one that seq was cut in at the stop (flushed unfinished): leave it out.
         for (int i = 1; i < counts.size() - 1; i++) {
             assertEquals(counts.get(i - 1) + 1, counts.get(i), "consecutive across the rotations");
+        }
+    }
+
+    private static final Pattern BURST = Pattern.compile("^\\S+ \\[burst\\] burst (\\d{5}) x{88}$");
+
+    /**
+     * 1 MB printed in one go (10,000 lines, faster than any size check by time): the log is
+     * rotated before each write that would take it past {@code log-maxsize}, on the fast path
+     * (vassal output as pre-encoded bytes) too, so no file is more than one line over, the
+     * backups exist, and every line is in exactly one file, whole and in order.
+     */
+    @Test
+    void aBurstIsRotatedBeforeEachWriteThatWouldCrossTheSize() throws IOException {
+        int lines = 10_000;
+        long maxSize = 100_000;
+        Path log = ws.root.resolve("emperor.log");
+        try (EmperorProcess emp = emperor("log-maxsize = " + maxSize, "log-backups = 20")) {
+            ws.vassal("burst", "exec = " + ws.exec("bursts.sh", String.valueOf(lines)), "stop-timeout = 2");
+            Poll.until("the burst was logged", WAIT, () -> Workspace.read(log).contains("[burst] bursts.sh: done"));
+        }
+        List<Path> files = new ArrayList<>();
+        for (int i = 20; i >= 1; i--) {
+            Path backup = ws.root.resolve("emperor.log." + i + ".gz");
+            if (Files.exists(backup)) {
+                files.add(backup);
+            }
+        }
+        files.add(log);
+        // 10,000 lines of ~130 bytes in files of 100,000: 13 or more files.
+        assertTrue(files.size() >= 13, "backups: " + files);
+        List<Integer> seen = new ArrayList<>();
+        for (Path f : files) {
+            String text = f == log ? Workspace.read(log) : gunzip(f);
+            long longest = text.lines().mapToLong(l -> l.getBytes(StandardCharsets.UTF_8).length + 1).max().orElse(0);
+            long size = text.getBytes(StandardCharsets.UTF_8).length;
+            assertTrue(size <= maxSize + longest, f + " has " + size + " bytes, more than " + maxSize + " + one line");
+            for (String line : text.split("\n")) {
+                Matcher m = BURST.matcher(line);
+                if (m.matches()) {
+                    seen.add(Integer.parseInt(m.group(1)));
+                } else {
+                    assertFalse(line.contains("burst 0") || line.contains("xxxxxxxx"), "a split line in " + f + ": " + line);
+                }
+            }
+        }
+        assertEquals(lines, seen.size(), "burst lines across " + files.size() + " files");
+        for (int i = 0; i < lines; i++) {
+            assertEquals(i + 1, seen.get(i), "line " + (i + 1) + " in order, once");
         }
     }
 

@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
  */
 final class EmperorProcess implements AutoCloseable {
     private static final int TAIL = 50;
-    private static final Duration SHUTDOWN_WAIT = Duration.ofSeconds(30);
+    private static final Duration SHUTDOWN_WAIT = Poll.WAIT;
 
     private final Workspace ws;
     private final Process process;
@@ -320,7 +320,14 @@ final class EmperorProcess implements AutoCloseable {
             left.put(p.pid(), p);
         }
         if (clean && !left.isEmpty()) {
-            problems.add("processes left behind by a clean shutdown:\n" + Procs.describe(List.copyOf(left.values())));
+            // A process group SIGKILLed when its vassal was reaped can take a moment to be gone on
+            // a loaded machine: wait for that (the condition), not for a guessed time.
+            List<Proc> maybe = List.copyOf(left.values());
+            Poll.within(Poll.WAIT, () -> maybe.stream().anyMatch(Proc::isAlive) ? Optional.empty() : Optional.of(true));
+            List<Proc> still = maybe.stream().filter(Proc::isAlive).toList();
+            if (!still.isEmpty()) {
+                problems.add("processes left behind by a clean shutdown:\n" + Procs.describe(still));
+            }
         }
         killLeftovers(List.copyOf(left.values()));
         for (String line : lines()) {

@@ -54,7 +54,7 @@ class ScaleIT extends ItSupport {
             assertEquals(0, emp.awaitExit(Duration.ofSeconds(60)), emp::diagnostics);
             assertEquals(200, emp.countLog(Lines.emperor("v\\d{3}: stopped status=0 after ")), emp::diagnostics);
             for (Proc p : tree) {
-                awaitGone(p, Duration.ofSeconds(5));
+                awaitGone(p, WAIT);
             }
             assertEquals(List.of(), Procs.withMarker(ws.marker), "no orphan carries the test's marker");
         }

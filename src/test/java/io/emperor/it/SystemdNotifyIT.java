@@ -37,7 +37,7 @@ class SystemdNotifyIT extends ItSupport {
                 sd.await(Messages.READY::equals, NOTIFY_WAIT);
                 sd.await("STATUS=1 running, 0 backing off, 1 failed"::equals, NOTIFY_WAIT);
                 for (int i = 0; i < 3; i++) {
-                    sd.await(Messages.WATCHDOG::equals, Duration.ofSeconds(2));
+                    sd.await(Messages.WATCHDOG::equals, NOTIFY_WAIT);
                 }
 
                 Proc app = awaitRunning(emp, 0, "app");

@@ -113,20 +113,18 @@ class VassalLifecycleIT extends ItSupport {
     void removedFileStopsTheProcessWithinStopTimeout() {
         try (EmperorProcess emp = emperor()) {
             int from = emp.mark();
-            Path file = ws.vassal("app", "exec = " + ws.exec("sleeps.sh"), "stop-timeout = 2");
+            // A stop-timeout a loaded machine cannot reach by being slow: only a TERM not obeyed reaches it.
+            Path file = ws.vassal("app", "exec = " + ws.exec("sleeps.sh"), "stop-timeout = 15");
             Proc p = awaitRunning(emp, from, "app");
             List<Proc> tree = Procs.descendantsOf(p.pid()); // its sleep(1)
 
             from = emp.mark();
             Workspace.delete(file);
             LogLine stopping = emp.awaitLog(lifecycle("app",
-                    q("stopping: file removed signal=TERM pid=" + p.pid() + " timeout=2s") + "$"));
-            LogLine stopped = emp.awaitLogAfter(stopping, lifecycle("app", "stopped status=0 after \\d+\\.\\d\\ds$"));
+                    q("stopping: file removed signal=TERM pid=" + p.pid() + " timeout=15s") + "$"));
+            // Within the stop-timeout: the TERM was obeyed (status 0, from its trap), no SIGKILL.
+            emp.awaitLogAfter(stopping, lifecycle("app", "stopped status=0 after \\d+\\.\\d\\ds$"));
             awaitGone(p, WAIT);
-
-            // ("after" in the stopped line is the life of the process; the stop is measured here.)
-            long stopMillis = Duration.between(stopping.time(), stopped.time()).toMillis();
-            assertTrue(stopMillis < 2000, "stopped within the stop-timeout of 2 s: took " + stopMillis + " ms");
             assertTrue(emp.find(from, lifecycle("app", "stop-timeout")).isEmpty(), "no SIGKILL was needed");
             for (Proc child : tree) {
                 awaitGone(child, WAIT);
@@ -172,17 +170,19 @@ class VassalLifecycleIT extends ItSupport {
             int from = emp.mark();
             ws.vassal("app", "exec = " + ws.exec("sleeps.sh"), "stop-timeout = 2");
             Proc old = awaitRunning(emp, from, "app");
-            // Past min-uptime, counted from the emperor's spawned line (a process's start instant
-            // is derived from the boot time in whole seconds and can be up to a second early).
-            Instant started = emp.awaitLogFrom(from, spawned("app"), WAIT).time();
-            Poll.until("app to be up for 1.2 s", () -> Instant.now().isAfter(started.plusMillis(1200)));
+            // Past min-uptime as the emperor counts it: from when it recorded the spawn, which is
+            // before its "spawned" line (the process's own start time can be much older on a
+            // loaded machine: the spawn is recorded after the fork returns).
+            Instant recorded = emp.awaitLogFrom(from, spawned("app"), WAIT).time();
+            Poll.until("app to be up for 1.2 s by the emperor's count", () -> Instant.now().isAfter(recorded.plusMillis(1200)));
 
             List<Proc> oldChildren = Procs.descendantsOf(old.pid());
             assertFalse(oldChildren.isEmpty(), "sleeps.sh runs sleep(1)");
 
             from = emp.mark();
             Procs.kill(old.pid(), "KILL");
-            LogLine exited = emp.awaitLog(lifecycle("app", "exited signal=KILL uptime=\\d+\\.\\d\\ds$"));
+            LogLine exited = emp.awaitLog(lifecycle("app", "exited signal=KILL uptime=(\\d+\\.\\d\\d)s$"));
+            assertTrue(Double.parseDouble(exited.group(1)) >= 1.0, "up past min-uptime: " + exited.text());
             LogLine respawned = emp.awaitLogAfter(exited, spawned("app"));
             Proc next = awaitRunning(emp, from, "app");
 
@@ -193,10 +193,10 @@ class VassalLifecycleIT extends ItSupport {
                 awaitGone(child, WAIT); // the group is killed when the vassal is reaped
             }
             assertVassalProcess(emp, next, ws.argv("sleeps.sh"));
+            // At once: no backoff (a backoff is always logged, and waits 1 s at least). How long
+            // the respawn took by the clock is no verdict: a loaded machine can take that long.
             assertEquals(Optional.empty(), emp.first(from, lifecycle("app", "backoff")).map(LogLine::text),
                     () -> "respawned at once, no backoff\n" + emp.diagnostics());
-            Duration gap = Duration.between(exited.time(), respawned.time());
-            assertTrue(gap.toMillis() < 900, "respawned at once, took " + gap.toMillis() + " ms");
         }
     }
 

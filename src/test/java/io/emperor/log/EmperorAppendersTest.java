@@ -6,11 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.qos.logback.classic.LoggerContext;
 import io.emperor.config.LogFormat;
-import io.emperor.testing.Poll;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -51,19 +49,45 @@ class EmperorAppendersTest {
     }
 
     @Test
-    void preEncodedWritesRotateTheLogBySize() throws Exception {
+    void preEncodedWritesRotateTheLogBeforeCrossingTheSize() throws Exception {
         Path log = dir.resolve("emperor.log");
         LogSetup.install(ctx, new LogSetup.Target(log, LogFormat.PLAIN, 1000, 2));
-        String line = "x".repeat(99);
         String[] lines = new String[20];
-        java.util.Arrays.fill(lines, line);
-        print(VassalOutput.Route.tagged("app"), lines); // 20 lines of 132 bytes: past the size
-        // The size is looked at once per LogSetup.CHECK_MILLIS, at a write: write until it rotates.
-        Poll.until("the log rotated at a later write", Duration.ofSeconds(10), () -> {
-            print(VassalOutput.Route.tagged("app"), "after");
-            return Files.exists(dir.resolve("emperor.log.1.gz"));
-        });
-        assertTrue(Files.readString(log).endsWith(" [app] after\n"), Files.readString(log));
+        for (int i = 0; i < lines.length; i++) {
+            lines[i] = String.format("%02d", i) + "x".repeat(97);
+        }
+        print(VassalOutput.Route.tagged("app"), lines); // one write of 20 lines of 132 bytes: 7 fit in 1000
+        List<String> files = List.of(gunzip(dir.resolve("emperor.log.2.gz")), gunzip(dir.resolve("emperor.log.1.gz")),
+                Files.readString(log));
+        StringBuilder all = new StringBuilder();
+        for (String f : files) {
+            assertTrue(f.length() <= 1000, f.length() + " bytes");
+            assertTrue(f.endsWith("\n"), "whole lines only");
+            all.append(f);
+        }
+        assertEquals(List.of(7, 7, 6), files.stream().map(f -> (int) f.lines().count()).toList());
+        assertEquals(List.of(lines), all.toString().lines().map(l -> l.substring(l.indexOf("[app] ") + 6)).toList());
+    }
+
+    @Test
+    void aLineLongerThanTheSizeGoesAloneIntoAFileAndEventsRotateToo() throws Exception {
+        Path log = dir.resolve("emperor.log");
+        LogSetup.install(ctx, new LogSetup.Target(log, LogFormat.PLAIN, 1000, 3));
+        ctx.getLogger(EmperorLog.EMPEROR_LOGGER).info("before");
+        String longLine = "y".repeat(3000);
+        print(VassalOutput.Route.tagged("app"), longLine, "short");
+        ctx.getLogger(EmperorLog.EMPEROR_LOGGER).info("after " + "z".repeat(980)); // does not fit with "short"
+        assertTrue(gunzip(dir.resolve("emperor.log.3.gz")).endsWith(" [emperor] before\n"));
+        String alone = gunzip(dir.resolve("emperor.log.2.gz"));
+        assertTrue(alone.endsWith(" [app] " + longLine + "\n") && alone.lines().count() == 1, alone);
+        assertTrue(gunzip(dir.resolve("emperor.log.1.gz")).endsWith(" [app] short\n"));
+        assertTrue(Files.readString(log).endsWith("z".repeat(980) + "\n"), Files.readString(log));
+    }
+
+    private static String gunzip(Path gz) throws java.io.IOException {
+        try (java.io.InputStream in = new java.util.zip.GZIPInputStream(Files.newInputStream(gz))) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
     }
 
     private void print(VassalOutput.Route route, String... lines) {

@@ -34,10 +34,18 @@ class VassalOutputTest {
     final VassalOutput out = new VassalOutput(tails, () -> now, () -> T);
     final Queue<ILoggingEvent> logged = new ConcurrentLinkedQueue<>();
     final Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    /** The thread the test runs in, which is the one that writes: VassalOutput logs in the writer's thread. */
+    final String testThread = Thread.currentThread().getName();
+    /**
+     * What this test's writes logged: only the lines of its own thread, not those of threads
+     * another test left running (emperor-io, emperor-gzip) or the gzip thread's warnings.
+     */
     final AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
         @Override
         protected void append(ILoggingEvent e) {
-            logged.add(e);
+            if (testThread.equals(e.getThreadName())) {
+                logged.add(e);
+            }
         }
     };
 
@@ -47,9 +55,11 @@ class VassalOutputTest {
         root.addAppender(capture);
     }
 
+    /** The gzip thread never outlives the test that gave it work (nor works in a deleted directory). */
     @AfterEach
-    void detach() {
+    void detach() throws Exception {
         root.detachAppender(capture);
+        VassalLogFile.awaitCompression();
     }
 
     List<String> messages() {

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  * (a Task that waits on a latch: the test seam) stops the pings.
  */
 class LoopNotifyTest {
-    static final Duration WAIT = Duration.ofSeconds(5);
+    static final Duration WAIT = io.emperor.testing.Poll.WAIT;
 
     final LoopTest.FakeLauncher launcher = new LoopTest.FakeLauncher();
     final List<String> calls = new ArrayList<>();

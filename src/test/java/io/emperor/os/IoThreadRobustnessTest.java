@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * vassal's alone (an {@link Error} is logged and rethrown, never swallowed).
  */
 class IoThreadRobustnessTest {
-    private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final Duration WAIT = io.emperor.testing.Poll.WAIT;
     private final LibC c = Native.libc();
     private final List<Integer> fds = new ArrayList<>();
     private final List<Process> processes = new ArrayList<>();

@@ -8,7 +8,6 @@ import io.emperor.log.VassalTails;
 import io.emperor.loop.LoopEvent;
 import io.emperor.testing.Poll;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -37,7 +36,7 @@ class IoThreadTailTest {
             write(out[1], "one\r\ntwo\nthr");
             c.close(report[1]);
             assertTrue(events.poll(10, TimeUnit.SECONDS) instanceof LoopEvent.ForVassal, "exec done");
-            Poll.until("two lines in the tail", Duration.ofSeconds(10), () -> tails.lines("app").size() >= 2);
+            Poll.until("two lines in the tail", Poll.WAIT, () -> tails.lines("app").size() >= 2);
             assertEquals(List.of("one", "two"), tails.lines("app"));
             sleeper.destroy();
             LoopEvent ended = events.poll(10, TimeUnit.SECONDS);

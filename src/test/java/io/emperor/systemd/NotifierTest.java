@@ -14,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** sd_notify datagrams through real sockets: a path and an abstract name. */
 class NotifierTest {
-    static final Duration WAIT = Duration.ofSeconds(5);
+    static final Duration WAIT = io.emperor.testing.Poll.WAIT;
 
     @TempDir
     Path tmp;
