@@ -120,7 +120,7 @@ public final class Containment {
             mounts = Files.readAllLines(mountinfo);
             own = Files.readAllLines(selfCgroup);
         } catch (IOException e) {
-            return mark(k, runtimeDir, "cannot read " + e.getMessage());
+            return mark(k, runtimeDir, "cannot read " + e.getMessage() + ": " + io.emperor.config.IoReasons.of(e));
         }
         List<String> tried = new ArrayList<>();
         if (!"cgroup1".equals(wanted)) {
@@ -219,7 +219,7 @@ public final class Containment {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            return Optional.of("cannot create " + dir + ": " + e.getMessage());
+            return Optional.of("cannot create " + dir + ": " + io.emperor.config.IoReasons.of(e));
         }
         if (!Files.isWritable(dir.resolve("cgroup.procs"))) {
             return Optional.of(dir.resolve("cgroup.procs") + " is not writable");
@@ -303,7 +303,7 @@ public final class Containment {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            return new Result(null, "cgroup " + dir + ": " + e.getMessage());
+            return new Result(null, "cgroup " + dir + ": " + io.emperor.config.IoReasons.of(e));
         }
         return new Result(dir.resolve("cgroup.procs"), null);
     }
