@@ -191,4 +191,21 @@ final class Procs {
     static String describe(List<Proc> procs) {
         return procs.isEmpty() ? "(none)" : String.join("\n", procs.stream().map(Proc::toString).toList());
     }
+
+    /** The process's environment, from {@code /proc/PID/environ}. */
+    static java.util.Map<String, String> environ(long pid) {
+        try {
+            byte[] b = java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/" + pid + "/environ"));
+            java.util.Map<String, String> m = new java.util.HashMap<>();
+            for (String kv : new String(b, java.nio.charset.StandardCharsets.UTF_8).split("\u0000")) {
+                int eq = kv.indexOf('=');
+                if (eq > 0) {
+                    m.put(kv.substring(0, eq), kv.substring(eq + 1));
+                }
+            }
+            return m;
+        } catch (java.io.IOException e) {
+            throw new AssertionError("cannot read the environment of " + pid, e);
+        }
+    }
 }

@@ -41,7 +41,7 @@ class SystemdNotifyIT extends ItSupport {
                 }
 
                 Proc app = awaitRunning(emp, 0, "app");
-                Map<String, String> e = environ(app.pid());
+                Map<String, String> e = Procs.environ(app.pid());
                 assertFalse(e.containsKey("NOTIFY_SOCKET"), "the emperor's notify socket is not the vassal's");
                 assertFalse(e.containsKey("WATCHDOG_USEC"), "nor its watchdog");
 
@@ -63,16 +63,4 @@ class SystemdNotifyIT extends ItSupport {
         }
     }
 
-    static Map<String, String> environ(long pid) throws IOException {
-        Map<String, String> m = new HashMap<>();
-        for (String kv : new String(Files.readAllBytes(Path.of("/proc/" + pid + "/environ")), StandardCharsets.UTF_8)
-                .split("\0")) {
-            int eq = kv.indexOf('=');
-            if (eq > 0) {
-                m.put(kv.substring(0, eq), kv.substring(eq + 1));
-            }
-        }
-        assertFalse(m.isEmpty(), "environment of " + pid);
-        return m;
-    }
 }

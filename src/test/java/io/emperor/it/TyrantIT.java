@@ -284,7 +284,7 @@ class TyrantIT extends UsersItSupport {
             vassal("clean", alice.uid(), alice.gid(), "exec = " + ws.exec("sleeps.sh"), "stop-timeout = 2",
                     "env = FROM_FILE=$(HOME) $(USER) $(SHELL) $(PATH) $(LANG)");
             Proc p = awaitRunning(emp, from, "clean");
-            Map<String, String> e = environ(p.pid());
+            Map<String, String> e = Procs.environ(p.pid());
             String home = "/home/" + alice.name();
             assertEquals(Map.of("PATH", "/usr/local/bin:/usr/bin:/bin", "HOME", home, "USER", alice.name(),
                     "LOGNAME", alice.name(), "SHELL", "/usr/sbin/nologin", "LANG", "C.UTF-8", "LC_TIME", "C",
@@ -322,21 +322,6 @@ class TyrantIT extends UsersItSupport {
     }
 
     /** /proc/PID/environ as a map. */
-    static Map<String, String> environ(long pid) {
-        try {
-            byte[] b = Files.readAllBytes(Path.of("/proc/" + pid + "/environ"));
-            Map<String, String> m = new java.util.HashMap<>();
-            for (String kv : new String(b, java.nio.charset.StandardCharsets.UTF_8).split("\u0000")) {
-                int eq = kv.indexOf('=');
-                if (eq > 0) {
-                    m.put(kv.substring(0, eq), kv.substring(eq + 1));
-                }
-            }
-            return m;
-        } catch (IOException e) {
-            throw new AssertionError("cannot read the environment of " + pid, e);
-        }
-    }
 
     private static Set<Integer> groups(Map<String, String> status) {
         Set<Integer> ids = new TreeSet<>();

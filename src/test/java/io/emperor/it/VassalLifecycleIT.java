@@ -210,7 +210,7 @@ class VassalLifecycleIT extends ItSupport {
             ws.vassal("app", "exec = " + ws.exec("sleeps.sh"), "env = GREETING=hello from %n", "env = EMPTY=",
                     "stop-timeout = 2");
             Proc p = awaitRunning(emp, from, "app");
-            Map<String, String> e = environ(p.pid());
+            Map<String, String> e = Procs.environ(p.pid());
             assertEquals("hello from app", e.get("GREETING"));
             assertEquals("", e.get("EMPTY"));
             assertEquals("yes", e.get("EMPEROR_IT_INHERITED"), "the emperor's environment is the base");
@@ -222,7 +222,7 @@ class VassalLifecycleIT extends ItSupport {
             emp.awaitLog(lifecycle("app", q("restarting: spawn settings changed signal=TERM pid=" + p.pid())));
             Proc next = awaitRunning(emp, from, "app");
             assertNotEquals(p.pid(), next.pid());
-            assertEquals("bye", environ(next.pid()).get("GREETING"));
+            assertEquals("bye", Procs.environ(next.pid()).get("GREETING"));
         }
     }
 
@@ -259,19 +259,4 @@ class VassalLifecycleIT extends ItSupport {
     }
 
     /** /proc/PID/environ as a map. */
-    private static Map<String, String> environ(long pid) {
-        try {
-            byte[] b = java.nio.file.Files.readAllBytes(Path.of("/proc/" + pid + "/environ"));
-            Map<String, String> m = new java.util.HashMap<>();
-            for (String kv : new String(b, java.nio.charset.StandardCharsets.UTF_8).split("\u0000")) {
-                int eq = kv.indexOf('=');
-                if (eq > 0) {
-                    m.put(kv.substring(0, eq), kv.substring(eq + 1));
-                }
-            }
-            return m;
-        } catch (java.io.IOException e) {
-            throw new AssertionError("cannot read the environment of " + pid, e);
-        }
-    }
 }
