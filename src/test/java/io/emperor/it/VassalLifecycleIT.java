@@ -257,6 +257,4 @@ class VassalLifecycleIT extends ItSupport {
             assertTrue(emp.isAlive());
         }
     }
-
-    /** /proc/PID/environ as a map. */
 }
