@@ -321,8 +321,6 @@ class TyrantIT extends UsersItSupport {
         }
     }
 
-    /** /proc/PID/environ as a map. */
-
     private static Set<Integer> groups(Map<String, String> status) {
         Set<Integer> ids = new TreeSet<>();
         for (String g : status.get("Groups").split("\\s+")) {
