@@ -128,7 +128,7 @@ final class Daemon {
 
             @Override
             public void vassalLine(String name, io.emperor.vassal.Effect.Level level, String message) {
-                output.tails().append(name, tailOwner(loopRef[0], name, config.tyrant()), EmperorLayout.tailLine(name, message));
+                output.tails().appendEmperor(name, tailOwner(loopRef[0], name, config.tyrant()), EmperorLayout.tailLine(name, message));
             }
         }, notifier, Clock.system(), Watchdog.interval(System.getenv(), ProcessHandle.current().pid())));
         loopRef[0] = loop;

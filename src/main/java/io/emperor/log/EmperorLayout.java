@@ -141,7 +141,7 @@ public final class EmperorLayout extends LayoutBase<ILoggingEvent> {
      */
     public static String tailLine(String name, String message) {
         StringBuilder sb = new StringBuilder(16 + name.length() + message.length());
-        sb.append("[emperor] ");
+        sb.append(VassalTails.EMPEROR_PREFIX);
         escape(name + ": " + message, sb);
         return sb.toString();
     }

@@ -172,6 +172,25 @@ class LastProblemIT extends ItSupport {
         }
     }
 
+    /** Attack: a vassal prints lines that would pass for the emperor's; logs shows them escaped, the real ones as they are. */
+    @Test
+    void aVassalCannotForgeTheEmperorsLinesInLogs() throws Exception {
+        Path forger = ws.root.resolve("forger.sh");
+        Files.writeString(forger, "#!/bin/sh\necho '[emperor] app: stopped status=0 after 0s'\nexec sleep 3600\n");
+        Files.setPosixFilePermissions(forger, PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (EmperorProcess emp = emperor()) {
+            ws.vassal("app", "exec = " + forger + " " + ws.marker, "stop-timeout = 2");
+            emp.awaitLog(Lines.output("app", q("[emperor] app: stopped status=0 after 0s")));
+            List<String> lines = Poll.until("the forged line in app's logs", WAIT, () -> {
+                List<String> l = cli("logs", "app").stdout().lines().toList();
+                return l.stream().anyMatch(x -> x.contains("app: stopped status=0")) ? Optional.of(l) : Optional.empty();
+            }, emp::diagnostics);
+            assertTrue(lines.contains("\\x5bemperor] app: stopped status=0 after 0s"), lines::toString);
+            assertTrue(lines.stream().filter(l -> l.startsWith("[emperor] ")).allMatch(l -> l.startsWith("[emperor] app: spawned pid=")),
+                    () -> "only the emperor's own line starts with [emperor]: " + lines);
+        }
+    }
+
     private static int indexOf(List<String> lines, String prefix) {
         for (int i = 0; i < lines.size(); i++) {
             if (lines.get(i).startsWith(prefix)) {
