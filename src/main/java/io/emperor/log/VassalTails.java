@@ -15,7 +15,9 @@ import java.util.function.Consumer;
 
 /**
  * The last lines each vassal printed, kept in memory for {@code emperor logs NAME} (the control
- * socket). Written by the I/O thread ({@link #append}); read from any thread ({@link #lines},
+ * socket). Written by the I/O thread ({@link #append}: what the vassal printed) and by the loop
+ * thread ({@link #appendEmperor}: the emperor's lines about the vassal, among its own in the order
+ * they came); read from any thread ({@link #lines},
  * {@link #follow}); a vassal's tail is dropped when the loop forgets the vassal ({@link #forget}).
  *
  * <p><b>Whose lines.</b> Every line is stored with the owner of the run that printed it (in
