@@ -56,4 +56,12 @@ class ProblemLinesTest {
         assertEquals(true, out.lines().anyMatch(l -> l.matches(
                 "myapp: spawn failed: exec /usr/local/bin/myapp: No such file or directory \\(since 2m1\\ds ago\\)")), out);
     }
+
+    /** Attack: a tenant's program path with a terminal escape and a newline reaches the operator's terminal escaped. */
+    @Test
+    void aTenantsControlCharactersAreEscaped() {
+        assertEquals("t: spawn failed: exec /x\\x1b[2J\\x0aforged: ok\\x9b\tend (since just now)",
+                ProblemLines.line(vassal("t", null, "spawn failed: exec /x\u001b[2J\nforged: ok\u009b\tend", NOW / 1000.0), NOW));
+        assertEquals("t: a\\x7f", ProblemLines.line(vassal("t", "a\u007f", null, null), NOW));
+    }
 }
