@@ -146,6 +146,9 @@ public record VassalSpec(
                 || !java.util.Objects.equals(user, other.user)
                 || !java.util.Objects.equals(logto, other.logto)
                 || !rlimits.equals(other.rlimits)
-                || isUwsgiWithoutMaster() != other.isUwsgiWithoutMaster();
+                || isUwsgiWithoutMaster() != other.isUwsgiWithoutMaster()
+                // uWSGI re-execs its own argv on a reload, which names the file: another file
+                // (app.ini renamed app.yaml) is a new command line.
+                || kind == Kind.UWSGI && !file.equals(other.file);
     }
 }
