@@ -184,8 +184,7 @@ public final class UwsgiYaml {
             String bare = stripComment(content);
             if (bare.endsWith(":")) {
                 String key = bare.substring(0, bare.length() - 1).strip();
-                errors.add(new Problem(file, number, key + ": no value (uWSGI's own YAML reader stops reading the"
-                        + " block here, libyaml skips the key; for a flag write " + key + ": true)"));
+                errors.add(new Problem(file, number, noValue(key)));
             } else {
                 errors.add(new Problem(file, number, "expected KEY: VALUE (uWSGI's own YAML reader stops reading the"
                         + " block here)"));
@@ -206,8 +205,7 @@ public final class UwsgiYaml {
             return;
         }
         if (lib == null) {
-            errors.add(new Problem(file, number, key + ": no value (uWSGI's own YAML reader stops reading the"
-                    + " block here, libyaml skips the key; for a flag write " + key + ": true)"));
+            errors.add(new Problem(file, number, noValue(key)));
             return;
         }
         String own = own(raw.substring(Math.min(raw.length(), colon + 1)));
@@ -222,6 +220,12 @@ public final class UwsgiYaml {
             warn(warnings, new Problem(file, number, message));
         }
         entries.add(new IniEntry(key, lib, number));
+    }
+
+    private static String noValue(String key) {
+        return key + ": no value: uWSGI's own YAML reader stops reading the block here (libyaml reads a list"
+                + " below the key as its values, or skips the key); write the key once per value (" + key
+                + ": A, then " + key + ": B), or " + key + ": true for a flag";
     }
 
     /** The offset of the {@code :} of the first {@code ": "} or {@code ":\t"}, or -1. */
