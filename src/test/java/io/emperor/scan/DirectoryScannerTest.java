@@ -102,8 +102,10 @@ class DirectoryScannerTest {
     /**
      * NAME.ini beside NAME.yaml (and .js, .json, .xml, .yml): one name, one vassal. The first file
      * name in sort order wins (.ini, .js, .json, .xml, .yaml, .yml), each other is ignored with
-     * the clash line, as a clash between directories; the winner's directory keeps the name, with
-     * its file, while the directory cannot be read.
+     * the clash line, as a clash between directories; but a file added later does not take the
+     * name from the one that has it (in a shared tyrant directory, another tenant's NAME.ini
+     * beside a running NAME.yaml); the winner's directory keeps the name, with its file, while the
+     * directory cannot be read.
      */
     @Test
     void sameStemDifferentExtensionsAreOneNameTheFirstFileNameWins() throws IOException {
@@ -123,6 +125,11 @@ class DirectoryScannerTest {
         }
         Files.delete(one.resolve("app.ini"));
         assertEquals(one.resolve("app.js"), scanner.scan().files().get("app").path());
+        // A file that sorts first, added later, does not take the name from the one that has it.
+        Path lateIni = write(one, "app.ini");
+        assertEquals(one.resolve("app.js"), scanner.scan().files().get("app").path());
+        assertEquals(1, logs.count("app: ignored: " + lateIni + " has the same name as " + one.resolve("app.js")));
+        Files.delete(lateIni);
 
         // The unreadable directory's name stays, with the file that had it.
         for (String name : List.of("app.js", "app.json", "app.xml", "app.yaml")) {
