@@ -329,6 +329,50 @@ class UwsgiFormatsTest {
         }
     }
 
+    /**
+     * Seeded mutations of a good file of each format (bytes replaced, inserted, deleted; lines
+     * duplicated): the parser never throws, and every problem names the file. The seed is
+     * printed; -Demperor.fuzz.seed=N replays.
+     */
+    @Test
+    void mutatedFilesNeverThrowAndEveryProblemNamesTheFile() {
+        long seed = Long.getLong("emperor.fuzz.seed", System.nanoTime());
+        System.out.println("UwsgiFormatsTest fuzz seed " + seed);
+        java.util.Random random = new java.util.Random(seed);
+        Map<String, String> good = Map.of(
+                "f.yaml", "# c\nuwsgi:\n  master: true\n  env: 'A=1'\n  socket: \"/run/x\\t.sock\" # s\n  b: a#b\nx:\n  y: 1\n",
+                "f.json", "{\"uwsgi\": {\"master\": true, \"env\": [\"A=1\", 2, null, [1], {}], \"n\": 1.5,"
+                        + " \"s\": \"\\u00e9\\n\"}, \"x\": [1, {\"a\": false}]}\n",
+                "f.xml", "<?xml version=\"1.0\"?>\n<r><uwsgi><master>1</master><env>A=1</env><!-- c --><x><![CDATA[y]]></x>"
+                        + "<app mountpoint=\"/\"><s>a</s></app></uwsgi><uwsgi/></r>\n");
+        String alphabet = "uwsgi:{}[]<>/\"'#-&*!|>\\ \t\r\n=0aé\u0000";
+        for (Map.Entry<String, String> e : good.entrySet()) {
+            Path file = dir.resolve(e.getKey());
+            for (int i = 0; i < 600; i++) {
+                StringBuilder sb = new StringBuilder(e.getValue());
+                for (int m = 1 + random.nextInt(4); m > 0; m--) {
+                    int at = random.nextInt(sb.length() + 1);
+                    char c = alphabet.charAt(random.nextInt(alphabet.length()));
+                    switch (random.nextInt(4)) {
+                        case 0 -> sb.insert(at, c);
+                        case 1 -> { if (at < sb.length()) sb.setCharAt(at, c); }
+                        case 2 -> { if (at < sb.length()) sb.deleteCharAt(at); }
+                        default -> sb.insert(at, sb.substring(at, Math.min(sb.length(), at + random.nextInt(20))));
+                    }
+                }
+                String text = sb.toString();
+                Parsed<VassalSpec> p = parser.parse(file, text.getBytes(StandardCharsets.UTF_8));
+                for (Problem problem : p.errors()) {
+                    assertEquals(file, problem.file(), () -> "seed " + seed + ": " + text);
+                    assertTrue(problem.line() >= 0, () -> "seed " + seed + ": " + text);
+                }
+                for (Problem problem : p.warnings()) {
+                    assertEquals(file, problem.file(), () -> "seed " + seed + ": " + text);
+                }
+            }
+        }
+    }
+
     // --- names and command lines ---
 
     @Test
