@@ -162,6 +162,35 @@ class UwsgiFormatsIT extends ItSupport {
         }
     }
 
+    /**
+     * {@code app.ini} renamed {@code app.yaml}: the same name, another file. A reload would re-run
+     * {@code --ini app.ini}, which is gone, so the vassal restarts: a new pid, run with {@code --yaml}.
+     */
+    @Test
+    void anIniVassalRenamedToYamlRestartsWithTheNewFile() throws IOException {
+        try (EmperorProcess emp = uwsgiEmperor()) {
+            int from = emp.mark();
+            int port = UwsgiIT.freePort();
+            Path ini = ws.vassals.resolve("plone.ini");
+            Workspace.write(ini, String.join("\n", "[uwsgi]", "http-socket = 127.0.0.1:" + port, "plugins = python3",
+                    "wsgi-file = " + app, "env = APP_MARKER=" + loads, "master = true", "processes = 1", ""));
+            long pid = UwsgiIT.awaitSpawned(emp, from, "plone");
+            UwsgiIT.awaitHttp(emp, port);
+            emp.awaitLogFrom(from, Lines.lifecycle("plone", "accepting$"), WAIT);
+
+            int renamed = emp.mark();
+            Path yaml = ws.vassals.resolve("plone.yaml");
+            Workspace.write(ws.root.resolve("plone.yaml"), yaml(port));
+            Files.move(ws.root.resolve("plone.yaml"), yaml);
+            Files.delete(ini);
+            long next = UwsgiIT.awaitSpawned(emp, renamed, "plone");
+            assertTrue(next != pid, "a new process");
+            assertTrue(Procs.read(next).orElseThrow().cmdline().containsAll(List.of("--yaml", yaml.toString())));
+            assertTrue(UwsgiIT.awaitHttp(emp, port).startsWith("hello from "));
+            assertEquals(List.of(), emp.find(renamed, Lines.lifecycle("plone", q("reloading byte=1"))));
+        }
+    }
+
     /** {@code emperor check} reads the three formats as the emperor does. */
     @Test
     void checkReadsTheThreeFormats() {
