@@ -136,10 +136,10 @@ public final class UwsgiYaml {
             if (indent < 0) {
                 indent = spaces;
                 indentLine = number;
-            } else if (spaces != indent) {
-                errors.add(new Problem(file, number, "indented " + spaces + " spaces, the block's first option"
-                        + " (line " + indentLine + ") " + indent + ": uWSGI's own reader takes it as an option,"
-                        + " libyaml as part of the line above or an error; indent every option alike"));
+            } else if (spaces != indent && !isListItem(content)) {
+                errors.add(new Problem(file, number, "indented " + spaces + " spaces where the block's first option"
+                        + " (line " + indentLine + ") is indented " + indent + ": uWSGI's own reader takes it as an"
+                        + " option, libyaml as part of the line above or an error; indent every option alike"));
                 continue;
             }
             entry(file, number, raw.substring(spaces), content, read, entries, errors, warnings);
@@ -155,6 +155,10 @@ public final class UwsgiYaml {
         }
         return new IniFile(file, List.of(new IniSection(VassalParser.UWSGI, blockLine, entries)), List.of(),
                 warnings);
+    }
+
+    private static boolean isListItem(String content) {
+        return content.equals("-") || content.startsWith("- ") || content.startsWith("-\t");
     }
 
     /** {@code uwsgi:} alone, or followed by spaces and a comment. */
@@ -174,7 +178,7 @@ public final class UwsgiYaml {
      */
     private static void entry(Path file, int number, String raw, String content, Set<String> read,
                               List<IniEntry> entries, List<Problem> errors, List<Problem> warnings) {
-        if (content.equals("-") || content.startsWith("- ") || content.startsWith("-\t")) {
+        if (isListItem(content)) {
             errors.add(new Problem(file, number, "a list item: uWSGI's own YAML reader stops reading the block"
                     + " here (libyaml reads it); write the key once per value instead (KEY: A, then KEY: B)"));
             return;

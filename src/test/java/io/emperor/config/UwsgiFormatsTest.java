@@ -206,6 +206,7 @@ class UwsgiFormatsTest {
         "value on the uwsgi line;uwsgi: yes\\n  master: true\\n;:1: uwsgi: its options go on the lines below it",
         "empty block;uwsgi:\\nother: 1\\n;:1: uwsgi: the block has no options",
         "list item;uwsgi:\\n  socket:\\n    - a\\n;:2: socket: no value",
+        "list item below;uwsgi:\\n  socket: a\\n    - a\\n;:3: a list item",
         "list item 2;uwsgi:\\n  - a\\n;:2: a list item",
         "flow list;uwsgi:\\n  socket: [a, b]\\n;:2: socket: a value starting with [",
         "block scalar;uwsgi:\\n  eval: |\\n;:2: eval: a value starting with |",
