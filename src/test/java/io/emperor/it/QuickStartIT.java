@@ -147,4 +147,42 @@ class QuickStartIT extends UsersItSupport {
         assertEquals(0, a.exitValue(), () -> Workspace.read(outA));
         assertEquals(0, b.exitValue(), () -> Workspace.read(outB));
     }
+
+    /**
+     * An emperor run by a user who may not create the socket's directory says, in one line, the
+     * path, the system's reason and the fix: a configured {@code control} stops the start, the
+     * default one is logged and the emperor runs on.
+     */
+    @Test
+    void anEmperorThatCannotCreateItsControlSocketSaysHowToFixIt() throws Exception {
+        Path locked = Files.createDirectories(ws.root.resolve("locked")); // root's, mode 0755
+        TyrantSupport.chmod(locked, "rwxr-xr-x");
+        Path dir = locked.resolve("run");
+        Path socket = dir.resolve("control.sock");
+        Path home = home(alice);
+        Path out = ws.root.resolve("configured.out");
+        Process p = as(alice, home, ws.root, out, "run", "--vassals", ws.vassals.toString(), "--control", socket.toString());
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "a configured socket that cannot be made stops the start");
+        String text = Workspace.read(out);
+        assertEquals(1, p.exitValue(), text);
+        assertTrue(text.contains("emperor: control = " + socket + ": cannot create the control socket " + socket + ": "
+                + dir + ": Permission denied; fix: create " + dir + " owned by " + alice.name() + " (sudo install -d -o "
+                + alice.name() + " -g " + alice.name() + " " + dir), () -> "path, reason, fix: " + text);
+
+        Path defaultOut = ws.root.resolve("default.out");
+        Process d = as(alice, home, ws.root, defaultOut, "run", "--vassals", ws.vassals.toString());
+        try {
+            Poll.until("the emperor without its default socket is ready", Poll.WAIT,
+                    () -> Workspace.read(defaultOut).contains("ready: 0 vassal(s)"), () -> Workspace.read(defaultOut));
+            String log = Workspace.read(defaultOut);
+            assertTrue(log.lines().anyMatch(l -> l.contains("no control socket: cannot create the control socket "
+                    + "/run/emperor/control.sock: ") && l.contains("; fix: ") && l.contains(alice.name())),
+                    () -> "the default socket's line names the path, the reason and the fix: " + log);
+        } finally {
+            d.destroy();
+            if (!d.waitFor(60, TimeUnit.SECONDS)) {
+                d.destroyForcibly();
+            }
+        }
+    }
 }
