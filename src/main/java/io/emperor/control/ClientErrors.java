@@ -3,7 +3,9 @@ package io.emperor.control;
 import io.emperor.config.ControlSettings;
 import io.emperor.config.EmperorConfig;
 import io.emperor.config.EmperorConfigParser;
+import io.emperor.config.IniReader;
 import io.emperor.config.Parsed;
+import io.emperor.os.OpenedFile;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
@@ -140,7 +142,8 @@ public final class ClientErrors {
                     } catch (IOException | SecurityException e) {
                         // another user's process: its cwd is not ours to read; a relative path stays unknown
                     }
-                    describe(pid, argv, cwd, environ(dir)).ifPresent(found::add);
+                    int owner = (Integer) Files.getAttribute(dir, "unix:uid");
+                    describe(pid, argv, cwd, environ(dir), owner).ifPresent(found::add);
                 } catch (IOException | RuntimeException e) {
                     // gone, or not readable: not one we can say anything about
                 }
@@ -172,8 +175,9 @@ public final class ClientErrors {
      *
      * @param cwd its working directory (relative paths), or null when not known
      * @param env its environment ({@code $(VAR)} in its emperor.ini)
+     * @param owner its uid: its emperor.ini is read only when owned by that uid or root
      */
-    public static Optional<Emperor> describe(long pid, List<String> argv, Path cwd, Map<String, String> env) {
+    public static Optional<Emperor> describe(long pid, List<String> argv, Path cwd, Map<String, String> env, int owner) {
         if (argv.isEmpty() || !Path.of(argv.get(0)).getFileName().toString().startsWith("java")) {
             return Optional.empty(); // a wrapper (timeout, sudo …) naming the jar is not the emperor
         }
@@ -215,14 +219,33 @@ public final class ClientErrors {
             return Optional.of(new Emperor(pid, Optional.of(ControlSettings.DEFAULT_SOCKET)));
         }
         Path file = resolve(config, cwd);
-        if (file == null || !Files.isReadable(file)) {
+        byte[] content = file == null ? null : readConfig(file, owner);
+        if (content == null) {
             return Optional.of(new Emperor(pid, null));
         }
-        Parsed<EmperorConfig> parsed = new EmperorConfigParser("localhost", env).parse(file);
+        Parsed<EmperorConfig> parsed = new EmperorConfigParser("localhost", env).parse(file, content);
         if (!parsed.isOk()) {
             return Optional.of(new Emperor(pid, null));
         }
         return Optional.of(new Emperor(pid, Optional.ofNullable(parsed.value().control().socket())));
+    }
+
+    /**
+     * The content of a process's emperor.ini, or null: a path any user's process may name is read
+     * by a client that may be root, so only a regular file (opened without blocking, never a FIFO,
+     * device or /proc file: {@link OpenedFile}) owned by the process's uid or root, at most 1 MiB.
+     */
+    private static byte[] readConfig(Path file, int owner) {
+        try (OpenedFile opened = OpenedFile.open(file, false)) {
+            OpenedFile.Status status = opened.status();
+            if (status.notAFile() != null || (status.uid() != owner && status.uid() != 0)
+                    || status.size() > IniReader.MAX_BYTES) {
+                return null;
+            }
+            return opened.read(IniReader.MAX_BYTES);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
     }
 
     private static Path resolve(String path, Path cwd) {

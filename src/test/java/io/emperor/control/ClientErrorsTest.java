@@ -61,21 +61,51 @@ class ClientErrorsTest {
     void theSocketOfAnEmperorIsReadFromItsCommandLineAndConfig() throws IOException {
         String java = "/usr/lib/jvm/java-17-openjdk-amd64/bin/java";
         assertEquals(Optional.of(new Emperor(1, Optional.of(SOCKET))),
-                ClientErrors.describe(1, List.of(java, "-jar", "/usr/share/emperor/emperor.jar", "run"), null, Map.of()));
+                ClientErrors.describe(1, List.of(java, "-jar", "/usr/share/emperor/emperor.jar", "run"), null, Map.of(), 0));
         assertEquals(Optional.of(new Emperor(2, Optional.of(dir.resolve("c.sock")))),
                 ClientErrors.describe(2, List.of(java, "-cp", "x", "io.emperor.cli.Main", "run", "--control", "c.sock"),
-                        dir, Map.of()));
+                        dir, Map.of(), 0));
         Files.writeString(dir.resolve("emperor.ini"), "[emperor]\ncontrol = $(HOME)/s/control.sock\n");
         assertEquals(Optional.of(new Emperor(3, Optional.of(Path.of("/home/alice/s/control.sock")))),
                 ClientErrors.describe(3, List.of(java, "-jar", "emperor.jar", "run", "--config=emperor.ini"), dir,
-                        Map.of("HOME", "/home/alice")));
+                        Map.of("HOME", "/home/alice"), me()));
         assertEquals(Optional.of(new Emperor(4, null)),
                 ClientErrors.describe(4, List.of(java, "-jar", "emperor.jar", "run", "--config", "emperor.ini"), null,
-                        Map.of()), "a relative config of a process whose cwd is not ours to read");
+                        Map.of(), 0), "a relative config of a process whose cwd is not ours to read");
         assertEquals(Optional.empty(), ClientErrors.describe(5, List.of(java, "-jar", "emperor.jar", "status"), null,
-                Map.of()), "a client is not an emperor");
+                Map.of(), 0), "a client is not an emperor");
         assertEquals(Optional.empty(), ClientErrors.describe(6, List.of("timeout", "5", java, "-jar", "emperor.jar", "run"),
-                null, Map.of()), "a wrapper is not the emperor");
+                null, Map.of(), 0), "a wrapper is not the emperor");
+    }
+
+    int me() throws IOException {
+        return (Integer) Files.getAttribute(dir, "unix:uid");
+    }
+
+    /**
+     * Any user may start a process naming any file as its emperor.ini, and the client may be root:
+     * a FIFO is not opened for reading (no hang), a file of another owner than the process's (and
+     * not root's) is not read.
+     */
+    @Test
+    void aConfigNamedByAnyProcessIsReadOnlyWhenItIsARegularFileOfItsOwner() throws Exception {
+        String java = "/usr/bin/java";
+        Path fifo = dir.resolve("fifo.ini");
+        Process mk = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assertEquals(0, mk.waitFor());
+        assertEquals(Optional.of(new Emperor(1, null)),
+                ClientErrors.describe(1, List.of(java, "-jar", "emperor.jar", "run", "--config", fifo.toString()), null,
+                        Map.of(), me()), "a FIFO: not known, and no hang");
+        org.junit.jupiter.api.Assumptions.assumeTrue(me() == 0, "the owner rule needs root to chown");
+        Path other = dir.resolve("other.ini");
+        Files.writeString(other, "[emperor]\ncontrol = /tmp/leak.sock\n");
+        Files.setAttribute(other, "unix:uid", 12345);
+        assertEquals(Optional.of(new Emperor(2, null)),
+                ClientErrors.describe(2, List.of(java, "-jar", "emperor.jar", "run", "--config", other.toString()), null,
+                        Map.of(), 23456), "owned by neither the process's uid nor root: not read");
+        assertEquals(Optional.of(new Emperor(3, Optional.of(Path.of("/tmp/leak.sock")))),
+                ClientErrors.describe(3, List.of(java, "-jar", "emperor.jar", "run", "--config", other.toString()), null,
+                        Map.of(), 12345), "the process owner's own file is read");
     }
 
     @Test
