@@ -117,7 +117,7 @@ class QuickStartIT extends UsersItSupport {
                 for (String bad : List.of("spawn failed", "refused", "no control socket", "another emperor", "ERROR")) {
                     assertTrue(!log.contains(bad), () -> user.name() + "'s log has '" + bad + "': " + log);
                 }
-                Path ticker = home.resolve(".emperor-demo/ticker-logto.log");
+                Path ticker = home.resolve("emperor-demo-ticker-logto.log");
                 Poll.until(user.name() + "'s ticker writes its own file", Poll.WAIT,
                         () -> Files.exists(ticker) && Workspace.read(ticker).contains("tick from ticker-logto"));
                 assertEquals(user.uid(), TyrantSupport.uidOf(ticker), "the logto file is " + user.name() + "'s");
