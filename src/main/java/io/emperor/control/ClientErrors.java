@@ -136,6 +136,9 @@ public final class ClientErrors {
                         continue;
                     }
                     List<String> argv = Arrays.asList(new String(raw, StandardCharsets.UTF_8).split("\0"));
+                    if (argv.stream().noneMatch(a -> a.endsWith("emperor.jar") || a.equals("io.emperor.cli.Main"))) {
+                        continue; // not an emperor: its cwd and environment are not read
+                    }
                     Path cwd = null;
                     try {
                         cwd = Files.readSymbolicLink(dir.resolve("cwd"));

@@ -29,8 +29,9 @@ public final class ControlClient implements AutoCloseable {
     }
 
     /**
-     * Connects; IOException with a message a human can act on: "no emperor is listening on PATH (is
-     * it running? see `control` in emperor.ini)", "permission denied on PATH", ...
+     * Connects; IOException with a message a human can act on ({@link ClientErrors}): "no control
+     * socket at PATH (the emperor, pid N, runs without it …)", "no emperor running (no control socket
+     * at PATH …)", "permission denied on PATH", ...
      */
     public static ControlClient connect(Path socket) throws IOException {
         try {
