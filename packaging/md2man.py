@@ -13,8 +13,9 @@ def escape(text):
     return text.replace("\\", "\\e")
 
 
-def inline(text):
-    """Markdown inline markup to roff font changes; escapes everything else."""
+def inline(text, cell=False):
+    """Markdown inline markup to roff font changes; escapes everything else. In a table cell
+    (cell) code spans get break points (breakable)."""
     codes = []
 
     def keep_code(m):
@@ -27,8 +28,14 @@ def inline(text):
     text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"\*\*(.+?)\*\*", r"\\fB\1\\fR", text, flags=re.S)
     text = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"\\fI\1\\fR", text)
-    text = re.sub(r"\0(\d+)\0", lambda m: "\\fB" + escape(codes[int(m.group(1))]).replace("-", "\\-") + "\\fR", text)
+    text = re.sub(r"\0(\d+)\0", lambda m: "\\fB" + (breakable if cell else str)(escape(codes[int(m.group(1))]).replace("-", "\\-")) + "\\fR", text)
     return text
+
+
+def breakable(code):
+    """A code span that may break after / = , : _ - (\\: is an invisible break point): a long path in
+    a narrow table column otherwise makes troff warn "can't break line"."""
+    return re.sub(r"([/=,:_]|\\-)(?=.)", lambda m: m.group(1) + "\\:", code)
 
 
 def line(text):
@@ -47,13 +54,31 @@ def table(rows, out):
     head = cells(rows[0])
     body = [cells(r) for r in rows[2:]]
     n = len(head)
+    if n > 3 or any(len(c) > 400 for cs in body for c in cs):
+        # Four or more columns do not fit 80 characters (troff: "can't break line"), and a long
+        # cell in a narrow column outgrows a page (tbl: "table text block will not fit on one
+        # page"): one entry per row instead, the first cell as the tag, the others under their headers.
+        for cs in body:
+            cs = (cs + [""] * n)[:n]
+            out.append(".TP")
+            out.append(line(inline(cs[0], True)))
+            first = True
+            for h, c in zip(head[1:], cs[1:]):
+                if not c:
+                    continue
+                if not first:
+                    out.append(".br")
+                out.append(line("\\fI" + inline(h) + "\\fR: " + inline(c, True)))
+                first = False
+        out.append(".PP")
+        return
     out.append(".TS")
     out.append("tab(\t);")
     out.append(" ".join(["lb"] * (n - 1) + ["lbx"]))
     out.append(" ".join(["l"] * (n - 1) + ["lx"]) + ".")
     def row(cs):
         cs = (cs + [""] * n)[:n]
-        return "\t".join("T{\n" + line(inline(c)) + "\nT}" for c in cs)
+        return "\t".join("T{\n" + line(inline(c, True)) + "\nT}" for c in cs)
     out.append(row(head))
     out.append("_")
     for cs in body:
@@ -77,6 +102,8 @@ def convert(md, version):
         sys.exit("md2man: the first line must be '# name(N)'")
     out.append("'\\\" t")
     out.append('.TH "%s" "%s" "" "emperor %s" "emperor manual"' % (m.group(1).upper(), m.group(2), version))
+    # Ragged right: a justified narrow table column warns "cannot adjust line" under man.
+    out.append(".ad l")
     i = 1
     para = []
     lists = []  # indentation of each open list level
@@ -174,7 +201,12 @@ def convert(md, version):
         i += 1
     flush_para()
     close_lists()
-    return "\n".join(out) + "\n"
+    return ascii_only("\n".join(out) + "\n")
+
+
+def ascii_only(text):
+    """Every non-ASCII character as a groff escape (\\[u2014]): groff reads bytes, not UTF-8."""
+    return re.sub(r"[^\x00-\x7f]", lambda m: "\\[u%04X]" % ord(m.group()), text)
 
 
 if __name__ == "__main__":

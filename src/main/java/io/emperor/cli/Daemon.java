@@ -297,12 +297,12 @@ final class Daemon {
             log.add(() -> EmperorLog.info("control socket " + settings.socket()));
             return Optional.of(server);
         } catch (java.io.IOException e) {
+            String why = io.emperor.control.SocketAdvice.explain(settings.socket(), e, System.getProperty("user.name"));
             if (settings.configured()) {
-                System.err.println("emperor: control = " + settings.socket() + ": " + e.getMessage());
+                System.err.println("emperor: control = " + settings.socket() + ": " + why);
                 return null;
             }
-            log.add(() -> EmperorLog.warn("no control socket: " + e.getMessage()
-                    + " (set 'control' in emperor.ini to another path, or leave it empty for none)"));
+            log.add(() -> EmperorLog.warn("no control socket: " + why));
             return Optional.empty();
         }
     }

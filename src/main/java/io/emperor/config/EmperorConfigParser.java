@@ -79,8 +79,15 @@ public final class EmperorConfigParser {
     }
 
     public Parsed<EmperorConfig> parse(Path file) {
-        Path path = file.toAbsolutePath();
-        IniFile ini = IniReader.read(path);
+        return parse(file.toAbsolutePath(), IniReader.read(file.toAbsolutePath()));
+    }
+
+    /** The same, from content read by the caller (at most {@code IniReader.MAX_BYTES + 1} bytes). */
+    public Parsed<EmperorConfig> parse(Path file, byte[] content) {
+        return parse(file.toAbsolutePath(), IniReader.parse(file.toAbsolutePath(), content));
+    }
+
+    private Parsed<EmperorConfig> parse(Path path, IniFile ini) {
         Problems problems = Problems.of(ini);
         if (ini.unreadable()) {
             return problems.result(() -> null);

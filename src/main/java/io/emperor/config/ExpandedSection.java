@@ -24,7 +24,7 @@ final class ExpandedSection {
         for (IniEntry entry : section.entries()) {
             Magic.Expansion expansion = magic.expand(entry);
             if (expansion.isOk()) {
-                expanded.put(entry, new IniEntry(entry.key(), expansion.value(), entry.line()));
+                expanded.put(entry, new IniEntry(entry.key(), expansion.value(), entry.line(), entry.assigned()));
             } else {
                 problems.addErrors(expansion.errors());
             }
@@ -57,10 +57,15 @@ final class ExpandedSection {
         return Optional.ofNullable(expanded.get(entries.get(entries.size() - 1)));
     }
 
-    /** An error for every key not in {@code known}. */
+    /**
+     * An error for every key not in {@code known}; a line without {@code =} that is not a known key
+     * is not taken for a key: "expected KEY = VALUE".
+     */
     void rejectUnknown(List<String> known) {
         for (IniEntry entry : section.entries()) {
-            if (!known.contains(entry.key())) {
+            if (!entry.assigned() && !known.contains(entry.key())) {
+                problems.error(entry.line(), "expected KEY = VALUE, found: " + entry.key());
+            } else if (!known.contains(entry.key())) {
                 problems.error(entry, "unknown key (known keys: " + String.join(", ", known) + ")");
             }
         }

@@ -30,7 +30,9 @@ import java.util.Map;
  *       {@code a = b ; c} has the value {@code b ; c}.</li>
  *   <li>{@code [name]} starts a section; sections repeated under one name are merged in order.</li>
  *   <li>{@code key = value} is split at the first {@code =}, both sides trimmed; a line without
- *       {@code =} is a key with an empty value. Repeated keys are all kept, in order.</li>
+ *       {@code =} is a key with an empty value, marked {@link IniEntry#assigned() unassigned} (a section
+ *       with a fixed set of keys calls it "expected KEY = VALUE" unless it is one of them). Repeated
+ *       keys are all kept, in order.</li>
  *   <li>A line before the first section header is ignored, with a warning.</li>
  *   <li>A line (other than a comment) longer than {@value #MAX_LINE} characters is an error (and skipped); after
  *       {@value #MAX_ERRORS} errors the rest of the file is not read (one more error says so);
@@ -154,7 +156,7 @@ public final class IniReader {
                 errors.add(new Problem(file, number, "missing key before ="));
                 continue;
             }
-            current.entries.add(new IniEntry(key, value, number));
+            current.entries.add(new IniEntry(key, value, number, eq >= 0));
         }
         List<IniSection> result = sections.values().stream()
                 .map(b -> new IniSection(b.name, b.line, b.entries)).toList();

@@ -60,9 +60,11 @@ final class UwsgiEmperorIni {
         for (IniEntry e : uwsgi.entries()) {
             String ours = MAPPED.get(e.key());
             if (ours != null) {
-                entries.add(new IniEntry(ours, value(e, problems), e.line()));
+                entries.add(new IniEntry(ours, value(e, problems), e.line(), e.assigned()));
             } else if (IGNORED.containsKey(e.key())) {
                 problems.warning(e, "uWSGI option ignored: " + IGNORED.get(e.key()));
+            } else if (!e.assigned()) {
+                problems.error(e.line(), "expected KEY = VALUE, found: " + e.key());
             } else {
                 problems.error(e, "unknown uWSGI emperor option (see docs/migrating-from-uwsgi.md)");
             }

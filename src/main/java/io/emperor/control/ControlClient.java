@@ -4,14 +4,11 @@ import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.ConnectException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -32,8 +29,9 @@ public final class ControlClient implements AutoCloseable {
     }
 
     /**
-     * Connects; IOException with a message a human can act on: "no emperor is listening on PATH (is
-     * it running? see `control` in emperor.ini)", "permission denied on PATH", ...
+     * Connects; IOException with a message a human can act on ({@link ClientErrors}): "no control
+     * socket at PATH (the emperor, pid N, runs without it …)", "no emperor running (no control socket
+     * at PATH …)", "permission denied on PATH", ...
      */
     public static ControlClient connect(Path socket) throws IOException {
         try {
@@ -43,21 +41,9 @@ public final class ControlClient implements AutoCloseable {
         }
     }
 
-    /**
-     * The JDK reports ECONNREFUSED as a {@link ConnectException} and the rest with the strerror text;
-     * a missing file and a stale socket (ECONNREFUSED) both mean that no emperor runs there.
-     */
+    /** What the connect failure means ({@link ClientErrors}: no socket, no emperor, denied). */
     private static IOException explain(Path socket, IOException e) {
-        String text = String.valueOf(e.getMessage());
-        if (text.contains("Permission denied")) {
-            return new IOException("permission denied on " + socket
-                    + " (the control socket, or a directory above it, does not let you in)", e);
-        }
-        if (e instanceof ConnectException || !Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
-            return new IOException("no emperor is listening on " + socket
-                    + " (is it running? see `control` in emperor.ini)", e);
-        }
-        return new IOException("cannot connect to the emperor on " + socket + ": " + text, e);
+        return ClientErrors.explain(socket, e);
     }
 
     public void send(Map<String, Object> request) throws IOException {

@@ -81,6 +81,8 @@ public final class EmperorLoop {
     private long scans;
     private final Map<String, Vassal> vassals = new HashMap<>();
     private final Map<String, VassalFile> known = new HashMap<>();
+    /** The warnings last logged for each vassal file: the same ones again (a touch) are not logged again. */
+    private final Map<String, List<Problem>> warned = new HashMap<>();
     private final Launcher launcher;
     private final Clock clock;
     private final Host host;
@@ -229,6 +231,7 @@ public final class EmperorLoop {
         for (Change c : SnapshotDiff.diff(known, snapshot)) {
             if (c instanceof Change.Removed r) {
                 known.remove(r.name());
+                warned.remove(r.name());
                 if (vassals.containsKey(r.name())) {
                     apply(r.name(), new Event.FileRemoved());
                 }
@@ -236,8 +239,16 @@ public final class EmperorLoop {
             }
             VassalFile f = c instanceof Change.Added a ? a.file() : ((Change.Changed) c).file();
             known.put(f.name(), f);
-            for (Problem w : f.parsed().warnings()) {
-                note(f.name(), Effect.Level.WARN, "warning: " + w);
+            List<Problem> warnings = f.parsed().warnings();
+            if (!warnings.equals(warned.getOrDefault(f.name(), List.of()))) {
+                for (Problem w : warnings) {
+                    note(f.name(), Effect.Level.WARN, "warning: " + w);
+                }
+            }
+            if (warnings.isEmpty()) {
+                warned.remove(f.name());
+            } else {
+                warned.put(f.name(), List.copyOf(warnings));
             }
             Event e = f.parsed().isOk()
                     ? new Event.FileValid(f.parsed().value())

@@ -87,7 +87,7 @@ public final class VassalReader {
     }
 
     /** The fingerprint of what {@code fstat} said. */
-    static Fingerprint fingerprint(OpenedFile.Status s) {
+    public static Fingerprint fingerprint(OpenedFile.Status s) {
         return new Fingerprint(s.size(), s.mtimeNanos(), s.ctimeNanos(), s.inode(), s.device(), s.uid(), s.gid(),
                 s.mode());
     }

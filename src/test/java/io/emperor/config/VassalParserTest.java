@@ -178,6 +178,14 @@ class VassalParserTest {
     }
 
     @Test
+    void aLineWithoutEqualsIsExpectedKeyValueUnlessAKnownKey() throws IOException {
+        Path file = write("v.ini", "[vassal]\nexec = /bin/true\nstop timeout 5\n");
+        assertEquals(List.of(file + ":3: expected KEY = VALUE, found: stop timeout 5"), errors(parser.parse(file)));
+        Path known = write("k.ini", "[vassal]\nexec = /bin/true\nlog-tag\n");
+        assertEquals(List.of(), errors(parser.parse(known)), "a known key alone is that key, empty, as uWSGI reads it");
+    }
+
+    @Test
     void collectsEveryProblem() throws IOException {
         Path file = write("v.ini", "[vassal]\numask = 8\nuid = nobody-here\n[vassal\nstop-signal = X\nfoo\n");
         assertEquals(List.of(
@@ -186,7 +194,7 @@ class VassalParserTest {
                 file + ":3: uid: no such user: \"nobody-here\"",
                 file + ":4: section header must end with ]",
                 file + ":5: stop-signal: not a signal name or number (e.g. TERM, SIGINT, 15): \"X\"",
-                file + ":6: foo: unknown key (" + KNOWN + ")"),
+                file + ":6: expected KEY = VALUE, found: foo"),
                 errors(parser.parse(file)));
     }
 

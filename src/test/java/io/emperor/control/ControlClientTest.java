@@ -24,22 +24,23 @@ class ControlClientTest {
     Path dir;
 
     @Test
-    void aMissingSocketSaysNoEmperorIsListening() {
+    void aMissingSocketSaysNoEmperorIsRunning() {
         Path socket = dir.resolve("control.sock");
         IOException e = assertThrows(IOException.class, () -> ControlClient.connect(socket));
-        assertEquals("no emperor is listening on " + socket + " (is it running? see `control` in emperor.ini)",
-                e.getMessage());
+        // No emperor of this machine has this path (ClientErrorsTest has the other answers).
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().startsWith("no emperor running (no control socket at "
+                + socket + "; see `control` in emperor.ini)"), e.getMessage());
     }
 
     @Test
-    void aStaleSocketSaysNoEmperorIsListening() throws IOException {
+    void aStaleSocketSaysNoEmperorIsRunning() throws IOException {
         Path socket = dir.resolve("control.sock");
         try (ServerSocketChannel dead = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             dead.bind(UnixDomainSocketAddress.of(socket));
         }
         IOException e = assertThrows(IOException.class, () -> ControlClient.connect(socket));
-        assertEquals("no emperor is listening on " + socket + " (is it running? see `control` in emperor.ini)",
-                e.getMessage());
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().startsWith("no emperor running on " + socket
+                + " (a socket left by one that stopped)"), e.getMessage());
     }
 
     @Test

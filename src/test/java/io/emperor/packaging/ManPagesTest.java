@@ -49,4 +49,45 @@ class ManPagesTest {
             }
         }
     }
+
+    /** The stderr of a command that must succeed (its stdout is dropped). */
+    static String stderrOf(Path dir, java.util.Map<String, String> env, String... cmd) throws Exception {
+        Path err = dir.resolve("err.txt");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile());
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), List.of(cmd) + " finished");
+        String text = new String(Files.readAllBytes(err), StandardCharsets.UTF_8);
+        assertEquals(0, p.exitValue(), List.of(cmd) + ": " + text);
+        return text;
+    }
+
+    /**
+     * {@code man emperor 2>&1 >/dev/null} prints nothing: no troff warning (non-ASCII input, a
+     * line that cannot be adjusted or broken in a table), at 80 columns and wider; the SYNOPSIS
+     * is the command {@code emperor}, not {@code java -jar}.
+     */
+    @Test
+    void thePagesRenderWithoutAnyTroffWarning() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/python3")), "md2man.py needs /usr/bin/python3");
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/groff")), "needs groff (apt-get install groff-base)");
+        for (String page : List.of("emperor.8", "vassal.ini.5")) {
+            Path roff = tmp.resolve(page);
+            run(tmp, "/usr/bin/python3", "packaging/md2man.py", "docs/" + page + ".md", roff.toString(), "test");
+            assertEquals("", stderrOf(tmp, java.util.Map.of(), "/usr/bin/groff", "-ww", "-z", "-t", "-man", roff.toString()),
+                    "groff -ww -z -t -man " + page + " warns");
+            if (Files.isExecutable(Path.of("/usr/bin/man"))) {
+                for (String width : List.of("80", "100", "132")) {
+                    assertEquals("", stderrOf(tmp, java.util.Map.of("MANWIDTH", width), "/usr/bin/man", "-l", roff.toString()),
+                            "man -l " + page + " at " + width + " columns warns");
+                }
+            } else {
+                System.out.println("ManPagesTest: man -l skipped: /usr/bin/man is not installed");
+            }
+        }
+        String synopsis = Files.readString(Path.of("docs/emperor.8.md"));
+        synopsis = synopsis.substring(synopsis.indexOf("## SYNOPSIS"), synopsis.indexOf("## DESCRIPTION"));
+        assertTrue(synopsis.contains("\nemperor run [--config FILE]"), synopsis);
+        assertTrue(!synopsis.contains("java -jar emperor.jar"), "the SYNOPSIS is the command emperor: " + synopsis);
+    }
 }
