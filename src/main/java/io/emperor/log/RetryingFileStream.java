@@ -213,7 +213,11 @@ final class RetryingFileStream extends OutputStream {
         return !closed && !backlog.isEmpty();
     }
 
-    /** Reopens the file by path; when that works, the notice and a newline if one is owed go first. */
+    /**
+     * Reopens the file by path and writes the notice of what was dropped (after a newline if one
+     * is owed); only when all of it is in the file is the file working again (said on stderr,
+     * the counts start again). Otherwise it stays failing, without another report.
+     */
     private void recover() {
         WritableByteChannel c;
         try {
@@ -225,19 +229,42 @@ final class RetryingFileStream extends OutputStream {
         closeChannel();
         channel = c;
         size = env.opener().length(file);
-        failing = false;
         String message = "log file " + file + " is writable again after " + (now() - failedAt) / 1_000_000_000L
                 + "s (" + reason + "); dropped meanwhile: " + backlog.vassalLines() + " lines ("
                 + backlog.vassalBytes() + " bytes) of vassal output, " + backlog.droppedLines() + " lines ("
                 + backlog.droppedBytes() + " bytes) of the emperor's; " + backlog.lines()
                 + " lines of the emperor's follow";
-        backlog.resetCounts();
-        backlog.putBack(env.logLine().apply(message));
-        if (midLine) {
-            backlog.putBack(new byte[] {'\n'});
-            midLine = false;
+        byte[] line = env.logLine().apply(message);
+        byte[] notice = midLine ? concat(new byte[] {'\n'}, line) : line;
+        if (size > 0 && size + notice.length > maxSize) {
+            rotate(); // or not, for want of room: then into this file
+            if (channel == null) { // rotated, the new file not opened
+                retryAt = now() + RETRY_NANOS;
+                return;
+            }
         }
+        ByteBuffer buf = ByteBuffer.wrap(notice);
+        try {
+            while (buf.hasRemaining()) {
+                channel.write(buf);
+            }
+        } catch (IOException e) {
+            size += buf.position();
+            midLine |= buf.position() > 0 && notice[buf.position() - 1] != '\n';
+            retryAt = now() + RETRY_NANOS;
+            return;
+        }
+        size += notice.length;
+        failing = false;
+        midLine = false;
+        backlog.resetCounts();
         env.stderr().println("emperor: " + message);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] r = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
     }
 
     /** Writes {@code b[off, off + len)}, rotating between lines when the size says so. */
@@ -280,6 +307,10 @@ final class RetryingFileStream extends OutputStream {
 
     /** Writes {@code b[off, off + n)}; the bytes that reached the file (fewer on a failure, then failing). */
     private int raw(byte[] b, int off, int n) {
+        if (channel == null) { // a rotation could not open the new file
+            fail("cannot open it after rotating");
+            return 0;
+        }
         ByteBuffer buf = ByteBuffer.wrap(b, off, n);
         try {
             while (buf.hasRemaining()) {
@@ -389,6 +420,7 @@ final class RetryingFileStream extends OutputStream {
             size = env.opener().length(file);
             return true;
         } catch (IOException e) {
+            closeChannel(); // the old file is gone from the path: nothing more goes into it
             fail(IoReasons.of(e));
             return false;
         }

@@ -167,8 +167,10 @@ class RetryingFileStreamTest {
         disk.free = Long.MAX_VALUE;
         assertFalse(out.retry());
         String text = disk.text();
-        assertTrue(text.matches("W\nWARN log file [^\n]*; 5 lines of the emperor's follow\nWARN log file [^\n]*; 3"
-                + " lines of the emperor's follow\na\nb\nc\nd\n"), text);
+        assertTrue(text.matches("W\nWARN log file [^\n]*; 4 lines of the emperor's follow\na\nb\nc\nd\n"), text);
+        assertEquals(1, stderr.toString().lines().filter(l -> l.startsWith("emperor: cannot write")).count());
+        assertEquals(1, stderr.toString().lines().filter(l -> l.contains("is writable again")).count(),
+                "said once it was true");
     }
 
     @Test
