@@ -269,6 +269,39 @@ class RetryingFileStreamTest {
         assertEquals("0123456789\n", disk.text());
     }
 
+    /** Kept lines written after a failure go through the rotation: no file over the size but a line alone. */
+    @Test
+    void theKeptLinesAreCutAndRotatedAtTheSize() throws Exception {
+        Disk disk = new Disk();
+        List<String> rotated = new ArrayList<>();
+        RetryingFileStream out = stream(dir.resolve("emperor.log"), disk);
+        out.rotateBefore(40, new RetryingFileStream.Rotator() {
+            @Override
+            public void rollover() {
+                rotated.add(disk.text());
+                disk.file.reset();
+            }
+
+            @Override
+            public long usableSpace() {
+                return Long.MAX_VALUE;
+            }
+        });
+        disk.free = 0;
+        for (int i = 1; i <= 5; i++) {
+            emperor(out, "line " + i + "....\n"); // 11 bytes
+        }
+        vassal(out, "[app] dropped\n");
+        assertEquals(List.of(), rotated, "nothing reached the file: nothing to rotate");
+        disk.free = Long.MAX_VALUE;
+        now += RetryingFileStream.RETRY_NANOS;
+        emperor(out, "line 6....\n");
+        assertEquals(2, rotated.size(), rotated.toString());
+        assertTrue(rotated.get(0).matches("WARN log file [^\n]* 5 lines of the emperor's follow\n"), "alone: " + rotated);
+        assertEquals("line 1....\nline 2....\nline 3....\n", rotated.get(1));
+        assertEquals("line 4....\nline 5....\nline 6....\n", disk.text());
+    }
+
     private static void emperor(RetryingFileStream out, String s) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         out.write(b, 0, b.length, true);
