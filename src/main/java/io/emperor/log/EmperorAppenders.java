@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.LoggingEvent;
+import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.FileAppender;
 import ch.qos.logback.core.OutputStreamAppender;
@@ -57,6 +58,10 @@ final class EmperorAppenders {
         public void openFile(String name) throws IOException {
             openRetrying(this, streamWriteLock, name);
         }
+
+        ReentrantLock lock() {
+            return streamWriteLock;
+        }
     }
 
     /**
@@ -76,6 +81,10 @@ final class EmperorAppenders {
 
         void setMaxSize(long maxSize) {
             this.maxSize = maxSize;
+        }
+
+        ReentrantLock lock() {
+            return streamWriteLock;
         }
 
         @Override
@@ -130,6 +139,34 @@ final class EmperorAppenders {
             }
         }
         return len;
+    }
+
+    /**
+     * A new appender replaces {@code old} (SIGHUP: a new format or rotation): what old's stream
+     * keeps for a failing file, and its counts, go to the new one's, so that they are written
+     * there, in front, once the file works, rather than lost when old stops.
+     */
+    static void handOver(Appender<ILoggingEvent> old, Appender<ILoggingEvent> next) {
+        if (old instanceof OutputStreamAppender<ILoggingEvent> o && next instanceof OutputStreamAppender<ILoggingEvent> n
+                && (o instanceof PlainFile || o instanceof Rolling) && (n instanceof PlainFile || n instanceof Rolling)) {
+            ReentrantLock oldLock = lock(o);
+            ReentrantLock nextLock = lock(n);
+            oldLock.lock();
+            nextLock.lock();
+            try {
+                if (o.getOutputStream() instanceof RetryingFileStream os
+                        && n.getOutputStream() instanceof RetryingFileStream ns) {
+                    ns.takeOver(os);
+                }
+            } finally {
+                nextLock.unlock();
+                oldLock.unlock();
+            }
+        }
+    }
+
+    private static ReentrantLock lock(OutputStreamAppender<ILoggingEvent> a) {
+        return a instanceof PlainFile p ? p.lock() : ((Rolling) a).lock();
     }
 
     /** An event: a line of the emperor's, or of a vassal's when it comes by its logger (logback's path). */

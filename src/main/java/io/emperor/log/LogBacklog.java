@@ -112,6 +112,25 @@ final class LogBacklog {
         return vassalBytes;
     }
 
+    /**
+     * Takes every entry and count of {@code older} (which ends empty), its entries in front of
+     * these, outside the bound (they were counted when kept).
+     */
+    void takeOver(LogBacklog older) {
+        java.util.Iterator<byte[]> it = older.entries.descendingIterator();
+        while (it.hasNext()) {
+            putBack(it.next());
+        }
+        older.entries.clear();
+        older.lines = 0;
+        older.bytes = 0;
+        droppedLines += older.droppedLines;
+        droppedBytes += older.droppedBytes;
+        vassalLines += older.vassalLines;
+        vassalBytes += older.vassalBytes;
+        older.resetCounts();
+    }
+
     /** Starts the counts of what was dropped again (once they have been said). */
     void resetCounts() {
         droppedLines = droppedBytes = vassalLines = vassalBytes = 0;

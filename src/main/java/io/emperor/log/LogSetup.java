@@ -192,6 +192,7 @@ public final class LogSetup {
         root.addAppender(appender);
         if (old != null) {
             root.detachAppender(old);
+            EmperorAppenders.handOver(old, appender); // what a failing log file keeps (docs/logging.md)
             old.stop();
         }
         fileAppender = file;

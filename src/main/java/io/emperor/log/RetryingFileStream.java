@@ -141,6 +141,30 @@ final class RetryingFileStream extends OutputStream {
         rotationCheckAt = retryAt;
     }
 
+    /**
+     * Takes over what {@code old} (the stream of the appender this one's replaces, SIGHUP) kept
+     * and counted, and its failure: this stream then tries its file at the next write and writes
+     * that first. The caller holds both appenders' locks.
+     */
+    void takeOver(RetryingFileStream old) {
+        if (old == this || (!old.failing && old.backlog.isEmpty())) {
+            return;
+        }
+        backlog.takeOver(old.backlog);
+        if (!failing) {
+            failing = true;
+            reason = old.reason;
+            failedAt = old.failedAt;
+        }
+        midLine |= old.midLine && old.file.equals(file);
+        retryAt = now();
+        old.failing = false;
+        if (!backlog.isEmpty() && !retrierRunning) {
+            retrierRunning = true;
+            env.startRetrier().accept(this::retryLoop);
+        }
+    }
+
     /** Bytes in the current file, as counted. */
     long size() {
         return size;

@@ -302,6 +302,28 @@ class RetryingFileStreamTest {
         assertEquals("line 4....\nline 5....\nline 6....\n", disk.text());
     }
 
+    /** SIGHUP with a new log-format: the new appender's stream takes over what the old one kept. */
+    @Test
+    void aNewStreamTakesOverWhatTheOldOneKeptAndCounted() throws Exception {
+        Disk disk = new Disk();
+        Path log = dir.resolve("emperor.log");
+        RetryingFileStream old = stream(log, disk);
+        disk.free = 0;
+        emperor(old, "kept\n");
+        vassal(old, "[a] x\n");
+        RetryingFileStream next = stream(log, disk);
+        next.takeOver(old);
+        old.close(); // nothing left for its last try
+        assertEquals("", disk.text());
+        emperor(next, "after\n");
+        disk.free = Long.MAX_VALUE;
+        now += RetryingFileStream.RETRY_NANOS;
+        assertFalse(next.retry());
+        assertTrue(disk.text().matches("WARN log file .* 1 lines \\(6 bytes\\) of vassal output, .* 2 lines of the"
+                + " emperor's follow\nkept\nafter\n"), disk.text());
+        assertEquals(2, retriers.size(), "the new stream retries by itself");
+    }
+
     private static void emperor(RetryingFileStream out, String s) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         out.write(b, 0, b.length, true);
