@@ -12,6 +12,7 @@ import ch.qos.logback.core.rolling.RollingFileAppender;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.Path;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -72,15 +73,23 @@ final class EmperorAppenders {
      * alone longer than it goes whole into a file of its own) and no line is split. The size is
      * counted by the {@link RetryingFileStream}, per write that reached the file, not looked up by
      * logback's size-based policy (which looks at the file at most every so often: a burst passes
-     * it by megabytes); the policy is set only because logback requires one. The stream rotates
-     * under the appender's lock with logback's window policy, then opens the path again itself.
+     * it by megabytes). The stream rotates under the appender's lock ({@link EmperorLogRotation},
+     * not logback's window policy, whose gzip deletes the file when compressing fails), then opens
+     * the path again itself; logback's policies are set only because it requires them.
      */
     static final class Rolling extends RollingFileAppender<ILoggingEvent> implements PreEncoded {
         /** Rotate before a write that would take the file past this many bytes. */
         private long maxSize = Long.MAX_VALUE;
 
+        /** How many gzipped files are kept. */
+        private int backups = 5;
+
         void setMaxSize(long maxSize) {
             this.maxSize = maxSize;
+        }
+
+        void setBackups(int backups) {
+            this.backups = backups;
         }
 
         ReentrantLock lock() {
@@ -102,19 +111,7 @@ final class EmperorAppenders {
             streamWriteLock.lock();
             try {
                 RetryingFileStream s = openRetrying(this, streamWriteLock, name);
-                String file = name;
-                s.rotateBefore(maxSize, new RetryingFileStream.Rotator() {
-                    @Override
-                    public void rollover() {
-                        getRollingPolicy().rollover();
-                    }
-
-                    @Override
-                    public long usableSpace() {
-                        File parent = new File(file).getAbsoluteFile().getParentFile();
-                        return parent == null ? Long.MAX_VALUE : parent.getUsableSpace();
-                    }
-                });
+                s.rotateBefore(maxSize, () -> EmperorLogRotation.rotate(Path.of(name), backups));
             } finally {
                 streamWriteLock.unlock();
             }

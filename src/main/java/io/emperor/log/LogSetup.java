@@ -216,6 +216,7 @@ public final class LogSetup {
     private static RollingFileAppender<ILoggingEvent> rolling(LoggerContext ctx, Target target) {
         EmperorAppenders.Rolling r = new EmperorAppenders.Rolling();
         r.setMaxSize(target.maxSize());
+        r.setBackups(target.backups());
         r.setContext(ctx);
         r.setFile(target.file().toString());
         FixedWindowRollingPolicy window = new FixedWindowRollingPolicy();

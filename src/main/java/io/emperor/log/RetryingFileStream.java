@@ -34,8 +34,7 @@ import java.util.function.LongSupplier;
  * of a vassal's pipe) that would take the file past the size is cut at its last newline that
  * fits, that part is written, the file rotated, and the rest written to the new file; so the
  * kept lines go through the same rotation as any other. Only the bytes that reached the file
- * count; a rotation is postponed while the file system has less room than the file (logback's
- * gzip deletes the file even when compressing it failed).
+ * count, so nothing is rotated while nothing can be written.
  *
  * <p>It never throws and never waits: a failed write is one failed {@code write(2)}. Callers
  * hold the appender's lock ({@link Env#lock}), which the retry thread takes too.
@@ -43,8 +42,6 @@ import java.util.function.LongSupplier;
 final class RetryingFileStream extends OutputStream {
     /** How long after a failure the file is tried again. */
     static final long RETRY_NANOS = 2_000_000_000L;
-    /** Room a rotation needs besides the file's size (gzip's headers, an incompressible file). */
-    static final long ROTATION_SLACK = 64 * 1024;
 
     /** Opens the log file for appending. */
     interface Opener {
@@ -56,13 +53,10 @@ final class RetryingFileStream extends OutputStream {
         }
     }
 
-    /** What a rotating appender does to rotate (logback's fixed window policy). */
+    /** What a rotating appender does to rotate ({@link EmperorLogRotation}). */
     interface Rotator {
-        /** Renames the file away (gzipped); the stream then opens the path again. */
-        void rollover() throws Exception;
-
-        /** Free bytes for the emperor's user on the file's file system. */
-        long usableSpace();
+        /** Renames the file away (gzipped); the stream then opens the path again. A warning to log, or null. */
+        String rollover();
     }
 
     /**
@@ -102,9 +96,6 @@ final class RetryingFileStream extends OutputStream {
     private boolean retrierRunning;
     private long maxSize = Long.MAX_VALUE;
     private Rotator rotator;
-    /** A rotation was put off for want of room; looked at again from then on. */
-    private boolean rotationPostponed;
-    private long rotationCheckAt;
 
     /** Opens {@code file} for appending; fails (nothing opened) when it cannot be. */
     RetryingFileStream(File file, Env env) throws IOException {
@@ -138,7 +129,6 @@ final class RetryingFileStream extends OutputStream {
         channel = c;
         size = env.opener().length(next);
         retryAt = now(); // if failing: the next write tries this file
-        rotationCheckAt = retryAt;
     }
 
     /**
@@ -261,7 +251,7 @@ final class RetryingFileStream extends OutputStream {
         byte[] line = env.logLine().apply(message);
         byte[] notice = midLine ? concat(new byte[] {'\n'}, line) : line;
         if (size > 0 && size + notice.length > maxSize) {
-            rotate(); // or not, for want of room: then into this file
+            rotate();
             if (channel == null) { // rotated, the new file not opened
                 retryAt = now() + RETRY_NANOS;
                 return;
@@ -410,44 +400,27 @@ final class RetryingFileStream extends OutputStream {
     }
 
     /**
-     * Rotates the file if there is room for it; true when it did (the file is then the new one).
-     * For want of room the rotation is put off (said once) and looked at again every
-     * {@link #RETRY_NANOS}; a failure to open the new file makes the stream fail.
+     * Rotates the file and opens the path again; true when it did. A failure to open the new file
+     * makes the stream fail; a warning of the rotation's (a gzip that failed) is written first
+     * into the new file.
      */
     private boolean rotate() {
-        long now = now();
-        if (rotationPostponed && now - rotationCheckAt < 0) {
-            return false;
-        }
-        long free = rotator.usableSpace();
-        if (free < size + ROTATION_SLACK) {
-            rotationCheckAt = now + RETRY_NANOS;
-            if (!rotationPostponed) {
-                rotationPostponed = true;
-                byte[] warning = env.logLine().apply("log file " + file + " is not rotated: " + free
-                        + " bytes free, the rotation needs " + (size + ROTATION_SLACK)
-                        + "; it grows past log-maxsize until there is room");
-                size += raw(warning, 0, warning.length);
-            }
-            return false;
-        }
-        rotationPostponed = false;
-        try {
-            rotator.rollover();
-        } catch (Exception e) {
-            env.stderr().println("emperor: cannot rotate log file " + file + ": " + e.getMessage());
-        }
+        String warning = rotator.rollover();
         try {
             WritableByteChannel c = env.opener().open(file);
             closeChannel();
             channel = c;
             size = env.opener().length(file);
-            return true;
         } catch (IOException e) {
             closeChannel(); // the old file is gone from the path: nothing more goes into it
             fail(IoReasons.of(e));
             return false;
         }
+        if (warning != null) {
+            byte[] line = env.logLine().apply(warning);
+            writeLines(line, 0, line.length, Kind.EMPEROR);
+        }
+        return !failing;
     }
 
     private long now() {

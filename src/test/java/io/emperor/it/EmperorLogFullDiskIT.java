@@ -120,6 +120,35 @@ class EmperorLogFullDiskIT extends ItSupport {
         assertTrue(Integer.parseInt(m.group(6)) < 10, "only the emperor's few lines were kept: " + m.group());
     }
 
+    /**
+     * A rotation on a disk without room for its gzip: logback's gzip deleted the file when
+     * compressing failed (the whole current log lost); the emperor's keeps it, uncompressed.
+     */
+    @Test
+    void aRotationWithoutRoomForItsGzipLosesNothing() throws Exception {
+        Path log = mountTinyLog();
+        Path err = ws.root.resolve("emperor.err");
+        Path ini = ws.emperorIni("vassals = " + ws.vassals, "log = " + log, "log-maxsize = 300k", "log-backups = 2");
+        start(ini, log, err, Map.of());
+        // Leave 400 KiB: the 300 KiB file fits, its gzip (random base64: ~75 %) then does not.
+        long leave = 400 * 1024;
+        long usable = Files.getFileStore(log.getParent()).getUsableSpace();
+        Files.write(log.resolveSibling("filler"), new byte[(int) (usable - leave)]);
+        Path file = ws.vassal("random", "exec = /bin/sh -c 'head -c 262144 /dev/urandom | base64; echo done;"
+                + " exec sleep 600' " + ws.marker, "stop-timeout = 2");
+        // No room for the warning in the new file either: it is kept, and on stderr meanwhile.
+        Poll.until("the warning", WAIT, () -> Workspace.read(err).contains("cannot compress rotated log file "),
+                () -> Workspace.read(err) + listing(log.getParent()));
+        Path kept = log.resolveSibling("emperor.log.rotated-1");
+        assertTrue(Workspace.read(kept).contains("[emperor] ready: "), "the first line is still there");
+        assertTrue(Files.size(kept) <= 300 * 1024, "rotated at the size: " + Files.size(kept));
+        assertFalse(Files.exists(log.resolveSibling("emperor.log.1.gz.partial")));
+        Files.delete(log.resolveSibling("filler"));
+        Poll.until("the warning in the log", WAIT, () -> Workspace.read(log).contains("[emperor] cannot compress rotated"
+                + " log file " + kept + ": No space left on device; it is kept as it is"), () -> Workspace.read(log));
+        Workspace.delete(file);
+    }
+
     private Path mountTinyLog() throws Exception {
         Path dir = Files.createDirectories(ws.root.resolve("tiny"));
         Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir.toString())
@@ -133,7 +162,10 @@ class EmperorLogFullDiskIT extends ItSupport {
 
     /** The emperor with {@code log = LOG} and its stderr in {@code err}; its control socket. */
     private Path start(Path log, Path err, Map<String, String> env) throws IOException {
-        Path ini = ws.emperorIni("vassals = " + ws.vassals, "log = " + log);
+        return start(ws.emperorIni("vassals = " + ws.vassals, "log = " + log), log, err, env);
+    }
+
+    private Path start(Path ini, Path log, Path err, Map<String, String> env) throws IOException {
         List<String> cmd = new ArrayList<>(EmperorProcess.javaCommand());
         Path socket = ws.root.resolve("c.sock");
         cmd.addAll(List.of("run", "--config", ini.toString(), "--control", socket.toString()));
@@ -168,6 +200,14 @@ class EmperorLogFullDiskIT extends ItSupport {
         }
         assertEquals(0, Files.size(log) % 4096);
         return filler;
+    }
+
+    private static String listing(Path dir) {
+        try (var files = Files.list(dir)) {
+            return files.map(f -> f.getFileName() + " " + f.toFile().length()).toList().toString();
+        } catch (IOException e) {
+            return e.toString();
+        }
     }
 
     private static void awaitIn(Path err, String text) {

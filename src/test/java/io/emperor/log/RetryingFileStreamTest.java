@@ -233,40 +233,23 @@ class RetryingFileStreamTest {
         out.close();
     }
 
-    /** Rotation: the kept lines go through it like any others; none is put off for want of room. */
+    /** A rotation's warning (its gzip failed) is the first line of the new file. */
     @Test
-    void theKeptLinesAreRotatedLikeAnyAndARotationWithoutRoomIsPutOff() throws Exception {
-        Path log = dir.resolve("emperor.log");
+    void aRotationsWarningIsWrittenIntoTheNewFile() throws Exception {
         Disk disk = new Disk();
-        long[] usable = {Long.MAX_VALUE};
         List<String> rotated = new ArrayList<>();
-        RetryingFileStream out = stream(log, disk);
-        out.rotateBefore(40, new RetryingFileStream.Rotator() {
-            @Override
-            public void rollover() {
-                rotated.add(disk.text());
-                disk.file.reset();
-            }
-
-            @Override
-            public long usableSpace() {
-                return usable[0];
-            }
+        RetryingFileStream out = stream(dir.resolve("emperor.log"), disk);
+        out.rotateBefore(40, () -> {
+            rotated.add(disk.text());
+            disk.file.reset();
+            return "cannot compress rotated log file X: No space left on device; it is kept as it is";
         });
-        emperor(out, "0123456789\n");
-        emperor(out, "0123456789\n");
-        emperor(out, "0123456789\n");
-        usable[0] = 1000; // less than the file and the slack: logback's gzip would delete the file
-        emperor(out, "0123456789\n");
-        assertEquals(List.of(), rotated);
-        assertTrue(disk.text().startsWith("0123456789\n0123456789\n0123456789\nWARN log file " + log
-                + " is not rotated: 1000 bytes free, the rotation needs 65569; it grows past log-maxsize until there is"
-                + " room\n0123456789\n"), disk.text());
-        usable[0] = Long.MAX_VALUE;
-        now += RetryingFileStream.RETRY_NANOS;
-        emperor(out, "0123456789\n");
-        assertEquals(1, rotated.size());
-        assertEquals("0123456789\n", disk.text());
+        for (int i = 1; i <= 4; i++) {
+            emperor(out, "line " + i + "....\n");
+        }
+        assertEquals(List.of("line 1....\nline 2....\nline 3....\n"), rotated);
+        assertEquals("WARN cannot compress rotated log file X: No space left on device; it is kept as it is\nline 4....\n",
+                disk.text());
     }
 
     /** Kept lines written after a failure go through the rotation: no file over the size but a line alone. */
@@ -275,17 +258,10 @@ class RetryingFileStreamTest {
         Disk disk = new Disk();
         List<String> rotated = new ArrayList<>();
         RetryingFileStream out = stream(dir.resolve("emperor.log"), disk);
-        out.rotateBefore(40, new RetryingFileStream.Rotator() {
-            @Override
-            public void rollover() {
-                rotated.add(disk.text());
-                disk.file.reset();
-            }
-
-            @Override
-            public long usableSpace() {
-                return Long.MAX_VALUE;
-            }
+        out.rotateBefore(40, () -> {
+            rotated.add(disk.text());
+            disk.file.reset();
+            return null;
         });
         disk.free = 0;
         for (int i = 1; i <= 5; i++) {
