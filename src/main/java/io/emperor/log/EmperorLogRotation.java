@@ -26,13 +26,14 @@ import java.util.zip.GZIPOutputStream;
 final class EmperorLogRotation {
     private EmperorLogRotation() {}
 
-    /** Rotates {@code file}, keeping {@code backups} gzipped files; a warning to log, or null. */
-    static String rotate(Path file, int backups) {
+    /** Rotates {@code file}, keeping {@code backups} gzipped files. */
+    static RetryingFileStream.Rotated rotate(Path file, int backups) {
         Path rotated;
         try {
             rotated = moveAside(file);
         } catch (IOException e) {
-            return "cannot rotate log file " + file + ": " + IoReasons.of(e) + "; it grows past log-maxsize";
+            return new RetryingFileStream.Rotated(false, "cannot rotate log file " + file + ": " + IoReasons.of(e)
+                    + "; it grows past log-maxsize");
         }
         Path partial = backup(file, 1).resolveSibling(backup(file, 1).getFileName() + ".partial");
         try {
@@ -50,7 +51,7 @@ final class EmperorLogRotation {
             }
             Files.move(partial, backup(file, 1), StandardCopyOption.REPLACE_EXISTING);
             Files.delete(rotated);
-            return null;
+            return new RetryingFileStream.Rotated(true, null);
         } catch (IOException | RuntimeException e) {
             try {
                 Files.deleteIfExists(partial);
@@ -58,7 +59,8 @@ final class EmperorLogRotation {
                 // the warning is what matters
             }
             String reason = e instanceof IOException io ? IoReasons.of(io) : e.toString();
-            return "cannot compress rotated log file " + rotated + ": " + reason + "; it is kept as it is";
+            return new RetryingFileStream.Rotated(true, "cannot compress rotated log file " + rotated + ": " + reason
+                    + "; it is kept as it is");
         }
     }
 

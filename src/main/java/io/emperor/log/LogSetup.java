@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Configures logback in code (its XML start-up costs ~0.4 s): everything to stderr, or appended
  * to one file, rotated by size when {@code log-maxsize} is set, before the write that would
- * cross it ({@link EmperorAppenders.Rolling}; {@code FILE.1.gz} ... {@code FILE.N.gz}, logback's
- * {@link FixedWindowRollingPolicy}). The appenders are
+ * cross it ({@link EmperorAppenders.Rolling}; {@code FILE.1.gz} ... {@code FILE.N.gz},
+ * {@link EmperorLogRotation}). The appenders are
  * {@link EmperorAppenders}: vassal output goes to them as pre-encoded bytes ({@link #preEncoded}),
  * and a failing file is reported and retried ({@link RetryingFileStream}). A user who wants their
  * own appenders passes {@code -Dlogback.configurationFile=etc/logback.xml} and this class leaves

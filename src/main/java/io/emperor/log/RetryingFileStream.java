@@ -42,6 +42,8 @@ import java.util.function.LongSupplier;
 final class RetryingFileStream extends OutputStream {
     /** How long after a failure the file is tried again. */
     static final long RETRY_NANOS = 2_000_000_000L;
+    /** How long after a rotation that could not move the file away it is tried again. */
+    static final long ROTATION_RETRY_NANOS = 60_000_000_000L;
 
     /** Opens the log file for appending. */
     interface Opener {
@@ -55,9 +57,17 @@ final class RetryingFileStream extends OutputStream {
 
     /** What a rotating appender does to rotate ({@link EmperorLogRotation}). */
     interface Rotator {
-        /** Renames the file away (gzipped); the stream then opens the path again. A warning to log, or null. */
-        String rollover();
+        /** Renames the file away (gzipped); the stream then opens the path again. */
+        Rotated rollover();
     }
+
+    /**
+     * What a rotation did.
+     *
+     * @param moved   the file was moved away (else it stays, and grows past the size)
+     * @param warning a line to log, or null
+     */
+    record Rotated(boolean moved, String warning) {}
 
     /**
      * The stream's surroundings.
@@ -96,6 +106,9 @@ final class RetryingFileStream extends OutputStream {
     private boolean retrierRunning;
     private long maxSize = Long.MAX_VALUE;
     private Rotator rotator;
+    /** A rotation that could not move the file is not tried again before this. */
+    private long noRotationUntil;
+    private boolean rotationFailed;
 
     /** Opens {@code file} for appending; fails (nothing opened) when it cannot be. */
     RetryingFileStream(File file, Env env) throws IOException {
@@ -288,7 +301,7 @@ final class RetryingFileStream extends OutputStream {
         boolean stuck = false; // no (second) rotation for this write: the rest goes into this file
         while (off < end) {
             int n = end - off;
-            if (size + n > maxSize && !stuck) {
+            if (size + n > maxSize && !stuck && !(rotationFailed && now() - noRotationUntil < 0)) {
                 int fit = EmperorAppenders.lastLineEnd(b, off, (int) Math.min(n, Math.max(0, maxSize - size)));
                 if (fit > 0) {
                     n = fit; // the lines that fit
@@ -405,7 +418,12 @@ final class RetryingFileStream extends OutputStream {
      * into the new file.
      */
     private boolean rotate() {
-        String warning = rotator.rollover();
+        Rotated r = rotator.rollover();
+        String warning = r.warning();
+        if (!r.moved()) { // not again for a while
+            rotationFailed = true;
+            noRotationUntil = now() + ROTATION_RETRY_NANOS;
+        }
         try {
             WritableByteChannel c = env.opener().open(file);
             closeChannel();

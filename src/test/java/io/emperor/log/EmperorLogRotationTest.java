@@ -23,7 +23,7 @@ class EmperorLogRotationTest {
         Path log = dir.resolve("emperor.log");
         for (int i = 1; i <= 3; i++) {
             Files.writeString(log, "file " + i + "\n");
-            assertNull(EmperorLogRotation.rotate(log, 2));
+            assertNull(EmperorLogRotation.rotate(log, 2).warning());
         }
         assertFalse(Files.exists(log), "the stream opens the path again");
         assertEquals("file 3\n", gunzip(dir.resolve("emperor.log.1.gz")));
@@ -40,14 +40,14 @@ class EmperorLogRotationTest {
         Path log = dir.resolve("emperor.log");
         Files.writeString(log, "every line\n");
         Files.createDirectory(dir.resolve("emperor.log.1.gz.partial"));
-        String warning = EmperorLogRotation.rotate(log, 5);
+        String warning = EmperorLogRotation.rotate(log, 5).warning();
         Path kept = dir.resolve("emperor.log.rotated-1");
         assertTrue(warning.startsWith("cannot compress rotated log file " + kept + ": "), warning);
         assertTrue(warning.endsWith("; it is kept as it is"), warning);
         assertEquals("every line\n", Files.readString(kept));
         assertFalse(Files.exists(dir.resolve("emperor.log.1.gz.partial")), "the partial file removed");
         Files.writeString(log, "next\n");
-        assertNull(EmperorLogRotation.rotate(log, 5));
+        assertNull(EmperorLogRotation.rotate(log, 5).warning());
         assertEquals("every line\n", Files.readString(kept), "left alone by the next rotation");
         assertEquals("next\n", gunzip(dir.resolve("emperor.log.1.gz")));
     }

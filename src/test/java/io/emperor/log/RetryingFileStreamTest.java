@@ -242,7 +242,8 @@ class RetryingFileStreamTest {
         out.rotateBefore(40, () -> {
             rotated.add(disk.text());
             disk.file.reset();
-            return "cannot compress rotated log file X: No space left on device; it is kept as it is";
+            return new RetryingFileStream.Rotated(true,
+                    "cannot compress rotated log file X: No space left on device; it is kept as it is");
         });
         for (int i = 1; i <= 4; i++) {
             emperor(out, "line " + i + "....\n");
@@ -250,6 +251,27 @@ class RetryingFileStreamTest {
         assertEquals(List.of("line 1....\nline 2....\nline 3....\n"), rotated);
         assertEquals("WARN cannot compress rotated log file X: No space left on device; it is kept as it is\nline 4....\n",
                 disk.text());
+    }
+
+    /** A file that cannot be moved away grows past the size, said once, tried again a minute later. */
+    @Test
+    void aFileThatCannotBeMovedIsNotTriedAgainForAMinute() throws Exception {
+        Disk disk = new Disk();
+        int[] tries = {0};
+        RetryingFileStream out = stream(dir.resolve("emperor.log"), disk);
+        out.rotateBefore(20, () -> {
+            tries[0]++;
+            return new RetryingFileStream.Rotated(false, "cannot rotate log file X: Permission denied; it grows past log-maxsize");
+        });
+        for (int i = 0; i < 10; i++) {
+            emperor(out, "0123456789\n");
+        }
+        assertEquals(1, tries[0]);
+        assertEquals(1, disk.text().lines().filter(l -> l.startsWith("WARN cannot rotate")).count(), disk.text());
+        assertEquals(10, disk.text().lines().filter(l -> l.equals("0123456789")).count(), "every line");
+        now += RetryingFileStream.ROTATION_RETRY_NANOS;
+        emperor(out, "0123456789\n");
+        assertEquals(2, tries[0]);
     }
 
     /** Kept lines written after a failure go through the rotation: no file over the size but a line alone. */
@@ -261,7 +283,7 @@ class RetryingFileStreamTest {
         out.rotateBefore(40, () -> {
             rotated.add(disk.text());
             disk.file.reset();
-            return null;
+            return new RetryingFileStream.Rotated(true, null);
         });
         disk.free = 0;
         for (int i = 1; i <= 5; i++) {
