@@ -21,7 +21,7 @@ import picocli.CommandLine.Parameters;
         description = "Check vassal files: one 'file:line: message' per problem on stderr; "
                 + "exit 0 when every file is valid, 1 otherwise.")
 final class CheckCommand implements Callable<Integer> {
-    @Parameters(paramLabel = "FILE", arity = "1..*", description = "vassal files (NAME.ini)")
+    @Parameters(paramLabel = "FILE", arity = "1..*", description = "vassal files (NAME.ini; NAME.yaml, .yml, .json, .js, .xml: uWSGI vassals)")
     List<Path> files;
 
     @Override

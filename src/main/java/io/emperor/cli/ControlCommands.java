@@ -186,7 +186,7 @@ final class ControlCommands {
         }
     }
 
-    /** The {@code systemctl list-units}-like table, then one line per failed vassal's problem, then a summary. */
+    /** The {@code systemctl list-units}-like table, then one line per vassal's last problem ({@link ProblemLines}), then a summary. */
     static void table(PrintStream out, List<?> vassals) {
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"NAME", "STATE", "PID", "UID", "UPTIME", "RESTARTS", "LAST EXIT"});
@@ -205,8 +205,9 @@ final class ControlCommands {
             rows.add(new String[] {String.valueOf(v.get("name")), state, pid == 0 ? "-" : String.valueOf(pid),
                     uid < 0 ? "-" : String.valueOf(uid), pid == 0 ? "-" : duration((long) number(v.get("uptime"))),
                     String.valueOf(number(v.get("restarts"), 0)), lastExit});
-            if (v.get("problem") != null) {
-                problems.add(v.get("name") + ": " + v.get("problem"));
+            String problem = ProblemLines.line(v, System.currentTimeMillis());
+            if (problem != null) {
+                problems.add(problem);
             }
         }
         int[] width = new int[rows.get(0).length];

@@ -13,6 +13,7 @@ import io.emperor.config.VassalParser;
 import io.emperor.log.EmperorLog;
 import io.emperor.log.LogSetup;
 import io.emperor.log.VassalOutput;
+import io.emperor.log.EmperorLayout;
 import io.emperor.log.VassalTails;
 import io.emperor.loop.Clock;
 import io.emperor.loop.EmperorLoop;
@@ -44,6 +45,16 @@ import jnr.posix.POSIXFactory;
 
 /** Wires the emperor together (every seam is a constructor parameter) and runs it. */
 final class Daemon {
+    /**
+     * Whose the emperor's lines about a vassal are in its tail: in tyrant mode the owner of the
+     * version of its file the loop knows (the uid the control socket's rights go by), else nobody
+     * in particular. Loop thread.
+     */
+    static int tailOwner(EmperorLoop loop, String name, boolean tyrant) {
+        io.emperor.scan.VassalFile f = loop.file(name);
+        return !tyrant ? VassalTails.NO_OWNER : f == null ? VassalTails.NO_OWNER : f.fingerprint().uid();
+    }
+
     private final Supplier<Parsed<EmperorConfig>> reload;
     private EmperorConfig config;
     private DirectoryWatcher watcher;
@@ -113,6 +124,11 @@ final class Daemon {
             @Override
             public void stopWatching() {
                 watcher.close();
+            }
+
+            @Override
+            public void vassalLine(String name, io.emperor.vassal.Effect.Level level, String message) {
+                output.tails().appendEmperor(name, tailOwner(loopRef[0], name, config.tyrant()), EmperorLayout.tailLine(name, message));
             }
         }, notifier, Clock.system(), Watchdog.interval(System.getenv(), ProcessHandle.current().pid())));
         loopRef[0] = loop;

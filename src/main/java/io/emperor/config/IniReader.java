@@ -64,6 +64,18 @@ public final class IniReader {
      * {@code file} only names problems.
      */
     public static IniFile parse(Path file, byte[] bytes) {
+        IniFile notText = notText(file, bytes);
+        if (notText != null) {
+            return notText;
+        }
+        return parse(file, new String(bytes, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The one error of bytes that are not a vassal file's text (too large, a NUL byte, not UTF-8,
+     * a byte order mark), as an unreadable file; null when they are text. Every format checks this.
+     */
+    static IniFile notText(Path file, byte[] bytes) {
         if (bytes.length > MAX_BYTES) {
             return failed(file, 0, "file is larger than 1 MiB");
         }
@@ -79,7 +91,7 @@ public final class IniReader {
             // uWSGI does not skip a byte order mark: "[uwsgi]" would become an unknown line there.
             return failed(file, 1, "starts with a byte order mark (BOM); save the file as UTF-8 without BOM");
         }
-        return parse(file, new String(bytes, StandardCharsets.UTF_8));
+        return null;
     }
 
     /** A file that could not be read at all: one error, at line 0. */

@@ -30,8 +30,9 @@ public record UwsgiCommand(String binary, List<String> sets, List<Path> includes
 
     /**
      * The vassal's argv, in the uWSGI Emperor's order: {@code BINARY [--include B]... [--set K=V]...
-     * --ini FILE [--include I]...}. An include before {@code --ini} gives defaults the vassal file
-     * overrides; one after overrides the vassal file.
+     * --ini FILE [--include I]...}, with {@code --yaml}, {@code --json} or {@code --xml} in place of
+     * {@code --ini} by the file's extension ({@link VassalFormat}). An include before the file gives
+     * defaults the vassal file overrides; one after overrides the vassal file.
      */
     public List<String> argv(Path file) {
         List<String> a = new ArrayList<>();
@@ -44,7 +45,7 @@ public record UwsgiCommand(String binary, List<String> sets, List<Path> includes
             a.add("--set");
             a.add(kv);
         }
-        a.add("--ini");
+        a.add(VassalFormat.ofFile(file).uwsgiOption());
         a.add(file.toString());
         for (Path p : includes) {
             a.add("--include");

@@ -45,7 +45,12 @@ final class UwsgiEmperorIni {
             Map.entry("log-date", "every log line has a timestamp"),
             Map.entry("autoload", "plugins are the vassals' business"),
             Map.entry("plugins", "plugins are the vassals' business"),
-            Map.entry("plugin", "plugins are the vassals' business"));
+            Map.entry("plugin", "plugins are the vassals' business"),
+            Map.entry("emperor-tyrant-initgroups", "always so: a tenant's vassal gets the owner's groups (initgroups)"),
+            Map.entry("emperor-subreaper", "always so: the emperor is a child subreaper"),
+            Map.entry("early-emperor", "always so: the emperor is its own program, started first"),
+            Map.entry("emperor-no-blacklist", "there is no blacklist: a failing vassal backs off alone, and a touch"
+                    + " retries it at once"));
 
     private UwsgiEmperorIni() {}
 
@@ -69,6 +74,12 @@ final class UwsgiEmperorIni {
     private static String value(IniEntry e, Problems problems) {
         String v = e.value();
         if (e.key().equals("emperor")) {
+            int scheme = v.indexOf("://");
+            if (scheme > 0 && !v.startsWith("dir://") && !v.startsWith("glob://")) {
+                problems.error(e, "the imperial monitor " + v.substring(0, scheme + 3) + " is not supported: vassals"
+                        + " come from directories (a path, dir:// or glob://)");
+                return v;
+            }
             if (v.startsWith("dir://")) {
                 return v.substring("dir://".length());
             }

@@ -1,17 +1,25 @@
 package io.emperor.config;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Reads a vassal file (DESIGN §2) into a {@link VassalSpec}, or every problem it has.
  *
  * <ol>
- *   <li>The content is read with {@link IniReader}; a file that is not text fails here.</li>
+ *   <li>The content is read by the file's format ({@link VassalFormat}): {@code NAME.ini} with
+ *       {@link IniReader}; {@code NAME.yaml}/{@code .yml}, {@code NAME.json}/{@code .js} and
+ *       {@code NAME.xml} are uWSGI vassals, read with {@link UwsgiYaml}, {@link UwsgiJson} and
+ *       {@link UwsgiXml} into one {@code [uwsgi]} section (they have no {@code [vassal]}). A file
+ *       that is not text fails here.</li>
  *   <li>A {@code [vassal]} section wins; other sections are ignored with a warning.</li>
  *   <li>Else a {@code [uwsgi]} section makes a uWSGI vassal: only the ini syntax is checked,
  *       values are neither expanded nor validated (uWSGI has its own, richer magic).</li>
@@ -26,6 +34,11 @@ public final class VassalParser implements VassalFileParser {
     public static final String UWSGI = "uwsgi";
 
     private static final Duration UWSGI_STOP_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * The options of a uWSGI vassal the emperor reads itself (how it stops and reloads it); the
+     * YAML, JSON and XML readers refuse a value of these that uWSGI builds would read differently.
+     */
+    static final Set<String> UWSGI_READ = Set.of("master", "graceful-shutdown");
 
     private final UserDb users;
     private final String hostname;
@@ -71,7 +84,13 @@ public final class VassalParser implements VassalFileParser {
     /** The same, for a file owned by {@code owner} (tyrant mode's {@code $(VAR)}; -1: not known). */
     public Parsed<VassalSpec> parse(Path file, int owner) {
         Path path = file.toAbsolutePath();
-        return parse(path, IniReader.read(path), owner);
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(path)) {
+            bytes = in.readNBytes(IniReader.MAX_BYTES + 1);
+        } catch (IOException e) {
+            return parse(path, IniReader.unreadable(path, "cannot read: " + IoReasons.of(e)), owner);
+        }
+        return parse(path, bytes, owner);
     }
 
     @Override
@@ -82,7 +101,17 @@ public final class VassalParser implements VassalFileParser {
     @Override
     public Parsed<VassalSpec> parse(Path file, byte[] content, int owner) {
         Path path = file.toAbsolutePath();
-        return parse(path, IniReader.parse(path, content), owner);
+        return parse(path, read(path, content), owner);
+    }
+
+    /** The file's content by its format: ini sections, or the {@code uwsgi} block of YAML, JSON or XML as one. */
+    private static IniFile read(Path path, byte[] content) {
+        return switch (VassalFormat.ofFile(path)) {
+            case INI -> IniReader.parse(path, content);
+            case YAML, YML -> UwsgiYaml.parse(path, content, UWSGI_READ);
+            case JSON, JS -> UwsgiJson.parse(path, content, UWSGI_READ);
+            case XML -> UwsgiXml.parse(path, content, UWSGI_READ);
+        };
     }
 
     private Parsed<VassalSpec> parse(Path path, IniFile ini, int owner) {
@@ -116,10 +145,9 @@ public final class VassalParser implements VassalFileParser {
         return problems.result(() -> null);
     }
 
-    /** The vassal's name: the file name without {@code .ini}. */
+    /** The vassal's name: the file name without {@code .ini} (or {@code .yaml}, {@code .yml}, {@code .json}, {@code .js}, {@code .xml}). */
     public static String nameOf(Path file) {
-        String name = file.getFileName().toString();
-        return name.endsWith(".ini") ? name.substring(0, name.length() - 4) : name;
+        return VassalFormat.stem(file.getFileName().toString());
     }
 
     /**

@@ -133,7 +133,9 @@ public record VassalSpec(
      * True when {@code other} can only take effect by starting the process again: everything
      * the exec helper applies at spawn time differs (program, directory, environment, identity,
      * umask, log file, limits), or a uWSGI vassal gains or loses its master (a process without a
-     * master cannot be told to reload). Stop and reload settings take effect without a restart.
+     * master cannot be told to reload), or a uWSGI vassal's file is another one (its command line
+     * names the file, and a reload re-runs that command line). Stop and reload settings take
+     * effect without a restart.
      */
     public boolean needsRestartFor(VassalSpec other) {
         return kind != other.kind
@@ -146,6 +148,9 @@ public record VassalSpec(
                 || !java.util.Objects.equals(user, other.user)
                 || !java.util.Objects.equals(logto, other.logto)
                 || !rlimits.equals(other.rlimits)
-                || isUwsgiWithoutMaster() != other.isUwsgiWithoutMaster();
+                || isUwsgiWithoutMaster() != other.isUwsgiWithoutMaster()
+                // uWSGI re-execs its own argv on a reload, which names the file: another file
+                // (app.ini renamed app.yaml) is a new command line.
+                || kind == Kind.UWSGI && !file.equals(other.file);
     }
 }

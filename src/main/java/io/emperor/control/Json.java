@@ -1,13 +1,15 @@
 package io.emperor.control;
 
+import io.emperor.config.JsonReader;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The JSON of the control socket and the stats server, written and read by hand (no dependency
- * for ~200 lines). Values are {@code null}, {@link Boolean}, {@link Number} ({@link Long} or
+ * The JSON of the control socket and the stats server, written by hand and read with
+ * {@link JsonReader} (no dependency for ~300 lines). Values are {@code null}, {@link Boolean}, {@link Number} ({@link Long} or
  * {@link Double} when parsed), {@link String}, {@link List} and {@link Map} with String keys
  * (insertion order kept). Strings are always escaped: a vassal named {@code a"b} gives valid JSON,
  * unlike uWSGI's stats.
@@ -106,16 +108,15 @@ public final class Json {
         sb.append('"');
     }
 
-    /** Parses one JSON text (surrounding whitespace allowed, nothing else after it). */
+    /** Parses one JSON text (surrounding whitespace allowed, nothing else after it; no member twice). */
     public static Object parse(String text) throws ParseException {
-        Reader r = new Reader(text);
-        r.space();
-        Object v = r.value(0);
-        r.space();
-        if (r.pos != text.length()) {
-            throw r.error("unexpected text after the value");
+        Builder b = new Builder();
+        try {
+            JsonReader.read(text, MAX_DEPTH, b);
+        } catch (JsonReader.ParseException e) {
+            throw new ParseException("at character " + (e.offset() + 1) + ": " + e.getMessage());
         }
-        return v;
+        return b.result;
     }
 
     /** Parses one JSON object. */
@@ -128,202 +129,56 @@ public final class Json {
         return (Map<String, Object>) v;
     }
 
-    private static final class Reader {
-        final String s;
-        int pos;
+    /** Builds maps and lists from what {@link JsonReader} reads. */
+    private static final class Builder implements JsonReader.Handler {
+        /** The open containers, innermost last; a map's pending key beside it. */
+        private final ArrayDeque<Object> open = new ArrayDeque<>();
+        private final ArrayDeque<String> keys = new ArrayDeque<>();
+        Object result;
 
-        Reader(String s) {
-            this.s = s;
+        @Override
+        public void startObject(int offset) {
+            open.push(new LinkedHashMap<String, Object>());
         }
 
-        ParseException error(String what) {
-            return new ParseException("at character " + (pos + 1) + ": " + what);
+        @Override
+        public void key(String key, int offset) throws JsonReader.ParseException {
+            if (((Map<?, ?>) open.peek()).containsKey(key)) {
+                throw new JsonReader.ParseException(offset, "duplicate member \"" + key + "\"");
+            }
+            keys.push(key);
         }
 
-        void space() {
-            while (pos < s.length()) {
-                char c = s.charAt(pos);
-                if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-                    return;
-                }
-                pos++;
-            }
+        @Override
+        public void endObject() {
+            add(open.pop());
         }
 
-        Object value(int depth) throws ParseException {
-            if (depth > MAX_DEPTH) {
-                throw error("nested deeper than " + MAX_DEPTH);
-            }
-            if (pos >= s.length()) {
-                throw error("unexpected end");
-            }
-            char c = s.charAt(pos);
-            return switch (c) {
-                case '{' -> object(depth);
-                case '[' -> array(depth);
-                case '"' -> string();
-                case 't' -> literal("true", Boolean.TRUE);
-                case 'f' -> literal("false", Boolean.FALSE);
-                case 'n' -> literal("null", null);
-                default -> {
-                    if (c == '-' || c >= '0' && c <= '9') {
-                        yield number();
-                    }
-                    throw error("unexpected character '" + printable(c) + "'");
-                }
-            };
+        @Override
+        public void startArray(int offset) {
+            open.push(new ArrayList<Object>());
         }
 
-        Object literal(String word, Object v) throws ParseException {
-            if (!s.startsWith(word, pos)) {
-                throw error("expected " + word);
-            }
-            pos += word.length();
-            return v;
+        @Override
+        public void endArray() {
+            add(open.pop());
         }
 
-        Map<String, Object> object(int depth) throws ParseException {
-            pos++;
-            Map<String, Object> m = new LinkedHashMap<>();
-            space();
-            if (pos < s.length() && s.charAt(pos) == '}') {
-                pos++;
-                return m;
-            }
-            while (true) {
-                space();
-                if (pos >= s.length() || s.charAt(pos) != '"') {
-                    throw error("expected a member name in quotes");
-                }
-                int keyAt = pos;
-                String key = string();
-                if (m.containsKey(key)) {
-                    throw new ParseException("at character " + (keyAt + 1) + ": duplicate member \"" + key + "\"");
-                }
-                space();
-                expect(':');
-                space();
-                m.put(key, value(depth + 1));
-                space();
-                if (pos < s.length() && s.charAt(pos) == ',') {
-                    pos++;
-                    continue;
-                }
-                expect('}');
-                return m;
-            }
+        @Override
+        public void scalar(Object value, String text, int offset) {
+            add(value);
         }
 
-        List<Object> array(int depth) throws ParseException {
-            pos++;
-            List<Object> l = new ArrayList<>();
-            space();
-            if (pos < s.length() && s.charAt(pos) == ']') {
-                pos++;
-                return l;
+        @SuppressWarnings("unchecked")
+        private void add(Object value) {
+            Object into = open.peek();
+            if (into == null) {
+                result = value;
+            } else if (into instanceof Map<?, ?> m) {
+                ((Map<String, Object>) m).put(keys.pop(), value);
+            } else {
+                ((List<Object>) into).add(value);
             }
-            while (true) {
-                space();
-                l.add(value(depth + 1));
-                space();
-                if (pos < s.length() && s.charAt(pos) == ',') {
-                    pos++;
-                    continue;
-                }
-                expect(']');
-                return l;
-            }
-        }
-
-        void expect(char c) throws ParseException {
-            if (pos >= s.length() || s.charAt(pos) != c) {
-                throw error("expected '" + c + "'");
-            }
-            pos++;
-        }
-
-        String string() throws ParseException {
-            pos++;
-            StringBuilder sb = new StringBuilder();
-            while (true) {
-                if (pos >= s.length()) {
-                    throw error("unterminated string");
-                }
-                char c = s.charAt(pos++);
-                if (c == '"') {
-                    return sb.toString();
-                }
-                if (c < 0x20) {
-                    throw error("control character in a string");
-                }
-                if (c != '\\') {
-                    sb.append(c);
-                    continue;
-                }
-                if (pos >= s.length()) {
-                    throw error("unterminated string");
-                }
-                char e = s.charAt(pos++);
-                switch (e) {
-                    case '"', '\\', '/' -> sb.append(e);
-                    case 'b' -> sb.append('\b');
-                    case 'f' -> sb.append('\f');
-                    case 'n' -> sb.append('\n');
-                    case 'r' -> sb.append('\r');
-                    case 't' -> sb.append('\t');
-                    case 'u' -> {
-                        if (pos + 4 > s.length()) {
-                            throw error("short \\u escape");
-                        }
-                        try {
-                            sb.append((char) Integer.parseInt(s.substring(pos, pos + 4), 16));
-                        } catch (NumberFormatException x) {
-                            throw error("bad \\u escape");
-                        }
-                        pos += 4;
-                    }
-                    default -> throw error("bad escape \\" + printable(e));
-                }
-            }
-        }
-
-        Number number() throws ParseException {
-            int start = pos;
-            if (s.charAt(pos) == '-') {
-                pos++;
-            }
-            boolean fraction = false;
-            while (pos < s.length()) {
-                char c = s.charAt(pos);
-                if (c >= '0' && c <= '9') {
-                    pos++;
-                } else if (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
-                    fraction = true;
-                    pos++;
-                } else {
-                    break;
-                }
-            }
-            String t = s.substring(start, pos);
-            if (t.length() > 40) {
-                throw error("number too long");
-            }
-            try {
-                if (!fraction) {
-                    return Long.parseLong(t);
-                }
-                double d = Double.parseDouble(t);
-                if (Double.isInfinite(d)) {
-                    throw new NumberFormatException("out of range");
-                }
-                return d;
-            } catch (NumberFormatException x) {
-                throw new ParseException("at character " + (start + 1) + ": bad number " + t);
-            }
-        }
-
-        private static String printable(char c) {
-            return c < 0x20 || c > 0x7e ? String.format("\\u%04x", (int) c) : String.valueOf(c);
         }
     }
 }

@@ -24,7 +24,8 @@ public final class StatusView {
         return f == null ? -1 : f.fingerprint().uid();
     }
 
-    static VassalStatus vassal(Vassal v, VassalFile f, Tally.Entry t, long now, long wall) {
+    static VassalStatus vassal(Vassal v, VassalFile f, Tally.Entry t, long now, long wall, java.time.Duration minUptime) {
+        io.emperor.vassal.Trouble trouble = v.problem(now, minUptime);
         VassalSpec spec = v.spec();
         boolean live = v.state().hasProcess() && v.runId() != 0;
         long uptime = live ? Math.max(0, (now - v.startedAt()) / 1_000_000) : 0;
@@ -54,7 +55,9 @@ public final class StatusView {
                 t == null ? 0 : t.lastAccepting(),
                 t == null ? 0 : t.lastLoyal(),
                 t == null ? 0 : t.lastHeartbeat(),
-                v.state() == State.FAILED && t != null ? t.problem() : null);
+                v.state() == State.FAILED && t != null ? t.problem() : null,
+                trouble == null ? null : trouble.text(),
+                trouble == null ? 0 : wall - Math.max(0, (now - trouble.since()) / 1_000_000));
     }
 
     /** The whole emperor, with the vassals {@code visible} lets through. */
@@ -64,7 +67,8 @@ public final class StatusView {
         long now = loop.clock().nanoTime();
         long wall = loop.clock().millis();
         for (Map.Entry<String, Vassal> en : loop.vassals().entrySet()) {
-            VassalStatus s = vassal(en.getValue(), loop.file(en.getKey()), loop.tally().entry(en.getKey()), now, wall);
+            VassalStatus s = vassal(en.getValue(), loop.file(en.getKey()), loop.tally().entry(en.getKey()), now, wall,
+                    loop.policy().minUptime());
             if (visible.test(s)) {
                 vassals.add(s);
             }
@@ -94,6 +98,7 @@ public final class StatusView {
         m.put("last_exit", s.lastExit());
         m.put("last_exit_at", seconds(s.lastExitAt()));
         m.put("problem", s.problem());
+        ProblemJson.put(m, s);
         return m;
     }
 

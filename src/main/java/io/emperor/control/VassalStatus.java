@@ -28,6 +28,9 @@ package io.emperor.control;
  * @param lastLoyal    its last "loyal" (byte 17), or 0
  * @param lastHeartbeat its last heartbeat (byte 26), or 0
  * @param problem      why a failed vassal's file is refused (the first error), or null
+ * @param lastProblem  the vassal's last problem while it stands ({@code spawn failed: …},
+ *                     {@code exited status=1 after 0.06s}, {@code refused: …}; docs/lifecycle.md), or null
+ * @param lastProblemSince since when the vassal has been in that trouble, or 0
  */
 public record VassalStatus(
         String name,
@@ -52,4 +55,6 @@ public record VassalStatus(
         long lastAccepting,
         long lastLoyal,
         long lastHeartbeat,
-        String problem) {}
+        String problem,
+        String lastProblem,
+        long lastProblemSince) {}

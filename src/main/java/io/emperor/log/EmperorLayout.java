@@ -134,6 +134,18 @@ public final class EmperorLayout extends LayoutBase<ILoggingEvent> {
     }
 
     /** {@link #escape} as a new string. */
+    /**
+     * An emperor's line about vassal {@code name} as its in-memory tail keeps it, beside the lines
+     * the vassal printed: {@code [emperor] NAME: MESSAGE}, the log line without its timestamp,
+     * escaped like the log's.
+     */
+    public static String tailLine(String name, String message) {
+        StringBuilder sb = new StringBuilder(16 + name.length() + message.length());
+        sb.append(VassalTails.EMPEROR_PREFIX);
+        escape(name + ": " + message, sb);
+        return sb.toString();
+    }
+
     public static String escape(String text) {
         StringBuilder sb = new StringBuilder(text == null ? 4 : text.length() + 8);
         escape(text, sb);

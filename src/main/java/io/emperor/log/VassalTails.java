@@ -15,7 +15,9 @@ import java.util.function.Consumer;
 
 /**
  * The last lines each vassal printed, kept in memory for {@code emperor logs NAME} (the control
- * socket). Written by the I/O thread ({@link #append}); read from any thread ({@link #lines},
+ * socket). Written by the I/O thread ({@link #append}: what the vassal printed) and by the loop
+ * thread ({@link #appendEmperor}: the emperor's lines about the vassal, among its own in the order
+ * they came); read from any thread ({@link #lines},
  * {@link #follow}); a vassal's tail is dropped when the loop forgets the vassal ({@link #forget}).
  *
  * <p><b>Whose lines.</b> Every line is stored with the owner of the run that printed it (in
@@ -78,21 +80,37 @@ public final class VassalTails {
         }
     }
 
+    /**
+     * What starts the emperor's own lines about a vassal ({@link #appendEmperor}). A line the
+     * vassal printed that starts so is read with its {@code [} as {@code \x5b} (the escape the
+     * {@link LineSplitter} uses for control characters), so that what starts with it is the
+     * emperor's and nothing a vassal prints can pass for it.
+     */
+    public static final String EMPEROR_PREFIX = "[emperor] ";
+
     /** The lines of one read (or one line): counted whole while any of its lines is stored. */
     private static final class Chunk {
         final byte[] data;
+        final boolean emperor;
         int live;
 
-        Chunk(byte[] data) {
+        Chunk(byte[] data, boolean emperor) {
             this.data = data;
+            this.emperor = emperor;
         }
     }
 
     /** One stored line: {@code chunk.data[from, to)}, UTF-8. */
     private record Line(Chunk chunk, int from, int to) {
         String text() {
-            return new String(chunk.data, from, to - from, StandardCharsets.UTF_8);
+            String text = new String(chunk.data, from, to - from, StandardCharsets.UTF_8);
+            return chunk.emperor ? text : vassalsOwn(text);
         }
+    }
+
+    /** A line the vassal printed, as it is read: one that would pass for the emperor's gets its {@code [} escaped. */
+    static String vassalsOwn(String line) {
+        return line.startsWith(EMPEROR_PREFIX) ? "\\x5b" + line.substring(1) : line;
     }
 
     private static final class Tail {
@@ -152,13 +170,29 @@ public final class VassalTails {
 
     /** Stores one line of {@code name} printed by a run of {@code owner}, and hands it to its followers. */
     public void append(String name, int owner, String line) {
+        appendLine(name, owner, line, false);
+    }
+
+    /**
+     * Stores one of the emperor's lines about {@code name} ({@code spawned …}, {@code exited …}),
+     * which starts with {@link #EMPEROR_PREFIX}, among the vassal's own, as {@code owner}'s (the
+     * owner of the vassal's file in tyrant mode): bounded, read and followed like them.
+     */
+    public void appendEmperor(String name, int owner, String line) {
+        if (!line.startsWith(EMPEROR_PREFIX)) {
+            throw new IllegalArgumentException("an emperor's line starts with " + EMPEROR_PREFIX + ": " + line);
+        }
+        appendLine(name, owner, line, true);
+    }
+
+    private void appendLine(String name, int owner, String line, boolean emperor) {
         byte[] b = line.getBytes(StandardCharsets.UTF_8);
-        Chunk chunk = new Chunk(b);
+        Chunk chunk = new Chunk(b, emperor);
         List<Follower> ended;
         synchronized (lock) {
             ended = store(name, owner, List.of(new Line(chunk, 0, b.length)));
         }
-        deliver(name, owner, ended, List.of(line));
+        deliver(name, owner, ended, List.of(emperor ? line : vassalsOwn(line)));
     }
 
     /** The lines of one read of {@code name}'s output, printed by no particular owner. */
@@ -186,7 +220,7 @@ public final class VassalTails {
             first--;
         }
         int offset = batch.start(first);
-        Chunk chunk = new Chunk(Arrays.copyOfRange(batch.bytes, offset, batch.end(n - 1)));
+        Chunk chunk = new Chunk(Arrays.copyOfRange(batch.bytes, offset, batch.end(n - 1)), false);
         List<Line> lines = new ArrayList<>(n - first);
         for (int i = first; i < n; i++) {
             lines.add(new Line(chunk, batch.start(i) - offset, batch.end(i) - offset));
@@ -199,7 +233,7 @@ public final class VassalTails {
         if (!ended.isEmpty() || f != null && !f.isEmpty()) {
             List<String> text = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                text.add(batch.line(i));
+                text.add(vassalsOwn(batch.line(i)));
             }
             deliver(name, owner, ended, text);
         }

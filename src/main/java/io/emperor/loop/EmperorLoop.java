@@ -63,6 +63,13 @@ public final class EmperorLoop {
 
         /** The host's deadline has come; called after the turn that reached it. */
         default void deadlineDue(long now) {}
+
+        /**
+         * A line of the emperor's about a vassal it knows ({@code spawned …}, {@code exited …},
+         * {@code refused: …}), just written to the emperor's log: {@code emperor logs NAME} shows
+         * it among the vassal's own lines. Not called for a vassal already forgotten.
+         */
+        default void vassalLine(String name, Effect.Level level, String message) {}
     }
 
     /** Someone waiting for a condition of the loop's state (an operator's {@code stop} until it is stopped). */
@@ -230,7 +237,7 @@ public final class EmperorLoop {
             VassalFile f = c instanceof Change.Added a ? a.file() : ((Change.Changed) c).file();
             known.put(f.name(), f);
             for (Problem w : f.parsed().warnings()) {
-                EmperorLog.vassal(Effect.Level.WARN, f.name(), "warning: " + w);
+                note(f.name(), Effect.Level.WARN, "warning: " + w);
             }
             Event e = f.parsed().isOk()
                     ? new Event.FileValid(f.parsed().value())
@@ -328,7 +335,7 @@ public final class EmperorLoop {
 
     private void run(String name, Vassal v, Effect fx) {
         if (fx instanceof Effect.Log l) {
-            EmperorLog.vassal(l.level(), name, l.message());
+            note(name, l.level(), l.message());
         } else if (fx instanceof Effect.Spawn s) {
             spawn(name, s.spec());
         } else if (fx instanceof Effect.Signal s) {
@@ -337,9 +344,17 @@ public final class EmperorLoop {
             launcher.killGroup(k.runId());
         } else if (fx instanceof Effect.Tell t) {
             launcher.tell(t.runId(), t.message()).ifPresent(why ->
-                    EmperorLog.vassal(Effect.Level.WARN, name, "byte " + t.message() + " not sent on the emperor channel: " + why));
+                    note(name, Effect.Level.WARN, "byte " + t.message() + " not sent on the emperor channel: " + why));
         }
         // Effect.Reply: nothing to carry out; command() reads it from the transition.
+    }
+
+    /** A lifecycle line about one vassal: the emperor's log, and the vassal's tail while the vassal is known. */
+    private void note(String name, Effect.Level level, String message) {
+        EmperorLog.vassal(level, name, message);
+        if (vassals.containsKey(name)) {
+            host.vassalLine(name, level, message);
+        }
     }
 
     private void spawn(String name, VassalSpec spec) {
@@ -429,6 +444,11 @@ public final class EmperorLoop {
 
     public Clock clock() {
         return clock;
+    }
+
+    /** Loop thread: the policy in force (min-uptime decides when a vassal's last problem clears). */
+    public Policy policy() {
+        return lifecycle.policy();
     }
 
     /** For tests and the control socket: runs {@code query} on the loop thread and waits for it. */

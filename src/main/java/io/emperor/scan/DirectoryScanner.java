@@ -41,7 +41,10 @@ import org.slf4j.LoggerFactory;
  *       false); a directory, or what vanished since the listing, is absent;</li>
  *   <li>gives a name to the first directory that has it; a later file with the same name is
  *       ignored and logged once: {@code NAME: ignored: DIR2/NAME.ini has the same name as
- *       DIR1/NAME.ini};</li>
+ *       DIR1/NAME.ini}; within one directory, of {@code NAME.ini}, {@code NAME.js}, {@code NAME.json},
+ *       {@code NAME.xml}, {@code NAME.yaml} and {@code NAME.yml} the one that had the name at the
+ *       last listing keeps it while it is there, else the first in that (byte) order, and the
+ *       others are ignored the same way;</li>
  *   <li>reads a file only when its fingerprint differs from the last scan's (a cache by path,
  *       which forgets files that are gone), so an unchanged directory costs one {@code readdir}
  *       and one {@code stat} per file; it reads through {@link VassalReader}: opened once,
@@ -83,8 +86,8 @@ public final class DirectoryScanner {
     /** The last scan's view of each file: what was parsed for which version. */
     private Map<Path, Cached> cache = new HashMap<>();
     private final Map<Path, DirState> dirStates = new HashMap<>();
-    /** The vassal names each directory had at its last successful listing. */
-    private final Map<Path, Set<String>> lastListed = new HashMap<>();
+    /** The vassal names each directory had at its last successful listing, with the file that had each. */
+    private final Map<Path, Map<String, Path>> lastListed = new HashMap<>();
     private Set<Clash> loggedClashes = Set.of();
     private Map<Path, String> statProblems = Map.of();
 
@@ -248,8 +251,15 @@ public final class DirectoryScanner {
             return;
         }
         report(dir, new DirState(State.LISTED, null));
-        fileNames.sort(null);
-        Set<String> present = new HashSet<>();
+        // By name; of one name's files (NAME.ini, NAME.yaml …), the one that had the name at the
+        // last listing first while it is there, then by file name: a file added later with an
+        // extension that sorts first (another tenant's NAME.ini beside a running NAME.yaml) does
+        // not take the name from a running vassal.
+        Map<String, Path> before = lastListed.getOrDefault(dir, Map.of());
+        fileNames.sort(Comparator.comparing((String f) -> VassalNames.vassalName(f).orElseThrow())
+                .thenComparing(f -> !dir.resolve(f).equals(before.get(VassalNames.vassalName(f).orElseThrow())))
+                .thenComparing(Comparator.naturalOrder()));
+        Map<String, Path> present = new HashMap<>();
         for (String fileName : fileNames) {
             String name = VassalNames.vassalName(fileName).orElseThrow();
             Path file = dir.resolve(fileName);
@@ -257,7 +267,7 @@ public final class DirectoryScanner {
             if (version.isEmpty()) {
                 continue;
             }
-            present.add(name);
+            present.putIfAbsent(name, file);
             Path winner = scan.claimed.putIfAbsent(name, file);
             if (winner != null) {
                 scan.clashes.add(new Clash(file, winner));
@@ -387,9 +397,7 @@ public final class DirectoryScanner {
                 scan.cache.put(entry.getKey(), entry.getValue());
             }
         }
-        for (String name : lastListed.getOrDefault(dir, Set.of())) {
-            scan.claimed.putIfAbsent(name, dir.resolve(name + ".ini"));
-        }
+        lastListed.getOrDefault(dir, Map.of()).forEach(scan.claimed::putIfAbsent);
     }
 
     private Optional<Version> version(String name, Path file, Scan scan) {

@@ -1,20 +1,21 @@
 package io.emperor.scan;
 
+import io.emperor.config.VassalFormat;
 import java.util.Optional;
 
 /**
  * Which file names in a vassal directory are vassals (DESIGN §2). Pure.
  *
- * <p>{@code NAME.ini} is the vassal {@code NAME}. Ignored, because editors and package managers
+ * <p>{@code NAME.ini} is the vassal {@code NAME}, and so are {@code NAME.yaml}, {@code NAME.yml},
+ * {@code NAME.json}, {@code NAME.js} and {@code NAME.xml} (uWSGI vassals: {@link VassalFormat}).
+ * Ignored, because editors and package managers
  * write them next to the real file: names starting with {@code .}, ending in {@code ~},
  * {@code .swp} or {@code .tmp}, containing {@code .dpkg-} or {@code .rpm} ({@code .rpmnew},
- * {@code .rpmsave}, {@code .rpmorig}), and anything not ending in {@code .ini}, including
- * {@code .ini} alone. Also ignored: names with a control character (a newline in a vassal name
+ * {@code .rpmsave}, {@code .rpmorig}), and anything not ending in one of those extensions
+ * (case-sensitive, as in uWSGI), including an extension alone ({@code .ini}). Also ignored: names with a control character (a newline in a vassal name
  * could forge log lines).
  */
 public final class VassalNames {
-    private static final String SUFFIX = ".ini";
-
     private VassalNames() {}
 
     /** The vassal name of a file name (not a path), or empty when the file is not a vassal. */
@@ -25,11 +26,13 @@ public final class VassalNames {
                 || fileName.endsWith(".tmp")
                 || fileName.contains(".dpkg-")
                 || fileName.contains(".rpm")
-                || !fileName.endsWith(SUFFIX)
-                || fileName.length() == SUFFIX.length()
                 || fileName.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
             return Optional.empty();
         }
-        return Optional.of(fileName.substring(0, fileName.length() - SUFFIX.length()));
+        Optional<VassalFormat> format = VassalFormat.of(fileName);
+        if (format.isEmpty() || fileName.length() == format.get().extension().length()) {
+            return Optional.empty();
+        }
+        return Optional.of(VassalFormat.stem(fileName));
     }
 }

@@ -101,4 +101,9 @@ public final class NotifyingHost implements EmperorLoop.Host {
             lastFailure = null;
         }
     }
+
+    @Override
+    public void vassalLine(String name, io.emperor.vassal.Effect.Level level, String message) {
+        inner.vassalLine(name, level, message);
+    }
 }

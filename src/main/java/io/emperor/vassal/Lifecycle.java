@@ -40,7 +40,7 @@ public final class Lifecycle {
             return same(v);
         }
         return switch (v.state()) {
-            case STOPPED, FAILED -> idle(v, e);
+            case STOPPED, FAILED -> idle(v, e, now);
             case BACKOFF -> backoff(v, e, now);
             case STARTING, RUNNING, RELOADING -> live(v, e, now);
             case STOPPING -> stopping(v, e, now);
@@ -66,12 +66,13 @@ public final class Lifecycle {
     }
 
     // STOPPED, FAILED: no process, waiting for a usable file.
-    private Transition idle(Vassal v, Event e) {
+    private Transition idle(Vassal v, Event e, long now) {
         return switch (e.kind()) {
             // STOPPED|FAILED -> STARTING
-            case FILE_VALID -> spawn(v.withFailures(0), ((FileValid) e).spec(), List.of());
+            case FILE_VALID -> spawn(fileAccepted(v).withFailures(0), ((FileValid) e).spec(), List.of());
             // STOPPED|FAILED -> FAILED
-            case FILE_INVALID -> new Transition(v.withState(State.FAILED), refused(((FileInvalid) e).errors()));
+            case FILE_INVALID -> new Transition(refusedFile(v, (FileInvalid) e, now).withState(State.FAILED),
+                    refused(((FileInvalid) e).errors()));
             // -> forgotten
             case FILE_REMOVED -> forget(info("removed"));
             case SHUTDOWN -> forget();
@@ -106,9 +107,10 @@ public final class Lifecycle {
     private Transition backoff(Vassal v, Event e, long now) {
         return switch (e.kind()) {
             // BACKOFF -> STARTING, at once: a touch cuts the backoff short
-            case FILE_VALID -> spawn(v.withFailures(0), ((FileValid) e).spec(), List.of(info("retrying now: file changed")));
+            case FILE_VALID -> spawn(fileAccepted(v).withFailures(0), ((FileValid) e).spec(), List.of(info("retrying now: file changed")));
             // BACKOFF -> FAILED
-            case FILE_INVALID -> new Transition(v.withoutProcess(State.FAILED, Vassal.NO_DEADLINE), refused(((FileInvalid) e).errors()));
+            case FILE_INVALID -> new Transition(refusedFile(v, (FileInvalid) e, now).withoutProcess(State.FAILED, Vassal.NO_DEADLINE),
+                    refused(((FileInvalid) e).errors()));
             case FILE_REMOVED -> forget(info("removed"));
             case SHUTDOWN -> forget();
             // BACKOFF -> STARTING when the backoff is over
@@ -143,17 +145,21 @@ public final class Lifecycle {
                         List.of(info("spawned pid=" + s.pid() + " uid=" + s.uid() + " gid=" + s.gid())));
             }
             // STARTING -> BACKOFF: the process could not even be created
-            case SPAWN_FAILED -> v.runId() == 0 && v.state() == State.STARTING
-                    ? backOff(v, List.of(error("spawn failed: " + ((Event.SpawnFailed) e).reason())), now)
-                    : impossible(v, e);
+            case SPAWN_FAILED -> {
+                if (v.runId() != 0 || v.state() != State.STARTING) {
+                    yield impossible(v, e);
+                }
+                String what = "spawn failed: " + ((Event.SpawnFailed) e).reason();
+                yield backOff(trouble(v, Trouble.Kind.RUN, what, now), List.of(error(what)), now);
+            }
             // STARTING -> RUNNING
             case EXEC_DONE -> same(v.state() == State.STARTING ? v.withState(State.RUNNING) : v);
-            case EXEC_FAILED -> new Transition(v.withExecFailed(), List.of(error("spawn failed: " + ((ExecFailed) e).reason())));
-            case FILE_VALID -> changed(v, ((FileValid) e).spec(), now);
+            case EXEC_FAILED -> execFailed(v, (ExecFailed) e, now);
+            case FILE_VALID -> changed(fileAccepted(v), ((FileValid) e).spec(), now);
             case FILE_INVALID -> {
                 List<Effect> fx = new ArrayList<>(refused(((FileInvalid) e).errors()));
                 fx.add(warn("kept running pid=" + v.pid() + " (last good version of the file)"));
-                yield new Transition(v, fx);
+                yield new Transition(refusedFile(v, (FileInvalid) e, now), fx);
             }
             // STARTING|RUNNING -> STOPPING, then forgotten
             case FILE_REMOVED -> stop(v, After.FORGET, null, now, "file removed");
@@ -245,11 +251,12 @@ public final class Lifecycle {
                     warn("no heartbeat " + period + " after the reload: SIGKILL to process group " + v.pid()),
                     new Effect.KillGroup(v.runId())));
         }
+        Vassal late = trouble(v, Trouble.Kind.RUN, "no heartbeat in the last " + period, now);
         if (v.spec().isUwsgiWithoutMaster()) {
-            return stop(v, After.RESTART, v.spec(), now, "no heartbeat in the last " + period);
+            return stop(late, After.RESTART, v.spec(), now, "no heartbeat in the last " + period);
         }
         // RUNNING -> RELOADING, with a deadline
-        return new Transition(v.reloading(v.spec(), now + policy.requiredHeartbeat().toNanos()), List.of(
+        return new Transition(late.reloading(v.spec(), now + policy.requiredHeartbeat().toNanos()), List.of(
                 warn("no heartbeat in the last " + period + ": reloading byte=1 pid=" + v.pid()),
                 new Effect.Tell(v.runId(), Effect.Tell.RELOAD)));
     }
@@ -259,7 +266,7 @@ public final class Lifecycle {
         return switch (e.kind()) {
             case EXITED -> {
                 List<Effect> fx = new ArrayList<>();
-                fx.add(info("stopped " + ((Exited) e).status() + " after " + seconds(now - v.stopSince())));
+                fx.add(info("stopped " + exitStatus(v, ((Exited) e).status()) + " after " + seconds(now - v.stopSince())));
                 yield switch (v.after()) {
                     // STOPPING -> STARTING
                     case RESTART -> spawn(v.countRestart(), v.next(), fx);
@@ -274,10 +281,10 @@ public final class Lifecycle {
                     yield same(v);
                 }
                 if (!v.killed()) {
-                    yield new Transition(v.withKilled(now + KILL_GRACE), List.of(
-                            warn("stop-timeout " + seconds(v.spec().stopTimeout().toNanos())
-                                    + " passed: SIGKILL to process group " + v.pid()),
-                            new Effect.KillGroup(v.runId())));
+                    String what = "stop-timeout " + seconds(v.spec().stopTimeout().toNanos())
+                            + " passed: SIGKILL to process group " + v.pid();
+                    yield new Transition(trouble(v, Trouble.Kind.RUN, what, now).withKilled(now + KILL_GRACE), List.of(
+                            warn(what), new Effect.KillGroup(v.runId())));
                 }
                 yield new Transition(v.withDeadline(Vassal.NO_DEADLINE), List.of(
                         error("pid=" + v.pid() + " still there " + seconds(KILL_GRACE)
@@ -286,13 +293,13 @@ public final class Lifecycle {
             case FORCE_KILL -> v.killed() ? same(v) : new Transition(v.withKilled(now + KILL_GRACE),
                     List.of(warn("SIGKILL to process group " + v.pid()), new Effect.KillGroup(v.runId())));
             // A file that comes back, or changes, during a stop: start that version once the stop is done.
-            case FILE_VALID -> new Transition(v.stopping(After.RESTART, ((FileValid) e).spec(), v.deadline()),
+            case FILE_VALID -> new Transition(fileAccepted(v).stopping(After.RESTART, ((FileValid) e).spec(), v.deadline()),
                     v.after() == After.RESTART ? List.of() : List.of(info("file is back: will start again once stopped")));
-            case FILE_INVALID -> new Transition(v, refused(((FileInvalid) e).errors()));
+            case FILE_INVALID -> new Transition(refusedFile(v, (FileInvalid) e, now), refused(((FileInvalid) e).errors()));
             case FILE_REMOVED -> same(v.stopping(After.FORGET, null, v.deadline()));
             case SHUTDOWN -> same(v.stopping(After.FORGET, null, v.deadline()));
             case EXEC_DONE -> same(v);
-            case EXEC_FAILED -> new Transition(v.withExecFailed(), List.of(error("spawn failed: " + ((ExecFailed) e).reason())));
+            case EXEC_FAILED -> execFailed(v, (ExecFailed) e, now);
             case SPAWNED -> impossible(v, e);
             case SPAWN_FAILED -> impossible(v, e);
             case VASSAL_SAYS -> same(v);
@@ -377,13 +384,47 @@ public final class Lifecycle {
         // What the main process left behind in its process group is already gone: the launcher
         // SIGKILLs the group before it reaps (see Launcher#reap).
         List<Effect> fx = new ArrayList<>();
-        fx.add(warn("exited " + status + " uptime=" + seconds(uptime)));
+        String how = exitStatus(v, status);
+        fx.add(warn("exited " + how + " uptime=" + seconds(uptime)));
+        if (!v.execFailed()) {
+            // After a failed exec, the exec's failure is the problem, not the exit that follows it.
+            v = trouble(v, Trouble.Kind.RUN, "exited " + how + " after " + seconds(uptime), now);
+        }
         if (!v.execFailed() && uptime >= policy.minUptime().toNanos()) {
             // RUNNING -> STARTING: it ran long enough to be respawned at once
             return spawn(v.withFailures(0).countRestart(), v.spec(), fx);
         }
         // STARTING|RUNNING -> BACKOFF
         return backOff(v, fx, now);
+    }
+
+    /** The exec helper could not start the program: the run's problem. */
+    private Transition execFailed(Vassal v, ExecFailed e, long now) {
+        String what = "spawn failed: " + e.reason();
+        return new Transition(trouble(v, Trouble.Kind.RUN, what, now).withExecFailed(), List.of(error(what)));
+    }
+
+    /** {@code v} with a new last problem ({@link Trouble#after} the one that still stands). */
+    private Vassal trouble(Vassal v, Trouble.Kind kind, String text, long now) {
+        return v.withTrouble(Trouble.after(v.problem(now, policy.minUptime()), kind, text, now));
+    }
+
+    /** Its file was refused: the first reason is the problem. */
+    private Vassal refusedFile(Vassal v, FileInvalid e, long now) {
+        List<Problem> errors = e.errors();
+        String text = errors.isEmpty() ? "refused" : "refused: " + errors.get(0)
+                + (errors.size() > 1 ? " (and " + (errors.size() - 1) + " more)" : "");
+        return trouble(v, Trouble.Kind.FILE, text, now);
+    }
+
+    /** A version of its file was accepted: a refusal is no longer a problem. */
+    private static Vassal fileAccepted(Vassal v) {
+        return v.trouble() != null && v.trouble().kind() == Trouble.Kind.FILE ? v.withTrouble(null) : v;
+    }
+
+    /** How a run ended, uWSGI's special exit codes named for a uWSGI vassal ({@link UwsgiExitCodes}). */
+    private static String exitStatus(Vassal v, ExitStatus status) {
+        return UwsgiExitCodes.describe(status, v.spec() != null && v.spec().kind() == VassalSpec.Kind.UWSGI);
     }
 
     private Transition backOff(Vassal v, List<Effect> before, long now) {

@@ -22,6 +22,7 @@ import io.emperor.config.VassalSpec;
  * @param restarts  how many times the process was started again after the first start
  * @param heartbeatAt monotonic nanos of the current run's last uWSGI heartbeat, or 0 while it has
  *                  sent none (heartbeat monitoring is off until the first one)
+ * @param trouble   the last problem, or null ({@link Trouble}; {@link #problem} says whether it still stands)
  */
 public record Vassal(
         String name,
@@ -38,7 +39,8 @@ public record Vassal(
         int failures,
         long deadline,
         int restarts,
-        long heartbeatAt) {
+        long heartbeatAt,
+        Trouble trouble) {
 
     public static final long NO_DEADLINE = Long.MAX_VALUE;
 
@@ -48,81 +50,91 @@ public record Vassal(
     /** A vassal the emperor has just learned about: nothing runs yet. */
     public static Vassal fresh(String name) {
         return new Vassal(name, State.STOPPED, null, null, After.NOTHING, 0, 0, 0, 0, false, false, 0,
-                NO_DEADLINE, 0, 0);
+                NO_DEADLINE, 0, 0, null);
     }
 
     Vassal withState(State s) {
         return new Vassal(name, s, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, deadline, restarts, heartbeatAt);
+                failures, deadline, restarts, heartbeatAt, trouble);
     }
 
     Vassal withSpec(VassalSpec sp) {
         return new Vassal(name, state, sp, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, deadline, restarts, heartbeatAt);
+                failures, deadline, restarts, heartbeatAt, trouble);
     }
 
     Vassal withDeadline(long d) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, d, restarts, heartbeatAt);
+                failures, d, restarts, heartbeatAt, trouble);
     }
 
     Vassal withFailures(int f) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                f, deadline, restarts, heartbeatAt);
+                f, deadline, restarts, heartbeatAt, trouble);
     }
 
     /** Waiting for a Spawned answer: the state is STARTING, no process known yet. */
     Vassal starting(VassalSpec sp) {
         return new Vassal(name, State.STARTING, sp, null, After.NOTHING, 0, 0, 0, 0, false, false,
-                failures, NO_DEADLINE, restarts, 0);
+                failures, NO_DEADLINE, restarts, 0, trouble);
     }
 
     Vassal withRun(long id, long p, long now) {
         return new Vassal(name, state, spec, next, after, id, p, now, 0, false, false, failures,
-                deadline, restarts, 0);
+                deadline, restarts, 0, trouble);
     }
 
     Vassal withExecFailed() {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, true, killed,
-                failures, deadline, restarts, heartbeatAt);
+                failures, deadline, restarts, heartbeatAt, trouble);
     }
 
     Vassal stopping(After a, VassalSpec nextSpec, long dl) {
         return new Vassal(name, State.STOPPING, spec, nextSpec, a, runId, pid, startedAt, stopSince, execFailed,
-                killed, failures, dl, restarts, heartbeatAt);
+                killed, failures, dl, restarts, heartbeatAt, trouble);
     }
 
     /** The stop signal goes out now: STOPPING until the exit. */
     Vassal stoppingSince(After a, VassalSpec nextSpec, long now, long dl) {
         return new Vassal(name, State.STOPPING, spec, nextSpec, a, runId, pid, startedAt, now, execFailed,
-                killed, failures, dl, restarts, heartbeatAt);
+                killed, failures, dl, restarts, heartbeatAt, trouble);
     }
 
     Vassal withKilled(long dl) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, true,
-                failures, dl, restarts, heartbeatAt);
+                failures, dl, restarts, heartbeatAt, trouble);
     }
 
     /** No process any more. */
     Vassal withoutProcess(State s, long dl) {
         return new Vassal(name, s, spec, null, After.NOTHING, 0, 0, 0, 0, false, false, failures, dl,
-                restarts, 0);
+                restarts, 0, trouble);
     }
 
     /** A uWSGI heartbeat came at {@code at}; the next one is due at {@code dl}. */
     Vassal withHeartbeat(long at, long dl) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, dl, restarts, at);
+                failures, dl, restarts, at, trouble);
     }
 
     /** A uWSGI reload goes out now: RELOADING until the vassal says it is back (or {@code dl}). */
     Vassal reloading(VassalSpec sp, long dl) {
         return new Vassal(name, State.RELOADING, sp, next, after, runId, pid, startedAt, stopSince, execFailed,
-                false, failures, dl, restarts, heartbeatAt);
+                false, failures, dl, restarts, heartbeatAt, trouble);
+    }
+
+    Vassal withTrouble(Trouble t) {
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
+                failures, deadline, restarts, heartbeatAt, t);
+    }
+
+    /** The last problem if it still stands at {@code now} ({@link Trouble#standing}), else null. */
+    public Trouble problem(long now, java.time.Duration minUptime) {
+        return trouble == null ? null : trouble.standing(this, now, minUptime);
     }
 
     Vassal countRestart() {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, deadline, restarts + 1, heartbeatAt);
+                failures, deadline, restarts + 1, heartbeatAt, trouble);
     }
 }

@@ -138,6 +138,25 @@ class EmperorConfigParserTest {
                 + " setuid, setgid, kill, net_bind_service…)"), errors(parser.parse(file)));
     }
 
+    /** Options that are always so here are warnings; a non-file imperial monitor is an error naming it. */
+    @Test
+    void aUwsgiEmperorIniWithAlwaysSoOptionsOrAnImperialMonitor() throws IOException {
+        Path file = write("emperor.ini", "[uwsgi]\nemperor = /v\nemperor-tyrant-initgroups = true\n"
+                + "emperor-subreaper = true\nearly-emperor = true\nemperor-no-blacklist = true\n");
+        Parsed<EmperorConfig> parsed = parser.parse(file);
+        assertTrue(parsed.isOk(), () -> parsed.errors().toString());
+        assertEquals(4, parsed.warnings().size(), () -> parsed.warnings().toString());
+        assertTrue(parsed.warnings().get(0).toString().startsWith(file + ":3: emperor-tyrant-initgroups: uWSGI option"
+                + " ignored: always so"), () -> parsed.warnings().toString());
+        for (String monitor : List.of("pg://dbname=emperor", "mongodb://127.0.0.1:27017,emperor.vassals",
+                "amqp://127.0.0.1", "zmq://tcp://127.0.0.1:5252")) {
+            Path m = write("m.ini", "[uwsgi]\nemperor = " + monitor + "\n");
+            assertEquals(List.of(m + ":2: emperor: the imperial monitor " + monitor.substring(0, monitor.indexOf("://") + 3)
+                    + " is not supported: vassals come from directories (a path, dir:// or glob://)"),
+                    parser.parse(m).errors().stream().map(Problem::toString).toList());
+        }
+    }
+
     @Test
     void aUwsgiEmperorIniWithAnUnknownOptionOrAGlob() throws IOException {
         Path file = write("emperor.ini", "[uwsgi]\nemperor = /etc/uwsgi/vassals/*.ini\nhttp-socket = :8080\n");

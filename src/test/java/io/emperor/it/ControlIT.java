@@ -84,7 +84,7 @@ class ControlIT extends ItSupport {
             assertTrue(lines.stream().anyMatch(l -> l.matches("app\\s+running\\s+" + p.pid() + "\\s+\\d+\\s+\\d+s\\s+0\\s+-")),
                     table.stdout());
             assertTrue(lines.stream().anyMatch(l -> l.matches("broken\\s+failed\\s+-\\s+-\\s+-\\s+0\\s+-")), table.stdout());
-            assertTrue(lines.stream().anyMatch(l -> l.startsWith("broken: " + ws.vassals.resolve("broken.ini") + ":2: ")),
+            assertTrue(lines.stream().anyMatch(l -> l.startsWith("broken: refused: " + ws.vassals.resolve("broken.ini") + ":2: ")),
                     table.stdout());
             assertEquals("2 vassals: 1 failed, 1 running.", lines.get(lines.size() - 1));
 
@@ -183,7 +183,9 @@ class ControlIT extends ItSupport {
 
             CliResult logs = cli("logs", "-n", "5", "app");
             assertExit(0, logs);
-            assertEquals("trap-hup.sh ready pid=" + p.pid() + "\n", logs.stdout());
+            // The emperor's lines about app among app's own, in the order they came (journalctl -u).
+            assertTrue(logs.stdout().matches("\\[emperor\\] app: spawned pid=" + p.pid() + " uid=\\d+ gid=\\d+\n"
+                    + q("trap-hup.sh ready pid=" + p.pid()) + "\n"), logs.stdout());
 
             List<String> cmd = new ArrayList<>(EmperorProcess.javaCommand());
             cmd.addAll(List.of("logs", "--socket", socket().toString(), "-f", "-n", "1", "app"));
@@ -193,6 +195,7 @@ class ControlIT extends ItSupport {
                 for (int n = 1; n <= 3; n++) {
                     Workspace.touch(file);
                     awaitLines(hups, n);
+                    assertEquals("[emperor] app: reloading signal=HUP pid=" + p.pid(), out.readLine(), "the emperor's line " + n);
                     assertEquals("trap-hup.sh: got HUP", out.readLine(), "line " + n + " followed");
                 }
             } finally {

@@ -189,4 +189,44 @@ class ControlRightsIT extends UsersItSupport {
             assertFalse(app.isAlive());
         }
     }
+
+    /**
+     * A tenant sees the last problem and the emperor's lines of its own vassals only: alice reads
+     * why her vassal fails (status and logs), and nothing of bob's, whose path stays his.
+     */
+    @Test
+    void aTenantSeesTheProblemsOfItsOwnVassalsOnly() throws Exception {
+        try (EmperorProcess emp = EmperorProcess.start(ws, "--tyrant", "--vassals", ws.vassals.toString())) {
+            TyrantSupport.vassal(ws, ws.vassals, "a", alice.uid(), alice.gid(), "rw-r--r--",
+                    "exec = /nonexistent/alice-app");
+            TyrantSupport.vassal(ws, ws.vassals, "b", bob.uid(), bob.gid(), "rw-r--r--",
+                    "exec = /nonexistent/bob-secret-app");
+            emp.awaitLog(Lines.lifecycle("a", "spawn failed: .*alice-app.*"));
+            emp.awaitLog(Lines.lifecycle("b", "spawn failed: .*bob-secret-app.*"));
+
+            CliResult status = io.emperor.testing.Poll.until("alice's status with her problem", java.time.Duration.ofSeconds(60), () -> {
+                try {
+                    CliResult r = as(alice, "status", "--json");
+                    return r.stdout().contains("\"last_problem\":\"spawn failed: ") ? java.util.Optional.of(r) : java.util.Optional.empty();
+                } catch (IOException | InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            }, emp::diagnostics);
+            assertEquals(List.of("a"), names(status), status.stdout());
+            assertTrue(status.stdout().contains("/nonexistent/alice-app: No such file or directory"), status.stdout());
+            assertFalse(status.stdout().contains("bob-secret"), status.stdout());
+            CliResult table = as(alice, "status");
+            assertTrue(table.stdout().contains("a: spawn failed: "), table.stdout());
+            assertFalse(table.stdout().contains("bob-secret"), table.stdout());
+
+            CliResult logs = as(alice, "logs", "-n", "200", "a");
+            assertEquals(0, logs.exitCode(), logs.stderr());
+            assertTrue(logs.stdout().contains("[emperor] a: spawn failed: exec /nonexistent/alice-app"), logs.stdout());
+            assertFalse(logs.stdout().contains("bob-secret"), logs.stdout());
+            assertEquals(4, as(alice, "logs", "b").exitCode(), "bob's vassal does not exist for alice");
+            CliResult bobs = as(bob, "logs", "-n", "200", "b");
+            assertTrue(bobs.stdout().contains("[emperor] b: spawn failed: exec /nonexistent/bob-secret-app"), bobs.stdout());
+            assertFalse(bobs.stdout().contains("alice-app"), bobs.stdout());
+        }
+    }
 }

@@ -233,4 +233,51 @@ class VassalTailsTest {
         assertEquals(List.of("internal error"), ended);
         assertEquals(List.of("one", "two"), other);
     }
+
+    /** The emperor's lines about a vassal sit among its own in the order they came (journalctl -u), read and followed alike. */
+    @Test
+    void theEmperorsLinesAreInterleavedWithTheVassalsOwn() {
+        VassalTails t = new VassalTails();
+        List<String> followed = new ArrayList<>();
+        t.follow("app", followed::add);
+        t.appendEmperor("app", VassalTails.NO_OWNER, "[emperor] app: spawned pid=7 uid=0 gid=0");
+        t.append("app", "hello");
+        t.appendEmperor("app", VassalTails.NO_OWNER, "[emperor] app: exited status=1 uptime=0.01s");
+        List<String> expected = List.of("[emperor] app: spawned pid=7 uid=0 gid=0", "hello",
+                "[emperor] app: exited status=1 uptime=0.01s");
+        assertEquals(expected, t.lines("app"));
+        assertEquals(expected, followed);
+    }
+
+    /** Attack: a vassal prints a line that would pass for the emperor's; it is read with its [ escaped. */
+    @Test
+    void aVassalCannotForgeAnEmperorsLine() {
+        VassalTails t = new VassalTails();
+        List<String> followed = new ArrayList<>();
+        t.follow("app", followed::add);
+        t.append("app", "[emperor] app: exited status=0 uptime=9s");
+        t.append("app", batch("[emperor] app: stopped"));
+        t.appendEmperor("app", VassalTails.NO_OWNER, "[emperor] app: spawned pid=7 uid=0 gid=0");
+        List<String> expected = List.of("\\x5bemperor] app: exited status=0 uptime=9s", "\\x5bemperor] app: stopped",
+                "[emperor] app: spawned pid=7 uid=0 gid=0");
+        assertEquals(expected, t.lines("app"));
+        assertEquals(expected, followed);
+        assertEquals(List.of("[emperor]x", "[emperor"), List.of(VassalTails.vassalsOwn("[emperor]x"), VassalTails.vassalsOwn("[emperor")));
+    }
+
+    /** The emperor's lines count against the same bounds: a tenant's crash loop cannot grow its tail past its share. */
+    @Test
+    void theEmperorsLinesAreBoundedLikeTheVassalsOwn() {
+        VassalTails.Limits limits = new VassalTails.Limits(50, 64 * 1024, 128 * 1024, 512 * 1024);
+        VassalTails t = new VassalTails(limits);
+        String line = "[emperor] app: spawn failed: exec /" + "x".repeat(1000) + ": No such file or directory";
+        for (int v = 0; v < 10; v++) {
+            for (int i = 0; i < 200; i++) {
+                t.appendEmperor("app" + v, ALICE, line);
+                assertTrue(t.bytesOf(ALICE) <= limits.ownerBytes(), "alice holds " + t.bytesOf(ALICE));
+            }
+        }
+        assertTrue(t.lines("app9").size() >= 2 && t.lines("app9").size() <= 50, "the line bound: " + t.lines("app9").size());
+        assertTrue(t.totalBytes() <= limits.totalBytes());
+    }
 }

@@ -10,6 +10,7 @@ import io.emperor.config.VassalSpec;
 import io.emperor.scan.Fingerprint;
 import io.emperor.scan.Snapshot;
 import io.emperor.scan.VassalFile;
+import io.emperor.vassal.Effect;
 import io.emperor.vassal.Event;
 import io.emperor.vassal.ExitStatus;
 import io.emperor.vassal.Lifecycle;
@@ -47,7 +48,14 @@ class LoopTest {
                 public void stopWatching() {
                     host.add("stopWatching");
                 }
+
+                @Override
+                public void vassalLine(String name, Effect.Level level, String message) {
+                    tailed.add(name + ": " + message);
+                }
             });
+    /** The emperor's lines about vassals as the host got them for the vassals' tails. */
+    final List<String> tailed = new ArrayList<>();
 
     /** Records spawns, signals and group kills; exits are reported by the test. */
     static final class FakeLauncher implements Launcher {
@@ -401,5 +409,19 @@ class LoopTest {
         assertEquals(Map.of(Tally.CLEAN, 1L, Tally.ERROR, 1L, Tally.SIGNAL, 1L, Tally.STOPPED, 0L, Tally.SPAWN_FAILED, 1L), exits);
         assertEquals(3, loop.tally().restarts());
         assertEquals(4, loop.tally().spawns());
+    }
+
+    /** The emperor's lines about a vassal go to its tail too (emperor logs NAME), but not once it is forgotten. */
+    @Test
+    void theEmperorsLinesAboutAVassalGoToTheHostForItsTail() {
+        scan(file(Specs.program("app", "/bin/app")));
+        assertEquals("app: spawned pid=100 uid=0 gid=0", tailed.get(0), tailed.toString());
+        loop.handle(new LoopEvent.ForVassal("app", new Event.ExecFailed(1, "exec /bin/app: No such file or directory")));
+        assertEquals("app: spawn failed: exec /bin/app: No such file or directory", tailed.get(tailed.size() - 1));
+        exit("app", ExitStatus.exited(127));
+        assertEquals(State.BACKOFF, vassal("app").state());
+        tailed.clear();
+        scan();
+        assertEquals(List.of(), tailed, "the lines about a forgotten vassal are in emperor.log only");
     }
 }

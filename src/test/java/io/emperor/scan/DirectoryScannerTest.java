@@ -99,6 +99,49 @@ class DirectoryScannerTest {
         assertEquals(second, scanner.scan().files().get("app").path());
     }
 
+    /**
+     * NAME.ini beside NAME.yaml (and .js, .json, .xml, .yml): one name, one vassal. The first file
+     * name in sort order wins (.ini, .js, .json, .xml, .yaml, .yml), each other is ignored with
+     * the clash line, as a clash between directories; but a file added later does not take the
+     * name from the one that has it (in a shared tyrant directory, another tenant's NAME.ini
+     * beside a running NAME.yaml); the winner's directory keeps the name, with its file, while the
+     * directory cannot be read.
+     */
+    @Test
+    void sameStemDifferentExtensionsAreOneNameTheFirstFileNameWins() throws IOException {
+        List<String> names = List.of("app.yml", "app.yaml", "app.xml", "app.json", "app.js", "app.ini");
+        for (String name : names) {
+            write(one, name);
+        }
+        Path yamlElsewhere = write(two, "app.yaml");
+        DirectoryScanner scanner = new DirectoryScanner(List.of(one, two), parser);
+        Snapshot snapshot = scanner.scan();
+        assertEquals(Set.of("app"), snapshot.files().keySet());
+        assertEquals(one.resolve("app.ini"), snapshot.files().get("app").path());
+        for (String ignored : List.of("app.js", "app.json", "app.xml", "app.yaml", "app.yml")) {
+            assertEquals(1, logs.count("app: ignored: " + one.resolve(ignored) + " has the same name as "
+                    + one.resolve("app.ini")), ignored);
+            assertEquals(0, parser.calls(one.resolve(ignored)));
+        }
+        Files.delete(one.resolve("app.ini"));
+        assertEquals(one.resolve("app.js"), scanner.scan().files().get("app").path());
+        // A file that sorts first, added later, does not take the name from the one that has it.
+        Path lateIni = write(one, "app.ini");
+        assertEquals(one.resolve("app.js"), scanner.scan().files().get("app").path());
+        assertEquals(1, logs.count("app: ignored: " + lateIni + " has the same name as " + one.resolve("app.js")));
+        Files.delete(lateIni);
+
+        // The unreadable directory's name stays, with the file that had it.
+        for (String name : List.of("app.js", "app.json", "app.xml", "app.yaml")) {
+            Files.delete(one.resolve(name));
+        }
+        scanner.scan();
+        deleteTree(one);
+        Files.writeString(one, "not a directory");
+        scanner.scan();
+        assertEquals(1, logs.count("app: ignored: " + yamlElsewhere + " has the same name as " + one.resolve("app.yml")));
+    }
+
     @Test
     void aMissingDirectoryIsWaitedFor() throws IOException {
         Path later = tmp.resolve("later");

@@ -28,6 +28,20 @@ class VassalNamesTest {
         "app,               IGNORED",
         "app.INI,           IGNORED",
         ".ini,              IGNORED",
+        "app.yaml,          app",
+        "app.yml,           app",
+        "app.json,          app",
+        "app.js,            app",
+        "app.xml,           app",
+        "app.ini.yaml,      app.ini",
+        ".yaml,             IGNORED",
+        ".app.yaml,         IGNORED",
+        "app.yaml~,         IGNORED",
+        "app.yaml.swp,      IGNORED",
+        "app.json.dpkg-new, IGNORED",
+        "app.YAML,          IGNORED",
+        "app.jsonx,         IGNORED",
+        "app.toml,          IGNORED",
     })
     void table(String fileName, String expected) {
         assertEquals(Optional.ofNullable(expected), VassalNames.vassalName(fileName));
