@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.LoggingEvent;
+import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.FileAppender;
 import ch.qos.logback.core.OutputStreamAppender;
@@ -11,6 +12,7 @@ import ch.qos.logback.core.rolling.RollingFileAppender;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.Path;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -37,20 +39,29 @@ final class EmperorAppenders {
     static final class Console extends ConsoleAppender<ILoggingEvent> implements PreEncoded {
         @Override
         public boolean writePreEncoded(byte[] b, int off, int len) {
-            return write(this, streamWriteLock, b, off, len);
+            return write(this, streamWriteLock, b, off, len, false);
         }
     }
 
     /** A file, never rotated by the emperor. */
     static final class PlainFile extends FileAppender<ILoggingEvent> implements PreEncoded {
         @Override
+        protected void subAppend(ILoggingEvent event) {
+            appendEvent(this, streamWriteLock, event);
+        }
+
+        @Override
         public boolean writePreEncoded(byte[] b, int off, int len) {
-            return write(this, streamWriteLock, b, off, len);
+            return write(this, streamWriteLock, b, off, len, false);
         }
 
         @Override
         public void openFile(String name) throws IOException {
             openRetrying(this, streamWriteLock, name);
+        }
+
+        ReentrantLock lock() {
+            return streamWriteLock;
         }
     }
 
@@ -60,77 +71,49 @@ final class EmperorAppenders {
      * last newline that fits, that part is written, the file rotated, and the rest written to the
      * new file (cut again if needed), so no file is more than one line over the size (a line
      * alone longer than it goes whole into a file of its own) and no line is split. The size is
-     * counted here, per write, not looked up by logback's size-based policy (which looks at the
-     * file at most every so often: a burst passes it by megabytes); the policy is set only
-     * because logback requires one. Logback's own rollover lock is out of a subclass's reach, so
-     * both paths take {@link #rollLock} around the count, the rollover and the write.
+     * counted by the {@link RetryingFileStream}, per write that reached the file, not looked up by
+     * logback's size-based policy (which looks at the file at most every so often: a burst passes
+     * it by megabytes). The stream rotates under the appender's lock ({@link EmperorLogRotation},
+     * not logback's window policy, whose gzip deletes the file when compressing fails), then opens
+     * the path again itself; logback's policies are set only because it requires them.
      */
     static final class Rolling extends RollingFileAppender<ILoggingEvent> implements PreEncoded {
-        private final ReentrantLock rollLock = new ReentrantLock();
         /** Rotate before a write that would take the file past this many bytes. */
         private long maxSize = Long.MAX_VALUE;
-        /** Bytes in the current file: its length when opened, plus what was written since. */
-        private long size;
+
+        /** How many gzipped files are kept. */
+        private int backups = 5;
 
         void setMaxSize(long maxSize) {
             this.maxSize = maxSize;
         }
 
+        void setBackups(int backups) {
+            this.backups = backups;
+        }
+
+        ReentrantLock lock() {
+            return streamWriteLock;
+        }
+
         @Override
         protected void subAppend(ILoggingEvent event) {
-            if (!isStarted()) {
-                return;
-            }
-            byte[] b = getEncoder().encode(event); // as OutputStreamAppender.subAppend does, then our write
-            writePreEncoded(b, 0, b.length);
+            appendEvent(this, streamWriteLock, event);
         }
 
         @Override
         public boolean writePreEncoded(byte[] b, int off, int len) {
-            rollLock.lock();
-            try {
-                int end = off + len;
-                boolean stuck = false; // a rollover of this write left a non-empty file: no second one
-                while (off < end) {
-                    int n = end - off;
-                    if (size + n > maxSize) {
-                        int fit = lastLineEnd(b, off, (int) Math.min(n, Math.max(0, maxSize - size)));
-                        if (fit > 0) {
-                            n = fit; // the lines that fit
-                        } else if (size > 0 && !stuck) {
-                            long length = new File(getFile()).length(); // truncated by another (copytruncate)?
-                            if (length < size) {
-                                size = length;
-                                continue;
-                            }
-                            rollover(); // openFile sets size to the new file's length
-                            stuck = size > 0;
-                            continue;
-                        } else {
-                            // An empty file and a line longer than the size: that line alone.
-                            n = firstLineEnd(b, off, n);
-                        }
-                    }
-                    if (!write(this, streamWriteLock, b, off, n)) {
-                        return false;
-                    }
-                    size += n;
-                    off += n;
-                }
-                return true;
-            } finally {
-                rollLock.unlock();
-            }
+            return write(this, streamWriteLock, b, off, len, false);
         }
 
         @Override
         public void openFile(String name) throws IOException {
-            rollLock.lock();
+            streamWriteLock.lock();
             try {
-                openRetrying(this, streamWriteLock, name);
-                size = new File(name).length();
+                RetryingFileStream s = openRetrying(this, streamWriteLock, name);
+                s.rotateBefore(maxSize, () -> EmperorLogRotation.rotate(Path.of(name), backups));
             } finally {
-                rollLock.unlock();
+                streamWriteLock.unlock();
             }
         }
     }
@@ -155,14 +138,61 @@ final class EmperorAppenders {
         return len;
     }
 
+    /**
+     * A new appender replaces {@code old} (SIGHUP: a new format or rotation): what old's stream
+     * keeps for a failing file, and its counts, go to the new one's, so that they are written
+     * there, in front, once the file works, rather than lost when old stops.
+     */
+    static void handOver(Appender<ILoggingEvent> old, Appender<ILoggingEvent> next) {
+        if (old instanceof OutputStreamAppender<ILoggingEvent> o && next instanceof OutputStreamAppender<ILoggingEvent> n
+                && (o instanceof PlainFile || o instanceof Rolling) && (n instanceof PlainFile || n instanceof Rolling)) {
+            ReentrantLock oldLock = lock(o);
+            ReentrantLock nextLock = lock(n);
+            oldLock.lock();
+            nextLock.lock();
+            try {
+                if (o.getOutputStream() instanceof RetryingFileStream os
+                        && n.getOutputStream() instanceof RetryingFileStream ns) {
+                    ns.takeOver(os);
+                }
+            } finally {
+                nextLock.unlock();
+                oldLock.unlock();
+            }
+        }
+    }
+
+    private static ReentrantLock lock(OutputStreamAppender<ILoggingEvent> a) {
+        return a instanceof PlainFile p ? p.lock() : ((Rolling) a).lock();
+    }
+
+    /** An event: a line of the emperor's, or of a vassal's when it comes by its logger (logback's path). */
+    private static void appendEvent(OutputStreamAppender<ILoggingEvent> appender, ReentrantLock lock, ILoggingEvent e) {
+        if (!appender.isStarted()) {
+            return;
+        }
+        byte[] b = appender.getEncoder().encode(e); // as OutputStreamAppender.subAppend does, then our write
+        String logger = e.getLoggerName();
+        boolean vassal = EmperorLog.VASSAL_LOGGER.equals(logger) || EmperorLog.RAW_VASSAL_LOGGER.equals(logger);
+        write(appender, lock, b, 0, b.length, !vassal);
+    }
+
+    /**
+     * Writes whole lines under the appender's lock: the emperor's ({@code emperor}) or vassal
+     * output, which a failing {@link RetryingFileStream} keeps or drops.
+     */
     private static boolean write(OutputStreamAppender<ILoggingEvent> appender, ReentrantLock lock, byte[] b, int off,
-            int len) {
+            int len, boolean emperor) {
         lock.lock();
         try {
             if (!appender.isStarted()) {
                 return false;
             }
             OutputStream out = appender.getOutputStream();
+            if (out instanceof RetryingFileStream r) {
+                r.write(b, off, len, emperor);
+                return true;
+            }
             out.write(b, off, len);
             if (appender.isImmediateFlush()) {
                 out.flush();
@@ -177,14 +207,24 @@ final class EmperorAppenders {
         }
     }
 
-    /** What FileAppender.openFile does (under the stream lock), with a {@link RetryingFileStream}. */
-    private static void openRetrying(FileAppender<ILoggingEvent> appender, ReentrantLock lock, String name)
-            throws IOException {
+    /**
+     * What FileAppender.openFile does (under the stream lock), with a {@link RetryingFileStream}:
+     * a new one the first time; later (SIGHUP) the same one opens the path again, so what it keeps
+     * for a failing file is not lost.
+     */
+    private static RetryingFileStream openRetrying(FileAppender<ILoggingEvent> appender, ReentrantLock lock,
+            String name) throws IOException {
         lock.lock();
         try {
+            if (appender.getOutputStream() instanceof RetryingFileStream current) {
+                current.reopen(new File(name));
+                return current;
+            }
             LoggerContext ctx = (LoggerContext) appender.getContext();
-            appender.setOutputStream(new RetryingFileStream(new File(name), System.err, System::nanoTime,
-                    message -> warning(appender, ctx, message)));
+            RetryingFileStream s = new RetryingFileStream(new File(name),
+                    RetryingFileStream.Env.of(message -> warning(appender, ctx, message), lock));
+            appender.setOutputStream(s);
+            return s;
         } finally {
             lock.unlock();
         }

@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Configures logback in code (its XML start-up costs ~0.4 s): everything to stderr, or appended
  * to one file, rotated by size when {@code log-maxsize} is set, before the write that would
- * cross it ({@link EmperorAppenders.Rolling}; {@code FILE.1.gz} ... {@code FILE.N.gz}, logback's
- * {@link FixedWindowRollingPolicy}). The appenders are
+ * cross it ({@link EmperorAppenders.Rolling}; {@code FILE.1.gz} ... {@code FILE.N.gz},
+ * {@link EmperorLogRotation}). The appenders are
  * {@link EmperorAppenders}: vassal output goes to them as pre-encoded bytes ({@link #preEncoded}),
  * and a failing file is reported and retried ({@link RetryingFileStream}). A user who wants their
  * own appenders passes {@code -Dlogback.configurationFile=etc/logback.xml} and this class leaves
@@ -192,6 +192,7 @@ public final class LogSetup {
         root.addAppender(appender);
         if (old != null) {
             root.detachAppender(old);
+            EmperorAppenders.handOver(old, appender); // what a failing log file keeps (docs/logging.md)
             old.stop();
         }
         fileAppender = file;
@@ -215,6 +216,7 @@ public final class LogSetup {
     private static RollingFileAppender<ILoggingEvent> rolling(LoggerContext ctx, Target target) {
         EmperorAppenders.Rolling r = new EmperorAppenders.Rolling();
         r.setMaxSize(target.maxSize());
+        r.setBackups(target.backups());
         r.setContext(ctx);
         r.setFile(target.file().toString());
         FixedWindowRollingPolicy window = new FixedWindowRollingPolicy();

@@ -137,8 +137,9 @@ class LogRobustnessIT extends ItSupport {
             // 2 MiB of 1 KiB lines, then one line a second (no "$(": ini magic).
             Path file = ws.vassal("full", sh("yes `head -c 1023 /dev/zero | tr \"\\0\" y` | head -c 2097152;"
                     + " i=0; while :; do i=`expr $i + 1`; echo tick $i; sleep 1; done"), "stop-timeout = 2");
-            String failure = "emperor: cannot write log file " + log + ": No space left on device; its lines are lost"
-                    + " until a retry succeeds (every 2s)";
+            String failure = "emperor: cannot write log file " + log + ": No space left on device; until a retry"
+                    + " succeeds (every 2s) the emperor's lines are kept (the last 10000) and copied here, vassal output"
+                    + " is dropped and counted";
             Poll.until("the failure on stderr", Duration.ofSeconds(30), () -> Workspace.read(err).contains(failure),
                     () -> Workspace.read(err));
             // A few retries, all failing: the vassal's output goes on (the emperor's in-memory tail,
@@ -151,10 +152,10 @@ class LogRobustnessIT extends ItSupport {
             Process grow = new ProcessBuilder("mount", "-o", "remount,size=8m", tiny.toString()).inheritIO().start();
             assertTrue(grow.waitFor(10, TimeUnit.SECONDS) && grow.exitValue() == 0, "remount");
             Poll.until("writable again, in the log", Duration.ofSeconds(30),
-                    () -> Workspace.read(log).contains("[emperor] log file " + log + " is writable again; "));
+                    () -> Workspace.read(log).contains("[emperor] log file " + log + " is writable again after "));
             // Said on stderr too; the log's line may come first, so this is waited for as well.
             Poll.until("writable again, on stderr", Duration.ofSeconds(30),
-                    () -> Workspace.read(err).contains("emperor: log file " + log + " is writable again; "),
+                    () -> Workspace.read(err).contains("emperor: log file " + log + " is writable again after "),
                     () -> Workspace.read(err));
             Poll.until("ticks in the log again", Duration.ofSeconds(30), () -> {
                 String text = Workspace.read(log);

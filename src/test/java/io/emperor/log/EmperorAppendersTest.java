@@ -48,6 +48,47 @@ class EmperorAppendersTest {
         }
     }
 
+    /**
+     * On a full disk (/dev/full behind the path) events of the emperor's logger are kept and
+     * those of the vassal loggers dropped and counted; once the path is a file, the retry thread
+     * alone writes them. A SIGHUP with a new format in between hands them over.
+     */
+    @Test
+    void onAFullDiskTheEmperorsEventsAreKeptAndVassalEventsCountedAcrossANewAppender() throws Exception {
+        Path full = Path.of("/dev/full");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(full), "needs a writable /dev/full");
+        Path log = dir.resolve("emperor.log");
+        Files.createSymbolicLink(log, full);
+        LogSetup.install(ctx, new LogSetup.Target(log, LogFormat.PLAIN, 0, 5));
+        ctx.getLogger(EmperorLog.EMPEROR_LOGGER).info("app: spawned pid=1");
+        ctx.getLogger(EmperorLog.VASSAL_LOGGER).info("[app] printed");
+        ctx.getLogger(EmperorLog.RAW_VASSAL_LOGGER).info("raw");
+        LogSetup.install(ctx, new LogSetup.Target(log, LogFormat.JOURNAL, 0, 5)); // SIGHUP, a new format
+        ctx.getLogger(EmperorLog.EMPEROR_LOGGER).info("app: stopped");
+        Files.delete(log);
+        Files.createFile(log);
+        io.emperor.testing.Poll.until("the kept lines", java.time.Duration.ofSeconds(30),
+                () -> Text.read(log).contains("app: stopped"), () -> Text.read(log));
+        List<String> lines = Files.readAllLines(log);
+        assertEquals(3, lines.size(), String.join("\n", lines));
+        assertTrue(lines.get(0).matches("<4>\\[emperor\\] log file " + java.util.regex.Pattern.quote(log.toString())
+                + " is writable again after \\d+s \\(No space left on device\\); dropped meanwhile: 2 lines \\(\\d+ bytes\\)"
+                + " of vassal output, 0 lines \\(0 bytes\\) of the emperor's; 2 lines of the emperor's follow"), lines.get(0));
+        assertTrue(lines.get(1).matches("\\S+ \\[emperor\\] app: spawned pid=1"), "kept in the old format: " + lines.get(1));
+        assertEquals("<6>[emperor] app: stopped", lines.get(2));
+    }
+
+    /** Reads a file whole, or "" when it cannot. */
+    private static final class Text {
+        static String read(Path p) {
+            try {
+                return Files.readString(p);
+            } catch (java.io.IOException e) {
+                return "";
+            }
+        }
+    }
+
     @Test
     void preEncodedWritesRotateTheLogBeforeCrossingTheSize() throws Exception {
         Path log = dir.resolve("emperor.log");
