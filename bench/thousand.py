@@ -18,7 +18,10 @@ a newline to a FIFO and then waits in pause() until it is killed. The bench read
             the arguments of a root vassal: the floor, the one cost the emperor cannot avoid.
 
 Each round measures the baseline, the helper loop, then the emperor, and prints them and the
-ratios to the baseline; the summary is the median of the rounds' ratios. Run as root (the emperor as root, as by hand), from the
+ratios to the baseline; the summary is the median of the rounds' ratios. Each also prints the CPU
+time each way costs, which a busy machine disturbs less than the wall time: the spawning loop's own
+(the bench's, or the emperor's for the burst, from /proc/PID/stat) plus that of the N processes
+until they ran (each one's /proc/PID/schedstat: the helper's part included, it is the same process). Run as root (the emperor as root, as by hand), from the
 repository root after `mvn -B -q package -DskipTests`. Environment:
   ROUNDS=3            rounds
   TYRANT=1            run the emperor with --tyrant (the files owned by nobody, vassals run as nobody)
@@ -51,18 +54,17 @@ EXTRA = os.environ.get("EMPEROR_JAVA_OPTS", "").split()
 
 PROGRAM_C = r"""
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 int main(int argc, char **argv) {
     if (argc < 3) return 2;
     int fd = open(argv[1], O_WRONLY);
     if (fd < 0) return 1;
-    char line[32];
-    size_t n = strlen(argv[2]);
-    if (n > 30) return 2;
-    memcpy(line, argv[2], n);
-    line[n] = '\n';
-    if (write(fd, line, n + 1) != (ssize_t) (n + 1)) return 1;
+    char line[64];
+    int n = snprintf(line, sizeof line, "%s %d\n", argv[2], (int) getpid());
+    if (n <= 0 || n >= (int) sizeof line) return 2;
+    if (write(fd, line, n) != n) return 1;
     close(fd);
     for (;;) pause();
 }
@@ -75,14 +77,14 @@ class Markers:
     def __init__(self, fifo):
         self.fd = os.open(fifo, os.O_RDWR)  # a writer of our own: no EOF between rounds
         self.cond = threading.Condition()
-        self.seen = set()
+        self.seen = {}
         self.last = 0.0
         self.prefix = None
         threading.Thread(target=self.run, daemon=True).start()
 
     def start(self, prefix):
         with self.cond:
-            self.seen = set()
+            self.seen = {}
             self.prefix = prefix
 
     def run(self):
@@ -94,9 +96,9 @@ class Markers:
             *lines, buf = buf.split(b"\n")
             with self.cond:
                 for line in lines:
-                    s = line.decode()
-                    if self.prefix and s.startswith(self.prefix):
-                        self.seen.add(s)
+                    name, _, pid = line.decode().partition(" ")
+                    if self.prefix and name.startswith(self.prefix):
+                        self.seen[name] = int(pid)
                 self.last = now
                 self.cond.notify_all()
 
@@ -109,6 +111,21 @@ class Markers:
                     raise SystemExit(f"only {len(self.seen)} of {n} programs ran within {timeout} s")
                 self.cond.wait(left)
             return self.last
+
+    def cpu(self):
+        """CPU time (s) of the programs that said they ran (the helper's part included: same process)."""
+        with self.cond:
+            pids = list(self.seen.values())
+        total = 0
+        for pid in pids:
+            with open(f"/proc/{pid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
+
+
+def self_cpu():
+    t = os.times()
+    return t.user + t.system
 
 
 def kill_all(pids):
@@ -128,12 +145,15 @@ def baseline(prog, fifo, markers, r):
     prefix = f"b{r}-"
     markers.start(prefix)
     pids = []
+    c0 = self_cpu()
     t0 = time.monotonic()
     for i in range(N):
         pids.append(os.posix_spawn(prog, [prog, fifo, f"{prefix}{i}"], {}))
+    c = self_cpu() - c0
     t = markers.wait(N, 120) - t0
+    cpu = c + markers.cpu()
     kill_all(pids)
-    return t
+    return t, cpu
 
 
 def through_helper(helper, prog, fifo, markers, r):
@@ -146,15 +166,18 @@ def through_helper(helper, prog, fifo, markers, r):
     os.write(env, b"PATH=/usr/local/bin:/usr/bin:/bin\0")
     me = str(os.getpid())
     pids = []
+    c0 = self_cpu()
     t0 = time.monotonic()
     for i in range(N):
         argv = [helper, "-R", "2", "-P", me, "-s", "9", "-E", "5", "-m", "0022", "-d", "/", "--",
                 prog, fifo, f"{prefix}{i}"]
         pids.append(os.posix_spawn(helper, argv, {}, file_actions=[(os.POSIX_SPAWN_DUP2, env, 5)]))
+    c = self_cpu() - c0
     t = markers.wait(N, 120) - t0
+    cpu = c + markers.cpu()
     kill_all(pids)
     os.close(env)
-    return t
+    return t, cpu
 
 
 def emperor(work, prog, fifo, markers, r):
@@ -194,13 +217,14 @@ def emperor(work, prog, fifo, markers, r):
         os.rename(os.path.join(stage, f"t{i}.ini"), os.path.join(vdir, f"t{i}.ini"))
     t = markers.wait(N, 120) - t0
     cpu = emperor_cpu(e.pid) - cpu0
+    vcpu = markers.cpu()
     e.send_signal(signal.SIGTERM)
     try:
         e.wait(60)
     except subprocess.TimeoutExpired:
         e.kill()
         e.wait()
-    return t, cpu
+    return t, cpu, vcpu
 
 
 def emperor_cpu(pid):
@@ -230,20 +254,26 @@ def main():
               f"{', tyrant (vassals as nobody)' if TYRANT else ', root, not tyrant'}; load {' '.join(load)}")
         ratios = []
         floors = []
+        cpus = []
         helper = os.path.join(BUILD, "emperor-exec")
         for r in range(ROUNDS):
-            b = baseline(prog, fifo, markers, r)
-            h = through_helper(helper, prog, fifo, markers, r)
-            t, cpu = emperor(work, prog, fifo, markers, r)
+            b, bc = baseline(prog, fifo, markers, r)
+            h, hc = through_helper(helper, prog, fifo, markers, r)
+            t, ec, vc = emperor(work, prog, fifo, markers, r)
             ratios.append(t / b)
             floors.append(h / b)
+            cpus.append(((ec + vc) / bc, hc / bc))
             print(f"round {r + 1}: posix_spawn loop {b:.2f} s, the same loop through the exec helper {h:.2f} s"
-                  f" ({h / b:.2f}), emperor {t:.2f} s (emperor CPU for the burst {cpu:.2f} s), ratio {t / b:.2f}",
-                  flush=True)
+                  f" ({h / b:.2f}), emperor {t:.2f} s, ratio {t / b:.2f}", flush=True)
+            print(f"  CPU: posix_spawn loop {bc:.2f} s (the loop and the programs), through the helper {hc:.2f} s"
+                  f" ({hc / bc:.2f}), emperor {ec:.2f} s for the burst + {vc:.2f} s its vassals' processes"
+                  f" ({(ec + vc) / bc:.2f})", flush=True)
         with open("/proc/loadavg") as f:
             load = f.read().split()[:3]
         print(f"median ratio {statistics.median(ratios):.2f} (rounds: {' '.join(f'{x:.2f}' for x in ratios)});"
-              f" through the helper {statistics.median(floors):.2f}; load {' '.join(load)}")
+              f" through the helper {statistics.median(floors):.2f}; CPU ratio emperor"
+              f" {statistics.median(c[0] for c in cpus):.2f}, through the helper {statistics.median(c[1] for c in cpus):.2f};"
+              f" load {' '.join(load)}")
     finally:
         if os.environ.get("KEEP") == "1":
             print(f"kept {work}")
