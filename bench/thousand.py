@@ -202,29 +202,38 @@ def emperor(work, prog, fifo, markers, r):
     if TYRANT:
         ini = os.path.join(work, "emperor.ini")
         with open(ini, "w") as f:
-            f.write(f"[emperor]\ntenant-max-vassals = {N}\n")  # one owner's N files (200 by default)
+            # One owner's N files: 200 files and 4 MiB by default (docs/tyrant.md, "The tenant budget").
+            f.write(f"[emperor]\ntenant-max-vassals = {N}\ntenant-max-bytes = 32M\ntenant-max-total-bytes = 32M\n")
         cmd += ["--tyrant", "--config", ini]
     e = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     end = time.monotonic() + 60
     while not (os.path.exists(log) and "ready:" in open(log).read()):
         if e.poll() is not None or time.monotonic() > end:
+            stop(e)
             raise SystemExit(f"the emperor did not get ready: {cmd}")
         time.sleep(0.02)
-    markers.start(prefix)
-    cpu0 = emperor_cpu(e.pid)
-    t0 = time.monotonic()
-    for i in range(N):
-        os.rename(os.path.join(stage, f"t{i}.ini"), os.path.join(vdir, f"t{i}.ini"))
-    t = markers.wait(N, 120) - t0
-    cpu = emperor_cpu(e.pid) - cpu0
-    vcpu = markers.cpu()
+    try:
+        markers.start(prefix)
+        cpu0 = emperor_cpu(e.pid)
+        t0 = time.monotonic()
+        for i in range(N):
+            os.rename(os.path.join(stage, f"t{i}.ini"), os.path.join(vdir, f"t{i}.ini"))
+        t = markers.wait(N, 120) - t0
+        cpu = emperor_cpu(e.pid) - cpu0
+        vcpu = markers.cpu()
+    finally:
+        stop(e)
+    return t, cpu, vcpu
+
+
+def stop(e):
+    """SIGTERM: the emperor stops its vassals and exits."""
     e.send_signal(signal.SIGTERM)
     try:
         e.wait(60)
     except subprocess.TimeoutExpired:
         e.kill()
         e.wait()
-    return t, cpu, vcpu
 
 
 def emperor_cpu(pid):
