@@ -30,7 +30,7 @@ repository root after `mvn -B -q package -DskipTests`. Environment:
   EMPEROR_JAVA_OPTS   added after them (e.g. -XX:StartFlightRecording=filename=/tmp/t.jfr,settings=profile)
   BUILD_DIR=target    where emperor.jar and emperor-exec are
   KEEP=1              keep the work directory (the emperor's logs) and say where
-About 20 s a round on an idle 2-CPU machine.
+About 20 s a round on a 2-CPU machine at load 4 (the default 3 rounds: about a minute).
 """
 import os
 import pwd
