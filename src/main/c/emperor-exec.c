@@ -225,9 +225,8 @@ static char **read_env(int fd)
     close(fd);
     if (len > 0 && buf[len - 1] != '\0')
         fail(0, "env: the last entry is not terminated by a NUL byte");
-    char **env = calloc(MAX_ENV_ENTRIES + 1, sizeof *env);
-    if (env == NULL)
-        fail(errno, "env fd %d", fd);
+    /* Counted first, so that the array is as long as the entries: a calloc of MAX_ENV_ENTRIES
+     * pointers (128 KiB, zeroed page by page) was a sixth of the helper's CPU per spawn. */
     size_t count = 0;
     for (size_t at = 0; at < len; at += strlen(buf + at) + 1) {
         char *entry = buf + at;
@@ -236,8 +235,14 @@ static char **read_env(int fd)
             fail(0, "env: entry %zu is not KEY=VALUE: %.64s", count + 1, entry);
         if (count == MAX_ENV_ENTRIES)
             fail(0, "env: more than %d entries", MAX_ENV_ENTRIES);
-        env[count++] = entry;
+        count++;
     }
+    char **env = malloc((count + 1) * sizeof *env);
+    if (env == NULL)
+        fail(errno, "env fd %d", fd);
+    size_t i = 0;
+    for (size_t at = 0; at < len; at += strlen(buf + at) + 1)
+        env[i++] = buf + at;
     env[count] = NULL;
     return env;
 }

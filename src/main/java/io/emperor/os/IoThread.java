@@ -187,6 +187,16 @@ public final class IoThread implements AutoCloseable {
         return runs.size();
     }
 
+    /** How many files the epoll set holds now, from /proc/self/fdinfo (for tests: no registration outlives its fd). */
+    int registrations() {
+        try {
+            return (int) java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/fdinfo/" + epfd)).stream()
+                    .filter(l -> l.startsWith("tfd:")).count();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     private static long token(long runId, int kind) {
         return (runId << 2) | kind;
     }
@@ -285,13 +295,13 @@ public final class IoThread implements AutoCloseable {
             switch (kind) {
                 case OUT -> {
                     if (r.outFd >= 0) {
-                        c.close(r.outFd);
+                        closeWatched(r.outFd);
                         r.outFd = -1;
                     }
                 }
                 case REPORT -> {
                     if (r.reportFd >= 0) {
-                        c.close(r.reportFd);
+                        closeWatched(r.reportFd);
                         r.reportFd = -1;
                     }
                 }
@@ -351,8 +361,21 @@ public final class IoThread implements AutoCloseable {
 
     private void closeOutput(RunIo r) {
         output.finish(r.route, r.splitter);
-        c.close(r.outFd);
+        closeWatched(r.outFd);
         r.outFd = -1;
+    }
+
+    /**
+     * Stops watching {@code fd}, then closes it. Closing alone is not enough: epoll keeps a
+     * registration while the open file lives on elsewhere, and during a spawn it does, in the
+     * child between its fork and its exec (it inherited every fd of the emperor). An ended pipe
+     * whose registration outlives its fd is reported ready (EPOLLHUP) at every wait until that
+     * child execs, and the thread spun on it: with 1000 vassals spawned in a burst, about 70 empty
+     * wake-ups per spawn, a CPU's worth of them (docs/performance.md, "1000 vassals").
+     */
+    private void closeWatched(int fd) {
+        c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, fd, null);
+        c.close(fd);
     }
 
     private void readReport(RunIo r) {
@@ -371,7 +394,7 @@ public final class IoThread implements AutoCloseable {
             if (n < 0 && Native.errno() == Native.EAGAIN) {
                 return;
             }
-            c.close(r.reportFd);
+            closeWatched(r.reportFd);
             r.reportFd = -1;
             String text = r.report.toString().strip();
             sink.accept(new LoopEvent.ForVassal(r.name, text.isEmpty()
@@ -405,7 +428,7 @@ public final class IoThread implements AutoCloseable {
             closeOutput(r);
         }
         if (r.reportFd >= 0) { // cannot happen once the process is gone; never leak it anyway
-            c.close(r.reportFd);
+            closeWatched(r.reportFd);
             r.reportFd = -1;
         }
         c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, r.pidfd, null);

@@ -335,6 +335,15 @@ class ExecHelperTest {
                 "env: the last entry is not terminated by a NUL byte");
         Path big = Files.writeString(tmp.resolve("big"), "A=" + "x".repeat(1024 * 1024) + "\0");
         assertFailure(runWithEnvFd(big, Map.of(), "--", "true"), "env: more than 1048576 bytes");
+        String[] most = new String[16384];
+        for (int i = 0; i < most.length; i++) {
+            most[i] = "V" + i + "=1";
+        }
+        Result r = runWithEnvFd(envFile(most), Map.of(), "--", "sh", "-c", "env | grep -c '^V[0-9]*=1$'");
+        assertEquals(new Result(0, "16384\n", ""), r, "16384 entries are the most, and all of them are passed");
+        String[] tooMany = java.util.Arrays.copyOf(most, most.length + 1);
+        tooMany[most.length] = "LAST=1";
+        assertFailure(runWithEnvFd(envFile(tooMany), Map.of(), "--", "true"), "env: more than 16384 entries");
         assertFailure(runHelper("-E", "2", "--", "true"), "usage: -E needs an fd >= 3: 2");
         assertFailure(runHelper("-E", "9", "--", "true"), "env fd 9: Bad file descriptor");
     }

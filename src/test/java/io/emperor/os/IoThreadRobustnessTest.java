@@ -70,6 +70,13 @@ class IoThreadRobustnessTest {
         return p;
     }
 
+    /** A copy of {@code fd} (F_DUPFD_CLOEXEC): another reference to the same open file. */
+    private int dup(int fd) {
+        int copy = c.fcntl(fd, 1030, 3);
+        assertTrue(copy >= 0, "F_DUPFD_CLOEXEC");
+        return copy;
+    }
+
     /** A live process to watch and its pidfd (closed after the test). */
     private int pidfd(Process p) {
         int fd = (int) c.syscall(Native.SYS_PIDFD_OPEN, p.pid(), 0, 0, 0);
@@ -103,6 +110,36 @@ class IoThreadRobustnessTest {
             }
         }
         return found;
+    }
+
+    /**
+     * A spawn's child holds a copy of every fd of the emperor until it execs (here: the test's
+     * dups of the read ends). The report pipe's EOF and the run's end close the thread's fds; their
+     * epoll registrations must go with them, not live on with the copies: an ended pipe that stays
+     * registered is reported ready at every wait, and the thread spun on it (70 empty wake-ups a
+     * spawn in a burst of 1000).
+     */
+    @Test
+    void noRegistrationOutlivesItsFdWhileACopyOfTheFileLivesElsewhere() throws Exception {
+        try (IoThread io = new IoThread(events::add, new VassalOutput(new VassalTails()))) {
+            io.start();
+            int before = io.registrations();
+            int[] out = pipe();
+            int[] report = pipe();
+            fds.add(dup(out[0])); // what a child between fork and exec holds
+            fds.add(dup(report[0]));
+            fds.add(out[1]);
+            Process sleeper = sleeper();
+            io.watch(VassalOutput.Route.tagged("held"), 1, out[0], report[0], pidfd(sleeper), -1);
+            assertEquals(before + 3, io.registrations(), "output pipe, report pipe, pidfd");
+            c.close(report[1]); // the exec was reached
+            Poll.until("exec reached", WAIT, () -> !of(LoopEvent.ForVassal.class, "held").isEmpty());
+            Poll.until("the report pipe's registration gone with its fd", WAIT,
+                    () -> io.registrations() == before + 2, () -> io.registrations() + " registrations");
+            sleeper.destroyForcibly().waitFor();
+            Poll.until("the end of the run", WAIT, () -> !of(LoopEvent.Ended.class, "held").isEmpty());
+            assertEquals(before, io.registrations(), "the output pipe's and the pidfd's registrations are gone too");
+        }
     }
 
     /**
