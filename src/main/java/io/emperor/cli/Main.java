@@ -26,9 +26,9 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        // The client commands with plain arguments skip picocli (ClientArgs); the rest, and
+        // The client commands with plain arguments skip picocli (FastArgs); the rest, and
         // anything unusual, is picocli's.
-        java.util.OptionalInt fast = ClientArgs.run(args);
+        java.util.OptionalInt fast = FastArgs.run(args);
         int code = fast.isPresent() ? fast.getAsInt() : new CommandLine(new Main()).execute(args);
         System.exit(code);
     }

@@ -10,23 +10,25 @@ import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 
 /**
- * The client commands' fast path (docs/performance.md, "Weight"): {@code emperor status|start|
- * stop|restart|reload|logs|rescan} with plain arguments run without picocli, whose model of every
- * command (built by reflection on each start, from classes CDS cannot archive) costs more than
- * the rest of the command together. It fills the same command objects picocli would and calls
+ * The fast path of {@code emperor run} and of the client commands (docs/performance.md, "Weight"):
+ * {@code emperor run|status|start|stop|restart|reload|logs|rescan} with plain arguments run without
+ * picocli, whose model of every command (built by reflection on each start, from classes CDS
+ * cannot archive) costs more than the rest of a client command together, and a third of the
+ * daemon's start. It fills the same command objects picocli would and calls
  * them, so the behaviour is one. Anything it is not sure of (help, version, an unknown or
  * repeated option, a missing or odd value, {@code --}, {@code @file}, a wrong number of names)
  * goes to picocli, which answers it as before: usage errors, help and exit statuses are picocli's.
  *
- * <p>Loads no picocli, logback or jnr class (ClientArgsTest runs it in a JVM that lists what it loads).
+ * <p>On the client path it loads no picocli, logback or jnr class (FastArgsTest runs it in a JVM
+ * that lists what it loads).
  */
-final class ClientArgs {
+final class FastArgs {
     private static final Pattern NUMBER = Pattern.compile("[0-9]{1,9}(\\.[0-9]{1,9})?");
     private static final Pattern COUNT = Pattern.compile("[0-9]{1,9}");
     private static final Set<String> ACTIONS = Set.of("start", "stop", "restart", "reload");
     private static final Set<String> OTHERS = Set.of("status", "logs", "rescan");
 
-    private ClientArgs() {}
+    private FastArgs() {}
 
     /** The exit status of the command, or empty when picocli should parse {@code args}. */
     static OptionalInt run(String[] args) {
@@ -36,10 +38,10 @@ final class ClientArgs {
         }
         try {
             return OptionalInt.of(command.call());
-        } catch (RuntimeException e) {
-            throw e;
         } catch (Exception e) {
-            throw new IllegalStateException(e);
+            // What picocli does with an exception out of a command: its stack trace, status 1.
+            e.printStackTrace();
+            return OptionalInt.of(1);
         }
     }
 
@@ -49,6 +51,9 @@ final class ClientArgs {
             return null;
         }
         String name = args[0];
+        if (name.equals("run")) {
+            return runCommand(args);
+        }
         boolean action = ACTIONS.contains(name);
         if (!action && !OTHERS.contains(name)) {
             return null;
@@ -189,6 +194,68 @@ final class ClientArgs {
                 return c;
             }
         }
+    }
+
+    /** {@code run} with its options, each at most once and with a value where it takes one; else null. */
+    private static RunCommand runCommand(String[] args) {
+        RunCommand c = new RunCommand();
+        Set<String> seen = new HashSet<>();
+        for (int i = 1; i < args.length; i++) {
+            String a = args[i];
+            String option = a;
+            String value = null;
+            int eq = a.indexOf('=');
+            if (a.startsWith("--") && eq > 0) {
+                option = a.substring(0, eq);
+                value = a.substring(eq + 1);
+            }
+            // --vassals repeats; every other option is given once.
+            if (!option.equals("--vassals") && !seen.add(option)) {
+                return null;
+            }
+            switch (option) {
+                case "--tyrant", "--nofollow" -> {
+                    if (value != null) {
+                        return null;
+                    }
+                    if (option.equals("--tyrant")) {
+                        c.tyrant = true;
+                    } else {
+                        c.nofollow = true;
+                    }
+                    continue;
+                }
+                case "--config", "--vassals", "--log", "--control", "--stats" -> {
+                    // --control and --stats may be empty (none); a path may not.
+                    boolean mayBeEmpty = option.equals("--control") || option.equals("--stats");
+                    if (value == null) {
+                        if (i + 1 >= args.length || args[i + 1].startsWith("-") || args[i + 1].startsWith("@")) {
+                            return null;
+                        }
+                        value = args[++i];
+                    }
+                    if (value.isEmpty() && !mayBeEmpty || value.startsWith("@")) {
+                        return null;
+                    }
+                }
+                default -> {
+                    return null; // -h, --help, -V, --version, --, an unknown option, an argument
+                }
+            }
+            switch (option) {
+                case "--config" -> c.config = Path.of(value);
+                case "--vassals" -> {
+                    if (c.vassals == null) {
+                        c.vassals = new ArrayList<>();
+                    }
+                    c.vassals.add(Path.of(value));
+                }
+                case "--log" -> c.log = Path.of(value);
+                case "--control" -> c.control = value;
+                default -> c.stats = value;
+            }
+        }
+        return c;
     }
 
     /** One name per option, so that {@code -n 3 --lines 4} counts as a repetition. */

@@ -23,11 +23,11 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * The client commands' fast path (ClientArgs): it fills exactly what picocli would fill, hands
- * everything unusual to picocli, and a client command run in a JVM of its own loads no picocli,
- * jnr or logback class.
+ * The fast path of run and the client commands (FastArgs): it fills exactly what picocli would
+ * fill, hands everything unusual to picocli, and a client command run in a JVM of its own loads
+ * no picocli, jnr or logback class.
  */
-class ClientArgsTest {
+class FastArgsTest {
     @TempDir
     Path tmp;
 
@@ -45,6 +45,10 @@ class ClientArgsTest {
         } else if (command instanceof ControlCommands.Logs l) {
             t = l.target;
             sb.append(" name=").append(l.name).append(" lines=").append(l.lines).append(" follow=").append(l.follow);
+        } else if (command instanceof RunCommand r) {
+            return sb.append(" config=").append(r.config).append(" vassals=").append(r.vassals).append(" log=")
+                    .append(r.log).append(" tyrant=").append(r.tyrant).append(" nofollow=").append(r.nofollow)
+                    .append(" control=").append(r.control).append(" stats=").append(r.stats).toString();
         } else {
             t = ((ControlCommands.Rescan) command).target;
         }
@@ -73,9 +77,13 @@ class ClientArgsTest {
                 new String[] {"logs", "api", "-n", "50", "-f"},
                 new String[] {"logs", "--lines=0", "--follow", "api", "--socket", "s"},
                 new String[] {"rescan"},
-                new String[] {"rescan", "--socket", "/run/x.sock"});
+                new String[] {"rescan", "--socket", "/run/x.sock"},
+                new String[] {"run"},
+                new String[] {"run", "--config", "/etc/emperor/emperor.ini"},
+                new String[] {"run", "--vassals", "/a", "--vassals=/b", "--log", "/l", "--control", "", "--stats=:9191"},
+                new String[] {"run", "--tyrant", "--nofollow", "--control=", "--config=/e.ini"});
         for (String[] args : cases) {
-            Callable<Integer> fast = ClientArgs.parse(args);
+            Callable<Integer> fast = FastArgs.parse(args);
             assertNotNull(fast, String.join(" ", args));
             assertEquals(describe(picocli(args)), describe(fast), String.join(" ", args));
         }
@@ -85,7 +93,15 @@ class ClientArgsTest {
     void anythingUnusualGoesToPicocli() {
         List<String[]> cases = List.of(
                 new String[] {},
-                new String[] {"run"},
+                new String[] {"run", "--help"},
+                new String[] {"run", "extra"},
+                new String[] {"run", "--config"},
+                new String[] {"run", "--config", "--tyrant"},
+                new String[] {"run", "--log="},
+                new String[] {"run", "--tyrant", "--tyrant"},
+                new String[] {"run", "--tyrant=true"},
+                new String[] {"run", "--log", "a", "--log", "b"},
+                new String[] {"run", "--config", "@x"},
                 new String[] {"check", "x.ini"},
                 new String[] {"--help"},
                 new String[] {"-V"},
@@ -114,7 +130,7 @@ class ClientArgsTest {
                 new String[] {"rescan", "api"},
                 new String[] {"status", "-f"});
         for (String[] args : cases) {
-            assertNull(ClientArgs.parse(args), String.join(" ", args));
+            assertNull(FastArgs.parse(args), String.join(" ", args));
         }
     }
 
