@@ -17,9 +17,10 @@ records the arguments the launcher passes and execs the real java (same pid). Th
 gets the same flags minus the emperor's own (-D..., -XX:SharedArchiveFile, --enable-native-access).
 
 Usage, from the repository root, after `mvn -B -q package -DskipTests`:
-    python3 bench/weight.py                     # IDLE=60 s, RUNS=7 (about 100 s in all)
+    EMPEROR_BUILD_DIR=$PWD/target python3 bench/weight.py   # IDLE=60 s, RUNS=7 (about 110 s in all)
     IDLE=30 RUNS=5 VASSALS=100 python3 bench/weight.py
-EMPEROR_BUILD_DIR=DIR selects another build directory; JAVA_HOME another java.
+EMPEROR_BUILD_DIR (absolute; default: the repository's target/) selects the build the launcher runs;
+JAVA_HOME another java.
 """
 import os
 import shutil
@@ -64,17 +65,21 @@ def baseline_flags(record):
 
 
 def ctxt(pid):
-    """Voluntary + nonvoluntary context switches summed over every thread of pid."""
-    total = 0
+    """Voluntary + nonvoluntary context switches of every thread of pid, by thread id."""
+    counts = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{tid}/status") as f:
-                for line in f:
-                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                        total += int(line.split()[1])
+                counts[tid] = sum(int(line.split()[1]) for line in f
+                                  if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")))
         except FileNotFoundError:
             pass
-    return total
+    return counts
+
+
+def switches(before, after):
+    """Context switches between two ctxt() snapshots: a thread that ended meanwhile loses its last ones."""
+    return sum(n - before.get(tid, 0) for tid, n in after.items())
 
 
 def cpu_ms(pid):
@@ -143,6 +148,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="emperor-weight-")
     home, record = wrapper_home(tmp, java)
     env = dict(os.environ, JAVA_HOME=home)
+    env.setdefault("EMPEROR_BUILD_DIR", os.path.join(ROOT, "target"))
     env.pop("NOTIFY_SOCKET", None)
     env.pop("EMPEROR_CONTROL", None)
     subprocess.run([LAUNCHER, "--version"], env=env, check=True, stdout=subprocess.DEVNULL)
@@ -181,14 +187,15 @@ def main():
                 f.write("[vassal]\nexec = /bin/sleep infinity\nstop-timeout = 2\n")
             os.rename(stage, os.path.join(vdir, f"v{i}.ini"))
         wait_for(f"{VASSALS} spawned", lambda: open(log).read().count(": spawned ") >= VASSALS)
-        time.sleep(5)  # let the start's work (compilation, the collections after it) settle
+        time.sleep(10)  # let the start's work (compilation, the collections after it) settle
         e0, s0 = (ctxt(emp.pid), cpu_ms(emp.pid)), (ctxt(sleeper.pid), cpu_ms(sleeper.pid))
         time.sleep(IDLE)
         e1, s1 = (ctxt(emp.pid), cpu_ms(emp.pid)), (ctxt(sleeper.pid), cpu_ms(sleeper.pid))
         print(f"idle window: {IDLE:.0f} s, {VASSALS} vassals; load: {open('/proc/loadavg').read().strip()}")
         ratio(f"RSS, {VASSALS} idle vassals", status_kib(emp.pid, "VmRSS") / 1024, status_kib(sleeper.pid, "VmRSS") / 1024,
               "MiB", "{:.1f}")
-        ratio("wake-ups (context switches, all threads)", (e1[0] - e0[0]) / IDLE, (s1[0] - s0[0]) / IDLE, "/s", "{:.2f}")
+        ratio("wake-ups (context switches, all threads)", switches(e0[0], e1[0]) / IDLE,
+              switches(s0[0], s1[0]) / IDLE, "/s", "{:.2f}")
         ratio("CPU per 30 s idle", (e1[1] - e0[1]) * 30 / IDLE, (s1[1] - s0[1]) * 30 / IDLE, "ms", "{:.0f}")
         print(f"threads: emperor {threads(emp.pid)}, baseline {threads(sleeper.pid)}")
 

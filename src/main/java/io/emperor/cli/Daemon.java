@@ -82,6 +82,7 @@ final class Daemon {
         if (config.tyrant() && !tyrantCapabilities()) {
             return 1;
         }
+        Warmup.await(); // jnr's set-up, begun as run started (Main)
         POSIX posix = POSIXFactory.getNativePOSIX();
         PosixUserDb users = new PosixUserDb(posix);
         Environment environment = new Environment(System.getenv(), config.uwsgi().binary(), config.locale());

@@ -26,6 +26,9 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("run")) {
+            Warmup.start();
+        }
         // The client commands with plain arguments skip picocli (FastArgs); the rest, and
         // anything unusual, is picocli's.
         java.util.OptionalInt fast = FastArgs.run(args);
