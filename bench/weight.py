@@ -32,7 +32,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAUNCHER = os.path.join(ROOT, "packaging", "emperor")
+LAUNCHER = os.environ.get("EMPEROR_LAUNCHER", os.path.join(ROOT, "packaging", "emperor"))
 IDLE = float(os.environ.get("IDLE", "60"))
 RUNS = int(os.environ.get("RUNS", "7"))
 VASSALS = int(os.environ.get("VASSALS", "100"))
