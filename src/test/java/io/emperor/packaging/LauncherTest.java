@@ -91,6 +91,20 @@ class LauncherTest {
         }
     }
 
+    /** docs/install.md names every JVM flag the launcher passes, on each kind of JVM. */
+    @Test
+    void theInstallGuideNamesEveryFlagTheLauncherPasses() throws Exception {
+        String guide = Files.readString(Path.of("docs", "install.md"));
+        for (String version : List.of("17.0.15", "21.0.4", "25.0.1")) {
+            Path home = fakeJavaHome("jdk-" + version, version);
+            List<String> args = run(Map.of("JAVA_HOME", home.toString()), "--version").args();
+            for (String flag : args.subList(0, args.indexOf("-jar"))) {
+                String named = flag.startsWith("-Demperor.helper=") ? "-Demperor.helper=" : flag;
+                assertTrue(guide.contains(named), version + ": install.md does not name " + flag);
+            }
+        }
+    }
+
     /** EMPEROR_BUILD_DIR runs a build (bench/weight.py does) instead of the installed files. */
     @Test
     void aBuildDirectoryReplacesTheInstalledJarAndHelper() throws Exception {
