@@ -71,21 +71,19 @@ class LauncherTest {
 
     /**
      * Each version-dependent flag only where the JVM knows it (an unknown -XX flag stops the JVM):
-     * native access from 22, the heap trim from 17.0.15 and 22, the wake-up flags from 17 to 25.
+     * native access from 22, the wake-up flags from 17 to 25.
      */
     @Test
     void versionDependentFlagsGoOnlyToTheJvmsThatKnowThem() throws Exception {
         String access = "--enable-native-access=ALL-UNNAMED";
-        String trim = "-XX:TrimNativeHeapInterval=60000";
         String deflation = "-XX:AsyncDeflationInterval=10000";
-        record Case(String version, boolean access, boolean trim, boolean deflation) {}
-        for (Case c : List.of(new Case("17.0.2", false, false, true), new Case("17.0.15", false, true, true),
-                new Case("21.0.4", false, false, true), new Case("22", true, true, true), new Case("25.0.1", true, true, true),
-                new Case("26", true, true, false))) {
+        record Case(String version, boolean access, boolean deflation) {}
+        for (Case c : List.of(new Case("17.0.2", false, true), new Case("17.0.15", false, true),
+                new Case("21.0.4", false, true), new Case("22", true, true), new Case("25.0.1", true, true),
+                new Case("26", true, false))) {
             Path home = fakeJavaHome("jdk-" + c.version(), c.version());
             List<String> args = run(Map.of("JAVA_HOME", home.toString()), "--version").args();
             assertEquals(c.access(), args.contains(access), c + ": " + args);
-            assertEquals(c.trim(), args.contains(trim), c + ": " + args);
             assertEquals(c.deflation(), args.contains(deflation), c + ": " + args);
             assertEquals(c.deflation(), args.contains("-XX:+UnlockDiagnosticVMOptions"), c + ": " + args);
         }
