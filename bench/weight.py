@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """bench/weight.py: the emperor's weight under the packaged launcher (docs/performance.md, "Weight").
 
-Runs packaging/emperor (the /usr/bin/emperor of the .deb; from the source tree it takes the
-build's jar, helper and CDS archive) and measures, each against a baseline with the same java
+Runs packaging/emperor (the /usr/bin/emperor of the .deb; with EMPEROR_BUILD_DIR it runs the
+build's jar and helper) and measures, each against a baseline with the same java
 and the same JVM flags, in the same run:
 
   1. start -> READY=1 (the sd_notify datagram, on a NOTIFY_SOCKET this script binds) on an empty
