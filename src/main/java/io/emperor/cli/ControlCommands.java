@@ -18,11 +18,9 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * The client side of the control socket (docs/control.md): {@code emperor status|start|stop|
@@ -280,13 +278,12 @@ final class ControlCommands {
         @Option(names = "--json", description = "print the emperor's answer as JSON (one line)")
         boolean json;
 
-        /** The command's name (start, stop …) is also the request's {@code cmd}. */
-        @Spec
-        CommandSpec spec;
+        /** The command's name (start, stop …), also the request's {@code cmd}. */
+        abstract String name();
 
         @Override
         public Integer call() {
-            Map<String, Object> req = request(spec.name());
+            Map<String, Object> req = request(name());
             req.put("names", names);
             req.put("wait", !noBlock);
             if (timeout != null) {
@@ -309,21 +306,41 @@ final class ControlCommands {
     @Command(name = "start", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = "Start vassals that do not run (a stopped one, or one backing off: at once); "
                     + "wait until each runs or fails.")
-    static final class Start extends Action {}
+    static final class Start extends Action {
+        @Override
+        String name() {
+            return "start";
+        }
+    }
 
     @Command(name = "stop", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = "Stop vassals; they stay stopped until 'emperor start' or a change of their file "
                     + "(or a restart of the emperor). Waits until each has stopped.")
-    static final class Stop extends Action {}
+    static final class Stop extends Action {
+        @Override
+        String name() {
+            return "stop";
+        }
+    }
 
     @Command(name = "restart", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = "Stop vassals and start them again (a stopped one just starts); wait until each runs again.")
-    static final class Restart extends Action {}
+    static final class Restart extends Action {
+        @Override
+        String name() {
+            return "restart";
+        }
+    }
 
     @Command(name = "reload", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = "Reload vassals as a touch of their file would: the reload signal, byte 1 for a uWSGI "
                     + "vassal (waits until it is back), or a restart (reload = restart).")
-    static final class Reload extends Action {}
+    static final class Reload extends Action {
+        @Override
+        String name() {
+            return "reload";
+        }
+    }
 
     @Command(name = "logs", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = "Print the last lines a vassal wrote (the emperor keeps the last 200 in memory); "

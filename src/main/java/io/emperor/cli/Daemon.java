@@ -18,9 +18,11 @@ import io.emperor.log.VassalTails;
 import io.emperor.loop.Clock;
 import io.emperor.loop.EmperorLoop;
 import io.emperor.loop.LoopEvent;
+import io.emperor.loop.TrimmingHost;
 import io.emperor.os.Capabilities;
 import io.emperor.os.Containment;
 import io.emperor.os.Environment;
+import io.emperor.os.HeapTrim;
 import io.emperor.os.HelperLauncher;
 import io.emperor.os.HelperLocator;
 import io.emperor.os.IoThread;
@@ -93,6 +95,7 @@ final class Daemon {
         if (config.tyrant() && !tyrantCapabilities()) {
             return 1;
         }
+        Warmup.await(); // jnr's set-up, begun as run started (Main)
         POSIX posix = POSIXFactory.getNativePOSIX();
         PosixUserDb users = new PosixUserDb(posix);
         Environment environment = new Environment(System.getenv(), config.uwsgi().binary(), config.locale());
@@ -115,7 +118,7 @@ final class Daemon {
         HelperLauncher launcher = new HelperLauncher(helper.get(), posix, io, environment, config.tyrant(),
                 config.uwsgi(), containment);
         Notifier notifier = Notifier.fromEnvironment(System.getenv());
-        EmperorLoop loop = new EmperorLoop(new Lifecycle(policy), launcher, Clock.system(), new NotifyingHost(new EmperorLoop.Host() {
+        EmperorLoop loop = new EmperorLoop(new Lifecycle(policy), launcher, Clock.system(), new NotifyingHost(new TrimmingHost(new EmperorLoop.Host() {
             @Override
             public Optional<Policy> reloadConfig() {
                 return Daemon.this.reloadConfig();
@@ -130,7 +133,7 @@ final class Daemon {
             public void vassalLine(String name, io.emperor.vassal.Effect.Level level, String message) {
                 output.tails().appendEmperor(name, tailOwner(loopRef[0], name, config.tyrant()), EmperorLayout.tailLine(name, message));
             }
-        }, notifier, Clock.system(), Watchdog.interval(System.getenv(), ProcessHandle.current().pid())));
+        }, Clock.system(), HeapTrim::trim), notifier, Clock.system(), Watchdog.interval(System.getenv(), ProcessHandle.current().pid())));
         loopRef[0] = loop;
         watcher = new DirectoryWatcher(scanner, config.rescan(), s -> loop.post(new LoopEvent.Scanned(s)));
         // The handler's off-loop work runs on the control server's thread; without a server no

@@ -26,13 +26,32 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        int code = new CommandLine(new Main()).execute(args);
+        if (args.length > 0 && args[0].equals("run")) {
+            Warmup.start();
+        }
+        // The client commands with plain arguments skip picocli (FastArgs); the rest, and
+        // anything unusual, is picocli's.
+        java.util.OptionalInt fast = FastArgs.run(args);
+        int code = fast.isPresent() ? fast.getAsInt() : new CommandLine(new Main()).execute(args);
         System.exit(code);
     }
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: run, check, status, start, stop, restart, reload, logs or rescan");
+        throw Usage.missingCommand(spec);
+    }
+
+    /**
+     * picocli's exceptions live here, not in Main: the verifier would load them with Main, and
+     * the client's fast path loads no picocli class.
+     */
+    static final class Usage {
+        private Usage() {}
+
+        static RuntimeException missingCommand(CommandLine.Model.CommandSpec spec) {
+            return new CommandLine.ParameterException(spec.commandLine(),
+                    "missing command: run, check, status, start, stop, restart, reload, logs or rescan");
+        }
     }
 
     public static String version() {

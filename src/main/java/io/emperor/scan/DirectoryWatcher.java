@@ -82,6 +82,8 @@ public final class DirectoryWatcher implements AutoCloseable {
     // Watcher thread only.
     private long periodNanos;
     private Map<Path, WatchKey> watches = new HashMap<>();
+    /** The file key (device and inode) each watched path had when it was registered. */
+    private Map<Path, Object> watchedFileKeys = new HashMap<>();
     /** Keys on vassal directories: any vassal-like name matters. */
     private Set<WatchKey> directoryKeys = new HashSet<>();
     /** Keys on ancestors of missing directories: only the names leading to them matter. */
@@ -317,10 +319,11 @@ public final class DirectoryWatcher implements AutoCloseable {
     /** Watches each directory, or its nearest existing ancestor; cancels watches no longer needed. */
     private void updateWatches() {
         Map<Path, WatchKey> nextWatches = new HashMap<>();
+        Map<Path, Object> nextFileKeys = new HashMap<>();
         Set<WatchKey> nextDirectoryKeys = new HashSet<>();
         Map<WatchKey, Set<String>> nextAncestorKeys = new HashMap<>();
         for (Path dir : scanner.directories()) {
-            Path at = watch(dir, nextWatches);
+            Path at = watch(dir, nextWatches, nextFileKeys);
             if (at == null) {
                 continue;
             }
@@ -339,6 +342,7 @@ public final class DirectoryWatcher implements AutoCloseable {
         }
         watchProblems.keySet().retainAll(scanner.directories());
         watches = nextWatches;
+        watchedFileKeys = nextFileKeys;
         directoryKeys = nextDirectoryKeys;
         ancestorKeys = nextAncestorKeys;
     }
@@ -348,7 +352,7 @@ public final class DirectoryWatcher implements AutoCloseable {
      * registered, or null when registration failed. After registering an ancestor it looks again,
      * because the next level may have been created just before the watch existed.
      */
-    private Path watch(Path dir, Map<Path, WatchKey> into) {
+    private Path watch(Path dir, Map<Path, WatchKey> into, Map<Path, Object> fileKeys) {
         WatchService service;
         synchronized (lock) {
             service = watchService;
@@ -357,7 +361,20 @@ public final class DirectoryWatcher implements AutoCloseable {
             Path at = nearestDirectory(dir);
             WatchKey key;
             try {
-                key = into.containsKey(at) ? into.get(at) : at.register(service, KINDS);
+                if (into.containsKey(at)) {
+                    key = into.get(at);
+                } else {
+                    // The same directory (device and inode) still watched: keep its key. Registering
+                    // it again would only wake the JDK's poller thread at every periodic rescan; a
+                    // directory replaced under the same path has another inode and is registered.
+                    Object fileKey = fileKey(at);
+                    WatchKey old = watches.get(at);
+                    key = old != null && old.isValid() && fileKey != null && fileKey.equals(watchedFileKeys.get(at))
+                            ? old : at.register(service, KINDS);
+                    if (fileKey != null) {
+                        fileKeys.put(at, fileKey);
+                    }
+                }
             } catch (NoSuchFileException | NotDirectoryException e) {
                 continue; // it went away meanwhile: look again
             } catch (IOException e) {
@@ -374,6 +391,15 @@ public final class DirectoryWatcher implements AutoCloseable {
             }
         }
         return null; // the path keeps changing under us; the next scan tries again
+    }
+
+    /** The path's file key (device and inode), null when it cannot be read. */
+    private static Object fileKey(Path dir) {
+        try {
+            return Files.readAttributes(dir, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     private static Path nearestDirectory(Path dir) {

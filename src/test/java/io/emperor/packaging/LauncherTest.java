@@ -62,10 +62,54 @@ class LauncherTest {
         Run r = run(Map.of("JAVA_HOME", home.toString(), "EMPEROR_JAVA_OPTS", "-Xmx128m"),
                 "run", "--config", "/etc/emperor/emperor.ini");
         assertEquals(0, r.exit(), r.stderr());
-        assertEquals(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-Xss256k", "-Xmx64m", "-XX:-UsePerfData", "-XX:+StartAttachListener",
+        assertEquals(List.of("-XX:+ExitOnOutOfMemoryError", "-XX:+UnlockDiagnosticVMOptions", "-XX:AsyncDeflationInterval=10000",
+                "-XX:GuaranteedSafepointInterval=0", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-Xss256k", "-Xms8m", "-Xmx64m", "-XX:-UsePerfData", "-XX:+StartAttachListener",
                 "-Demperor.helper=/usr/lib/emperor/emperor-exec", "-Xmx128m", "-jar", "/usr/share/emperor/emperor.jar",
                 "run", "--config", "/etc/emperor/emperor.ini"), r.args());
+    }
+
+    /**
+     * Each version-dependent flag only where the JVM knows it (an unknown -XX flag stops the JVM):
+     * native access from 22, the wake-up flags from 17 to 25.
+     */
+    @Test
+    void versionDependentFlagsGoOnlyToTheJvmsThatKnowThem() throws Exception {
+        String access = "--enable-native-access=ALL-UNNAMED";
+        String deflation = "-XX:AsyncDeflationInterval=10000";
+        record Case(String version, boolean access, boolean deflation) {}
+        for (Case c : List.of(new Case("17.0.2", false, true), new Case("17.0.15", false, true),
+                new Case("21.0.4", false, true), new Case("22", true, true), new Case("25.0.1", true, true),
+                new Case("26", true, false))) {
+            Path home = fakeJavaHome("jdk-" + c.version(), c.version());
+            List<String> args = run(Map.of("JAVA_HOME", home.toString()), "--version").args();
+            assertEquals(c.access(), args.contains(access), c + ": " + args);
+            assertEquals(c.deflation(), args.contains(deflation), c + ": " + args);
+            assertEquals(c.deflation(), args.contains("-XX:+UnlockDiagnosticVMOptions"), c + ": " + args);
+        }
+    }
+
+    /** docs/install.md names every JVM flag the launcher passes, on each kind of JVM. */
+    @Test
+    void theInstallGuideNamesEveryFlagTheLauncherPasses() throws Exception {
+        String guide = Files.readString(Path.of("docs", "install.md"));
+        for (String version : List.of("17.0.15", "21.0.4", "25.0.1")) {
+            Path home = fakeJavaHome("jdk-" + version, version);
+            List<String> args = run(Map.of("JAVA_HOME", home.toString()), "--version").args();
+            for (String flag : args.subList(0, args.indexOf("-jar"))) {
+                String named = flag.startsWith("-Demperor.helper=") ? "-Demperor.helper=" : flag;
+                assertTrue(guide.contains(named), version + ": install.md does not name " + flag);
+            }
+        }
+    }
+
+    /** EMPEROR_BUILD_DIR runs a build (bench/weight.py does) instead of the installed files. */
+    @Test
+    void aBuildDirectoryReplacesTheInstalledJarAndHelper() throws Exception {
+        Path home = fakeJavaHome("jdk17", "17.0.15");
+        List<String> args = run(Map.of("JAVA_HOME", home.toString(), "EMPEROR_BUILD_DIR", "/src/target"), "--version").args();
+        assertTrue(args.contains("-Demperor.helper=/src/target/emperor-exec"), args.toString());
+        assertEquals(List.of("-jar", "/src/target/emperor.jar", "--version"), args.subList(args.size() - 3, args.size()));
     }
 
     @Test

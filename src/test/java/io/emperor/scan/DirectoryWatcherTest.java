@@ -161,6 +161,31 @@ class DirectoryWatcherTest {
         await(PROMPTLY, has("third"));
     }
 
+    /**
+     * A periodic rescan keeps the watch of a directory that is still the same (device and inode)
+     * and registers again one that was replaced under the same path (renamed away, another renamed
+     * in): what is then written into the new one is seen by inotify, not only by the next rescan.
+     */
+    @Test
+    void aDirectoryReplacedByRenameIsWatchedAgainAfterTheNextRescan() throws Exception {
+        write(vassals, "first.ini");
+        Duration period = Duration.ofMillis(500);
+        start(List.of(vassals), period);
+        await(PROMPTLY, has("first"));
+
+        Path replacement = Files.createDirectory(tmp.resolve("replacement"));
+        write(replacement, "second.ini");
+        Files.move(vassals, tmp.resolve("old"));
+        Files.move(replacement, vassals);
+        await(PROMPTLY, s -> s.files().containsKey("second") && !s.files().containsKey("first"));
+        // Two more periods: the scan that saw the new directory has registered it.
+        await(PROMPTLY, has("second"));
+        watcher.reconfigure(List.of(vassals), NO_RESCAN); // from now on only inotify can tell
+        await(PROMPTLY, has("second"));
+        write(vassals, "third.ini");
+        await(PROMPTLY, has("third"));
+    }
+
     @Test
     void aBurstEndsInOneCompleteSnapshot() throws Exception {
         start(List.of(vassals), NO_RESCAN);

@@ -44,6 +44,28 @@ class UnitFileTest {
         return m;
     }
 
+    /**
+     * The JVM's flags are the launcher's (packaging/emperor, LauncherTest): the unit runs it and
+     * sets no JVM options of its own that would add to them or override them behind its back.
+     */
+    @Test
+    void theUnitAndTheLauncherAgreeOnTheJvmFlags() throws IOException {
+        Map<String, String> s = service();
+        assertTrue(s.get("ExecStart").startsWith("/usr/bin/emperor "), s.get("ExecStart"));
+        for (String line : Files.readAllLines(UNIT)) {
+            String l = line.strip();
+            if (l.startsWith("#")) {
+                continue;
+            }
+            for (String v : List.of("JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "EMPEROR_JAVA_OPTS",
+                    "EMPEROR_BUILD_DIR", "JAVA_HOME", "EnvironmentFile")) {
+                assertTrue(!l.contains(v), "the unit sets " + v + ": " + l);
+            }
+        }
+        String launcher = Files.readString(Path.of("packaging", "emperor"));
+        assertTrue(launcher.contains("exec \"$JAVA\" \"$@\""), "the launcher execs java (the unit's main pid)");
+    }
+
     @Test
     void theSettingsTheEmperorReliesOn() throws IOException {
         Map<String, String> s = service();

@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""bench/weight.py: the emperor's weight under the packaged launcher (docs/performance.md, "Weight").
+
+Runs packaging/emperor (the /usr/bin/emperor of the .deb; with EMPEROR_BUILD_DIR it runs the
+build's jar and helper) and measures, each against a baseline with the same java
+and the same JVM flags, in the same run:
+
+  1. start -> READY=1 (the sd_notify datagram, on a NOTIFY_SOCKET this script binds) on an empty
+     vassal directory, against a hello-world's start to exit; medians of RUNS runs, interleaved.
+  2. 100 idle vassals (`sleep infinity`): the emperor's RSS, context switches per second (every
+     thread of /proc/PID/task, voluntary + nonvoluntary) and CPU (utime + stime of /proc/PID/stat)
+     over IDLE seconds, against a JVM that only sleeps, measured side by side over the same window.
+  3. `emperor status` against that emperor, start to exit, against the hello-world.
+Start-up figures are given as wall time and as CPU time (user + system of the process: for the
+emperor until READY=1, from /proc/PID/stat), which a loaded machine disturbs far less.
+
+The java and flags are the launcher's own: this script points JAVA_HOME at a wrapper that
+records the arguments the launcher passes and execs the real java (same pid). The baseline
+gets the same flags minus the emperor's own (-D..., -XX:SharedArchiveFile, --enable-native-access).
+
+Usage, from the repository root, after `mvn -B -q package -DskipTests`:
+    EMPEROR_BUILD_DIR=$PWD/target python3 bench/weight.py   # IDLE=60 s, RUNS=7 (about 110 s in all)
+    IDLE=30 RUNS=5 VASSALS=100 python3 bench/weight.py
+EMPEROR_BUILD_DIR (absolute; default: the repository's target/) selects the build the launcher runs;
+JAVA_HOME another java.
+"""
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAUNCHER = os.environ.get("EMPEROR_LAUNCHER", os.path.join(ROOT, "packaging", "emperor"))
+IDLE = float(os.environ.get("IDLE", "60"))
+RUNS = int(os.environ.get("RUNS", "7"))
+VASSALS = int(os.environ.get("VASSALS", "100"))
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def real_java():
+    home = os.environ.get("JAVA_HOME")
+    if home and os.access(os.path.join(home, "bin", "java"), os.X_OK):
+        return os.path.realpath(os.path.join(home, "bin", "java"))
+    return os.path.realpath(shutil.which("java"))
+
+
+def wrapper_home(tmp, java):
+    """A JAVA_HOME whose bin/java records its arguments (NUL-separated) and execs the real one."""
+    home = os.path.join(tmp, "jh")
+    os.makedirs(os.path.join(home, "bin"))
+    shutil.copy(os.path.join(os.path.dirname(os.path.dirname(java)), "release"), home)
+    record = os.path.join(tmp, "java-args")
+    with open(os.path.join(home, "bin", "java"), "w") as f:
+        f.write(f'#!/bin/sh\nprintf "%s\\0" "$@" > {record}\nexec {java} "$@"\n')
+    os.chmod(os.path.join(home, "bin", "java"), 0o755)
+    return home, record
+
+
+def baseline_flags(record):
+    args = open(record).read().split("\0")[:-1]
+    flags = args[:args.index("-jar")]
+    return [a for a in flags if not a.startswith(("-D", "-XX:SharedArchiveFile", "--enable-native-access"))]
+
+
+def ctxt(pid):
+    """Voluntary + nonvoluntary context switches of every thread of pid, by thread id."""
+    counts = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                counts[tid] = sum(int(line.split()[1]) for line in f
+                                  if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")))
+        except FileNotFoundError:
+            pass
+    return counts
+
+
+def switches(before, after):
+    """Context switches between two ctxt() snapshots: a thread that ended meanwhile loses its last ones."""
+    return sum(n - before.get(tid, 0) for tid, n in after.items())
+
+
+def cpu_ms(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / TICK
+
+
+def status_kib(pid, key):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def threads(pid):
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def wait_for(what, cond, timeout=60):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"{what}: not within {timeout} s")
+
+
+def timed(cmd, env):
+    """(wall seconds, CPU seconds: user + system of the process and what it waited for) of cmd."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return time.monotonic() - t0, usage.ru_utime + usage.ru_stime
+
+
+def start_to_ready(tmp, env):
+    """(wall, CPU) seconds from the launcher's exec to READY=1 on an empty directory."""
+    vdir = os.path.join(tmp, "empty")
+    os.makedirs(vdir, exist_ok=True)
+    path = os.path.join(tmp, "notify")
+    if os.path.exists(path):
+        os.unlink(path)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    s.settimeout(60)
+    e = dict(env, NOTIFY_SOCKET=path)
+    t0 = time.monotonic()
+    p = subprocess.Popen([LAUNCHER, "run", "--vassals", vdir, "--log", os.path.join(tmp, "ready.log"),
+                          "--control", ""], env=e)
+    try:
+        while True:
+            msg = s.recv(4096).decode()
+            if "READY=1" in msg.split("\n"):
+                return time.monotonic() - t0, cpu_ms(p.pid) / 1000
+    finally:
+        s.close()
+        p.terminate()
+        p.wait(30)
+
+
+def ratio(name, value, base, unit, fmt="{:.3f}"):
+    r = value / base if base else float("inf")
+    print(f"{name}: {fmt.format(value)} {unit}; baseline {fmt.format(base)} {unit}; ratio {r:.2f}")
+
+
+def main():
+    java = real_java()
+    tmp = tempfile.mkdtemp(prefix="emperor-weight-")
+    home, record = wrapper_home(tmp, java)
+    env = dict(os.environ, JAVA_HOME=home)
+    env.setdefault("EMPEROR_BUILD_DIR", os.path.join(ROOT, "target"))
+    env.pop("NOTIFY_SOCKET", None)
+    env.pop("EMPEROR_CONTROL", None)
+    subprocess.run([LAUNCHER, "--version"], env=env, check=True, stdout=subprocess.DEVNULL)
+    base = baseline_flags(record)
+    with open(os.path.join(tmp, "Hello.java"), "w") as f:
+        f.write('public class Hello { public static void main(String[] a) throws Exception {'
+                ' if (a.length > 0) Thread.sleep(Long.parseLong(a[0])); else System.out.println("hello"); } }')
+    subprocess.run([os.path.join(os.path.dirname(java), "javac"), "-d", tmp, os.path.join(tmp, "Hello.java")],
+                   check=True)
+    hello = [java, *base, "-cp", tmp, "Hello"]
+    print(f"java: {java}")
+    print(f"launcher's command: {' '.join(open(record).read().split(chr(0))[:-1])}")
+    print(f"baseline: {' '.join(hello)}")
+    print(f"load: {open('/proc/loadavg').read().strip()}")
+
+    # 1. start -> READY=1, interleaved with the hello-world. Wall time, and CPU time (user +
+    # system), which a loaded machine disturbs far less.
+    ready, bare = [], []
+    for _ in range(RUNS):
+        bare.append(timed(hello, env))
+        ready.append(start_to_ready(tmp, env))
+    print(f"start -> READY=1 runs: {' '.join(f'{x:.3f}' for x, _ in ready)}; hello: {' '.join(f'{x:.3f}' for x, _ in bare)}")
+    ratio("start -> READY=1 (median)", statistics.median(x for x, _ in ready), statistics.median(x for x, _ in bare), "s")
+    ratio("start -> READY=1, CPU (median)", statistics.median(c for _, c in ready), statistics.median(c for _, c in bare),
+          "s")
+
+    # 2. 100 idle vassals, and a sleeping JVM beside them.
+    vdir = os.path.join(tmp, "vassals")
+    os.mkdir(vdir)
+    sock = os.path.join(tmp, "control.sock")
+    log = os.path.join(tmp, "emperor.log")
+    emp = subprocess.Popen([LAUNCHER, "run", "--vassals", vdir, "--log", log, "--control", sock], env=env)
+    sleeper = subprocess.Popen([java, *base, "-cp", tmp, "Hello", "3600000"], env=env)
+    try:
+        wait_for("ready", lambda: os.path.exists(log) and "] ready: " in open(log).read())
+        for i in range(VASSALS):
+            stage = os.path.join(tmp, f"v{i}.ini")
+            with open(stage, "w") as f:
+                f.write("[vassal]\nexec = /bin/sleep infinity\nstop-timeout = 2\n")
+            os.rename(stage, os.path.join(vdir, f"v{i}.ini"))
+        wait_for(f"{VASSALS} spawned", lambda: open(log).read().count(": spawned ") >= VASSALS)
+        time.sleep(10)  # let the start's work (compilation, the collections after it) settle
+        e0, s0 = (ctxt(emp.pid), cpu_ms(emp.pid)), (ctxt(sleeper.pid), cpu_ms(sleeper.pid))
+        time.sleep(IDLE)
+        e1, s1 = (ctxt(emp.pid), cpu_ms(emp.pid)), (ctxt(sleeper.pid), cpu_ms(sleeper.pid))
+        print(f"idle window: {IDLE:.0f} s, {VASSALS} vassals; load: {open('/proc/loadavg').read().strip()}")
+        ratio(f"RSS, {VASSALS} idle vassals", status_kib(emp.pid, "VmRSS") / 1024, status_kib(sleeper.pid, "VmRSS") / 1024,
+              "MiB", "{:.1f}")
+        ratio("wake-ups (context switches, all threads)", switches(e0[0], e1[0]) / IDLE,
+              switches(s0[0], s1[0]) / IDLE, "/s", "{:.2f}")
+        ratio("CPU per 30 s idle", (e1[1] - e0[1]) * 30 / IDLE, (s1[1] - s0[1]) * 30 / IDLE, "ms", "{:.0f}")
+        print(f"threads: emperor {threads(emp.pid)}, baseline {threads(sleeper.pid)}")
+
+        # 3. the CLI against it.
+        cli, bare = [], []
+        for _ in range(RUNS):
+            bare.append(timed(hello, env))
+            cli.append(timed([LAUNCHER, "status", "--socket", sock], env))
+        print(f"status runs: {' '.join(f'{x:.3f}' for x, _ in cli)}; hello: {' '.join(f'{x:.3f}' for x, _ in bare)}")
+        ratio(f"emperor status ({VASSALS} vassals, median)", statistics.median(x for x, _ in cli),
+              statistics.median(x for x, _ in bare), "s")
+        ratio(f"emperor status ({VASSALS} vassals), CPU (median)", statistics.median(c for _, c in cli),
+              statistics.median(c for _, c in bare), "s")
+    finally:
+        sleeper.kill()
+        emp.terminate()
+        emp.wait(60)
+        sleeper.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"load: {open('/proc/loadavg').read().strip()}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
