@@ -1,7 +1,6 @@
 package io.emperor.cli;
 
 import io.emperor.os.Native;
-import jnr.posix.POSIXFactory;
 
 /**
  * jnr's set-up (loading libc and generating its bindings: the largest part of {@code emperor
@@ -23,7 +22,6 @@ final class Warmup {
         }
         thread = new Thread(() -> {
             try {
-                POSIXFactory.getNativePOSIX();
                 Native.libc();
             } catch (Throwable t) {
                 synchronized (Warmup.class) {
