@@ -63,4 +63,9 @@ public final class TrimmingHost implements EmperorLoop.Host {
             inner.deadlineDue(now);
         }
     }
+
+    @Override
+    public void vassalLine(String name, io.emperor.vassal.Effect.Level level, String message) {
+        inner.vassalLine(name, level, message);
+    }
 }

@@ -230,13 +230,19 @@ public final class DirectoryScanner {
         final List<Candidate> candidates = new ArrayList<>();
     }
 
+    /** A vassal file found by a listing: its name worked out once (the sort below compares it often). */
+    private record Listed(String name, String fileName, Path file, boolean hadTheName) {}
+
     private void scanDirectory(Path dir, Scan scan) {
-        List<String> fileNames = new ArrayList<>();
+        Map<String, Path> before = lastListed.getOrDefault(dir, Map.of());
+        List<Listed> listed = new ArrayList<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path entry : entries) {
                 String fileName = entry.getFileName().toString();
-                if (VassalNames.vassalName(fileName).isPresent()) {
-                    fileNames.add(fileName);
+                Optional<String> name = VassalNames.vassalName(fileName);
+                if (name.isPresent()) {
+                    Path file = dir.resolve(fileName);
+                    listed.add(new Listed(name.get(), fileName, file, file.equals(before.get(name.get()))));
                 }
             }
         } catch (NoSuchFileException e) {
@@ -255,14 +261,13 @@ public final class DirectoryScanner {
         // last listing first while it is there, then by file name: a file added later with an
         // extension that sorts first (another tenant's NAME.ini beside a running NAME.yaml) does
         // not take the name from a running vassal.
-        Map<String, Path> before = lastListed.getOrDefault(dir, Map.of());
-        fileNames.sort(Comparator.comparing((String f) -> VassalNames.vassalName(f).orElseThrow())
-                .thenComparing(f -> !dir.resolve(f).equals(before.get(VassalNames.vassalName(f).orElseThrow())))
-                .thenComparing(Comparator.naturalOrder()));
+        listed.sort(Comparator.comparing(Listed::name)
+                .thenComparing(l -> !l.hadTheName())
+                .thenComparing(Listed::fileName));
         Map<String, Path> present = new HashMap<>();
-        for (String fileName : fileNames) {
-            String name = VassalNames.vassalName(fileName).orElseThrow();
-            Path file = dir.resolve(fileName);
+        for (Listed l : listed) {
+            String name = l.name();
+            Path file = l.file();
             Optional<Version> version = version(name, file, scan);
             if (version.isEmpty()) {
                 continue;

@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,7 +47,9 @@ import org.slf4j.LoggerFactory;
  *   <li>before scanning, drains further events for a moment (until 2 ms pass without one, at
  *       most 50 ms), so a burst costs one scan;</li>
  *   <li>re-registers its watches (so a directory that appeared, or was replaced, is watched),
- *       runs {@link DirectoryScanner#scan()} on this thread, and hands the snapshot to the sink.</li>
+ *       runs {@link DirectoryScanner#scan()} on this thread, and hands the snapshot to the sink;
+ *       with {@code publishUnchanged} false (the daemon's), not when a periodic rescan finds
+ *       the same snapshot as the last one handed over.</li>
  * </ol>
  * The sink is called on this thread and must not block (the loop's queue). A failing scan is
  * logged ({@code emperor: scan failed: ...}) and the thread goes on; so does any other turn that
@@ -69,6 +72,8 @@ public final class DirectoryWatcher implements AutoCloseable {
 
     private final DirectoryScanner scanner;
     private final Consumer<Snapshot> sink;
+    private final boolean publishUnchanged;
+    private final AtomicLong scans = new AtomicLong();
 
     private final Object lock = new Object();
     // Guarded by lock.
@@ -81,6 +86,8 @@ public final class DirectoryWatcher implements AutoCloseable {
 
     // Watcher thread only.
     private long periodNanos;
+    /** The last snapshot given to the sink; null before the first. */
+    private Snapshot published;
     private Map<Path, WatchKey> watches = new HashMap<>();
     /** The file key (device and inode) each watched path had when it was registered. */
     private Map<Path, Object> watchedFileKeys = new HashMap<>();
@@ -99,9 +106,27 @@ public final class DirectoryWatcher implements AutoCloseable {
      * @param sink         receives every snapshot, on the watcher thread; must not block
      */
     public DirectoryWatcher(DirectoryScanner scanner, Duration rescanPeriod, Consumer<Snapshot> sink) {
+        this(scanner, rescanPeriod, sink, true);
+    }
+
+    /**
+     * @param publishUnchanged false: a periodic rescan that finds the same snapshot as the last one
+     *                         given to the sink gives it nothing (an idle emperor's loop is not
+     *                         woken every period for nothing). Scans asked for ({@link #rescanNow()},
+     *                         {@link #reconfigure}, the first) and those caused by a watch event
+     *                         always reach the sink.
+     */
+    public DirectoryWatcher(DirectoryScanner scanner, Duration rescanPeriod, Consumer<Snapshot> sink,
+            boolean publishUnchanged) {
         this.scanner = scanner;
         this.sink = sink;
+        this.publishUnchanged = publishUnchanged;
         this.periodNanos = nanos(rescanPeriod);
+    }
+
+    /** How many scans the watcher thread has finished (published or not); any thread. */
+    public long scans() {
+        return scans.get();
     }
 
     /** Opens the watch service and starts the thread, which scans at once. Once only. */
@@ -185,6 +210,7 @@ public final class DirectoryWatcher implements AutoCloseable {
                     if (isClosed()) {
                         return;
                     }
+                    boolean periodic = false;
                     if (!rescan) {
                         long wait = lastScan + periodNanos - System.nanoTime();
                         if (wait > 0) {
@@ -192,9 +218,11 @@ public final class DirectoryWatcher implements AutoCloseable {
                             if (key == null || !drain(key)) {
                                 continue; // woken up, or nothing relevant: the loop head decides
                             }
+                        } else {
+                            periodic = true;
                         }
                     }
-                    scanAndPublish();
+                    scanAndPublish(periodic);
                 } catch (ClosedWatchServiceException e) {
                     throw e;
                 } catch (RuntimeException | StackOverflowError e) {
@@ -305,10 +333,17 @@ public final class DirectoryWatcher implements AutoCloseable {
                 || ancestorKeys.getOrDefault(key, Set.of()).contains(name);
     }
 
-    private void scanAndPublish() {
+    private void scanAndPublish(boolean periodic) {
         try {
             updateWatches();
-            sink.accept(scanner.scan());
+            Snapshot snapshot = scanner.scan();
+            scans.incrementAndGet();
+            // Unchanged files keep their parse (the same instance), so this compares little more
+            // than names, paths and fingerprints.
+            if (publishUnchanged || !periodic || !snapshot.equals(published)) {
+                sink.accept(snapshot);
+                published = snapshot;
+            }
         } catch (ClosedWatchServiceException e) {
             throw e;
         } catch (RuntimeException | StackOverflowError e) {

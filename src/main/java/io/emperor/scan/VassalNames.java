@@ -26,13 +26,25 @@ public final class VassalNames {
                 || fileName.endsWith(".tmp")
                 || fileName.contains(".dpkg-")
                 || fileName.contains(".rpm")
-                || fileName.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+                || hasControlCharacter(fileName)) {
             return Optional.empty();
         }
         Optional<VassalFormat> format = VassalFormat.of(fileName);
         if (format.isEmpty() || fileName.length() == format.get().extension().length()) {
             return Optional.empty();
         }
-        return Optional.of(VassalFormat.stem(fileName));
+        // VassalFormat.stem(fileName), without looking the format up again: every rescan asks this
+        // of every file in the directory.
+        return Optional.of(fileName.substring(0, fileName.length() - format.get().extension().length()));
+    }
+
+    private static boolean hasControlCharacter(String fileName) {
+        for (int i = 0; i < fileName.length(); i++) {
+            char c = fileName.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                return true;
+            }
+        }
+        return false;
     }
 }

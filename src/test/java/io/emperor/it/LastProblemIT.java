@@ -83,7 +83,8 @@ class LastProblemIT extends ItSupport {
             CliResult table = cli("status");
             assertEquals(0, table.exitCode(), table::stderr);
             assertTrue(table.stdout().lines().anyMatch(l -> l.startsWith("app: spawn failed: ")
-                            && l.contains(missing.toString()) && l.contains("No such file or directory") && l.contains(" ago)")),
+                            && l.contains(missing.toString()) && l.contains("No such file or directory")
+                            && (l.endsWith(" ago)") || l.endsWith("(since just now)"))),
                     table::stdout);
 
             CliResult logs = cli("logs", "-n", "50", "app");

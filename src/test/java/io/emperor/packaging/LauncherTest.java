@@ -77,15 +77,52 @@ class LauncherTest {
     void versionDependentFlagsGoOnlyToTheJvmsThatKnowThem() throws Exception {
         String access = "--enable-native-access=ALL-UNNAMED";
         String deflation = "-XX:AsyncDeflationInterval=10000";
-        record Case(String version, boolean access, boolean deflation) {}
-        for (Case c : List.of(new Case("17.0.2", false, true), new Case("17.0.15", false, true),
-                new Case("21.0.4", false, true), new Case("22", true, true), new Case("25.0.1", true, true),
-                new Case("26", true, false))) {
+        String cleanup = "-XX:ServiceThreadCleanupInterval=10000";
+        record Case(String version, boolean access, boolean deflation, boolean cleanup) {}
+        for (Case c : List.of(new Case("17.0.2", false, true, false), new Case("17.0.15", false, true, false),
+                new Case("21.0.4", false, true, false), new Case("22", true, true, false),
+                new Case("23", true, true, true), new Case("25.0.1", true, true, true),
+                new Case("26", true, false, false))) {
             Path home = fakeJavaHome("jdk-" + c.version(), c.version());
             List<String> args = run(Map.of("JAVA_HOME", home.toString()), "--version").args();
             assertEquals(c.access(), args.contains(access), c + ": " + args);
             assertEquals(c.deflation(), args.contains(deflation), c + ": " + args);
+            assertEquals(c.cleanup(), args.contains(cleanup), c + ": " + args);
+            if (c.cleanup()) {
+                // a diagnostic flag: it must come after the unlock, or the JVM refuses to start
+                assertTrue(args.indexOf("-XX:+UnlockDiagnosticVMOptions") < args.indexOf(cleanup), c + ": " + args);
+            }
             assertEquals(c.deflation(), args.contains("-XX:+UnlockDiagnosticVMOptions"), c + ": " + args);
+        }
+    }
+
+    /**
+     * Every real JVM of this machine (17, 25 …) starts with the flags the launcher gives it: an
+     * -XX flag a JVM does not know, or a diagnostic one before the unlock, stops it at once.
+     * {@code -version} in EMPEROR_JAVA_OPTS makes the JVM print its version and exit before the jar.
+     */
+    @Test
+    void everyInstalledJvmStartsWithTheLaunchersFlags() throws Exception {
+        List<Path> homes = new java.util.ArrayList<>();
+        try (var dirs = Files.list(Path.of("/usr/lib/jvm"))) {
+            dirs.filter(h -> Files.isExecutable(h.resolve("bin/java")) && Files.isRegularFile(h.resolve("release"))
+                    && !Files.isSymbolicLink(h)).forEach(homes::add);
+        } catch (java.nio.file.NoSuchFileException e) {
+            // no /usr/lib/jvm: nothing to try
+        }
+        org.junit.jupiter.api.Assumptions.assumeFalse(homes.isEmpty(), "no JVM under /usr/lib/jvm");
+        // A jar with only a manifest: the java launcher opens the jar before it reads -version.
+        Path build = Files.createDirectories(tmp.resolve("build"));
+        java.util.jar.Manifest manifest = new java.util.jar.Manifest();
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+        try (var jar = new java.util.jar.JarOutputStream(Files.newOutputStream(build.resolve("emperor.jar")), manifest)) {
+            // nothing more
+        }
+        for (Path home : homes) {
+            Run r = run(Map.of("JAVA_HOME", home.toString(), "EMPEROR_BUILD_DIR", build.toString(),
+                    "EMPEROR_JAVA_OPTS", "-version"), "--version");
+            assertEquals(0, r.exit(), home + ": " + r.stderr());
+            assertTrue(r.stderr().contains("version \""), home + ": " + r.stderr());
         }
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import ch.qos.logback.classic.Level;
+import io.emperor.testing.Poll;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -244,6 +245,32 @@ class DirectoryWatcherTest {
 
         Files.writeString(target, "; edited\n", StandardOpenOption.APPEND);
         await(PROMPTLY, s -> !before.equals(s.files().get("app").fingerprint()));
+    }
+
+    /**
+     * The daemon's watcher (publishUnchanged false): a periodic rescan that finds nothing changed
+     * gives the loop nothing, so an idle emperor's loop is not woken every period; what a periodic
+     * rescan does find still arrives, and a scan asked for arrives even when nothing changed (the
+     * control command {@code rescan} waits for it).
+     */
+    @Test
+    void anUnchangedPeriodicRescanGivesTheSinkNothing() throws Exception {
+        Path elsewhere = Files.createDirectory(tmp.resolve("app"));
+        Path target = write(elsewhere, "uwsgi.ini");
+        Files.createSymbolicLink(vassals.resolve("app.ini"), target);
+        watcher = new DirectoryWatcher(new DirectoryScanner(List.of(vassals), parser), Duration.ofMillis(50),
+                snapshots::add, false);
+        watcher.start();
+        Snapshot first = await(PROMPTLY, has("app"));
+        long scansBefore = watcher.scans();
+        Poll.until("five more periodic rescans", Duration.ofSeconds(30), () -> watcher.scans() >= scansBefore + 5);
+        assertEquals(List.of(), List.copyOf(snapshots), "unchanged periodic rescans publish nothing");
+
+        watcher.rescanNow();
+        assertEquals(first, await(PROMPTLY, s -> true), "a rescan asked for arrives, unchanged");
+
+        Files.writeString(target, "; edited\n", StandardOpenOption.APPEND); // inotify cannot see it
+        await(PROMPTLY, s -> !first.files().get("app").fingerprint().equals(s.files().get("app").fingerprint()));
     }
 
     @Test
