@@ -5,11 +5,12 @@ import jnr.ffi.annotations.Out;
 import jnr.ffi.annotations.SaveError;
 
 /**
- * Every libc call the emperor makes, bound by jnr-ffi alone: only these functions get a stub, where
- * jnr-posix would generate ~250 at start (docs/performance.md, "Weight"). Every call that can fail
- * saves errno; read it with {@link Native#errno()}. The {@code posix_spawn*}, {@code get*_r} and
- * {@code statx} calls return their error number instead; see {@link Spawn}, {@link PosixUserDb} and
- * {@link OpenedFile} for the structures behind their pointers.
+ * The emperor's libc, bound by jnr-ffi alone (beside the few calls PrivilegeDrop, SignalHandlers
+ * and HeapTrim bind for themselves): only these functions get a stub, where jnr-posix generated
+ * ~250 at start (docs/performance.md, "Weight"). Every call that can fail saves errno; read it with
+ * {@link Native#errno()}. The {@code posix_spawn*} and {@code get*_r} calls return their error
+ * number instead. {@link Spawner}, {@link PosixUserDb} and {@link OpenedFile} lay out the
+ * structures behind their pointers.
  */
 public interface LibC {
     @SaveError
