@@ -22,8 +22,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import jnr.posix.POSIX;
-import jnr.posix.POSIXFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -73,8 +71,8 @@ final class CheckCommand implements Callable<Integer> {
                 uwsgi = c.value().uwsgi();
             }
         }
-        POSIX posix = POSIXFactory.getNativePOSIX();
-        PosixUserDb users = new PosixUserDb(posix);
+        PosixUserDb users = new PosixUserDb();
+        int euid = io.emperor.os.Native.libc().geteuid();
         Environment environment = new Environment(System.getenv(), uwsgi.binary());
         VassalParser parser = new VassalParser(users, Host.name(), System.getenv(), tyrantMode,
                 owner -> environment.forTenant(owner < 0 ? null : users.userById(owner).orElse(null)));
@@ -84,7 +82,7 @@ final class CheckCommand implements Callable<Integer> {
             VassalReader.Judge judge = tyrantMode ? tyrantJudge(users, file) : VassalReader.Judge.NONE;
             Parsed<VassalSpec> p = VassalReader.read(file, false, judge, parser);
             if (p.isOk()) {
-                List<Problem> spawn = Preflight.check(p.value(), who(p.value(), posix, users), path, uwsgi);
+                List<Problem> spawn = Preflight.check(p.value(), who(p.value(), euid, users), path, uwsgi);
                 if (!spawn.isEmpty()) {
                     p = Parsed.failed(spawn, p.warnings());
                 }
@@ -129,8 +127,8 @@ final class CheckCommand implements Callable<Integer> {
     }
 
     /** Whom the vassal runs as: its {@code uid} (tyrant mode: the file's owner), else whoever runs the emperor. */
-    static Preflight.Who who(VassalSpec spec, POSIX posix, UserDb users) {
-        if (spec.uid() < 0 || spec.uid() == posix.geteuid()) {
+    static Preflight.Who who(VassalSpec spec, int euid, UserDb users) {
+        if (spec.uid() < 0 || spec.uid() == euid) {
             return Preflight.Who.SELF;
         }
         Set<Integer> groups = new LinkedHashSet<>();

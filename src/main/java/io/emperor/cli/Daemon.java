@@ -42,8 +42,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
-import jnr.posix.POSIX;
-import jnr.posix.POSIXFactory;
 
 /** Wires the emperor together (every seam is a constructor parameter) and runs it. */
 final class Daemon {
@@ -96,15 +94,15 @@ final class Daemon {
             return 1;
         }
         Warmup.await(); // jnr's set-up, begun as run started (Main)
-        POSIX posix = POSIXFactory.getNativePOSIX();
-        PosixUserDb users = new PosixUserDb(posix);
+        io.emperor.os.LibC libc = io.emperor.os.Native.libc();
+        PosixUserDb users = new PosixUserDb();
         Environment environment = new Environment(System.getenv(), config.uwsgi().binary(), config.locale());
         // Tyrant mode: $(VAR) in a tenant's file reads only what its vassal gets (docs/tyrant.md).
         VassalParser parser = new VassalParser(users, Host.name(), System.getenv(), config.tyrant(),
                 owner -> environment.forTenant(owner < 0 ? null : users.userById(owner).orElse(null)));
-        int uid = Drop.uid(drop, posix.getuid());
-        int gid = Drop.gid(drop, posix.getgid());
-        Rights rights = rights(posix, users, config.tyrant(), uid, gid);
+        int uid = Drop.uid(drop, libc.getuid());
+        int gid = Drop.gid(drop, libc.getgid());
+        Rights rights = rights(users, config.tyrant(), uid, gid);
         DirectoryScanner scanner = new DirectoryScanner(config.vassalDirs(), parser, !config.nofollow(),
                 config.tyrant() ? Optional.of(users) : Optional.empty(), rights.emperorGroup(), config.tenantBudget());
         Policy policy = new Policy(config.minUptime(), config.maxBackoff(), config.requiredHeartbeat());
@@ -115,7 +113,7 @@ final class Daemon {
         IoThread io = new IoThread(e -> loopRef[0].post(e), output);
         Containment containment = Containment.detect(config.vassalDirs(), containmentMode, runtimeDirectory(config));
         Optional<String> noSubreaper = Containment.becomeSubreaper();
-        HelperLauncher launcher = new HelperLauncher(helper.get(), posix, io, environment, config.tyrant(),
+        HelperLauncher launcher = new HelperLauncher(helper.get(), io, environment, config.tyrant(),
                 config.uwsgi(), containment);
         Notifier notifier = Notifier.fromEnvironment(System.getenv());
         EmperorLoop loop = new EmperorLoop(new Lifecycle(policy), launcher, Clock.system(), new NotifyingHost(new TrimmingHost(new EmperorLoop.Host() {
@@ -140,7 +138,7 @@ final class Daemon {
         // request comes, so nothing is ever queued there.
         java.util.concurrent.atomic.AtomicReference<ControlServer> server = new java.util.concurrent.atomic.AtomicReference<>();
         ControlHandler handler = new ControlHandler(loop, rights, output.tails(), watcher::rescanNow,
-                new StatusView.Emperor(Main.version(), posix.getpid(), uid, gid,
+                new StatusView.Emperor(Main.version(), libc.getpid(), uid, gid,
                         Path.of("").toAbsolutePath().toString(), config.tyrant(), System.currentTimeMillis()),
                 () -> config.vassalDirs().stream().map(Path::toString).toList(), task -> server.get().execute(task));
         if (config.control().socket() != null) {
@@ -176,7 +174,7 @@ final class Daemon {
 
         List<String> missed = SignalHandlers.install(loop::post, io, helper.get().getParent());
         Thread.currentThread().setName("emperor-loop");
-        EmperorLog.info("started version=" + Main.version() + " pid=" + posix.getpid()
+        EmperorLog.info("started version=" + Main.version() + " pid=" + libc.getpid()
                 + " vassals=" + config.vassalDirs().stream().map(Path::toString).collect(Collectors.joining(","))
                 + " helper=" + helper.get());
         if (config.tyrant()) {
@@ -311,24 +309,14 @@ final class Daemon {
     }
 
     /** Root, the emperor's own uid and its group's members may do everything (docs/control.md). */
-    private static Rights rights(POSIX posix, PosixUserDb users, boolean tyrant, int uid, int gid) {
-        String groupName;
-        synchronized (users) {
-            jnr.posix.Group group = posix.getgrgid(gid);
-            groupName = group == null ? String.valueOf(gid) : group.getName();
-        }
-        // Read at each request: a user added to the group need not wait for a restart. Under the
-        // lock of the user database the watcher thread uses: getpwuid and getgrgid return static
-        // storage, which a concurrent lookup would overwrite while it is read.
+    private static Rights rights(PosixUserDb users, boolean tyrant, int uid, int gid) {
+        String groupName = users.groupById(gid).map(PosixUserDb.Group::name).orElse(String.valueOf(gid));
+        // Read at each request: a user added to the group need not wait for a restart.
         return new Rights(tyrant, uid, gid, groupName, peer -> {
-            synchronized (users) {
-                jnr.posix.Group g = posix.getgrgid(gid);
-                jnr.posix.Passwd pw = posix.getpwuid(peer);
-                if (g == null || pw == null || g.getMembers() == null) {
-                    return false;
-                }
-                return java.util.Arrays.asList(g.getMembers()).contains(pw.getLoginName());
-            }
+            Optional<PosixUserDb.Group> g = users.groupById(gid);
+            Optional<io.emperor.config.Account> pw = users.userById(peer);
+            return g.isPresent() && pw.isPresent() && pw.get().name() != null
+                    && g.get().members().contains(pw.get().name());
         });
     }
 

@@ -8,7 +8,6 @@ import io.emperor.os.PrivilegeDrop;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import jnr.posix.POSIXFactory;
 
 /**
  * The daemon's side of emperor.ini's {@code uid}/{@code gid}/{@code cap} ({@link PrivilegeDrop}):
@@ -23,8 +22,7 @@ final class Drop {
         if (!config.drop().present()) {
             return new PrivilegeDrop.Plan.Stay();
         }
-        jnr.posix.POSIX posix = POSIXFactory.getNativePOSIX();
-        return PrivilegeDrop.plan(config.drop(), new PosixUserDb(posix), posix.geteuid());
+        return PrivilegeDrop.plan(config.drop(), new PosixUserDb(), io.emperor.os.Native.libc().geteuid());
     }
 
     /** The uid the emperor runs with once started: the drop's, else {@code current}. */

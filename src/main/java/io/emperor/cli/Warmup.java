@@ -1,11 +1,11 @@
 package io.emperor.cli;
 
 import io.emperor.os.Native;
-import jnr.posix.POSIXFactory;
 
 /**
- * jnr's set-up (loading libc and generating its bindings: the largest part of {@code emperor
- * run}'s start, docs/performance.md "Weight") begun on a thread of its own as {@code run} starts,
+ * jnr's set-up (jffi's native library, jnr-ffi's classes and the stubs of {@link io.emperor.os.LibC}
+ * generated at run time: the largest part of {@code emperor run}'s start, docs/performance.md
+ * "Weight") begun on a thread of its own as {@code run} starts,
  * so that it overlaps the parsing of emperor.ini and logback's set-up on the main thread. The
  * daemon waits for it ({@link #await}) before its first native call, so the thread is gone before
  * anything (a privilege drop signalling every thread) could meet it. A failure is not swallowed:
@@ -23,7 +23,6 @@ final class Warmup {
         }
         thread = new Thread(() -> {
             try {
-                POSIXFactory.getNativePOSIX();
                 Native.libc();
             } catch (Throwable t) {
                 synchronized (Warmup.class) {

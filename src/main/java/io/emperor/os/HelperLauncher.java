@@ -12,9 +12,6 @@ import java.util.List;
 import java.util.Map;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
-import jnr.posix.POSIX;
-import jnr.posix.SpawnAttribute;
-import jnr.posix.SpawnFileAction;
 
 /**
  * Starts vassals through the native exec helper with {@code posix_spawnp} (DESIGN §5): the
@@ -49,7 +46,6 @@ public final class HelperLauncher implements Launcher {
     private static final int O_WRONLY = 1;
 
     private final Path helper;
-    private final POSIX posix;
     private final IoThread io;
     private final Environment environment;
     private final boolean tyrant;
@@ -59,6 +55,7 @@ public final class HelperLauncher implements Launcher {
     private final int pid;
     private final Containment containment;
     private final LibC c = Native.libc();
+    private final Spawner spawner = new Spawner();
     private final Map<Long, Proc> procs = new HashMap<>();
     /** The main pids of {@link #procs}: reaped through their pidfds, never by {@link #reapAdopted}. */
     private final java.util.Set<Long> vassalPids = new java.util.HashSet<>();
@@ -79,8 +76,8 @@ public final class HelperLauncher implements Launcher {
         }
     }
 
-    public HelperLauncher(Path helper, POSIX posix, IoThread io, Environment environment) {
-        this(helper, posix, io, environment, false);
+    public HelperLauncher(Path helper, IoThread io, Environment environment) {
+        this(helper, io, environment, false);
     }
 
     /** How a run's output is routed; in tyrant mode its lines in the in-memory tail are its owner's. */
@@ -90,29 +87,28 @@ public final class HelperLauncher implements Launcher {
     }
 
     /** @param tyrant tyrant mode: always drop to the spec's uid/gid, never to root */
-    public HelperLauncher(Path helper, POSIX posix, IoThread io, Environment environment, boolean tyrant) {
-        this(helper, posix, io, environment, tyrant, UwsgiCommand.of(environment.uwsgiBinary()));
+    public HelperLauncher(Path helper, IoThread io, Environment environment, boolean tyrant) {
+        this(helper, io, environment, tyrant, UwsgiCommand.of(environment.uwsgiBinary()));
     }
 
     /** @param uwsgi how {@code [uwsgi]} vassals are started */
-    public HelperLauncher(Path helper, POSIX posix, IoThread io, Environment environment, boolean tyrant,
+    public HelperLauncher(Path helper, IoThread io, Environment environment, boolean tyrant,
                           UwsgiCommand uwsgi) {
-        this(helper, posix, io, environment, tyrant, uwsgi, Containment.none("not set up"));
+        this(helper, io, environment, tyrant, uwsgi, Containment.none("not set up"));
     }
 
     /** @param containment where each vassal's processes are kept together (a cgroup per vassal) */
-    public HelperLauncher(Path helper, POSIX posix, IoThread io, Environment environment, boolean tyrant,
+    public HelperLauncher(Path helper, IoThread io, Environment environment, boolean tyrant,
                           UwsgiCommand uwsgi, Containment containment) {
         this.containment = containment;
         this.uwsgi = uwsgi;
         this.helper = helper;
-        this.posix = posix;
         this.io = io;
         this.environment = environment;
         this.tyrant = tyrant;
-        this.euid = posix.geteuid();
-        this.egid = posix.getegid();
-        this.pid = posix.getpid();
+        this.euid = c.geteuid();
+        this.egid = c.getegid();
+        this.pid = c.getpid();
     }
 
     /** How many runs are not reaped yet (for tests). */
@@ -148,23 +144,23 @@ public final class HelperLauncher implements Launcher {
             return f;
         }
         Identity id = identity(spec);
-        List<SpawnFileAction> actions = new ArrayList<>();
-        actions.add(SpawnFileAction.open("/dev/null", 0, O_RDONLY, 0));
+        List<Spawner.Action> actions = new ArrayList<>();
+        actions.add(Spawner.Action.open("/dev/null", 0, O_RDONLY, 0));
         if (piped) {
-            actions.add(SpawnFileAction.dup(out[1], 1));
-            actions.add(SpawnFileAction.dup(out[1], 2));
+            actions.add(Spawner.Action.dup(out[1], 1));
+            actions.add(Spawner.Action.dup(out[1], 2));
         } else {
             // The helper opens the logto file itself, as the vassal, and puts it on 1 and 2.
-            actions.add(SpawnFileAction.open("/dev/null", 1, O_WRONLY, 0));
-            actions.add(SpawnFileAction.dup(1, 2));
+            actions.add(Spawner.Action.open("/dev/null", 1, O_WRONLY, 0));
+            actions.add(Spawner.Action.dup(1, 2));
         }
-        actions.add(SpawnFileAction.dup(report[1], REPORT_FD));
+        actions.add(Spawner.Action.dup(report[1], REPORT_FD));
         List<String> env = new ArrayList<>(tyrant ? environment.forTenantVassal(spec, id.account())
                 : environment.forVassal(spec, id.uid() != euid, id.account()));
         containment.markFor(runId).ifPresent(env::add); // without cgroups: what every descendant inherits
         if (channel) {
             // dup2 clears CLOEXEC on the copy; the helper keeps it open (-K) through its fd sweep.
-            actions.add(SpawnFileAction.dup(chan[1], CHANNEL_FD));
+            actions.add(Spawner.Action.dup(chan[1], CHANNEL_FD));
             env.add("UWSGI_EMPEROR_FD=" + CHANNEL_FD);
         }
         EnvFile envFile = envFile(env);
@@ -174,11 +170,11 @@ public final class HelperLauncher implements Launcher {
             closeAll(chan);
             return new SpawnResult.Failed(envFile.problem());
         }
-        actions.add(SpawnFileAction.dup(envFile.fd(), ENV_FD));
-        List<SpawnAttribute> attrs = List.of(SpawnAttribute.flags((short) SpawnAttribute.SETSIGMASK));
+        actions.add(Spawner.Action.dup(envFile.fd(), ENV_FD));
         // No environment at all for the helper: nothing a tenant chose reaches its dynamic loader.
-        long child = posix.posix_spawnp(helper.toString(), actions, attrs, helperArgv(spec, id, group.procs()), List.of());
-        int spawnErrno = posix.errno();
+        // SETSIGMASK with the mask of a fresh attribute: the helper starts with no signal blocked.
+        long child = spawner.spawnp(helper.toString(), actions, Spawner.SETSIGMASK, helperArgv(spec, id, group.procs()),
+                List.of());
         c.close(envFile.fd());
         if (channel) {
             c.close(chan[1]);
@@ -197,13 +193,13 @@ public final class HelperLauncher implements Launcher {
             if (channel) {
                 c.close(chan[0]);
             }
-            return new SpawnResult.Failed("posix_spawn " + helper + ": " + Native.strerror(spawnErrno));
+            return new SpawnResult.Failed("posix_spawn " + helper + ": " + Native.strerror((int) -child));
         }
         int pidfd = (int) c.syscall(Native.SYS_PIDFD_OPEN, child, 0, 0, 0);
         if (pidfd < 0) {
             String why = Native.strerror(Native.errno());
             c.kill((int) child, SIGKILL);
-            posix.waitpid(child, new int[1], 0);
+            c.waitpid((int) child, null, 0);
             c.close(report[0]);
             if (piped) {
                 c.close(out[0]);

@@ -5,8 +5,12 @@ import jnr.ffi.annotations.Out;
 import jnr.ffi.annotations.SaveError;
 
 /**
- * The few libc calls that jnr-posix does not offer: epoll, pipe2, socketpair and send, pidfds (through syscall),
- * waitid, memfd_create. Every call saves errno; read it with {@link Native#errno()}.
+ * The emperor's libc, bound by jnr-ffi alone (beside the few calls PrivilegeDrop, SignalHandlers
+ * and HeapTrim bind for themselves): only these functions get a stub, where jnr-posix generated
+ * ~250 at start (docs/performance.md, "Weight"). Every call that can fail saves errno; read it with
+ * {@link Native#errno()}. The {@code posix_spawn*} and {@code get*_r} calls return their error
+ * number instead. {@link Spawner}, {@link PosixUserDb} and {@link OpenedFile} lay out the
+ * structures behind their pointers.
  */
 public interface LibC {
     @SaveError
@@ -70,4 +74,52 @@ public interface LibC {
     /** accept4(2): the control socket takes its clients close-on-exec and non-blocking in one call. */
     @SaveError
     int accept4(int fd, Pointer addr, Pointer addrlen, int flags);
+
+    int getpid();
+
+    int geteuid();
+
+    int getgid();
+
+    int getegid();
+
+    @SaveError
+    int open(String path, int flags, int mode);
+
+    @SaveError
+    long read(int fd, @Out byte[] buf, long count);
+
+    /** statx(2) (glibc 2.28+): a struct of the same layout on every architecture (256 bytes). */
+    @SaveError
+    int statx(int dirfd, String path, int flags, int mask, Pointer buf);
+
+    /** fstatfs(2): {@code f_type} is the first field, a long on 64-bit Linux. */
+    @SaveError
+    int fstatfs(int fd, Pointer buf);
+
+    /** The reentrant passwd and group lookups: 0, or an error number (ERANGE: a larger buffer). */
+    int getpwnam_r(String name, Pointer pwd, Pointer buf, long buflen, Pointer result);
+
+    int getpwuid_r(int uid, Pointer pwd, Pointer buf, long buflen, Pointer result);
+
+    int getgrnam_r(String name, Pointer grp, Pointer buf, long buflen, Pointer result);
+
+    int getgrgid_r(int gid, Pointer grp, Pointer buf, long buflen, Pointer result);
+
+    /** posix_spawn(3) and its attribute objects: each returns 0 or an error number, not -1 and errno. */
+    int posix_spawnp(Pointer pid, String file, Pointer fileActions, Pointer attr, Pointer argv, Pointer envp);
+
+    int posix_spawn_file_actions_init(Pointer fileActions);
+
+    int posix_spawn_file_actions_destroy(Pointer fileActions);
+
+    int posix_spawn_file_actions_adddup2(Pointer fileActions, int fd, int newfd);
+
+    int posix_spawn_file_actions_addopen(Pointer fileActions, int fd, Pointer path, int oflag, int mode);
+
+    int posix_spawnattr_init(Pointer attr);
+
+    int posix_spawnattr_destroy(Pointer attr);
+
+    int posix_spawnattr_setflags(Pointer attr, short flags);
 }

@@ -4,14 +4,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;
 import jnr.constants.platform.OpenFlags;
-import jnr.ffi.LibraryLoader;
 import jnr.ffi.Memory;
+import jnr.ffi.Platform;
 import jnr.ffi.Pointer;
-import jnr.ffi.annotations.SaveError;
-import jnr.posix.FileStat;
-import jnr.posix.NanosecondFileStat;
-import jnr.posix.POSIX;
-import jnr.posix.POSIXFactory;
 
 /**
  * One vassal file, opened once, so that what is judged is what is read (DESIGN §11, issue 11):
@@ -21,7 +16,8 @@ import jnr.posix.POSIXFactory;
  * <ol>
  *   <li>{@code open(path, O_PATH|O_CLOEXEC[|O_NOFOLLOW])}: an {@code O_PATH} descriptor runs no
  *       driver's open (a FIFO does not wait for a writer, {@code /dev/watchdog} is not armed);</li>
- *   <li>{@code fstat} and {@code fstatfs} of it: what it is, and on which kind of file system;</li>
+ *   <li>{@code fstat} (as {@code statx(fd, "", AT_EMPTY_PATH)}) and {@code fstatfs} of it: what it
+ *       is, and on which kind of file system;</li>
  *   <li>only for a regular file, it is opened for reading through {@code /proc/self/fd/N}, which
  *       reaches that same inode, with {@code O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC} (if
  *       {@code /proc} is not mounted: the path again, and the inode must be the same);</li>
@@ -50,14 +46,22 @@ public final class OpenedFile implements AutoCloseable {
     private static final long PSTORE = 0x6165676cL;
     private static final long FUSECTL = 0x65735543L;
 
-    /** fstatfs(2), which jnr-posix does not offer. */
-    public interface StatFs {
-        @SaveError
-        int fstatfs(int fd, Pointer buf);
-    }
+    static final int S_IFMT = 0170000;
+    static final int S_IFSOCK = 0140000;
+    static final int S_IFLNK = 0120000;
+    static final int S_IFREG = 0100000;
+    static final int S_IFBLK = 0060000;
+    static final int S_IFDIR = 0040000;
+    static final int S_IFCHR = 0020000;
+    static final int S_IFIFO = 0010000;
 
-    private static final POSIX POSIX_ = POSIXFactory.getNativePOSIX();
-    private static final StatFs STATFS = LibraryLoader.create(StatFs.class).load("c");
+    private static final int AT_EMPTY_PATH = 0x1000;
+    /** STATX_BASIC_STATS: every field of struct stat. */
+    private static final int STATX_BASIC_STATS = 0x7ff;
+    private static final int STATX_SIZE = 256;
+    private static final int ENOSYS = 38;
+    private static final int EPERM = 1;
+    private static final LibC C = Native.libc();
 
     /**
      * What {@code fstat} (and {@code fstatfs}) said of the descriptor.
@@ -68,8 +72,12 @@ public final class OpenedFile implements AutoCloseable {
      */
     public record Status(long size, long mtimeNanos, long ctimeNanos, long inode, long device, int uid, int gid,
                          int mode, long nlink, long fsType) {
+        Status withFileSystem(long type) {
+            return new Status(size, mtimeNanos, ctimeNanos, inode, device, uid, gid, mode, nlink, type);
+        }
+
         public boolean isRegular() {
-            return (mode & FileStat.S_IFMT) == FileStat.S_IFREG;
+            return (mode & S_IFMT) == S_IFREG;
         }
 
         /**
@@ -77,15 +85,15 @@ public final class OpenedFile implements AutoCloseable {
          * {@code a FIFO, not a regular file}, {@code on a proc file system (/proc: a kernel interface), not a regular file on disk}.
          */
         public String notAFile() {
-            String kind = switch (mode & FileStat.S_IFMT) {
-                case FileStat.S_IFREG -> null;
-                case FileStat.S_IFIFO -> "a FIFO";
-                case FileStat.S_IFCHR -> "a character device";
-                case FileStat.S_IFBLK -> "a block device";
-                case FileStat.S_IFSOCK -> "a socket";
-                case FileStat.S_IFDIR -> "a directory";
-                case FileStat.S_IFLNK -> "a symlink";
-                default -> "of unknown type " + Integer.toOctalString(mode & FileStat.S_IFMT);
+            String kind = switch (mode & S_IFMT) {
+                case S_IFREG -> null;
+                case S_IFIFO -> "a FIFO";
+                case S_IFCHR -> "a character device";
+                case S_IFBLK -> "a block device";
+                case S_IFSOCK -> "a socket";
+                case S_IFDIR -> "a directory";
+                case S_IFLNK -> "a symlink";
+                default -> "of unknown type " + Integer.toOctalString(mode & S_IFMT);
             };
             if (kind != null) {
                 return kind + ", not a regular file";
@@ -116,9 +124,9 @@ public final class OpenedFile implements AutoCloseable {
      */
     public static OpenedFile open(Path path, boolean noFollow) throws IOException {
         int flags = O_PATH | Native.O_CLOEXEC | (noFollow ? OpenFlags.O_NOFOLLOW.intValue() : 0);
-        int fd = POSIX_.open(path.toString(), flags, 0);
+        int fd = C.open(path.toString(), flags, 0);
         if (fd < 0) {
-            throw new IOException(Native.strerror(POSIX_.errno()));
+            throw new IOException(Native.strerror(Native.errno()));
         }
         try {
             return new OpenedFile(path, fd, stat(fd, true));
@@ -150,9 +158,9 @@ public final class OpenedFile implements AutoCloseable {
         byte[] chunk = new byte[(int) Math.min(64 * 1024, max + 1L)];
         while (out.size() <= max) {
             int want = Math.min(chunk.length, max + 1 - out.size());
-            int n = POSIX_.read(readFd, chunk, want);
+            int n = (int) C.read(readFd, chunk, want);
             if (n < 0) {
-                int errno = POSIX_.errno();
+                int errno = Native.errno();
                 if (errno == Native.EINTR) {
                     continue;
                 }
@@ -168,13 +176,13 @@ public final class OpenedFile implements AutoCloseable {
 
     private int openForReading() throws IOException {
         int flags = O_RDONLY | Native.O_NONBLOCK | OpenFlags.O_NOCTTY.intValue() | Native.O_CLOEXEC;
-        int fd = POSIX_.open("/proc/self/fd/" + pathFd, flags, 0);
+        int fd = C.open("/proc/self/fd/" + pathFd, flags, 0);
         boolean viaProc = fd >= 0;
         if (!viaProc) {
             // No /proc: the path again; it must lead to the inode that was judged.
-            fd = POSIX_.open(path.toString(), flags, 0);
+            fd = C.open(path.toString(), flags, 0);
             if (fd < 0) {
-                throw new IOException(Native.strerror(POSIX_.errno()));
+                throw new IOException(Native.strerror(Native.errno()));
             }
         }
         try {
@@ -190,24 +198,63 @@ public final class OpenedFile implements AutoCloseable {
     }
 
     private static Status stat(int fd, boolean withFileSystem) throws IOException {
-        FileStat st = POSIX_.allocateStat();
-        if (POSIX_.fstat(fd, st) < 0) {
-            throw new IOException(Native.strerror(POSIX_.errno()));
+        Pointer buf = Memory.allocateDirect(Native.runtime(), STATX_SIZE);
+        Status s;
+        if (C.statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, buf) == 0) {
+            s = fromStatx(buf);
+        } else {
+            int errno = Native.errno();
+            // A kernel before 4.11, or a seccomp filter that does not know statx: fstat(2) itself.
+            if ((errno != ENOSYS && errno != EPERM) || (s = fstatSyscall(fd, buf)) == null) {
+                throw new IOException(Native.strerror(errno));
+            }
         }
-        long mtime = st.mtime() * 1_000_000_000L;
-        long ctime = st.ctime() * 1_000_000_000L;
-        if (st instanceof NanosecondFileStat n) {
-            mtime += n.mTimeNanoSecs();
-            ctime += n.cTimeNanoSecs();
+        return withFileSystem ? s.withFileSystem(fileSystem(fd)) : s;
+    }
+
+    /** struct statx: the same layout on every architecture. */
+    static Status fromStatx(Pointer b) {
+        long dev = makedev(b.getInt(136) & 0xffffffffL, b.getInt(140) & 0xffffffffL);
+        return new Status(b.getLong(40), nanos(b.getLong(112), b.getInt(120)), nanos(b.getLong(96), b.getInt(104)),
+                b.getLong(32), dev, b.getInt(20), b.getInt(24), b.getShort(28) & 0xffff, b.getInt(16) & 0xffffffffL, 0);
+    }
+
+    /**
+     * The kernel's own {@code struct stat} from the fstat system call, on x86_64 and aarch64 (the
+     * generic layout); null on another architecture. Its {@code st_dev} is encoded as glibc's.
+     */
+    static Status fstatSyscall(int fd, Pointer b) {
+        Platform.CPU cpu = Platform.getNativePlatform().getCPU();
+        if (cpu == Platform.CPU.X86_64) {
+            if (C.syscall(5, fd, b.address(), 0, 0) != 0) {
+                return null;
+            }
+            return new Status(b.getLong(48), nanos(b.getLong(88), b.getLong(96)), nanos(b.getLong(104), b.getLong(112)),
+                    b.getLong(8), b.getLong(0), b.getInt(28), b.getInt(32), b.getInt(24), b.getLong(16), 0);
         }
-        return new Status(st.st_size(), mtime, ctime, st.ino(), st.dev(), st.uid(), st.gid(), st.mode(), st.nlink(),
-                withFileSystem ? fileSystem(fd) : 0);
+        if (cpu == Platform.CPU.AARCH64) {
+            if (C.syscall(80, fd, b.address(), 0, 0) != 0) {
+                return null;
+            }
+            return new Status(b.getLong(48), nanos(b.getLong(88), b.getLong(96)), nanos(b.getLong(104), b.getLong(112)),
+                    b.getLong(8), b.getLong(0), b.getInt(24), b.getInt(28), b.getInt(16), b.getInt(20) & 0xffffffffL, 0);
+        }
+        return null;
+    }
+
+    private static long nanos(long seconds, long nanos) {
+        return seconds * 1_000_000_000L + nanos;
+    }
+
+    /** glibc's makedev(3): the st_dev that stat(2) and the JDK's "unix:dev" give. */
+    static long makedev(long major, long minor) {
+        return ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8) | ((minor & 0xffffff00L) << 12) | (minor & 0xffL);
     }
 
     /** {@code f_type} of {@code fstatfs} (the first field, a long on 64-bit Linux). */
     private static long fileSystem(int fd) throws IOException {
         Pointer buf = Memory.allocateDirect(Native.runtime(), 256);
-        if (STATFS.fstatfs(fd, buf) < 0) {
+        if (C.fstatfs(fd, buf) < 0) {
             throw new IOException("fstatfs: " + Native.strerror(Native.errno()));
         }
         return buf.getLong(0) & 0xffffffffL;

@@ -67,6 +67,14 @@ final class EmperorProcess implements AutoCloseable {
         return start(ws, java, Map.of(), runArgs);
     }
 
+    /** Same, with these JVM options before the class name (-Xlog:...). */
+    static EmperorProcess startWithJvmOptions(Workspace ws, Map<String, String> envChanges, List<String> options,
+                                              String... runArgs) {
+        List<String> java = new ArrayList<>(javaCommand());
+        java.addAll(1, options);
+        return start(ws, java, envChanges, runArgs);
+    }
+
     private static EmperorProcess start(Workspace ws, List<String> java, Map<String, String> envChanges,
                                         String... runArgs) {
         Path log = ws.root.resolve("emperor.log");

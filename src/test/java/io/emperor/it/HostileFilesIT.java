@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import jnr.posix.POSIXFactory;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -64,7 +63,7 @@ class HostileFilesIT extends ItSupport {
         try (EmperorProcess emp = emperor()) {
             emp.mark();
             Path fifo = ws.vassals.resolve("fifo.ini");
-            assertEquals(0, POSIXFactory.getNativePOSIX().mkfifo(fifo.toString(), 0644), "mkfifo");
+            assertEquals(0, io.emperor.testing.Fifo.make(fifo), "mkfifo");
             Path kmsg = Files.createSymbolicLink(ws.vassals.resolve("kmsg.ini"), Path.of("/proc/kmsg"));
             Path zero = Files.createSymbolicLink(ws.vassals.resolve("zero.ini"), Path.of("/dev/zero"));
             Path self = Files.createSymbolicLink(ws.vassals.resolve("self.ini"), Path.of("/proc/self/environ"));

@@ -11,8 +11,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import jnr.posix.POSIXFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,7 +46,7 @@ class OpenedFileTest {
     @Timeout(30)
     void aFifoDeviceOrProcFileIsNotAFile() throws IOException {
         Path fifo = dir.resolve("fifo.ini");
-        assertEquals(0, POSIXFactory.getNativePOSIX().mkfifo(fifo.toString(), 0644));
+        assertEquals(0, io.emperor.testing.Fifo.make(fifo));
         try (OpenedFile f = OpenedFile.open(fifo, true)) {
             assertEquals("a FIFO, not a regular file", f.status().notAFile());
             assertThrows(IllegalStateException.class, () -> f.read(10));
@@ -69,6 +71,69 @@ class OpenedFileTest {
         try (OpenedFile f = OpenedFile.open(link, false)) {
             assertNull(f.status().notAFile());
         }
+    }
+
+    /**
+     * Every field of the status is what the JDK's own stat says of the same file (the fingerprint
+     * taken from a directory listing is compared with it): a regular file with a known mtime, a
+     * directory, a symlink itself, a character device (whose st_dev and st_rdev differ), /proc.
+     */
+    @Test
+    void everyFieldIsTheJdksStat() throws IOException {
+        Path file = Files.writeString(dir.resolve("app.ini"), "[vassal]\nexec = x\n");
+        Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(
+                java.time.Instant.parse("2024-02-29T12:34:56.123456789Z")));
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+        Path link = Files.createSymbolicLink(dir.resolve("link.ini"), file);
+        for (Path p : List.of(file, dir, link, Path.of("/dev/null"), Path.of("/proc"), Path.of("/"))) {
+            try (OpenedFile f = OpenedFile.open(p, true)) {
+                Map<String, Object> jdk = Files.readAttributes(p, "unix:*", LinkOption.NOFOLLOW_LINKS);
+                OpenedFile.Status s = f.status();
+                String what = p + ": " + s + " vs " + jdk;
+                assertEquals(jdk.get("dev"), s.device(), what);
+                assertEquals(jdk.get("ino"), s.inode(), what);
+                assertEquals(jdk.get("mode"), s.mode(), what);
+                assertEquals(((Integer) jdk.get("nlink")).longValue(), s.nlink(), what);
+                assertEquals(jdk.get("uid"), s.uid(), what);
+                assertEquals(jdk.get("gid"), s.gid(), what);
+                assertEquals(jdk.get("size"), s.size(), what);
+                assertEquals(((FileTime) jdk.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS), s.mtimeNanos(), what);
+                assertEquals(((FileTime) jdk.get("ctime")).to(TimeUnit.NANOSECONDS), s.ctimeNanos(), what);
+            }
+        }
+        try (OpenedFile f = OpenedFile.open(file, true)) {
+            assertEquals(1709210096_123456789L, f.status().mtimeNanos(), "nanoseconds kept");
+            assertEquals(0100640, f.status().mode());
+        }
+    }
+
+    /** The fstat(2) fallback (no statx: an old kernel or seccomp filter) says what statx says. */
+    @Test
+    void theFstatFallbackAgreesWithStatx() throws IOException {
+        Path file = Files.writeString(dir.resolve("app.ini"), "x".repeat(1234));
+        Files.createLink(dir.resolve("second.ini"), file);
+        for (Path p : List.of(file, Path.of("/dev/null"), dir)) {
+            int fd = Native.libc().open(p.toString(), Native.O_CLOEXEC, 0);
+            assertTrue(fd >= 0, p + ": " + Native.strerror(Native.errno()));
+            try {
+                jnr.ffi.Pointer buf = jnr.ffi.Memory.allocateDirect(Native.runtime(), 256);
+                OpenedFile.Status fallback = OpenedFile.fstatSyscall(fd, buf);
+                org.junit.jupiter.api.Assumptions.assumeTrue(fallback != null, "no fstat layout for this architecture");
+                try (OpenedFile f = OpenedFile.open(p, true)) {
+                    assertEquals(f.status().withFileSystem(0), fallback, p.toString());
+                }
+            } finally {
+                Native.libc().close(fd);
+            }
+        }
+    }
+
+    @Test
+    void makedevIsGlibcs() {
+        assertEquals(0x0801, OpenedFile.makedev(8, 1));
+        assertEquals(0x103, OpenedFile.makedev(1, 3));
+        // Minors over 255 and majors over 4095 go to glibc's high bits.
+        assertEquals(0x12345000L << 32 | 0x678L << 8 | 0xabcde00L << 12 | 0xf0L, OpenedFile.makedev(0x12345678L, 0xabcdef0L));
     }
 
     @Test

@@ -300,7 +300,7 @@ class DirectoryScannerTest {
     @org.junit.jupiter.api.Timeout(60)
     void fifosDevicesAndKernelFilesAreRefusedUnread() throws IOException {
         Path fifo = one.resolve("fifo.ini");
-        assertEquals(0, jnr.posix.POSIXFactory.getNativePOSIX().mkfifo(fifo.toString(), 0644), "mkfifo");
+        assertEquals(0, io.emperor.testing.Fifo.make(fifo), "mkfifo");
         Path kmsg = Files.createSymbolicLink(one.resolve("kmsg.ini"), Path.of("/proc/kmsg"));
         Path zero = Files.createSymbolicLink(one.resolve("zero.ini"), Path.of("/dev/zero"));
         Path status = Files.createSymbolicLink(one.resolve("status.ini"), Path.of("/proc/self/status"));
