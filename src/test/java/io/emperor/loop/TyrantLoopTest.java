@@ -3,9 +3,6 @@ package io.emperor.loop;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
 import io.emperor.config.Parsed;
 import io.emperor.config.FakeUserDb;
 import io.emperor.config.UserDb;
@@ -16,65 +13,25 @@ import io.emperor.scan.TyrantRules;
 import io.emperor.scan.VassalFile;
 import io.emperor.vassal.Event;
 import io.emperor.vassal.ExitStatus;
-import io.emperor.vassal.Lifecycle;
 import io.emperor.vassal.Policy;
-import io.emperor.vassal.Specs;
 import io.emperor.vassal.State;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Queue;
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * Tyrant-mode verdicts through the loop: a refusal is logged once per version of the file, however
  * many rescans bring the same version, and an owner change of a running vassal restarts it as the
  * new owner.
  */
-class TyrantLoopTest {
+class TyrantLoopTest extends LoopWithLog {
     /** No passwd entries: every owner is numeric. */
     private static final UserDb NO_USERS = new FakeUserDb();
 
-    long now = 1000L * 1_000_000_000L;
-    final LoopTest.FakeLauncher launcher = new LoopTest.FakeLauncher();
-    final EmperorLoop loop = new EmperorLoop(new Lifecycle(new Policy(Duration.ofSeconds(10), Duration.ofSeconds(60))),
-            launcher, () -> now, new EmperorLoop.Host() {
-                @Override
-                public Optional<Policy> reloadConfig() {
-                    return Optional.empty();
-                }
-
-                @Override
-                public void stopWatching() {}
-            });
-    final VassalSpec spec = Specs.program("app", "/bin/app");
-    final Logger logger = (Logger) LoggerFactory.getLogger("emperor");
-    final Queue<String> lines = new ConcurrentLinkedQueue<>();
-    final AppenderBase<ILoggingEvent> appender = new AppenderBase<>() {
-        @Override
-        protected void append(ILoggingEvent event) {
-            lines.add(event.getFormattedMessage());
-        }
-    };
     long ctime;
-
-    @BeforeEach
-    void capture() {
-        appender.setContext(logger.getLoggerContext());
-        appender.start();
-        logger.addAppender(appender);
-    }
-
-    @AfterEach
-    void release() {
-        logger.detachAppender(appender);
-    }
 
     /** A new version of app.ini owned by uid:gid, judged as the scanner would. */
     VassalFile version(int uid, int gid) {

@@ -2,69 +2,26 @@ package io.emperor.loop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
 import io.emperor.config.Parsed;
 import io.emperor.config.Problem;
 import io.emperor.config.VassalSpec;
 import io.emperor.scan.Fingerprint;
 import io.emperor.scan.Snapshot;
 import io.emperor.scan.VassalFile;
-import io.emperor.vassal.Lifecycle;
 import io.emperor.vassal.Policy;
-import io.emperor.vassal.Specs;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Queue;
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * A warning that does not change (a {@code uid} line in a tenant's file) is logged once, not at
  * every touch; a new or changed warning is logged, and so is the same one after the file went.
  */
-class WarningOnceTest {
-    long now = 1000L * 1_000_000_000L;
-    final LoopTest.FakeLauncher launcher = new LoopTest.FakeLauncher();
-    final EmperorLoop loop = new EmperorLoop(new Lifecycle(new Policy(Duration.ofSeconds(10), Duration.ofSeconds(60))),
-            launcher, () -> now, new EmperorLoop.Host() {
-                @Override
-                public Optional<Policy> reloadConfig() {
-                    return Optional.empty();
-                }
-
-                @Override
-                public void stopWatching() {}
-            });
-    final VassalSpec spec = Specs.program("app", "/bin/app");
-    final Logger logger = (Logger) LoggerFactory.getLogger("emperor");
-    final Queue<String> lines = new ConcurrentLinkedQueue<>();
-    final AppenderBase<ILoggingEvent> appender = new AppenderBase<>() {
-        @Override
-        protected void append(ILoggingEvent event) {
-            lines.add(event.getFormattedMessage());
-        }
-    };
+class WarningOnceTest extends LoopWithLog {
     long mtime;
-
-    @BeforeEach
-    void capture() {
-        appender.setContext(logger.getLoggerContext());
-        appender.start();
-        logger.addAppender(appender);
-    }
-
-    @AfterEach
-    void release() {
-        logger.detachAppender(appender);
-    }
 
     /** A new version of app.ini (a touch: a new mtime) whose parse gave these warnings at these lines. */
     VassalFile version(int... warningLines) {
