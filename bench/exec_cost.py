@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""bench/exec_cost.py [N]: what one exec costs on this machine, and what the exec helper adds
+(docs/performance.md, "1000 vassals": why the helper's floor is about 2x the plain loop).
+
+Starts each program N times (default 300) with os.posix_spawn and waits for it, one at a time,
+and prints the wall time and the CPU time (the children's user + system, from getrusage) per
+start, each as a ratio to a statically linked no-op started the same way in the same run:
+
+  static no-op              int main(){return 0;} linked -static (the baseline)
+  dynamic no-op             the same, dynamically linked (what a vassal usually is)
+  helper + dynamic no-op    target/emperor-exec -- the dynamic no-op (two execs, as a vassal)
+  helper + static no-op     target/emperor-exec -- the static no-op
+
+Run from the repository root after `mvn -B -q package -DskipTests` (needs cc). As root the
+helper runs as it does for a root vassal (no drop).
+"""
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+HELPER = os.path.join("target", "emperor-exec")
+
+
+def build(tmp):
+    src = os.path.join(tmp, "noop.c")
+    with open(src, "w") as f:
+        f.write("int main(void) { return 0; }\n")
+    dyn, sta = os.path.join(tmp, "noop-dynamic"), os.path.join(tmp, "noop-static")
+    subprocess.run(["cc", "-O2", "-o", dyn, src], check=True)
+    subprocess.run(["cc", "-O2", "-static", "-o", sta, src], check=True)
+    return dyn, sta
+
+
+def run(argv):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    for _ in range(N):
+        pid = os.posix_spawn(argv[0], argv, {})
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            sys.exit(f"{argv}: exit status {status}")
+    wall = (time.monotonic() - start) / N * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = ((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)) / N * 1000
+    return wall, cpu
+
+
+def main():
+    if not os.access(HELPER, os.X_OK):
+        sys.exit(f"{HELPER} missing: run mvn -B -q package -DskipTests first")
+    with tempfile.TemporaryDirectory() as tmp:
+        dyn, sta = build(tmp)
+        ways = [("static no-op", [sta]), ("dynamic no-op", [dyn]),
+                ("helper + dynamic no-op", [HELPER, "--", dyn]), ("helper + static no-op", [HELPER, "--", sta])]
+        print(f"{N} starts each, one at a time; load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        base = None
+        for name, argv in ways:
+            wall, cpu = run(argv)
+            base = base or (wall, cpu)
+            print(f"{name:24s} wall {wall:6.2f} ms ({wall / base[0]:.2f})   cpu {cpu:6.2f} ms ({cpu / base[1]:.2f})")
+
+
+if __name__ == "__main__":
+    main()
