@@ -207,6 +207,9 @@ final class ControlCommands {
             if (problem != null) {
                 problems.add(problem);
             }
+            if (v.get("waiting_for") instanceof String waiting) {
+                problems.add(v.get("name") + ": waiting for " + ProblemLines.escape(waiting));
+            }
         }
         int[] width = new int[rows.get(0).length];
         for (String[] r : rows) {

@@ -31,7 +31,7 @@ import jnr.ffi.Pointer;
  * <p>A failure while handling one fd is logged with the vassal's name and ends the watch of that
  * fd only; an {@link Error} is logged, posted as {@link LoopEvent.Fatal} and rethrown.
  */
-public final class IoThread implements AutoCloseable {
+public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
     private static final int OUT = 0;
     private static final int REPORT = 1;
     private static final int PID = 2;
@@ -49,6 +49,7 @@ public final class IoThread implements AutoCloseable {
     private final Consumer<LoopEvent> sink;
     private final VassalOutput output;
     private final ChannelReader channels;
+    private final ReadyProbes probes;
     private final int epfd;
     private final int wakeFd;
     private final Map<Long, RunIo> runs = new ConcurrentHashMap<>();
@@ -109,6 +110,17 @@ public final class IoThread implements AutoCloseable {
                 c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, fd, null);
             }
         }, clock, sink, this::wake);
+        this.probes = new ReadyProbes(new ReadyProbes.Epoll() {
+            @Override
+            public void addOut(int fd, long token) {
+                IoThread.this.add(fd, token, Native.EPOLLOUT);
+            }
+
+            @Override
+            public void remove(int fd) {
+                c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, fd, null);
+            }
+        }, clock, sink);
         jnr.ffi.Runtime rt = Native.runtime();
         this.events = Memory.allocateDirect(rt, MAX_EVENTS * eventSize);
         this.buffer = Memory.allocateDirect(rt, CHUNK);
@@ -202,8 +214,12 @@ public final class IoThread implements AutoCloseable {
     }
 
     private void add(int fd, long token) {
+        add(fd, token, Native.EPOLLIN);
+    }
+
+    private void add(int fd, long token, int events) {
         synchronized (tokenBuf) {
-            tokenBuf.putInt(0, Native.EPOLLIN);
+            tokenBuf.putInt(0, events);
             tokenBuf.putLong(dataOffset, token);
             if (c.epoll_ctl(epfd, Native.EPOLL_CTL_ADD, fd, tokenBuf) != 0) {
                 throw new IllegalStateException("epoll_ctl ADD fd " + fd + ": " + Native.strerror(Native.errno()));
@@ -214,7 +230,7 @@ public final class IoThread implements AutoCloseable {
     private void run() {
         try {
             while (!closing) {
-                int n = c.epoll_wait(epfd, events, MAX_EVENTS, channels.waitMillis());
+                int n = c.epoll_wait(epfd, events, MAX_EVENTS, waitMillis());
                 if (n < 0) {
                     int err = Native.errno();
                     if (err == Native.EINTR) {
@@ -232,6 +248,11 @@ public final class IoThread implements AutoCloseable {
                 } catch (RuntimeException e) {
                     EmperorLog.error("bug in the I/O thread (resuming emperor channels)", e);
                 }
+                try {
+                    probes.runDue();
+                } catch (RuntimeException e) {
+                    EmperorLog.error("bug in the I/O thread (readiness probes)", e);
+                }
             }
         } catch (Error e) {
             // Without this thread no output and no exit is seen: the loop stops every vassal and
@@ -243,6 +264,28 @@ public final class IoThread implements AutoCloseable {
                 e.addSuppressed(t);
             }
             throw e;
+        }
+    }
+
+    /** How long epoll may wait: the channels' and the probes' next timed work, -1 for none. */
+    private int waitMillis() {
+        int a = channels.waitMillis();
+        int b = probes.waitMillis();
+        return a < 0 ? b : b < 0 ? a : Math.min(a, b);
+    }
+
+    /** Loop thread: probe a run's readiness ({@link ReadyProbes}). */
+    @Override
+    public void start(String name, long runId, io.emperor.config.Readiness how, int uid) {
+        probes.start(name, runId, how, uid);
+        wake();
+    }
+
+    /** Loop thread: the run has ended; its probe, if any, ends. */
+    @Override
+    public void cancel(long runId) {
+        if (probes.cancel(runId)) {
+            wake();
         }
     }
 
@@ -260,6 +303,14 @@ public final class IoThread implements AutoCloseable {
             } catch (Error e) {
                 EmperorLog.error("fatal error in the I/O thread (" + (token == WAKE_TOKEN ? "wake-up" : "signal pipe") + ")", e);
                 throw e;
+            }
+            return;
+        }
+        if ((token & ReadyProbes.TOKEN_BIT) != 0) {
+            try {
+                probes.connected(token);
+            } catch (RuntimeException e) {
+                EmperorLog.error("bug in the I/O thread (readiness probe)", e);
             }
             return;
         }
@@ -450,6 +501,7 @@ public final class IoThread implements AutoCloseable {
             }
         }
         runs.clear();
+        probes.closeAll();
         c.close(wakeFd);
         c.close(epfd);
     }

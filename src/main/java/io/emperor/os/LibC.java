@@ -75,6 +75,16 @@ public interface LibC {
     @SaveError
     int accept4(int fd, Pointer addr, Pointer addrlen, int flags);
 
+    /** socket(2), connect(2), getsockopt(2): the readiness probes' non-blocking connects ({@link ReadyProbes}). */
+    @SaveError
+    int socket(int domain, int type, int protocol);
+
+    @SaveError
+    int connect(int fd, Pointer addr, int addrlen);
+
+    @SaveError
+    int getsockopt(int fd, int level, int option, Pointer value, Pointer length);
+
     int getpid();
 
     int geteuid();

@@ -59,6 +59,15 @@ class LifecycleTest {
         return L.step(v, new Event.FileValid(UWSGI), T0 + S).vassal();
     }
 
+    /** What a vassal that requires zeo gets when zeo's file is removed. */
+    static final Wait ZEO_GONE = new Wait(List.of("zeo (no such vassal)"), true);
+
+    /** Its file parses, but it requires zeo, which is not there. */
+    static Vassal waiting() {
+        Vassal v = L.step(stopped(), new Event.Requirements(ZEO_GONE), T0).vassal();
+        return L.step(v, new Event.FileValid(SPEC), T0).vassal();
+    }
+
     static Vassal backoff() {
         return L.step(running(), new Event.Exited(1, ExitStatus.exited(1)), T0 + S).vassal();
     }
@@ -76,6 +85,8 @@ class LifecycleTest {
             case VASSAL_SAYS -> new Event.VassalSays(1, Event.VassalSays.READY);
             case CHANNEL_CLOSED -> new Event.ChannelClosed(1);
             case READY -> new Event.Ready(1, "tcp:127.0.0.1:8100 accepts");
+            case NOT_READY -> new Event.NotReady(1, "connect tcp:127.0.0.1:8100: Connection refused");
+            case REQUIREMENTS -> new Event.Requirements(ZEO_GONE);
             case FILE_VALID -> new Event.FileValid(SPEC);
             case FILE_INVALID -> new Event.FileInvalid(List.of(new Problem(Path.of("/v/app.ini"), 3, "broken")));
             case FILE_REMOVED -> new Event.FileRemoved();
@@ -112,6 +123,8 @@ class LifecycleTest {
         row(rows, "STOPPED", Event.Kind.VASSAL_SAYS, "STOPPED");
         row(rows, "STOPPED", Event.Kind.CHANNEL_CLOSED, "STOPPED");
         row(rows, "STOPPED", Event.Kind.READY, "STOPPED");
+        row(rows, "STOPPED", Event.Kind.NOT_READY, "STOPPED");
+        row(rows, "STOPPED", Event.Kind.REQUIREMENTS, "STOPPED"); // a requirement is gone
         row(rows, "STOPPED", Event.Kind.OPERATOR_STOP, "STOPPED", "Reply");
         row(rows, "STOPPED", Event.Kind.OPERATOR_START, "STOPPED", "Reply");
         row(rows, "STOPPED", Event.Kind.OPERATOR_RESTART, "STOPPED", "Reply");
@@ -131,6 +144,8 @@ class LifecycleTest {
         row(rows, "FAILED", Event.Kind.VASSAL_SAYS, "FAILED");
         row(rows, "FAILED", Event.Kind.CHANNEL_CLOSED, "FAILED");
         row(rows, "FAILED", Event.Kind.READY, "FAILED");
+        row(rows, "FAILED", Event.Kind.NOT_READY, "FAILED");
+        row(rows, "FAILED", Event.Kind.REQUIREMENTS, "FAILED"); // a requirement is gone
         row(rows, "FAILED", Event.Kind.OPERATOR_STOP, "FAILED", "Reply");
         row(rows, "FAILED", Event.Kind.OPERATOR_START, "FAILED", "Reply");
         row(rows, "FAILED", Event.Kind.OPERATOR_RESTART, "FAILED", "Reply");
@@ -150,6 +165,8 @@ class LifecycleTest {
         row(rows, "BACKOFF", Event.Kind.VASSAL_SAYS, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.CHANNEL_CLOSED, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.READY, "BACKOFF");
+        row(rows, "BACKOFF", Event.Kind.NOT_READY, "BACKOFF");
+        row(rows, "BACKOFF", Event.Kind.REQUIREMENTS, "BACKOFF"); // a requirement is gone
         row(rows, "BACKOFF", Event.Kind.OPERATOR_STOP, "STOPPED", "Log", "Reply");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_START, "STARTING", "Log", "Reply", "Spawn");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_RESTART, "STARTING", "Log", "Reply", "Spawn");
@@ -169,6 +186,8 @@ class LifecycleTest {
         row(rows, "STARTING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
         row(rows, "STARTING", Event.Kind.CHANNEL_CLOSED, "STARTING", "Log");
         row(rows, "STARTING", Event.Kind.READY, "RUNNING", "Log");
+        row(rows, "STARTING", Event.Kind.NOT_READY, "STARTING");
+        row(rows, "STARTING", Event.Kind.REQUIREMENTS, "STOPPING", "Log", "Signal"); // a requirement is gone
         row(rows, "STARTING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
         row(rows, "STARTING", Event.Kind.OPERATOR_START, "STARTING", "Reply");
         row(rows, "STARTING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Signal", "Reply");
@@ -188,6 +207,8 @@ class LifecycleTest {
         row(rows, "RUNNING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
         row(rows, "RUNNING", Event.Kind.CHANNEL_CLOSED, "RUNNING", "Log");
         row(rows, "RUNNING", Event.Kind.READY, "RUNNING");
+        row(rows, "RUNNING", Event.Kind.NOT_READY, "RUNNING");
+        row(rows, "RUNNING", Event.Kind.REQUIREMENTS, "STOPPING", "Log", "Signal"); // a requirement is gone
         row(rows, "RUNNING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
         row(rows, "RUNNING", Event.Kind.OPERATOR_START, "RUNNING", "Reply");
         row(rows, "RUNNING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Signal", "Reply");
@@ -207,6 +228,8 @@ class LifecycleTest {
         row(rows, "STOPPING", Event.Kind.VASSAL_SAYS, "STOPPING");
         row(rows, "STOPPING", Event.Kind.CHANNEL_CLOSED, "STOPPING", "Log");
         row(rows, "STOPPING", Event.Kind.READY, "STOPPING");
+        row(rows, "STOPPING", Event.Kind.NOT_READY, "STOPPING");
+        row(rows, "STOPPING", Event.Kind.REQUIREMENTS, "STOPPING"); // a requirement is gone
         row(rows, "STOPPING", Event.Kind.OPERATOR_STOP, "STOPPING", "Reply");
         row(rows, "STOPPING", Event.Kind.OPERATOR_START, "STOPPING", "Reply");
         row(rows, "STOPPING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Reply");
@@ -226,10 +249,33 @@ class LifecycleTest {
         row(rows, "RELOADING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
         row(rows, "RELOADING", Event.Kind.CHANNEL_CLOSED, "RELOADING", "Log");
         row(rows, "RELOADING", Event.Kind.READY, "RELOADING", "Log");
+        row(rows, "RELOADING", Event.Kind.NOT_READY, "RELOADING");
+        row(rows, "RELOADING", Event.Kind.REQUIREMENTS, "STOPPING", "Log", "Tell"); // a requirement is gone
         row(rows, "RELOADING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Tell", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_START, "RELOADING", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Tell", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_RELOAD, "RELOADING", "Reply");
+        // WAITING (its file parses; it requires zeo, which is not there)
+        row(rows, "WAITING", Event.Kind.FILE_VALID, "WAITING");
+        row(rows, "WAITING", Event.Kind.FILE_INVALID, "FAILED", "Log");
+        row(rows, "WAITING", Event.Kind.FILE_REMOVED, GONE, "Log");
+        row(rows, "WAITING", Event.Kind.SPAWNED, IMPOSSIBLE);
+        row(rows, "WAITING", Event.Kind.SPAWN_FAILED, IMPOSSIBLE);
+        row(rows, "WAITING", Event.Kind.EXEC_DONE, "WAITING");
+        row(rows, "WAITING", Event.Kind.EXEC_FAILED, "WAITING");
+        row(rows, "WAITING", Event.Kind.EXITED, "WAITING");
+        row(rows, "WAITING", Event.Kind.TICK, "WAITING");
+        row(rows, "WAITING", Event.Kind.SHUTDOWN, GONE);
+        row(rows, "WAITING", Event.Kind.FORCE_KILL, "WAITING");
+        row(rows, "WAITING", Event.Kind.VASSAL_SAYS, "WAITING");
+        row(rows, "WAITING", Event.Kind.CHANNEL_CLOSED, "WAITING");
+        row(rows, "WAITING", Event.Kind.READY, "WAITING");
+        row(rows, "WAITING", Event.Kind.NOT_READY, "WAITING");
+        row(rows, "WAITING", Event.Kind.REQUIREMENTS, "WAITING"); // the same names: no new line
+        row(rows, "WAITING", Event.Kind.OPERATOR_STOP, "STOPPED", "Log", "Reply");
+        row(rows, "WAITING", Event.Kind.OPERATOR_START, "WAITING", "Reply");
+        row(rows, "WAITING", Event.Kind.OPERATOR_RESTART, "WAITING", "Reply");
+        row(rows, "WAITING", Event.Kind.OPERATOR_RELOAD, "WAITING", "Reply");
         return rows.stream();
     }
 
@@ -246,6 +292,7 @@ class LifecycleTest {
             case "RUNNING" -> running();
             case "STOPPING" -> stopping();
             case "RELOADING" -> reloading();
+            case "WAITING" -> waiting();
             default -> throw new IllegalArgumentException(state);
         };
     }
