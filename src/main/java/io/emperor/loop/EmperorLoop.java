@@ -509,6 +509,7 @@ public final class EmperorLoop {
             return new Effect.Reply(false, "no such vassal");
         }
         Transition t = apply(name, op);
+        reconcileWaits(); // an operator's stop of a requirement stops its dependents
         return t.effects().stream().filter(Effect.Reply.class::isInstance).map(Effect.Reply.class::cast).findFirst()
                 .orElse(new Effect.Reply(false, "no answer (a bug)"));
     }
