@@ -220,4 +220,36 @@ class OrderLoopTest {
         execDone("b");
         assertEquals(State.STARTING, vassal("a").state());
     }
+    static VassalSpec as(VassalSpec spec, int uid) {
+        return spec.withIdentity("u" + uid, uid, uid);
+    }
+
+    /**
+     * Tyrant mode, the attack: tenant 1001's b starts after a "cache" that does not exist; tenant
+     * 1002 drops cache.ini that requires b, which would make a cycle and get b refused, and names
+     * b to learn its state. Across tenants nothing is seen: b runs, and 1002's cache waits for a b
+     * that, to it, does not exist.
+     */
+    @Test
+    void inTyrantModeRequiresAndAfterSeeOnlyTheSameTenant() {
+        loop.separateTenants();
+        scan(file(as(Specs.program("b", "/bin/b").withOrder(new Order(List.of(), List.of("cache"), Readiness.STARTED,
+                Duration.ZERO, Duration.ZERO)), 1001)), file(as(spec("cache", Readiness.STARTED, "b"), 1002)));
+        assertEquals(State.STARTING, vassal("b").state());
+        assertEquals(State.WAITING, vassal("cache").state());
+        assertEquals("b (no such vassal)", vassal("cache").waits().text());
+        execDone("b");
+        assertEquals(State.RUNNING, vassal("b").state());
+        assertEquals("b (no such vassal)", vassal("cache").waits().text());
+        assertEquals(1, spawnsOf("b").size());
+        assertEquals(List.of(), spawnsOf("cache"));
+    }
+
+    @Test
+    void withoutTyrantModeTheSameFilesAreACycle() {
+        scan(file(as(Specs.program("b", "/bin/b").withOrder(new Order(List.of(), List.of("cache"), Readiness.STARTED,
+                Duration.ZERO, Duration.ZERO)), 1001)), file(as(spec("cache", Readiness.STARTED, "b"), 1002)));
+        assertEquals(State.FAILED, vassal("b").state());
+        assertEquals(State.FAILED, vassal("cache").state());
+    }
 }
