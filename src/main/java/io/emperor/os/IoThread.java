@@ -38,6 +38,7 @@ public final class IoThread implements AutoCloseable {
     private static final int CHANNEL = 3;
     private static final long WAKE_TOKEN = -1;
     private static final long SIGNAL_TOKEN = -2;
+    private static final long NOTIFY_TOKEN = -3;
     private static final int CHUNK = 64 * 1024;
     /** At an exit, at most this much is still read from the output pipe before it is closed. */
     private static final int EXIT_DRAIN_LIMIT = 1024 * 1024;
@@ -61,6 +62,8 @@ public final class IoThread implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closing;
     private volatile int signalFd = -1;
+    /** The vassals' notify socket, or null ({@link #watchNotify}). */
+    private volatile NotifySocket notify;
 
     /** The fds of one run, touched only by the I/O thread once registered. */
     private static final class RunIo {
@@ -166,6 +169,22 @@ public final class IoThread implements AutoCloseable {
         add(readFd, SIGNAL_TOKEN);
     }
 
+    /** Watches the vassals' notify socket (before {@link #start}); the socket stays the caller's to close. */
+    public void watchNotify(NotifySocket socket) {
+        notify = socket;
+        socket.register(new ChannelReader.Epoll() {
+            @Override
+            public void add(int fd, long token) {
+                IoThread.this.add(fd, token);
+            }
+
+            @Override
+            public void remove(int fd) {
+                c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, fd, null);
+            }
+        }, NOTIFY_TOKEN);
+    }
+
     /** The vassal is forgotten (loop thread; its runs have ended): drop what its output kept. */
     public void forget(String name) {
         output.forget(name);
@@ -214,7 +233,7 @@ public final class IoThread implements AutoCloseable {
     private void run() {
         try {
             while (!closing) {
-                int n = c.epoll_wait(epfd, events, MAX_EVENTS, channels.waitMillis());
+                int n = c.epoll_wait(epfd, events, MAX_EVENTS, waitMillis());
                 if (n < 0) {
                     int err = Native.errno();
                     if (err == Native.EINTR) {
@@ -232,6 +251,14 @@ public final class IoThread implements AutoCloseable {
                 } catch (RuntimeException e) {
                     EmperorLog.error("bug in the I/O thread (resuming emperor channels)", e);
                 }
+                NotifySocket n2 = notify;
+                if (n2 != null) {
+                    try {
+                        n2.resume();
+                    } catch (RuntimeException e) {
+                        EmperorLog.error("bug in the I/O thread (resuming the notify socket)", e);
+                    }
+                }
             }
         } catch (Error e) {
             // Without this thread no output and no exit is seen: the loop stops every vassal and
@@ -246,8 +273,27 @@ public final class IoThread implements AutoCloseable {
         }
     }
 
+    /** The next epoll_wait's timeout: the earliest of the paused channels' and the paused notify socket's, else -1. */
+    private int waitMillis() {
+        int a = channels.waitMillis();
+        NotifySocket n = notify;
+        int b = n == null ? -1 : n.waitMillis();
+        return a < 0 ? b : b < 0 ? a : Math.min(a, b);
+    }
+
     /** One ready fd: one unit of work, whose failure is logged with the vassal's name and ends the watch of that fd only. */
     private void handle(long token) {
+        if (token == NOTIFY_TOKEN) {
+            try {
+                notify.read();
+            } catch (RuntimeException e) {
+                EmperorLog.error("bug in the I/O thread (notify socket)", e);
+            } catch (Error e) {
+                EmperorLog.error("fatal error in the I/O thread (notify socket)", e);
+                throw e;
+            }
+            return;
+        }
         if (token == WAKE_TOKEN || token == SIGNAL_TOKEN) {
             try {
                 if (token == WAKE_TOKEN) {

@@ -122,4 +122,17 @@ public interface LibC {
     int posix_spawnattr_destroy(Pointer attr);
 
     int posix_spawnattr_setflags(Pointer attr, short flags);
+
+    /** socket(2), bind(2), setsockopt(2) and recvmsg(2): the vassals' notify socket ({@link NotifySocket}). */
+    @SaveError
+    int socket(int domain, int type, int protocol);
+
+    @SaveError
+    int bind(int fd, Pointer addr, int addrlen);
+
+    @SaveError
+    int setsockopt(int fd, int level, int name, Pointer value, int len);
+
+    @SaveError
+    long recvmsg(int fd, Pointer msghdr, int flags);
 }

@@ -45,7 +45,13 @@ public record Vassal(
     public static final long NO_DEADLINE = Long.MAX_VALUE;
 
     /** What to do once a stopping process has exited. */
-    public enum After { NOTHING, RESTART, FORGET }
+    public enum After {
+        NOTHING, RESTART, FORGET,
+        /** The vassal stops by itself (STOPPING=1): respawned as after any exit, without a problem. */
+        RESPAWN,
+        /** Its watchdog expired (SIGABRT went out): respawned as after a crash, the watchdog its problem. */
+        WATCHDOG
+    }
 
     /** A vassal the emperor has just learned about: nothing runs yet. */
     public static Vassal fresh(String name) {
