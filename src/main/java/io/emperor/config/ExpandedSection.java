@@ -18,10 +18,19 @@ final class ExpandedSection {
     private final Problems problems;
     private final Map<IniEntry, IniEntry> expanded = new IdentityHashMap<>();
 
+    /** A section whose values are taken as written (no magic: the {@code [emperor]} section of a uWSGI file). */
+    static ExpandedSection literal(IniSection section, Problems problems) {
+        return new ExpandedSection(section, null, problems);
+    }
+
     ExpandedSection(IniSection section, Magic magic, Problems problems) {
         this.section = section;
         this.problems = problems;
         for (IniEntry entry : section.entries()) {
+            if (magic == null) {
+                expanded.put(entry, entry);
+                continue;
+            }
             Magic.Expansion expansion = magic.expand(entry);
             if (expansion.isOk()) {
                 expanded.put(entry, new IniEntry(entry.key(), expansion.value(), entry.line(), entry.assigned()));

@@ -34,12 +34,21 @@ public final class UwsgiJson {
      *             builds read differently there is an error, not a warning
      */
     public static IniFile parse(Path file, byte[] bytes, Set<String> read) {
+        return parse(file, bytes, read, VassalParser.UWSGI, true);
+    }
+
+    /**
+     * The object {@code "NAME"} read by the same rules ({@code "emperor"}, which uWSGI does not read).
+     *
+     * @param required false: a file without it is no error (an {@link IniFile} without sections)
+     */
+    static IniFile parse(Path file, byte[] bytes, Set<String> read, String name, boolean required) {
         IniFile notText = IniReader.notText(file, bytes);
         if (notText != null) {
             return notText;
         }
         String text = new String(bytes, StandardCharsets.UTF_8);
-        Reader r = new Reader(file, text, read);
+        Reader r = new Reader(file, text, read, name);
         try {
             JsonReader.read(text, MAX_DEPTH, r);
         } catch (JsonReader.ParseException e) {
@@ -48,11 +57,14 @@ public final class UwsgiJson {
         if (!r.errors.isEmpty()) {
             return new IniFile(file, List.of(), r.errors, r.warnings);
         }
+        if (r.uwsgiLine == 0 && !required) {
+            return new IniFile(file, List.of(), List.of(), r.warnings);
+        }
         if (r.uwsgiLine == 0) {
             return failed(file, 0, "no \"uwsgi\" object (uWSGI reads its options from {\"uwsgi\": {...}})",
                     r.warnings);
         }
-        return new IniFile(file, List.of(new IniSection(VassalParser.UWSGI, r.uwsgiLine, r.entries)), List.of(),
+        return new IniFile(file, List.of(new IniSection(name, r.uwsgiLine, r.entries)), List.of(),
                 r.warnings);
     }
 
@@ -107,8 +119,12 @@ public final class UwsgiJson {
         private int optionLine;
         private final Set<String> options = new HashSet<>();
 
-        Reader(Path file, String text, Set<String> read) {
+        /** The member read: {@code "uwsgi"}, or {@code "emperor"}. */
+        private final String name;
+
+        Reader(Path file, String text, Set<String> read, String name) {
             this.file = file;
+            this.name = name;
             this.read = read;
             this.lines = new Lines(text);
         }
@@ -119,7 +135,7 @@ public final class UwsgiJson {
                 depth = 1;
                 return;
             }
-            if (depth == 1 && "uwsgi".equals(topKey) && !uwsgiSeen) {
+            if (depth == 1 && name.equals(topKey) && !uwsgiSeen) {
                 uwsgiSeen = true;
                 inUwsgi = true;
                 uwsgiLine = lines.line(offset);
@@ -134,8 +150,8 @@ public final class UwsgiJson {
         @Override
         public void key(String key, int offset) throws JsonReader.ParseException {
             if (depth == 1) {
-                if (key.equals("uwsgi") && uwsgiSeen) {
-                    throw new JsonReader.ParseException(offset, "\"uwsgi\" is given twice (uWSGI builds disagree"
+                if (key.equals(name) && uwsgiSeen) {
+                    throw new JsonReader.ParseException(offset, "\"" + name + "\" is given twice (uWSGI builds disagree"
                             + " on which one they read)");
                 }
                 topKey = key;
@@ -163,8 +179,8 @@ public final class UwsgiJson {
                 throw new JsonReader.ParseException(offset, "the top level is an array; uWSGI reads an object"
                         + " with a \"uwsgi\" object in it");
             }
-            if (depth == 1 && "uwsgi".equals(topKey) && !uwsgiSeen) {
-                throw new JsonReader.ParseException(offset, "\"uwsgi\" is not an object");
+            if (depth == 1 && name.equals(topKey) && !uwsgiSeen) {
+                throw new JsonReader.ParseException(offset, "\"" + name + "\" is not an object");
             }
             if (inUwsgi && depth == 2) {
                 inOptionArray = true;
@@ -188,8 +204,8 @@ public final class UwsgiJson {
                 throw new JsonReader.ParseException(offset, "the top level is not an object; uWSGI reads an object"
                         + " with a \"uwsgi\" object in it");
             }
-            if (depth == 1 && "uwsgi".equals(topKey) && !uwsgiSeen) {
-                throw new JsonReader.ParseException(offset, "\"uwsgi\" is not an object");
+            if (depth == 1 && name.equals(topKey) && !uwsgiSeen) {
+                throw new JsonReader.ParseException(offset, "\"" + name + "\" is not an object");
             }
             if (!inUwsgi || !(depth == 2 || depth == 3 && inOptionArray)) {
                 return;

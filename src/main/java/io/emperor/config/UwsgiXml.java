@@ -59,11 +59,22 @@ public final class UwsgiXml {
      * @param read the option names whose value the emperor reads ({@code master} …)
      */
     public static IniFile parse(Path file, byte[] bytes, Set<String> read) {
+        return parse(file, bytes, read, VassalParser.UWSGI, true);
+    }
+
+    /**
+     * The element {@code <NAME>} read by the same rules. {@code <emperor>}, which uWSGI does not
+     * read, is only taken as a child of a root that is not {@code <uwsgi>} (inside {@code <uwsgi>}
+     * it would be uWSGI's own {@code emperor} option).
+     *
+     * @param required false: a file without it is no error (an {@link IniFile} without sections)
+     */
+    static IniFile parse(Path file, byte[] bytes, Set<String> read, String name, boolean required) {
         IniFile notText = IniReader.notText(file, bytes);
         if (notText != null) {
             return notText;
         }
-        Handler h = new Handler(file, read);
+        Handler h = new Handler(file, read, name);
         try {
             SAXParser p = parser();
             p.setProperty("http://xml.org/sax/properties/lexical-handler", h);
@@ -83,11 +94,14 @@ public final class UwsgiXml {
         if (!h.errors.isEmpty()) {
             return new IniFile(file, List.of(), h.errors, h.warnings);
         }
+        if (h.uwsgiLine == 0 && !required) {
+            return new IniFile(file, List.of(), List.of(), h.warnings);
+        }
         if (h.uwsgiLine == 0) {
             return failed(file, 0, "no <uwsgi> element (uWSGI reads the root element <uwsgi>, or the first <uwsgi>"
                     + " inside the root)", h.warnings);
         }
-        return new IniFile(file, List.of(new IniSection(VassalParser.UWSGI, h.uwsgiLine, h.entries)), List.of(),
+        return new IniFile(file, List.of(new IniSection(h.name, h.uwsgiLine, h.entries)), List.of(),
                 h.warnings);
     }
 
@@ -121,8 +135,13 @@ public final class UwsgiXml {
         String other;
         boolean inCdata;
 
-        Handler(Path file, Set<String> read) {
+        /** The element read: {@code uwsgi}, or {@code emperor}. */
+        final String name;
+        String rootName;
+
+        Handler(Path file, Set<String> read, String name) {
             this.file = file;
+            this.name = name;
             this.read = read;
         }
 
@@ -142,13 +161,18 @@ public final class UwsgiXml {
             if (depth > MAX_DEPTH) {
                 throw new TooDeep();
             }
-            if (uwsgiDepth == 0 && !uwsgiDone && qName.equals("uwsgi") && depth <= 2) {
+            if (depth == 1) {
+                rootName = qName;
+            }
+            boolean ours = name.equals(VassalParser.UWSGI) ? depth <= 2
+                    : depth == 2 && !rootName.equals(VassalParser.UWSGI);
+            if (uwsgiDepth == 0 && !uwsgiDone && qName.equals(name) && ours) {
                 uwsgiDepth = depth;
                 uwsgiLine = line();
                 return;
             }
-            if (uwsgiDepth == 0 && qName.equals("uwsgi") && depth == 2 && uwsgiDone) {
-                warn("a second <uwsgi> element is ignored (uWSGI reads only the first, line " + uwsgiLine + ")");
+            if (uwsgiDepth == 0 && qName.equals(name) && depth == 2 && uwsgiDone) {
+                warn("a second <" + name + "> element is ignored (only the first is read, line " + uwsgiLine + ")");
                 return;
             }
             if (uwsgiDepth > 0 && depth == uwsgiDepth + 1) {

@@ -52,6 +52,16 @@ public final class UwsgiYaml {
      * @param read the option names whose value the emperor reads ({@code master} …)
      */
     public static IniFile parse(Path file, byte[] bytes, Set<String> read) {
+        return parse(file, bytes, read, VassalParser.UWSGI, true);
+    }
+
+    /**
+     * The block {@code NAME:} read by the same rules ({@code emperor:}, which uWSGI does not read).
+     *
+     * @param required false: a file without the block is no error (an {@link IniFile} without sections)
+     */
+    static IniFile parse(Path file, byte[] bytes, Set<String> read, String name, boolean required) {
+        String head = name + ":";
         IniFile notText = IniReader.notText(file, bytes);
         if (notText != null) {
             return notText;
@@ -97,16 +107,16 @@ public final class UwsgiYaml {
                 if (spaces > 0 || content.startsWith("\t")) {
                     continue;
                 }
-                if (isBlockStart(content)) {
+                if (isBlockStart(content, head)) {
                     if (state == State.BEFORE) {
                         state = State.IN;
                         blockLine = number;
                     } else {
-                        warn(warnings, new Problem(file, number, "a second uwsgi: block is ignored (uWSGI reads only"
+                        warn(warnings, new Problem(file, number, "a second " + head + " block is ignored (uWSGI reads only"
                                 + " the first, line " + blockLine + ")"));
                     }
-                } else if (state == State.BEFORE && content.startsWith("uwsgi:")) {
-                    errors.add(new Problem(file, number, "uwsgi: its options go on the lines below it, one"
+                } else if (state == State.BEFORE && content.startsWith(head)) {
+                    errors.add(new Problem(file, number, head + " its options go on the lines below it, one"
                             + " KEY: VALUE each, indented"));
                     state = State.AFTER;
                 }
@@ -120,10 +130,10 @@ public final class UwsgiYaml {
                 }
                 state = State.AFTER;
                 if (entries.isEmpty() && errors.isEmpty()) {
-                    errors.add(new Problem(file, blockLine, "uwsgi: the block has no options"));
+                    errors.add(new Problem(file, blockLine, head + " the block has no options"));
                 }
-                if (isBlockStart(content)) {
-                    warn(warnings, new Problem(file, number, "a second uwsgi: block is ignored (uWSGI reads only"
+                if (isBlockStart(content, head)) {
+                    warn(warnings, new Problem(file, number, "a second " + head + " block is ignored (uWSGI reads only"
                             + " the first, line " + blockLine + ")"));
                 }
                 continue;
@@ -144,16 +154,19 @@ public final class UwsgiYaml {
             }
             entry(file, number, raw.substring(spaces), content, read, entries, errors, warnings);
         }
+        if (state == State.BEFORE && !required) {
+            return new IniFile(file, List.of(), errors, warnings);
+        }
         if (state == State.BEFORE) {
             errors.add(new Problem(file, 0, "no uwsgi: block (uWSGI reads a line \"uwsgi:\" and below it one"
                     + " indented KEY: VALUE line per option)"));
         } else if (state == State.IN && entries.isEmpty() && errors.isEmpty()) {
-            errors.add(new Problem(file, blockLine, "uwsgi: the block has no options"));
+            errors.add(new Problem(file, blockLine, head + " the block has no options"));
         }
         if (!errors.isEmpty()) {
             return new IniFile(file, List.of(), errors, warnings);
         }
-        return new IniFile(file, List.of(new IniSection(VassalParser.UWSGI, blockLine, entries)), List.of(),
+        return new IniFile(file, List.of(new IniSection(name, blockLine, entries)), List.of(),
                 warnings);
     }
 
@@ -162,12 +175,12 @@ public final class UwsgiYaml {
     }
 
     /** {@code uwsgi:} alone, or followed by spaces and a comment. */
-    private static boolean isBlockStart(String content) {
-        if (!content.startsWith("uwsgi:")) {
+    private static boolean isBlockStart(String content, String head) {
+        if (!content.startsWith(head)) {
             return false;
         }
-        String rest = content.substring("uwsgi:".length()).strip();
-        return rest.isEmpty() || rest.startsWith("#") && content.charAt("uwsgi:".length()) != '#';
+        String rest = content.substring(head.length()).strip();
+        return rest.isEmpty() || rest.startsWith("#") && content.charAt(head.length()) != '#';
     }
 
     /**

@@ -32,6 +32,8 @@ import java.util.Set;
 public final class VassalParser implements VassalFileParser {
     public static final String VASSAL = "vassal";
     public static final String UWSGI = "uwsgi";
+    /** The section (block, object, element) of a uWSGI file with the emperor's own keys, which uWSGI ignores. */
+    public static final String EMPEROR = "emperor";
 
     private static final Duration UWSGI_STOP_TIMEOUT = Duration.ofSeconds(30);
     /**
@@ -108,10 +110,27 @@ public final class VassalParser implements VassalFileParser {
     private static IniFile read(Path path, byte[] content) {
         return switch (VassalFormat.ofFile(path)) {
             case INI -> IniReader.parse(path, content);
-            case YAML, YML -> UwsgiYaml.parse(path, content, UWSGI_READ);
-            case JSON, JS -> UwsgiJson.parse(path, content, UWSGI_READ);
-            case XML -> UwsgiXml.parse(path, content, UWSGI_READ);
+            case YAML, YML -> withEmperor(UwsgiYaml.parse(path, content, UWSGI_READ),
+                    UwsgiYaml.parse(path, content, Set.of(), EMPEROR, false));
+            case JSON, JS -> withEmperor(UwsgiJson.parse(path, content, UWSGI_READ),
+                    UwsgiJson.parse(path, content, Set.of(), EMPEROR, false));
+            case XML -> withEmperor(UwsgiXml.parse(path, content, UWSGI_READ),
+                    UwsgiXml.parse(path, content, Set.of(), EMPEROR, false));
         };
+    }
+
+    /** The {@code uwsgi} block read, and the {@code emperor} block beside it when there is one. */
+    private static IniFile withEmperor(IniFile uwsgi, IniFile emperor) {
+        if (uwsgi.sections().isEmpty() || emperor.sections().isEmpty() && emperor.errors().isEmpty()) {
+            return uwsgi;
+        }
+        List<IniSection> sections = new java.util.ArrayList<>(uwsgi.sections());
+        sections.addAll(emperor.sections());
+        List<Problem> errors = new java.util.ArrayList<>(uwsgi.errors());
+        errors.addAll(emperor.errors());
+        List<Problem> warnings = new java.util.ArrayList<>(uwsgi.warnings());
+        emperor.warnings().stream().filter(w -> !warnings.contains(w)).forEach(warnings::add);
+        return new IniFile(uwsgi.file(), sections, errors, warnings);
     }
 
     private Parsed<VassalSpec> parse(Path path, IniFile ini, int owner) {
@@ -139,7 +158,12 @@ public final class VassalParser implements VassalFileParser {
                     }
                 }
             }
-            return problems.result(() -> uwsgiSpec(path, uwsgi));
+            Order order = ini.section(EMPEROR).map(emperor -> {
+                ExpandedSection keys = ExpandedSection.literal(emperor, problems);
+                keys.rejectUnknown(OrderSection.KEYS);
+                return new OrderSection(nameOf(path), path.getParent(), VassalSpec.Kind.UWSGI, keys, problems).order();
+            }).orElse(Order.UWSGI);
+            return problems.result(() -> uwsgiSpec(path, uwsgi).withOrder(order));
         }
         problems.error(0, "no [vassal] or [uwsgi] section");
         return problems.result(() -> null);

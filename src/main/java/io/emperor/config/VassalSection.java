@@ -18,7 +18,8 @@ final class VassalSection {
     static final List<String> KEYS = List.of(
             "exec", "chdir", "env", "umask", "uid", "gid", "logto", "daemonize",
             "stop-signal", "stop-timeout", "reload", "reload-signal",
-            "rlimit-nofile", "rlimit-nproc", "rlimit-core", "log-tag");
+            "rlimit-nofile", "rlimit-nproc", "rlimit-core", "log-tag",
+            "requires", "after", "ready", "ready-timeout", "watchdog");
     static final int DEFAULT_UMASK = 0022;
     static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(30);
     static final long MAX_STOP_TIMEOUT_SECONDS = 86400;
@@ -45,6 +46,7 @@ final class VassalSection {
     private int reloadSignal = Signals.HUP;
     private final List<Rlimit> rlimits = new ArrayList<>();
     private boolean logTag = true;
+    private final Order order;
 
     /**
      * Converts every key at once; problems go to {@code problems}. In {@code tyrant} mode
@@ -60,7 +62,8 @@ final class VassalSection {
         this.problems = problems;
         section.rejectUnknown(KEYS);
         for (String key : KEYS) {
-            if (!key.equals("env") && !key.equals("daemonize") && !key.equals("logto")) {
+            if (!key.equals("env") && !key.equals("daemonize") && !key.equals("logto")
+                    && !OrderSection.KEYS.contains(key)) {
                 section.warnRepeated(key);
             }
         }
@@ -78,12 +81,13 @@ final class VassalSection {
         section.last("reload").ifPresent(this::reload);
         section.last("log-tag").ifPresent(this::logTag);
         rlimits();
+        order = new OrderSection(VassalParser.nameOf(file), dir, VassalSpec.Kind.PROGRAM, section, problems).order();
     }
 
     /** The spec; call only when {@code problems} has no errors. */
     VassalSpec spec(String name) {
         return new VassalSpec(name, file, VassalSpec.Kind.PROGRAM, argv, chdir, env, umask, user, uid, gid,
-                logto, stopSignal, stopTimeout, reload, reloadSignal, rlimits, null, logTag, home);
+                logto, stopSignal, stopTimeout, reload, reloadSignal, rlimits, null, logTag, home, null, order);
     }
 
     private void exec() {

@@ -32,6 +32,8 @@ import java.util.List;
  *                   or null; looked up with the file, so spawning needs no passwd lookup on the loop
  * @param shell      the login shell of {@code user} from the passwd entry (SHELL of a tenant's vassal),
  *                   or null; looked up with the file, as {@code home}
+ * @param order      {@code requires}, {@code after}, {@code ready}, {@code ready-timeout}, {@code watchdog}
+ *                   ({@link Order}); null gives the defaults of {@code kind}
  */
 public record VassalSpec(
         String name,
@@ -53,7 +55,8 @@ public record VassalSpec(
         Uwsgi uwsgi,
         boolean logTag,
         String home,
-        String shell) {
+        String shell,
+        Order order) {
 
     /**
      * The few keys of a {@code [uwsgi]} section the emperor itself needs.
@@ -66,6 +69,15 @@ public record VassalSpec(
      */
     public record Uwsgi(boolean master, boolean gracefulShutdown) {
         public static final Uwsgi DEFAULTS = new Uwsgi(false, false);
+    }
+
+    /** A spec with the default order and readiness of its kind ({@link Order#defaults}). */
+    public VassalSpec(String name, Path file, Kind kind, List<String> argv, Path chdir, List<String> env, int umask,
+                      String user, int uid, int gid, Path logto, int stopSignal, Duration stopTimeout,
+                      ReloadMode reload, int reloadSignal, List<Rlimit> rlimits, Uwsgi uwsgi, boolean logTag,
+                      String home, String shell) {
+        this(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal, stopTimeout, reload,
+                reloadSignal, rlimits, uwsgi, logTag, home, shell, null);
     }
 
     /** A spec without the owner's shell (only tyrant mode looks it up). */
@@ -106,6 +118,13 @@ public record VassalSpec(
         env = List.copyOf(env);
         rlimits = List.copyOf(rlimits);
         uwsgi = kind == Kind.UWSGI ? (uwsgi == null ? Uwsgi.DEFAULTS : uwsgi) : null;
+        order = order == null ? Order.defaults(kind) : order;
+    }
+
+    /** The same spec with these order and readiness settings. */
+    public VassalSpec withOrder(Order o) {
+        return new VassalSpec(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal,
+                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag, home, shell, o);
     }
 
     /** A uWSGI vassal that runs without a master process (it does not listen to its channel). */
@@ -126,7 +145,7 @@ public record VassalSpec(
     /** The same spec run as {@code uid}/{@code gid}, with the passwd name, home and shell of the uid when it has them. */
     public VassalSpec withIdentity(String user, String home, String shell, int uid, int gid) {
         return new VassalSpec(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal,
-                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag, home, shell);
+                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag, home, shell, order);
     }
 
     /**

@@ -9,7 +9,7 @@ public sealed interface Event {
 
     /** The kind of event, so the lifecycle can switch over every kind exhaustively (Java 17). */
     enum Kind { FILE_VALID, FILE_INVALID, FILE_REMOVED, SPAWNED, SPAWN_FAILED, EXEC_DONE, EXEC_FAILED,
-        EXITED, TICK, SHUTDOWN, FORCE_KILL, VASSAL_SAYS, CHANNEL_CLOSED,
+        EXITED, TICK, SHUTDOWN, FORCE_KILL, VASSAL_SAYS, CHANNEL_CLOSED, READY,
         OPERATOR_STOP, OPERATOR_START, OPERATOR_RESTART, OPERATOR_RELOAD,
         NOTIFIED, WATCHDOG_MISSED }
 
@@ -164,6 +164,20 @@ public sealed interface Event {
     record WatchdogMissed(long runId, java.time.Duration period) implements Event {
         public Kind kind() {
             return Kind.WATCHDOG_MISSED;
+        }
+    }
+
+    /**
+     * The run is ready (its {@code ready} setting, docs/vassal.ini.5.md): the one way a run becomes
+     * ready, whoever learned it (the lifecycle itself at exec for {@code started} and at byte 5 for a
+     * uWSGI vassal, the I/O thread's probe for {@code tcp:}/{@code unix:}, {@code READY=1} for {@code notify}).
+     *
+     * @param how what made it ready, for the log line ({@code started}, {@code accepting},
+     *            {@code tcp:127.0.0.1:8100 accepts}, {@code READY=1})
+     */
+    record Ready(long runId, String how) implements Event {
+        public Kind kind() {
+            return Kind.READY;
         }
     }
 

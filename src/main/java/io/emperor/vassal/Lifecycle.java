@@ -1,6 +1,7 @@
 package io.emperor.vassal;
 
 import io.emperor.config.Problem;
+import io.emperor.config.Readiness;
 import io.emperor.config.ReloadMode;
 import io.emperor.config.Signals;
 import io.emperor.config.VassalSpec;
@@ -65,6 +66,8 @@ public final class Lifecycle {
             run = x.runId();
         } else if (e instanceof Event.WatchdogMissed x) {
             run = x.runId();
+        } else if (e instanceof Event.Ready x) {
+            run = x.runId();
         } else {
             return false;
         }
@@ -94,6 +97,7 @@ public final class Lifecycle {
             case VASSAL_SAYS -> same(v);
             case CHANNEL_CLOSED -> same(v);
             case NOTIFIED, WATCHDOG_MISSED -> same(v);
+            case READY -> same(v);
             case OPERATOR_STOP -> reply(v, true, v.state() == State.FAILED
                     ? "not running (its file has errors)" : "already stopped");
             // STOPPED -> STARTING: the operator starts the last good version
@@ -131,6 +135,7 @@ public final class Lifecycle {
             case VASSAL_SAYS -> same(v);
             case CHANNEL_CLOSED -> same(v);
             case NOTIFIED, WATCHDOG_MISSED -> same(v);
+            case READY -> same(v);
             // BACKOFF -> STOPPED
             case OPERATOR_STOP -> new Transition(v.withoutProcess(State.STOPPED, Vassal.NO_DEADLINE),
                     List.of(info("stopped (operator; it was backing off)"), ok("stopped")));
@@ -161,7 +166,7 @@ public final class Lifecycle {
                 yield backOff(trouble(v, Trouble.Kind.RUN, what, now), List.of(error(what)), now);
             }
             // STARTING -> RUNNING
-            case EXEC_DONE -> same(v.state() == State.STARTING ? v.withState(State.RUNNING) : v);
+            case EXEC_DONE -> execDone(v, now);
             case EXEC_FAILED -> execFailed(v, (ExecFailed) e, now);
             case FILE_VALID -> changed(fileAccepted(v), ((FileValid) e).spec(), now);
             case FILE_INVALID -> {
@@ -179,6 +184,7 @@ public final class Lifecycle {
             case CHANNEL_CLOSED -> new Transition(v, List.of(info("going (emperor channel closed)")));
             case NOTIFIED -> notified(v, (Event.Notified) e, now);
             case WATCHDOG_MISSED -> watchdogMissed(v, (Event.WatchdogMissed) e, now);
+            case READY -> ready(v, (Event.Ready) e, now);
             // STARTING|RUNNING|RELOADING -> STOPPING -> STOPPED
             case OPERATOR_STOP -> answered(stop(v, After.NOTHING, null, now, "operator"), "stopping");
             case OPERATOR_START -> reply(v, true, "already " + v.state().label());
@@ -186,6 +192,36 @@ public final class Lifecycle {
             case OPERATOR_RESTART -> answered(stop(v, After.RESTART, v.spec(), now, "operator"), "restarting");
             case OPERATOR_RELOAD -> operatorReload(v, now);
         };
+    }
+
+    /**
+     * The program runs: STARTING -> RUNNING, and ready at once with {@code ready = started} (no log
+     * line: "spawned" says it). With {@code tcp:}, {@code unix:} or {@code notify} it stays STARTING
+     * until it is ready; a uWSGI vassal runs, and is ready when it accepts (byte 5).
+     */
+    private Transition execDone(Vassal v, long now) {
+        if (v.state() != State.STARTING) {
+            return same(v);
+        }
+        Readiness how = v.spec().order().ready();
+        if (how instanceof Readiness.Started) {
+            return same(v.withState(State.RUNNING).withReadyAt(now));
+        }
+        return same(how instanceof Readiness.UwsgiAccepting ? v.withState(State.RUNNING) : v);
+    }
+
+    /**
+     * The run is ready ({@link Event.Ready}): the one place a run becomes ready. Once per run; a
+     * process that was STARTING now runs.
+     */
+    private Transition ready(Vassal v, Event.Ready r, long now) {
+        if (v.readyAt() != 0) {
+            // RELOADING -> RUNNING: READY=1 after RELOADING=1 (notify) ends the reload
+            return v.state() == State.RELOADING ? back(v, now, info("reloaded (" + r.how() + ")")) : same(v);
+        }
+        Vassal ready = v.withReadyAt(now);
+        return new Transition(v.state() == State.STARTING ? ready.withState(State.RUNNING) : ready,
+                List.of(info("ready (" + r.how() + ")")));
     }
 
     /** An operator's reload: what a touch of the unchanged file does, once the program runs. */
@@ -212,7 +248,12 @@ public final class Lifecycle {
         return switch (message) {
             // STARTING|RELOADING -> RUNNING
             case Event.VassalSays.READY -> back(v, now, info("ready"));
-            case Event.VassalSays.ACCEPTING -> back(v, now, info("accepting"));
+            // ... and ready, for the vassals that wait for it, unless its file says otherwise
+            case Event.VassalSays.ACCEPTING -> {
+                Transition back = back(v, now, info("accepting"));
+                yield v.spec().order().ready() instanceof Readiness.UwsgiAccepting && v.readyAt() == 0
+                        ? new Transition(back.vassal().withReadyAt(now), back.effects()) : back;
+            }
             case Event.VassalSays.LOYAL -> new Transition(v, List.of(info("loyal")));
             case Event.VassalSays.HEARTBEAT -> {
                 Vassal beat = v.withHeartbeat(now, now + policy.requiredHeartbeat().toNanos());
@@ -321,6 +362,7 @@ public final class Lifecycle {
             case CHANNEL_CLOSED -> new Transition(v, List.of(info("going (emperor channel closed)")));
             // Already going: what it says now changes nothing, and its watchdog is off.
             case NOTIFIED, WATCHDOG_MISSED -> same(v);
+            case READY -> same(v);
             case OPERATOR_STOP -> switch (v.after()) {
                 // A restart (or respawn) under way becomes a stop: STOPPING -> STOPPED
                 case RESTART, RESPAWN, WATCHDOG -> new Transition(v.stopping(After.NOTHING, null, v.deadline()),

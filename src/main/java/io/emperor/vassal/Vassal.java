@@ -23,6 +23,7 @@ import io.emperor.config.VassalSpec;
  * @param heartbeatAt monotonic nanos of the current run's last uWSGI heartbeat, or 0 while it has
  *                  sent none (heartbeat monitoring is off until the first one)
  * @param trouble   the last problem, or null ({@link Trouble}; {@link #problem} says whether it still stands)
+ * @param readyAt   monotonic nanos at which the current run became ready ({@link Event.Ready}), or 0
  */
 public record Vassal(
         String name,
@@ -40,7 +41,8 @@ public record Vassal(
         long deadline,
         int restarts,
         long heartbeatAt,
-        Trouble trouble) {
+        Trouble trouble,
+        long readyAt) {
 
     public static final long NO_DEADLINE = Long.MAX_VALUE;
 
@@ -56,82 +58,87 @@ public record Vassal(
     /** A vassal the emperor has just learned about: nothing runs yet. */
     public static Vassal fresh(String name) {
         return new Vassal(name, State.STOPPED, null, null, After.NOTHING, 0, 0, 0, 0, false, false, 0,
-                NO_DEADLINE, 0, 0, null);
+                NO_DEADLINE, 0, 0, null, 0);
     }
 
     Vassal withState(State s) {
         return new Vassal(name, s, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, deadline, restarts, heartbeatAt, trouble);
+                failures, deadline, restarts, heartbeatAt, trouble, readyAt);
     }
 
     Vassal withSpec(VassalSpec sp) {
         return new Vassal(name, state, sp, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, deadline, restarts, heartbeatAt, trouble);
+                failures, deadline, restarts, heartbeatAt, trouble, readyAt);
     }
 
     Vassal withDeadline(long d) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, d, restarts, heartbeatAt, trouble);
+                failures, d, restarts, heartbeatAt, trouble, readyAt);
     }
 
     Vassal withFailures(int f) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                f, deadline, restarts, heartbeatAt, trouble);
+                f, deadline, restarts, heartbeatAt, trouble, readyAt);
     }
 
     /** Waiting for a Spawned answer: the state is STARTING, no process known yet. */
     Vassal starting(VassalSpec sp) {
         return new Vassal(name, State.STARTING, sp, null, After.NOTHING, 0, 0, 0, 0, false, false,
-                failures, NO_DEADLINE, restarts, 0, trouble);
+                failures, NO_DEADLINE, restarts, 0, trouble, 0);
     }
 
     Vassal withRun(long id, long p, long now) {
         return new Vassal(name, state, spec, next, after, id, p, now, 0, false, false, failures,
-                deadline, restarts, 0, trouble);
+                deadline, restarts, 0, trouble, 0);
     }
 
     Vassal withExecFailed() {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, true, killed,
-                failures, deadline, restarts, heartbeatAt, trouble);
+                failures, deadline, restarts, heartbeatAt, trouble, readyAt);
     }
 
     Vassal stopping(After a, VassalSpec nextSpec, long dl) {
         return new Vassal(name, State.STOPPING, spec, nextSpec, a, runId, pid, startedAt, stopSince, execFailed,
-                killed, failures, dl, restarts, heartbeatAt, trouble);
+                killed, failures, dl, restarts, heartbeatAt, trouble, readyAt);
     }
 
     /** The stop signal goes out now: STOPPING until the exit. */
     Vassal stoppingSince(After a, VassalSpec nextSpec, long now, long dl) {
         return new Vassal(name, State.STOPPING, spec, nextSpec, a, runId, pid, startedAt, now, execFailed,
-                killed, failures, dl, restarts, heartbeatAt, trouble);
+                killed, failures, dl, restarts, heartbeatAt, trouble, readyAt);
     }
 
     Vassal withKilled(long dl) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, true,
-                failures, dl, restarts, heartbeatAt, trouble);
+                failures, dl, restarts, heartbeatAt, trouble, readyAt);
     }
 
     /** No process any more. */
     Vassal withoutProcess(State s, long dl) {
         return new Vassal(name, s, spec, null, After.NOTHING, 0, 0, 0, 0, false, false, failures, dl,
-                restarts, 0, trouble);
+                restarts, 0, trouble, 0);
     }
 
     /** A uWSGI heartbeat came at {@code at}; the next one is due at {@code dl}. */
     Vassal withHeartbeat(long at, long dl) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, dl, restarts, at, trouble);
+                failures, dl, restarts, at, trouble, readyAt);
     }
 
     /** A uWSGI reload goes out now: RELOADING until the vassal says it is back (or {@code dl}). */
     Vassal reloading(VassalSpec sp, long dl) {
         return new Vassal(name, State.RELOADING, sp, next, after, runId, pid, startedAt, stopSince, execFailed,
-                false, failures, dl, restarts, heartbeatAt, trouble);
+                false, failures, dl, restarts, heartbeatAt, trouble, readyAt);
+    }
+
+    Vassal withReadyAt(long at) {
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
+                failures, deadline, restarts, heartbeatAt, trouble, at);
     }
 
     Vassal withTrouble(Trouble t) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, deadline, restarts, heartbeatAt, t);
+                failures, deadline, restarts, heartbeatAt, t, readyAt);
     }
 
     /** The last problem if it still stands at {@code now} ({@link Trouble#standing}), else null. */
@@ -141,6 +148,6 @@ public record Vassal(
 
     Vassal countRestart() {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, deadline, restarts + 1, heartbeatAt, trouble);
+                failures, deadline, restarts + 1, heartbeatAt, trouble, readyAt);
     }
 }

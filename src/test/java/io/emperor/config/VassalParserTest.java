@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class VassalParserTest {
     private static final String KNOWN = "known keys: exec, chdir, env, umask, uid, gid, logto, daemonize, "
-            + "stop-signal, stop-timeout, reload, reload-signal, rlimit-nofile, rlimit-nproc, rlimit-core, log-tag";
+            + "stop-signal, stop-timeout, reload, reload-signal, rlimit-nofile, rlimit-nproc, rlimit-core, log-tag, "
+            + "requires, after, ready, ready-timeout, watchdog";
 
     @TempDir
     Path dir;

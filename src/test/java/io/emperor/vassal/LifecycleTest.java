@@ -75,6 +75,7 @@ class LifecycleTest {
         return switch (k) {
             case VASSAL_SAYS -> new Event.VassalSays(1, Event.VassalSays.READY);
             case CHANNEL_CLOSED -> new Event.ChannelClosed(1);
+            case READY -> new Event.Ready(1, "tcp:127.0.0.1:8100 accepts");
             case FILE_VALID -> new Event.FileValid(SPEC);
             case FILE_INVALID -> new Event.FileInvalid(List.of(new Problem(Path.of("/v/app.ini"), 3, "broken")));
             case FILE_REMOVED -> new Event.FileRemoved();
@@ -110,6 +111,7 @@ class LifecycleTest {
         row(rows, "STOPPED", Event.Kind.FORCE_KILL, "STOPPED");
         row(rows, "STOPPED", Event.Kind.VASSAL_SAYS, "STOPPED");
         row(rows, "STOPPED", Event.Kind.CHANNEL_CLOSED, "STOPPED");
+        row(rows, "STOPPED", Event.Kind.READY, "STOPPED");
         row(rows, "STOPPED", Event.Kind.OPERATOR_STOP, "STOPPED", "Reply");
         row(rows, "STOPPED", Event.Kind.OPERATOR_START, "STOPPED", "Reply");
         row(rows, "STOPPED", Event.Kind.OPERATOR_RESTART, "STOPPED", "Reply");
@@ -128,6 +130,7 @@ class LifecycleTest {
         row(rows, "FAILED", Event.Kind.FORCE_KILL, "FAILED");
         row(rows, "FAILED", Event.Kind.VASSAL_SAYS, "FAILED");
         row(rows, "FAILED", Event.Kind.CHANNEL_CLOSED, "FAILED");
+        row(rows, "FAILED", Event.Kind.READY, "FAILED");
         row(rows, "FAILED", Event.Kind.OPERATOR_STOP, "FAILED", "Reply");
         row(rows, "FAILED", Event.Kind.OPERATOR_START, "FAILED", "Reply");
         row(rows, "FAILED", Event.Kind.OPERATOR_RESTART, "FAILED", "Reply");
@@ -146,6 +149,7 @@ class LifecycleTest {
         row(rows, "BACKOFF", Event.Kind.FORCE_KILL, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.VASSAL_SAYS, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.CHANNEL_CLOSED, "BACKOFF");
+        row(rows, "BACKOFF", Event.Kind.READY, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_STOP, "STOPPED", "Log", "Reply");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_START, "STARTING", "Log", "Reply", "Spawn");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_RESTART, "STARTING", "Log", "Reply", "Spawn");
@@ -164,6 +168,7 @@ class LifecycleTest {
         row(rows, "STARTING", Event.Kind.FORCE_KILL, "STARTING");
         row(rows, "STARTING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
         row(rows, "STARTING", Event.Kind.CHANNEL_CLOSED, "STARTING", "Log");
+        row(rows, "STARTING", Event.Kind.READY, "RUNNING", "Log");
         row(rows, "STARTING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
         row(rows, "STARTING", Event.Kind.OPERATOR_START, "STARTING", "Reply");
         row(rows, "STARTING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Signal", "Reply");
@@ -182,6 +187,7 @@ class LifecycleTest {
         row(rows, "RUNNING", Event.Kind.FORCE_KILL, "RUNNING");
         row(rows, "RUNNING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
         row(rows, "RUNNING", Event.Kind.CHANNEL_CLOSED, "RUNNING", "Log");
+        row(rows, "RUNNING", Event.Kind.READY, "RUNNING");
         row(rows, "RUNNING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
         row(rows, "RUNNING", Event.Kind.OPERATOR_START, "RUNNING", "Reply");
         row(rows, "RUNNING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Signal", "Reply");
@@ -200,6 +206,7 @@ class LifecycleTest {
         row(rows, "STOPPING", Event.Kind.FORCE_KILL, "STOPPING", "Log", "KillGroup");
         row(rows, "STOPPING", Event.Kind.VASSAL_SAYS, "STOPPING");
         row(rows, "STOPPING", Event.Kind.CHANNEL_CLOSED, "STOPPING", "Log");
+        row(rows, "STOPPING", Event.Kind.READY, "STOPPING");
         row(rows, "STOPPING", Event.Kind.OPERATOR_STOP, "STOPPING", "Reply");
         row(rows, "STOPPING", Event.Kind.OPERATOR_START, "STOPPING", "Reply");
         row(rows, "STOPPING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Reply");
@@ -218,6 +225,7 @@ class LifecycleTest {
         row(rows, "RELOADING", Event.Kind.FORCE_KILL, "RELOADING");
         row(rows, "RELOADING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
         row(rows, "RELOADING", Event.Kind.CHANNEL_CLOSED, "RELOADING", "Log");
+        row(rows, "RELOADING", Event.Kind.READY, "RELOADING", "Log");
         row(rows, "RELOADING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Tell", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_START, "RELOADING", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Tell", "Reply");
