@@ -57,7 +57,8 @@ public final class StatusView {
                 t == null ? 0 : t.lastHeartbeat(),
                 v.state() == State.FAILED && t != null ? t.problem() : null,
                 trouble == null ? null : trouble.text(),
-                trouble == null ? 0 : wall - Math.max(0, (now - trouble.since()) / 1_000_000));
+                trouble == null ? 0 : wall - Math.max(0, (now - trouble.since()) / 1_000_000),
+                t == null ? null : t.status());
     }
 
     /** The whole emperor, with the vassals {@code visible} lets through. */
@@ -99,6 +100,7 @@ public final class StatusView {
         m.put("last_exit_at", seconds(s.lastExitAt()));
         m.put("problem", s.problem());
         ProblemJson.put(m, s);
+        m.put("status_text", s.statusText());
         return m;
     }
 

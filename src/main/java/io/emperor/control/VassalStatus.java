@@ -31,6 +31,8 @@ package io.emperor.control;
  * @param lastProblem  the vassal's last problem while it stands ({@code spawn failed: …},
  *                     {@code exited status=1 after 0.06s}, {@code refused: …}; docs/lifecycle.md), or null
  * @param lastProblemSince since when the vassal has been in that trouble, or 0
+ * @param statusText   the current (or last) run's {@code STATUS=} on the notify socket ({@code ready = notify}),
+ *                     escaped and at most 200 chars, or null
  */
 public record VassalStatus(
         String name,
@@ -57,4 +59,17 @@ public record VassalStatus(
         long lastHeartbeat,
         String problem,
         String lastProblem,
-        long lastProblemSince) {}
+        long lastProblemSince,
+        String statusText) {
+
+    /** Without a STATUS= text. */
+    public VassalStatus(String name, String state, String kind, String file, int owner, long fileMtime, long pid,
+                        int uid, int gid, long startedAt, long uptimeMillis, long firstRun, long spawns, long restarts,
+                        int failures, long backoffMillis, String lastExit, long lastExitAt, long lastReady,
+                        long lastAccepting, long lastLoyal, long lastHeartbeat, String problem, String lastProblem,
+                        long lastProblemSince) {
+        this(name, state, kind, file, owner, fileMtime, pid, uid, gid, startedAt, uptimeMillis, firstRun, spawns,
+                restarts, failures, backoffMillis, lastExit, lastExitAt, lastReady, lastAccepting, lastLoyal,
+                lastHeartbeat, problem, lastProblem, lastProblemSince, null);
+    }
+}

@@ -76,6 +76,8 @@ class LifecycleTest {
             case VASSAL_SAYS -> new Event.VassalSays(1, Event.VassalSays.READY);
             case CHANNEL_CLOSED -> new Event.ChannelClosed(1);
             case READY -> new Event.Ready(1, "tcp:127.0.0.1:8100 accepts");
+            case NOTIFIED -> new Event.Notified(1, Event.Notified.What.RELOADING);
+            case WATCHDOG_MISSED -> new Event.WatchdogMissed(1, Duration.ofSeconds(5));
             case FILE_VALID -> new Event.FileValid(SPEC);
             case FILE_INVALID -> new Event.FileInvalid(List.of(new Problem(Path.of("/v/app.ini"), 3, "broken")));
             case FILE_REMOVED -> new Event.FileRemoved();
@@ -112,6 +114,8 @@ class LifecycleTest {
         row(rows, "STOPPED", Event.Kind.VASSAL_SAYS, "STOPPED");
         row(rows, "STOPPED", Event.Kind.CHANNEL_CLOSED, "STOPPED");
         row(rows, "STOPPED", Event.Kind.READY, "STOPPED");
+        row(rows, "STOPPED", Event.Kind.NOTIFIED, "STOPPED"); // RELOADING=1
+        row(rows, "STOPPED", Event.Kind.WATCHDOG_MISSED, "STOPPED");
         row(rows, "STOPPED", Event.Kind.OPERATOR_STOP, "STOPPED", "Reply");
         row(rows, "STOPPED", Event.Kind.OPERATOR_START, "STOPPED", "Reply");
         row(rows, "STOPPED", Event.Kind.OPERATOR_RESTART, "STOPPED", "Reply");
@@ -131,6 +135,8 @@ class LifecycleTest {
         row(rows, "FAILED", Event.Kind.VASSAL_SAYS, "FAILED");
         row(rows, "FAILED", Event.Kind.CHANNEL_CLOSED, "FAILED");
         row(rows, "FAILED", Event.Kind.READY, "FAILED");
+        row(rows, "FAILED", Event.Kind.NOTIFIED, "FAILED"); // RELOADING=1
+        row(rows, "FAILED", Event.Kind.WATCHDOG_MISSED, "FAILED");
         row(rows, "FAILED", Event.Kind.OPERATOR_STOP, "FAILED", "Reply");
         row(rows, "FAILED", Event.Kind.OPERATOR_START, "FAILED", "Reply");
         row(rows, "FAILED", Event.Kind.OPERATOR_RESTART, "FAILED", "Reply");
@@ -150,6 +156,8 @@ class LifecycleTest {
         row(rows, "BACKOFF", Event.Kind.VASSAL_SAYS, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.CHANNEL_CLOSED, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.READY, "BACKOFF");
+        row(rows, "BACKOFF", Event.Kind.NOTIFIED, "BACKOFF"); // RELOADING=1
+        row(rows, "BACKOFF", Event.Kind.WATCHDOG_MISSED, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_STOP, "STOPPED", "Log", "Reply");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_START, "STARTING", "Log", "Reply", "Spawn");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_RESTART, "STARTING", "Log", "Reply", "Spawn");
@@ -169,6 +177,8 @@ class LifecycleTest {
         row(rows, "STARTING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
         row(rows, "STARTING", Event.Kind.CHANNEL_CLOSED, "STARTING", "Log");
         row(rows, "STARTING", Event.Kind.READY, "RUNNING", "Log");
+        row(rows, "STARTING", Event.Kind.NOTIFIED, "STARTING"); // RELOADING=1
+        row(rows, "STARTING", Event.Kind.WATCHDOG_MISSED, "STOPPING", "Log", "Signal");
         row(rows, "STARTING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
         row(rows, "STARTING", Event.Kind.OPERATOR_START, "STARTING", "Reply");
         row(rows, "STARTING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Signal", "Reply");
@@ -188,6 +198,8 @@ class LifecycleTest {
         row(rows, "RUNNING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
         row(rows, "RUNNING", Event.Kind.CHANNEL_CLOSED, "RUNNING", "Log");
         row(rows, "RUNNING", Event.Kind.READY, "RUNNING");
+        row(rows, "RUNNING", Event.Kind.NOTIFIED, "RELOADING", "Log"); // RELOADING=1
+        row(rows, "RUNNING", Event.Kind.WATCHDOG_MISSED, "STOPPING", "Log", "Signal");
         row(rows, "RUNNING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
         row(rows, "RUNNING", Event.Kind.OPERATOR_START, "RUNNING", "Reply");
         row(rows, "RUNNING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Signal", "Reply");
@@ -207,6 +219,8 @@ class LifecycleTest {
         row(rows, "STOPPING", Event.Kind.VASSAL_SAYS, "STOPPING");
         row(rows, "STOPPING", Event.Kind.CHANNEL_CLOSED, "STOPPING", "Log");
         row(rows, "STOPPING", Event.Kind.READY, "STOPPING");
+        row(rows, "STOPPING", Event.Kind.NOTIFIED, "STOPPING"); // RELOADING=1
+        row(rows, "STOPPING", Event.Kind.WATCHDOG_MISSED, "STOPPING");
         row(rows, "STOPPING", Event.Kind.OPERATOR_STOP, "STOPPING", "Reply");
         row(rows, "STOPPING", Event.Kind.OPERATOR_START, "STOPPING", "Reply");
         row(rows, "STOPPING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Reply");
@@ -226,6 +240,8 @@ class LifecycleTest {
         row(rows, "RELOADING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
         row(rows, "RELOADING", Event.Kind.CHANNEL_CLOSED, "RELOADING", "Log");
         row(rows, "RELOADING", Event.Kind.READY, "RELOADING", "Log");
+        row(rows, "RELOADING", Event.Kind.NOTIFIED, "RELOADING"); // RELOADING=1
+        row(rows, "RELOADING", Event.Kind.WATCHDOG_MISSED, "STOPPING", "Log", "Signal");
         row(rows, "RELOADING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Tell", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_START, "RELOADING", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Tell", "Reply");
