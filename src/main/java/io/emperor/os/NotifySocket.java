@@ -40,7 +40,7 @@ import jnr.ffi.Pointer;
 public final class NotifySocket implements AutoCloseable {
     public static final String FILE_NAME = "notify.sock";
     static final int PER_WAKE = 64;
-    static final int PER_SECOND = 5_000;
+    static final int PER_SECOND = 2_000;
     private static final long MINUTE = 60_000_000_000L;
     private static final long SECOND = 1_000_000_000L;
     private static final int SOCK_DGRAM = 2;
