@@ -211,6 +211,9 @@ final class ControlCommands {
                 // What the vassal said with STATUS= (ready = notify): escaped and bounded by the emperor.
                 problems.add(v.get("name") + ": status: " + text);
             }
+            if (v.get("waiting_for") instanceof String waiting) {
+                problems.add(v.get("name") + ": waiting for " + ProblemLines.escape(waiting));
+            }
         }
         int[] width = new int[rows.get(0).length];
         for (String[] r : rows) {

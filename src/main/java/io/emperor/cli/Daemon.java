@@ -118,7 +118,7 @@ final class Daemon {
         HelperLauncher launcher = new HelperLauncher(helper.get(), io, environment, config.tyrant(),
                 config.uwsgi(), containment, notify);
         Notifier notifier = Notifier.fromEnvironment(System.getenv());
-        EmperorLoop loop = new EmperorLoop(new Lifecycle(policy), launcher, Clock.system(), new NotifyingHost(new TrimmingHost(new EmperorLoop.Host() {
+        EmperorLoop loop = new EmperorLoop(new Lifecycle(policy), launcher, io, Clock.system(), new NotifyingHost(new TrimmingHost(new EmperorLoop.Host() {
             @Override
             public Optional<Policy> reloadConfig() {
                 return Daemon.this.reloadConfig();

@@ -323,7 +323,7 @@ public final class ControlHandler implements RequestHandler {
         if (s == State.RUNNING) {
             return reloading || v.runId() != runBefore;
         }
-        return s == State.BACKOFF || s == State.FAILED || s == State.STOPPED;
+        return s == State.BACKOFF || s == State.FAILED || s == State.STOPPED || s == State.WAITING;
     }
 
     private void settle(Map<String, Object> r, Event.Operator op, Vassal v, boolean arrived, String name, long runBefore) {
@@ -351,7 +351,8 @@ public final class ControlHandler implements RequestHandler {
             String exit = t != null && t.lastExit() != null ? t.lastExit() : "";
             r.put("ok", false);
             r.put("message", s == State.BACKOFF ? "exited " + exit + " right after its start; backing off"
-                    : s == State.FAILED ? "its file has errors" : "stopped");
+                    : s == State.FAILED ? "its file has errors"
+                    : s == State.WAITING ? "waiting for " + v.waits().text() : "stopped");
         }
     }
 

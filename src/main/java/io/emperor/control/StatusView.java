@@ -58,6 +58,8 @@ public final class StatusView {
                 v.state() == State.FAILED && t != null ? t.problem() : null,
                 trouble == null ? null : trouble.text(),
                 trouble == null ? 0 : wall - Math.max(0, (now - trouble.since()) / 1_000_000),
+                v.state() == State.WAITING ? v.waits().text() : null,
+                v.isReady(),
                 t == null ? null : t.status());
     }
 
@@ -100,6 +102,8 @@ public final class StatusView {
         m.put("last_exit_at", seconds(s.lastExitAt()));
         m.put("problem", s.problem());
         ProblemJson.put(m, s);
+        m.put("waiting_for", s.waitingFor());
+        m.put("ready", s.ready());
         m.put("status_text", s.statusText());
         return m;
     }

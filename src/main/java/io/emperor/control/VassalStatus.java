@@ -31,6 +31,9 @@ package io.emperor.control;
  * @param lastProblem  the vassal's last problem while it stands ({@code spawn failed: …},
  *                     {@code exited status=1 after 0.06s}, {@code refused: …}; docs/lifecycle.md), or null
  * @param lastProblemSince since when the vassal has been in that trouble, or 0
+ * @param waitingFor   what a vassal in state {@code waiting} waits for ({@code zeo (not ready), db (no such
+ *                     vassal)}; its {@code requires} and {@code after}), else null
+ * @param ready        its current run is ready for the vassals that wait for it ({@code ready}, docs/vassal.ini.5.md)
  * @param statusText   the current (or last) run's {@code STATUS=} on the notify socket ({@code ready = notify}),
  *                     escaped and at most 200 chars, or null
  */
@@ -60,9 +63,11 @@ public record VassalStatus(
         String problem,
         String lastProblem,
         long lastProblemSince,
+        String waitingFor,
+        boolean ready,
         String statusText) {
 
-    /** Without a STATUS= text. */
+    /** A status without order and readiness (tests of other fields). */
     public VassalStatus(String name, String state, String kind, String file, int owner, long fileMtime, long pid,
                         int uid, int gid, long startedAt, long uptimeMillis, long firstRun, long spawns, long restarts,
                         int failures, long backoffMillis, String lastExit, long lastExitAt, long lastReady,
@@ -70,6 +75,6 @@ public record VassalStatus(
                         long lastProblemSince) {
         this(name, state, kind, file, owner, fileMtime, pid, uid, gid, startedAt, uptimeMillis, firstRun, spawns,
                 restarts, failures, backoffMillis, lastExit, lastExitAt, lastReady, lastAccepting, lastLoyal,
-                lastHeartbeat, problem, lastProblem, lastProblemSince, null);
+                lastHeartbeat, problem, lastProblem, lastProblemSince, null, false, null);
     }
 }

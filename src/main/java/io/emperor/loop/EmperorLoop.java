@@ -7,6 +7,7 @@ import io.emperor.scan.Change;
 import io.emperor.scan.Snapshot;
 import io.emperor.scan.SnapshotDiff;
 import io.emperor.scan.VassalFile;
+import io.emperor.vassal.Dependencies;
 import io.emperor.vassal.Effect;
 import io.emperor.vassal.Event;
 import io.emperor.vassal.ExitStatus;
@@ -14,6 +15,7 @@ import io.emperor.vassal.Lifecycle;
 import io.emperor.vassal.Policy;
 import io.emperor.vassal.Transition;
 import io.emperor.vassal.Vassal;
+import io.emperor.vassal.Wait;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -86,6 +88,11 @@ public final class EmperorLoop {
     /** The warnings last logged for each vassal file: the same ones again (a touch) are not logged again. */
     private final Map<String, List<Problem>> warned = new HashMap<>();
     private final Launcher launcher;
+    private final Probes probes;
+    /** Names whose current file parses and is not refused (Dependencies: "starting", not missing). */
+    private final java.util.Set<String> existing = new java.util.HashSet<>();
+    /** Vassals refused because they are in a dependency cycle: name -> the cycle's line. */
+    private final Map<String, String> inCycle = new HashMap<>();
     private final Clock clock;
     private final Host host;
     private Lifecycle lifecycle;
@@ -98,8 +105,14 @@ public final class EmperorLoop {
     private volatile Thread thread;
 
     public EmperorLoop(Lifecycle lifecycle, Launcher launcher, Clock clock, Host host) {
+        this(lifecycle, launcher, Probes.NONE, clock, host);
+    }
+
+    /** @param probes probes readiness ({@code ready = tcp:…|unix:…}) on the I/O thread */
+    public EmperorLoop(Lifecycle lifecycle, Launcher launcher, Probes probes, Clock clock, Host host) {
         this.lifecycle = lifecycle;
         this.launcher = launcher;
+        this.probes = probes;
         this.clock = clock;
         this.host = host;
     }
@@ -186,6 +199,7 @@ public final class EmperorLoop {
             } else if (event instanceof LoopEvent.Task t) {
                 t.work().run();
             }
+            reconcileWaits();
         } catch (RuntimeException e) {
             // A bug must not take every vassal down with the emperor: log it loudly and go on.
             // An Error is not caught: the state is unknown after it, and the default
@@ -199,7 +213,7 @@ public final class EmperorLoop {
         long now = clock.nanoTime();
         List<String> due = new ArrayList<>();
         for (Vassal v : vassals.values()) {
-            if (v.deadline() <= now) {
+            if (v.wakeAt() <= now) {
                 due.add(v.name());
             }
         }
@@ -209,6 +223,9 @@ public final class EmperorLoop {
         }
         for (io.emperor.vassal.Watchdogs.Armed a : watchdogs.due(now)) {
             apply(a.name(), new Event.WatchdogMissed(a.runId(), a.period()));
+        }
+        if (!due.isEmpty()) {
+            reconcileWaits();
         }
     }
 
@@ -252,7 +269,7 @@ public final class EmperorLoop {
     public long earliestDeadline() {
         long min = Vassal.NO_DEADLINE;
         for (Vassal v : vassals.values()) {
-            min = Math.min(min, v.deadline());
+            min = Math.min(min, v.wakeAt());
         }
         return min;
     }
@@ -271,13 +288,12 @@ public final class EmperorLoop {
             return;
         }
         scans++;
-        for (Change c : SnapshotDiff.diff(known, snapshot)) {
+        List<Change> changes = SnapshotDiff.diff(known, snapshot);
+        // First what every file now says, so that order and cycles are judged on the whole scan.
+        for (Change c : changes) {
             if (c instanceof Change.Removed r) {
                 known.remove(r.name());
                 warned.remove(r.name());
-                if (vassals.containsKey(r.name())) {
-                    apply(r.name(), new Event.FileRemoved());
-                }
                 continue;
             }
             VassalFile f = c instanceof Change.Added a ? a.file() : ((Change.Changed) c).file();
@@ -293,10 +309,33 @@ public final class EmperorLoop {
             } else {
                 warned.put(f.name(), List.copyOf(warnings));
             }
-            Event e = f.parsed().isOk()
-                    ? new Event.FileValid(f.parsed().value())
-                    : new Event.FileInvalid(f.parsed().errors());
-            apply(f.name(), e);
+        }
+        Map<String, String> before = new HashMap<>(inCycle);
+        if (!changes.isEmpty()) {
+            findCycles();
+        }
+        java.util.Set<String> changed = new java.util.HashSet<>();
+        for (Change c : changes) {
+            if (c instanceof Change.Removed r) {
+                if (vassals.containsKey(r.name())) {
+                    apply(r.name(), new Event.FileRemoved());
+                }
+                continue;
+            }
+            VassalFile f = c instanceof Change.Added a ? a.file() : ((Change.Changed) c).file();
+            changed.add(f.name());
+            apply(f.name(), fileEvent(f));
+        }
+        // Unchanged files that a change put into a cycle, or took out of one.
+        for (String name : new java.util.TreeSet<>(inCycle.keySet())) {
+            if (!changed.contains(name) && !inCycle.get(name).equals(before.get(name))) {
+                apply(name, fileEvent(known.get(name)));
+            }
+        }
+        for (String name : new java.util.TreeSet<>(before.keySet())) {
+            if (!changed.contains(name) && !inCycle.containsKey(name) && known.containsKey(name)) {
+                apply(name, fileEvent(known.get(name)));
+            }
         }
         if (!ready) {
             ready = true;
@@ -305,8 +344,76 @@ public final class EmperorLoop {
         }
     }
 
+    /** What a file says to its vassal: its spec, its errors, or a refusal for a dependency cycle. */
+    private Event fileEvent(VassalFile f) {
+        if (!f.parsed().isOk()) {
+            return new Event.FileInvalid(f.parsed().errors());
+        }
+        String cycle = inCycle.get(f.name());
+        if (cycle != null) {
+            return new Event.FileInvalid(List.of(new Problem(f.parsed().value().file(), 0,
+                    "dependency cycle (requires/after): " + cycle + "; every vassal in it is refused")));
+        }
+        return new Event.FileValid(f.parsed().value());
+    }
+
+    /** The cycles among the files that parse ({@link Dependencies#cycles}); what exists for Dependencies. */
+    private void findCycles() {
+        Map<String, io.emperor.config.Order> orders = new HashMap<>();
+        for (VassalFile f : known.values()) {
+            if (f.parsed().isOk()) {
+                orders.put(f.name(), f.parsed().value().order());
+            }
+        }
+        inCycle.clear();
+        for (Dependencies.Cycle c : Dependencies.cycles(orders)) {
+            for (String member : c.members()) {
+                inCycle.put(member, c.text());
+            }
+        }
+        existing.clear();
+        for (String name : orders.keySet()) {
+            if (!inCycle.containsKey(name)) {
+                existing.add(name);
+            }
+        }
+    }
+
+    /**
+     * What each vassal with {@code requires} or {@code after} waits for, after every event: a
+     * changed verdict is stepped ({@link Event.Requirements}), which may start a waiting vassal
+     * or stop one whose requirement is gone; repeated while that changes another's verdict.
+     */
+    private void reconcileWaits() {
+        if (shuttingDown) {
+            return;
+        }
+        for (int pass = 0; pass <= vassals.size(); pass++) {
+            boolean changed = false;
+            for (String name : new java.util.TreeSet<>(vassals.keySet())) {
+                Vassal v = vassals.get(name);
+                if (v == null || v.spec() == null) {
+                    continue;
+                }
+                io.emperor.config.Order o = v.spec().order();
+                if (o.requires().isEmpty() && o.after().isEmpty() && v.waits().open()) {
+                    continue;
+                }
+                Wait w = Dependencies.of(o, vassals, existing);
+                if (!w.equals(v.waits())) {
+                    apply(name, new Event.Requirements(w));
+                    changed = true;
+                }
+            }
+            if (!changed) {
+                return;
+            }
+        }
+    }
+
     private void ended(String name, long runId) {
         watchdogs.disarm(runId);
+        probes.cancel(runId);
         ExitStatus status = launcher.reap(runId);
         apply(name, new Event.Exited(runId, status));
     }
@@ -374,6 +481,15 @@ public final class EmperorLoop {
             }
             v = Vassal.fresh(name);
         }
+        if (event instanceof Event.FileValid fv && !shuttingDown && !v.state().hasProcess()) {
+            // What the new version waits for, before it may start (a running one: reconcileWaits, after).
+            Wait w = Dependencies.of(fv.spec().order(), vassals, existing);
+            if (!w.equals(v.waits())) {
+                vassals.putIfAbsent(name, v);
+                apply(name, new Event.Requirements(w));
+                v = vassals.get(name);
+            }
+        }
         Transition t = lifecycle.step(v, event, clock.nanoTime());
         tally.step(name, v, event, t.vassal(), clock.millis());
         if (t.vassal() == null) {
@@ -397,6 +513,8 @@ public final class EmperorLoop {
             launcher.signal(s.runId(), s.signal());
         } else if (fx instanceof Effect.KillGroup k) {
             launcher.killGroup(k.runId());
+        } else if (fx instanceof Effect.Probe p) {
+            probes.start(name, p.runId(), p.how(), p.uid());
         } else if (fx instanceof Effect.Tell t) {
             launcher.tell(t.runId(), t.message()).ifPresent(why ->
                     note(name, Effect.Level.WARN, "byte " + t.message() + " not sent on the emperor channel: " + why));

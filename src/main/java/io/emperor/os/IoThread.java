@@ -31,7 +31,7 @@ import jnr.ffi.Pointer;
  * <p>A failure while handling one fd is logged with the vassal's name and ends the watch of that
  * fd only; an {@link Error} is logged, posted as {@link LoopEvent.Fatal} and rethrown.
  */
-public final class IoThread implements AutoCloseable {
+public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
     private static final int OUT = 0;
     private static final int REPORT = 1;
     private static final int PID = 2;
@@ -50,6 +50,7 @@ public final class IoThread implements AutoCloseable {
     private final Consumer<LoopEvent> sink;
     private final VassalOutput output;
     private final ChannelReader channels;
+    private final ReadyProbes probes;
     private final int epfd;
     private final int wakeFd;
     private final Map<Long, RunIo> runs = new ConcurrentHashMap<>();
@@ -112,6 +113,17 @@ public final class IoThread implements AutoCloseable {
                 c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, fd, null);
             }
         }, clock, sink, this::wake);
+        this.probes = new ReadyProbes(new ReadyProbes.Epoll() {
+            @Override
+            public void addOut(int fd, long token) {
+                IoThread.this.add(fd, token, Native.EPOLLOUT);
+            }
+
+            @Override
+            public void remove(int fd) {
+                c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, fd, null);
+            }
+        }, clock, sink);
         jnr.ffi.Runtime rt = Native.runtime();
         this.events = Memory.allocateDirect(rt, MAX_EVENTS * eventSize);
         this.buffer = Memory.allocateDirect(rt, CHUNK);
@@ -221,8 +233,12 @@ public final class IoThread implements AutoCloseable {
     }
 
     private void add(int fd, long token) {
+        add(fd, token, Native.EPOLLIN);
+    }
+
+    private void add(int fd, long token, int events) {
         synchronized (tokenBuf) {
-            tokenBuf.putInt(0, Native.EPOLLIN);
+            tokenBuf.putInt(0, events);
             tokenBuf.putLong(dataOffset, token);
             if (c.epoll_ctl(epfd, Native.EPOLL_CTL_ADD, fd, tokenBuf) != 0) {
                 throw new IllegalStateException("epoll_ctl ADD fd " + fd + ": " + Native.strerror(Native.errno()));
@@ -259,6 +275,11 @@ public final class IoThread implements AutoCloseable {
                         EmperorLog.error("bug in the I/O thread (resuming the notify socket)", e);
                     }
                 }
+                try {
+                    probes.runDue();
+                } catch (RuntimeException e) {
+                    EmperorLog.error("bug in the I/O thread (readiness probes)", e);
+                }
             }
         } catch (Error e) {
             // Without this thread no output and no exit is seen: the loop stops every vassal and
@@ -273,12 +294,31 @@ public final class IoThread implements AutoCloseable {
         }
     }
 
-    /** The next epoll_wait's timeout: the earliest of the paused channels' and the paused notify socket's, else -1. */
+    /** How long epoll may wait: the channels', the probes' and the paused notify socket's next timed work, -1 for none. */
     private int waitMillis() {
-        int a = channels.waitMillis();
+        int a = min(channels.waitMillis(), probes.waitMillis());
         NotifySocket n = notify;
-        int b = n == null ? -1 : n.waitMillis();
+        return min(a, n == null ? -1 : n.waitMillis());
+    }
+
+    /** The earlier of two epoll timeouts, -1 meaning none. */
+    private static int min(int a, int b) {
         return a < 0 ? b : b < 0 ? a : Math.min(a, b);
+    }
+
+    /** Loop thread: probe a run's readiness ({@link ReadyProbes}). */
+    @Override
+    public void start(String name, long runId, io.emperor.config.Readiness how, int uid) {
+        probes.start(name, runId, how, uid);
+        wake();
+    }
+
+    /** Loop thread: the run has ended; its probe, if any, ends. */
+    @Override
+    public void cancel(long runId) {
+        if (probes.cancel(runId)) {
+            wake();
+        }
     }
 
     /** One ready fd: one unit of work, whose failure is logged with the vassal's name and ends the watch of that fd only. */
@@ -306,6 +346,14 @@ public final class IoThread implements AutoCloseable {
             } catch (Error e) {
                 EmperorLog.error("fatal error in the I/O thread (" + (token == WAKE_TOKEN ? "wake-up" : "signal pipe") + ")", e);
                 throw e;
+            }
+            return;
+        }
+        if ((token & ReadyProbes.TOKEN_BIT) != 0) {
+            try {
+                probes.connected(token);
+            } catch (RuntimeException e) {
+                EmperorLog.error("bug in the I/O thread (readiness probe)", e);
             }
             return;
         }
@@ -496,6 +544,7 @@ public final class IoThread implements AutoCloseable {
             }
         }
         runs.clear();
+        probes.closeAll();
         c.close(wakeFd);
         c.close(epfd);
     }

@@ -75,6 +75,16 @@ public interface LibC {
     @SaveError
     int accept4(int fd, Pointer addr, Pointer addrlen, int flags);
 
+    /** socket(2), connect(2), getsockopt(2): the readiness probes' non-blocking connects ({@link ReadyProbes}). */
+    @SaveError
+    int socket(int domain, int type, int protocol);
+
+    @SaveError
+    int connect(int fd, Pointer addr, int addrlen);
+
+    @SaveError
+    int getsockopt(int fd, int level, int option, Pointer value, Pointer length);
+
     int getpid();
 
     int geteuid();
@@ -123,10 +133,7 @@ public interface LibC {
 
     int posix_spawnattr_setflags(Pointer attr, short flags);
 
-    /** socket(2), bind(2), setsockopt(2) and recvmsg(2): the vassals' notify socket ({@link NotifySocket}). */
-    @SaveError
-    int socket(int domain, int type, int protocol);
-
+    /** bind(2), setsockopt(2) and recvmsg(2) (and socket above): the vassals' notify socket ({@link NotifySocket}). */
     @SaveError
     int bind(int fd, Pointer addr, int addrlen);
 

@@ -24,6 +24,15 @@ public sealed interface Effect {
         public static final int GRACEFUL_STOP = 2;
     }
 
+    /**
+     * Start probing whether a run is ready ({@code ready = tcp:…} or {@code unix:…}) on the I/O
+     * thread, which posts {@link Event.Ready} when a connection succeeds (and {@link Event.NotReady}
+     * when the reason it fails changes). The probe ends with the run.
+     *
+     * @param uid the uid the run runs as (-1: the emperor's): a unix socket probed must be that user's
+     */
+    record Probe(long runId, io.emperor.config.Readiness how, int uid) implements Effect {}
+
     /** Write a log line; the loop prefixes the vassal name. */
     record Log(Level level, String message) implements Effect {}
 

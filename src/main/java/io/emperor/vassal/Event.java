@@ -9,7 +9,7 @@ public sealed interface Event {
 
     /** The kind of event, so the lifecycle can switch over every kind exhaustively (Java 17). */
     enum Kind { FILE_VALID, FILE_INVALID, FILE_REMOVED, SPAWNED, SPAWN_FAILED, EXEC_DONE, EXEC_FAILED,
-        EXITED, TICK, SHUTDOWN, FORCE_KILL, VASSAL_SAYS, CHANNEL_CLOSED, READY,
+        EXITED, TICK, SHUTDOWN, FORCE_KILL, VASSAL_SAYS, CHANNEL_CLOSED, READY, NOT_READY, REQUIREMENTS,
         OPERATOR_STOP, OPERATOR_START, OPERATOR_RESTART, OPERATOR_RELOAD,
         NOTIFIED, WATCHDOG_MISSED }
 
@@ -178,6 +178,27 @@ public sealed interface Event {
     record Ready(long runId, String how) implements Event {
         public Kind kind() {
             return Kind.READY;
+        }
+    }
+
+    /**
+     * Why the run is not ready yet, as its readiness probe last said ({@code connect
+     * 127.0.0.1:8100: Connection refused}); posted when the reason changes, kept for the
+     * ready-timeout's line. No log line.
+     */
+    record NotReady(long runId, String problem) implements Event {
+        public Kind kind() {
+            return Kind.NOT_READY;
+        }
+    }
+
+    /**
+     * What its {@code requires} and {@code after} say now ({@link Dependencies}), sent by the loop
+     * before an event that may start it and whenever the verdict changes.
+     */
+    record Requirements(Wait waits) implements Event {
+        public Kind kind() {
+            return Kind.REQUIREMENTS;
         }
     }
 

@@ -45,6 +45,7 @@ public final class Lifecycle {
         return switch (v.state()) {
             case STOPPED, FAILED -> idle(v, e, now);
             case BACKOFF -> backoff(v, e, now);
+            case WAITING -> waiting(v, e, now);
             case STARTING, RUNNING, RELOADING -> live(v, e, now);
             case STOPPING -> stopping(v, e, now);
         };
@@ -67,6 +68,8 @@ public final class Lifecycle {
         } else if (e instanceof Event.WatchdogMissed x) {
             run = x.runId();
         } else if (e instanceof Event.Ready x) {
+            run = x.runId();
+        } else if (e instanceof Event.NotReady x) {
             run = x.runId();
         } else {
             return false;
@@ -98,6 +101,9 @@ public final class Lifecycle {
             case CHANNEL_CLOSED -> same(v);
             case NOTIFIED, WATCHDOG_MISSED -> same(v);
             case READY -> same(v);
+            case NOT_READY -> same(v);
+            // Recorded: the next start waits for them
+            case REQUIREMENTS -> same(v.withWaits(((Event.Requirements) e).waits()));
             case OPERATOR_STOP -> reply(v, true, v.state() == State.FAILED
                     ? "not running (its file has errors)" : "already stopped");
             // STOPPED -> STARTING: the operator starts the last good version
@@ -136,6 +142,9 @@ public final class Lifecycle {
             case CHANNEL_CLOSED -> same(v);
             case NOTIFIED, WATCHDOG_MISSED -> same(v);
             case READY -> same(v);
+            case NOT_READY -> same(v);
+            // Recorded: the try at the deadline waits for them
+            case REQUIREMENTS -> same(v.withWaits(((Event.Requirements) e).waits()));
             // BACKOFF -> STOPPED
             case OPERATOR_STOP -> new Transition(v.withoutProcess(State.STOPPED, Vassal.NO_DEADLINE),
                     List.of(info("stopped (operator; it was backing off)"), ok("stopped")));
@@ -154,7 +163,9 @@ public final class Lifecycle {
                     yield impossible(v, e);
                 }
                 Event.Spawned s = (Event.Spawned) e;
-                yield new Transition(v.withRun(s.runId(), s.pid(), now),
+                long timeout = v.spec().order().readyTimeout().toNanos();
+                yield new Transition(v.withRun(s.runId(), s.pid(), now)
+                        .withReadyBy(timeout > 0 ? now + timeout : Vassal.NO_DEADLINE),
                         List.of(info("spawned pid=" + s.pid() + " uid=" + s.uid() + " gid=" + s.gid())));
             }
             // STARTING -> BACKOFF: the process could not even be created
@@ -178,13 +189,16 @@ public final class Lifecycle {
             case FILE_REMOVED -> stop(v, After.FORGET, null, now, "file removed");
             case SHUTDOWN -> stop(v, After.FORGET, null, now, "emperor stopping");
             case EXITED -> exited(v, ((Exited) e).status(), now);
-            case TICK -> now < v.deadline() ? same(v) : heartbeatMissed(v, now);
+            case TICK -> now >= v.readyBy() && v.readyAt() == 0 ? notReadyInTime(v, now)
+                    : now < v.deadline() ? same(v) : heartbeatMissed(v, now);
             case FORCE_KILL -> same(v);
             case VASSAL_SAYS -> says(v, (Event.VassalSays) e, now);
             case CHANNEL_CLOSED -> new Transition(v, List.of(info("going (emperor channel closed)")));
             case NOTIFIED -> notified(v, (Event.Notified) e, now);
             case WATCHDOG_MISSED -> watchdogMissed(v, (Event.WatchdogMissed) e, now);
             case READY -> ready(v, (Event.Ready) e, now);
+            case NOT_READY -> same(v.readyAt() == 0 ? v.withReadyProblem(((Event.NotReady) e).problem()) : v);
+            case REQUIREMENTS -> requirementsChanged(v, ((Event.Requirements) e).waits(), now);
             // STARTING|RUNNING|RELOADING -> STOPPING -> STOPPED
             case OPERATOR_STOP -> answered(stop(v, After.NOTHING, null, now, "operator"), "stopping");
             case OPERATOR_START -> reply(v, true, "already " + v.state().label());
@@ -205,9 +219,76 @@ public final class Lifecycle {
         }
         Readiness how = v.spec().order().ready();
         if (how instanceof Readiness.Started) {
-            return same(v.withState(State.RUNNING).withReadyAt(now));
+            return same(v.withState(State.RUNNING).withReadyAt(now).withReadyBy(Vassal.NO_DEADLINE));
+        }
+        if (how instanceof Readiness.Tcp || how instanceof Readiness.Unix) {
+            return new Transition(v, List.of(new Effect.Probe(v.runId(), how, v.spec().uid())));
         }
         return same(how instanceof Readiness.UwsgiAccepting ? v.withState(State.RUNNING) : v);
+    }
+
+    /**
+     * ready-timeout passed and the run is not ready: the run has failed, with the probe's last
+     * reason. It is stopped, then backs off like a quick exit.
+     */
+    private Transition notReadyInTime(Vassal v, long now) {
+        String what = "not ready within " + seconds(v.spec().order().readyTimeout().toNanos())
+                + " (ready = " + v.spec().order().ready().text() + ")"
+                + (v.readyProblem() == null ? "" : ": " + v.readyProblem());
+        Vassal failed = trouble(v, Trouble.Kind.RUN, what, now).withReadyBy(Vassal.NO_DEADLINE);
+        Transition stop = stop(failed, After.BACKOFF, null, now, "not ready in time");
+        List<Effect> fx = new ArrayList<>();
+        fx.add(warn(what));
+        fx.addAll(stop.effects());
+        return new Transition(stop.vassal(), fx);
+    }
+
+    /**
+     * Its requirements changed while a process is wanted: a requirement that is gone stops it (it
+     * starts again, through WAITING, once the requirement is back and ready); one that is only not
+     * ready (crashed, respawning) changes nothing now.
+     */
+    private Transition requirementsChanged(Vassal v, Wait w, long now) {
+        Vassal recorded = v.withWaits(w);
+        if (!w.stop()) {
+            return same(recorded);
+        }
+        // STARTING|RUNNING|RELOADING -> STOPPING -> WAITING
+        return stop(recorded, After.RESTART, v.spec(), now, "stopping: ", "requirement gone: " + w.text());
+    }
+
+    // WAITING: no process; its requirements are not ready.
+    private Transition waiting(Vassal v, Event e, long now) {
+        return switch (e.kind()) {
+            // WAITING -> WAITING (the new version waits too) or STARTING
+            case FILE_VALID -> spawn(fileAccepted(v).withFailures(0), ((FileValid) e).spec(), List.of());
+            // WAITING -> FAILED
+            case FILE_INVALID -> new Transition(refusedFile(v, (FileInvalid) e, now).withState(State.FAILED),
+                    refused(((FileInvalid) e).errors()));
+            case FILE_REMOVED -> forget(info("removed"));
+            case SHUTDOWN -> forget();
+            case SPAWNED -> impossible(v, e);
+            case SPAWN_FAILED -> impossible(v, e);
+            case EXEC_DONE, EXEC_FAILED, EXITED, VASSAL_SAYS, CHANNEL_CLOSED, READY, NOT_READY -> same(v);
+            case NOTIFIED, WATCHDOG_MISSED -> same(v);
+            case TICK -> same(v);
+            case FORCE_KILL -> same(v);
+            // WAITING -> STARTING once nothing is missing
+            case REQUIREMENTS -> {
+                Wait w = ((Event.Requirements) e).waits();
+                if (w.open()) {
+                    yield spawn(v.withWaits(w), v.spec(), List.of(info("starting: done waiting for "
+                            + String.join(", ", v.waits().names()))));
+                }
+                yield new Transition(v.withWaits(w), w.names().equals(v.waits().names()) ? List.of()
+                        : List.of(info("waiting for " + w.text())));
+            }
+            // WAITING -> STOPPED
+            case OPERATOR_STOP -> new Transition(v.withoutProcess(State.STOPPED, Vassal.NO_DEADLINE),
+                    List.of(info("stopped (operator; it was waiting)"), ok("stopped")));
+            case OPERATOR_START, OPERATOR_RESTART -> reply(v, true, "waiting for " + v.waits().text());
+            case OPERATOR_RELOAD -> reply(v, false, "not reloaded: not running (waiting for " + v.waits().text() + ")");
+        };
     }
 
     /**
@@ -219,7 +300,7 @@ public final class Lifecycle {
             // RELOADING -> RUNNING: READY=1 after RELOADING=1 (notify) ends the reload
             return v.state() == State.RELOADING ? back(v, now, info("reloaded (" + r.how() + ")")) : same(v);
         }
-        Vassal ready = v.withReadyAt(now);
+        Vassal ready = v.withReadyAt(now).withReadyBy(Vassal.NO_DEADLINE).withReadyProblem(null);
         return new Transition(v.state() == State.STARTING ? ready.withState(State.RUNNING) : ready,
                 List.of(info("ready (" + r.how() + ")")));
     }
@@ -252,7 +333,8 @@ public final class Lifecycle {
             case Event.VassalSays.ACCEPTING -> {
                 Transition back = back(v, now, info("accepting"));
                 yield v.spec().order().ready() instanceof Readiness.UwsgiAccepting && v.readyAt() == 0
-                        ? new Transition(back.vassal().withReadyAt(now), back.effects()) : back;
+                        ? new Transition(back.vassal().withReadyAt(now).withReadyBy(Vassal.NO_DEADLINE), back.effects())
+                        : back;
             }
             case Event.VassalSays.LOYAL -> new Transition(v, List.of(info("loyal")));
             case Event.VassalSays.HEARTBEAT -> {
@@ -320,9 +402,11 @@ public final class Lifecycle {
                 fx.add(info("stopped " + exitStatus(v, ((Exited) e).status()) + " after " + seconds(now - v.stopSince())));
                 yield switch (v.after()) {
                     // STOPPING -> STARTING
-                    case RESTART -> spawn(v.countRestart(), v.next(), fx);
+                    case RESTART -> spawn(v.waits().open() ? v.countRestart() : v, v.next(), fx);
                     // STOPPING -> STOPPED (an operator's stop)
                     case NOTHING -> new Transition(v.withoutProcess(State.STOPPED, Vassal.NO_DEADLINE), fx);
+                    // STOPPING -> BACKOFF (a run that was not ready in time)
+                    case BACKOFF -> backOff(v, fx, now);
                     // STOPPING -> forgotten
                     case FORGET -> forget(fx);
                     // STOPPING -> STARTING or BACKOFF, as after any exit (it stopped by itself: STOPPING=1)
@@ -363,9 +447,11 @@ public final class Lifecycle {
             // Already going: what it says now changes nothing, and its watchdog is off.
             case NOTIFIED, WATCHDOG_MISSED -> same(v);
             case READY -> same(v);
+            case NOT_READY -> same(v);
+            case REQUIREMENTS -> same(v.withWaits(((Event.Requirements) e).waits()));
             case OPERATOR_STOP -> switch (v.after()) {
                 // A restart (or respawn) under way becomes a stop: STOPPING -> STOPPED
-                case RESTART, RESPAWN, WATCHDOG -> new Transition(v.stopping(After.NOTHING, null, v.deadline()),
+                case RESTART, BACKOFF, RESPAWN, WATCHDOG -> new Transition(v.stopping(After.NOTHING, null, v.deadline()),
                         List.of(info("will stay stopped (operator)"), ok("stopping")));
                 case NOTHING -> reply(v, true, "already stopping");
                 case FORGET -> reply(v, true, "already stopping (its file is gone)");
@@ -375,6 +461,9 @@ public final class Lifecycle {
                 case NOTHING -> new Transition(v.stopping(After.RESTART, v.spec(), v.deadline()),
                         List.of(info("will start again once stopped (operator)"), ok("starting once stopped")));
                 case RESTART, RESPAWN, WATCHDOG -> reply(v, true, "starting once stopped");
+                // A failed run's backoff is cut short
+                case BACKOFF -> new Transition(v.stopping(After.RESTART, v.spec(), v.deadline()),
+                        List.of(info("will start again once stopped (operator)"), ok("starting once stopped")));
                 case FORGET -> reply(v, false, "not started: its file is gone");
             };
             case OPERATOR_RELOAD -> reply(v, false, "not reloaded: stopping");
@@ -461,13 +550,18 @@ public final class Lifecycle {
     }
 
     private Transition stop(Vassal v, After after, VassalSpec next, long now, String why) {
+        return stop(v, after, next, now, after == After.RESTART ? "restarting: " : "stopping: ", why);
+    }
+
+    /** @param verb how the line begins: {@code stopping: } or {@code restarting: } */
+    private Transition stop(Vassal v, After after, VassalSpec next, long now, String verb, String why) {
         VassalSpec s = v.spec();
         long deadline = now + s.stopTimeout().toNanos();
         if (s.kind() == VassalSpec.Kind.UWSGI) {
-            return stopUwsgi(v, after, next, now, deadline, why);
+            return stopUwsgi(v, after, next, now, deadline, verb, why);
         }
         return new Transition(v.stoppingSince(after, next, now, deadline), List.of(
-                info((after == After.RESTART ? "restarting: " : "stopping: ") + why
+                info(verb + why
                         + " signal=" + Signals.name(s.stopSignal()) + " pid=" + v.pid()
                         + " timeout=" + seconds(s.stopTimeout().toNanos())),
                 new Effect.Signal(v.runId(), s.stopSignal())));
@@ -477,12 +571,13 @@ public final class Lifecycle {
      * A uWSGI vassal: byte 0 (2 with graceful-shutdown) on its channel; one without a master
      * ignores it, so SIGINT goes to it at once as well.
      */
-    private static Transition stopUwsgi(Vassal v, After after, VassalSpec next, long now, long deadline, String why) {
+    private static Transition stopUwsgi(Vassal v, After after, VassalSpec next, long now, long deadline, String verb,
+                                        String why) {
         VassalSpec s = v.spec();
         int message = s.uwsgi().gracefulShutdown() ? Effect.Tell.GRACEFUL_STOP : Effect.Tell.STOP;
         boolean signal = s.isUwsgiWithoutMaster();
         List<Effect> fx = new ArrayList<>();
-        fx.add(info((after == After.RESTART ? "restarting: " : "stopping: ") + why + " byte=" + message
+        fx.add(info(verb + why + " byte=" + message
                 + (signal ? " signal=" + Signals.name(s.stopSignal()) : "") + " pid=" + v.pid()
                 + " timeout=" + seconds(s.stopTimeout().toNanos())));
         fx.add(new Effect.Tell(v.runId(), message));
@@ -549,10 +644,26 @@ public final class Lifecycle {
         return new Transition(v.withFailures(failures).withoutProcess(State.BACKOFF, now + delay), fx);
     }
 
+    /**
+     * -> STARTING, or -> WAITING when its requirements are not ready ({@link Vassal#waits}): then
+     * no spawn, one line {@code waiting for …} (not repeated while the names are the same), and an
+     * operator who asked for the start is told what it waits for.
+     */
     private static Transition spawn(Vassal v, VassalSpec spec, List<Effect> before) {
-        List<Effect> fx = new ArrayList<>(before);
-        fx.add(new Effect.Spawn(spec));
-        return new Transition(v.starting(spec), fx);
+        List<Effect> fx = new ArrayList<>();
+        if (v.waits().open()) {
+            fx.addAll(before);
+            fx.add(new Effect.Spawn(spec));
+            return new Transition(v.starting(spec), fx);
+        }
+        String text = "waiting for " + v.waits().text();
+        for (Effect f : before) {
+            fx.add(f instanceof Effect.Reply r && r.ok() ? ok(text) : f);
+        }
+        if (v.state() != State.WAITING) {
+            fx.add(info(text));
+        }
+        return new Transition(v.withoutProcess(State.WAITING, Vassal.NO_DEADLINE).withSpec(spec), fx);
     }
 
     private static List<Effect> refused(List<Problem> errors) {

@@ -15,6 +15,11 @@ public enum State {
     STOPPING,
     /** It exited too soon after its start; waiting before the next try. */
     BACKOFF,
+    /**
+     * It would start, but a vassal it {@code requires} is not ready (or not there), or one it
+     * starts {@code after} is still starting: {@link Vassal#waits} says which.
+     */
+    WAITING,
     /** Its file cannot be used (it does not parse); waits for the file to change. */
     FAILED,
     /** Not running and not meant to run until its file changes. */

@@ -24,6 +24,10 @@ import io.emperor.config.VassalSpec;
  *                  sent none (heartbeat monitoring is off until the first one)
  * @param trouble   the last problem, or null ({@link Trouble}; {@link #problem} says whether it still stands)
  * @param readyAt   monotonic nanos at which the current run became ready ({@link Event.Ready}), or 0
+ * @param readyBy   monotonic nanos by which the current run must be ready ({@code ready-timeout}), or
+ *                  {@link #NO_DEADLINE}
+ * @param readyProblem why the current run is not ready yet, as its probe last said, or null
+ * @param waits     what it waits for before it may start ({@link Wait#NONE}: nothing)
  */
 public record Vassal(
         String name,
@@ -42,13 +46,18 @@ public record Vassal(
         int restarts,
         long heartbeatAt,
         Trouble trouble,
-        long readyAt) {
+        long readyAt,
+        long readyBy,
+        String readyProblem,
+        Wait waits) {
 
     public static final long NO_DEADLINE = Long.MAX_VALUE;
 
     /** What to do once a stopping process has exited. */
     public enum After {
         NOTHING, RESTART, FORGET,
+        /** The run failed (not ready within ready-timeout): back off, then start again. */
+        BACKOFF,
         /** The vassal stops by itself (STOPPING=1): respawned as after any exit, without a problem. */
         RESPAWN,
         /** Its watchdog expired (SIGABRT went out): respawned as after a crash, the watchdog its problem. */
@@ -58,87 +67,113 @@ public record Vassal(
     /** A vassal the emperor has just learned about: nothing runs yet. */
     public static Vassal fresh(String name) {
         return new Vassal(name, State.STOPPED, null, null, After.NOTHING, 0, 0, 0, 0, false, false, 0,
-                NO_DEADLINE, 0, 0, null, 0);
+                NO_DEADLINE, 0, 0, null, 0, NO_DEADLINE, null, Wait.NONE);
     }
 
     Vassal withState(State s) {
         return new Vassal(name, s, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, deadline, restarts, heartbeatAt, trouble, readyAt);
+                failures, deadline, restarts, heartbeatAt, trouble, readyAt, readyBy, readyProblem, waits);
     }
 
     Vassal withSpec(VassalSpec sp) {
         return new Vassal(name, state, sp, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, deadline, restarts, heartbeatAt, trouble, readyAt);
+                failures, deadline, restarts, heartbeatAt, trouble, readyAt, readyBy, readyProblem, waits);
     }
 
     Vassal withDeadline(long d) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, d, restarts, heartbeatAt, trouble, readyAt);
+                failures, d, restarts, heartbeatAt, trouble, readyAt, readyBy, readyProblem, waits);
     }
 
     Vassal withFailures(int f) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                f, deadline, restarts, heartbeatAt, trouble, readyAt);
+                f, deadline, restarts, heartbeatAt, trouble, readyAt, readyBy, readyProblem, waits);
     }
 
     /** Waiting for a Spawned answer: the state is STARTING, no process known yet. */
     Vassal starting(VassalSpec sp) {
         return new Vassal(name, State.STARTING, sp, null, After.NOTHING, 0, 0, 0, 0, false, false,
-                failures, NO_DEADLINE, restarts, 0, trouble, 0);
+                failures, NO_DEADLINE, restarts, 0, trouble, 0, NO_DEADLINE, null, waits);
     }
 
     Vassal withRun(long id, long p, long now) {
         return new Vassal(name, state, spec, next, after, id, p, now, 0, false, false, failures,
-                deadline, restarts, 0, trouble, 0);
+                deadline, restarts, 0, trouble, 0, NO_DEADLINE, null, waits);
     }
 
     Vassal withExecFailed() {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, true, killed,
-                failures, deadline, restarts, heartbeatAt, trouble, readyAt);
+                failures, deadline, restarts, heartbeatAt, trouble, readyAt, readyBy, readyProblem, waits);
     }
 
     Vassal stopping(After a, VassalSpec nextSpec, long dl) {
         return new Vassal(name, State.STOPPING, spec, nextSpec, a, runId, pid, startedAt, stopSince, execFailed,
-                killed, failures, dl, restarts, heartbeatAt, trouble, readyAt);
+                killed, failures, dl, restarts, heartbeatAt, trouble, readyAt, readyBy, readyProblem, waits);
     }
 
     /** The stop signal goes out now: STOPPING until the exit. */
     Vassal stoppingSince(After a, VassalSpec nextSpec, long now, long dl) {
         return new Vassal(name, State.STOPPING, spec, nextSpec, a, runId, pid, startedAt, now, execFailed,
-                killed, failures, dl, restarts, heartbeatAt, trouble, readyAt);
+                killed, failures, dl, restarts, heartbeatAt, trouble, readyAt, readyBy, readyProblem, waits);
     }
 
     Vassal withKilled(long dl) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, true,
-                failures, dl, restarts, heartbeatAt, trouble, readyAt);
+                failures, dl, restarts, heartbeatAt, trouble, readyAt, readyBy, readyProblem, waits);
     }
 
     /** No process any more. */
     Vassal withoutProcess(State s, long dl) {
         return new Vassal(name, s, spec, null, After.NOTHING, 0, 0, 0, 0, false, false, failures, dl,
-                restarts, 0, trouble, 0);
+                restarts, 0, trouble, 0, NO_DEADLINE, null, waits);
     }
 
     /** A uWSGI heartbeat came at {@code at}; the next one is due at {@code dl}. */
     Vassal withHeartbeat(long at, long dl) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, dl, restarts, at, trouble, readyAt);
+                failures, dl, restarts, at, trouble, readyAt, readyBy, readyProblem, waits);
     }
 
     /** A uWSGI reload goes out now: RELOADING until the vassal says it is back (or {@code dl}). */
     Vassal reloading(VassalSpec sp, long dl) {
         return new Vassal(name, State.RELOADING, sp, next, after, runId, pid, startedAt, stopSince, execFailed,
-                false, failures, dl, restarts, heartbeatAt, trouble, readyAt);
+                false, failures, dl, restarts, heartbeatAt, trouble, readyAt, readyBy, readyProblem, waits);
     }
 
     Vassal withReadyAt(long at) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, deadline, restarts, heartbeatAt, trouble, at);
+                failures, deadline, restarts, heartbeatAt, trouble, at, readyBy, readyProblem, waits);
+    }
+
+    /** The current run must be ready by {@code by} (monotonic nanos; {@link #NO_DEADLINE}: no limit). */
+    Vassal withReadyBy(long by) {
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
+                failures, deadline, restarts, heartbeatAt, trouble, readyAt, by, readyProblem, waits);
+    }
+
+    Vassal withReadyProblem(String problem) {
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
+                failures, deadline, restarts, heartbeatAt, trouble, readyAt, readyBy, problem, waits);
+    }
+
+    Vassal withWaits(Wait w) {
+        return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
+                failures, deadline, restarts, heartbeatAt, trouble, readyAt, readyBy, readyProblem, w);
+    }
+
+    /** Whether the current run is ready for the vassals that wait for it. */
+    public boolean isReady() {
+        return readyAt != 0 && (state == State.RUNNING || state == State.RELOADING);
+    }
+
+    /** The next time the loop must step it ({@link Event.Tick}): its deadline or its ready-timeout. */
+    public long wakeAt() {
+        return Math.min(deadline, readyBy);
     }
 
     Vassal withTrouble(Trouble t) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, deadline, restarts, heartbeatAt, t, readyAt);
+                failures, deadline, restarts, heartbeatAt, t, readyAt, readyBy, readyProblem, waits);
     }
 
     /** The last problem if it still stands at {@code now} ({@link Trouble#standing}), else null. */
@@ -148,6 +183,6 @@ public record Vassal(
 
     Vassal countRestart() {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
-                failures, deadline, restarts + 1, heartbeatAt, trouble, readyAt);
+                failures, deadline, restarts + 1, heartbeatAt, trouble, readyAt, readyBy, readyProblem, waits);
     }
 }

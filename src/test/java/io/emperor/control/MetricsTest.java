@@ -78,6 +78,7 @@ class MetricsTest {
         byState.put("reloading", 1.0);
         byState.put("stopping", 0.0);
         byState.put("backoff", 1.0);
+        byState.put("waiting", 0.0);
         byState.put("failed", 1.0);
         byState.put("stopped", 1.0);
         assertEquals(byState, values(samples, "emperor_vassals"));
@@ -129,7 +130,7 @@ class MetricsTest {
     void noVassalsStillListsEveryStateAndCause() throws Exception {
         EmperorStatus empty = new EmperorStatus("v", 1, 0, 0, "/", List.of(), false, 0, 0, 0, Map.of(), 0, List.of());
         List<Sample> samples = parse(Metrics.prometheus(empty));
-        assertEquals(7, values(samples, "emperor_vassals").size());
+        assertEquals(io.emperor.vassal.State.values().length, values(samples, "emperor_vassals").size());
         assertEquals(EmperorStatus.EXIT_CAUSES, List.copyOf(values(samples, "emperor_exits_total").keySet()));
         assertTrue(values(samples, "emperor_vassal_up").isEmpty());
     }

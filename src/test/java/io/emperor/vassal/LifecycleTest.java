@@ -59,6 +59,15 @@ class LifecycleTest {
         return L.step(v, new Event.FileValid(UWSGI), T0 + S).vassal();
     }
 
+    /** What a vassal that requires zeo gets when zeo's file is removed. */
+    static final Wait ZEO_GONE = new Wait(List.of("zeo (no such vassal)"), true);
+
+    /** Its file parses, but it requires zeo, which is not there. */
+    static Vassal waiting() {
+        Vassal v = L.step(stopped(), new Event.Requirements(ZEO_GONE), T0).vassal();
+        return L.step(v, new Event.FileValid(SPEC), T0).vassal();
+    }
+
     static Vassal backoff() {
         return L.step(running(), new Event.Exited(1, ExitStatus.exited(1)), T0 + S).vassal();
     }
@@ -76,6 +85,8 @@ class LifecycleTest {
             case VASSAL_SAYS -> new Event.VassalSays(1, Event.VassalSays.READY);
             case CHANNEL_CLOSED -> new Event.ChannelClosed(1);
             case READY -> new Event.Ready(1, "tcp:127.0.0.1:8100 accepts");
+            case NOT_READY -> new Event.NotReady(1, "connect tcp:127.0.0.1:8100: Connection refused");
+            case REQUIREMENTS -> new Event.Requirements(ZEO_GONE);
             case NOTIFIED -> new Event.Notified(1, Event.Notified.What.RELOADING);
             case WATCHDOG_MISSED -> new Event.WatchdogMissed(1, Duration.ofSeconds(5));
             case FILE_VALID -> new Event.FileValid(SPEC);
@@ -114,6 +125,8 @@ class LifecycleTest {
         row(rows, "STOPPED", Event.Kind.VASSAL_SAYS, "STOPPED");
         row(rows, "STOPPED", Event.Kind.CHANNEL_CLOSED, "STOPPED");
         row(rows, "STOPPED", Event.Kind.READY, "STOPPED");
+        row(rows, "STOPPED", Event.Kind.NOT_READY, "STOPPED");
+        row(rows, "STOPPED", Event.Kind.REQUIREMENTS, "STOPPED"); // a requirement is gone
         row(rows, "STOPPED", Event.Kind.NOTIFIED, "STOPPED"); // RELOADING=1
         row(rows, "STOPPED", Event.Kind.WATCHDOG_MISSED, "STOPPED");
         row(rows, "STOPPED", Event.Kind.OPERATOR_STOP, "STOPPED", "Reply");
@@ -135,6 +148,8 @@ class LifecycleTest {
         row(rows, "FAILED", Event.Kind.VASSAL_SAYS, "FAILED");
         row(rows, "FAILED", Event.Kind.CHANNEL_CLOSED, "FAILED");
         row(rows, "FAILED", Event.Kind.READY, "FAILED");
+        row(rows, "FAILED", Event.Kind.NOT_READY, "FAILED");
+        row(rows, "FAILED", Event.Kind.REQUIREMENTS, "FAILED"); // a requirement is gone
         row(rows, "FAILED", Event.Kind.NOTIFIED, "FAILED"); // RELOADING=1
         row(rows, "FAILED", Event.Kind.WATCHDOG_MISSED, "FAILED");
         row(rows, "FAILED", Event.Kind.OPERATOR_STOP, "FAILED", "Reply");
@@ -156,6 +171,8 @@ class LifecycleTest {
         row(rows, "BACKOFF", Event.Kind.VASSAL_SAYS, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.CHANNEL_CLOSED, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.READY, "BACKOFF");
+        row(rows, "BACKOFF", Event.Kind.NOT_READY, "BACKOFF");
+        row(rows, "BACKOFF", Event.Kind.REQUIREMENTS, "BACKOFF"); // a requirement is gone
         row(rows, "BACKOFF", Event.Kind.NOTIFIED, "BACKOFF"); // RELOADING=1
         row(rows, "BACKOFF", Event.Kind.WATCHDOG_MISSED, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_STOP, "STOPPED", "Log", "Reply");
@@ -177,6 +194,8 @@ class LifecycleTest {
         row(rows, "STARTING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
         row(rows, "STARTING", Event.Kind.CHANNEL_CLOSED, "STARTING", "Log");
         row(rows, "STARTING", Event.Kind.READY, "RUNNING", "Log");
+        row(rows, "STARTING", Event.Kind.NOT_READY, "STARTING");
+        row(rows, "STARTING", Event.Kind.REQUIREMENTS, "STOPPING", "Log", "Signal"); // a requirement is gone
         row(rows, "STARTING", Event.Kind.NOTIFIED, "STARTING"); // RELOADING=1
         row(rows, "STARTING", Event.Kind.WATCHDOG_MISSED, "STOPPING", "Log", "Signal");
         row(rows, "STARTING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
@@ -198,6 +217,8 @@ class LifecycleTest {
         row(rows, "RUNNING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
         row(rows, "RUNNING", Event.Kind.CHANNEL_CLOSED, "RUNNING", "Log");
         row(rows, "RUNNING", Event.Kind.READY, "RUNNING");
+        row(rows, "RUNNING", Event.Kind.NOT_READY, "RUNNING");
+        row(rows, "RUNNING", Event.Kind.REQUIREMENTS, "STOPPING", "Log", "Signal"); // a requirement is gone
         row(rows, "RUNNING", Event.Kind.NOTIFIED, "RELOADING", "Log"); // RELOADING=1
         row(rows, "RUNNING", Event.Kind.WATCHDOG_MISSED, "STOPPING", "Log", "Signal");
         row(rows, "RUNNING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
@@ -219,6 +240,8 @@ class LifecycleTest {
         row(rows, "STOPPING", Event.Kind.VASSAL_SAYS, "STOPPING");
         row(rows, "STOPPING", Event.Kind.CHANNEL_CLOSED, "STOPPING", "Log");
         row(rows, "STOPPING", Event.Kind.READY, "STOPPING");
+        row(rows, "STOPPING", Event.Kind.NOT_READY, "STOPPING");
+        row(rows, "STOPPING", Event.Kind.REQUIREMENTS, "STOPPING"); // a requirement is gone
         row(rows, "STOPPING", Event.Kind.NOTIFIED, "STOPPING"); // RELOADING=1
         row(rows, "STOPPING", Event.Kind.WATCHDOG_MISSED, "STOPPING");
         row(rows, "STOPPING", Event.Kind.OPERATOR_STOP, "STOPPING", "Reply");
@@ -240,12 +263,37 @@ class LifecycleTest {
         row(rows, "RELOADING", Event.Kind.VASSAL_SAYS, "RUNNING", "Log"); // ready
         row(rows, "RELOADING", Event.Kind.CHANNEL_CLOSED, "RELOADING", "Log");
         row(rows, "RELOADING", Event.Kind.READY, "RELOADING", "Log");
+        row(rows, "RELOADING", Event.Kind.NOT_READY, "RELOADING");
+        row(rows, "RELOADING", Event.Kind.REQUIREMENTS, "STOPPING", "Log", "Tell"); // a requirement is gone
         row(rows, "RELOADING", Event.Kind.NOTIFIED, "RELOADING"); // RELOADING=1
         row(rows, "RELOADING", Event.Kind.WATCHDOG_MISSED, "STOPPING", "Log", "Signal");
         row(rows, "RELOADING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Tell", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_START, "RELOADING", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Tell", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_RELOAD, "RELOADING", "Reply");
+        // WAITING (its file parses; it requires zeo, which is not there)
+        row(rows, "WAITING", Event.Kind.FILE_VALID, "WAITING");
+        row(rows, "WAITING", Event.Kind.FILE_INVALID, "FAILED", "Log");
+        row(rows, "WAITING", Event.Kind.FILE_REMOVED, GONE, "Log");
+        row(rows, "WAITING", Event.Kind.SPAWNED, IMPOSSIBLE);
+        row(rows, "WAITING", Event.Kind.SPAWN_FAILED, IMPOSSIBLE);
+        row(rows, "WAITING", Event.Kind.EXEC_DONE, "WAITING");
+        row(rows, "WAITING", Event.Kind.EXEC_FAILED, "WAITING");
+        row(rows, "WAITING", Event.Kind.EXITED, "WAITING");
+        row(rows, "WAITING", Event.Kind.TICK, "WAITING");
+        row(rows, "WAITING", Event.Kind.SHUTDOWN, GONE);
+        row(rows, "WAITING", Event.Kind.FORCE_KILL, "WAITING");
+        row(rows, "WAITING", Event.Kind.VASSAL_SAYS, "WAITING");
+        row(rows, "WAITING", Event.Kind.CHANNEL_CLOSED, "WAITING");
+        row(rows, "WAITING", Event.Kind.READY, "WAITING");
+        row(rows, "WAITING", Event.Kind.NOT_READY, "WAITING");
+        row(rows, "WAITING", Event.Kind.NOTIFIED, "WAITING"); // RELOADING=1
+        row(rows, "WAITING", Event.Kind.WATCHDOG_MISSED, "WAITING");
+        row(rows, "WAITING", Event.Kind.REQUIREMENTS, "WAITING"); // the same names: no new line
+        row(rows, "WAITING", Event.Kind.OPERATOR_STOP, "STOPPED", "Log", "Reply");
+        row(rows, "WAITING", Event.Kind.OPERATOR_START, "WAITING", "Reply");
+        row(rows, "WAITING", Event.Kind.OPERATOR_RESTART, "WAITING", "Reply");
+        row(rows, "WAITING", Event.Kind.OPERATOR_RELOAD, "WAITING", "Reply");
         return rows.stream();
     }
 
@@ -262,6 +310,7 @@ class LifecycleTest {
             case "RUNNING" -> running();
             case "STOPPING" -> stopping();
             case "RELOADING" -> reloading();
+            case "WAITING" -> waiting();
             default -> throw new IllegalArgumentException(state);
         };
     }
