@@ -71,6 +71,21 @@ class NotifyIT extends ItSupport {
     }
 
     @Test
+    void itsDependentStartsOnlyAfterReadyOne() {
+        assumePython();
+        try (EmperorProcess emp = emperor()) {
+            int from = emp.mark();
+            ws.vassal("zeo", "exec = " + notifies("ready", "4", "'ZEO up'"), "ready = notify", "stop-timeout = 5");
+            ws.vassal("plone", "exec = " + ws.exec("sleeps.sh"), "requires = zeo", "stop-timeout = 5");
+            awaitRunning(emp, from, "zeo");
+            LogLine ready = emp.awaitLogFrom(from, lifecycle("zeo", q("ready (READY=1)") + "$"), WAIT);
+            LogLine spawned = emp.awaitLogFrom(from, Lines.spawned("plone"), WAIT);
+            assertTrue(spawned.index() > ready.index(), () -> "plone started before zeo was ready\n" + emp.diagnostics());
+            assertEquals("ZEO up", status("zeo").get("status_text"));
+        }
+    }
+
+    @Test
     void onlyTheVassalsThatAskGetNotifySocketAndWatchdogAndNeverTheEmperorsOwn() {
         assumePython();
         Map<String, String> env = Map.of("NOTIFY_SOCKET", ws.root.resolve("systemd-notify-of-the-emperor").toString(),
