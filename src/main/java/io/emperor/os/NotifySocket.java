@@ -50,7 +50,7 @@ public final class NotifySocket implements AutoCloseable {
     private static final int SCM_CREDENTIALS = 2;
     private static final int MSG_TRUNC = 0x20;
     private static final int MSG_CMSG_CLOEXEC = 0x40000000;
-    private static final int CONTROL = 1024;
+    private static final int CONTROL = 2048;
     private static final int SUN_PATH = 108;
 
     private final LibC c = Native.libc();
@@ -264,18 +264,30 @@ public final class NotifySocket implements AutoCloseable {
             p.queued = true;
         }
         if (post) {
-            sink.accept(new LoopEvent.Notified(run.name(), run.runId(), () -> take(p)));
+            sink.accept(new LoopEvent.Notified(run.name(), run.runId(), () -> take(run.runId(), p)));
         }
     }
 
-    /** Loop thread: what the run said since the last take; the next datagram posts a new event. */
-    private static NotifyMessage take(Pending p) {
+    /**
+     * Loop thread: what the run said since the last take; the next datagram posts a new event. A run that
+     * ended meanwhile (its datagram was attributed just before {@link #ended}) leaves nothing behind.
+     */
+    private NotifyMessage take(long runId, Pending p) {
+        NotifyMessage m;
         synchronized (p) {
-            NotifyMessage m = p.said;
+            m = p.said;
             p.said = NotifyMessage.NOTHING;
             p.queued = false;
-            return m;
         }
+        if (senders.run(runId) == null) {
+            pending.remove(runId, p);
+        }
+        return m;
+    }
+
+    /** How many runs have something pending or an entry for it (tests: nothing is left of ended runs). */
+    int pendingRuns() {
+        return pending.size();
     }
 
     private void drop(NotifySenders.Refusal why, long pid, int uid) {
