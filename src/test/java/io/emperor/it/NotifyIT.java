@@ -71,6 +71,29 @@ class NotifyIT extends ItSupport {
     }
 
     @Test
+    void systemdNotifyWorksUnchangedFromAShellScript() {
+        Path tool = Path.of("/usr/bin/systemd-notify");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(tool), "needs systemd-notify (apt-get install systemd)");
+        Path script = ws.root.resolve("sd.sh");
+        Workspace.write(script, String.join("\n",
+                "# sd.sh: says it runs, tells the emperor with systemd-notify, says how that went, idles",
+                "echo \"sd.sh running pid=$$\"",
+                "sleep 1",
+                tool + " --ready --status='via systemd-notify'",
+                "echo \"sd.sh systemd-notify exited $?\"",
+                "while :; do sleep 1; done", ""));
+        try (EmperorProcess emp = emperor()) {
+            int from = emp.mark();
+            ws.vassal("sd", "exec = /bin/sh " + script + " " + ws.marker, "ready = notify", "stop-timeout = 5");
+            awaitRunning(emp, from, "sd");
+            emp.awaitLogFrom(from, lifecycle("sd", q("ready (READY=1)") + "$"), WAIT);
+            // Its barrier (a second datagram with an fd) was answered: the fd closed, it returned.
+            emp.awaitLogFrom(from, output("sd", q("sd.sh systemd-notify exited 0") + "$"), WAIT);
+            assertEquals("via systemd-notify", status("sd").get("status_text"));
+        }
+    }
+
+    @Test
     void itsDependentStartsOnlyAfterReadyOne() {
         assumePython();
         try (EmperorProcess emp = emperor()) {

@@ -74,6 +74,28 @@ class NotifyTenantIT extends UsersItSupport {
     }
 
     @Test
+    void aTenantsShellScriptIsReadyWithSystemdNotify() {
+        java.nio.file.Path tool = java.nio.file.Path.of("/usr/bin/systemd-notify");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(tool), "needs systemd-notify");
+        java.nio.file.Path script = ws.root.resolve("sd.sh");
+        Workspace.write(script, String.join("\n",
+                "echo \"sd.sh running pid=$$\"",
+                // Not root: systemd-notify cannot name its parent's pid and sends from its own, a process of the group.
+                tool + " --ready --status='tenant via systemd-notify'",
+                "echo \"sd.sh systemd-notify exited $?\"",
+                "while :; do sleep 1; done", ""));
+        TyrantSupport.chmod(script, "rw-r--r--");
+        try (EmperorProcess emp = emperor("tyrant = true")) {
+            int from = emp.mark();
+            TyrantSupport.vassal(ws, ws.vassals, "alices", alice.uid(), alice.gid(), "rw-r--r--",
+                    "exec = /bin/sh " + script + " " + ws.marker, "ready = notify", "stop-timeout = 5");
+            emp.awaitLogFrom(from, lifecycle("alices", q("ready (READY=1)") + "$"), WAIT);
+            emp.awaitLogFrom(from, output("alices", q("sd.sh systemd-notify exited 0") + "$"), WAIT);
+            assertEquals("tenant via systemd-notify", status("alices").get("status_text"));
+        }
+    }
+
+    @Test
     void aCopiedMarkDoesNotMakeAnotherTenantsProcessItsVassals() {
         NotifyIT.assumePython();
         try (EmperorProcess emp = EmperorProcess.startWithJvmOptions(ws, Map.of(), List.of("-Demperor.containment=mark"),
