@@ -135,6 +135,9 @@ final class Daemon {
             }
         }, Clock.system(), HeapTrim::trim), notifier, Clock.system(), Watchdog.interval(System.getenv(), ProcessHandle.current().pid())));
         loopRef[0] = loop;
+        if (config.tyrant()) {
+            loop.separateTenants();
+        }
         watcher = new DirectoryWatcher(scanner, config.rescan(), s -> loop.post(new LoopEvent.Scanned(s)), false);
         // The handler's off-loop work runs on the control server's thread; without a server no
         // request comes, so nothing is ever queued there.

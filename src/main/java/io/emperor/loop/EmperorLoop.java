@@ -93,6 +93,8 @@ public final class EmperorLoop {
     private final java.util.Set<String> existing = new java.util.HashSet<>();
     /** Vassals refused because they are in a dependency cycle: name -> the cycle's line. */
     private final Map<String, String> inCycle = new HashMap<>();
+    /** Tyrant mode: a vassal's requires and after see only the vassals of its own user. */
+    private boolean tenantsApart;
     private final Clock clock;
     private final Host host;
     private Lifecycle lifecycle;
@@ -115,6 +117,15 @@ public final class EmperorLoop {
         this.probes = probes;
         this.clock = clock;
         this.host = host;
+    }
+
+    /**
+     * Tyrant mode (before {@link #run}): {@code requires} and {@code after} name only vassals that
+     * run as the same user; another tenant's vassal is "no such vassal" to them, its state is not
+     * shown to them, and it never counts in their cycles (docs/tyrant.md, "Order and readiness").
+     */
+    public void separateTenants() {
+        tenantsApart = true;
     }
 
     /** Thread-safe, never blocks: the way every other thread talks to the loop. */
@@ -362,7 +373,13 @@ public final class EmperorLoop {
         Map<String, io.emperor.config.Order> orders = new HashMap<>();
         for (VassalFile f : known.values()) {
             if (f.parsed().isOk()) {
-                orders.put(f.name(), f.parsed().value().order());
+                io.emperor.config.Order o = f.parsed().value().order();
+                if (tenantsApart) {
+                    int uid = f.parsed().value().uid();
+                    o = new io.emperor.config.Order(sameTenant(o.requires(), uid), sameTenant(o.after(), uid),
+                            o.ready(), o.readyTimeout(), o.watchdog());
+                }
+                orders.put(f.name(), o);
             }
         }
         inCycle.clear();
@@ -377,6 +394,29 @@ public final class EmperorLoop {
                 existing.add(name);
             }
         }
+    }
+
+    /** The names among {@code names} whose current file runs as {@code uid}. */
+    private List<String> sameTenant(List<String> names, int uid) {
+        return names.stream().filter(n -> uidOf(n) == uid).toList();
+    }
+
+    /** The uid of the current file of a name that parses, or -2 (none). */
+    private int uidOf(String name) {
+        VassalFile f = known.get(name);
+        return f != null && f.parsed().isOk() ? f.parsed().value().uid() : -2;
+    }
+
+    /** What a vassal with this spec waits for ({@link Dependencies#of}), as far as it may see. */
+    private Wait waitsOf(VassalSpec spec) {
+        if (!tenantsApart) {
+            return Dependencies.of(spec.order(), vassals, existing);
+        }
+        int uid = spec.uid();
+        return Dependencies.of(spec.order(), n -> {
+            Vassal r = vassals.get(n);
+            return r != null && r.spec() != null && r.spec().uid() == uid ? r : null;
+        }, n -> existing.contains(n) && uidOf(n) == uid);
     }
 
     /**
@@ -399,7 +439,7 @@ public final class EmperorLoop {
                 if (o.requires().isEmpty() && o.after().isEmpty() && v.waits().open()) {
                     continue;
                 }
-                Wait w = Dependencies.of(o, vassals, existing);
+                Wait w = waitsOf(v.spec());
                 if (!w.equals(v.waits())) {
                     apply(name, new Event.Requirements(w));
                     changed = true;
@@ -483,7 +523,7 @@ public final class EmperorLoop {
         }
         if (event instanceof Event.FileValid fv && !shuttingDown && !v.state().hasProcess()) {
             // What the new version waits for, before it may start (a running one: reconcileWaits, after).
-            Wait w = Dependencies.of(fv.spec().order(), vassals, existing);
+            Wait w = waitsOf(fv.spec());
             if (!w.equals(v.waits())) {
                 vassals.putIfAbsent(name, v);
                 apply(name, new Event.Requirements(w));
@@ -556,6 +596,7 @@ public final class EmperorLoop {
             return new Effect.Reply(false, "no such vassal");
         }
         Transition t = apply(name, op);
+        reconcileWaits(); // an operator's stop of a requirement stops its dependents
         return t.effects().stream().filter(Effect.Reply.class::isInstance).map(Effect.Reply.class::cast).findFirst()
                 .orElse(new Effect.Reply(false, "no answer (a bug)"));
     }

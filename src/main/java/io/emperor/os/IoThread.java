@@ -213,6 +213,11 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
         }
     }
 
+    /** How many runs are probed for readiness, on the I/O thread's count (for tests: none left behind). */
+    int probing() {
+        return probes.probing();
+    }
+
     /** How many runs are watched (for tests: no leak after exits). */
     public int watchedRuns() {
         return runs.size();

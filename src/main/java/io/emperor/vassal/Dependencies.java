@@ -38,12 +38,21 @@ public final class Dependencies {
      *                 listed later in the same scan is "starting", not missing)
      */
     public static Wait of(Order order, Map<String, Vassal> vassals, Set<String> existing) {
+        return of(order, vassals::get, existing::contains);
+    }
+
+    /**
+     * The same, with what the vassal may see of the others: {@code vassal} gives null, and
+     * {@code exists} false, for a name it must not depend on (another tenant's, in tyrant mode).
+     */
+    public static Wait of(Order order, java.util.function.Function<String, Vassal> vassal,
+                          java.util.function.Predicate<String> exists) {
         List<String> reasons = new ArrayList<>();
         boolean stop = false;
         for (String name : order.requires()) {
-            Vassal r = vassals.get(name);
+            Vassal r = vassal.apply(name);
             if (r == null) {
-                boolean known = existing.contains(name);
+                boolean known = exists.test(name);
                 reasons.add(name + (known ? " (starting)" : " (no such vassal)"));
                 stop |= !known;
                 continue;
@@ -71,9 +80,9 @@ public final class Dependencies {
             stop |= gone(r);
         }
         for (String name : order.after()) {
-            Vassal a = vassals.get(name);
+            Vassal a = vassal.apply(name);
             if (a == null) {
-                if (existing.contains(name)) {
+                if (exists.test(name)) {
                     reasons.add(name + " (starting)");
                 }
                 continue;
