@@ -93,6 +93,8 @@ public final class EmperorLoop {
     private final java.util.Set<String> existing = new java.util.HashSet<>();
     /** Vassals refused because they are in a dependency cycle: name -> the cycle's line. */
     private final Map<String, String> inCycle = new HashMap<>();
+    /** The vassals that name others in requires or after, or wait: the only ones reconcileWaits looks at. */
+    private final java.util.Set<String> dependents = new java.util.TreeSet<>();
     /** Tyrant mode: a vassal's requires and after see only the vassals of its own user. */
     private boolean tenantsApart;
     private final Clock clock;
@@ -428,15 +430,11 @@ public final class EmperorLoop {
         if (shuttingDown) {
             return;
         }
-        for (int pass = 0; pass <= vassals.size(); pass++) {
+        for (int pass = 0; pass <= dependents.size() && !dependents.isEmpty(); pass++) {
             boolean changed = false;
-            for (String name : new java.util.TreeSet<>(vassals.keySet())) {
+            for (String name : new ArrayList<>(dependents)) {
                 Vassal v = vassals.get(name);
                 if (v == null || v.spec() == null) {
-                    continue;
-                }
-                io.emperor.config.Order o = v.spec().order();
-                if (o.requires().isEmpty() && o.after().isEmpty() && v.waits().open()) {
                     continue;
                 }
                 Wait w = waitsOf(v.spec());
@@ -534,9 +532,18 @@ public final class EmperorLoop {
         tally.step(name, v, event, t.vassal(), clock.millis());
         if (t.vassal() == null) {
             vassals.remove(name);
+            dependents.remove(name);
             launcher.forget(name);
         } else {
             vassals.put(name, t.vassal());
+            Vassal after = t.vassal();
+            boolean names = after.spec() != null
+                    && !(after.spec().order().requires().isEmpty() && after.spec().order().after().isEmpty());
+            if (names || !after.waits().open()) {
+                dependents.add(name);
+            } else {
+                dependents.remove(name);
+            }
         }
         for (Effect fx : t.effects()) {
             run(name, t.vassal(), fx);

@@ -46,6 +46,22 @@ class ControlCommandsTest {
     }
 
     @Test
+    void aWaitingVassalSaysForWhatUnderTheTableItsNamesEscaped() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Map<String, Object> plone = vassal("plone", "waiting", 0, -1, 0, 0, null, 0, null);
+        plone.put("waiting_for", "zeo (not ready), db\u001b[2J (no such vassal)");
+        ControlCommands.table(new PrintStream(bytes, true, StandardCharsets.UTF_8), List.of(
+                vassal("zeo", "starting", 41235, 1001, 1.2, 0, null, 0, null), plone));
+        assertEquals(String.join("\n",
+                "NAME   STATE     PID    UID   UPTIME  RESTARTS  LAST EXIT",
+                "zeo    starting  41235  1001  1s      0         -",
+                "plone  waiting   -      -     -       0         -",
+                "plone: waiting for zeo (not ready), db\\x1b[2J (no such vassal)",
+                "2 vassals: 1 starting, 1 waiting.",
+                ""), bytes.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void anEmptyEmperor() {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         ControlCommands.table(new PrintStream(bytes, true, StandardCharsets.UTF_8), List.of());

@@ -105,6 +105,24 @@ class OrderIT extends ItSupport {
     }
 
     @Test
+    void readyTimeoutFailsTheRunWithTheProbesLastReasonThenItBacksOff() throws Exception {
+        int port = UwsgiIT.freePort();
+        try (EmperorProcess emp = emperor()) {
+            int from = emp.mark();
+            ws.vassal("zeo", "exec = " + ws.exec("sleeps.sh"), "ready = tcp:127.0.0.1:" + port, "ready-timeout = 1",
+                    "stop-timeout = 2");
+            Proc p = awaitRunning(emp, from, "zeo");
+            String why = "not ready within 1s (ready = tcp:127.0.0.1:" + port + "): connect tcp:127.0.0.1:" + port
+                    + ": Connection refused";
+            emp.awaitLogFrom(from, lifecycle("zeo", q(why) + "$"), WAIT);
+            emp.awaitLogFrom(from, lifecycle("zeo", q("stopping: not ready in time signal=TERM pid=" + p.pid())), WAIT);
+            emp.awaitLogFrom(from, lifecycle("zeo", q("backoff retry in 1s (1 quick exit)")), WAIT);
+            awaitGone(p, WAIT);
+            assertEquals(why, status("zeo").get("last_problem"));
+        }
+    }
+
+    @Test
     void aTwoVassalCycleIsRefusedWithTheCycleNamed() {
         try (EmperorProcess emp = emperor()) {
             int from = emp.mark();

@@ -102,8 +102,11 @@ class QuickStartIT extends UsersItSupport {
         Process b = as(bob, homeB, checkout, outB, "run", "--config", "etc/emperor.ini");
         try {
             for (Path out : List.of(outA, outB)) {
-                Poll.until(out.getFileName() + ": ready with both demo vassals", Poll.WAIT,
-                        () -> Workspace.read(out).contains("ready: 2 vassal(s)"), () -> Workspace.read(out));
+                Poll.until(out.getFileName() + ": ready with the four demo vassals", Poll.WAIT,
+                        () -> Workspace.read(out).contains("ready: 4 vassal(s)"), () -> Workspace.read(out));
+                // ZEO before Plone: each user's plone starts once that user's zeo stand-in is ready.
+                Poll.until(out.getFileName() + ": plone after zeo", Poll.WAIT,
+                        () -> Workspace.read(out).contains("plone: spawned pid="), () -> Workspace.read(out));
             }
             for (Object[] run : new Object[][] {{alice, homeA, outA}, {bob, homeB, outB}}) {
                 User user = (User) run[0];
@@ -112,6 +115,9 @@ class QuickStartIT extends UsersItSupport {
                 String log = Workspace.read(out);
                 assertTrue(log.contains("control socket " + home.resolve(".emperor-demo/control.sock")),
                         () -> user.name() + "'s own control socket: " + log);
+                int zeoReady = log.indexOf("zeo: ready (unix:" + home.resolve(".emperor-demo/zeo.sock") + " accepts)");
+                assertTrue(zeoReady >= 0 && zeoReady < log.indexOf("plone: spawned pid=")
+                        && log.contains("plone: waiting for zeo ("), () -> user.name() + "'s plone after its zeo: " + log);
                 assertTrue(log.contains("clock: spawned pid=") && log.contains("uid=" + user.uid() + " gid=" + user.gid()),
                         () -> user.name() + "'s clock runs as " + user.name() + ": " + log);
                 for (String bad : List.of("spawn failed", "refused", "no control socket", "another emperor", "ERROR")) {
