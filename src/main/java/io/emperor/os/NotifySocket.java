@@ -72,6 +72,7 @@ public final class NotifySocket implements AutoCloseable {
     private long second;
     private int thisSecond;
     private long lastLine = Long.MIN_VALUE;
+    private long lastError = Long.MIN_VALUE;
     private String lastSender = "";
     private long datagrams;
     private long fdsClosed;
@@ -187,6 +188,9 @@ public final class NotifySocket implements AutoCloseable {
                 return;
             }
             if (!receive()) {
+                if (thisSecond >= PER_SECOND) {
+                    pause(); // an error: rest until the next second
+                }
                 return;
             }
             thisSecond++;
@@ -206,7 +210,14 @@ public final class NotifySocket implements AutoCloseable {
         if (n < 0) {
             int err = Native.errno();
             if (err != Native.EAGAIN && err != Native.EINTR) {
-                EmperorLog.warn("notify: recvmsg on " + path + ": " + Native.strerror(err));
+                // Not expected of a datagram socket: said at most once a minute, and the socket rests
+                // until the next second rather than wake the thread again at once.
+                long now = clock.nanoTime();
+                if (lastError == Long.MIN_VALUE || now - lastError >= MINUTE) {
+                    lastError = now;
+                    EmperorLog.warn("notify: recvmsg on " + path + ": " + Native.strerror(err));
+                }
+                thisSecond = PER_SECOND;
             }
             return err == Native.EINTR;
         }
