@@ -167,6 +167,20 @@ class NotifyIT extends ItSupport {
     }
 
     @Test
+    void aDatagramLargerThanTheBoundIsDroppedWithALine() {
+        assumePython();
+        try (EmperorProcess emp = emperor()) {
+            int from = emp.mark();
+            ws.vassal("big", "exec = " + notifies("big"), "ready = notify", "stop-timeout = 5");
+            Proc p = awaitRunning(emp, from, "big");
+            emp.awaitLogFrom(from, Lines.emperor(q("notify: dropped 1 datagram (1 larger than 4096 bytes; the last from pid "
+                    + p.pid() + " uid ") + "\\d+\\)$"), WAIT);
+            emp.awaitLogFrom(from, lifecycle("big", q("ready (READY=1)") + "$"), WAIT);
+            assertEquals("small", status("big").get("status_text"));
+        }
+    }
+
+    @Test
     void aFloodCostsLittleAndEndsCoalesced() {
         assumePython();
         try (EmperorProcess emp = emperor()) {
