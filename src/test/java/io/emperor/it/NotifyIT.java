@@ -116,7 +116,9 @@ class NotifyIT extends ItSupport {
         String[] ini = {"vassals = " + ws.vassals};
         try (EmperorProcess emp = EmperorProcess.start(ws, env, "--config", ws.emperorIni(ini).toString())) {
             int from = emp.mark();
-            ws.vassal("dog", "exec = " + notifies("env"), "ready = notify", "watchdog = 30");
+            // Its own env lines for them are replaced: glibc's getenv would take the first of two.
+            ws.vassal("dog", "exec = " + notifies("env"), "ready = notify", "watchdog = 30",
+                    "env = NOTIFY_SOCKET=/tmp/not-the-emperors", "env = WATCHDOG_PID=1");
             ws.vassal("plain", "exec = " + notifies("env"));
             Proc dog = awaitRunning(emp, from, "dog");
             Proc plain = awaitRunning(emp, from, "plain");
