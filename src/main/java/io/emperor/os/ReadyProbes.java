@@ -20,7 +20,8 @@ import jnr.ffi.Pointer;
  * Readiness probes ({@code ready = tcp:HOST:PORT | unix:PATH}) on the I/O thread, without a thread
  * of their own: each try is a non-blocking {@code connect}; a TCP connect in progress waits in the
  * I/O thread's epoll set for {@code EPOLLOUT}, then {@code SO_ERROR} says how it went. A failed try
- * is retried after 50 ms, 100 ms … at most 1 s. Success posts {@link Event.Ready} (the probe ends);
+ * is retried after 50 ms, 100 ms … at most 1 s; a connect still in progress after a second (a
+ * listener whose queue is full, a host that drops SYNs) is a failed try. Success posts {@link Event.Ready} (the probe ends);
  * a failure whose reason differs from the last one posts {@link Event.NotReady} (the reason the
  * ready-timeout line gives). Nothing is sent on a connection: it is closed at once.
  *
@@ -38,6 +39,8 @@ import jnr.ffi.Pointer;
 final class ReadyProbes {
     static final long FIRST_DELAY_MILLIS = 50;
     static final long MAX_DELAY_MILLIS = 1000;
+    /** A TCP connect still in progress after this long (a host that drops SYNs) is a failed try. */
+    static final long CONNECT_TIMEOUT_MILLIS = 1000;
     /** Token bit of a probe's socket in the epoll set (run tokens are {@code runId << 2 | kind}). */
     static final long TOKEN_BIT = 1L << 62;
 
@@ -69,6 +72,7 @@ final class ReadyProbes {
         final Readiness how;
         final int uid;
         int fd = -1;
+        /** While a connect is in progress ({@code fd >= 0}): when it gives up; else the next try. */
         long nextAt;
         long delay = FIRST_DELAY_MILLIS;
         String lastProblem;
@@ -134,9 +138,7 @@ final class ReadyProbes {
         }
         long next = Long.MAX_VALUE;
         for (Probe p : probes.values()) {
-            if (p.fd < 0) {
-                next = Math.min(next, p.nextAt);
-            }
+            next = Math.min(next, p.nextAt);
         }
         if (next == Long.MAX_VALUE) {
             return -1;
@@ -155,10 +157,18 @@ final class ReadyProbes {
                 probes.put(r.runId(), p);
             }
         }
+        if (probes.isEmpty()) {
+            return;
+        }
         long now = millis();
         for (Probe p : probes.values().toArray(new Probe[0])) {
-            if (p.fd < 0 && p.nextAt <= now) {
+            if (p.nextAt > now) {
+                continue;
+            }
+            if (p.fd < 0) {
                 attempt(p);
+            } else {
+                failed(p, "connect " + target(p.how) + ": no answer within " + CONNECT_TIMEOUT_MILLIS + " ms");
             }
         }
     }
@@ -211,6 +221,7 @@ final class ReadyProbes {
         int error = Native.errno();
         if (error == EINPROGRESS) {
             epoll.addOut(fd, TOKEN_BIT | p.runId);
+            p.nextAt = millis() + CONNECT_TIMEOUT_MILLIS;
             return;
         }
         failed(p, "connect " + target(t) + ": " + Native.strerror(error));

@@ -78,6 +78,32 @@ class ReadyProbesTest {
         Poll.until("the probe ended", () -> io.probing() == 0);
     }
 
+    /**
+     * A listener whose accept queue is full drops SYNs: the connect stays in progress. A try gives
+     * up after a second and the probe tries again (it never hangs on one connect).
+     */
+    @Test
+    void aConnectWithoutAnswerIsAFailedTryAfterASecond() throws IOException {
+        try (ServerSocket full = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            List<java.nio.channels.SocketChannel> queued = new ArrayList<>();
+            try {
+                for (int i = 0; i < 4; i++) {
+                    java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open();
+                    c.configureBlocking(false);
+                    c.connect(full.getLocalSocketAddress());
+                    queued.add(c);
+                }
+                io.start("zeo", 9, new Readiness.Tcp("127.0.0.1", full.getLocalPort()), -1);
+                await(9, Event.NotReady.class, "no answer within 1000 ms");
+                assertTrue(find(9, Event.Ready.class, "").isEmpty());
+            } finally {
+                for (java.nio.channels.SocketChannel c : queued) {
+                    c.close();
+                }
+            }
+        }
+    }
+
     @Test
     void aCancelledProbeEnds() throws IOException {
         int port;
