@@ -15,8 +15,9 @@ import jnr.ffi.Pointer;
 
 /**
  * The one thread that watches every vassal fd with epoll (DESIGN §7): output pipes, exec-helper
- * report pipes, uWSGI emperor channels and pidfds. It writes vassal output to the log, and posts "exec reached/failed"
- * and "process ended" to the loop. Thread count stays constant whatever the number of vassals.
+ * report pipes, uWSGI emperor channels and pidfds, and the vassals' notify socket ({@link NotifySocket}). It writes
+ * vassal output to the log, and posts "exec reached/failed", "process ended" and what a run said on the notify
+ * socket to the loop. Thread count stays constant whatever the number of vassals.
  *
  * <p>Ownership: {@link #watch} (loop thread) hands the output and report fds over to this thread,
  * which reads and closes them. The pidfd and the emperor's end of a uWSGI channel stay the
