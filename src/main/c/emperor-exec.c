@@ -21,6 +21,8 @@
  *                  the final execve and for the PATH search of a bare PROGRAM; the helper's own
  *                  environment (which the emperor keeps empty) is never passed on. Without -E
  *                  the program gets the helper's own environment (the command-line tool case).
+ *     -W           add WATCHDOG_PID=<the helper's pid> to the vassal's environment: exec keeps the
+ *                  pid, so it is the vassal's own, as systemd sets it (sd_watchdog_enabled(3))
  *     -A           apply the -r limits after the drop (step 9b), as the vassal: a hard limit
  *                  can then only go down; one above the inherited hard limit is refused with
  *                  both numbers (tyrant mode)
@@ -247,6 +249,23 @@ static char **read_env(int fd)
     return env;
 }
 
+/* env with WATCHDOG_PID=<our pid> added (-W): the pid exec keeps, the vassal's. */
+static char **with_watchdog_pid(char **env)
+{
+    static char entry[32];
+    size_t count = 0;
+    while (env[count] != NULL)
+        count++;
+    char **out = malloc((count + 2) * sizeof *out);
+    if (out == NULL)
+        fail(errno, "env: WATCHDOG_PID");
+    memcpy(out, env, count * sizeof *out);
+    snprintf(entry, sizeof entry, "WATCHDOG_PID=%ld", (long)getpid());
+    out[count] = entry;
+    out[count + 1] = NULL;
+    return out;
+}
+
 /* The value of NAME in env, or NULL. */
 static const char *env_get(char **env, const char *name)
 {
@@ -328,6 +347,7 @@ int main(int argc, char **argv)
     const char *user = NULL, *dir = NULL, *logto = NULL;
     int drop_caps = 0, no_new_privs = 0, limits_after_drop = 0, nrlim = 0, i;
     long long env_fd = -1;
+    int watchdog_pid = 0;
     struct rlim_spec rlims[MAX_RLIMITS];
     int keep[MAX_KEEP], nkeep = 0;
     const char *cgroups[MAX_CGROUPS];
@@ -341,6 +361,7 @@ int main(int argc, char **argv)
         if (a[1] == 'C') { drop_caps = 1; continue; }
         if (a[1] == 'N') { no_new_privs = 1; continue; }
         if (a[1] == 'A') { limits_after_drop = 1; continue; }
+        if (a[1] == 'W') { watchdog_pid = 1; continue; }
         if (strchr("RPsrugUmdlKEG", a[1]) == NULL)
             fail(0, "usage: unknown option %s", a);
         if (i + 1 >= argc)
@@ -393,6 +414,8 @@ int main(int argc, char **argv)
     /* 0. The vassal's environment, read and its fd closed before the fd sweep. */
     extern char **environ;
     char **env = env_fd >= 0 ? read_env((int)env_fd) : environ;
+    if (watchdog_pid)
+        env = with_watchdog_pid(env);
 
     /* 1. Nothing of the emperor's beyond 0-2, the report channel and the -K fds reaches the
      * vassal: close the gaps between the kept fds, in ascending order. */

@@ -207,6 +207,10 @@ final class ControlCommands {
             if (problem != null) {
                 problems.add(problem);
             }
+            if (v.get("status_text") instanceof String text) {
+                // What the vassal said with STATUS= (ready = notify): escaped and bounded by the emperor.
+                problems.add(v.get("name") + ": status: " + text);
+            }
             if (v.get("waiting_for") instanceof String waiting) {
                 problems.add(v.get("name") + ": waiting for " + ProblemLines.escape(waiting));
             }

@@ -113,8 +113,10 @@ final class Daemon {
         IoThread io = new IoThread(e -> loopRef[0].post(e), output);
         Containment containment = Containment.detect(config.vassalDirs(), containmentMode, runtimeDirectory(config));
         Optional<String> noSubreaper = Containment.becomeSubreaper();
+        List<Runnable> deferred = new java.util.ArrayList<>();
+        io.emperor.os.NotifySocket notify = openNotify(runtimeDirectory(config), containment, io, loopRef, deferred);
         HelperLauncher launcher = new HelperLauncher(helper.get(), io, environment, config.tyrant(),
-                config.uwsgi(), containment);
+                config.uwsgi(), containment, notify);
         Notifier notifier = Notifier.fromEnvironment(System.getenv());
         EmperorLoop loop = new EmperorLoop(new Lifecycle(policy), launcher, io, Clock.system(), new NotifyingHost(new TrimmingHost(new EmperorLoop.Host() {
             @Override
@@ -148,7 +150,6 @@ final class Daemon {
             server.set(new ControlServer(config.control().socket(), handler));
         }
         // What the sockets have to say is logged after the "started" line, which comes first.
-        List<Runnable> deferred = new java.util.ArrayList<>();
         Optional<ControlServer> control = startControl(config.control(), server.get(), deferred);
         if (control == null) {
             return 1;
@@ -217,6 +218,9 @@ final class Daemon {
         }
         watcher.close();
         io.close();
+        if (notify != null) {
+            notify.close();
+        }
         notifier.close();
         EmperorLog.info("stopped");
         return loop.exitCode();
@@ -269,6 +273,43 @@ final class Daemon {
             // the state file then cannot be written: said nowhere else, the mark still works
         }
         return dir;
+    }
+
+    /**
+     * The vassals' notify socket ({@code ready = notify}, {@code watchdog}): {@code notify.sock} in the runtime
+     * directory, watched by the I/O thread; null when it cannot be opened (said after the start line: the
+     * vassals that need it then fail to spawn with the reason, the others run).
+     */
+    private static io.emperor.os.NotifySocket openNotify(Path dir, Containment containment, IoThread ioThread,
+                                                        EmperorLoop[] loopRef, List<Runnable> log) {
+        Path path = dir.resolve(io.emperor.os.NotifySocket.FILE_NAME);
+        try {
+            io.emperor.os.NotifySocket s = io.emperor.os.NotifySocket.open(path, containment, Clock.system(),
+                    e -> loopRef[0].post(e));
+            ioThread.watchNotify(s);
+            String unreachable = notReachable(dir);
+            log.add(() -> EmperorLog.info("notify: vassal notify socket " + path + " (mode 0666)"
+                    + (unreachable == null ? "" : "; " + unreachable)));
+            return s;
+        } catch (java.io.IOException | RuntimeException e) {
+            log.add(() -> EmperorLog.warn("notify: no vassal notify socket: " + e.getMessage()
+                    + " (vassals with ready = notify or watchdog cannot start)"));
+            return null;
+        }
+    }
+
+    /** Why a vassal of another user could not reach a socket in {@code dir} (a directory on the way without o+x), or null. */
+    private static String notReachable(Path dir) {
+        for (Path d = dir.toAbsolutePath(); d != null; d = d.getParent()) {
+            try {
+                if (!java.nio.file.Files.getPosixFilePermissions(d).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+                    return d + " is not searchable by other users (o+x): only vassals of its owner or group can send";
+                }
+            } catch (java.io.IOException | UnsupportedOperationException e) {
+                return null;
+            }
+        }
+        return null;
     }
 
     /** "PID (comm), ...": at most ten. */

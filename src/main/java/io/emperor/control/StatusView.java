@@ -59,7 +59,8 @@ public final class StatusView {
                 trouble == null ? null : trouble.text(),
                 trouble == null ? 0 : wall - Math.max(0, (now - trouble.since()) / 1_000_000),
                 v.state() == State.WAITING ? v.waits().text() : null,
-                v.isReady());
+                v.isReady(),
+                t == null ? null : t.status());
     }
 
     /** The whole emperor, with the vassals {@code visible} lets through. */
@@ -103,6 +104,7 @@ public final class StatusView {
         ProblemJson.put(m, s);
         m.put("waiting_for", s.waitingFor());
         m.put("ready", s.ready());
+        m.put("status_text", s.statusText());
         return m;
     }
 

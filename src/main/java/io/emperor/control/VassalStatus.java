@@ -34,6 +34,8 @@ package io.emperor.control;
  * @param waitingFor   what a vassal in state {@code waiting} waits for ({@code zeo (not ready), db (no such
  *                     vassal)}; its {@code requires} and {@code after}), else null
  * @param ready        its current run is ready for the vassals that wait for it ({@code ready}, docs/vassal.ini.5.md)
+ * @param statusText   the current (or last) run's {@code STATUS=} on the notify socket ({@code ready = notify}),
+ *                     escaped and at most 200 chars, or null
  */
 public record VassalStatus(
         String name,
@@ -62,7 +64,8 @@ public record VassalStatus(
         String lastProblem,
         long lastProblemSince,
         String waitingFor,
-        boolean ready) {
+        boolean ready,
+        String statusText) {
 
     /** A status without order and readiness (tests of other fields). */
     public VassalStatus(String name, String state, String kind, String file, int owner, long fileMtime, long pid,
@@ -72,6 +75,6 @@ public record VassalStatus(
                         long lastProblemSince) {
         this(name, state, kind, file, owner, fileMtime, pid, uid, gid, startedAt, uptimeMillis, firstRun, spawns,
                 restarts, failures, backoffMillis, lastExit, lastExitAt, lastReady, lastAccepting, lastLoyal,
-                lastHeartbeat, problem, lastProblem, lastProblemSince, null, false);
+                lastHeartbeat, problem, lastProblem, lastProblemSince, null, false, null);
     }
 }

@@ -80,6 +80,8 @@ public final class EmperorLoop {
     private final BlockingQueue<LoopEvent> queue = new LinkedBlockingQueue<>();
     private final List<Waiter> waiters = new ArrayList<>();
     private final Tally tally = new Tally();
+    /** The runs with {@code watchdog = S} (a pure policy on this loop's clock). */
+    private final io.emperor.vassal.Watchdogs watchdogs = new io.emperor.vassal.Watchdogs();
     private long scans;
     private final Map<String, Vassal> vassals = new HashMap<>();
     private final Map<String, VassalFile> known = new HashMap<>();
@@ -138,8 +140,8 @@ public final class EmperorLoop {
         thread = Thread.currentThread();
         while (!finished()) {
             long now = clock.nanoTime();
-            long wait = Math.max(0, Math.min(Math.min(Math.min(earliestDeadline(), shutdownDeadline), host.deadline()),
-                    waiterDeadline()) - now);
+            long wait = Math.max(0, Math.min(Math.min(Math.min(Math.min(earliestDeadline(), watchdogs.deadline()),
+                    shutdownDeadline), host.deadline()), waiterDeadline()) - now);
             LoopEvent first = wait == 0 ? queue.poll() : queue.poll(Math.min(wait, Long.MAX_VALUE / 2), TimeUnit.NANOSECONDS);
             if (first != null) {
                 handle(first);
@@ -196,6 +198,8 @@ public final class EmperorLoop {
             } else if (event instanceof LoopEvent.Said s) {
                 s.taken().run();
                 apply(s.name(), s.says());
+            } else if (event instanceof LoopEvent.Notified n) {
+                notified(n.name(), n.runId(), n.take().get());
             } else if (event instanceof LoopEvent.Ended e) {
                 ended(e.name(), e.runId());
             } else if (event instanceof LoopEvent.SignalReceived s) {
@@ -230,9 +234,48 @@ public final class EmperorLoop {
         for (String name : due) {
             apply(name, new Event.Tick());
         }
+        for (io.emperor.vassal.Watchdogs.Armed a : watchdogs.due(now)) {
+            apply(a.name(), new Event.WatchdogMissed(a.runId(), a.period()));
+        }
         if (!due.isEmpty()) {
             reconcileWaits();
         }
+    }
+
+    /**
+     * What a run said on the notify socket (already coalesced): STATUS= for {@code status}, WATCHDOG=1 (and
+     * READY=1) for its watchdog, READY=1 as {@link Event.Ready} when its file says {@code ready = notify} (or,
+     * once it is ready, as the end of a RELOADING=1), RELOADING=1 and STOPPING=1 for the lifecycle. Late news
+     * of an earlier run changes nothing.
+     */
+    private void notified(String name, long runId, io.emperor.vassal.NotifyMessage m) {
+        Vassal v = vassals.get(name);
+        if (v == null || v.runId() != runId || m.isEmpty()) {
+            return;
+        }
+        long now = clock.nanoTime();
+        if (m.status() != null) {
+            tally.status(name, m.status());
+        }
+        if (m.pings() || m.ready()) {
+            watchdogs.ping(runId, now);
+        }
+        if (m.ready() && (v.readyAt() != 0
+                || (v.spec() != null && v.spec().order().ready() instanceof io.emperor.config.Readiness.Notify))) {
+            apply(name, new Event.Ready(runId, "READY=1"));
+        }
+        if (m.reloading()) {
+            apply(name, new Event.Notified(runId, Event.Notified.What.RELOADING));
+        }
+        if (m.stopping()) {
+            watchdogs.disarm(runId);
+            apply(name, new Event.Notified(runId, Event.Notified.What.STOPPING));
+        }
+    }
+
+    /** Loop thread: the runs whose watchdog is armed (for tests). */
+    public io.emperor.vassal.Watchdogs watchdogs() {
+        return watchdogs;
     }
 
     /** The earliest vassal deadline (monotonic nanos), or {@link Vassal#NO_DEADLINE}. */
@@ -407,6 +450,7 @@ public final class EmperorLoop {
     }
 
     private void ended(String name, long runId) {
+        watchdogs.disarm(runId);
         probes.cancel(runId);
         ExitStatus status = launcher.reap(runId);
         apply(name, new Event.Exited(runId, status));
@@ -537,6 +581,9 @@ public final class EmperorLoop {
         long runId = nextRunId++;
         Launcher.SpawnResult r = launcher.spawn(name, runId, spec);
         if (r instanceof Launcher.SpawnResult.Started s) {
+            if (spec.order().watchdog().compareTo(Duration.ZERO) > 0) {
+                watchdogs.arm(name, runId, spec.order().watchdog(), clock.nanoTime());
+            }
             apply(name, new Event.Spawned(runId, s.pid(), s.uid(), s.gid()));
             launcher.watch(runId);
         } else {

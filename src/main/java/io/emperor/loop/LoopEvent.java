@@ -19,6 +19,14 @@ public sealed interface LoopEvent {
      */
     record Said(String name, Event.VassalSays says, Runnable taken) implements LoopEvent {}
 
+    /**
+     * A vassal's processes said something on the notify socket (sd_notify; from the I/O thread). What the run
+     * said is coalesced until the loop calls {@code take} (once, as it takes the event): one such event per run
+     * waits in the queue at most, whatever the vassal sends.
+     */
+    record Notified(String name, long runId, java.util.function.Supplier<io.emperor.vassal.NotifyMessage> take)
+            implements LoopEvent {}
+
     /** A run's main process has ended and awaits reaping (from the I/O thread). */
     record Ended(String name, long runId) implements LoopEvent {}
 

@@ -34,6 +34,8 @@ public final class Tally {
         long lastLoyal;
         long lastHeartbeat;
         String problem;
+        /** The current run's last STATUS= on the notify socket (escaped, bounded), or null. */
+        String status;
 
         public int uid() {
             return uid;
@@ -82,6 +84,10 @@ public final class Tally {
         public String problem() {
             return problem;
         }
+
+        public String status() {
+            return status;
+        }
     }
 
     private final Map<String, Entry> entries = new HashMap<>();
@@ -110,6 +116,7 @@ public final class Tally {
             t.uid = s.uid();
             t.gid = s.gid();
             t.lastRun = wallMillis;
+            t.status = null; // a new run says its own
             if (t.firstRun == 0) {
                 t.firstRun = wallMillis;
             }
@@ -119,7 +126,7 @@ public final class Tally {
             t.lastExitAt = wallMillis;
         } else if (e instanceof Event.Exited x && before != null && x.runId() == before.runId()) {
             String cause = before.execFailed() ? SPAWN_FAILED
-                    : before.state() == State.STOPPING ? STOPPED
+                    : before.state() == State.STOPPING && before.after() != Vassal.After.WATCHDOG ? STOPPED
                     : x.status().signal() != 0 ? SIGNAL
                     : x.status().code() == 0 ? CLEAN : ERROR;
             count(cause);
@@ -137,6 +144,14 @@ public final class Tally {
             t.problem = f.errors().isEmpty() ? "invalid" : f.errors().get(0).toString();
         } else if (e instanceof Event.FileValid) {
             t.problem = null;
+        }
+    }
+
+    /** A vassal's run said STATUS= on the notify socket (the loop checked that the run is current). */
+    void status(String name, String text) {
+        Entry t = entries.get(name);
+        if (t != null) {
+            t.status = text;
         }
     }
 

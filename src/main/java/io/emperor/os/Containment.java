@@ -326,6 +326,49 @@ public final class Containment {
         return MARK_VARIABLE + "=" + key + "." + ProcessHandle.current().pid() + ":" + runId;
     }
 
+    /**
+     * The vassal cgroup of this emperor that process {@code pid} is in (its escaped name, {@code NAME.vassal}),
+     * proved by the cgroup's own {@code cgroup.procs}: a tenant may build a lookalike path in a subtree
+     * delegated to it, never get a process into ours. Empty without cgroups. Any thread (reads only).
+     */
+    public Optional<String> cgroupOf(long pid) {
+        if (root == null) {
+            return Optional.empty();
+        }
+        String parent = "/" + root.getFileName() + "/";
+        for (String line : Procfs.cgroups(pid)) {
+            int at = line.lastIndexOf(parent);
+            if (at < 0) {
+                continue;
+            }
+            String group = line.substring(at + parent.length());
+            if (group.endsWith(SUFFIX) && group.indexOf('/') < 0 && members(root.resolve(group)).contains(pid)) {
+                return Optional.of(group);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * MARK: the run whose mark ({@code EMPEROR_RUN} of this emperor) process {@code pid} carries; empty
+     * in the other modes. A mark can be copied: the caller checks the uid. Any thread (reads only).
+     */
+    public java.util.OptionalLong markedRun(long pid) {
+        if (mode != Mode.MARK) {
+            return java.util.OptionalLong.empty();
+        }
+        String prefix = key + "." + ProcessHandle.current().pid() + ":";
+        Optional<String> v = Procfs.variable(pid, MARK_VARIABLE);
+        if (v.isEmpty() || !v.get().startsWith(prefix)) {
+            return java.util.OptionalLong.empty();
+        }
+        try {
+            return java.util.OptionalLong.of(Long.parseLong(v.get().substring(prefix.length())));
+        } catch (NumberFormatException e) {
+            return java.util.OptionalLong.empty();
+        }
+    }
+
     /** MARK: a run was spawned as {@code uid}; recorded in the state file for the next emperor. */
     public void started(String vassal, long runId, long pid, int uid) {
         if (mode != Mode.MARK) {

@@ -54,6 +54,8 @@ public final class HelperLauncher implements Launcher {
     private final int egid;
     private final int pid;
     private final Containment containment;
+    /** The vassals' notify socket ({@code ready = notify}, {@code watchdog}), or null when there is none. */
+    private final NotifySocket notify;
     private final LibC c = Native.libc();
     private final Spawner spawner = new Spawner();
     private final Map<Long, Proc> procs = new HashMap<>();
@@ -100,6 +102,13 @@ public final class HelperLauncher implements Launcher {
     /** @param containment where each vassal's processes are kept together (a cgroup per vassal) */
     public HelperLauncher(Path helper, IoThread io, Environment environment, boolean tyrant,
                           UwsgiCommand uwsgi, Containment containment) {
+        this(helper, io, environment, tyrant, uwsgi, containment, null);
+    }
+
+    /** @param notify the notify socket the vassals with {@code ready = notify} or {@code watchdog} are told of, or null */
+    public HelperLauncher(Path helper, IoThread io, Environment environment, boolean tyrant,
+                          UwsgiCommand uwsgi, Containment containment, NotifySocket notify) {
+        this.notify = notify;
         this.containment = containment;
         this.uwsgi = uwsgi;
         this.helper = helper;
@@ -120,6 +129,11 @@ public final class HelperLauncher implements Launcher {
     public SpawnResult spawn(String name, long runId, VassalSpec spec) {
         if (tyrant && (spec.uid() <= 0 || spec.gid() <= 0)) {
             return new SpawnResult.Failed("tyrant mode: refusing to run as uid " + spec.uid() + " gid " + spec.gid());
+        }
+        boolean notifies = wantsNotify(spec);
+        if (notifies && notify == null) {
+            return new SpawnResult.Failed("ready = notify and watchdog need the emperor's notify socket, which it"
+                    + " could not open (see the notify: line at its start)");
         }
         Containment.Result group = containment.prepare(name);
         if (group.problem() != null) {
@@ -158,6 +172,9 @@ public final class HelperLauncher implements Launcher {
         List<String> env = new ArrayList<>(tyrant ? environment.forTenantVassal(spec, id.account())
                 : environment.forVassal(spec, id.uid() != euid, id.account()));
         containment.markFor(runId).ifPresent(env::add); // without cgroups: what every descendant inherits
+        if (notifies) {
+            notifyEnvironment(env, spec);
+        }
         if (channel) {
             // dup2 clears CLOEXEC on the copy; the helper keeps it open (-K) through its fd sweep.
             actions.add(Spawner.Action.dup(chan[1], CHANNEL_FD));
@@ -211,8 +228,32 @@ public final class HelperLauncher implements Launcher {
         }
         vassalPids.add(child);
         containment.started(name, runId, child, id.uid());
+        if (notifies) {
+            notify.started(name, runId, child, id.uid()); // its datagrams count from now on
+        }
         procs.put(runId, new Proc(child, pidfd, route(name, spec), piped ? out[0] : -1, report[0], channel ? chan[0] : -1));
         return new SpawnResult.Started(child, id.uid, id.gid);
+    }
+
+    /** Whether the vassal is told of the notify socket: {@code ready = notify}, or a {@code watchdog}. */
+    static boolean wantsNotify(VassalSpec spec) {
+        return spec.order().ready() instanceof io.emperor.config.Readiness.Notify
+                || spec.order().watchdog().compareTo(java.time.Duration.ZERO) > 0;
+    }
+
+    /**
+     * NOTIFY_SOCKET, and with a watchdog WATCHDOG_USEC, as systemd sets them, replacing what the vassal's own
+     * {@code env} says of them (glibc's getenv takes the first of two entries). WATCHDOG_PID: the helper's
+     * {@code -W} adds it, with its own pid, which exec makes the vassal's.
+     */
+    private void notifyEnvironment(List<String> env, VassalSpec spec) {
+        env.removeIf(kv -> kv.startsWith("NOTIFY_SOCKET=") || kv.startsWith("WATCHDOG_USEC=")
+                || kv.startsWith("WATCHDOG_PID="));
+        env.add("NOTIFY_SOCKET=" + notify.path());
+        long usec = spec.order().watchdog().toNanos() / 1000;
+        if (usec > 0) {
+            env.add("WATCHDOG_USEC=" + usec);
+        }
     }
 
     /** Who the vassal runs as, and whether the helper must change identity at all. */
@@ -241,6 +282,9 @@ public final class HelperLauncher implements Launcher {
         a.add(Integer.toString(SIGKILL));
         a.add("-E");
         a.add(Integer.toString(ENV_FD));
+        if (notify != null && spec.order().watchdog().compareTo(java.time.Duration.ZERO) > 0) {
+            a.add("-W"); // WATCHDOG_PID=<its own pid>, which exec makes the vassal's
+        }
         if (cgroupProcs != null) {
             a.add("-G"); // joined before the drop: everything the vassal starts is found there
             a.add(cgroupProcs.toString());
@@ -413,6 +457,9 @@ public final class HelperLauncher implements Launcher {
         int err = Native.errno();
         vassalPids.remove(p.pid);
         containment.ended(runId);
+        if (notify != null) {
+            notify.ended(runId);
+        }
         c.close(p.pidfd);
         if (p.channelFd() >= 0) {
             c.close(p.channelFd()); // the I/O thread stopped watching it before it posted the end

@@ -15,8 +15,9 @@ import jnr.ffi.Pointer;
 
 /**
  * The one thread that watches every vassal fd with epoll (DESIGN §7): output pipes, exec-helper
- * report pipes, uWSGI emperor channels and pidfds. It writes vassal output to the log, and posts "exec reached/failed"
- * and "process ended" to the loop. Thread count stays constant whatever the number of vassals.
+ * report pipes, uWSGI emperor channels and pidfds, and the vassals' notify socket ({@link NotifySocket}). It writes
+ * vassal output to the log, and posts "exec reached/failed", "process ended" and what a run said on the notify
+ * socket to the loop. Thread count stays constant whatever the number of vassals.
  *
  * <p>Ownership: {@link #watch} (loop thread) hands the output and report fds over to this thread,
  * which reads and closes them. The pidfd and the emperor's end of a uWSGI channel stay the
@@ -38,6 +39,7 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
     private static final int CHANNEL = 3;
     private static final long WAKE_TOKEN = -1;
     private static final long SIGNAL_TOKEN = -2;
+    private static final long NOTIFY_TOKEN = -3;
     private static final int CHUNK = 64 * 1024;
     /** At an exit, at most this much is still read from the output pipe before it is closed. */
     private static final int EXIT_DRAIN_LIMIT = 1024 * 1024;
@@ -62,6 +64,8 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
     private final Thread thread;
     private volatile boolean closing;
     private volatile int signalFd = -1;
+    /** The vassals' notify socket, or null ({@link #watchNotify}). */
+    private volatile NotifySocket notify;
 
     /** The fds of one run, touched only by the I/O thread once registered. */
     private static final class RunIo {
@@ -178,6 +182,22 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
         add(readFd, SIGNAL_TOKEN);
     }
 
+    /** Watches the vassals' notify socket (before {@link #start}); the socket stays the caller's to close. */
+    public void watchNotify(NotifySocket socket) {
+        notify = socket;
+        socket.register(new ChannelReader.Epoll() {
+            @Override
+            public void add(int fd, long token) {
+                IoThread.this.add(fd, token);
+            }
+
+            @Override
+            public void remove(int fd) {
+                c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, fd, null);
+            }
+        }, NOTIFY_TOKEN);
+    }
+
     /** The vassal is forgotten (loop thread; its runs have ended): drop what its output kept. */
     public void forget(String name) {
         output.forget(name);
@@ -253,6 +273,14 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
                 } catch (RuntimeException e) {
                     EmperorLog.error("bug in the I/O thread (resuming emperor channels)", e);
                 }
+                NotifySocket n2 = notify;
+                if (n2 != null) {
+                    try {
+                        n2.resume();
+                    } catch (RuntimeException e) {
+                        EmperorLog.error("bug in the I/O thread (resuming the notify socket)", e);
+                    }
+                }
                 try {
                     probes.runDue();
                 } catch (RuntimeException e) {
@@ -272,10 +300,15 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
         }
     }
 
-    /** How long epoll may wait: the channels' and the probes' next timed work, -1 for none. */
+    /** How long epoll may wait: the channels', the probes' and the paused notify socket's next timed work, -1 for none. */
     private int waitMillis() {
-        int a = channels.waitMillis();
-        int b = probes.waitMillis();
+        int a = min(channels.waitMillis(), probes.waitMillis());
+        NotifySocket n = notify;
+        return min(a, n == null ? -1 : n.waitMillis());
+    }
+
+    /** The earlier of two epoll timeouts, -1 meaning none. */
+    private static int min(int a, int b) {
         return a < 0 ? b : b < 0 ? a : Math.min(a, b);
     }
 
@@ -296,6 +329,17 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
 
     /** One ready fd: one unit of work, whose failure is logged with the vassal's name and ends the watch of that fd only. */
     private void handle(long token) {
+        if (token == NOTIFY_TOKEN) {
+            try {
+                notify.read();
+            } catch (RuntimeException e) {
+                EmperorLog.error("bug in the I/O thread (notify socket)", e);
+            } catch (Error e) {
+                EmperorLog.error("fatal error in the I/O thread (notify socket)", e);
+                throw e;
+            }
+            return;
+        }
         if (token == WAKE_TOKEN || token == SIGNAL_TOKEN) {
             try {
                 if (token == WAKE_TOKEN) {

@@ -132,4 +132,14 @@ public interface LibC {
     int posix_spawnattr_destroy(Pointer attr);
 
     int posix_spawnattr_setflags(Pointer attr, short flags);
+
+    /** bind(2), setsockopt(2) and recvmsg(2) (and socket above): the vassals' notify socket ({@link NotifySocket}). */
+    @SaveError
+    int bind(int fd, Pointer addr, int addrlen);
+
+    @SaveError
+    int setsockopt(int fd, int level, int name, Pointer value, int len);
+
+    @SaveError
+    long recvmsg(int fd, Pointer msghdr, int flags);
 }

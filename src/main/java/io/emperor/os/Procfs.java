@@ -37,6 +37,49 @@ final class Procfs {
         }
     }
 
+    /** Field 5 of /proc/PID/stat (its process group), or -1 when it is gone. */
+    static long processGroup(long pid) {
+        try {
+            String stat = Files.readString(PROC.resolve(pid + "/stat"), StandardCharsets.ISO_8859_1);
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ", 5);
+            return Long.parseLong(f[2]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** The value of {@code key} in /proc/PID/environ (the environment it was started with), if readable. */
+    static Optional<String> variable(long pid, String key) {
+        byte[] env;
+        try {
+            env = Files.readAllBytes(PROC.resolve(pid + "/environ"));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        byte[] want = (key + "=").getBytes(StandardCharsets.UTF_8);
+        int at = 0;
+        while (at < env.length) {
+            int end = at;
+            while (end < env.length && env[end] != 0) {
+                end++;
+            }
+            if (end - at >= want.length && java.util.Arrays.equals(env, at, at + want.length, want, 0, want.length)) {
+                return Optional.of(new String(env, at + want.length, end - at - want.length, StandardCharsets.UTF_8));
+            }
+            at = end + 1;
+        }
+        return Optional.empty();
+    }
+
+    /** The lines of /proc/PID/cgroup, empty when it is gone. */
+    static List<String> cgroups(long pid) {
+        try {
+            return Files.readAllLines(PROC.resolve(pid + "/cgroup"), StandardCharsets.ISO_8859_1);
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
     /** The real uid (first field of Uid: in /proc/PID/status), or -1. */
     static int realUid(long pid) {
         try {

@@ -69,6 +69,8 @@ public final class Dependencies {
                 case FAILED -> "failed";
                 case STOPPING -> switch (r.after()) {
                     case RESTART -> "restarting";
+                    // Its own stop (STOPPING=1) or a watchdog abort: respawned like a crash
+                    case RESPAWN, WATCHDOG -> "restarting";
                     case BACKOFF -> "not ready";
                     case NOTHING -> "stopped";
                     case FORGET -> "removed";

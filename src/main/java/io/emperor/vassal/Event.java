@@ -10,7 +10,8 @@ public sealed interface Event {
     /** The kind of event, so the lifecycle can switch over every kind exhaustively (Java 17). */
     enum Kind { FILE_VALID, FILE_INVALID, FILE_REMOVED, SPAWNED, SPAWN_FAILED, EXEC_DONE, EXEC_FAILED,
         EXITED, TICK, SHUTDOWN, FORCE_KILL, VASSAL_SAYS, CHANNEL_CLOSED, READY, NOT_READY, REQUIREMENTS,
-        OPERATOR_STOP, OPERATOR_START, OPERATOR_RESTART, OPERATOR_RELOAD }
+        OPERATOR_STOP, OPERATOR_START, OPERATOR_RESTART, OPERATOR_RELOAD,
+        NOTIFIED, WATCHDOG_MISSED }
 
     /**
      * An operator's command (the control socket). Each one yields exactly one {@link Effect.Reply}:
@@ -143,6 +144,26 @@ public sealed interface Event {
     record ChannelClosed(long runId) implements Event {
         public Kind kind() {
             return Kind.CHANNEL_CLOSED;
+        }
+    }
+
+    /**
+     * A vassal said RELOADING=1 or STOPPING=1 on the notify socket (sd_notify; {@link NotifyMessage}), from a
+     * process of this run ({@code READY=1} is {@code Ready}; STATUS= and WATCHDOG=1 are not lifecycle events).
+     */
+    record Notified(long runId, What what) implements Event {
+        /** What it said. */
+        public enum What { RELOADING, STOPPING }
+
+        public Kind kind() {
+            return Kind.NOTIFIED;
+        }
+    }
+
+    /** A run with {@code watchdog = S} sent no WATCHDOG=1 for {@code period} ({@link Watchdogs}). */
+    record WatchdogMissed(long runId, java.time.Duration period) implements Event {
+        public Kind kind() {
+            return Kind.WATCHDOG_MISSED;
         }
     }
 

@@ -24,6 +24,8 @@ import java.util.List;
 public final class Lifecycle {
     /** How long to wait for an exit after SIGKILL before saying so in the log. */
     static final long KILL_GRACE = Duration.ofSeconds(10).toNanos();
+    /** What an expired watchdog sends first, as systemd's default WatchdogSignal=. */
+    static final int SIGABRT = 6;
 
     private final Policy policy;
 
@@ -61,6 +63,10 @@ public final class Lifecycle {
             run = x.runId();
         } else if (e instanceof Event.ChannelClosed x) {
             run = x.runId();
+        } else if (e instanceof Event.Notified x) {
+            run = x.runId();
+        } else if (e instanceof Event.WatchdogMissed x) {
+            run = x.runId();
         } else if (e instanceof Event.Ready x) {
             run = x.runId();
         } else if (e instanceof Event.NotReady x) {
@@ -93,6 +99,7 @@ public final class Lifecycle {
             // No process: what a channel says can only be late news of an earlier run.
             case VASSAL_SAYS -> same(v);
             case CHANNEL_CLOSED -> same(v);
+            case NOTIFIED, WATCHDOG_MISSED -> same(v);
             case READY -> same(v);
             case NOT_READY -> same(v);
             // Recorded: the next start waits for them
@@ -133,6 +140,7 @@ public final class Lifecycle {
             case FORCE_KILL -> same(v);
             case VASSAL_SAYS -> same(v);
             case CHANNEL_CLOSED -> same(v);
+            case NOTIFIED, WATCHDOG_MISSED -> same(v);
             case READY -> same(v);
             case NOT_READY -> same(v);
             // Recorded: the try at the deadline waits for them
@@ -186,6 +194,8 @@ public final class Lifecycle {
             case FORCE_KILL -> same(v);
             case VASSAL_SAYS -> says(v, (Event.VassalSays) e, now);
             case CHANNEL_CLOSED -> new Transition(v, List.of(info("going (emperor channel closed)")));
+            case NOTIFIED -> notified(v, (Event.Notified) e, now);
+            case WATCHDOG_MISSED -> watchdogMissed(v, (Event.WatchdogMissed) e, now);
             case READY -> ready(v, (Event.Ready) e, now);
             case NOT_READY -> same(v.readyAt() == 0 ? v.withReadyProblem(((Event.NotReady) e).problem()) : v);
             case REQUIREMENTS -> requirementsChanged(v, ((Event.Requirements) e).waits(), now);
@@ -260,6 +270,7 @@ public final class Lifecycle {
             case SPAWNED -> impossible(v, e);
             case SPAWN_FAILED -> impossible(v, e);
             case EXEC_DONE, EXEC_FAILED, EXITED, VASSAL_SAYS, CHANNEL_CLOSED, READY, NOT_READY -> same(v);
+            case NOTIFIED, WATCHDOG_MISSED -> same(v);
             case TICK -> same(v);
             case FORCE_KILL -> same(v);
             // WAITING -> STARTING once nothing is missing
@@ -286,7 +297,8 @@ public final class Lifecycle {
      */
     private Transition ready(Vassal v, Event.Ready r, long now) {
         if (v.readyAt() != 0) {
-            return same(v);
+            // RELOADING -> RUNNING: READY=1 after RELOADING=1 (notify) ends the reload
+            return v.state() == State.RELOADING ? back(v, now, info("reloaded (" + r.how() + ")")) : same(v);
         }
         Vassal ready = v.withReadyAt(now).withReadyBy(Vassal.NO_DEADLINE).withReadyProblem(null);
         return new Transition(v.state() == State.STARTING ? ready.withState(State.RUNNING) : ready,
@@ -397,6 +409,10 @@ public final class Lifecycle {
                     case BACKOFF -> backOff(v, fx, now);
                     // STOPPING -> forgotten
                     case FORGET -> forget(fx);
+                    // STOPPING -> STARTING or BACKOFF, as after any exit (it stopped by itself: STOPPING=1)
+                    case RESPAWN -> respawn(v, fx, now);
+                    // STOPPING -> STARTING or BACKOFF, as after a crash: the watchdog is the problem
+                    case WATCHDOG -> watchdogExit(v, ((Exited) e).status(), now);
                 };
             }
             case TICK -> {
@@ -417,7 +433,8 @@ public final class Lifecycle {
                     List.of(warn("SIGKILL to process group " + v.pid()), new Effect.KillGroup(v.runId())));
             // A file that comes back, or changes, during a stop: start that version once the stop is done.
             case FILE_VALID -> new Transition(fileAccepted(v).stopping(After.RESTART, ((FileValid) e).spec(), v.deadline()),
-                    v.after() == After.RESTART ? List.of() : List.of(info("file is back: will start again once stopped")));
+                    v.after() != After.NOTHING && v.after() != After.FORGET ? List.of()
+                            : List.of(info("file is back: will start again once stopped")));
             case FILE_INVALID -> new Transition(refusedFile(v, (FileInvalid) e, now), refused(((FileInvalid) e).errors()));
             case FILE_REMOVED -> same(v.stopping(After.FORGET, null, v.deadline()));
             case SHUTDOWN -> same(v.stopping(After.FORGET, null, v.deadline()));
@@ -427,12 +444,14 @@ public final class Lifecycle {
             case SPAWN_FAILED -> impossible(v, e);
             case VASSAL_SAYS -> same(v);
             case CHANNEL_CLOSED -> new Transition(v, List.of(info("going (emperor channel closed)")));
+            // Already going: what it says now changes nothing, and its watchdog is off.
+            case NOTIFIED, WATCHDOG_MISSED -> same(v);
             case READY -> same(v);
             case NOT_READY -> same(v);
             case REQUIREMENTS -> same(v.withWaits(((Event.Requirements) e).waits()));
             case OPERATOR_STOP -> switch (v.after()) {
-                // A restart under way becomes a stop: STOPPING -> STOPPED
-                case RESTART, BACKOFF -> new Transition(v.stopping(After.NOTHING, null, v.deadline()),
+                // A restart (or respawn) under way becomes a stop: STOPPING -> STOPPED
+                case RESTART, BACKOFF, RESPAWN, WATCHDOG -> new Transition(v.stopping(After.NOTHING, null, v.deadline()),
                         List.of(info("will stay stopped (operator)"), ok("stopping")));
                 case NOTHING -> reply(v, true, "already stopping");
                 case FORGET -> reply(v, true, "already stopping (its file is gone)");
@@ -441,7 +460,7 @@ public final class Lifecycle {
                 // STOPPING -> STARTING once stopped
                 case NOTHING -> new Transition(v.stopping(After.RESTART, v.spec(), v.deadline()),
                         List.of(info("will start again once stopped (operator)"), ok("starting once stopped")));
-                case RESTART -> reply(v, true, "starting once stopped");
+                case RESTART, RESPAWN, WATCHDOG -> reply(v, true, "starting once stopped");
                 // A failed run's backoff is cut short
                 case BACKOFF -> new Transition(v.stopping(After.RESTART, v.spec(), v.deadline()),
                         List.of(info("will start again once stopped (operator)"), ok("starting once stopped")));
@@ -449,6 +468,60 @@ public final class Lifecycle {
             };
             case OPERATOR_RELOAD -> reply(v, false, "not reloaded: stopping");
         };
+    }
+
+    /**
+     * RELOADING=1 or STOPPING=1 on the notify socket. RELOADING=1: RUNNING -> RELOADING until the next
+     * READY=1 (a vassal still starting stays STARTING: its READY=1 ends both). STOPPING=1: the vassal stops
+     * by itself: STOPPING with no signal; SIGKILL to the group after stop-timeout; its exit is respawned as
+     * any exit (at once after min-uptime, else a backoff) and is not a problem.
+     */
+    private Transition notified(Vassal v, Event.Notified n, long now) {
+        if (n.what() == Event.Notified.What.RELOADING) {
+            // RUNNING -> RELOADING
+            return v.state() == State.RUNNING
+                    ? new Transition(v.withState(State.RELOADING), List.of(info("reloading (RELOADING=1)")))
+                    : same(v);
+        }
+        // STARTING|RUNNING|RELOADING -> STOPPING -> STARTING|BACKOFF
+        long timeout = v.spec().stopTimeout().toNanos();
+        return new Transition(v.stoppingSince(After.RESPAWN, null, now, now + timeout), List.of(
+                info("stopping: the vassal says so (STOPPING=1) pid=" + v.pid() + " timeout=" + seconds(timeout))));
+    }
+
+    /**
+     * No WATCHDOG=1 for the run's {@code watchdog} period: SIGABRT to the main process (as systemd's
+     * WatchdogSignal=; a core dump or a stack trace may say where it hung), SIGKILL to the group after
+     * stop-timeout; its exit is a crash ({@link #watchdogExit}).
+     */
+    private Transition watchdogMissed(Vassal v, Event.WatchdogMissed w, long now) {
+        String what = "watchdog: no WATCHDOG=1 in the last " + seconds(w.period().toNanos());
+        long timeout = v.spec().stopTimeout().toNanos();
+        // STARTING|RUNNING|RELOADING -> STOPPING -> STARTING|BACKOFF
+        return new Transition(trouble(v, Trouble.Kind.RUN, what, now).stoppingSince(After.WATCHDOG, null, now,
+                now + timeout), List.of(
+                warn(what + ": SIGABRT pid=" + v.pid() + " timeout=" + seconds(timeout)),
+                new Effect.Signal(v.runId(), SIGABRT)));
+    }
+
+    /** The exit after a watchdog's SIGABRT: a crash, whose problem names the watchdog. */
+    private Transition watchdogExit(Vassal v, ExitStatus status, long now) {
+        long uptime = now - v.startedAt();
+        String how = exitStatus(v, status);
+        Trouble t = v.problem(now, policy.minUptime());
+        String first = t != null && t.text().startsWith("watchdog:") ? t.text() : "watchdog";
+        Vassal w = trouble(v, Trouble.Kind.RUN, first + "; exited " + how + " after " + seconds(uptime), now);
+        List<Effect> fx = new ArrayList<>();
+        fx.add(warn("exited " + how + " uptime=" + seconds(uptime) + " (watchdog)"));
+        return respawn(w, fx, now);
+    }
+
+    /** After an exit: spawn again at once when the run lasted min-uptime (and exec did not fail), else back off. */
+    private Transition respawn(Vassal v, List<Effect> fx, long now) {
+        if (!v.execFailed() && now - v.startedAt() >= policy.minUptime().toNanos()) {
+            return spawn(v.withFailures(0).countRestart(), v.spec(), fx);
+        }
+        return backOff(v, fx, now);
     }
 
     private Transition changed(Vassal v, VassalSpec spec, long now) {

@@ -57,7 +57,11 @@ public record Vassal(
     public enum After {
         NOTHING, RESTART, FORGET,
         /** The run failed (not ready within ready-timeout): back off, then start again. */
-        BACKOFF
+        BACKOFF,
+        /** The vassal stops by itself (STOPPING=1): respawned as after any exit, without a problem. */
+        RESPAWN,
+        /** Its watchdog expired (SIGABRT went out): respawned as after a crash, the watchdog its problem. */
+        WATCHDOG
     }
 
     /** A vassal the emperor has just learned about: nothing runs yet. */

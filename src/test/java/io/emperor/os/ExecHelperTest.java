@@ -312,6 +312,19 @@ class ExecHelperTest {
     }
 
     @Test
+    void watchdogPidIsTheVassalsOwnPid() throws Exception {
+        Path env = envFile("A=1");
+        Result r = runWithEnvFd(env, Map.of(), "-W", "--", "/bin/sh", "-c", "echo \"$WATCHDOG_PID $$ $A\"");
+        assertEquals(0, r.exit(), r::toString);
+        String[] f = r.out().strip().split(" ");
+        assertEquals(3, f.length, r::toString);
+        assertEquals(f[1], f[0], "WATCHDOG_PID is the pid exec kept: " + r);
+        assertEquals("1", f[2], "the rest of the environment is kept");
+        Result without = runWithEnvFd(env, Map.of(), "--", "/bin/sh", "-c", "echo \"${WATCHDOG_PID-unset}\"");
+        assertEquals("unset", without.out().strip(), without::toString);
+    }
+
+    @Test
     void aBareProgramIsLookedUpInTheVassalsPathNotTheHelpers() throws Exception {
         Path bin = Files.createDirectory(tmp.resolve("vbin"));
         Path prog = bin.resolve("emperor-test-envprog");

@@ -87,6 +87,8 @@ class LifecycleTest {
             case READY -> new Event.Ready(1, "tcp:127.0.0.1:8100 accepts");
             case NOT_READY -> new Event.NotReady(1, "connect tcp:127.0.0.1:8100: Connection refused");
             case REQUIREMENTS -> new Event.Requirements(ZEO_GONE);
+            case NOTIFIED -> new Event.Notified(1, Event.Notified.What.RELOADING);
+            case WATCHDOG_MISSED -> new Event.WatchdogMissed(1, Duration.ofSeconds(5));
             case FILE_VALID -> new Event.FileValid(SPEC);
             case FILE_INVALID -> new Event.FileInvalid(List.of(new Problem(Path.of("/v/app.ini"), 3, "broken")));
             case FILE_REMOVED -> new Event.FileRemoved();
@@ -125,6 +127,8 @@ class LifecycleTest {
         row(rows, "STOPPED", Event.Kind.READY, "STOPPED");
         row(rows, "STOPPED", Event.Kind.NOT_READY, "STOPPED");
         row(rows, "STOPPED", Event.Kind.REQUIREMENTS, "STOPPED"); // a requirement is gone
+        row(rows, "STOPPED", Event.Kind.NOTIFIED, "STOPPED"); // RELOADING=1
+        row(rows, "STOPPED", Event.Kind.WATCHDOG_MISSED, "STOPPED");
         row(rows, "STOPPED", Event.Kind.OPERATOR_STOP, "STOPPED", "Reply");
         row(rows, "STOPPED", Event.Kind.OPERATOR_START, "STOPPED", "Reply");
         row(rows, "STOPPED", Event.Kind.OPERATOR_RESTART, "STOPPED", "Reply");
@@ -146,6 +150,8 @@ class LifecycleTest {
         row(rows, "FAILED", Event.Kind.READY, "FAILED");
         row(rows, "FAILED", Event.Kind.NOT_READY, "FAILED");
         row(rows, "FAILED", Event.Kind.REQUIREMENTS, "FAILED"); // a requirement is gone
+        row(rows, "FAILED", Event.Kind.NOTIFIED, "FAILED"); // RELOADING=1
+        row(rows, "FAILED", Event.Kind.WATCHDOG_MISSED, "FAILED");
         row(rows, "FAILED", Event.Kind.OPERATOR_STOP, "FAILED", "Reply");
         row(rows, "FAILED", Event.Kind.OPERATOR_START, "FAILED", "Reply");
         row(rows, "FAILED", Event.Kind.OPERATOR_RESTART, "FAILED", "Reply");
@@ -167,6 +173,8 @@ class LifecycleTest {
         row(rows, "BACKOFF", Event.Kind.READY, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.NOT_READY, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.REQUIREMENTS, "BACKOFF"); // a requirement is gone
+        row(rows, "BACKOFF", Event.Kind.NOTIFIED, "BACKOFF"); // RELOADING=1
+        row(rows, "BACKOFF", Event.Kind.WATCHDOG_MISSED, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_STOP, "STOPPED", "Log", "Reply");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_START, "STARTING", "Log", "Reply", "Spawn");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_RESTART, "STARTING", "Log", "Reply", "Spawn");
@@ -188,6 +196,8 @@ class LifecycleTest {
         row(rows, "STARTING", Event.Kind.READY, "RUNNING", "Log");
         row(rows, "STARTING", Event.Kind.NOT_READY, "STARTING");
         row(rows, "STARTING", Event.Kind.REQUIREMENTS, "STOPPING", "Log", "Signal"); // a requirement is gone
+        row(rows, "STARTING", Event.Kind.NOTIFIED, "STARTING"); // RELOADING=1
+        row(rows, "STARTING", Event.Kind.WATCHDOG_MISSED, "STOPPING", "Log", "Signal");
         row(rows, "STARTING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
         row(rows, "STARTING", Event.Kind.OPERATOR_START, "STARTING", "Reply");
         row(rows, "STARTING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Signal", "Reply");
@@ -209,6 +219,8 @@ class LifecycleTest {
         row(rows, "RUNNING", Event.Kind.READY, "RUNNING");
         row(rows, "RUNNING", Event.Kind.NOT_READY, "RUNNING");
         row(rows, "RUNNING", Event.Kind.REQUIREMENTS, "STOPPING", "Log", "Signal"); // a requirement is gone
+        row(rows, "RUNNING", Event.Kind.NOTIFIED, "RELOADING", "Log"); // RELOADING=1
+        row(rows, "RUNNING", Event.Kind.WATCHDOG_MISSED, "STOPPING", "Log", "Signal");
         row(rows, "RUNNING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
         row(rows, "RUNNING", Event.Kind.OPERATOR_START, "RUNNING", "Reply");
         row(rows, "RUNNING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Signal", "Reply");
@@ -230,6 +242,8 @@ class LifecycleTest {
         row(rows, "STOPPING", Event.Kind.READY, "STOPPING");
         row(rows, "STOPPING", Event.Kind.NOT_READY, "STOPPING");
         row(rows, "STOPPING", Event.Kind.REQUIREMENTS, "STOPPING"); // a requirement is gone
+        row(rows, "STOPPING", Event.Kind.NOTIFIED, "STOPPING"); // RELOADING=1
+        row(rows, "STOPPING", Event.Kind.WATCHDOG_MISSED, "STOPPING");
         row(rows, "STOPPING", Event.Kind.OPERATOR_STOP, "STOPPING", "Reply");
         row(rows, "STOPPING", Event.Kind.OPERATOR_START, "STOPPING", "Reply");
         row(rows, "STOPPING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Reply");
@@ -251,6 +265,8 @@ class LifecycleTest {
         row(rows, "RELOADING", Event.Kind.READY, "RELOADING", "Log");
         row(rows, "RELOADING", Event.Kind.NOT_READY, "RELOADING");
         row(rows, "RELOADING", Event.Kind.REQUIREMENTS, "STOPPING", "Log", "Tell"); // a requirement is gone
+        row(rows, "RELOADING", Event.Kind.NOTIFIED, "RELOADING"); // RELOADING=1
+        row(rows, "RELOADING", Event.Kind.WATCHDOG_MISSED, "STOPPING", "Log", "Signal");
         row(rows, "RELOADING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Tell", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_START, "RELOADING", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Tell", "Reply");
@@ -271,6 +287,8 @@ class LifecycleTest {
         row(rows, "WAITING", Event.Kind.CHANNEL_CLOSED, "WAITING");
         row(rows, "WAITING", Event.Kind.READY, "WAITING");
         row(rows, "WAITING", Event.Kind.NOT_READY, "WAITING");
+        row(rows, "WAITING", Event.Kind.NOTIFIED, "WAITING"); // RELOADING=1
+        row(rows, "WAITING", Event.Kind.WATCHDOG_MISSED, "WAITING");
         row(rows, "WAITING", Event.Kind.REQUIREMENTS, "WAITING"); // the same names: no new line
         row(rows, "WAITING", Event.Kind.OPERATOR_STOP, "STOPPED", "Log", "Reply");
         row(rows, "WAITING", Event.Kind.OPERATOR_START, "WAITING", "Reply");
