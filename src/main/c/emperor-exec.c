@@ -612,7 +612,7 @@ static void exec_path(char **prog, char **env)
  * refused; anything else: clone(2) failed). Every received fd is closed in the server once the
  * child has its copies. */
 #define SERVE_MAGIC 0x53504d45u /* "EMPS" */
-#define MAX_REQUEST (256 * 1024)
+#define MAX_REQUEST (128 * 1024) /* below the default socket send buffer (208 KiB) */
 #define MAX_FDS 8
 #define MAX_ACTIONS 8
 #define MAX_ARGS 4096

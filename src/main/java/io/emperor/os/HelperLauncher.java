@@ -102,6 +102,16 @@ public final class HelperLauncher implements Launcher {
     /** @param containment where each vassal's processes are kept together (a cgroup per vassal) */
     public HelperLauncher(Path helper, IoThread io, Environment environment, boolean tyrant,
                           UwsgiCommand uwsgi, Containment containment) {
+        this(helper, io, environment, tyrant, uwsgi, containment, System::nanoTime, EmperorLog::warn);
+    }
+
+    /**
+     * @param nanos the clock of the spawn server's restart interval and reply deadline
+     * @param warn  where the spawn server's lines go (the emperor's log)
+     */
+    HelperLauncher(Path helper, IoThread io, Environment environment, boolean tyrant, UwsgiCommand uwsgi,
+                   Containment containment, java.util.function.LongSupplier nanos,
+                   java.util.function.Consumer<String> warn) {
         this.containment = containment;
         this.uwsgi = uwsgi;
         this.helper = helper;
@@ -111,7 +121,7 @@ public final class HelperLauncher implements Launcher {
         this.euid = c.geteuid();
         this.egid = c.getegid();
         this.pid = c.getpid();
-        this.server = new SpawnServer(helper, spawner, pid, System::nanoTime, EmperorLog::warn);
+        this.server = new SpawnServer(helper, spawner, pid, nanos, warn);
     }
 
     /**
@@ -130,6 +140,11 @@ public final class HelperLauncher implements Launcher {
     /** Every spawn through posix_spawn, as before the spawn server (for tests comparing the two). */
     void withoutSpawnServer() {
         server.disable();
+    }
+
+    /** The spawn server itself (for tests that attack it). */
+    SpawnServer spawnServer() {
+        return server;
     }
 
     /** How many runs are not reaped yet (for tests). */

@@ -31,7 +31,7 @@ import jnr.ffi.Pointer;
 final class SpawnServer {
     /** The request's first word ("EMPS"), and its bounds: those of emperor-exec.c's server. */
     static final int MAGIC = 0x53504d45;
-    static final int MAX_REQUEST = 256 * 1024;
+    static final int MAX_REQUEST = 128 * 1024; // below the default socket send buffer (208 KiB)
     static final int MAX_FDS = 8;
     static final int MAX_ACTIONS = 8;
     static final int MAX_ARGS = 4096;
@@ -62,6 +62,9 @@ final class SpawnServer {
 
         /** Nothing was started: spawn through posix_spawn instead. */
         record Unavailable() implements Outcome {}
+
+        /** The server answered with an errno and made no child: EINVAL, it refused the request. */
+        record Refused(int errno) implements Outcome {}
     }
 
     private final Path helper;
@@ -71,14 +74,16 @@ final class SpawnServer {
     private final Consumer<String> warn;
     private final LibC c = Native.libc();
     private final jnr.ffi.Runtime runtime = Native.runtime();
-    /** msghdr (56) | iovec (16) | cmsg (16 + 4 x MAX_FDS) | pollfd (8) | reply (8) | wait status (8). */
+    /** msghdr (56) | iovec (16) | cmsg (16 + 4 x up to 16 fds) | pollfd (8) | reply (8) | wait status (8). */
     private final Pointer fixed = Memory.allocateDirect(runtime, 256);
     private static final int MSG = 0;
     private static final int IOV = 64;
     private static final int CMSG = 80;
-    private static final int POLL = 128;
-    private static final int REPLY = 136;
-    private static final int STATUS = 144;
+    private static final int MAX_SENT_FDS = 16;
+    private static final int POLL = 168;
+    private static final int REPLY = 176;
+    private static final int STATUS = 184;
+    private static final int EMSGSIZE = 90;
     private Pointer request;
 
     private int sock = -1;
@@ -157,6 +162,42 @@ final class SpawnServer {
             request.putByte(at + b.length, (byte) 0);
             at += b.length + 1;
         }
+        Outcome o = exchange(size, fds);
+        if (o instanceof Outcome.Refused r) {
+            if (r.errno() == EINVAL) {
+                warn.accept("spawn server: refused a request (a bug: " + Native.strerror(r.errno())
+                        + "); spawning through posix_spawn from now on");
+                disable();
+            } else if (r.errno() != Native.EAGAIN && r.errno() != Native.ENOMEM) {
+                warn.accept("spawn server: clone: " + Native.strerror(r.errno())
+                        + "; spawning through posix_spawn from now on");
+                disable();
+            }
+            return new Outcome.Unavailable(); // no child was made: posix_spawn tries, and says why if it fails too
+        }
+        return o;
+    }
+
+    /**
+     * Sends {@code bytes} as they are, with {@code fds}, to the server (started if needed), and
+     * returns its answer: for tests that attack the server with malformed requests.
+     */
+    Outcome exchangeRaw(byte[] bytes, List<Integer> fds) {
+        if (disabled || !ensureRunning()) {
+            return new Outcome.Unavailable();
+        }
+        if (request == null || request.size() < bytes.length) {
+            request = Memory.allocateDirect(runtime, Math.max(4096, Integer.highestOneBit(Math.max(1, bytes.length)) * 2));
+        }
+        request.put(0, bytes, 0, bytes.length);
+        return exchange(bytes.length, fds);
+    }
+
+    /** One request of {@code size} bytes in {@link #request} with {@code fds}, and its answer. */
+    private Outcome exchange(long size, List<Integer> fds) {
+        if (fds.size() > MAX_SENT_FDS) {
+            throw new IllegalArgumentException(fds.size() + " fds");
+        }
         long base = fixed.address();
         fixed.setMemory(0, 256, (byte) 0);
         fixed.putAddress(IOV, request.address());
@@ -177,16 +218,15 @@ final class SpawnServer {
         do {
             sent = c.sendmsg(sock, fixed.slice(MSG), Native.MSG_NOSIGNAL | Native.MSG_DONTWAIT);
         } while (sent < 0 && Native.errno() == Native.EINTR);
+        if (sent < 0 && Native.errno() == EMSGSIZE) {
+            return new Outcome.Unavailable(); // more than this socket's buffer: nothing was sent
+        }
         if (sent != size) {
             // Nothing reached a live server (EPIPE, ECONNRESET: it is gone): no child can exist.
             String why = sent < 0 ? Native.strerror(Native.errno()) : "short send";
             lost("its socket refused a request (" + why + ")");
             return new Outcome.Unavailable();
         }
-        return awaitReply();
-    }
-
-    private Outcome awaitReply() {
         long deadline = nanos.getAsLong() + REPLY_MILLIS * 1_000_000L;
         for (;;) {
             long left = (deadline - nanos.getAsLong()) / 1_000_000L;
@@ -212,18 +252,7 @@ final class SpawnServer {
             }
             int child = fixed.getInt(REPLY);
             int err = fixed.getInt(REPLY + 4);
-            if (err == 0 && child > 0) {
-                return new Outcome.Started(child);
-            }
-            if (err == EINVAL) {
-                warn.accept("spawn server: refused a request (a bug: " + Native.strerror(err) + "); spawning through"
-                        + " posix_spawn from now on");
-                disable();
-            } else if (err != Native.EAGAIN && err != Native.ENOMEM) {
-                warn.accept("spawn server: clone: " + Native.strerror(err) + "; spawning through posix_spawn from now on");
-                disable();
-            }
-            return new Outcome.Unavailable(); // no child was made: posix_spawn tries, and says why if it fails too
+            return err == 0 && child > 0 ? new Outcome.Started(child) : new Outcome.Refused(err == 0 ? EINVAL : err);
         }
     }
 
