@@ -31,6 +31,15 @@
  *   Options are separate words ("-u 1000", not "-u1000"). -R takes effect where it appears, so
  *   the emperor passes it first: usage errors before it go to stderr.
  *
+ *   emperor-exec --serve FD PPID
+ *     The spawn server (see serve_main at the end): the emperor's loop thread starts it once with
+ *     its end of a SOCK_SEQPACKET socketpair on FD. Per request (that argv and the fds to place,
+ *     SCM_RIGHTS) it clones with CLONE_PARENT, so the vassal is the emperor's child as with
+ *     posix_spawn, and the child runs exactly the steps below on that argv, without an exec of
+ *     the helper: one exec per vassal (the program's) instead of two, and no clone of the JVM's
+ *     ~2000-fd process per spawn (docs/performance.md, "1000 vassals"). The emperor spawns
+ *     through posix_spawn of the helper, as above, whenever the server is not there.
+ *
  * Environment and linking. The helper runs privileged (root, or ambient CAP_SETUID) until step
  * 8, and the dynamic loader of a privileged but not set-uid process does not set AT_SECURE: it
  * would honour LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, GLIBC_TUNABLES... So the emperor starts the
@@ -784,16 +793,42 @@ static int serve_main(int argc, char **argv)
             reply(sock, 0, EINVAL);
             continue;
         }
+        /* The go-ahead: the child starts only once its pid is on the emperor's socket. A server
+         * killed between the clone and its reply (by the emperor's deadline, or anyone) closes
+         * the write end, and the child exits before any step: no vassal the emperor does not
+         * know of. The emperor reaps it as an orphan. */
+        int go[2];
+        if (pipe2(go, O_CLOEXEC) != 0) {
+            int err = errno;
+            for (int k = 0; k < nfds; k++)
+                close(fds[k]);
+            free(child_argv);
+            reply(sock, 0, err);
+            continue;
+        }
         long pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
         if (pid == 0) {
+            char byte;
+            ssize_t got;
+            close(go[1]);
+            do
+                got = read(go[0], &byte, 1);
+            while (got < 0 && errno == EINTR);
+            if (got != 1)
+                _exit(FAIL_STATUS);
+            close(go[0]);
             place_fds(sock, fds, nfds, actions, nactions);
             _exit(helper_main(child_argc, child_argv)); /* helper_main execs or fails */
         }
         int err = pid < 0 ? errno : 0;
+        close(go[0]);
         for (int k = 0; k < nfds; k++)
             close(fds[k]);
         free(child_argv);
         reply(sock, pid < 0 ? 0 : (int32_t)pid, err);
+        if (pid > 0)
+            write_all(go[1], "g", 1);
+        close(go[1]);
     }
 }
 

@@ -231,7 +231,22 @@ final class SpawnServer {
         for (;;) {
             long left = (deadline - nanos.getAsLong()) / 1_000_000L;
             if (left <= 0) {
-                lost("no answer within " + REPLY_MILLIS + " ms (killed)");
+                // Killed and reaped first: after that no answer can come. One that came meanwhile
+                // names a child that exists and was let go (the server's go-ahead follows its
+                // answer); without one, a child cloned just before the kill exits before any step.
+                long was = pid;
+                c.kill((int) pid, SIGKILL);
+                reap();
+                fixed.putInt(POLL, sock);
+                fixed.putShort(POLL + 4, Native.POLLIN);
+                boolean late = c.poll(fixed.slice(POLL), 1, 0) == 1 && c.read(sock, fixed.slice(REPLY), 8) == 8;
+                c.close(sock);
+                sock = -1;
+                warn.accept("spawn server (pid " + was + "): no answer within " + REPLY_MILLIS + " ms (killed);"
+                        + " spawning through posix_spawn until a new one starts");
+                if (late && fixed.getInt(REPLY + 4) == 0 && fixed.getInt(REPLY) > 0) {
+                    return new Outcome.Started(fixed.getInt(REPLY));
+                }
                 return new Outcome.Failed("spawn server: no answer within " + REPLY_MILLIS + " ms");
             }
             fixed.putInt(POLL, sock);
@@ -326,17 +341,27 @@ final class SpawnServer {
             if (kill) {
                 c.kill((int) pid, SIGKILL);
             }
-            fixed.putInt(STATUS, 0);
-            int r;
-            do {
-                r = c.waitpid((int) pid, fixed.slice(STATUS), 0); // it is gone or going: EOF and SIGKILL
-            } while (r < 0 && Native.errno() == Native.EINTR);
-            if (r == pid) {
-                int s = fixed.getInt(STATUS);
-                status = (s & 0x7f) == 0 ? "exit status " + ((s >> 8) & 0xff) : "killed by signal " + (s & 0x7f);
-            }
-            pid = -1;
+            status = reap();
         }
+        return status;
+    }
+
+    /** Waits for the server (it is gone or going: EOF and SIGKILL); how it ended, "" if that is not known. */
+    private String reap() {
+        if (pid <= 0) {
+            return "";
+        }
+        String status = "";
+        fixed.putInt(STATUS, 0);
+        int r;
+        do {
+            r = c.waitpid((int) pid, fixed.slice(STATUS), 0);
+        } while (r < 0 && Native.errno() == Native.EINTR);
+        if (r == pid) {
+            int s = fixed.getInt(STATUS);
+            status = (s & 0x7f) == 0 ? "exit status " + ((s >> 8) & 0xff) : "killed by signal " + (s & 0x7f);
+        }
+        pid = -1;
         return status;
     }
 }

@@ -49,6 +49,8 @@ class SpawnServerTest {
     private final List<LoopEvent> events = new CopyOnWriteArrayList<>();
     private final List<String> warnings = new CopyOnWriteArrayList<>();
     private final AtomicLong clock = new AtomicLong(1_000_000_000_000L);
+    /** While set, every reading of the clock moves it on by a second (the reply deadline passes). */
+    private volatile boolean stepping;
     private final IoThread io = new IoThread(events::add);
     private final List<Runs> launched = new ArrayList<>();
     private long nextRun = 1;
@@ -83,7 +85,8 @@ class SpawnServerTest {
 
     private HelperLauncher launcher(boolean tyrant) {
         HelperLauncher l = new HelperLauncher(HELPER, io, new Environment(Map.of(), "uwsgi"), tyrant,
-                UwsgiCommand.of("uwsgi"), Containment.none("test"), clock::get, warnings::add);
+                UwsgiCommand.of("uwsgi"), Containment.none("test"),
+                () -> stepping ? clock.addAndGet(1_000_000_000L) : clock.get(), warnings::add);
         launched.add(new Runs(l, new ArrayList<>()));
         return l;
     }
@@ -277,6 +280,28 @@ class SpawnServerTest {
     }
 
     @Test
+    void aServerThatDoesNotAnswerIsKilledAndTheSpawnFailsWithoutAProcess() {
+        HelperLauncher l = launcher(false);
+        awaitProgram(spawn(l, sleeper("one")), "sleep");
+        long server = l.spawnServerPid();
+        assertEquals(0, Native.libc().kill((int) server, 19)); // SIGSTOP: it takes no request
+        Poll.until("the server stopped", () -> state(server) == 'T');
+        int children = ProcessHandle.current().children().toList().size();
+        stepping = true;
+        SpawnResult r = l.spawn("two", nextRun++, sleeper("two"));
+        stepping = false;
+        assertEquals(new SpawnResult.Failed("spawn server: no answer within 2000 ms"), r);
+        assertEquals(List.of("spawn server (pid " + server + "): no answer within 2000 ms (killed); spawning through"
+                + " posix_spawn until a new one starts"), warnings);
+        assertTrue(ProcessHandle.of(server).isEmpty(), "killed and reaped");
+        assertEquals(children - 1, ProcessHandle.current().children().toList().size(), "no process for the spawn");
+        clock.addAndGet(SpawnServer.MAX_RESTART_NANOS);
+        long three = spawn(l, sleeper("three"));
+        assertTrue(l.spawnServerPid() > 0 && l.spawnServerPid() != server, "a new server");
+        assertEquals(Long.toString(ME), awaitProgram(three, "sleep").get("PPid"));
+    }
+
+    @Test
     void theServerIsStartedByTheThreadThatSpawnsNotTheOneThatMadeTheLauncher() throws Exception {
         HelperLauncher[] made = new HelperLauncher[1];
         Thread maker = new Thread(() -> made[0] = launcher(false));
@@ -390,9 +415,14 @@ class SpawnServerTest {
 
     // ------------------------------------------------------------------ /proc
 
-    /** Waits until {@code pid} runs {@code comm} (the helper has exec'd it) and returns its status. */
+    /**
+     * Waits until {@code pid} runs {@code comm} (the helper has exec'd it) and sleeps with no fd of
+     * the dynamic loader's open (it opens each library while it loads the program), and returns
+     * its status.
+     */
     private static Map<String, String> awaitProgram(long pid, String comm) {
-        Poll.until(pid + " runs " + comm, () -> read(Path.of("/proc/" + pid + "/comm")).trim().equals(comm));
+        Poll.until(pid + " runs " + comm, () -> read(Path.of("/proc/" + pid + "/comm")).trim().equals(comm)
+                && state(pid) == 'S' && !fds(pid).contains(".so"));
         return status(pid);
     }
 
