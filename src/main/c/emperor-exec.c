@@ -330,6 +330,25 @@ static void reset_signals(void)
         fail(errno, "sigprocmask");
 }
 
+/* Step 7: the highest capability this kernel knows, read once (the spawn server reads it at its
+ * start, and its clones find it there). Without /proc: 63, every bit is tried; caps the kernel
+ * lacks give EINVAL. */
+static int last_cap_known = -1;
+static int last_cap(void)
+{
+    if (last_cap_known < 0) {
+        int last = 63;
+        FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+        if (f != NULL) {
+            if (fscanf(f, "%d", &last) != 1 || last < 0 || last > 63)
+                last = 63;
+            fclose(f);
+        }
+        last_cap_known = last;
+    }
+    return last_cap_known;
+}
+
 /* Step 3b: write our pid to a cgroup.procs file (O_NOFOLLOW: it is the emperor's own file). */
 static void join_cgroup(const char *procs)
 {
@@ -476,13 +495,7 @@ static int helper_main(int argc, char **argv)
      * (only SETUID/SETGID/KILL) cannot shrink it: EPERM, and EINVAL for caps this kernel lacks,
      * are tolerated here only; the vassal still ends with no capability at all (step 9). */
     if (drop_caps) {
-        int last = 63; /* without /proc: try every bit; caps the kernel lacks give EINVAL */
-        FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-        if (f != NULL) {
-            if (fscanf(f, "%d", &last) != 1 || last < 0 || last > 63)
-                last = 63;
-            fclose(f);
-        }
+        int last = last_cap();
         for (int cap = 0; cap <= last; cap++)
             if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EPERM && errno != EINVAL)
                 fail(errno, "capbset %d", cap);
@@ -752,6 +765,14 @@ static int serve_main(int argc, char **argv)
     if (fcntl(sock, F_SETFD, FD_CLOEXEC) != 0)
         fail(errno, "serve: fd %d", sock);
     reset_signals();
+    /* What every clone would otherwise do again: the NSS set-up behind initgroups (nsswitch.conf
+     * read, its modules loaded: with "group: files systemd" a dlopen of libnss_systemd, ~40 page
+     * faults a vassal here) and the read of cap_last_cap. Only the state of libc is warmed: the
+     * groups of a vassal are still looked up by its clone, at its spawn. */
+    gid_t warm[16];
+    int nwarm = 16;
+    getgrouplist("root", 0, warm, &nwarm);
+    last_cap();
     static unsigned char buf[MAX_REQUEST + 1];
     union {
         struct cmsghdr align;

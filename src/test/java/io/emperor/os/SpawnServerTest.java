@@ -152,6 +152,32 @@ class SpawnServerTest {
         assertEquals("1", tyrant.get("NoNewPrivs"), tyrant::toString);
     }
 
+    @Test
+    void aVassalsGroupsAreLookedUpAtItsSpawnNotAtTheServersStart() {
+        Assumptions.assumeTrue(isRoot(), "needs root: the vassal drops to a user whose groups change");
+        String suffix = Long.toString(ME % 100000);
+        String user = "zsl" + suffix;
+        String later = "zsn" + suffix;
+        Ran r = run("/usr/sbin/useradd", "-M", "-U", "-s", "/usr/sbin/nologin", user);
+        assertEquals(0, r.exit(), r.output());
+        createdUsers.add(user);
+        createdGroups.add(user);
+        int uid = Integer.parseInt(run("id", "-u", user).output().trim());
+        int gid = Integer.parseInt(run("id", "-g", user).output().trim());
+        HelperLauncher l = launcher(true);
+        VassalSpec spec = spec("groups", List.of("/bin/sleep", "1000"), user, uid, gid, null, List.of());
+        assertEquals(Integer.toString(gid), awaitProgram(spawn(l, spec), "sleep").get("Groups"));
+        long server = l.spawnServerPid();
+        assertEquals(0, run("/usr/sbin/groupadd", later).exit());
+        createdGroups.add(later);
+        assertEquals(0, run("/usr/sbin/usermod", "-a", "-G", later, user).exit());
+        int laterGid = Integer.parseInt(run("getent", "group", later).output().trim().split(":")[2]);
+        Map<String, String> again = awaitProgram(spawn(l, spec), "sleep");
+        assertEquals(server, l.spawnServerPid(), "the same server");
+        assertEquals(java.util.Set.of(Integer.toString(gid), Integer.toString(laterGid)),
+                java.util.Set.of(again.get("Groups").split("\\s+")), again::toString);
+    }
+
     /**
      * Spawns {@code spec} through the spawn server and through posix_spawn, waits for both to run
      * the program, and asserts that /proc says the same of both; returns the server's one.
