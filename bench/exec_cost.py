@@ -62,6 +62,8 @@ def run_served(argv):
     server = os.posix_spawn(HELPER, [HELPER, "--serve", "3", str(os.getpid())], {},
                             file_actions=[(os.POSIX_SPAWN_DUP2, theirs.fileno(), 3)])
     theirs.close()
+    if struct.unpack("=ii", ours.recv(8)) != (0, 0):  # ready: its set-up is done
+        raise SystemExit("spawn server: no ready message")
     args = [HELPER, "--"] + argv
     msg = (struct.pack("=III", 0x53504d45, 1, 3) + struct.pack("=6i", 0, 0, 1, 0, 2, 0)
            + struct.pack("=I", len(args)) + b"".join(a.encode() + b"\0" for a in args))

@@ -200,6 +200,8 @@ def through_server(helper, prog, fifo, markers, r):
     server = os.posix_spawn(helper, [helper, "--serve", "3", str(os.getpid())], {},
                             file_actions=[(os.POSIX_SPAWN_DUP2, theirs.fileno(), 3)])
     theirs.close()
+    if struct.unpack("=ii", ours.recv(8)) != (0, 0):  # ready: its set-up is done
+        raise SystemExit("spawn server: no ready message")
     me = str(os.getpid())
     fds = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [null, env]))]
     places = struct.pack("=8i", 0, 0, 1, 0, 2, 0, 5, 1)

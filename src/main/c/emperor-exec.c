@@ -631,7 +631,8 @@ static void exec_path(char **prog, char **env)
  *   SOURCE_NULL_IN / SOURCE_NULL_OUT open /dev/null for reading / writing there (what the
  *   posix_spawn file actions did). Targets are distinct, below FD_HIGH, and include 0, 1 and 2.
  * One reply of two i32: the child's pid and 0, or 0 and an errno (EINVAL: the request was
- * refused; anything else: clone(2) failed). Every received fd is closed in the server once the
+ * refused; anything else: clone(2) or pipe2(2) failed). Before the first request the server sends
+ * {0, 0} once: it is ready. Every received fd is closed in the server once the
  * child has its copies. */
 #define SERVE_MAGIC 0x53504d45u /* "EMPS" */
 #define MAX_REQUEST (128 * 1024) /* below the default socket send buffer (208 KiB) */
@@ -773,6 +774,9 @@ static int serve_main(int argc, char **argv)
     int nwarm = 16;
     getgrouplist("root", 0, warm, &nwarm);
     last_cap();
+    /* Ready: {0, 0}. Until the emperor has read it, it spawns through posix_spawn, so that a slow
+     * NSS source (an LDAP server that does not answer) never makes it wait for this set-up. */
+    reply(sock, 0, 0);
     static unsigned char buf[MAX_REQUEST + 1];
     union {
         struct cmsghdr align;

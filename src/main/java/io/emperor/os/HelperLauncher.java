@@ -142,6 +142,15 @@ public final class HelperLauncher implements Launcher {
         server.disable();
     }
 
+    /**
+     * Starts the spawn server from the calling thread and waits for it to be ready, so that the
+     * next spawn goes through it (for tests: the emperor's first spawn starts it, and spawns
+     * through posix_spawn until it is ready).
+     */
+    boolean startSpawnServer() {
+        return server.awaitReady(60_000);
+    }
+
     /** The spawn server itself (for tests that attack it). */
     SpawnServer spawnServer() {
         return server;

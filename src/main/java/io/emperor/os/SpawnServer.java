@@ -88,6 +88,8 @@ final class SpawnServer {
 
     private int sock = -1;
     private long pid = -1;
+    /** The server said it is ready ({0, 0} after its set-up); until then spawns go through posix_spawn. */
+    private boolean ready;
     private boolean disabled;
     private long lastStart;
     private boolean started;
@@ -112,9 +114,45 @@ final class SpawnServer {
         stop();
     }
 
+    /**
+     * Starts the server if there is none, and waits up to {@code millis} for it to say it is
+     * ready; whether it is. The first spawn after a start waits {@link #READY_GRACE_MILLIS}, the
+     * others not at all: a server whose set-up is slow is used once it is ready, never waited for.
+     */
+    boolean awaitReady(long millis) {
+        if (disabled || !ensureRunning()) {
+            return false;
+        }
+        if (ready) {
+            return true;
+        }
+        fixed.putInt(POLL, sock);
+        fixed.putShort(POLL + 4, Native.POLLIN);
+        fixed.putShort(POLL + 6, (short) 0);
+        int n;
+        do {
+            n = c.poll(fixed.slice(POLL), 1, (int) Math.min(millis, Integer.MAX_VALUE));
+        } while (n < 0 && Native.errno() == Native.EINTR);
+        if (n <= 0) {
+            return false;
+        }
+        long got = c.read(sock, fixed.slice(REPLY), 8);
+        if (got == 8 && fixed.getInt(REPLY) == 0 && fixed.getInt(REPLY + 4) == 0) {
+            ready = true;
+            return true;
+        }
+        lost("it ended before it was ready (" + (got < 0 ? Native.strerror(Native.errno()) : got == 0 ? "EOF"
+                : "a wrong first message") + ")");
+        return false;
+    }
+
+    /** How long the spawn that started the server waits for it to be ready (else: posix_spawn). */
+    static final long READY_GRACE_MILLIS = 50;
+
     /** Starts a child for {@code argv} (the helper's, argv[0] included) with these fds placed. */
     Outcome spawn(List<Placement> placements, List<String> argv) {
-        if (disabled || !ensureRunning()) {
+        boolean fresh = sock < 0;
+        if (!awaitReady(fresh ? READY_GRACE_MILLIS : 0)) {
             return new Outcome.Unavailable();
         }
         List<Integer> fds = new ArrayList<>();
@@ -183,7 +221,7 @@ final class SpawnServer {
      * returns its answer: for tests that attack the server with malformed requests.
      */
     Outcome exchangeRaw(byte[] bytes, List<Integer> fds) {
-        if (disabled || !ensureRunning()) {
+        if (!awaitReady(60_000)) {
             return new Outcome.Unavailable();
         }
         if (request == null || request.size() < bytes.length) {
@@ -305,6 +343,7 @@ final class SpawnServer {
         }
         sock = pair[0];
         pid = child;
+        ready = false;
         return true;
     }
 
@@ -333,6 +372,7 @@ final class SpawnServer {
 
     private String stop(boolean kill) {
         String status = "";
+        ready = false;
         if (sock >= 0) {
             c.close(sock);
             sock = -1;

@@ -165,6 +165,7 @@ class SpawnServerTest {
         int uid = Integer.parseInt(run("id", "-u", user).output().trim());
         int gid = Integer.parseInt(run("id", "-g", user).output().trim());
         HelperLauncher l = launcher(true);
+        assertTrue(l.startSpawnServer());
         VassalSpec spec = spec("groups", List.of("/bin/sleep", "1000"), user, uid, gid, null, List.of());
         assertEquals(Integer.toString(gid), awaitProgram(spawn(l, spec), "sleep").get("Groups"));
         long server = l.spawnServerPid();
@@ -184,6 +185,7 @@ class SpawnServerTest {
      */
     private Map<String, String> compareBothWays(boolean tyrant, VassalSpec spec) {
         HelperLauncher served = launcher(tyrant);
+        assertTrue(served.startSpawnServer());
         HelperLauncher spawned = launcher(tyrant);
         spawned.withoutSpawnServer();
         long a = spawn(served, spec);
@@ -240,6 +242,7 @@ class SpawnServerTest {
         assertTrue(leaked > 2);
         try {
             HelperLauncher l = launcher(false);
+            assertTrue(l.startSpawnServer());
             long pid = spawn(l, sleeper("fds"));
             awaitProgram(pid, "sleep");
             assertEquals("0 -> /dev/null\n1 -> pipe:\n2 -> pipe:\n",
@@ -255,6 +258,7 @@ class SpawnServerTest {
     @Test
     void anExecFailureStillReportsItsReason() {
         HelperLauncher l = launcher(false);
+        assertTrue(l.startSpawnServer());
         long id = nextRun;
         spawn(l, spec("missing", List.of("/nonexistent/program", "x"), null, -1, -1, null, List.of()));
         assertTrue(l.spawnServerPid() > 0);
@@ -270,6 +274,7 @@ class SpawnServerTest {
     @Test
     void killingTheServerLeavesSpawnsWorkingAndANewOneStartsAfterTheInterval() {
         HelperLauncher l = launcher(false);
+        assertTrue(l.startSpawnServer());
         awaitProgram(spawn(l, sleeper("one")), "sleep");
         long first = l.spawnServerPid();
         assertTrue(first > 0);
@@ -293,6 +298,7 @@ class SpawnServerTest {
     @Test
     void aServerKilledBeforeSigchldIsNoticedAtTheNextSpawn() {
         HelperLauncher l = launcher(false);
+        assertTrue(l.startSpawnServer());
         awaitProgram(spawn(l, sleeper("one")), "sleep");
         long first = l.spawnServerPid();
         kill(first);
@@ -308,6 +314,7 @@ class SpawnServerTest {
     @Test
     void aServerThatDoesNotAnswerIsKilledAndTheSpawnFailsWithoutAProcess() {
         HelperLauncher l = launcher(false);
+        assertTrue(l.startSpawnServer());
         awaitProgram(spawn(l, sleeper("one")), "sleep");
         long server = l.spawnServerPid();
         assertEquals(0, Native.libc().kill((int) server, 19)); // SIGSTOP: it takes no request
@@ -325,6 +332,26 @@ class SpawnServerTest {
         long three = spawn(l, sleeper("three"));
         assertTrue(l.spawnServerPid() > 0 && l.spawnServerPid() != server, "a new server");
         assertEquals(Long.toString(ME), awaitProgram(three, "sleep").get("PPid"));
+    }
+
+    @Test
+    void aServerThatIsNotReadyIsNotWaitedFor() throws IOException {
+        // A server whose set-up never ends (an NSS source that does not answer): this "helper"
+        // sleeps when it is asked to serve, and is the real helper otherwise.
+        Path slow = tmp.resolve("slow-helper");
+        Files.writeString(slow, "#!/bin/sh\nif [ \"$1\" = --serve ]; then exec sleep 1000; fi\nexec " + HELPER + " \"$@\"\n");
+        Files.setPosixFilePermissions(slow, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        HelperLauncher l = new HelperLauncher(slow, io, new Environment(Map.of(), "uwsgi"), false,
+                UwsgiCommand.of("uwsgi"), Containment.none("test"), clock::get, warnings::add);
+        launched.add(new Runs(l, new ArrayList<>()));
+        long first = spawn(l, sleeper("one")); // through posix_spawn: the server is not ready
+        long second = spawn(l, sleeper("two"));
+        assertEquals(Long.toString(ME), awaitProgram(first, "sleep").get("PPid"));
+        assertEquals(Long.toString(ME), awaitProgram(second, "sleep").get("PPid"));
+        long server = l.spawnServerPid();
+        assertTrue(server > 0);
+        assertEquals('S', state(server), "not killed for being slow");
+        assertEquals(List.of(), warnings);
     }
 
     @Test
@@ -347,6 +374,7 @@ class SpawnServerTest {
         HelperLauncher l = launcher(false);
         long[] got = new long[2];
         Thread spawner = new Thread(() -> {
+            assertTrue(l.startSpawnServer());
             got[0] = spawn(l, sleeper("short"));
             got[1] = l.spawnServerPid();
             awaitProgram(got[0], "sleep"); // its parent-death signal is armed (the helper's step 12)
