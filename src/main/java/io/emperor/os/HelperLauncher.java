@@ -15,7 +15,9 @@ import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 
 /**
- * Starts vassals through the native exec helper with {@code posix_spawnp} (DESIGN §5): the
+ * Starts vassals through the native exec helper (DESIGN §5): by a request to its spawn server
+ * ({@link SpawnServer}: the clone is the emperor's child and runs the helper's steps without an
+ * exec of the helper), or with {@code posix_spawnp} of the helper while there is no server. The
  * helper gets an empty environment (the dynamic loader of a privileged helper would honour
  * LD_PRELOAD and its kind) and the vassal's on fd {@value #ENV_FD}, a memfd of NUL-terminated
  * {@code KEY=VALUE} strings ({@code -E}) used only by its final execve; {@code /dev/null} on stdin, the output pipe (or
