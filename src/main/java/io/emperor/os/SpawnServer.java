@@ -174,6 +174,9 @@ final class SpawnServer {
         List<byte[]> strings = new ArrayList<>(argv.size());
         long size = 12 + 8L * placements.size() + 4;
         for (String s : argv) {
+            if (s.indexOf('\0') >= 0) {
+                return new Outcome.Unavailable(); // posix_spawn cuts it at the NUL, as it always did
+            }
             byte[] b = s.getBytes(cs);
             strings.add(b);
             size += b.length + 1;

@@ -335,6 +335,20 @@ class SpawnServerTest {
     }
 
     @Test
+    void anArgumentWithANulGoesThroughPosixSpawnAndTheServerStays() {
+        HelperLauncher l = launcher(false);
+        assertTrue(l.startSpawnServer());
+        long server = l.spawnServerPid();
+        long pid = spawn(l, spec("nul", List.of("/bin/sleep", "1000\0x"), null, -1, -1, null, List.of()));
+        awaitProgram(pid, "sleep");
+        // Cut at the NUL, as posix_spawn's C strings always did; the server was not asked.
+        assertEquals("/bin/sleep\u00001000\u0000", read(Path.of("/proc/" + pid + "/cmdline")));
+        assertEquals(server, l.spawnServerPid(), "the same server");
+        assertEquals(List.of(), warnings);
+        awaitProgram(spawn(l, sleeper("after")), "sleep");
+    }
+
+    @Test
     void aServerThatIsNotReadyIsNotWaitedFor() throws IOException {
         // A server whose set-up never ends (an NSS source that does not answer): this "helper"
         // sleeps when it is asked to serve, and is the real helper otherwise.
