@@ -766,6 +766,9 @@ static int serve_main(int argc, char **argv)
     if (fcntl(sock, F_SETFD, FD_CLOEXEC) != 0)
         fail(errno, "serve: fd %d", sock);
     reset_signals();
+    /* A go-ahead written to a clone killed before it read it must not kill the server (the
+     * clone's own step 2 sets SIGPIPE back to SIG_DFL before its exec). */
+    signal(SIGPIPE, SIG_IGN);
     /* What every clone would otherwise do again: the NSS set-up behind initgroups (nsswitch.conf
      * read, its modules loaded: with "group: files systemd" a dlopen of libnss_systemd, ~40 page
      * faults a vassal here) and the read of cap_last_cap. Only the state of libc is warmed: the
