@@ -10,12 +10,17 @@ start, each as a ratio to a statically linked no-op started the same way in the 
   dynamic no-op             the same, dynamically linked (what a vassal usually is)
   helper + dynamic no-op    target/emperor-exec -- the dynamic no-op (two execs, as a vassal)
   helper + static no-op     target/emperor-exec -- the static no-op
+  server + dynamic no-op    the same through the spawn server (emperor-exec --serve): one exec
+  server + static no-op     (the server's CPU, a clone per start, is not counted: a few %)
 
 Run from the repository root after `mvn -B -q package -DskipTests` (needs cc). As root the
 helper runs as it does for a root vassal (no drop).
 """
+import array
 import os
 import resource
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -49,17 +54,51 @@ def run(argv):
     return wall, cpu
 
 
+def run_served(argv):
+    """The same, each start a request to the spawn server (emperor-exec --serve) with /dev/null on
+    0-2: the clone runs the helper's steps and execs argv, as the emperor's vassals start."""
+    null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    server = os.posix_spawn(HELPER, [HELPER, "--serve", "3", str(os.getpid())], {},
+                            file_actions=[(os.POSIX_SPAWN_DUP2, theirs.fileno(), 3)])
+    theirs.close()
+    if struct.unpack("=ii", ours.recv(8)) != (0, 0):  # ready: its set-up is done
+        raise SystemExit("spawn server: no ready message")
+    args = [HELPER, "--"] + argv
+    msg = (struct.pack("=III", 0x53504d45, 1, 3) + struct.pack("=6i", 0, 0, 1, 0, 2, 0)
+           + struct.pack("=I", len(args)) + b"".join(a.encode() + b"\0" for a in args))
+    fds = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [null]))]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    for _ in range(N):
+        ours.sendmsg([msg], fds)
+        pid, err = struct.unpack("=ii", ours.recv(8))
+        if err:
+            sys.exit(f"spawn server: {os.strerror(err)}")
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            sys.exit(f"{argv}: exit status {status}")
+    wall = (time.monotonic() - start) / N * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = ((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)) / N * 1000
+    ours.close()
+    os.waitpid(server, 0)
+    os.close(null)
+    return wall, cpu
+
+
 def main():
     if not os.access(HELPER, os.X_OK):
         sys.exit(f"{HELPER} missing: run mvn -B -q package -DskipTests first")
     with tempfile.TemporaryDirectory() as tmp:
         dyn, sta = build(tmp)
-        ways = [("static no-op", [sta]), ("dynamic no-op", [dyn]),
-                ("helper + dynamic no-op", [HELPER, "--", dyn]), ("helper + static no-op", [HELPER, "--", sta])]
+        ways = [("static no-op", run, [sta]), ("dynamic no-op", run, [dyn]),
+                ("helper + dynamic no-op", run, [HELPER, "--", dyn]), ("helper + static no-op", run, [HELPER, "--", sta]),
+                ("server + dynamic no-op", run_served, [dyn]), ("server + static no-op", run_served, [sta])]
         print(f"{N} starts each, one at a time; load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         base = None
-        for name, argv in ways:
-            wall, cpu = run(argv)
+        for name, how, argv in ways:
+            wall, cpu = how(argv)
             base = base or (wall, cpu)
             print(f"{name:24s} wall {wall:6.2f} ms ({wall / base[0]:.2f})   cpu {cpu:6.2f} ms ({cpu / base[1]:.2f})")
 

@@ -15,10 +15,14 @@ a newline to a FIFO and then waits in pause() until it is killed. The bench read
             line.
 
   helper:   the baseline's loop, each program started through the exec helper (emperor-exec) with
-            the arguments of a root vassal: the floor, the one cost the emperor cannot avoid.
+            the arguments of a root vassal: the floor of posix_spawn of the helper (two execs a
+            program), the way the emperor spawns while its spawn server is not there;
+  server:   the same programs and arguments through the spawn server (emperor-exec --serve, one
+            request each on its socket, as the emperor sends them): the floor of the way the
+            emperor spawns (one exec a program).
 
-Each round measures the baseline, the helper loop, then the emperor, and prints them and the
-ratios to the baseline; the summary is the median of the rounds' ratios. Each also prints the CPU
+Each round measures the baseline, the helper loop, the server loop, then the emperor, and prints
+them and the ratios to the baseline; the summary is the median of the rounds' ratios. Each also prints the CPU
 time each way costs, which a busy machine disturbs less than the wall time: the spawning loop's own
 (the bench's, or the emperor's for the burst, from /proc/PID/stat) plus that of the N processes
 until they ran (each one's /proc/PID/schedstat: the helper's part included, it is the same process). Run as root (the emperor as root, as by hand), from the
@@ -32,11 +36,14 @@ repository root after `mvn -B -q package -DskipTests`. Environment:
   KEEP=1              keep the work directory (the emperor's logs) and say where
 About 20 s a round on a 2-CPU machine at load 4 (the default 3 rounds: about a minute).
 """
+import array
 import os
 import pwd
 import shutil
 import signal
+import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -180,6 +187,54 @@ def through_helper(helper, prog, fifo, markers, r):
     return t, cpu
 
 
+def through_server(helper, prog, fifo, markers, r):
+    """The same programs through the spawn server: one request each (the helper's argv, /dev/null on
+    0-2 and the environment memfd on 5 by SCM_RIGHTS), the pid read back; the programs are this
+    script's children (CLONE_PARENT), as the emperor's vassals are the emperor's."""
+    prefix = f"z{r}-"
+    markers.start(prefix)
+    env = os.memfd_create("emperor-env")
+    os.write(env, b"PATH=/usr/local/bin:/usr/bin:/bin\0")
+    null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    server = os.posix_spawn(helper, [helper, "--serve", "3", str(os.getpid())], {},
+                            file_actions=[(os.POSIX_SPAWN_DUP2, theirs.fileno(), 3)])
+    theirs.close()
+    if struct.unpack("=ii", ours.recv(8)) != (0, 0):  # ready: its set-up is done
+        raise SystemExit("spawn server: no ready message")
+    me = str(os.getpid())
+    fds = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [null, env]))]
+    places = struct.pack("=8i", 0, 0, 1, 0, 2, 0, 5, 1)
+    pids = []
+    c0 = self_cpu()
+    t0 = time.monotonic()
+    for i in range(N):
+        argv = [helper, "-R", "2", "-P", me, "-s", "9", "-E", "5", "-m", "0022", "-d", "/", "--",
+                prog, fifo, f"{prefix}{i}"]
+        msg = (struct.pack("=III", 0x53504d45, 2, 4) + places + struct.pack("=I", len(argv))
+               + b"".join(a.encode() + b"\0" for a in argv))
+        ours.sendmsg([msg], fds)
+        pid, err = struct.unpack("=ii", ours.recv(8))
+        if err:
+            raise SystemExit(f"spawn server: {os.strerror(err)}")
+        pids.append(pid)
+    c = self_cpu() - c0
+    t = markers.wait(N, 120) - t0
+    cpu = c + markers.cpu() + server_cpu(server)
+    kill_all(pids)
+    ours.close()
+    os.waitpid(server, 0)
+    os.close(env)
+    os.close(null)
+    return t, cpu
+
+
+def server_cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def emperor(work, prog, fifo, markers, r):
     prefix = f"e{r}-"
     vdir = os.path.join(work, f"v{r}")
@@ -263,26 +318,33 @@ def main():
               f"{', tyrant (vassals as nobody)' if TYRANT else ', root, not tyrant'}; load {' '.join(load)}")
         ratios = []
         floors = []
+        served = []
         cpus = []
         helper = os.path.join(BUILD, "emperor-exec")
+        # An older build (BUILD_DIR of a tree before the spawn server) has no --serve: skip that loop.
+        has_server = b"--serve" in open(helper, "rb").read()
         for r in range(ROUNDS):
             b, bc = baseline(prog, fifo, markers, r)
             h, hc = through_helper(helper, prog, fifo, markers, r)
+            z, zc = through_server(helper, prog, fifo, markers, r) if has_server else (float("nan"), float("nan"))
             t, ec, vc = emperor(work, prog, fifo, markers, r)
             ratios.append(t / b)
             floors.append(h / b)
-            cpus.append(((ec + vc) / bc, hc / bc))
+            served.append(z / b)
+            cpus.append(((ec + vc) / bc, hc / bc, zc / bc))
             print(f"round {r + 1}: posix_spawn loop {b:.2f} s, the same loop through the exec helper {h:.2f} s"
-                  f" ({h / b:.2f}), emperor {t:.2f} s, ratio {t / b:.2f}", flush=True)
+                  f" ({h / b:.2f}), through the spawn server {z:.2f} s ({z / b:.2f}), emperor {t:.2f} s,"
+                  f" ratio {t / b:.2f}", flush=True)
             print(f"  CPU: posix_spawn loop {bc:.2f} s (the loop and the programs), through the helper {hc:.2f} s"
-                  f" ({hc / bc:.2f}), emperor {ec:.2f} s for the burst + {vc:.2f} s its vassals' processes"
-                  f" ({(ec + vc) / bc:.2f})", flush=True)
+                  f" ({hc / bc:.2f}), through the spawn server {zc:.2f} s ({zc / bc:.2f}), emperor {ec:.2f} s for"
+                  f" the burst + {vc:.2f} s its vassals' processes ({(ec + vc) / bc:.2f})", flush=True)
         with open("/proc/loadavg") as f:
             load = f.read().split()[:3]
         print(f"median ratio {statistics.median(ratios):.2f} (rounds: {' '.join(f'{x:.2f}' for x in ratios)});"
-              f" through the helper {statistics.median(floors):.2f}; CPU ratio emperor"
-              f" {statistics.median(c[0] for c in cpus):.2f}, through the helper {statistics.median(c[1] for c in cpus):.2f};"
-              f" load {' '.join(load)}")
+              f" through the helper {statistics.median(floors):.2f}, through the spawn server"
+              f" {statistics.median(served):.2f}; CPU ratio emperor {statistics.median(c[0] for c in cpus):.2f},"
+              f" through the helper {statistics.median(c[1] for c in cpus):.2f}, through the spawn server"
+              f" {statistics.median(c[2] for c in cpus):.2f}; load {' '.join(load)}")
     finally:
         if os.environ.get("KEEP") == "1":
             print(f"kept {work}")

@@ -33,6 +33,15 @@
  *   Options are separate words ("-u 1000", not "-u1000"). -R takes effect where it appears, so
  *   the emperor passes it first: usage errors before it go to stderr.
  *
+ *   emperor-exec --serve FD PPID
+ *     The spawn server (see serve_main at the end): the emperor's loop thread starts it once with
+ *     its end of a SOCK_SEQPACKET socketpair on FD. Per request (that argv and the fds to place,
+ *     SCM_RIGHTS) it clones with CLONE_PARENT, so the vassal is the emperor's child as with
+ *     posix_spawn, and the child runs exactly the steps below on that argv, without an exec of
+ *     the helper: one exec per vassal (the program's) instead of two, and no clone of the JVM's
+ *     ~2000-fd process per spawn (docs/performance.md, "1000 vassals"). The emperor spawns
+ *     through posix_spawn of the helper, as above, whenever the server is not there.
+ *
  * Environment and linking. The helper runs privileged (root, or ambient CAP_SETUID) until step
  * 8, and the dynamic loader of a privileged but not set-uid process does not set AT_SECURE: it
  * would honour LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, GLIBC_TUNABLES... So the emperor starts the
@@ -88,7 +97,10 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sched.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #define FAIL_STATUS 127
@@ -323,6 +335,39 @@ static void close_fds_from(unsigned int first, unsigned int last)
     closedir(d);
 }
 
+/* Step 2 (and the spawn server's start): every disposition SIG_DFL, nothing blocked. */
+static void reset_signals(void)
+{
+    unsigned long zero_action[16];
+    memset(zero_action, 0, sizeof zero_action);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            syscall(SYS_rt_sigaction, sig, zero_action, NULL, (size_t)(NSIG - 1) / 8);
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+        fail(errno, "sigprocmask");
+}
+
+/* Step 7: the highest capability this kernel knows, read once (the spawn server reads it at its
+ * start, and its clones find it there). Without /proc: 63, every bit is tried; caps the kernel
+ * lacks give EINVAL. */
+static int last_cap_known = -1;
+static int last_cap(void)
+{
+    if (last_cap_known < 0) {
+        int last = 63;
+        FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+        if (f != NULL) {
+            if (fscanf(f, "%d", &last) != 1 || last < 0 || last > 63)
+                last = 63;
+            fclose(f);
+        }
+        last_cap_known = last;
+    }
+    return last_cap_known;
+}
+
 /* Step 3b: write our pid to a cgroup.procs file (O_NOFOLLOW: it is the emperor's own file). */
 static void join_cgroup(const char *procs)
 {
@@ -340,7 +385,7 @@ static void join_cgroup(const char *procs)
     close(fd);
 }
 
-int main(int argc, char **argv)
+static int helper_main(int argc, char **argv)
 {
     long ppid_expected = -1, pdeathsig = SIGKILL;
     long long uid = -1, gid = -1, umask_value = -1;
@@ -441,15 +486,7 @@ int main(int argc, char **argv)
      * rt_sigaction because glibc's sigaction refuses the signals it reserves (32, 33), and a JDK 17
      * child has those ignored too. An all-zero kernel sigaction is SIG_DFL, no flags, empty mask
      * whatever the arch's field order; the sigset size is the kernel's (_NSIG - 1 bits). */
-    unsigned long zero_action[16];
-    memset(zero_action, 0, sizeof zero_action);
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            syscall(SYS_rt_sigaction, sig, zero_action, NULL, (size_t)(NSIG - 1) / 8);
-    sigset_t none;
-    sigemptyset(&none);
-    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
-        fail(errno, "sigprocmask");
+    reset_signals();
 
     /* 3. Own session. A spawner may already have made us a session leader (POSIX_SPAWN_SETSID):
      * then setsid() would fail with EPERM although the goal is met. */
@@ -481,13 +518,7 @@ int main(int argc, char **argv)
      * (only SETUID/SETGID/KILL) cannot shrink it: EPERM, and EINVAL for caps this kernel lacks,
      * are tolerated here only; the vassal still ends with no capability at all (step 9). */
     if (drop_caps) {
-        int last = 63; /* without /proc: try every bit; caps the kernel lacks give EINVAL */
-        FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-        if (f != NULL) {
-            if (fscanf(f, "%d", &last) != 1 || last < 0 || last > 63)
-                last = 63;
-            fclose(f);
-        }
+        int last = last_cap();
         for (int cap = 0; cap <= last; cap++)
             if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EPERM && errno != EINVAL)
                 fail(errno, "capbset %d", cap);
@@ -612,4 +643,249 @@ static void exec_path(char **prog, char **env)
         p = end;
     }
     fail(first_error, "exec %s", name);
+}
+
+/* ------------------------------------------------------------------ the spawn server (--serve)
+ *
+ * One request per SOCK_SEQPACKET message from the emperor, native byte order:
+ *   u32 magic SERVE_MAGIC, u32 nfds, u32 nactions, nactions x {i32 target, i32 source},
+ *   u32 argc, then argc NUL-terminated strings filling the rest of the message exactly;
+ *   nfds descriptors ride along as SCM_RIGHTS. A source >= 0 is the index of a received fd;
+ *   SOURCE_NULL_IN / SOURCE_NULL_OUT open /dev/null for reading / writing there (what the
+ *   posix_spawn file actions did). Targets are distinct, below FD_HIGH, and include 0, 1 and 2.
+ * One reply of two i32: the child's pid and 0, or 0 and an errno (EINVAL: the request was
+ * refused; anything else: clone(2) or pipe2(2) failed). Before the first request the server sends
+ * {0, 0} once: it is ready. Every received fd is closed in the server once the
+ * child has its copies. */
+#define SERVE_MAGIC 0x53504d45u /* "EMPS" */
+#define MAX_REQUEST (128 * 1024) /* below the default socket send buffer (208 KiB) */
+#define MAX_FDS 8
+#define MAX_ACTIONS 8
+#define MAX_ARGS 4096
+#define FD_HIGH 64
+#define SOURCE_NULL_IN (-1)
+#define SOURCE_NULL_OUT (-2)
+
+struct action { int32_t target, source; };
+
+static uint32_t get_u32(const unsigned char *buf, size_t *at)
+{
+    uint32_t v;
+    memcpy(&v, buf + *at, sizeof v);
+    *at += sizeof v;
+    return v;
+}
+
+/* Checks a request; on success argv (malloc'd, NULL-terminated) points into buf. */
+static int parse_request(unsigned char *buf, size_t len, int nfds, struct action *actions, int *nactions,
+                         char ***argv_out, int *argc_out)
+{
+    size_t at = 0;
+    if (len < 3 * sizeof(uint32_t) || get_u32(buf, &at) != SERVE_MAGIC)
+        return -1;
+    uint32_t declared_fds = get_u32(buf, &at), n = get_u32(buf, &at);
+    if (declared_fds != (uint32_t)nfds || n > MAX_ACTIONS || len - at < n * sizeof(struct action) + sizeof(uint32_t))
+        return -1;
+    int have[3] = {0, 0, 0};
+    unsigned long long seen = 0; /* targets are < FD_HIGH = 64 */
+    for (uint32_t k = 0; k < n; k++) {
+        memcpy(&actions[k], buf + at, sizeof actions[k]);
+        at += sizeof actions[k];
+        int32_t t = actions[k].target, src = actions[k].source;
+        if (t < 0 || t >= FD_HIGH || (seen & (1ULL << t)) != 0)
+            return -1;
+        if (!(src == SOURCE_NULL_IN || src == SOURCE_NULL_OUT || (src >= 0 && src < nfds)))
+            return -1;
+        seen |= 1ULL << t;
+        if (t <= 2)
+            have[t] = 1;
+    }
+    if (!have[0] || !have[1] || !have[2])
+        return -1;
+    *nactions = (int)n;
+    uint32_t argc = get_u32(buf, &at);
+    if (argc < 1 || argc > MAX_ARGS)
+        return -1;
+    char **argv = malloc((argc + 1) * sizeof *argv);
+    if (argv == NULL)
+        return -1;
+    for (uint32_t k = 0; k < argc; k++) {
+        unsigned char *nul = at < len ? memchr(buf + at, '\0', len - at) : NULL;
+        if (nul == NULL) {
+            free(argv);
+            return -1;
+        }
+        argv[k] = (char *)buf + at;
+        at = (size_t)(nul - buf) + 1;
+    }
+    if (at != len) { /* nothing may follow the last string */
+        free(argv);
+        return -1;
+    }
+    argv[argc] = NULL;
+    *argv_out = argv;
+    *argc_out = (int)argc;
+    return 0;
+}
+
+/* In the clone child: the received fds onto their targets (moved above every target first, so
+ * that no placement overwrites a source still to be placed), the server's socket closed. Every
+ * other fd (the high copies, the received originals) is CLOEXEC and closed by step 1 anyway. */
+static void place_fds(int sock, const int *fds, int nfds, const struct action *actions, int nactions)
+{
+    int high[MAX_FDS];
+    for (int k = 0; k < nfds; k++)
+        if ((high[k] = fcntl(fds[k], F_DUPFD_CLOEXEC, FD_HIGH)) < 0)
+            fail(errno, "spawn server: fd %d", fds[k]);
+    close(sock);
+    for (int k = 0; k < nactions; k++) {
+        int t = actions[k].target, src = actions[k].source;
+        if (src >= 0) {
+            if (dup2(high[src], t) < 0) /* dup2 clears FD_CLOEXEC on t */
+                fail(errno, "spawn server: fd %d", t);
+            continue;
+        }
+        int fd = open("/dev/null", (src == SOURCE_NULL_IN ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+        if (fd < 0)
+            fail(errno, "spawn server: /dev/null");
+        if (fd == t ? fcntl(fd, F_SETFD, 0) != 0 : (dup2(fd, t) < 0 || close(fd) != 0))
+            fail(errno, "spawn server: fd %d", t);
+    }
+}
+
+static void reply(int sock, int32_t pid, int32_t err)
+{
+    int32_t r[2] = {pid, err};
+    while (send(sock, r, sizeof r, MSG_NOSIGNAL) < 0)
+        if (errno != EINTR)
+            _exit(0); /* the emperor is gone */
+}
+
+/*
+ * emperor-exec --serve FD PPID: the spawn server. Started once by the emperor's loop thread
+ * with its end of a SOCK_SEQPACKET socketpair on FD; it exits at EOF there, and with SIGKILL
+ * when the thread that started it exits (the parent-death signal; PPID closes the race). Per
+ * request it clones with CLONE_PARENT, so the vassal is the emperor's child, as from
+ * posix_spawn; the child places the fds and runs helper_main on the received argv: the same
+ * steps, checks and reports as an exec'd helper, minus that exec. Single-threaded, and never
+ * holding a lock of libc's when it clones. The raw clone does not update the thread id glibc
+ * caches, which only raise/pthread_kill use; neither is on the helper's path.
+ */
+static int serve_main(int argc, char **argv)
+{
+    if (argc != 4)
+        fail(0, "usage: emperor-exec --serve FD PPID");
+    int sock = (int)num_arg("--serve", argv[2], 10, 0x7fffffff);
+    long ppid = (long)num_arg("--serve", argv[3], 10, 0x7fffffff);
+    if (sock < 3)
+        fail(0, "usage: --serve needs an fd >= 3: %s", argv[2]);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+        fail(errno, "serve: pdeathsig");
+    if (getppid() != (pid_t)ppid)
+        fail(0, "serve: parent exited");
+    /* Nothing of the emperor's but the socket (the JVM leaks fds without CLOEXEC). */
+    close_fds_from(3, (unsigned int)sock - 1);
+    close_fds_from((unsigned int)sock + 1, ~0U);
+    if (fcntl(sock, F_SETFD, FD_CLOEXEC) != 0)
+        fail(errno, "serve: fd %d", sock);
+    reset_signals();
+    /* A go-ahead written to a clone killed before it read it must not kill the server (the
+     * clone's own step 2 sets SIGPIPE back to SIG_DFL before its exec). */
+    signal(SIGPIPE, SIG_IGN);
+    /* What every clone would otherwise do again: the NSS set-up behind initgroups (nsswitch.conf
+     * read, its modules loaded: with "group: files systemd" a dlopen of libnss_systemd, ~40 page
+     * faults a vassal here) and the read of cap_last_cap. Only the state of libc is warmed: the
+     * groups of a vassal are still looked up by its clone, at its spawn. */
+    gid_t warm[16];
+    int nwarm = 16;
+    getgrouplist("root", 0, warm, &nwarm);
+    last_cap();
+    /* Ready: {0, 0}. Until the emperor has read it, it spawns through posix_spawn, so that a slow
+     * NSS source (an LDAP server that does not answer) never makes it wait for this set-up. */
+    reply(sock, 0, 0);
+    static unsigned char buf[MAX_REQUEST + 1];
+    union {
+        struct cmsghdr align;
+        char space[CMSG_SPACE(sizeof(int) * MAX_FDS)];
+    } control;
+    for (;;) {
+        struct iovec iov = { buf, sizeof buf };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                              .msg_control = control.space, .msg_controllen = sizeof control.space };
+        ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            _exit(0); /* EOF: the emperor closed its end (or is gone) */
+        int fds[MAX_FDS], nfds = 0, bad = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || n > MAX_REQUEST;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+                bad = 1;
+                continue;
+            }
+            size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t k = 0; k < count; k++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof fd);
+                if (nfds < MAX_FDS)
+                    fds[nfds++] = fd;
+                else {
+                    close(fd);
+                    bad = 1;
+                }
+            }
+        }
+        struct action actions[MAX_ACTIONS];
+        int nactions = 0, child_argc = 0;
+        char **child_argv = NULL;
+        if (bad || parse_request(buf, (size_t)n, nfds, actions, &nactions, &child_argv, &child_argc) != 0) {
+            for (int k = 0; k < nfds; k++)
+                close(fds[k]);
+            reply(sock, 0, EINVAL);
+            continue;
+        }
+        /* The go-ahead: the child starts only once its pid is on the emperor's socket. A server
+         * killed between the clone and its reply (by the emperor's deadline, or anyone) closes
+         * the write end, and the child exits before any step: no vassal the emperor does not
+         * know of. The emperor reaps it as an orphan. */
+        int go[2];
+        if (pipe2(go, O_CLOEXEC) != 0) {
+            int err = errno;
+            for (int k = 0; k < nfds; k++)
+                close(fds[k]);
+            free(child_argv);
+            reply(sock, 0, err);
+            continue;
+        }
+        long pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
+        if (pid == 0) {
+            char byte;
+            ssize_t got;
+            close(go[1]);
+            do
+                got = read(go[0], &byte, 1);
+            while (got < 0 && errno == EINTR);
+            if (got != 1)
+                _exit(FAIL_STATUS);
+            close(go[0]);
+            place_fds(sock, fds, nfds, actions, nactions);
+            _exit(helper_main(child_argc, child_argv)); /* helper_main execs or fails */
+        }
+        int err = pid < 0 ? errno : 0;
+        close(go[0]);
+        for (int k = 0; k < nfds; k++)
+            close(fds[k]);
+        free(child_argv);
+        reply(sock, pid < 0 ? 0 : (int32_t)pid, err);
+        if (pid > 0)
+            write_all(go[1], "g", 1);
+        close(go[1]);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "--serve") == 0)
+        return serve_main(argc, argv);
+    return helper_main(argc, argv);
 }

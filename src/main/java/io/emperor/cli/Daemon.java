@@ -212,6 +212,7 @@ final class Daemon {
                     + " after " + LEFTOVER_WAIT.toSeconds() + " s: " + still);
         }
         containment.removeRoot();
+        launcher.close(); // the spawn server
         control.ifPresent(ControlServer::close);
         if (stats != null) {
             stats.close();

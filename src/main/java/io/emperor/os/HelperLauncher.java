@@ -3,6 +3,7 @@ package io.emperor.os;
 import io.emperor.config.Rlimit;
 import io.emperor.config.UwsgiCommand;
 import io.emperor.config.VassalSpec;
+import io.emperor.log.EmperorLog;
 import io.emperor.loop.Launcher;
 import io.emperor.vassal.ExitStatus;
 import java.nio.file.Path;
@@ -14,7 +15,9 @@ import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 
 /**
- * Starts vassals through the native exec helper with {@code posix_spawnp} (DESIGN §5): the
+ * Starts vassals through the native exec helper (DESIGN §5): by a request to its spawn server
+ * ({@link SpawnServer}: the clone is the emperor's child and runs the helper's steps without an
+ * exec of the helper), or with {@code posix_spawnp} of the helper while there is no server. The
  * helper gets an empty environment (the dynamic loader of a privileged helper would honour
  * LD_PRELOAD and its kind) and the vassal's on fd {@value #ENV_FD}, a memfd of NUL-terminated
  * {@code KEY=VALUE} strings ({@code -E}) used only by its final execve; {@code /dev/null} on stdin, the output pipe (or
@@ -58,6 +61,7 @@ public final class HelperLauncher implements Launcher {
     private final NotifySocket notify;
     private final LibC c = Native.libc();
     private final Spawner spawner = new Spawner();
+    private final SpawnServer server;
     private final Map<Long, Proc> procs = new HashMap<>();
     /** The main pids of {@link #procs}: reaped through their pidfds, never by {@link #reapAdopted}. */
     private final java.util.Set<Long> vassalPids = new java.util.HashSet<>();
@@ -108,6 +112,22 @@ public final class HelperLauncher implements Launcher {
     /** @param notify the notify socket the vassals with {@code ready = notify} or {@code watchdog} are told of, or null */
     public HelperLauncher(Path helper, IoThread io, Environment environment, boolean tyrant,
                           UwsgiCommand uwsgi, Containment containment, NotifySocket notify) {
+        this(helper, io, environment, tyrant, uwsgi, containment, notify, System::nanoTime, EmperorLog::warn);
+    }
+
+    /**
+     * @param nanos the clock of the spawn server's restart interval and reply deadline
+     * @param warn  where the spawn server's lines go (the emperor's log)
+     */
+    HelperLauncher(Path helper, IoThread io, Environment environment, boolean tyrant, UwsgiCommand uwsgi,
+                   Containment containment, java.util.function.LongSupplier nanos,
+                   java.util.function.Consumer<String> warn) {
+        this(helper, io, environment, tyrant, uwsgi, containment, null, nanos, warn);
+    }
+
+    private HelperLauncher(Path helper, IoThread io, Environment environment, boolean tyrant, UwsgiCommand uwsgi,
+                           Containment containment, NotifySocket notify, java.util.function.LongSupplier nanos,
+                           java.util.function.Consumer<String> warn) {
         this.notify = notify;
         this.containment = containment;
         this.uwsgi = uwsgi;
@@ -118,6 +138,39 @@ public final class HelperLauncher implements Launcher {
         this.euid = c.geteuid();
         this.egid = c.getegid();
         this.pid = c.getpid();
+        this.server = new SpawnServer(helper, spawner, pid, nanos, warn);
+    }
+
+    /**
+     * At the emperor's end, after the last reap: the spawn server goes (its socket closed, then
+     * SIGKILL, reaped). Spawning after this goes through posix_spawn.
+     */
+    public void close() {
+        server.disable();
+    }
+
+    /** The spawn server's pid, -1 if none runs (for tests). */
+    long spawnServerPid() {
+        return server.pid();
+    }
+
+    /** Every spawn through posix_spawn, as before the spawn server (for tests comparing the two). */
+    void withoutSpawnServer() {
+        server.disable();
+    }
+
+    /**
+     * Starts the spawn server from the calling thread and waits for it to be ready, so that the
+     * next spawn goes through it (for tests: the emperor's first spawn starts it, and spawns
+     * through posix_spawn until it is ready).
+     */
+    boolean startSpawnServer() {
+        return server.awaitReady(60_000);
+    }
+
+    /** The spawn server itself (for tests that attack it). */
+    SpawnServer spawnServer() {
+        return server;
     }
 
     /** How many runs are not reaped yet (for tests). */
@@ -158,17 +211,17 @@ public final class HelperLauncher implements Launcher {
             return f;
         }
         Identity id = identity(spec);
-        List<Spawner.Action> actions = new ArrayList<>();
-        actions.add(Spawner.Action.open("/dev/null", 0, O_RDONLY, 0));
+        List<SpawnServer.Placement> fds = new ArrayList<>();
+        fds.add(new SpawnServer.Placement(0, SpawnServer.NULL_IN));
         if (piped) {
-            actions.add(Spawner.Action.dup(out[1], 1));
-            actions.add(Spawner.Action.dup(out[1], 2));
+            fds.add(new SpawnServer.Placement(1, out[1]));
+            fds.add(new SpawnServer.Placement(2, out[1]));
         } else {
             // The helper opens the logto file itself, as the vassal, and puts it on 1 and 2.
-            actions.add(Spawner.Action.open("/dev/null", 1, O_WRONLY, 0));
-            actions.add(Spawner.Action.dup(1, 2));
+            fds.add(new SpawnServer.Placement(1, SpawnServer.NULL_OUT));
+            fds.add(new SpawnServer.Placement(2, SpawnServer.NULL_OUT));
         }
-        actions.add(Spawner.Action.dup(report[1], REPORT_FD));
+        fds.add(new SpawnServer.Placement(REPORT_FD, report[1]));
         List<String> env = new ArrayList<>(tyrant ? environment.forTenantVassal(spec, id.account())
                 : environment.forVassal(spec, id.uid() != euid, id.account()));
         containment.markFor(runId).ifPresent(env::add); // without cgroups: what every descendant inherits
@@ -176,8 +229,8 @@ public final class HelperLauncher implements Launcher {
             notifyEnvironment(env, spec);
         }
         if (channel) {
-            // dup2 clears CLOEXEC on the copy; the helper keeps it open (-K) through its fd sweep.
-            actions.add(Spawner.Action.dup(chan[1], CHANNEL_FD));
+            // Placed without CLOEXEC; the helper keeps it open (-K) through its fd sweep.
+            fds.add(new SpawnServer.Placement(CHANNEL_FD, chan[1]));
             env.add("UWSGI_EMPEROR_FD=" + CHANNEL_FD);
         }
         EnvFile envFile = envFile(env);
@@ -187,11 +240,24 @@ public final class HelperLauncher implements Launcher {
             closeAll(chan);
             return new SpawnResult.Failed(envFile.problem());
         }
-        actions.add(Spawner.Action.dup(envFile.fd(), ENV_FD));
-        // No environment at all for the helper: nothing a tenant chose reaches its dynamic loader.
-        // SETSIGMASK with the mask of a fresh attribute: the helper starts with no signal blocked.
-        long child = spawner.spawnp(helper.toString(), actions, Spawner.SETSIGMASK, helperArgv(spec, id, group.procs()),
-                List.of());
+        fds.add(new SpawnServer.Placement(ENV_FD, envFile.fd()));
+        List<String> argv = helperArgv(spec, id, group.procs());
+        long child;
+        String failure = null;
+        SpawnServer.Outcome outcome = server.spawn(fds, argv);
+        if (outcome instanceof SpawnServer.Outcome.Started s) {
+            child = s.pid();
+        } else if (outcome instanceof SpawnServer.Outcome.Failed f) {
+            child = -1;
+            failure = f.reason();
+        } else {
+            // No environment at all for the helper: nothing a tenant chose reaches its dynamic loader.
+            // SETSIGMASK with the mask of a fresh attribute: the helper starts with no signal blocked.
+            child = spawner.spawnp(helper.toString(), actions(fds), Spawner.SETSIGMASK, argv, List.of());
+            if (child <= 0) {
+                failure = "posix_spawn " + helper + ": " + Native.strerror((int) -child);
+            }
+        }
         c.close(envFile.fd());
         if (channel) {
             c.close(chan[1]);
@@ -210,7 +276,7 @@ public final class HelperLauncher implements Launcher {
             if (channel) {
                 c.close(chan[0]);
             }
-            return new SpawnResult.Failed("posix_spawn " + helper + ": " + Native.strerror((int) -child));
+            return new SpawnResult.Failed(failure);
         }
         int pidfd = (int) c.syscall(Native.SYS_PIDFD_OPEN, child, 0, 0, 0);
         if (pidfd < 0) {
@@ -254,6 +320,20 @@ public final class HelperLauncher implements Launcher {
         if (usec > 0) {
             env.add("WATCHDOG_USEC=" + usec);
         }
+    }
+
+    /**
+     * The placements as posix_spawn file actions (the way without the spawn server): dup2 of an
+     * fd, or /dev/null opened there.
+     */
+    private static List<Spawner.Action> actions(List<SpawnServer.Placement> fds) {
+        List<Spawner.Action> actions = new ArrayList<>(fds.size());
+        for (SpawnServer.Placement p : fds) {
+            actions.add(p.fd() == SpawnServer.NULL_IN ? Spawner.Action.open("/dev/null", p.target(), O_RDONLY, 0)
+                    : p.fd() == SpawnServer.NULL_OUT ? Spawner.Action.open("/dev/null", p.target(), O_WRONLY, 0)
+                    : Spawner.Action.dup(p.fd(), p.target()));
+        }
+        return actions;
     }
 
     /** Who the vassal runs as, and whether the helper must change identity at all. */
@@ -494,6 +574,10 @@ public final class HelperLauncher implements Launcher {
             int child = siginfo.getInt(16);
             if (child <= 0 || vassalPids.contains((long) child)) {
                 break;
+            }
+            if (child == server.pid()) {
+                server.exited(); // not an orphan: logged, reaped, and a new one started at the next spawn
+                continue;
             }
             if (c.waitpid(child, null, Native.WNOHANG) <= 0) {
                 break; // not reaped after all: look again at the next SIGCHLD rather than spin

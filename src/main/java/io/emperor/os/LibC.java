@@ -43,6 +43,14 @@ public interface LibC {
     @SaveError
     int fcntl(int fd, int cmd, int arg);
 
+    /** sendmsg(2): a request to the spawn server with its fds (SCM_RIGHTS); {@link SpawnServer} lays out the msghdr. */
+    @SaveError
+    long sendmsg(int fd, Pointer msg, int flags);
+
+    /** poll(2): the spawn server's reply, with a deadline. */
+    @SaveError
+    int poll(Pointer fds, long nfds, int timeoutMillis);
+
     @SaveError
     int eventfd(int initval, int flags);
 

@@ -185,7 +185,9 @@ class UwsgiFormatsIT extends ItSupport {
             Files.delete(ini);
             long next = UwsgiIT.awaitSpawned(emp, renamed, "plone");
             assertTrue(next != pid, "a new process");
-            assertTrue(Procs.read(next).orElseThrow().cmdline().containsAll(List.of("--yaml", yaml.toString())));
+            // Until its exec the new process is the spawn server's clone (emperor-exec --serve …).
+            Poll.until("pid " + next + " runs uwsgi --yaml", WAIT, () -> Procs.read(next)
+                    .map(p -> p.cmdline().containsAll(List.of("--yaml", yaml.toString()))).orElse(false));
             assertTrue(UwsgiIT.awaitHttp(emp, port).startsWith("hello from "));
             assertEquals(List.of(), emp.find(renamed, Lines.lifecycle("plone", q("reloading byte=1"))));
         }
