@@ -7,7 +7,7 @@ and the same JVM flags, in the same run:
 
   1. start -> READY=1 (the sd_notify datagram, on a NOTIFY_SOCKET this script binds) on an empty
      vassal directory, against a hello-world's start to exit; medians of RUNS runs, interleaved.
-  2. 100 idle vassals (`sleep infinity`): the emperor's RSS, context switches per second (every
+  2. 100 idle vassals (`sleep infinity`), from 15 s after the last spawn: the emperor's RSS, context switches per second (every
      thread of /proc/PID/task, voluntary + nonvoluntary) and CPU (utime + stime of /proc/PID/stat)
      over IDLE seconds, against a JVM that only sleeps, measured side by side over the same window.
   3. `emperor status` against that emperor, start to exit, against the hello-world.
@@ -232,7 +232,9 @@ def main():
                 f.write("[vassal]\nexec = /bin/sleep infinity\nstop-timeout = 2\n")
             os.rename(stage, os.path.join(vdir, f"v{i}.ini"))
         wait_for(f"{VASSALS} spawned", lambda: open(log).read().count(": spawned ") >= VASSALS)
-        time.sleep(10)  # let the start's work (compilation, the collections after it) settle
+        # Let the start's work settle (compilation, the collections after it, and the one
+        # malloc_trim 10 s after the vassal counts last changed, docs/threads.md).
+        time.sleep(15)
         e0, s0 = (ctxt(emp.pid), schedstat_ns(emp.pid)), (ctxt(sleeper.pid), schedstat_ns(sleeper.pid))
         time.sleep(IDLE)
         e1, s1 = (ctxt(emp.pid), schedstat_ns(emp.pid)), (ctxt(sleeper.pid), schedstat_ns(sleeper.pid))

@@ -193,7 +193,10 @@ final class ControlCommands {
         for (Object o : vassals) {
             Map<?, ?> v = (Map<?, ?>) o;
             String state = String.valueOf(v.get("state"));
-            byState.merge(state, 1, Integer::sum);
+            // No lambda or method reference on the client's path: each one's first call links
+            // method handles that no class-data archive of JDK 17 holds (docs/performance.md, "Weight").
+            Integer counted = byState.get(state);
+            byState.put(state, counted == null ? 1 : counted + 1);
             long pid = number(v.get("pid"), 0);
             long uid = number(v.get("uid"), -1);
             String lastExit = v.get("last_exit") == null ? "-" : String.valueOf(v.get("last_exit"));
@@ -232,7 +235,9 @@ final class ControlCommands {
         if (!byState.isEmpty()) {
             summary.append(": ");
             List<String> parts = new ArrayList<>();
-            byState.forEach((s, n) -> parts.add(n + " " + s));
+            for (Map.Entry<String, Integer> e : byState.entrySet()) {
+                parts.add(e.getValue() + " " + e.getKey());
+            }
             summary.append(String.join(", ", parts));
         }
         out.println(summary.append('.'));
