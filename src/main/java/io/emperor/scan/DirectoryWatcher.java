@@ -75,7 +75,7 @@ public final class DirectoryWatcher implements AutoCloseable {
      * overflow event, which rescans at once; what is left for the full rescan is a kernel or JDK
      * failure to report, caught within this period (docs/emperor.8.md, {@code rescan}).
      */
-    static final long SEEN_PERIOD_NANOS = TimeUnit.SECONDS.toNanos(60);
+    static final long SEEN_PERIOD_NANOS = TimeUnit.MINUTES.toNanos(5);
     /** File systems whose changes made elsewhere (another host, a FUSE daemon) inotify does not see. */
     private static final Set<String> REMOTE_FILE_SYSTEMS = Set.of("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p",
             "ceph", "afs", "lustre", "glusterfs", "gfs2", "ocfs2", "virtiofs");
