@@ -7,20 +7,29 @@ and the same JVM flags, in the same run:
 
   1. start -> READY=1 (the sd_notify datagram, on a NOTIFY_SOCKET this script binds) on an empty
      vassal directory, against a hello-world's start to exit; medians of RUNS runs, interleaved.
-  2. 100 idle vassals (`sleep infinity`): the emperor's RSS, context switches per second (every
+  2. 100 idle vassals (`sleep infinity`), from 15 s after the last spawn: the emperor's RSS, context switches per second (every
      thread of /proc/PID/task, voluntary + nonvoluntary) and CPU (utime + stime of /proc/PID/stat)
      over IDLE seconds, against a JVM that only sleeps, measured side by side over the same window.
   3. `emperor status` against that emperor, start to exit, against the hello-world.
 Start-up figures are given as wall time and as CPU time (user + system of the process: for the
 emperor until READY=1, from /proc/PID/stat), which a loaded machine disturbs far less.
 
+Idle CPU is the sum of every thread's run time in /proc/PID/task/*/schedstat (nanoseconds; the
+10 ms ticks of /proc/PID/stat are too coarse for a few milliseconds), with the threads that ran
+listed.
+
 The java and flags are the launcher's own: this script points JAVA_HOME at a wrapper that
 records the arguments the launcher passes and execs the real java (same pid). The baseline
-gets the same flags minus the emperor's own (-D..., -XX:SharedArchiveFile, --enable-native-access).
+gets the same flags minus the emperor's own (-D..., the class-data archive's, --enable-native-access).
+
+The class-data archives are built first, as the package's postinst builds them: the same command,
+packaging/emperor-archive (/usr/lib/emperor/emperor-archive), through the same launcher and
+wrapper, into a temporary EMPEROR_ARCHIVE_DIR; ARCHIVE=0 measures without them.
 
 Usage, from the repository root, after `mvn -B -q package -DskipTests`:
     EMPEROR_BUILD_DIR=$PWD/target python3 bench/weight.py   # IDLE=60 s, RUNS=7 (about 110 s in all)
     IDLE=30 RUNS=5 VASSALS=100 python3 bench/weight.py
+    JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 python3 bench/weight.py   # another java
 EMPEROR_BUILD_DIR (absolute; default: the repository's target/) selects the build the launcher runs;
 JAVA_HOME another java.
 """
@@ -63,7 +72,24 @@ def wrapper_home(tmp, java):
 def baseline_flags(record):
     args = open(record).read().split("\0")[:-1]
     flags = args[:args.index("-jar")]
-    return [a for a in flags if not a.startswith(("-D", "-XX:SharedArchiveFile", "--enable-native-access"))]
+    return [a for a in flags if not a.startswith(("-D", "-XX:SharedArchiveFile", "-XX:AOTCache", "-Xlog:cds", "-Xlog:aot",
+                                                  "--enable-native-access"))]
+
+
+def schedstat_ns(pid):
+    """Run time of every thread of pid (thread name -> ns, summed by name), from schedstat."""
+    times = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                ns = int(f.read().split()[0])
+        except FileNotFoundError:
+            continue
+        name = f"{stat[stat.index('(') + 1:stat.rindex(')')]}/{tid}"
+        times[name] = ns
+    return times
 
 
 def ctxt(pid):
@@ -156,6 +182,16 @@ def main():
     env.setdefault("EMPEROR_BUILD_DIR", os.path.join(ROOT, "target"))
     env.pop("NOTIFY_SOCKET", None)
     env.pop("EMPEROR_CONTROL", None)
+    if os.environ.get("ARCHIVE", "1") != "0":
+        env["EMPEROR_ARCHIVE_DIR"] = os.path.join(tmp, "archive")
+        archive = [os.environ.get("EMPEROR_ARCHIVE_SCRIPT", os.path.join(os.path.dirname(LAUNCHER), "emperor-archive"))]
+        t0 = time.monotonic()
+        subprocess.run(archive, env=env, check=True)
+        print(f"archives: {' '.join(archive)} (as postinst), {time.monotonic() - t0:.1f} s: "
+              + " ".join(sorted(os.listdir(env["EMPEROR_ARCHIVE_DIR"]))))
+    else:
+        env["EMPEROR_ARCHIVE_DIR"] = os.path.join(tmp, "no-archive")
+        print("archives: none (ARCHIVE=0)")
     subprocess.run([LAUNCHER, "--version"], env=env, check=True, stdout=subprocess.DEVNULL)
     base = baseline_flags(record)
     with open(os.path.join(tmp, "Hello.java"), "w") as f:
@@ -175,6 +211,7 @@ def main():
     for _ in range(RUNS):
         bare.append(timed(hello, env))
         ready.append(start_to_ready(tmp, env))
+    print(f"launcher's command for run: {' '.join(open(record).read().split(chr(0))[:-1])}")
     print(f"start -> READY=1 runs: {' '.join(f'{x:.3f}' for x, _ in ready)}; hello: {' '.join(f'{x:.3f}' for x, _ in bare)}")
     ratio("start -> READY=1 (median)", statistics.median(x for x, _ in ready), statistics.median(x for x, _ in bare), "s")
     ratio("start -> READY=1, CPU (median)", statistics.median(c for _, c in ready), statistics.median(c for _, c in bare),
@@ -195,16 +232,22 @@ def main():
                 f.write("[vassal]\nexec = /bin/sleep infinity\nstop-timeout = 2\n")
             os.rename(stage, os.path.join(vdir, f"v{i}.ini"))
         wait_for(f"{VASSALS} spawned", lambda: open(log).read().count(": spawned ") >= VASSALS)
-        time.sleep(10)  # let the start's work (compilation, the collections after it) settle
-        e0, s0 = (ctxt(emp.pid), cpu_ms(emp.pid)), (ctxt(sleeper.pid), cpu_ms(sleeper.pid))
+        # Let the start's work settle (compilation, the collections after it, and the one
+        # malloc_trim 10 s after the vassal counts last changed, docs/threads.md).
+        time.sleep(15)
+        e0, s0 = (ctxt(emp.pid), schedstat_ns(emp.pid)), (ctxt(sleeper.pid), schedstat_ns(sleeper.pid))
         time.sleep(IDLE)
-        e1, s1 = (ctxt(emp.pid), cpu_ms(emp.pid)), (ctxt(sleeper.pid), cpu_ms(sleeper.pid))
+        e1, s1 = (ctxt(emp.pid), schedstat_ns(emp.pid)), (ctxt(sleeper.pid), schedstat_ns(sleeper.pid))
+        ran = {t: (n - e0[1].get(t, 0)) / 1e6 for t, n in e1[1].items() if n != e0[1].get(t, 0)}
+        print("emperor threads that ran (ms): "
+              + ", ".join(f"{t} {ms:.2f}" for t, ms in sorted(ran.items(), key=lambda x: -x[1])))
         print(f"idle window: {IDLE:.0f} s, {VASSALS} vassals; load: {open('/proc/loadavg').read().strip()}")
         ratio(f"RSS, {VASSALS} idle vassals", status_kib(emp.pid, "VmRSS") / 1024, status_kib(sleeper.pid, "VmRSS") / 1024,
               "MiB", "{:.1f}")
         ratio("wake-ups (context switches, all threads)", switches(e0[0], e1[0]) / IDLE,
               switches(s0[0], s1[0]) / IDLE, "/s", "{:.2f}")
-        ratio("CPU per 30 s idle", (e1[1] - e0[1]) * 30 / IDLE, (s1[1] - s0[1]) * 30 / IDLE, "ms", "{:.0f}")
+        ratio("CPU per 30 s idle", sum(ran.values()) * 30 / IDLE,
+              sum(n - s0[1].get(t, 0) for t, n in s1[1].items()) / 1e6 * 30 / IDLE, "ms", "{:.1f}")
         print(f"threads: emperor {threads(emp.pid)}, baseline {threads(sleeper.pid)}")
 
         # 3. the CLI against it.

@@ -27,6 +27,7 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         if (args.length > 0 && args[0].equals("run")) {
+            io.emperor.os.Jnr.useReflection(); // before jnr-unixsocket's bindings too
             Warmup.start();
         }
         // The client commands with plain arguments skip picocli (FastArgs); the rest, and

@@ -1,6 +1,5 @@
 package io.emperor.os;
 
-import jnr.ffi.LibraryLoader;
 
 /**
  * malloc_trim(3): glibc gives the free memory at the top of its heaps, and the free pages inside
@@ -25,7 +24,7 @@ public final class HeapTrim {
         }
         try {
             if (malloc == null) {
-                malloc = LibraryLoader.create(Malloc.class).load("c");
+                malloc = Jnr.load(Malloc.class, "c");
             }
             malloc.malloc_trim(0);
             return true;

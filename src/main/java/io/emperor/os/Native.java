@@ -1,6 +1,5 @@
 package io.emperor.os;
 
-import jnr.ffi.LibraryLoader;
 import jnr.ffi.Platform;
 import jnr.ffi.Runtime;
 
@@ -62,7 +61,7 @@ public final class Native {
     /** The generic syscall table number (x86_64 and aarch64 agree since Linux 5.3). */
     public static final long SYS_PIDFD_OPEN = 434;
 
-    private static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
+    private static final LibC LIBC = Jnr.load(LibC.class, "c");
     private static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
 
     private Native() {}

@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
-import jnr.ffi.LibraryLoader;
 import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
 import jnr.ffi.annotations.SaveError;
@@ -214,7 +213,7 @@ public final class PrivilegeDrop {
     }
 
     private static final class Holder {
-        static final Cred CRED = LibraryLoader.create(Cred.class).load("c");
+        static final Cred CRED = Jnr.load(Cred.class, "c");
     }
 
     /**
@@ -336,7 +335,7 @@ public final class PrivilegeDrop {
             if (lib == null || !Files.isRegularFile(lib)) {
                 return null;
             }
-            return new AllThreads(LibraryLoader.create(CapsLib.class).load(lib.toString()));
+            return new AllThreads(Jnr.load(CapsLib.class, lib.toString()));
         }
 
         Optional<String> phase(int phase, long mask, int last) {

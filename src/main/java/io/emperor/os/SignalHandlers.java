@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
-import jnr.ffi.LibraryLoader;
 import sun.misc.Signal;
 
 /**
@@ -59,7 +58,7 @@ public final class SignalHandlers {
         }
         SignalLib sl;
         try {
-            sl = LibraryLoader.create(SignalLib.class).load(lib.toString());
+            sl = Jnr.load(SignalLib.class, lib.toString());
         } catch (UnsatisfiedLinkError | RuntimeException e) {
             c.close(fds[0]);
             c.close(fds[1]);

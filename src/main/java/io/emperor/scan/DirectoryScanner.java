@@ -77,6 +77,8 @@ public final class DirectoryScanner {
 
     private final VassalFileParser parser;
     private final boolean followLinks;
+    /** Scanning thread only: {@link #sawSymlink()}. */
+    private boolean sawSymlink;
     /** The user database in tyrant mode; empty outside it. */
     private final Optional<UserDb> tyrant;
     private final TyrantRules.EmperorGroup emperorGroup;
@@ -194,6 +196,15 @@ public final class DirectoryScanner {
     }
 
     /** The directories, absolute, highest priority first. */
+    /**
+     * Whether the last scan found a vassal file that is a symlink followed to its target (not with
+     * {@code nofollow}): an edit of the target, in another directory, reaches no watch of the
+     * vassal directories, only a rescan sees it ({@link DirectoryWatcher}).
+     */
+    public boolean sawSymlink() {
+        return sawSymlink;
+    }
+
     public List<Path> directories() {
         return directories;
     }
@@ -213,6 +224,7 @@ public final class DirectoryScanner {
         }
         loggedClashes = scan.clashes;
         statProblems = scan.statProblems;
+        sawSymlink = scan.sawSymlink;
         cache = scan.cache;
         return new Snapshot(scan.files, scan.unreadable);
     }
@@ -226,6 +238,8 @@ public final class DirectoryScanner {
         final Map<Path, Cached> cache = new HashMap<>();
         final Set<Clash> clashes = new HashSet<>();
         final Map<Path, String> statProblems = new HashMap<>();
+        /** A vassal file was a symlink that is followed (inotify does not see its target change). */
+        boolean sawSymlink;
         /** The files to take, in the order they were found (directories by priority, names sorted). */
         final List<Candidate> candidates = new ArrayList<>();
     }
@@ -407,7 +421,7 @@ public final class DirectoryScanner {
 
     private Optional<Version> version(String name, Path file, Scan scan) {
         try {
-            return stat(file);
+            return stat(file, scan);
         } catch (IOException e) {
             String reason = IoReasons.of(e);
             scan.statProblems.put(file, reason);
@@ -418,11 +432,20 @@ public final class DirectoryScanner {
         }
     }
 
-    private Optional<Version> stat(Path file) throws IOException {
-        if (tyrant.isEmpty()) {
-            return Fingerprints.of(file, followLinks).map(f -> new Version(f, null, null));
+    private Optional<Version> stat(Path file, Scan scan) throws IOException {
+        if (tyrant.isEmpty() && !followLinks) {
+            return Fingerprints.of(file, false).map(f -> new Version(f, null, null));
         }
-        return Fingerprints.ends(file).map(ends -> new Version(
+        // lstat, and stat only for a symlink: as many calls as a plain stat for a regular file,
+        // and the scan learns whether any vassal file is a followed symlink.
+        Optional<Fingerprints.Ends> found = Fingerprints.ends(file);
+        if (scan != null && found.isPresent() && found.get().link() != null && followLinks) {
+            scan.sawSymlink = true;
+        }
+        if (tyrant.isEmpty()) {
+            return found.map(ends -> new Version(ends.target(), null, null));
+        }
+        return found.map(ends -> new Version(
                 ends.link() == null || followLinks ? ends.target() : ends.link(),
                 ends.link(),
                 ends.target()));
@@ -516,7 +539,7 @@ public final class DirectoryScanner {
      */
     private boolean unchangedSince(Path file, Version version) {
         try {
-            return stat(file).equals(Optional.of(version));
+            return stat(file, null).equals(Optional.of(version));
         } catch (IOException e) {
             return false;
         }

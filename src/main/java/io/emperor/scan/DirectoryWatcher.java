@@ -68,6 +68,17 @@ public final class DirectoryWatcher implements AutoCloseable {
     private static final long QUIET_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
     private static final long BURST_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final Duration LONGEST_PERIOD = Duration.ofDays(10_000);
+    /**
+     * The full rescan's period while inotify sees every change ({@link #inotifySeesAll}); each
+     * {@code rescan} period in between only checks that the watched directories are still the same
+     * ones (one stat each). A change inotify could not report (a full queue) is announced by an
+     * overflow event, which rescans at once; what is left for the full rescan is a kernel or JDK
+     * failure to report, caught within this period (docs/emperor.8.md, {@code rescan}).
+     */
+    static final long SEEN_PERIOD_NANOS = TimeUnit.MINUTES.toNanos(5);
+    /** File systems whose changes made elsewhere (another host, a FUSE daemon) inotify does not see. */
+    private static final Set<String> REMOTE_FILE_SYSTEMS = Set.of("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p",
+            "ceph", "afs", "lustre", "glusterfs", "gfs2", "ocfs2", "virtiofs");
     private static final long JOIN_MILLIS = 10_000;
 
     private final DirectoryScanner scanner;
@@ -96,6 +107,8 @@ public final class DirectoryWatcher implements AutoCloseable {
     /** Keys on ancestors of missing directories: only the names leading to them matter. */
     private Map<WatchKey, Set<String>> ancestorKeys = new HashMap<>();
     private final Map<Path, String> watchProblems = new HashMap<>();
+    /** Watched paths on a file system in {@link #REMOTE_FILE_SYSTEMS} (or of a type unknown). */
+    private Set<Path> remoteWatches = new HashSet<>();
 
     private record Reconfiguration(List<Path> directories, Duration rescanPeriod) {}
 
@@ -203,6 +216,7 @@ public final class DirectoryWatcher implements AutoCloseable {
 
     private void run() {
         long lastScan = System.nanoTime();
+        long lastFullScan = lastScan;
         try {
             while (true) {
                 try {
@@ -222,7 +236,15 @@ public final class DirectoryWatcher implements AutoCloseable {
                             periodic = true;
                         }
                     }
+                    if (periodic && System.nanoTime() - lastFullScan < SEEN_PERIOD_NANOS && inotifySeesAll()
+                            && sameDirectoriesWatched()) {
+                        // inotify sees everything a rescan could find, and still watches the same
+                        // directories (one stat each): the full rescan waits for the longer period.
+                        lastScan = System.nanoTime();
+                        continue;
+                    }
                     scanAndPublish(periodic);
+                    lastFullScan = System.nanoTime();
                 } catch (ClosedWatchServiceException e) {
                     throw e;
                 } catch (RuntimeException | StackOverflowError e) {
@@ -238,6 +260,39 @@ public final class DirectoryWatcher implements AutoCloseable {
         } finally {
             closeWatchService();
         }
+    }
+
+    /**
+     * Whether every vassal directory is still the directory (device and inode) its watch was
+     * registered on: one stat each. A directory replaced by a rename under the same path leaves
+     * the old watch valid and silent; the full rescan this returns false for registers the new one.
+     */
+    private boolean sameDirectoriesWatched() {
+        for (Path dir : scanner.directories()) {
+            Object key = fileKey(dir);
+            if (key == null || !key.equals(watchedFileKeys.get(dir))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * True when the last scan's watches cover everything: every vassal directory exists and is
+     * watched itself (not through an ancestor, no watch refused), none is on a network or FUSE
+     * file system, and no vassal file is a followed symlink (its target's edits reach no watch).
+     */
+    boolean inotifySeesAll() {
+        if (scans.get() == 0 || scanner.sawSymlink() || !watchProblems.isEmpty() || !remoteWatches.isEmpty()) {
+            return false;
+        }
+        for (Path dir : scanner.directories()) {
+            WatchKey key = watches.get(dir);
+            if (key == null || !key.isValid() || !directoryKeys.contains(key)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Applies a pending reconfiguration; true when a scan is due because of a request. */
@@ -376,6 +431,7 @@ public final class DirectoryWatcher implements AutoCloseable {
             }
         }
         watchProblems.keySet().retainAll(scanner.directories());
+        remoteWatches.retainAll(nextWatches.keySet());
         watches = nextWatches;
         watchedFileKeys = nextFileKeys;
         directoryKeys = nextDirectoryKeys;
@@ -404,8 +460,15 @@ public final class DirectoryWatcher implements AutoCloseable {
                     // directory replaced under the same path has another inode and is registered.
                     Object fileKey = fileKey(at);
                     WatchKey old = watches.get(at);
-                    key = old != null && old.isValid() && fileKey != null && fileKey.equals(watchedFileKeys.get(at))
-                            ? old : at.register(service, KINDS);
+                    boolean same = old != null && old.isValid() && fileKey != null && fileKey.equals(watchedFileKeys.get(at));
+                    key = same ? old : at.register(service, KINDS);
+                    if (!same) {
+                        if (remote(at)) {
+                            remoteWatches.add(at);
+                        } else {
+                            remoteWatches.remove(at);
+                        }
+                    }
                     if (fileKey != null) {
                         fileKeys.put(at, fileKey);
                     }
@@ -426,6 +489,16 @@ public final class DirectoryWatcher implements AutoCloseable {
             }
         }
         return null; // the path keeps changing under us; the next scan tries again
+    }
+
+    /** Whether {@code dir} is on a network or FUSE file system (or one whose type cannot be read). */
+    static boolean remote(Path dir) {
+        try {
+            String type = Files.getFileStore(dir).type();
+            return REMOTE_FILE_SYSTEMS.contains(type) || type.startsWith("fuse");
+        } catch (IOException | RuntimeException e) {
+            return true;
+        }
     }
 
     /** The path's file key (device and inode), null when it cannot be read. */

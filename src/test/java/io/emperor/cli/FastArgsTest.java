@@ -202,4 +202,14 @@ class FastArgsTest {
         assertTrue(help.stdout().startsWith("Usage: emperor status"), help.stdout());
         assertTrue(help.loaded().contains("picocli.CommandLine"), "picocli answered --help");
     }
+
+    /** The hand-written checks of --timeout and --lines values accept exactly what the regular expressions did. */
+    @org.junit.jupiter.api.Test
+    void numberAndCountChecksMatchTheirRegularExpressions() {
+        for (String v : java.util.List.of("", "0", "7", "123456789", "1234567890", "1.5", "0.25", ".5", "1.", "1..2",
+                "1.2.3", "123456789.123456789", "1234567890.1", "1.1234567890", "-1", "+1", "1e3", " 1", "1 ", "١", "x")) {
+            org.junit.jupiter.api.Assertions.assertEquals(v.matches("[0-9]{1,9}(\\.[0-9]{1,9})?"), FastArgs.isNumber(v), v);
+            org.junit.jupiter.api.Assertions.assertEquals(v.matches("[0-9]{1,9}"), FastArgs.isCount(v), v);
+        }
+    }
 }

@@ -52,7 +52,7 @@ class DebPackageIT {
     /** Every path the package or its postinst creates; none may survive a purge. */
     static final List<Path> INSTALLED = List.of(Path.of("/usr/bin/emperor"), Path.of("/usr/share/emperor"),
             Path.of("/usr/lib/emperor"), Path.of("/etc/emperor"), UNIT, Path.of("/etc/logrotate.d/emperor"),
-            Path.of("/usr/share/doc/emperor"), Path.of("/var/log/emperor"), Path.of("/var/lib/emperor"),
+            Path.of("/usr/share/doc/emperor"), Path.of("/var/log/emperor"), Path.of("/var/lib/emperor"), Path.of("/var/cache/emperor"),
             Path.of("/usr/share/man/man8/emperor.8.gz"), Path.of("/usr/share/man/man5/vassal.ini.5.gz"));
 
     @Test
@@ -119,6 +119,7 @@ class DebPackageIT {
     static void checkFilesUserAndDirectories() throws IOException {
         String[] pathsAndModes = {"/usr/bin/emperor", "rwxr-xr-x", "/usr/lib/emperor/emperor-exec", "rwxr-xr-x",
                 "/usr/lib/emperor/libemperor-signal.so", "rw-r--r--", "/usr/share/emperor/emperor.jar", "rw-r--r--",
+                "/usr/lib/emperor/emperor-archive", "rwxr-xr-x",
                 "/etc/emperor/emperor.ini", "rw-r--r--", "/etc/emperor/vassals/README", "rw-r--r--",
                 UNIT.toString(), "rw-r--r--", "/etc/logrotate.d/emperor", "rw-r--r--",
                 "/usr/share/doc/emperor/install.md", "rw-r--r--", "/usr/share/doc/emperor/emperor.8.md", "rw-r--r--",
@@ -129,6 +130,20 @@ class DebPackageIT {
             assertTrue(Files.isRegularFile(p), p + " is installed");
             assertEquals(pathsAndModes[i + 1], PosixFilePermissions.toString(Files.getPosixFilePermissions(p)), "mode of " + p);
             assertEquals(0, (int) Files.getAttribute(p, "unix:uid"), "owner of " + p);
+        }
+        // postinst built the class-data archives of the JVM the launcher runs (root's, 0644), and jffi's
+        // library is shipped (the launcher points jffi at it).
+        try (var archives = Files.list(Path.of("/var/cache/emperor"))) {
+            List<Path> built = archives.toList();
+            assertEquals(2, built.stream().filter(a -> a.toString().matches(".*-(run|client)\\.jsa")).count(),
+                    "a run and a client archive: " + built);
+            for (Path a : built) {
+                assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(a)), "mode of " + a);
+                assertEquals(0, (int) Files.getAttribute(a, "unix:uid"), "owner of " + a);
+            }
+        }
+        if (TyrantSupport.run("dpkg", "--print-architecture").output().strip().equals("amd64")) {
+            assertTrue(Files.isRegularFile(Path.of("/usr/lib/emperor/jni/x86_64-Linux/libjffi-1.2.so")), "jffi's library is shipped");
         }
         String conffiles = TyrantSupport.run("dpkg-query", "-W", "-f=${Conffiles}", "emperor").output();
         for (String c : List.of("/etc/emperor/emperor.ini", "/etc/emperor/vassals/README", "/etc/logrotate.d/emperor")) {
@@ -231,6 +246,10 @@ class DebPackageIT {
                 String environ = Files.readString(Path.of("/proc/" + vassal.pid() + "/environ"));
                 assertFalse(environ.contains("NOTIFY_SOCKET=") || environ.contains("WATCHDOG_USEC="),
                         "the emperor's systemd variables do not reach a vassal: " + environ.replace('\0', ' '));
+                String maps = Files.readString(Path.of("/proc/" + emperor.pid() + "/maps"));
+                assertTrue(maps.contains("/var/cache/emperor/"), "the emperor maps the archive postinst built");
+                assertTrue(maps.contains("/usr/lib/emperor/jni/") || !maps.contains("jffi"),
+                        "jffi's library from the package, not a copy in a temporary directory");
                 assertFalse(Files.readString(LOG).contains("signals not taken over"),
                         "libemperor-signal.so is found next to the helper in /usr/lib/emperor");
 

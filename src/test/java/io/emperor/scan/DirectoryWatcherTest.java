@@ -179,8 +179,9 @@ class DirectoryWatcherTest {
         Files.move(vassals, tmp.resolve("old"));
         Files.move(replacement, vassals);
         await(PROMPTLY, s -> s.files().containsKey("second") && !s.files().containsKey("first"));
-        // Two more periods: the scan that saw the new directory has registered it.
-        await(PROMPTLY, has("second"));
+        // The scan that saw the new directory registered it first (its watches are updated before
+        // each scan); the periodic tick now finds the watch on the same directory and does no full
+        // rescan (whileInotifySeesEverything... below).
         watcher.reconfigure(List.of(vassals), NO_RESCAN); // from now on only inotify can tell
         await(PROMPTLY, has("second"));
         write(vassals, "third.ini");
@@ -245,6 +246,47 @@ class DirectoryWatcherTest {
 
         Files.writeString(target, "; edited\n", StandardOpenOption.APPEND);
         await(PROMPTLY, s -> !before.equals(s.files().get("app").fingerprint()));
+    }
+
+    /**
+     * While inotify sees every change (plain files in a watched local directory), a period that
+     * passes without a scan costs one stat per directory, not a full rescan (an idle emperor's
+     * CPU); a followed symlink (its target's edits reach no watch) brings the full periodic
+     * rescan back, which then sees an edit of the target that inotify missed.
+     */
+    @Test
+    void whileInotifySeesEverythingThePeriodDoesNoFullRescanUntilASymlinkAppears() throws Exception {
+        write(vassals, "plain.ini");
+        watcher = new DirectoryWatcher(new DirectoryScanner(List.of(vassals), parser), Duration.ofMillis(50),
+                snapshots::add, false);
+        watcher.start();
+        await(PROMPTLY, has("plain"));
+        long scans = watcher.scans();
+        assertEquals(java.util.Optional.empty(),
+                Poll.within(Duration.ofSeconds(1), () -> java.util.Optional.of(watcher.scans()).filter(n -> n > scans)),
+                "twenty periods of 50 ms without a full rescan");
+        write(vassals, "second.ini");
+        await(PROMPTLY, has("second")); // inotify, as always
+
+        Path elsewhere = Files.createDirectory(tmp.resolve("app"));
+        Path target = write(elsewhere, "uwsgi.ini");
+        Files.createSymbolicLink(vassals.resolve("app.ini"), target);
+        Fingerprint before = await(PROMPTLY, has("app")).files().get("app").fingerprint();
+        long withLink = watcher.scans();
+        Poll.until("periodic full rescans again", Duration.ofSeconds(30), () -> watcher.scans() >= withLink + 3);
+        Files.writeString(target, "; edited\n", StandardOpenOption.APPEND); // inotify cannot see it
+        await(PROMPTLY, s -> !before.equals(s.files().get("app").fingerprint()));
+    }
+
+    /** A vassal directory that does not exist yet is watched through its parent: full rescans go on. */
+    @Test
+    void aMissingDirectoryKeepsTheFullPeriodicRescan() throws Exception {
+        Path missing = tmp.resolve("missing");
+        watcher = new DirectoryWatcher(new DirectoryScanner(List.of(missing), parser), Duration.ofMillis(50),
+                snapshots::add, false);
+        watcher.start();
+        long scans = watcher.scans();
+        Poll.until("periodic full rescans", Duration.ofSeconds(30), () -> watcher.scans() >= scans + 3);
     }
 
     /**
