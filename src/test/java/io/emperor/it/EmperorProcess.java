@@ -279,6 +279,20 @@ final class EmperorProcess implements AutoCloseable {
         return d;
     }
 
+    /**
+     * The emperor's descendants but its spawn server ({@code emperor-exec --serve}, docs/lifecycle.md,
+     * "How a vassal is started"), which lives as long as the emperor: the vassals' processes. The
+     * server's clones carry its command line until they exec; the server is the oldest of them (every
+     * clone is made after it), so a clone that has not exec'd yet is still counted.
+     */
+    List<Proc> vassalProcesses() {
+        List<Proc> d = new ArrayList<>(descendants());
+        d.stream().filter(p -> p.ppid() == pid() && p.cmdline().size() > 1 && p.cmdline().get(1).equals("--serve"))
+                .min(java.util.Comparator.comparingLong(Proc::startTime).thenComparingLong(Proc::pid))
+                .ifPresent(d::remove);
+        return d;
+    }
+
     /** Waits for the emperor to exit on its own (after a signal the test sent); its exit code. */
     int awaitExit(Duration timeout) {
         try {

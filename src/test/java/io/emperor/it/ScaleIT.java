@@ -72,8 +72,8 @@ class ScaleIT extends ItSupport {
             emp.awaitCount(from, spawned("warmup"), 2, WAIT);
             Workspace.delete(warmup);
             emp.awaitLog(lifecycle("warmup", "(stopped .*|removed)$"));
-            Poll.until("the emperor to have no child", WAIT, () -> emp.descendants().isEmpty(),
-                    () -> Procs.describe(emp.descendants()));
+            Poll.until("the emperor to have no child but its spawn server", WAIT, () -> emp.vassalProcesses().isEmpty(),
+                    () -> Procs.describe(emp.vassalProcesses()));
             List<String> fdsBefore = emp.fds();
             int threadsBefore = emp.threads();
 
@@ -91,8 +91,8 @@ class ScaleIT extends ItSupport {
             for (int i = 0; i < 100; i++) {
                 emp.awaitLogFrom(removal, lifecycle(String.format("cycle%03d", i), "(stopped .*|removed)$"), WAIT);
             }
-            Poll.until("the emperor to have no child (every exit reaped)", WAIT, () -> emp.descendants().isEmpty(),
-                    () -> Procs.describe(emp.descendants()));
+            Poll.until("the emperor to have no child but its spawn server (every exit reaped)", WAIT, () -> emp.vassalProcesses().isEmpty(),
+                    () -> Procs.describe(emp.vassalProcesses()));
 
             int spawnedCount = emp.find(cycles, cycleSpawned).size();
             int exitedCount = emp.find(cycles, Lines.emperor("cycle\\d{3}: exited status=0 ")).size();

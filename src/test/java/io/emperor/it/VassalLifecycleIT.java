@@ -253,7 +253,7 @@ class VassalLifecycleIT extends ItSupport {
             Workspace.delete(f);
             emp.awaitLog(lifecycle("flicker", q("stopping: file removed signal=TERM pid=" + pid)));
             Poll.until("no vassal process left", WAIT, () -> Procs.withMarker(ws.marker).isEmpty()
-                    && emp.descendants().isEmpty(), () -> Procs.describe(emp.descendants()) + "\n" + emp.diagnostics());
+                    && emp.vassalProcesses().isEmpty(), () -> Procs.describe(emp.vassalProcesses()) + "\n" + emp.diagnostics());
             assertTrue(emp.isAlive());
         }
     }
