@@ -103,17 +103,7 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
     public IoThread(Consumer<LoopEvent> sink, VassalOutput output, Clock clock) {
         this.sink = sink;
         this.output = output;
-        this.channels = new ChannelReader(new ChannelReader.Epoll() {
-            @Override
-            public void add(int fd, long token) {
-                IoThread.this.add(fd, token);
-            }
-
-            @Override
-            public void remove(int fd) {
-                c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, fd, null);
-            }
-        }, clock, sink, this::wake);
+        this.channels = new ChannelReader(epollPort(), clock, sink, this::wake);
         this.probes = new ReadyProbes(new ReadyProbes.Epoll() {
             @Override
             public void addOut(int fd, long token) {
@@ -182,10 +172,9 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
         add(readFd, SIGNAL_TOKEN);
     }
 
-    /** Watches the vassals' notify socket (before {@link #start}); the socket stays the caller's to close. */
-    public void watchNotify(NotifySocket socket) {
-        notify = socket;
-        socket.register(new ChannelReader.Epoll() {
+    /** This thread's epoll set, as the uWSGI channels and the notify socket register their fds in it. */
+    private ChannelReader.Epoll epollPort() {
+        return new ChannelReader.Epoll() {
             @Override
             public void add(int fd, long token) {
                 IoThread.this.add(fd, token);
@@ -195,7 +184,13 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
             public void remove(int fd) {
                 c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, fd, null);
             }
-        }, NOTIFY_TOKEN);
+        };
+    }
+
+    /** Watches the vassals' notify socket (before {@link #start}); the socket stays the caller's to close. */
+    public void watchNotify(NotifySocket socket) {
+        notify = socket;
+        socket.register(epollPort(), NOTIFY_TOKEN);
     }
 
     /** The vassal is forgotten (loop thread; its runs have ended): drop what its output kept. */
