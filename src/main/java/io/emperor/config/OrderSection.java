@@ -57,6 +57,13 @@ final class OrderSection {
                 .orElse(defaults.readyTimeout());
         Duration watchdog = section.last("watchdog").map(e -> seconds(e, defaults.watchdog(), "0: off"))
                 .orElse(defaults.watchdog());
+        if (kind == VassalSpec.Kind.UWSGI && ready instanceof Readiness.Notify) {
+            // uWSGI 2.0 under an emperor says it is ready on its emperor channel, never READY=1:
+            // with notify it would stay starting for ever (vassal.ini(5), "The notify socket").
+            section.last("ready").ifPresent(e -> problems.error(e, "notify: uWSGI under an emperor never sends"
+                    + " READY=1 (it says it accepts on its emperor channel, which the default ready waits for);"
+                    + " leave ready out, or use tcp:HOST:PORT or unix:PATH"));
+        }
         if (!watchdog.isZero() && !(ready instanceof Readiness.Notify)) {
             section.last("watchdog").ifPresent(e -> problems.error(e,
                     "needs ready = notify (the vassal pings with WATCHDOG=1 on NOTIFY_SOCKET)"));

@@ -151,6 +151,19 @@ class OrderKeysTest {
     }
 
     @Test
+    void aUwsgiVassalCannotWaitForReadyOneWhichUwsgiNeverSendsUnderAnEmperor() {
+        String why = "ready: notify: uWSGI under an emperor never sends READY=1 (it says it accepts on its emperor"
+                + " channel, which the default ready waits for); leave ready out, or use tcp:HOST:PORT or unix:PATH";
+        assertEquals(List.of(f("plone.ini") + ":4: " + why),
+                errors(parse("plone.ini", "[uwsgi]\nmaster = true\n[emperor]\nready = notify\n")));
+        assertEquals(List.of(f("plone.yaml") + ":4: " + why),
+                errors(parse("plone.yaml", "uwsgi:\n  master: true\nemperor:\n  ready: notify\n")));
+        // A program that runs uwsgi itself is not a [uwsgi] vassal: what it sends is its own affair.
+        assertEquals(Readiness.NOTIFY, ok("u.ini", "[vassal]\nexec = /usr/bin/uwsgi --ini x.ini\nready = notify\n")
+                .order().ready());
+    }
+
+    @Test
     void anEmperorBlockInYaml() {
         VassalSpec spec = ok("plone.yaml", String.join("\n",
                 "uwsgi:",
