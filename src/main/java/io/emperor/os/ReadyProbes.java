@@ -208,23 +208,35 @@ final class ReadyProbes {
         }
         int family = ip.length == 4 ? AF_INET : AF_INET6;
         int length = sockaddrIn(family, ip, t.port());
-        int fd = c.socket(family, SOCK_STREAM | Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            failed(p, "socket: " + Native.strerror(Native.errno()));
+        int error = connect(p, family, length);
+        if (error < 0) {
             return;
         }
-        p.fd = fd;
-        if (c.connect(fd, addr, length) == 0) {
+        if (error == 0) {
             ready(p);
             return;
         }
-        int error = Native.errno();
         if (error == EINPROGRESS) {
-            epoll.addOut(fd, TOKEN_BIT | p.runId);
+            epoll.addOut(p.fd, TOKEN_BIT | p.runId);
             p.nextAt = millis() + CONNECT_TIMEOUT_MILLIS;
             return;
         }
         failed(p, "connect " + target(t) + ": " + Native.strerror(error));
+    }
+
+    /**
+     * A non-blocking stream socket of {@code family} (the probe's fd from now on) connected to the
+     * first {@code length} bytes of {@code addr}: 0, or the connect's errno; -1 when no socket could
+     * be made (the probe has failed with the reason).
+     */
+    private int connect(Probe p, int family, int length) {
+        int fd = c.socket(family, SOCK_STREAM | Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            failed(p, "socket: " + Native.strerror(Native.errno()));
+            return -1;
+        }
+        p.fd = fd;
+        return c.connect(fd, addr, length) == 0 ? 0 : Native.errno();
     }
 
     private void attemptUnix(Probe p, Readiness.Unix u) {
@@ -245,18 +257,13 @@ final class ReadyProbes {
         }
         try {
             int length = sockaddrUn(path);
-            int fd = c.socket(AF_UNIX, SOCK_STREAM | Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC, 0);
-            if (fd < 0) {
-                failed(p, "socket: " + Native.strerror(Native.errno()));
-                return;
-            }
-            p.fd = fd;
             // A unix stream connect does not go on in the background: it succeeds, or fails at once
             // (EAGAIN: the backlog is full, a try for later).
-            if (c.connect(fd, addr, length) == 0) {
+            int error = connect(p, AF_UNIX, length);
+            if (error == 0) {
                 ready(p);
-            } else {
-                failed(p, "connect " + target(u) + ": " + Native.strerror(Native.errno()));
+            } else if (error > 0) {
+                failed(p, "connect " + target(u) + ": " + Native.strerror(error));
             }
         } finally {
             if (pathFd >= 0) {
