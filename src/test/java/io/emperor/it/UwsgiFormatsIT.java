@@ -243,6 +243,9 @@ class UwsgiFormatsIT extends ItSupport {
                 Workspace.touch(file);
                 emp.awaitLogFrom(reload, Lines.lifecycle("plone", q("reloading byte=1 pid=" + pid) + "$"), WAIT);
                 Poll.until("the app loaded again, as the tenant", WAIT, () -> loadCount() == 2, emp::diagnostics);
+                // Up again before anything else: a uWSGI master told to stop while its new worker is
+                // still starting waits for it until the emperor's stop-timeout (30 s) SIGKILLs it.
+                emp.awaitLogFrom(reload, Lines.lifecycle("plone", "accepting$"), WAIT);
                 assertEquals(TyrantSupport.allFour(u.uid()), TyrantSupport.status(pid).get("Uid"));
 
                 // A root-owned .yaml is refused as a root-owned .ini is.
