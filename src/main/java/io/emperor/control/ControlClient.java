@@ -4,28 +4,25 @@ import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 
 /**
  * The CLI's side of the control socket: one JSON request per line out, one JSON answer per line in.
- * It blocks, which the CLI may do, so the JDK's own unix-domain {@link SocketChannel} (Java 16+) is
- * enough here; no peer credentials are needed on this side.
+ * It blocks, which the CLI may do; no peer credentials are needed on this side. The connection is a
+ * {@link ClientSocket}: through {@code libemperor-client.so} when the launcher's library is there,
+ * else the JDK's unix-domain {@code SocketChannel} (docs/performance.md, "Weight").
  */
 public final class ControlClient implements AutoCloseable {
     private final Path path;
-    private final SocketChannel channel;
+    private final ClientSocket socket;
     private final InputStream in;
 
-    private ControlClient(Path path, SocketChannel channel) {
+    private ControlClient(Path path, ClientSocket socket) {
         this.path = path;
-        this.channel = channel;
-        this.in = new BufferedInputStream(Channels.newInputStream(channel));
+        this.socket = socket;
+        this.in = new BufferedInputStream(socket.in());
     }
 
     /**
@@ -35,7 +32,16 @@ public final class ControlClient implements AutoCloseable {
      */
     public static ControlClient connect(Path socket) throws IOException {
         try {
-            return new ControlClient(socket, SocketChannel.open(UnixDomainSocketAddress.of(socket)));
+            return new ControlClient(socket, ClientSocket.connect(socket));
+        } catch (IOException e) {
+            throw explain(socket, e);
+        }
+    }
+
+    /** {@link #connect(Path)} through the given transport: {@code jdk} the JDK's channel, else the library (loaded). */
+    static ControlClient connect(Path socket, boolean jdk) throws IOException {
+        try {
+            return new ControlClient(socket, jdk ? JdkClientSocket.connect(socket) : NativeClientSocket.connect(socket));
         } catch (IOException e) {
             throw explain(socket, e);
         }
@@ -47,10 +53,7 @@ public final class ControlClient implements AutoCloseable {
     }
 
     public void send(Map<String, Object> request) throws IOException {
-        ByteBuffer line = ByteBuffer.wrap((Json.write(request) + "\n").getBytes(StandardCharsets.UTF_8));
-        while (line.hasRemaining()) {
-            channel.write(line);
-        }
+        socket.write((Json.write(request) + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
     /** The next answer line, parsed; null at EOF. Blocks (the CLI is allowed to block). */
@@ -74,10 +77,6 @@ public final class ControlClient implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            channel.close();
-        } catch (IOException e) {
-            // closing a socket we only read from and wrote to: nothing to report to the user
-        }
+        socket.close();
     }
 }
