@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -265,18 +264,26 @@ final class ControlCommands {
         return o instanceof Number n ? n.longValue() : fallback;
     }
 
-    /** {@code 42s}, {@code 12m03s}, {@code 3h12m}, {@code 5d03h}. */
+    /**
+     * {@code 42s}, {@code 12m03s}, {@code 3h12m}, {@code 5d03h}. Not with String.format: its first
+     * call (every vassal up for a minute) loads the Formatter, a regular expression, the first
+     * lambda of the client and the locale data, more than the rest of the table (docs/performance.md).
+     */
     static String duration(long seconds) {
         if (seconds < 60) {
             return seconds + "s";
         }
         if (seconds < 3600) {
-            return String.format(Locale.ROOT, "%dm%02ds", seconds / 60, seconds % 60);
+            return seconds / 60 + "m" + twoDigits(seconds % 60) + "s";
         }
         if (seconds < 86400) {
-            return String.format(Locale.ROOT, "%dh%02dm", seconds / 3600, seconds % 3600 / 60);
+            return seconds / 3600 + "h" + twoDigits(seconds % 3600 / 60) + "m";
         }
-        return String.format(Locale.ROOT, "%dd%02dh", seconds / 86400, seconds % 86400 / 3600);
+        return seconds / 86400 + "d" + twoDigits(seconds % 86400 / 3600) + "h";
+    }
+
+    private static String twoDigits(long n) {
+        return n < 10 ? "0" + n : Long.toString(n);
     }
 
     /** start, stop, restart, reload: one line per vassal; waits until each arrived unless --no-block. */
