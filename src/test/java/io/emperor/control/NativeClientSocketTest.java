@@ -249,6 +249,39 @@ class NativeClientSocketTest {
         t.join(TimeUnit.SECONDS.toMillis(30));
     }
 
+    /**
+     * ControlClient's lines both ways: several in one read, one across many reads (three of 20 KB
+     * after one another, the client's buffer is 8 KiB), multi-byte characters cut between two reads,
+     * and a last line without its newline before EOF.
+     */
+    @Test
+    void answerLinesAcrossReadsBothWays() throws Exception {
+        for (boolean jdk : new boolean[] {true, false}) {
+            Path socket = dir.resolve("lines-" + jdk + ".sock");
+            ServerSocketChannel listening = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            listening.bind(UnixDomainSocketAddress.of(socket));
+            StringBuilder answers = new StringBuilder("{\"n\":1}\n{\"n\":2}\n");
+            String big = "é€".repeat(6000); // 2 and 3 bytes: 30,000 bytes, cut somewhere
+            for (int i = 3; i <= 5; i++) {
+                answers.append("{\"n\":").append(i).append(",\"text\":\"").append(big).append("\"}\n");
+            }
+            answers.append("{\"n\":6}");
+            Thread t = server(listening, 1, line -> answers.toString().getBytes(StandardCharsets.UTF_8));
+            try (ControlClient client = ControlClient.connect(socket, jdk)) {
+                client.send(Map.of("cmd", "status"));
+                for (long i = 1; i <= 6; i++) {
+                    Map<String, Object> answer = client.next();
+                    assertEquals(i, answer.get("n"), jdk + ": answer " + i);
+                    if (i >= 3 && i <= 5) {
+                        assertEquals(big, answer.get("text"));
+                    }
+                }
+                assertNull(client.next(), "EOF");
+            }
+            t.join(TimeUnit.SECONDS.toMillis(30));
+        }
+    }
+
     /** An emperor that goes away while the client writes: an IOException (EPIPE), not a SIGPIPE that kills the client. */
     @Test
     void aPeerThatClosedIsAnIOExceptionNotASignal() throws Exception {
