@@ -230,6 +230,9 @@ final class ControlCommands {
                 width[i] = Math.max(width[i], r[i].length());
             }
         }
+        // All of it written at once: System.out flushes at every println, a write(2) per line.
+        String nl = System.lineSeparator();
+        StringBuilder text = new StringBuilder(rows.size() * 80);
         for (String[] r : rows) {
             StringBuilder sb = new StringBuilder();
             for (int i = 0; i < r.length; i++) {
@@ -238,10 +241,10 @@ final class ControlCommands {
                     sb.append(" ".repeat(width[i] - r[i].length() + 2));
                 }
             }
-            out.println(sb.toString().stripTrailing());
+            text.append(sb.toString().stripTrailing()).append(nl);
         }
         for (String p : problems) {
-            out.println(p);
+            text.append(p).append(nl);
         }
         StringBuilder summary = new StringBuilder();
         summary.append(vassals.size()).append(vassals.size() == 1 ? " vassal" : " vassals");
@@ -253,7 +256,8 @@ final class ControlCommands {
             }
             summary.append(String.join(", ", parts));
         }
-        out.println(summary.append('.'));
+        out.print(text.append(summary).append('.').append(nl));
+        out.flush();
     }
 
     private static double number(Object o) {
