@@ -29,6 +29,7 @@ wrapper, into a temporary EMPEROR_ARCHIVE_DIR; ARCHIVE=0 measures without them.
 Usage, from the repository root, after `mvn -B -q package -DskipTests`:
     EMPEROR_BUILD_DIR=$PWD/target python3 bench/weight.py   # IDLE=60 s, RUNS=7 (about 110 s in all)
     IDLE=30 RUNS=5 VASSALS=100 python3 bench/weight.py
+    STATUS_ONLY=1 RUNS=15 python3 bench/weight.py   # only `emperor status` against the hello-world (~20 s)
     JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 python3 bench/weight.py   # another java
 EMPEROR_BUILD_DIR (absolute; default: the repository's target/) selects the build the launcher runs;
 JAVA_HOME another java.
@@ -45,6 +46,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAUNCHER = os.environ.get("EMPEROR_LAUNCHER", os.path.join(ROOT, "packaging", "emperor"))
 IDLE = float(os.environ.get("IDLE", "60"))
+STATUS_ONLY = os.environ.get("STATUS_ONLY", "") not in ("", "0")
 RUNS = int(os.environ.get("RUNS", "7"))
 VASSALS = int(os.environ.get("VASSALS", "100"))
 TICK = os.sysconf("SC_CLK_TCK")
@@ -174,6 +176,19 @@ def ratio(name, value, base, unit, fmt="{:.3f}"):
     print(f"{name}: {fmt.format(value)} {unit}; baseline {fmt.format(base)} {unit}; ratio {r:.2f}")
 
 
+def status_figure(sock, env, hello):
+    """`emperor status` through the launcher against the hello-world, interleaved, medians of RUNS."""
+    cli, bare = [], []
+    for _ in range(RUNS):
+        bare.append(timed(hello, env))
+        cli.append(timed([LAUNCHER, "status", "--socket", sock], env))
+    print(f"status runs: {' '.join(f'{x:.3f}' for x, _ in cli)}; hello: {' '.join(f'{x:.3f}' for x, _ in bare)}")
+    ratio(f"emperor status ({VASSALS} vassals, median)", statistics.median(x for x, _ in cli),
+          statistics.median(x for x, _ in bare), "s")
+    ratio(f"emperor status ({VASSALS} vassals), CPU (median)", statistics.median(c for _, c in cli),
+          statistics.median(c for _, c in bare), "s")
+
+
 def main():
     java = real_java()
     tmp = tempfile.mkdtemp(prefix="emperor-weight-")
@@ -207,15 +222,18 @@ def main():
 
     # 1. start -> READY=1, interleaved with the hello-world. Wall time, and CPU time (user +
     # system), which a loaded machine disturbs far less.
-    ready, bare = [], []
-    for _ in range(RUNS):
-        bare.append(timed(hello, env))
-        ready.append(start_to_ready(tmp, env))
-    print(f"launcher's command for run: {' '.join(open(record).read().split(chr(0))[:-1])}")
-    print(f"start -> READY=1 runs: {' '.join(f'{x:.3f}' for x, _ in ready)}; hello: {' '.join(f'{x:.3f}' for x, _ in bare)}")
-    ratio("start -> READY=1 (median)", statistics.median(x for x, _ in ready), statistics.median(x for x, _ in bare), "s")
-    ratio("start -> READY=1, CPU (median)", statistics.median(c for _, c in ready), statistics.median(c for _, c in bare),
-          "s")
+    if not STATUS_ONLY:
+        ready, bare = [], []
+        for _ in range(RUNS):
+            bare.append(timed(hello, env))
+            ready.append(start_to_ready(tmp, env))
+        print(f"launcher's command for run: {' '.join(open(record).read().split(chr(0))[:-1])}")
+        print(f"start -> READY=1 runs: {' '.join(f'{x:.3f}' for x, _ in ready)}; "
+              f"hello: {' '.join(f'{x:.3f}' for x, _ in bare)}")
+        ratio("start -> READY=1 (median)", statistics.median(x for x, _ in ready),
+              statistics.median(x for x, _ in bare), "s")
+        ratio("start -> READY=1, CPU (median)", statistics.median(c for _, c in ready),
+              statistics.median(c for _, c in bare), "s")
 
     # 2. 100 idle vassals, and a sleeping JVM beside them.
     vdir = os.path.join(tmp, "vassals")
@@ -232,6 +250,12 @@ def main():
                 f.write("[vassal]\nexec = /bin/sleep infinity\nstop-timeout = 2\n")
             os.rename(stage, os.path.join(vdir, f"v{i}.ini"))
         wait_for(f"{VASSALS} spawned", lambda: open(log).read().count(": spawned ") >= VASSALS)
+        if STATUS_ONLY:
+            # Only the client's figure: its first answer warms the emperor's side, as the idle
+            # window does in a full run.
+            time.sleep(2)
+            timed([LAUNCHER, "status", "--socket", sock], env)
+            return status_figure(sock, env, hello)
         # Let the start's work settle (compilation, the collections after it, and the one
         # malloc_trim 10 s after the vassal counts last changed, docs/threads.md).
         time.sleep(15)
@@ -251,15 +275,7 @@ def main():
         print(f"threads: emperor {threads(emp.pid)}, baseline {threads(sleeper.pid)}")
 
         # 3. the CLI against it.
-        cli, bare = [], []
-        for _ in range(RUNS):
-            bare.append(timed(hello, env))
-            cli.append(timed([LAUNCHER, "status", "--socket", sock], env))
-        print(f"status runs: {' '.join(f'{x:.3f}' for x, _ in cli)}; hello: {' '.join(f'{x:.3f}' for x, _ in bare)}")
-        ratio(f"emperor status ({VASSALS} vassals, median)", statistics.median(x for x, _ in cli),
-              statistics.median(x for x, _ in bare), "s")
-        ratio(f"emperor status ({VASSALS} vassals), CPU (median)", statistics.median(c for _, c in cli),
-              statistics.median(c for _, c in bare), "s")
+        status_figure(sock, env, hello)
     finally:
         sleeper.kill()
         emp.terminate()
