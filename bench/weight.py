@@ -73,7 +73,8 @@ def wrapper_home(tmp, java):
 
 def baseline_flags(record):
     args = open(record).read().split("\0")[:-1]
-    flags = args[:args.index("-jar")]
+    # `run` is -jar JAR, a client command -cp JAR io.emperor.cli.Main (packaging/emperor)
+    flags = args[:args.index("-jar") if "-jar" in args else args.index("-cp")]
     return [a for a in flags if not a.startswith(("-D", "-XX:SharedArchiveFile", "-XX:AOTCache", "-Xlog:cds", "-Xlog:aot",
                                                   "--enable-native-access"))]
 
