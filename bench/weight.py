@@ -10,7 +10,9 @@ and the same JVM flags, in the same run:
   2. 100 idle vassals (`sleep infinity`), from 15 s after the last spawn: the emperor's RSS, context switches per second (every
      thread of /proc/PID/task, voluntary + nonvoluntary) and CPU (utime + stime of /proc/PID/stat)
      over IDLE seconds, against a JVM that only sleeps, measured side by side over the same window.
-  3. `emperor status` against that emperor, start to exit, against the hello-world.
+  3. `emperor status` against that emperor, start to exit, against the hello-world: with --socket,
+     and with --config of an emperor.ini that names the socket (as a plain `emperor status` reads
+     /etc/emperor/emperor.ini on an installed system).
 Start-up figures are given as wall time and as CPU time (user + system of the process: for the
 emperor until READY=1, from /proc/PID/stat), which a loaded machine disturbs far less.
 
@@ -178,16 +180,28 @@ def ratio(name, value, base, unit, fmt="{:.3f}"):
 
 
 def status_figure(sock, env, hello):
-    """`emperor status` through the launcher against the hello-world, interleaved, medians of RUNS."""
-    cli, bare = [], []
+    """`emperor status` through the launcher against the hello-world, interleaved, medians of RUNS:
+    with --socket, and as a plain `emperor status` finds its socket on an installed system, from
+    the control key of an emperor.ini (the package's /etc/emperor/emperor.ini, with control set)."""
+    ini = os.path.join(os.path.dirname(sock), "status-emperor.ini")
+    with open(ini, "w") as f:
+        f.write(f"[emperor]\nvassals = /etc/emperor/vassals\ntyrant = true\nlog = /var/log/emperor/emperor.log\n"
+                f"control = {sock}\n")
+    cli, conf, bare = [], [], []
     for _ in range(RUNS):
         bare.append(timed(hello, env))
         cli.append(timed([LAUNCHER, "status", "--socket", sock], env))
-    print(f"status runs: {' '.join(f'{x:.3f}' for x, _ in cli)}; hello: {' '.join(f'{x:.3f}' for x, _ in bare)}")
+        conf.append(timed([LAUNCHER, "status", "--config", ini], env))
+    print(f"status runs: {' '.join(f'{x:.3f}' for x, _ in cli)}; with --config: {' '.join(f'{x:.3f}' for x, _ in conf)}; "
+          f"hello: {' '.join(f'{x:.3f}' for x, _ in bare)}")
     ratio(f"emperor status ({VASSALS} vassals, median)", statistics.median(x for x, _ in cli),
           statistics.median(x for x, _ in bare), "s")
     ratio(f"emperor status ({VASSALS} vassals), CPU (median)", statistics.median(c for _, c in cli),
           statistics.median(c for _, c in bare), "s")
+    ratio(f"emperor status --config emperor.ini ({VASSALS} vassals, median)", statistics.median(x for x, _ in conf),
+          statistics.median(x for x, _ in bare), "s")
+    ratio(f"emperor status --config emperor.ini ({VASSALS} vassals), CPU (median)",
+          statistics.median(c for _, c in conf), statistics.median(c for _, c in bare), "s")
 
 
 def main():
