@@ -53,6 +53,9 @@ final class ControlCommands {
                 description = "the emperor.ini whose 'control' key names the socket (default /etc/emperor/emperor.ini when it exists)")
         Path config;
 
+        /** The emperor.ini whose control key {@link ControlKey} read without the full parser; null otherwise. */
+        Path quickFrom;
+
         Path resolve() throws UsageException {
             if (socket != null) {
                 return socket;
@@ -65,6 +68,16 @@ final class ControlCommands {
             if (file == null) {
                 return ControlSettings.DEFAULT_SOCKET;
             }
+            Path quick = ControlKey.find(file);
+            if (quick != null) {
+                quickFrom = file;
+                return quick;
+            }
+            return parsed(file);
+        }
+
+        /** The socket of {@code file} by the emperor's own parser; its first error as a usage error. */
+        static Path parsed(Path file) throws UsageException {
             Parsed<EmperorConfig> p = new EmperorConfigParser(Host.name(), System.getenv()).parse(file.toAbsolutePath().normalize());
             if (!p.isOk()) {
                 throw new UsageException("cannot find the control socket in " + file + ": " + p.errors().get(0)
@@ -97,7 +110,23 @@ final class ControlCommands {
             System.err.println("emperor: " + e.getMessage());
             return USAGE;
         }
-        try (ControlClient client = ControlClient.connect(socket)) {
+        ControlClient client;
+        try {
+            client = ControlClient.connect(socket);
+        } catch (IOException e) {
+            if (target.quickFrom != null) {
+                // Read without the full parser (ControlKey): an emperor.ini with errors says so, as before.
+                try {
+                    Target.parsed(target.quickFrom);
+                } catch (UsageException u) {
+                    System.err.println("emperor: " + u.getMessage());
+                    return USAGE;
+                }
+            }
+            System.err.println("emperor: " + e.getMessage());
+            return UNREACHABLE;
+        }
+        try (client) {
             client.send(request);
             Map<String, Object> answer;
             while ((answer = client.next()) != null) {
