@@ -234,6 +234,15 @@ class FastArgsTest {
             assertTrue(!c.contains("$$Lambda") && !c.contains("LambdaForm$"), "the client path linked a lambda: " + c);
         }
 
+        // A plain `emperor status` finds its socket in emperor.ini: read without the full parser.
+        Path ini = Files.writeString(tmp.resolve("emperor.ini"), "[emperor]\nvassals = /etc/emperor/vassals\ntyrant = true\n"
+                + "control = " + fakeEmperor(BUSY_ANSWER) + "\n");
+        Child config = child(List.of(buildHelper()), "status", "--config", ini.toString());
+        assertEquals(0, config.exit(), config.stdout());
+        assertTrue(config.stdout().contains("2 vassals: 1 backoff, 1 running."), config.stdout());
+        assertNoneFrom(config.loaded(), "io.emperor.config.EmperorConfigParser", "java.util.regex.", "java.util.stream.",
+                "java.lang.invoke.LambdaMetafactory", "sun.nio.ch.");
+
         Child unreachable = child(List.of(buildHelper()), "stop", "api", "--socket", tmp.resolve("none.sock").toString());
         assertEquals(ControlCommands.UNREACHABLE, unreachable.exit());
         assertNoneFrom(unreachable.loaded(), "picocli.", "jnr.", "com.kenai.jffi.", "ch.qos.logback.", "org.slf4j.",
