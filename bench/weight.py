@@ -10,7 +10,9 @@ and the same JVM flags, in the same run:
   2. 100 idle vassals (`sleep infinity`), from 15 s after the last spawn: the emperor's RSS, context switches per second (every
      thread of /proc/PID/task, voluntary + nonvoluntary) and CPU (utime + stime of /proc/PID/stat)
      over IDLE seconds, against a JVM that only sleeps, measured side by side over the same window.
-  3. `emperor status` against that emperor, start to exit, against the hello-world.
+  3. `emperor status` against that emperor, start to exit, against the hello-world: with --socket,
+     and with --config of an emperor.ini that names the socket (as a plain `emperor status` reads
+     /etc/emperor/emperor.ini on an installed system).
 Start-up figures are given as wall time and as CPU time (user + system of the process: for the
 emperor until READY=1, from /proc/PID/stat), which a loaded machine disturbs far less.
 
@@ -18,9 +20,10 @@ Idle CPU is the sum of every thread's run time in /proc/PID/task/*/schedstat (na
 10 ms ticks of /proc/PID/stat are too coarse for a few milliseconds), with the threads that ran
 listed.
 
-The java and flags are the launcher's own: this script points JAVA_HOME at a wrapper that
-records the arguments the launcher passes and execs the real java (same pid). The baseline
-gets the same flags minus the emperor's own (-D..., the class-data archive's, --enable-native-access).
+The java and flags are the launcher's own: this script first points JAVA_HOME at a wrapper that
+records the arguments the launcher passes (once, for `--version`), then measures with JAVA_HOME
+the real java's home. The baseline gets the same flags minus the emperor's own (-D..., the
+class-data archive's, --enable-native-access).
 
 The class-data archives are built first, as the package's postinst builds them: the same command,
 packaging/emperor-archive (/usr/lib/emperor/emperor-archive), through the same launcher and
@@ -29,6 +32,7 @@ wrapper, into a temporary EMPEROR_ARCHIVE_DIR; ARCHIVE=0 measures without them.
 Usage, from the repository root, after `mvn -B -q package -DskipTests`:
     EMPEROR_BUILD_DIR=$PWD/target python3 bench/weight.py   # IDLE=60 s, RUNS=7 (about 110 s in all)
     IDLE=30 RUNS=5 VASSALS=100 python3 bench/weight.py
+    STATUS_ONLY=1 RUNS=15 python3 bench/weight.py   # only `emperor status` against the hello-world (~20 s)
     JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 python3 bench/weight.py   # another java
 EMPEROR_BUILD_DIR (absolute; default: the repository's target/) selects the build the launcher runs;
 JAVA_HOME another java.
@@ -45,6 +49,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAUNCHER = os.environ.get("EMPEROR_LAUNCHER", os.path.join(ROOT, "packaging", "emperor"))
 IDLE = float(os.environ.get("IDLE", "60"))
+STATUS_ONLY = os.environ.get("STATUS_ONLY", "") not in ("", "0")
 RUNS = int(os.environ.get("RUNS", "7"))
 VASSALS = int(os.environ.get("VASSALS", "100"))
 TICK = os.sysconf("SC_CLK_TCK")
@@ -71,7 +76,8 @@ def wrapper_home(tmp, java):
 
 def baseline_flags(record):
     args = open(record).read().split("\0")[:-1]
-    flags = args[:args.index("-jar")]
+    # `run` is -jar JAR, a client command -cp JAR io.emperor.cli.Main (packaging/emperor)
+    flags = args[:args.index("-jar") if "-jar" in args else args.index("-cp")]
     return [a for a in flags if not a.startswith(("-D", "-XX:SharedArchiveFile", "-XX:AOTCache", "-Xlog:cds", "-Xlog:aot",
                                                   "--enable-native-access"))]
 
@@ -174,6 +180,31 @@ def ratio(name, value, base, unit, fmt="{:.3f}"):
     print(f"{name}: {fmt.format(value)} {unit}; baseline {fmt.format(base)} {unit}; ratio {r:.2f}")
 
 
+def status_figure(sock, env, hello):
+    """`emperor status` through the launcher against the hello-world, interleaved, medians of RUNS:
+    with --socket, and as a plain `emperor status` finds its socket on an installed system, from
+    the control key of an emperor.ini (the package's /etc/emperor/emperor.ini, with control set)."""
+    ini = os.path.join(os.path.dirname(sock), "status-emperor.ini")
+    with open(ini, "w") as f:
+        f.write(f"[emperor]\nvassals = /etc/emperor/vassals\ntyrant = true\nlog = /var/log/emperor/emperor.log\n"
+                f"control = {sock}\n")
+    cli, conf, bare = [], [], []
+    for _ in range(RUNS):
+        bare.append(timed(hello, env))
+        cli.append(timed([LAUNCHER, "status", "--socket", sock], env))
+        conf.append(timed([LAUNCHER, "status", "--config", ini], env))
+    print(f"status runs: {' '.join(f'{x:.3f}' for x, _ in cli)}; with --config: {' '.join(f'{x:.3f}' for x, _ in conf)}; "
+          f"hello: {' '.join(f'{x:.3f}' for x, _ in bare)}")
+    ratio(f"emperor status ({VASSALS} vassals, median)", statistics.median(x for x, _ in cli),
+          statistics.median(x for x, _ in bare), "s")
+    ratio(f"emperor status ({VASSALS} vassals), CPU (median)", statistics.median(c for _, c in cli),
+          statistics.median(c for _, c in bare), "s")
+    ratio(f"emperor status --config emperor.ini ({VASSALS} vassals, median)", statistics.median(x for x, _ in conf),
+          statistics.median(x for x, _ in bare), "s")
+    ratio(f"emperor status --config emperor.ini ({VASSALS} vassals), CPU (median)",
+          statistics.median(c for _, c in conf), statistics.median(c for _, c in bare), "s")
+
+
 def main():
     java = real_java()
     tmp = tempfile.mkdtemp(prefix="emperor-weight-")
@@ -182,6 +213,13 @@ def main():
     env.setdefault("EMPEROR_BUILD_DIR", os.path.join(ROOT, "target"))
     env.pop("NOTIFY_SOCKET", None)
     env.pop("EMPEROR_CONTROL", None)
+    # The launcher's flags, recorded once through the wrapper (a client command; `run` gets the
+    # same ones). Everything measured then runs the real java: the wrapper, a shell that records
+    # and execs, would be charged to the emperor and not to the hello-world.
+    env["EMPEROR_ARCHIVE_DIR"] = os.path.join(tmp, "no-archive")
+    subprocess.run([LAUNCHER, "--version"], env=env, check=True, stdout=subprocess.DEVNULL)
+    base = baseline_flags(record)
+    env["JAVA_HOME"] = os.path.dirname(os.path.dirname(java))
     if os.environ.get("ARCHIVE", "1") != "0":
         env["EMPEROR_ARCHIVE_DIR"] = os.path.join(tmp, "archive")
         archive = [os.environ.get("EMPEROR_ARCHIVE_SCRIPT", os.path.join(os.path.dirname(LAUNCHER), "emperor-archive"))]
@@ -190,10 +228,7 @@ def main():
         print(f"archives: {' '.join(archive)} (as postinst), {time.monotonic() - t0:.1f} s: "
               + " ".join(sorted(os.listdir(env["EMPEROR_ARCHIVE_DIR"]))))
     else:
-        env["EMPEROR_ARCHIVE_DIR"] = os.path.join(tmp, "no-archive")
         print("archives: none (ARCHIVE=0)")
-    subprocess.run([LAUNCHER, "--version"], env=env, check=True, stdout=subprocess.DEVNULL)
-    base = baseline_flags(record)
     with open(os.path.join(tmp, "Hello.java"), "w") as f:
         f.write('public class Hello { public static void main(String[] a) throws Exception {'
                 ' if (a.length > 0) Thread.sleep(Long.parseLong(a[0])); else System.out.println("hello"); } }')
@@ -201,21 +236,23 @@ def main():
                    check=True)
     hello = [java, *base, "-cp", tmp, "Hello"]
     print(f"java: {java}")
-    print(f"launcher's command: {' '.join(open(record).read().split(chr(0))[:-1])}")
+    print(f"launcher's command (recorded without archives): {' '.join(open(record).read().split(chr(0))[:-1])}")
     print(f"baseline: {' '.join(hello)}")
     print(f"load: {open('/proc/loadavg').read().strip()}")
 
     # 1. start -> READY=1, interleaved with the hello-world. Wall time, and CPU time (user +
     # system), which a loaded machine disturbs far less.
-    ready, bare = [], []
-    for _ in range(RUNS):
-        bare.append(timed(hello, env))
-        ready.append(start_to_ready(tmp, env))
-    print(f"launcher's command for run: {' '.join(open(record).read().split(chr(0))[:-1])}")
-    print(f"start -> READY=1 runs: {' '.join(f'{x:.3f}' for x, _ in ready)}; hello: {' '.join(f'{x:.3f}' for x, _ in bare)}")
-    ratio("start -> READY=1 (median)", statistics.median(x for x, _ in ready), statistics.median(x for x, _ in bare), "s")
-    ratio("start -> READY=1, CPU (median)", statistics.median(c for _, c in ready), statistics.median(c for _, c in bare),
-          "s")
+    if not STATUS_ONLY:
+        ready, bare = [], []
+        for _ in range(RUNS):
+            bare.append(timed(hello, env))
+            ready.append(start_to_ready(tmp, env))
+        print(f"start -> READY=1 runs: {' '.join(f'{x:.3f}' for x, _ in ready)}; "
+              f"hello: {' '.join(f'{x:.3f}' for x, _ in bare)}")
+        ratio("start -> READY=1 (median)", statistics.median(x for x, _ in ready),
+              statistics.median(x for x, _ in bare), "s")
+        ratio("start -> READY=1, CPU (median)", statistics.median(c for _, c in ready),
+              statistics.median(c for _, c in bare), "s")
 
     # 2. 100 idle vassals, and a sleeping JVM beside them.
     vdir = os.path.join(tmp, "vassals")
@@ -232,6 +269,12 @@ def main():
                 f.write("[vassal]\nexec = /bin/sleep infinity\nstop-timeout = 2\n")
             os.rename(stage, os.path.join(vdir, f"v{i}.ini"))
         wait_for(f"{VASSALS} spawned", lambda: open(log).read().count(": spawned ") >= VASSALS)
+        if STATUS_ONLY:
+            # Only the client's figure: its first answer warms the emperor's side, as the idle
+            # window does in a full run.
+            time.sleep(2)
+            timed([LAUNCHER, "status", "--socket", sock], env)
+            return status_figure(sock, env, hello)
         # Let the start's work settle (compilation, the collections after it, and the one
         # malloc_trim 10 s after the vassal counts last changed, docs/threads.md).
         time.sleep(15)
@@ -251,15 +294,7 @@ def main():
         print(f"threads: emperor {threads(emp.pid)}, baseline {threads(sleeper.pid)}")
 
         # 3. the CLI against it.
-        cli, bare = [], []
-        for _ in range(RUNS):
-            bare.append(timed(hello, env))
-            cli.append(timed([LAUNCHER, "status", "--socket", sock], env))
-        print(f"status runs: {' '.join(f'{x:.3f}' for x, _ in cli)}; hello: {' '.join(f'{x:.3f}' for x, _ in bare)}")
-        ratio(f"emperor status ({VASSALS} vassals, median)", statistics.median(x for x, _ in cli),
-              statistics.median(x for x, _ in bare), "s")
-        ratio(f"emperor status ({VASSALS} vassals), CPU (median)", statistics.median(c for _, c in cli),
-              statistics.median(c for _, c in bare), "s")
+        status_figure(sock, env, hello)
     finally:
         sleeper.kill()
         emp.terminate()

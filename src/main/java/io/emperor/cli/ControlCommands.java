@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -54,6 +53,9 @@ final class ControlCommands {
                 description = "the emperor.ini whose 'control' key names the socket (default /etc/emperor/emperor.ini when it exists)")
         Path config;
 
+        /** The emperor.ini whose control key {@link ControlKey} read without the full parser; null otherwise. */
+        Path quickFrom;
+
         Path resolve() throws UsageException {
             if (socket != null) {
                 return socket;
@@ -66,6 +68,16 @@ final class ControlCommands {
             if (file == null) {
                 return ControlSettings.DEFAULT_SOCKET;
             }
+            Path quick = ControlKey.find(file);
+            if (quick != null) {
+                quickFrom = file;
+                return quick;
+            }
+            return parsed(file);
+        }
+
+        /** The socket of {@code file} by the emperor's own parser; its first error as a usage error. */
+        static Path parsed(Path file) throws UsageException {
             Parsed<EmperorConfig> p = new EmperorConfigParser(Host.name(), System.getenv()).parse(file.toAbsolutePath().normalize());
             if (!p.isOk()) {
                 throw new UsageException("cannot find the control socket in " + file + ": " + p.errors().get(0)
@@ -98,7 +110,23 @@ final class ControlCommands {
             System.err.println("emperor: " + e.getMessage());
             return USAGE;
         }
-        try (ControlClient client = ControlClient.connect(socket)) {
+        ControlClient client;
+        try {
+            client = ControlClient.connect(socket);
+        } catch (IOException e) {
+            if (target.quickFrom != null) {
+                // Read without the full parser (ControlKey): an emperor.ini with errors says so, as before.
+                try {
+                    Target.parsed(target.quickFrom);
+                } catch (UsageException u) {
+                    System.err.println("emperor: " + u.getMessage());
+                    return USAGE;
+                }
+            }
+            System.err.println("emperor: " + e.getMessage());
+            return UNREACHABLE;
+        }
+        try (client) {
             client.send(request);
             Map<String, Object> answer;
             while ((answer = client.next()) != null) {
@@ -231,6 +259,9 @@ final class ControlCommands {
                 width[i] = Math.max(width[i], r[i].length());
             }
         }
+        // All of it written at once: System.out flushes at every println, a write(2) per line.
+        String nl = System.lineSeparator();
+        StringBuilder text = new StringBuilder(rows.size() * 80);
         for (String[] r : rows) {
             StringBuilder sb = new StringBuilder();
             for (int i = 0; i < r.length; i++) {
@@ -239,10 +270,10 @@ final class ControlCommands {
                     sb.append(" ".repeat(width[i] - r[i].length() + 2));
                 }
             }
-            out.println(sb.toString().stripTrailing());
+            text.append(sb.toString().stripTrailing()).append(nl);
         }
         for (String p : problems) {
-            out.println(p);
+            text.append(p).append(nl);
         }
         StringBuilder summary = new StringBuilder();
         summary.append(vassals.size()).append(vassals.size() == 1 ? " vassal" : " vassals");
@@ -254,7 +285,8 @@ final class ControlCommands {
             }
             summary.append(String.join(", ", parts));
         }
-        out.println(summary.append('.'));
+        out.print(text.append(summary).append('.').append(nl));
+        out.flush();
     }
 
     private static double number(Object o) {
@@ -265,18 +297,26 @@ final class ControlCommands {
         return o instanceof Number n ? n.longValue() : fallback;
     }
 
-    /** {@code 42s}, {@code 12m03s}, {@code 3h12m}, {@code 5d03h}. */
+    /**
+     * {@code 42s}, {@code 12m03s}, {@code 3h12m}, {@code 5d03h}. Not with String.format: its first
+     * call (every vassal up for a minute) loads the Formatter, a regular expression, the first
+     * lambda of the client and the locale data, more than the rest of the table (docs/performance.md).
+     */
     static String duration(long seconds) {
         if (seconds < 60) {
             return seconds + "s";
         }
         if (seconds < 3600) {
-            return String.format(Locale.ROOT, "%dm%02ds", seconds / 60, seconds % 60);
+            return seconds / 60 + "m" + twoDigits(seconds % 60) + "s";
         }
         if (seconds < 86400) {
-            return String.format(Locale.ROOT, "%dh%02dm", seconds / 3600, seconds % 3600 / 60);
+            return seconds / 3600 + "h" + twoDigits(seconds % 3600 / 60) + "m";
         }
-        return String.format(Locale.ROOT, "%dd%02dh", seconds / 86400, seconds % 86400 / 3600);
+        return seconds / 86400 + "d" + twoDigits(seconds % 86400 / 3600) + "h";
+    }
+
+    private static String twoDigits(long n) {
+        return n < 10 ? "0" + n : Long.toString(n);
     }
 
     /** start, stop, restart, reload: one line per vassal; waits until each arrived unless --no-block. */

@@ -34,6 +34,12 @@ public final class Main implements Runnable {
         // anything unusual, is picocli's.
         java.util.OptionalInt fast = FastArgs.run(args);
         int code = fast.isPresent() ? fast.getAsInt() : new CommandLine(new Main()).execute(args);
+        if (code == 0 && fast.isPresent() && !args[0].equals("run")) {
+            // A client command that succeeded ends as main returns (it started no thread): from
+            // JDK 21 on, System.exit first sets up System.Logger to log the exit ("java.lang.Runtime"
+            // at DEBUG), a ServiceLoader and the client's first method handles (docs/performance.md).
+            return;
+        }
         System.exit(code);
     }
 

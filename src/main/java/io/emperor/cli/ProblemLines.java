@@ -39,7 +39,8 @@ final class ProblemLines {
             }
             if (sb != null) {
                 if (control) {
-                    sb.append(String.format(java.util.Locale.ROOT, "\\x%02x", (int) c));
+                    // By hand, not String.format (its first call costs the client more than the table).
+                    sb.append("\\x").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 0xf, 16));
                 } else {
                     sb.append(c);
                 }

@@ -1,31 +1,31 @@
 package io.emperor.control;
 
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 
 /**
  * The CLI's side of the control socket: one JSON request per line out, one JSON answer per line in.
- * It blocks, which the CLI may do, so the JDK's own unix-domain {@link SocketChannel} (Java 16+) is
- * enough here; no peer credentials are needed on this side.
+ * It blocks, which the CLI may do; no peer credentials are needed on this side. The connection is a
+ * {@link ClientSocket}: through {@code libemperor-client.so} when the launcher's library is there,
+ * else the JDK's unix-domain {@code SocketChannel} (docs/performance.md, "Weight").
  */
 public final class ControlClient implements AutoCloseable {
     private final Path path;
-    private final SocketChannel channel;
+    private final ClientSocket socket;
     private final InputStream in;
+    /** What was read and not yet returned: {@code buf[start..end)}. */
+    private final byte[] buf = new byte[8192];
+    private int start;
+    private int end;
 
-    private ControlClient(Path path, SocketChannel channel) {
+    private ControlClient(Path path, ClientSocket socket) {
         this.path = path;
-        this.channel = channel;
-        this.in = new BufferedInputStream(Channels.newInputStream(channel));
+        this.socket = socket;
+        this.in = socket.in();
     }
 
     /**
@@ -35,7 +35,16 @@ public final class ControlClient implements AutoCloseable {
      */
     public static ControlClient connect(Path socket) throws IOException {
         try {
-            return new ControlClient(socket, SocketChannel.open(UnixDomainSocketAddress.of(socket)));
+            return new ControlClient(socket, ClientSocket.connect(socket));
+        } catch (IOException e) {
+            throw explain(socket, e);
+        }
+    }
+
+    /** {@link #connect(Path)} through the given transport: {@code jdk} the JDK's channel, else the library (loaded). */
+    static ControlClient connect(Path socket, boolean jdk) throws IOException {
+        try {
+            return new ControlClient(socket, jdk ? JdkClientSocket.connect(socket) : NativeClientSocket.connect(socket));
         } catch (IOException e) {
             throw explain(socket, e);
         }
@@ -47,23 +56,15 @@ public final class ControlClient implements AutoCloseable {
     }
 
     public void send(Map<String, Object> request) throws IOException {
-        ByteBuffer line = ByteBuffer.wrap((Json.write(request) + "\n").getBytes(StandardCharsets.UTF_8));
-        while (line.hasRemaining()) {
-            channel.write(line);
-        }
+        socket.write((Json.write(request) + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
     /** The next answer line, parsed; null at EOF. Blocks (the CLI is allowed to block). */
     public Map<String, Object> next() throws IOException {
-        ByteArrayOutputStream line = new ByteArrayOutputStream();
-        int b;
-        while ((b = in.read()) >= 0 && b != '\n') {
-            line.write(b);
-        }
-        if (b < 0 && line.size() == 0) {
+        String text = readLine();
+        if (text == null) {
             return null;
         }
-        String text = line.toString(StandardCharsets.UTF_8);
         try {
             return Json.parseObject(text);
         } catch (Json.ParseException e) {
@@ -72,12 +73,44 @@ public final class ControlClient implements AutoCloseable {
         }
     }
 
+    /**
+     * The next line without its newline (UTF-8); at EOF what is left of one, or null when nothing
+     * is. Read a buffer at a time, not a byte per call (a status answer of 100 vassals is ~40 KB).
+     */
+    private String readLine() throws IOException {
+        ByteArrayOutputStream line = null;
+        while (true) {
+            for (int i = start; i < end; i++) {
+                if (buf[i] == '\n') {
+                    String text;
+                    if (line == null) {
+                        text = new String(buf, start, i - start, StandardCharsets.UTF_8);
+                    } else {
+                        line.write(buf, start, i - start);
+                        text = line.toString(StandardCharsets.UTF_8);
+                    }
+                    start = i + 1;
+                    return text;
+                }
+            }
+            if (start < end) {
+                if (line == null) {
+                    line = new ByteArrayOutputStream(4 * buf.length);
+                }
+                line.write(buf, start, end - start);
+            }
+            start = 0;
+            end = 0;
+            int n = in.read(buf, 0, buf.length);
+            if (n < 0) {
+                return line == null || line.size() == 0 ? null : line.toString(StandardCharsets.UTF_8);
+            }
+            end = n;
+        }
+    }
+
     @Override
     public void close() {
-        try {
-            channel.close();
-        } catch (IOException e) {
-            // closing a socket we only read from and wrote to: nothing to report to the user
-        }
+        socket.close();
     }
 }

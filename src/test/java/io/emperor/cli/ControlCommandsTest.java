@@ -75,6 +75,13 @@ class ControlCommandsTest {
         assertEquals("1m00s", ControlCommands.duration(60));
         assertEquals("2h03m", ControlCommands.duration(7384));
         assertEquals("5d03h", ControlCommands.duration(5 * 86400 + 3 * 3600 + 59));
+        // Formatted by hand (no String.format on the client's path): the same as "%dm%02ds" and its kin.
+        for (long s : new long[] {61, 599, 600, 3599, 3600, 3660, 36000, 86399, 86400, 90000, 864000, 100 * 86400 + 7}) {
+            String expected = s < 3600 ? String.format("%dm%02ds", s / 60, s % 60)
+                    : s < 86400 ? String.format("%dh%02dm", s / 3600, s % 3600 / 60)
+                    : String.format("%dd%02dh", s / 86400, s % 86400 / 3600);
+            assertEquals(expected, ControlCommands.duration(s), Long.toString(s));
+        }
     }
 
     @Test

@@ -136,7 +136,13 @@ class FastArgsTest {
 
     /** A control socket that answers one status request with an empty emperor. */
     Path fakeEmperor() throws IOException {
-        Path sock = tmp.resolve("control.sock");
+        return fakeEmperor("{\"ok\":true,\"vassals\":[]}");
+    }
+
+    /** A control socket that answers one request with {@code answer} (one line of JSON). */
+    Path fakeEmperor(String answer) throws IOException {
+        Path sock = Files.createTempFile(tmp, "control", ".sock");
+        Files.delete(sock);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(sock));
         Thread t = new Thread(() -> {
@@ -145,7 +151,10 @@ class FastArgsTest {
                 while (c.read(in) > 0 && in.get(in.position() - 1) != '\n') {
                     // until the request's newline
                 }
-                c.write(ByteBuffer.wrap("{\"ok\":true,\"vassals\":[]}\n".getBytes(StandardCharsets.UTF_8)));
+                ByteBuffer out = ByteBuffer.wrap((answer + "\n").getBytes(StandardCharsets.UTF_8));
+                while (out.hasRemaining()) {
+                    c.write(out);
+                }
             } catch (IOException e) {
                 // the client's test fails on its own
             }
@@ -159,10 +168,16 @@ class FastArgsTest {
 
     /** Main in a JVM of its own that logs every class it loads. */
     Child child(String... args) throws Exception {
+        return child(List.of(), args);
+    }
+
+    /** Main in a JVM of its own, with the JVM flags {@code flags}, that logs every class it loads. */
+    Child child(List<String> flags, String... args) throws Exception {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xshare:auto",
-                "-Xlog:class+load=info:file=" + tmp.resolve("classes.txt"), "-cp", System.getProperty("java.class.path"),
-                Main.class.getName()));
+                "-Xlog:class+load=info:file=" + tmp.resolve("classes.txt")));
+        cmd.addAll(flags);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment().remove("EMPEROR_CONTROL");
@@ -182,17 +197,77 @@ class FastArgsTest {
         }
     }
 
+    /** The launcher's -Demperor.helper: the build's helper, beside which the build's libemperor-client.so is. */
+    static String buildHelper() {
+        return "-Demperor.helper=" + Path.of(System.getProperty("emperor.buildDir", "target"), "emperor-exec").toAbsolutePath();
+    }
+
+    /**
+     * An answer with what a real table meets: a vassal up for an hour (its uptime formatted), a
+     * backoff, a last problem with a control character (escaped), a waiting line.
+     */
+    static final String BUSY_ANSWER = "{\"ok\":true,\"emperor\":{\"started_at\":1796569970.935,\"loop_lag\":0.000193408},"
+            + "\"vassals\":[{\"name\":\"api\",\"state\":\"running\",\"pid\":4242,\"uid\":33,\"uptime\":3725.125,"
+            + "\"restarts\":2,\"last_exit\":\"status=1\",\"last_problem\":\"exit\\u001b[2J\",\"last_problem_since\":1796569970.5},"
+            + "{\"name\":\"worker\",\"state\":\"backoff\",\"pid\":null,\"uid\":33,\"backoff\":12.5,\"restarts\":7,"
+            + "\"last_exit\":\"signal=KILL\",\"waiting_for\":\"db\"}]}";
+
+    /**
+     * With the library (the launcher names the helper's directory): the client's connection goes
+     * through libemperor-client.so, and no SocketChannel, no UnixDomainSockets (whose SecureRandom
+     * loads the security providers), no lambda or method handle, no Formatter is loaded, even for
+     * a table of vassals up for an hour.
+     */
     @Test
     void aClientCommandLoadsNoPicocliJnrOrLogbackClass() throws Exception {
-        Child ok = child("status", "--socket", fakeEmperor().toString());
+        Child ok = child(List.of(buildHelper()), "status", "--socket", fakeEmperor(BUSY_ANSWER).toString());
         assertEquals(0, ok.exit(), ok.stdout());
-        assertTrue(ok.stdout().contains("0 vassals."), ok.stdout());
-        assertTrue(ok.loaded().contains("io.emperor.control.ControlClient"), "the log lists our classes");
-        assertNoneFrom(ok.loaded(), "picocli.", "jnr.", "com.kenai.jffi.", "ch.qos.logback.", "org.slf4j.");
+        assertTrue(ok.stdout().contains("2 vassals: 1 backoff, 1 running."), ok.stdout());
+        assertTrue(ok.stdout().contains("api     running  4242  33   1h02m"), ok.stdout());
+        assertTrue(ok.stdout().contains("api: exit\\x1b[2J (since "), ok.stdout());
+        assertTrue(ok.loaded().contains("io.emperor.control.NativeClientSocket"), "the log lists our classes");
+        assertNoneFrom(ok.loaded(), "picocli.", "jnr.", "com.kenai.jffi.", "ch.qos.logback.", "org.slf4j.",
+                "io.emperor.control.JdkClientSocket", "java.nio.channels.SocketChannel", "sun.nio.ch.",
+                "java.security.SecureRandom", "sun.security.provider.", "java.util.ServiceLoader",
+                "java.util.Formatter", "java.util.regex.", "java.lang.invoke.LambdaMetafactory");
+        for (String c : ok.loaded()) {
+            assertTrue(!c.contains("$$Lambda") && !c.contains("LambdaForm$"), "the client path linked a lambda: " + c);
+        }
 
-        Child unreachable = child("stop", "api", "--socket", tmp.resolve("none.sock").toString());
+        // A plain `emperor status` finds its socket in emperor.ini: read without the full parser.
+        Path ini = Files.writeString(tmp.resolve("emperor.ini"), "[emperor]\nvassals = /etc/emperor/vassals\ntyrant = true\n"
+                + "control = " + fakeEmperor(BUSY_ANSWER) + "\n");
+        Child config = child(List.of(buildHelper()), "status", "--config", ini.toString());
+        assertEquals(0, config.exit(), config.stdout());
+        assertTrue(config.stdout().contains("2 vassals: 1 backoff, 1 running."), config.stdout());
+        assertNoneFrom(config.loaded(), "io.emperor.config.EmperorConfigParser", "java.util.regex.", "java.util.stream.",
+                "java.lang.invoke.LambdaMetafactory", "sun.nio.ch.");
+
+        Child unreachable = child(List.of(buildHelper()), "stop", "api", "--socket", tmp.resolve("none.sock").toString());
         assertEquals(ControlCommands.UNREACHABLE, unreachable.exit());
-        assertNoneFrom(unreachable.loaded(), "picocli.", "jnr.", "com.kenai.jffi.", "ch.qos.logback.", "org.slf4j.");
+        assertNoneFrom(unreachable.loaded(), "picocli.", "jnr.", "com.kenai.jffi.", "ch.qos.logback.", "org.slf4j.",
+                "sun.nio.ch.UnixDomainSockets");
+    }
+
+    /**
+     * Without the library (no -Demperor.helper: a by-hand java -jar run; or a helper directory
+     * without it, or with a library of another build) the client goes through the JDK's channel,
+     * with the same result.
+     */
+    @Test
+    void withoutTheLibraryTheClientUsesTheJdk() throws Exception {
+        Path other = Files.createDirectories(tmp.resolve("other-build"));
+        Files.copy(Path.of(System.getProperty("emperor.buildDir", "target"), "libemperor-signal.so"),
+                other.resolve("libemperor-client.so"));
+        for (List<String> flags : List.of(List.<String>of(), List.of("-Demperor.helper=" + tmp.resolve("none/emperor-exec")),
+                List.of("-Demperor.helper=" + other.resolve("emperor-exec")))) {
+            Child ok = child(flags, "status", "--socket", fakeEmperor(BUSY_ANSWER).toString());
+            assertEquals(0, ok.exit(), flags + ": " + ok.stdout());
+            assertTrue(ok.stdout().contains("2 vassals: 1 backoff, 1 running."), ok.stdout());
+            assertTrue(ok.loaded().contains("io.emperor.control.JdkClientSocket"), flags + ": through the JDK");
+            assertTrue(ok.loaded().contains("sun.nio.ch.UnixDomainSockets"), flags + ": through the JDK");
+            assertNoneFrom(ok.loaded(), "picocli.", "jnr.", "com.kenai.jffi.", "ch.qos.logback.", "org.slf4j.");
+        }
     }
 
     @Test

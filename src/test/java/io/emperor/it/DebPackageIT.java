@@ -118,7 +118,8 @@ class DebPackageIT {
 
     static void checkFilesUserAndDirectories() throws IOException {
         String[] pathsAndModes = {"/usr/bin/emperor", "rwxr-xr-x", "/usr/lib/emperor/emperor-exec", "rwxr-xr-x",
-                "/usr/lib/emperor/libemperor-signal.so", "rw-r--r--", "/usr/share/emperor/emperor.jar", "rw-r--r--",
+                "/usr/lib/emperor/libemperor-signal.so", "rw-r--r--", "/usr/lib/emperor/libemperor-client.so", "rw-r--r--",
+                "/usr/share/emperor/emperor.jar", "rw-r--r--",
                 "/usr/lib/emperor/emperor-archive", "rwxr-xr-x",
                 "/etc/emperor/emperor.ini", "rw-r--r--", "/etc/emperor/vassals/README", "rw-r--r--",
                 UNIT.toString(), "rw-r--r--", "/etc/logrotate.d/emperor", "rw-r--r--",
@@ -264,6 +265,13 @@ class DebPackageIT {
                 Result all = TyrantSupport.run("/usr/bin/emperor", "status");
                 assertEquals(0, all.exit(), all.output());
                 assertTrue(all.output().matches("(?s).*\ndeb-it-app +running +" + vassal.pid() + " .*"), all.output());
+                // The packaged client connects through the package's libemperor-client.so, not the
+                // JDK's SocketChannel, its classes from the archive postinst built.
+                Result traced = TyrantSupport.run("/usr/bin/env", "EMPEROR_JAVA_OPTS=-verbose:class", "/usr/bin/emperor", "status");
+                assertEquals(0, traced.exit(), traced.output());
+                assertTrue(traced.output().contains("io.emperor.control.NativeClientSocket source: shared objects file"),
+                        traced.output());
+                assertFalse(traced.output().contains("sun.nio.ch.UnixDomainSockets"), traced.output());
 
                 Path bad = vassal("deb-it-bad", owner, "[vassal]\nexec = '/bin/true\n");
                 sd.await("STATUS=1 running, 0 backing off, 1 failed"::equals, WAIT);

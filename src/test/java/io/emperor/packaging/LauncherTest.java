@@ -134,7 +134,7 @@ class LauncherTest {
         for (String version : List.of("17.0.15", "21.0.4", "25.0.1")) {
             Path home = fakeJavaHome("jdk-" + version, version);
             List<String> args = run(Map.of("JAVA_HOME", home.toString()), "--version").args();
-            for (String flag : args.subList(0, args.indexOf("-jar"))) {
+            for (String flag : args.subList(0, args.indexOf("-cp"))) {
                 String named = flag.startsWith("-Demperor.helper=") ? "-Demperor.helper="
                         : flag.startsWith("-Djffi.boot.library.path=") ? "-Djffi.boot.library.path=" : flag;
                 assertTrue(guide.contains(named), version + ": install.md does not name " + flag);
@@ -149,7 +149,31 @@ class LauncherTest {
         List<String> args = run(Map.of("JAVA_HOME", home.toString(), "EMPEROR_BUILD_DIR", "/src/target"), "--version").args();
         assertTrue(args.contains("-Demperor.helper=/src/target/emperor-exec"), args.toString());
         assertTrue(args.contains("-Djffi.boot.library.path=/src/target/jni"), args.toString());
-        assertEquals(List.of("-jar", "/src/target/emperor.jar", "--version"), args.subList(args.size() - 3, args.size()));
+        assertEquals(List.of("-cp", "/src/target/emperor.jar", "io.emperor.cli.Main", "--version"),
+                args.subList(args.size() - 4, args.size()));
+    }
+
+    /**
+     * `emperor run` runs the jar (-jar: what ps shows and what a client looks for when it finds no
+     * socket, ClientErrors); a client command names the main class, so that the JVM need not read
+     * the jar's central directory before main (docs/performance.md, "Weight").
+     */
+    @Test
+    void theDaemonRunsTheJarAClientTheMainClass() throws Exception {
+        Path home = fakeJavaHome("jdk17", "17.0.15");
+        List<String> run = run(Map.of("JAVA_HOME", home.toString()), "run", "--vassals", "/v").args();
+        assertEquals(List.of("-jar", "/usr/share/emperor/emperor.jar", "run", "--vassals", "/v"), run.subList(run.size() - 5, run.size()));
+        assertTrue(io.emperor.control.ClientErrors.describe(1, java.util.stream.Stream.concat(
+                java.util.stream.Stream.of("/usr/bin/java"), run.stream()).toList(), null, Map.of(), 0).isPresent(),
+                "a client recognises the daemon's command line");
+        for (String command : List.of("status", "stop", "logs", "check", "--version")) {
+            List<String> args = run(Map.of("JAVA_HOME", home.toString()), command, "x").args();
+            assertEquals(List.of("-cp", "/usr/share/emperor/emperor.jar", "io.emperor.cli.Main", command, "x"),
+                    args.subList(args.size() - 5, args.size()), command);
+            assertTrue(io.emperor.control.ClientErrors.describe(1, java.util.stream.Stream.concat(
+                    java.util.stream.Stream.of("/usr/bin/java"), args.stream()).toList(), null, Map.of(), 0).isEmpty(),
+                    command + ": a client is not an emperor");
+        }
     }
 
     @Test
