@@ -36,10 +36,11 @@
  *   emperor-exec --serve FD PPID
  *     The spawn server (see serve_main at the end): the emperor's loop thread starts it once with
  *     its end of a SOCK_SEQPACKET socketpair on FD. Per request (that argv and the fds to place,
- *     SCM_RIGHTS) it clones with CLONE_PARENT, so the vassal is the emperor's child as with
- *     posix_spawn, and the child runs exactly the steps below on that argv, without an exec of
- *     the helper: one exec per vassal (the program's) instead of two, and no clone of the JVM's
- *     ~2000-fd process per spawn (docs/performance.md, "1000 vassals"). The emperor spawns
+ *     SCM_RIGHTS) one of its threads clones with CLONE_VM|CLONE_VFORK|CLONE_PARENT, so the vassal
+ *     is the emperor's child as with posix_spawn, and the child runs exactly the steps below on
+ *     that argv, without an exec of the helper and without malloc or NSS (struct prepared): one
+ *     exec per vassal (the program's) instead of two, no clone of the JVM's ~2000-fd process and
+ *     no page-table copy per spawn (docs/performance.md, "1000 vassals"). The emperor spawns
  *     through posix_spawn of the helper, as above, whenever the server is not there.
  *
  * Environment and linking. The helper runs privileged (root, or ambient CAP_SETUID) until step
@@ -64,7 +65,8 @@
  *  0. -E: read the vassal's environment and close its fd, before anything else can fail late.
  *  4. rlimits, while still privileged: raising a hard limit needs CAP_SYS_RESOURCE (an admin's
  *     vassal may get more than the emperor has); with -A they wait for step 9b instead.
- *  5. supplementary groups, 6. setresgid: both need CAP_SETGID, so before the uid change.
+ *  5. supplementary groups (-U: initgroups; in a server child setgroups of the list its worker
+ *     looked up with getgrouplist), 6. setresgid: both need CAP_SETGID, so before the uid change.
  *  7. -C: bounding set; PR_CAPBSET_DROP needs CAP_SETPCAP, which a root emperor loses at step 8.
  *  8. setresuid.
  *  9. -C: ambient and capset(all zero): a non-root emperor holding CAP_SETUID keeps its
