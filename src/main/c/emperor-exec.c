@@ -819,9 +819,13 @@ static void reply(int sock, int32_t pid, int32_t err)
  * (as glibc's posix_spawn) the clone copies no page table and takes no copy-on-write fault: a
  * thread is suspended until its child has exec'd or exited, so a child stuck before its exec (a
  * logto FIFO without a reader, a chdir on a hung mount) holds one thread, and the others serve.
- * When the last idle thread takes a request it starts another one first, up to MAX_WORKERS;
- * beyond that a request waits, and the emperor's reply deadline applies. */
-#define MAX_WORKERS 64
+ * When the last idle thread takes a request it starts another one first, up to MAX_WORKERS
+ * (each holds what its children touched: a few pages, and the largest environment); beyond that
+ * a request waits, and the emperor's reply deadline applies. A tenant can hold a thread only
+ * with a vassal of its own stuck between its drop and its exec (the stop of that vassal frees it),
+ * and no clone is ever readable by it: after the drop it is not dumpable, and at the exec it
+ * leaves the server's memory. */
+#define MAX_WORKERS 256
 #define CHILD_STACK (256 * 1024)
 
 struct worker {
