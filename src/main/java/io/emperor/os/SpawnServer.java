@@ -13,10 +13,10 @@ import jnr.ffi.Pointer;
  * The spawn server (issue 13 §4, docs/performance.md "1000 vassals"): {@code emperor-exec --serve}
  * started once, from the loop thread, with one end of a {@code SOCK_SEQPACKET} socketpair. Per
  * spawn the emperor sends it the helper's argv and the fds to place (SCM_RIGHTS, each with its
- * target number); the server clones with {@code CLONE_PARENT}, so the vassal is the emperor's own
- * child, and the child runs the helper's steps on that argv without an exec of the helper; the
- * server answers the pid. This takes the helper's exec and the JVM's clone of a ~2000-fd process
- * off every spawn.
+ * target number); one of the server's threads clones with {@code CLONE_VM|CLONE_VFORK|CLONE_PARENT},
+ * so the vassal is the emperor's own child, and the child answers its own pid, then runs the
+ * helper's steps on that argv without an exec of the helper. This takes the helper's exec, the
+ * JVM's clone of a ~2000-fd process and any page-table copy off every spawn.
  *
  * <p>It is started lazily by the first spawn on the spawning (loop) thread, which lives as long
  * as the emperor: its parent-death signal, and that of every vassal (CLONE_PARENT gives them the
