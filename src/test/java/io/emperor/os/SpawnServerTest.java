@@ -138,6 +138,8 @@ class SpawnServerTest {
         Map<String, String> plain = compareBothWays(false, spec("user", List.of("/bin/sleep", "1000"), user, uid, gid,
                 null, limits));
         assertEquals(2, plain.get("Groups").trim().split("\\s+").length, plain::toString); // its own and the extra one
+        assertEquals(java.util.Set.of(run("id", "-G", user).output().trim().split("\\s+")),
+                java.util.Set.of(plain.get("Groups").trim().split("\\s+")), "the user's groups, as id -G says them");
         assertEquals("0000000000000000", plain.get("CapEff"), plain::toString);
         Path logs = tmp.resolve("logs");
         try {
@@ -278,6 +280,38 @@ class SpawnServerTest {
         try (java.io.InputStream reader = Files.newInputStream(fifo)) {
             assertEquals(Long.toString(ME), awaitProgram(stuck, "sleep").get("PPid"));
         }
+    }
+
+    /**
+     * The same attack by a tenant: its vassal, after the drop, opens its logto, a FIFO of its own
+     * that nobody reads. It holds one of the server's threads; the tenant's next vassal starts
+     * through the same server at once.
+     */
+    @Test
+    void aTenantsVassalStuckAfterItsDropHoldsUpNoOtherSpawn() throws Exception {
+        Assumptions.assumeTrue(isRoot(), "needs root: tyrant mode drops to a tenant");
+        String user = "zst" + (ME % 100000);
+        Ran r = run("/usr/sbin/useradd", "-M", "-U", "-s", "/usr/sbin/nologin", user);
+        assertEquals(0, r.exit(), r.output());
+        createdUsers.add(user);
+        createdGroups.add(user);
+        int uid = Integer.parseInt(run("id", "-u", user).output().trim());
+        int gid = Integer.parseInt(run("id", "-g", user).output().trim());
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+        Path fifo = tmp.resolve("tenant.fifo");
+        assertEquals(0, run("mkfifo", "-m", "0600", fifo.toString()).exit());
+        assertEquals(0, run("chown", user + ":" + user, fifo.toString()).exit());
+        HelperLauncher l = launcher(true);
+        assertTrue(l.startSpawnServer());
+        long server = l.spawnServerPid();
+        long stuck = spawn(l, spec("stuck", List.of("/bin/sleep", "1000"), user, uid, gid, fifo, List.of()));
+        Poll.until(stuck + " waits in its logto open, as " + user, () -> state(stuck) == 'S'
+                && read(Path.of("/proc/" + stuck + "/comm")).trim().equals("emperor-exec")
+                && status(stuck).get("Uid").startsWith(uid + "\t"));
+        long next = spawn(l, spec("next", List.of("/bin/sleep", "1000"), user, uid, gid, null, List.of()));
+        assertEquals(Integer.toString(uid), awaitProgram(next, "sleep").get("Uid").split("\\s+")[0]);
+        assertEquals(server, l.spawnServerPid(), "the same server");
+        assertEquals(List.of(), warnings);
     }
 
     /**
