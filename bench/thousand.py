@@ -24,8 +24,9 @@ a newline to a FIFO and then waits in pause() until it is killed. The bench read
 Each round measures the baseline, the helper loop, the server loop, then the emperor, and prints
 them and the ratios to the baseline; the summary is the median of the rounds' ratios. Each also prints the CPU
 time each way costs, which a busy machine disturbs less than the wall time: the spawning loop's own
-(the bench's, or the emperor's for the burst, from /proc/PID/stat) plus that of the N processes
-until they ran (each one's /proc/PID/schedstat: the helper's part included, it is the same process). Run as root (the emperor as root, as by hand), from the
+(the bench's, or the emperor's for the burst and its spawn server's, from /proc/PID/stat) plus that
+of the N processes until they ran (each one's /proc/PID/schedstat: the helper's part included, it is
+the same process); and the emperor's CPU for the burst by thread (/proc/PID/task/*/stat). Run as root (the emperor as root, as by hand), from the
 repository root after `mvn -B -q package -DskipTests`. Environment:
   ROUNDS=3            rounds
   TYRANT=1            run the emperor with --tyrant (the files owned by nobody, vassals run as nobody)
@@ -270,12 +271,20 @@ def emperor(work, prog, fifo, markers, r):
     try:
         markers.start(prefix)
         cpu0 = emperor_cpu(e.pid)
+        threads0 = thread_cpu(e.pid)
         t0 = time.monotonic()
         for i in range(N):
             os.rename(os.path.join(stage, f"t{i}.ini"), os.path.join(vdir, f"t{i}.ini"))
         t = markers.wait(N, 120) - t0
-        cpu = emperor_cpu(e.pid) - cpu0
+        # The spawn server starts at the first spawn: all of its CPU is the burst's.
+        served = spawn_server_cpu(e.pid)
+        cpu = emperor_cpu(e.pid) - cpu0 + served
+        threads = thread_cpu(e.pid)
         vcpu = markers.cpu()
+        spent = {k: v - threads0.get(k, 0) for k, v in threads.items()}
+        print(f"  emperor's CPU for the burst, by thread: " + ", ".join(
+            f"{k} {v:.2f} s" for k, v in sorted(spent.items(), key=lambda kv: -kv[1]) if v >= 0.01)
+            + f"; its spawn server {served:.2f} s", flush=True)
     finally:
         stop(e)
     return t, cpu, vcpu
@@ -289,6 +298,36 @@ def stop(e):
     except subprocess.TimeoutExpired:
         e.kill()
         e.wait()
+
+
+def thread_cpu(pid):
+    """CPU seconds of each thread of pid, by name (threads of one name summed)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        out[name] = out.get(name, 0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def spawn_server_cpu(pid):
+    """CPU seconds of the emperor's spawn server (its emperor-exec --serve child), 0 if none."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            if len(argv) > 2 and argv[1] == b"--serve" and argv[3] == str(pid).encode():
+                return server_cpu(int(entry))
+        except (OSError, IndexError):
+            continue
+    return 0.0
 
 
 def emperor_cpu(pid):

@@ -36,10 +36,11 @@
  *   emperor-exec --serve FD PPID
  *     The spawn server (see serve_main at the end): the emperor's loop thread starts it once with
  *     its end of a SOCK_SEQPACKET socketpair on FD. Per request (that argv and the fds to place,
- *     SCM_RIGHTS) it clones with CLONE_PARENT, so the vassal is the emperor's child as with
- *     posix_spawn, and the child runs exactly the steps below on that argv, without an exec of
- *     the helper: one exec per vassal (the program's) instead of two, and no clone of the JVM's
- *     ~2000-fd process per spawn (docs/performance.md, "1000 vassals"). The emperor spawns
+ *     SCM_RIGHTS) one of its threads clones with CLONE_VM|CLONE_VFORK|CLONE_PARENT, so the vassal
+ *     is the emperor's child as with posix_spawn, and the child runs exactly the steps below on
+ *     that argv, without an exec of the helper and without malloc or NSS (struct prepared): one
+ *     exec per vassal (the program's) instead of two, no clone of the JVM's ~2000-fd process and
+ *     no page-table copy per spawn (docs/performance.md, "1000 vassals"). The emperor spawns
  *     through posix_spawn of the helper, as above, whenever the server is not there.
  *
  * Environment and linking. The helper runs privileged (root, or ambient CAP_SETUID) until step
@@ -64,7 +65,8 @@
  *  0. -E: read the vassal's environment and close its fd, before anything else can fail late.
  *  4. rlimits, while still privileged: raising a hard limit needs CAP_SYS_RESOURCE (an admin's
  *     vassal may get more than the emperor has); with -A they wait for step 9b instead.
- *  5. supplementary groups, 6. setresgid: both need CAP_SETGID, so before the uid change.
+ *  5. supplementary groups (-U: initgroups; in a server child setgroups of the list its worker
+ *     looked up with getgrouplist), 6. setresgid: both need CAP_SETGID, so before the uid change.
  *  7. -C: bounding set; PR_CAPBSET_DROP needs CAP_SETPCAP, which a root emperor loses at step 8.
  *  8. setresuid.
  *  9. -C: ambient and capset(all zero): a non-root emperor holding CAP_SETUID keeps its
@@ -84,7 +86,6 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -101,6 +102,10 @@
 #include <sys/syscall.h>
 #include <sched.h>
 #include <stdint.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define FAIL_STATUS 127
@@ -110,8 +115,23 @@
 #define MAX_ENV_BYTES (1024 * 1024)
 #define MAX_ENV_ENTRIES 16384
 
-static int report_fd = 2;
+/* Per thread: a server child (a CLONE_VM|CLONE_VFORK clone, below) writes its worker thread's
+ * copy, and that thread is suspended until the child has exec'd or exited. */
+static __thread int report_fd = 2;
 static void exec_path(char **prog, char **env) __attribute__((noreturn));
+
+/* What a child of the spawn server uses instead of malloc and NSS: it shares the server's memory
+ * (CLONE_VM), so it must not take a lock of libc's (malloc's, NSS's) that the server's other
+ * threads use, nor leave memory behind. Its worker thread owns this, reuses it for each of its
+ * children, and fills in the groups (getgrouplist, in the worker) before the clone. NULL in a
+ * helper that was exec'd: that one has its own memory, mallocs and calls initgroups itself. */
+struct prepared {
+    char *env_buf;      /* MAX_ENV_BYTES + 1 */
+    char **env_ptrs;    /* MAX_ENV_ENTRIES + 2: the entries, WATCHDOG_PID, NULL */
+    char watchdog[32];
+    gid_t *groups;      /* NGROUPS_MAX */
+    int ngroups;        /* -1: no -U in the request */
+};
 
 /* write(2) in a loop: no stdio buffer to lose at _exit, and partial writes are finished. */
 static void write_all(int fd, const char *buf, size_t len)
@@ -150,7 +170,15 @@ static void fail(int err, const char *fmt, ...)
     size_t len = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
     if (err != 0) {
         append(msg, &len, cap, ": ");
-        append(msg, &len, cap, strerror(err));
+        /* Not strerror: it may translate (a lock of gettext's) or format an unknown error
+         * into a buffer it mallocs; a server child must do neither. Same text in the C locale. */
+        const char *text = strerrordesc_np(err);
+        char unknown[32];
+        if (text == NULL) {
+            snprintf(unknown, sizeof unknown, "Unknown error %d", err);
+            text = unknown;
+        }
+        append(msg, &len, cap, text);
     }
     for (size_t i = 0; i < len; i++) /* a path with a newline must not split the line */
         if (iscntrl((unsigned char)msg[i]))
@@ -218,9 +246,9 @@ static void parse_rlimit(const char *text, struct rlim_spec *r)
  * emperor wrote; read from offset 0 with pread, so its file offset does not matter). Bounded:
  * more than MAX_ENV_BYTES or MAX_ENV_ENTRIES, an entry without '=' or with an empty name, or
  * a last entry without its NUL is refused. The fd is closed: nothing of it reaches the vassal. */
-static char **read_env(int fd)
+static char **read_env(int fd, const struct prepared *pre)
 {
-    char *buf = malloc(MAX_ENV_BYTES + 1);
+    char *buf = pre != NULL ? pre->env_buf : malloc(MAX_ENV_BYTES + 1);
     if (buf == NULL)
         fail(errno, "env fd %d", fd);
     size_t len = 0;
@@ -251,7 +279,7 @@ static char **read_env(int fd)
             fail(0, "env: more than %d entries", MAX_ENV_ENTRIES);
         count++;
     }
-    char **env = malloc((count + 1) * sizeof *env);
+    char **env = pre != NULL ? pre->env_ptrs : malloc((count + 1) * sizeof *env);
     if (env == NULL)
         fail(errno, "env fd %d", fd);
     size_t i = 0;
@@ -262,17 +290,23 @@ static char **read_env(int fd)
 }
 
 /* env with WATCHDOG_PID=<our pid> added (-W): the pid exec keeps, the vassal's. */
-static char **with_watchdog_pid(char **env)
+static char **with_watchdog_pid(char **env, struct prepared *pre)
 {
-    static char entry[32];
+    static char own_entry[32];
+    char *entry = pre != NULL ? pre->watchdog : own_entry;
     size_t count = 0;
     while (env[count] != NULL)
         count++;
-    char **out = malloc((count + 2) * sizeof *out);
+    if (pre != NULL && count > MAX_ENV_ENTRIES)
+        fail(0, "env: more than %d entries", MAX_ENV_ENTRIES);
+    /* In a server child env is pre->env_ptrs (with room for one more) or the server's own
+     * environment (empty; copied into env_ptrs). */
+    char **out = pre != NULL ? pre->env_ptrs : malloc((count + 2) * sizeof *out);
     if (out == NULL)
         fail(errno, "env: WATCHDOG_PID");
-    memcpy(out, env, count * sizeof *out);
-    snprintf(entry, sizeof entry, "WATCHDOG_PID=%ld", (long)getpid());
+    if (out != env)
+        memmove(out, env, count * sizeof *out);
+    snprintf(entry, 32, "WATCHDOG_PID=%ld", (long)getpid());
     out[count] = entry;
     out[count + 1] = NULL;
     return out;
@@ -322,17 +356,29 @@ static void close_fds_from(unsigned int first, unsigned int last)
         return;
     if (close_range(first, last, 0) == 0)
         return;
-    DIR *d = opendir("/proc/self/fd");
-    if (d == NULL)
+    /* getdents64 into a buffer on the stack: no opendir (malloc) in a server child. */
+    int d = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0)
         fail(errno, "close fds /proc/self/fd");
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        unsigned long long fd;
-        if (parse_num(e->d_name, 10, ~0U, &fd) == 0 && fd >= first && fd <= last
-                && (int)fd != dirfd(d))
-            close((int)fd);
+    char buf[4096] __attribute__((aligned(8)));
+    for (;;) {
+        long n = syscall(SYS_getdents64, d, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            fail(errno, "close fds /proc/self/fd");
+        if (n == 0)
+            break;
+        for (long at = 0; at < n;) {
+            struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *e =
+                (void *)(buf + at);
+            unsigned long long fd;
+            if (parse_num(e->name, 10, ~0U, &fd) == 0 && fd >= first && fd <= last && (int)fd != d)
+                close((int)fd);
+            at += e->reclen;
+        }
     }
-    closedir(d);
+    close(d);
 }
 
 /* Step 2 (and the spawn server's start): every disposition SIG_DFL, nothing blocked. */
@@ -385,7 +431,7 @@ static void join_cgroup(const char *procs)
     close(fd);
 }
 
-static int helper_main(int argc, char **argv)
+static int helper_main(int argc, char **argv, struct prepared *pre)
 {
     long ppid_expected = -1, pdeathsig = SIGKILL;
     long long uid = -1, gid = -1, umask_value = -1;
@@ -458,9 +504,9 @@ static int helper_main(int argc, char **argv)
 
     /* 0. The vassal's environment, read and its fd closed before the fd sweep. */
     extern char **environ;
-    char **env = env_fd >= 0 ? read_env((int)env_fd) : environ;
+    char **env = env_fd >= 0 ? read_env((int)env_fd, pre) : environ;
     if (watchdog_pid)
-        env = with_watchdog_pid(env);
+        env = with_watchdog_pid(env, pre);
 
     /* 1. Nothing of the emperor's beyond 0-2, the report channel and the -K fds reaches the
      * vassal: close the gaps between the kept fds, in ascending order. */
@@ -504,7 +550,13 @@ static int helper_main(int argc, char **argv)
     /* 5, 6. Groups before the uid change: both need CAP_SETGID. */
     if (gid >= 0) {
         gid_t g = (gid_t)gid;
-        if (user != NULL) {
+        if (user != NULL && pre != NULL) {
+            /* getgrouplist(user, g), looked up by the worker for this spawn: what initgroups sets. */
+            if (pre->ngroups < 0)
+                fail(0, "initgroups %s: the groups were not looked up", user);
+            if (setgroups((size_t)pre->ngroups, pre->groups) != 0)
+                fail(errno, "initgroups %s", user);
+        } else if (user != NULL) {
             if (initgroups(user, g) != 0)
                 fail(errno, "initgroups %s", user);
         } else if (setgroups(1, &g) != 0) {
@@ -653,10 +705,10 @@ static void exec_path(char **prog, char **env)
  *   nfds descriptors ride along as SCM_RIGHTS. A source >= 0 is the index of a received fd;
  *   SOURCE_NULL_IN / SOURCE_NULL_OUT open /dev/null for reading / writing there (what the
  *   posix_spawn file actions did). Targets are distinct, below FD_HIGH, and include 0, 1 and 2.
- * One reply of two i32: the child's pid and 0, or 0 and an errno (EINVAL: the request was
- * refused; anything else: clone(2) or pipe2(2) failed). Before the first request the server sends
- * {0, 0} once: it is ready. Every received fd is closed in the server once the
- * child has its copies. */
+ * One reply of two i32: the child's pid and 0, sent by the child itself before any step, or 0
+ * and an errno from the server (EINVAL: the request was refused; EAGAIN: the groups could not be
+ * looked up; anything else: clone(2) failed). Before the first request the server sends {0, 0}
+ * once: it is ready. Every received fd is closed in the server once the child has its copies. */
 #define SERVE_MAGIC 0x53504d45u /* "EMPS" */
 #define MAX_REQUEST (128 * 1024) /* below the default socket send buffer (208 KiB) */
 #define MAX_FDS 8
@@ -761,62 +813,136 @@ static void reply(int sock, int32_t pid, int32_t err)
             _exit(0); /* the emperor is gone */
 }
 
-/*
- * emperor-exec --serve FD PPID: the spawn server. Started once by the emperor's loop thread
- * with its end of a SOCK_SEQPACKET socketpair on FD; it exits at EOF there, and with SIGKILL
- * when the thread that started it exits (the parent-death signal; PPID closes the race). Per
- * request it clones with CLONE_PARENT, so the vassal is the emperor's child, as from
- * posix_spawn; the child places the fds and runs helper_main on the received argv: the same
- * steps, checks and reports as an exec'd helper, minus that exec. Single-threaded, and never
- * holding a lock of libc's when it clones. The raw clone does not update the thread id glibc
- * caches, which only raise/pthread_kill use; neither is on the helper's path.
- */
-static int serve_main(int argc, char **argv)
+/* The server's threads: each one waits in recvmsg on the socket (the kernel gives a message to
+ * one of them), checks the request, looks up the groups, and clones. With CLONE_VM|CLONE_VFORK
+ * (as glibc's posix_spawn) the clone copies no page table and takes no copy-on-write fault: a
+ * thread is suspended until its child has exec'd or exited, so a child stuck before its exec (a
+ * logto FIFO without a reader, a chdir on a hung mount) holds one thread, and the others serve.
+ * When the last idle thread takes a request it starts another one first, up to MAX_WORKERS
+ * (each holds what its children touched: a few pages, and the largest environment); beyond that
+ * a request waits, and the emperor's reply deadline applies. A tenant can hold a thread only
+ * with a vassal of its own stuck between its drop and its exec (the stop of that vassal frees it),
+ * and no clone is ever readable by it: after the drop it is not dumpable, and at the exec it
+ * leaves the server's memory. */
+#define MAX_WORKERS 256
+#define CHILD_STACK (256 * 1024)
+
+struct worker {
+    struct prepared pre;
+    unsigned char *buf; /* MAX_REQUEST + 1 */
+    char *stack;        /* CHILD_STACK, its lowest page a guard */
+};
+
+static int serve_sock = -1;
+static atomic_int idle_workers, live_workers;
+
+/* What the clone child gets (on its worker's stack: the worker is suspended meanwhile). */
+struct child_args {
+    int sock, nfds, nactions, argc;
+    const int *fds;
+    const struct action *actions;
+    char **argv;
+    struct prepared *pre;
+};
+
+/* The clone child, on its worker's child stack. It sends its own pid first, before any step:
+ * its worker is suspended until it execs. It keeps the socket until that answer is sent, so the
+ * emperor, reading until EOF after it killed a server that did not answer in time, sees the
+ * answer of every child there is (SpawnServer.exchange). A child that cannot answer (the emperor
+ * is gone) exits before any step. Signals are blocked (its worker's mask) until step 2. */
+static int child_main(void *arg)
 {
-    if (argc != 4)
-        fail(0, "usage: emperor-exec --serve FD PPID");
-    int sock = (int)num_arg("--serve", argv[2], 10, 0x7fffffff);
-    long ppid = (long)num_arg("--serve", argv[3], 10, 0x7fffffff);
-    if (sock < 3)
-        fail(0, "usage: --serve needs an fd >= 3: %s", argv[2]);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
-        fail(errno, "serve: pdeathsig");
-    if (getppid() != (pid_t)ppid)
-        fail(0, "serve: parent exited");
-    /* Nothing of the emperor's but the socket (the JVM leaks fds without CLOEXEC). */
-    close_fds_from(3, (unsigned int)sock - 1);
-    close_fds_from((unsigned int)sock + 1, ~0U);
-    if (fcntl(sock, F_SETFD, FD_CLOEXEC) != 0)
-        fail(errno, "serve: fd %d", sock);
-    reset_signals();
-    /* A go-ahead written to a clone killed before it read it must not kill the server (the
-     * clone's own step 2 sets SIGPIPE back to SIG_DFL before its exec). */
-    signal(SIGPIPE, SIG_IGN);
-    /* What every clone would otherwise do again: the NSS set-up behind initgroups (nsswitch.conf
-     * read, its modules loaded: with "group: files systemd" a dlopen of libnss_systemd, ~40 page
-     * faults a vassal here) and the read of cap_last_cap. Only the state of libc is warmed: the
-     * groups of a vassal are still looked up by its clone, at its spawn. */
-    gid_t warm[16];
-    int nwarm = 16;
-    getgrouplist("root", 0, warm, &nwarm);
-    last_cap();
-    /* Ready: {0, 0}. Until the emperor has read it, it spawns through posix_spawn, so that a slow
-     * NSS source (an LDAP server that does not answer) never makes it wait for this set-up. */
-    reply(sock, 0, 0);
-    static unsigned char buf[MAX_REQUEST + 1];
+    struct child_args *a = arg;
+    report_fd = 2;
+    int32_t r[2] = {(int32_t)getpid(), 0};
+    ssize_t sent;
+    do
+        sent = send(a->sock, r, sizeof r, MSG_NOSIGNAL);
+    while (sent < 0 && errno == EINTR);
+    if (sent != (ssize_t)sizeof r)
+        _exit(FAIL_STATUS);
+    place_fds(a->sock, a->fds, a->nfds, a->actions, a->nactions);
+    _exit(helper_main(a->argc, a->argv, a->pre)); /* helper_main execs or fails */
+}
+
+/* -U NAME and -g GID of a request's argv (helper_main checks the whole argv again in the child). */
+static void requested_user(int argc, char **argv, const char **user, long long *gid)
+{
+    *user = NULL;
+    *gid = -1;
+    for (int i = 1; i + 1 < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *o = argv[i];
+        if (o[0] != '-' || o[1] == '\0' || o[2] != '\0')
+            return;
+        if (strchr("RPsrugUmdlKEG", o[1]) == NULL)
+            continue; /* a flag without a value */
+        unsigned long long v;
+        if (o[1] == 'U')
+            *user = argv[i + 1];
+        else if (o[1] == 'g' && parse_num(argv[i + 1], 10, (gid_t)-2, &v) == 0)
+            *gid = (long long)v;
+        i++;
+    }
+}
+
+static void *worker_main(void *arg);
+
+/* A new thread, with its buffers; false if there is no memory or no thread for it. */
+static int start_worker(void)
+{
+    if (atomic_fetch_add(&live_workers, 1) >= MAX_WORKERS) {
+        atomic_fetch_sub(&live_workers, 1);
+        return 0;
+    }
+    struct worker *w = calloc(1, sizeof *w);
+    if (w != NULL) {
+        w->buf = malloc(MAX_REQUEST + 1);
+        w->pre.env_buf = malloc(MAX_ENV_BYTES + 1);
+        w->pre.env_ptrs = malloc((MAX_ENV_ENTRIES + 2) * sizeof(char *));
+        w->pre.groups = malloc(NGROUPS_MAX * sizeof(gid_t));
+        void *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        w->stack = stack == MAP_FAILED ? NULL : stack;
+        if (w->stack != NULL)
+            mprotect(w->stack, 4096, PROT_NONE);
+    }
+    pthread_attr_t attr;
+    pthread_t t;
+    if (w == NULL || w->buf == NULL || w->pre.env_buf == NULL || w->pre.env_ptrs == NULL || w->pre.groups == NULL
+            || w->stack == NULL || pthread_attr_init(&attr) != 0) {
+        atomic_fetch_sub(&live_workers, 1);
+        return 0; /* leaked, once: the server is out of memory */
+    }
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 128 * 1024);
+    int ok = pthread_create(&t, &attr, worker_main, w) == 0;
+    pthread_attr_destroy(&attr);
+    if (!ok)
+        atomic_fetch_sub(&live_workers, 1);
+    return ok;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    int sock = serve_sock;
     union {
         struct cmsghdr align;
         char space[CMSG_SPACE(sizeof(int) * MAX_FDS)];
     } control;
     for (;;) {
-        struct iovec iov = { buf, sizeof buf };
+        struct iovec iov = { w->buf, MAX_REQUEST + 1 };
         struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
                               .msg_control = control.space, .msg_controllen = sizeof control.space };
-        ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-        if (n < 0 && errno == EINTR)
-            continue;
+        atomic_fetch_add(&idle_workers, 1);
+        ssize_t n;
+        do
+            n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        int idle_left = atomic_fetch_sub(&idle_workers, 1) - 1;
         if (n <= 0)
             _exit(0); /* EOF: the emperor closed its end (or is gone) */
+        if (idle_left == 0)
+            start_worker(); /* for the next request, while this one's child runs */
         int fds[MAX_FDS], nfds = 0, bad = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || n > MAX_REQUEST;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
             if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
@@ -838,54 +964,95 @@ static int serve_main(int argc, char **argv)
         struct action actions[MAX_ACTIONS];
         int nactions = 0, child_argc = 0;
         char **child_argv = NULL;
-        if (bad || parse_request(buf, (size_t)n, nfds, actions, &nactions, &child_argv, &child_argc) != 0) {
+        if (bad || parse_request(w->buf, (size_t)n, nfds, actions, &nactions, &child_argv, &child_argc) != 0) {
             for (int k = 0; k < nfds; k++)
                 close(fds[k]);
             reply(sock, 0, EINVAL);
             continue;
         }
-        /* The go-ahead: the child starts only once its pid is on the emperor's socket. A server
-         * killed between the clone and its reply (by the emperor's deadline, or anyone) closes
-         * the write end, and the child exits before any step: no vassal the emperor does not
-         * know of. The emperor reaps it as an orphan. */
-        int go[2];
-        if (pipe2(go, O_CLOEXEC) != 0) {
-            int err = errno;
-            for (int k = 0; k < nfds; k++)
-                close(fds[k]);
-            free(child_argv);
-            reply(sock, 0, err);
-            continue;
+        /* The groups of -U, here and now (not at the server's start: a user's groups change),
+         * as initgroups(NAME, GID) would set them: the child makes no NSS call. */
+        const char *user;
+        long long gid;
+        requested_user(child_argc, child_argv, &user, &gid);
+        w->pre.ngroups = -1;
+        if (user != NULL && gid >= 0) {
+            int ng = NGROUPS_MAX;
+            if (getgrouplist(user, (gid_t)gid, w->pre.groups, &ng) < 0) {
+                for (int k = 0; k < nfds; k++)
+                    close(fds[k]);
+                free(child_argv);
+                reply(sock, 0, EAGAIN); /* more than NGROUPS_MAX: posix_spawn's helper says so */
+                continue;
+            }
+            w->pre.ngroups = ng;
         }
-        long pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
-        if (pid == 0) {
-            char byte;
-            ssize_t got;
-            close(go[1]);
-            do
-                got = read(go[0], &byte, 1);
-            while (got < 0 && errno == EINTR);
-            if (got != 1)
-                _exit(FAIL_STATUS);
-            close(go[0]);
-            place_fds(sock, fds, nfds, actions, nactions);
-            _exit(helper_main(child_argc, child_argv)); /* helper_main execs or fails */
-        }
-        int err = pid < 0 ? errno : 0;
-        close(go[0]);
+        struct child_args args = { sock, nfds, nactions, child_argc, fds, actions, child_argv, &w->pre };
+        int pid = clone(child_main, w->stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, &args);
+        int err = errno;
         for (int k = 0; k < nfds; k++)
             close(fds[k]);
         free(child_argv);
-        reply(sock, pid < 0 ? 0 : (int32_t)pid, err);
-        if (pid > 0)
-            write_all(go[1], "g", 1);
-        close(go[1]);
+        if (pid < 0)
+            reply(sock, 0, err);
+        /* else the child answered, and has exec'd or exited by now */
     }
+}
+
+/*
+ * emperor-exec --serve FD PPID: the spawn server. Started once by the emperor's loop thread
+ * with its end of a SOCK_SEQPACKET socketpair on FD; it exits at EOF there, and with SIGKILL
+ * when the thread that started it exits (the parent-death signal; PPID closes the race). Per
+ * request a worker thread clones with CLONE_VM|CLONE_VFORK|CLONE_PARENT, so the vassal is the
+ * emperor's child, as from posix_spawn; the child answers its pid, places the fds and runs
+ * helper_main on the received argv: the same steps, checks and reports as an exec'd helper, minus
+ * that exec, and without malloc or NSS (struct prepared). Its threads block every signal (the
+ * children unblock theirs at step 2); SIGKILL ends them all.
+ */
+static int serve_main(int argc, char **argv)
+{
+    if (argc != 4)
+        fail(0, "usage: emperor-exec --serve FD PPID");
+    int sock = (int)num_arg("--serve", argv[2], 10, 0x7fffffff);
+    long ppid = (long)num_arg("--serve", argv[3], 10, 0x7fffffff);
+    if (sock < 3)
+        fail(0, "usage: --serve needs an fd >= 3: %s", argv[2]);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+        fail(errno, "serve: pdeathsig");
+    if (getppid() != (pid_t)ppid)
+        fail(0, "serve: parent exited");
+    /* Nothing of the emperor's but the socket (the JVM leaks fds without CLOEXEC). */
+    close_fds_from(3, (unsigned int)sock - 1);
+    close_fds_from((unsigned int)sock + 1, ~0U);
+    if (fcntl(sock, F_SETFD, FD_CLOEXEC) != 0)
+        fail(errno, "serve: fd %d", sock);
+    reset_signals();
+    /* A child's answer to an emperor that is gone must not kill the server. */
+    signal(SIGPIPE, SIG_IGN);
+    /* What every child would otherwise do again, once: the NSS set-up behind getgrouplist
+     * (nsswitch.conf read, its modules loaded: with "group: files systemd" a dlopen of
+     * libnss_systemd) and the read of cap_last_cap. The groups of a vassal are still looked up
+     * at its spawn. */
+    gid_t warm[16];
+    int nwarm = 16;
+    getgrouplist("root", 0, warm, &nwarm);
+    last_cap();
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL); /* every thread's, inherited by every child */
+    serve_sock = sock;
+    if (!start_worker())
+        fail(ENOMEM, "serve: a thread");
+    /* Ready: {0, 0}. Until the emperor has read it, it spawns through posix_spawn, so that a slow
+     * NSS source (an LDAP server that does not answer) never makes it wait for this set-up. */
+    reply(sock, 0, 0);
+    for (;;)
+        pause(); /* the workers serve; one of them _exits at EOF */
 }
 
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--serve") == 0)
         return serve_main(argc, argv);
-    return helper_main(argc, argv);
+    return helper_main(argc, argv, NULL);
 }

@@ -199,16 +199,12 @@ public final class HelperLauncher implements Launcher {
         }
         int[] report = pipe();
         if (report == null) {
-            closeAll(out);
-            return failed("pipe");
+            return abandon(failed("pipe"), -1, out); // failed() reads errno before any close
         }
         boolean channel = spec.kind() == VassalSpec.Kind.UWSGI;
         int[] chan = channel ? socketpair() : null;
         if (channel && chan == null) {
-            SpawnResult f = failed("socketpair");
-            closeAll(out);
-            closeAll(report);
-            return f;
+            return abandon(failed("socketpair"), -1, out, report);
         }
         Identity id = identity(spec);
         List<SpawnServer.Placement> fds = new ArrayList<>();
@@ -235,10 +231,7 @@ public final class HelperLauncher implements Launcher {
         }
         EnvFile envFile = envFile(env);
         if (envFile.fd() < 0) {
-            closeAll(out);
-            closeAll(report);
-            closeAll(chan);
-            return new SpawnResult.Failed(envFile.problem());
+            return abandon(new SpawnResult.Failed(envFile.problem()), -1, out, report, chan);
         }
         fds.add(new SpawnServer.Placement(ENV_FD, envFile.fd()));
         List<String> argv = helperArgv(spec, id, group.procs());
@@ -258,39 +251,19 @@ public final class HelperLauncher implements Launcher {
                 failure = "posix_spawn " + helper + ": " + Native.strerror((int) -child);
             }
         }
-        c.close(envFile.fd());
-        if (channel) {
-            c.close(chan[1]);
-        }
         // The write ends now live in the child (or nowhere): the emperor must not keep them, or it
         // would never see EOF on its read ends.
-        c.close(report[1]);
-        if (piped) {
-            c.close(out[1]);
-        }
+        c.close(envFile.fd());
+        closeEnd(chan, 1);
+        closeEnd(report, 1);
+        closeEnd(out, 1);
         if (child <= 0) {
-            c.close(report[0]);
-            if (piped) {
-                c.close(out[0]);
-            }
-            if (channel) {
-                c.close(chan[0]);
-            }
-            return new SpawnResult.Failed(failure);
+            return abandon(new SpawnResult.Failed(failure), -1, out, report, chan);
         }
         int pidfd = (int) c.syscall(Native.SYS_PIDFD_OPEN, child, 0, 0, 0);
         if (pidfd < 0) {
-            String why = Native.strerror(Native.errno());
-            c.kill((int) child, SIGKILL);
-            c.waitpid((int) child, null, 0);
-            c.close(report[0]);
-            if (piped) {
-                c.close(out[0]);
-            }
-            if (channel) {
-                c.close(chan[0]);
-            }
-            return new SpawnResult.Failed("pidfd_open: " + why);
+            return abandon(new SpawnResult.Failed("pidfd_open: " + Native.strerror(Native.errno())), child, out,
+                    report, chan);
         }
         vassalPids.add(child);
         containment.started(name, runId, child, id.uid());
@@ -608,10 +581,28 @@ public final class HelperLauncher implements Launcher {
         return fds;
     }
 
-    private void closeAll(int[] fds) {
-        if (fds != null) {
-            c.close(fds[0]);
-            c.close(fds[1]);
+    /**
+     * The one way out of a spawn that failed: the child (if any, {@code child > 0}) killed and
+     * reaped, then every end of these fd pairs still open here closed (an end already closed
+     * is -1); returns {@code failure}.
+     */
+    private SpawnResult abandon(SpawnResult failure, long child, int[]... pairs) {
+        if (child > 0) {
+            c.kill((int) child, SIGKILL);
+            c.waitpid((int) child, null, 0);
+        }
+        for (int[] pair : pairs) {
+            closeEnd(pair, 0);
+            closeEnd(pair, 1);
+        }
+        return failure;
+    }
+
+    /** Closes end {@code i} of {@code pair} (null: none) unless it is closed already, and marks it so (-1). */
+    private void closeEnd(int[] pair, int i) {
+        if (pair != null && pair[i] >= 0) {
+            c.close(pair[i]);
+            pair[i] = -1;
         }
     }
 

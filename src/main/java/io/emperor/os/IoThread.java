@@ -515,16 +515,23 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
     /** The main process is gone: finish its report and output first, so log lines stay in order. */
     private void ended(RunIo r) {
         readReport(r);
+        if (r.reportFd >= 0) {
+            // The process is gone, and what it wrote is all there will be; the write end is still
+            // open elsewhere: in the spawn server, whose thread closes its copies once its clone
+            // has exec'd or exited (emperor-exec.c, worker_main), a moment after the pidfd says so.
+            closeWatched(r.reportFd);
+            r.reportFd = -1;
+            String text = r.report.toString().strip();
+            if (!text.isEmpty()) {
+                sink.accept(new LoopEvent.ForVassal(r.name, new Event.ExecFailed(r.runId, text)));
+            }
+        }
         if (r.channel != null) {
             channels.drainAtExit(r.channel); // the fd stays open: the launcher closes it at the reap
         }
         readOutput(r, true);
         if (r.outFd >= 0) {
             closeOutput(r);
-        }
-        if (r.reportFd >= 0) { // cannot happen once the process is gone; never leak it anyway
-            closeWatched(r.reportFd);
-            r.reportFd = -1;
         }
         c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, r.pidfd, null);
         runs.remove(r.runId);

@@ -13,10 +13,10 @@ import jnr.ffi.Pointer;
  * The spawn server (issue 13 §4, docs/performance.md "1000 vassals"): {@code emperor-exec --serve}
  * started once, from the loop thread, with one end of a {@code SOCK_SEQPACKET} socketpair. Per
  * spawn the emperor sends it the helper's argv and the fds to place (SCM_RIGHTS, each with its
- * target number); the server clones with {@code CLONE_PARENT}, so the vassal is the emperor's own
- * child, and the child runs the helper's steps on that argv without an exec of the helper; the
- * server answers the pid. This takes the helper's exec and the JVM's clone of a ~2000-fd process
- * off every spawn.
+ * target number); one of the server's threads clones with {@code CLONE_VM|CLONE_VFORK|CLONE_PARENT},
+ * so the vassal is the emperor's own child, and the child answers its own pid, then runs the
+ * helper's steps on that argv without an exec of the helper. This takes the helper's exec, the
+ * JVM's clone of a ~2000-fd process and any page-table copy off every spawn.
  *
  * <p>It is started lazily by the first spawn on the spawning (loop) thread, which lives as long
  * as the emperor: its parent-death signal, and that of every vassal (CLONE_PARENT gives them the
@@ -272,21 +272,20 @@ final class SpawnServer {
         for (;;) {
             long left = (deadline - nanos.getAsLong()) / 1_000_000L;
             if (left <= 0) {
-                // Killed and reaped first: after that no answer can come. One that came meanwhile
-                // names a child that exists and was let go (the server's go-ahead follows its
-                // answer); without one, a child cloned just before the kill exits before any step.
+                // Killed and reaped first: after that the server sends nothing. A child it had
+                // cloned answers its own pid before any step and keeps its copy of the server's
+                // socket until then (emperor-exec.c, child_main), so reading until EOF sees the
+                // answer of every child there is: none is left running that the emperor does not know.
                 long was = pid;
                 c.kill((int) pid, SIGKILL);
                 reap();
-                fixed.putInt(POLL, sock);
-                fixed.putShort(POLL + 4, Native.POLLIN);
-                boolean late = c.poll(fixed.slice(POLL), 1, 0) == 1 && c.read(sock, fixed.slice(REPLY), 8) == 8;
+                long late = lateAnswer();
                 c.close(sock);
                 sock = -1;
                 warn.accept("spawn server (pid " + was + "): no answer within " + REPLY_MILLIS + " ms (killed);"
                         + " spawning through posix_spawn until a new one starts");
-                if (late && fixed.getInt(REPLY + 4) == 0 && fixed.getInt(REPLY) > 0) {
-                    return new Outcome.Started(fixed.getInt(REPLY));
+                if (late > 0) {
+                    return new Outcome.Started(late);
                 }
                 return new Outcome.Failed("spawn server: no answer within " + REPLY_MILLIS + " ms");
             }
@@ -310,6 +309,33 @@ final class SpawnServer {
             int err = fixed.getInt(REPLY + 4);
             return err == 0 && child > 0 ? new Outcome.Started(child) : new Outcome.Refused(err == 0 ? EINVAL : err);
         }
+    }
+
+    /** How long {@link #lateAnswer} waits for EOF after the kill: the children answer within microseconds. */
+    static final int LATE_MILLIS = 1000;
+
+    /**
+     * After the server was killed: the answers on its socket until EOF (every copy of the
+     * server's end closed), at most {@link #LATE_MILLIS}; the pid of a child that answered, or -1.
+     */
+    private long lateAnswer() {
+        long late = -1;
+        for (int i = 0; i < LATE_MILLIS / 50; i++) {
+            fixed.putInt(POLL, sock);
+            fixed.putShort(POLL + 4, Native.POLLIN);
+            fixed.putShort(POLL + 6, (short) 0);
+            int n = c.poll(fixed.slice(POLL), 1, 50);
+            if (n < 0 && Native.errno() == Native.EINTR || n == 0) {
+                continue;
+            }
+            if (n < 0 || c.read(sock, fixed.slice(REPLY), 8) != 8) {
+                break; // EOF: nobody holds the server's end any more
+            }
+            if (fixed.getInt(REPLY + 4) == 0 && fixed.getInt(REPLY) > 0) {
+                late = fixed.getInt(REPLY);
+            }
+        }
+        return late;
     }
 
     /** Starts a server if there is none and the restart interval has passed; true if one is there. */

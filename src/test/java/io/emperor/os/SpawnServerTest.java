@@ -138,6 +138,8 @@ class SpawnServerTest {
         Map<String, String> plain = compareBothWays(false, spec("user", List.of("/bin/sleep", "1000"), user, uid, gid,
                 null, limits));
         assertEquals(2, plain.get("Groups").trim().split("\\s+").length, plain::toString); // its own and the extra one
+        assertEquals(java.util.Set.of(run("id", "-G", user).output().trim().split("\\s+")),
+                java.util.Set.of(plain.get("Groups").trim().split("\\s+")), "the user's groups, as id -G says them");
         assertEquals("0000000000000000", plain.get("CapEff"), plain::toString);
         Path logs = tmp.resolve("logs");
         try {
@@ -253,6 +255,94 @@ class SpawnServerTest {
         } finally {
             c.close(leaked);
         }
+    }
+
+    /**
+     * The server's clone shares its memory and holds its thread until the exec (CLONE_VFORK): a
+     * vassal stuck before it (here its logto is a FIFO nobody reads) holds one thread, not the
+     * server. The next spawn goes through the same server at once, and the stuck one goes on
+     * when the FIFO gets its reader.
+     */
+    @Test
+    void aVassalStuckBeforeItsExecHoldsUpNoOtherSpawn() throws Exception {
+        Path fifo = tmp.resolve("stuck.fifo");
+        assertEquals(0, run("mkfifo", fifo.toString()).exit());
+        HelperLauncher l = launcher(false);
+        assertTrue(l.startSpawnServer());
+        long server = l.spawnServerPid();
+        long stuck = spawn(l, spec("stuck", List.of("/bin/sleep", "1000"), null, -1, -1, fifo, List.of()));
+        Poll.until(stuck + " waits in its logto open", () -> state(stuck) == 'S'
+                && read(Path.of("/proc/" + stuck + "/comm")).trim().equals("emperor-exec"));
+        long next = spawn(l, sleeper("next"));
+        assertEquals(Long.toString(ME), awaitProgram(next, "sleep").get("PPid"));
+        assertEquals(server, l.spawnServerPid(), "the same server");
+        assertEquals(List.of(), warnings);
+        try (java.io.InputStream reader = Files.newInputStream(fifo)) {
+            assertEquals(Long.toString(ME), awaitProgram(stuck, "sleep").get("PPid"));
+        }
+    }
+
+    /**
+     * The same attack by a tenant: its vassal, after the drop, opens its logto, a FIFO of its own
+     * that nobody reads. It holds one of the server's threads; the tenant's next vassal starts
+     * through the same server at once.
+     */
+    @Test
+    void aTenantsVassalStuckAfterItsDropHoldsUpNoOtherSpawn() throws Exception {
+        Assumptions.assumeTrue(isRoot(), "needs root: tyrant mode drops to a tenant");
+        String user = "zst" + (ME % 100000);
+        Ran r = run("/usr/sbin/useradd", "-M", "-U", "-s", "/usr/sbin/nologin", user);
+        assertEquals(0, r.exit(), r.output());
+        createdUsers.add(user);
+        createdGroups.add(user);
+        int uid = Integer.parseInt(run("id", "-u", user).output().trim());
+        int gid = Integer.parseInt(run("id", "-g", user).output().trim());
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+        Path fifo = tmp.resolve("tenant.fifo");
+        assertEquals(0, run("mkfifo", "-m", "0600", fifo.toString()).exit());
+        assertEquals(0, run("chown", user + ":" + user, fifo.toString()).exit());
+        HelperLauncher l = launcher(true);
+        assertTrue(l.startSpawnServer());
+        long server = l.spawnServerPid();
+        long stuck = spawn(l, spec("stuck", List.of("/bin/sleep", "1000"), user, uid, gid, fifo, List.of()));
+        Poll.until(stuck + " waits in its logto open, as " + user, () -> state(stuck) == 'S'
+                && read(Path.of("/proc/" + stuck + "/comm")).trim().equals("emperor-exec")
+                && status(stuck).get("Uid").startsWith(uid + "\t"));
+        long next = spawn(l, spec("next", List.of("/bin/sleep", "1000"), user, uid, gid, null, List.of()));
+        assertEquals(Integer.toString(uid), awaitProgram(next, "sleep").get("Uid").split("\\s+")[0]);
+        assertEquals(server, l.spawnServerPid(), "the same server");
+        assertEquals(List.of(), warnings);
+    }
+
+    /**
+     * Every way out of a failed spawn closes what it opened: the pipes, the environment's memfd
+     * (an environment over the helper's bound, a helper that is not there).
+     */
+    @Test
+    void aSpawnThatFailsLeavesNoFdOpen() {
+        HelperLauncher missing = new HelperLauncher(tmp.resolve("no-helper"), io, new Environment(Map.of(), "uwsgi"),
+                false, UwsgiCommand.of("uwsgi"), Containment.none("test"), clock::get, warnings::add);
+        String big = "BIG=" + "x".repeat(HelperLauncher.MAX_ENV_BYTES);
+        VassalSpec tooBig = new VassalSpec("big", tmp.resolve("big.ini"), VassalSpec.Kind.PROGRAM,
+                List.of("/bin/sleep", "1000"), Path.of("/"), List.of(big), 0027, null, -1, -1, null, 15,
+                Duration.ofSeconds(5), ReloadMode.SIGNAL, 1, List.of());
+        VassalSpec uwsgi = new VassalSpec("uwsgi", tmp.resolve("uwsgi.ini"), VassalSpec.Kind.UWSGI,
+                List.of(), Path.of("/"), List.of(), 0027, null, -1, -1, null, 15,
+                Duration.ofSeconds(5), ReloadMode.SIGNAL, 1, List.of());
+        HelperLauncher l = launcher(false);
+        for (int round = 0; round < 2; round++) { // the first round loads what the JVM loads once
+            String before = fds(ME);
+            SpawnResult r = l.spawn("big", nextRun++, tooBig);
+            assertTrue(r instanceof SpawnResult.Failed f && f.reason().startsWith("environment: "), r::toString);
+            r = missing.spawn("missing", nextRun++, sleeper("missing"));
+            assertTrue(r instanceof SpawnResult.Failed f && f.reason().startsWith("posix_spawn "), r::toString);
+            r = missing.spawn("uwsgi", nextRun++, uwsgi);
+            assertTrue(r instanceof SpawnResult.Failed f && f.reason().startsWith("posix_spawn "), r::toString);
+            if (round == 1) {
+                assertEquals(before, fds(ME), "the emperor's fds");
+            }
+        }
+        assertEquals(0, l.liveRuns() + missing.liveRuns());
     }
 
     @Test
