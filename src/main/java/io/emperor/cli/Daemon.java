@@ -356,7 +356,8 @@ final class Daemon {
     /** Root, the emperor's own uid and its group's members may do everything (docs/control.md). */
     private static Rights rights(PosixUserDb users, boolean tyrant, int uid, int gid) {
         String groupName = users.groupById(gid).map(PosixUserDb.Group::name).orElse(String.valueOf(gid));
-        // Read at each request: a user added to the group need not wait for a restart.
+        // Read once per connection, on the control thread (never on the loop): a user added to the group
+        // need not wait for a restart, only reconnect.
         return new Rights(tyrant, uid, gid, groupName, peer -> {
             Optional<PosixUserDb.Group> g = users.groupById(gid);
             Optional<io.emperor.config.Account> pw = users.userById(peer);

@@ -26,6 +26,8 @@ final class Connection {
     final long id;
     final int fd;
     final Peer peer;
+    /** What the peer may reach, resolved before its first request (control thread only). */
+    Caller caller;
     private final ControlServer server;
     private final int maxInputBytes;
     private final int maxPendingOutputBytes;

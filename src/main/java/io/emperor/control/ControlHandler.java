@@ -41,7 +41,7 @@ public final class ControlHandler implements RequestHandler {
     private final Executor offLoop;
 
     /** A {@code status} request waiting for the next snapshot. */
-    private record StatusRequest(Peer peer, List<String> names, Reply reply, long posted) {}
+    private record StatusRequest(Caller peer, List<String> names, Reply reply, long posted) {}
 
     private final Object statusLock = new Object();
     // Guarded by statusLock: the requests the next snapshot answers, and whether its task is queued.
@@ -78,14 +78,20 @@ public final class ControlHandler implements RequestHandler {
         reply.done();
     }
 
+    /** Reads the group database: on the control thread, once per connection (never on the loop). */
     @Override
-    public void handle(Peer peer, Map<String, Object> request, Reply reply) {
+    public Caller caller(Peer peer) {
+        return rights.resolve(peer);
+    }
+
+    @Override
+    public void handle(Caller peer, Map<String, Object> request, Reply reply) {
         Object cmd = request.get("cmd");
         if (!(cmd instanceof String c)) {
             fail(reply, "bad-request", "missing \"cmd\" (a string)");
             return;
         }
-        if (rights.scope(peer) == Rights.Scope.NONE) {
+        if (peer.scope() == Rights.Scope.NONE) {
             fail(reply, "denied", rights.refusal(peer));
             return;
         }
@@ -164,8 +170,9 @@ public final class ControlHandler implements RequestHandler {
         }));
     }
 
-    private boolean visible(Peer peer, String name) {
-        return loop.vassal(name) != null && rights.mayReach(peer, StatusView.owner(loop, name));
+    /** Loop thread: plain data only, no user-database lookup (the caller was resolved on the control thread). */
+    private boolean visible(Caller peer, String name) {
+        return loop.vassal(name) != null && peer.mayReach(StatusView.owner(loop, name));
     }
 
     /**
@@ -174,7 +181,7 @@ public final class ControlHandler implements RequestHandler {
      * loop's queue holds at most one status task, which only copies state: a flood of status
      * requests cannot delay a spawn by more than one copy (docs/performance.md).
      */
-    private void status(Peer peer, List<String> names, Reply reply) {
+    private void status(Caller peer, List<String> names, Reply reply) {
         boolean queue;
         synchronized (statusLock) {
             waiting.add(new StatusRequest(peer, names, reply, System.nanoTime()));
@@ -207,7 +214,7 @@ public final class ControlHandler implements RequestHandler {
         List<Object> vassals = new ArrayList<>();
         List<String> found = new ArrayList<>();
         for (VassalStatus s : all.vassals()) {
-            if (rights.mayReach(r.peer(), s.owner()) && (r.names().isEmpty() || r.names().contains(s.name()))) {
+            if (r.peer().mayReach(s.owner()) && (r.names().isEmpty() || r.names().contains(s.name()))) {
                 vassals.add(StatusView.json(s));
                 found.add(s.name());
             }
@@ -242,7 +249,7 @@ public final class ControlHandler implements RequestHandler {
      * stop/start/restart/reload: each name is stepped on the loop; with {@code wait}, the answer
      * comes once every vassal that was set in motion has arrived (or the timeout passed).
      */
-    private void act(Peer peer, List<String> names, Event.Operator op, boolean wait, Duration timeout, Reply reply) {
+    private void act(Caller peer, List<String> names, Event.Operator op, boolean wait, Duration timeout, Reply reply) {
         onLoop(reply, () -> {
             List<Map<String, Object>> results = new ArrayList<>();
             AtomicInteger pending = new AtomicInteger(1);
@@ -362,7 +369,7 @@ public final class ControlHandler implements RequestHandler {
     }
 
     /** {@code logs}: the last lines from the in-memory tail, then (with follow) every new line. */
-    private void logs(Peer peer, Map<String, Object> request, Reply reply) throws BadRequest {
+    private void logs(Caller peer, Map<String, Object> request, Reply reply) throws BadRequest {
         Object n = request.get("name");
         if (!(n instanceof String name)) {
             throw new BadRequest("missing \"name\" (the vassal whose lines to show)");
@@ -383,7 +390,7 @@ public final class ControlHandler implements RequestHandler {
             }
             // A tenant reads only the lines its own runs printed (VassalTails), and its follower
             // ends when the name passes to another owner, even if no line comes to tell.
-            int owner = rights.scope(peer) == Rights.Scope.ALL ? VassalTails.ANY_OWNER : peer.uid();
+            int owner = peer.scope() == Rights.Scope.ALL ? VassalTails.ANY_OWNER : peer.uid();
             if (!follow) {
                 // The tail is thread-safe: reading it and encoding up to 200 lines (1 MiB) is not the loop's work.
                 offLoop.execute(() -> {

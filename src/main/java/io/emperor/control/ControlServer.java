@@ -557,7 +557,10 @@ public final class ControlServer implements AutoCloseable {
         conn.requestInProgress = true;
         Reply reply = conn.newReply();
         try {
-            handler.handle(conn.peer, request, reply);
+            if (conn.caller == null) {
+                conn.caller = handler.caller(conn.peer); // may read the user database: here, once per connection
+            }
+            handler.handle(conn.caller, request, reply);
         } catch (RuntimeException e) {
             EmperorLog.error("control socket: the request handler failed on " + shown(line), e);
             reply.send(failure("internal", "the emperor failed on this request: " + e));

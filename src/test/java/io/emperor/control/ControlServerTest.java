@@ -63,7 +63,7 @@ class ControlServerTest {
         reply.done();
     };
 
-    private static Map<String, Object> echo(Peer peer, Map<String, Object> request) {
+    private static Map<String, Object> echo(Caller peer, Map<String, Object> request) {
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("ok", true);
         answer.put("echo", request);
@@ -292,6 +292,35 @@ class ControlServerTest {
             assertEquals(Map.of("n", n), echoed(answer(ch)));
         }
         assertFalse(overlapped.get(), "the next line waits for done()");
+    }
+
+    /** Issue 16 §6: the rights (the user database) are read once per connection, on the control thread. */
+    @Test
+    void theCallerIsResolvedOncePerConnectionOnTheControlThread() throws Exception {
+        List<String> resolvedOn = new java.util.concurrent.CopyOnWriteArrayList<>();
+        ControlServer server = start(new RequestHandler() {
+            @Override
+            public Caller caller(Peer peer) {
+                resolvedOn.add(Thread.currentThread().getName());
+                return new Caller(peer, Rights.Scope.OWN);
+            }
+
+            @Override
+            public void handle(Caller caller, Map<String, Object> request, Reply reply) {
+                Map<String, Object> answer = echo(caller, request);
+                answer.put("scope", caller.scope().name());
+                reply.send(answer);
+                reply.done();
+            }
+        }, ControlServer.Limits.DEFAULT);
+        SocketChannel first = connect(server);
+        write(first, "{\"n\":1}\n{\"n\":2}\n");
+        assertEquals("OWN", answer(first).get("scope"));
+        assertEquals("OWN", answer(first).get("scope"));
+        SocketChannel second = connect(server);
+        write(second, "{\"n\":3}\n");
+        assertEquals("OWN", answer(second).get("scope"));
+        assertEquals(List.of("emperor-control", "emperor-control"), resolvedOn, "once per connection");
     }
 
     @Test
