@@ -81,6 +81,11 @@ public final class StatusView {
                 t.spawns(), t.restarts(), t.exits(), lagMillis, vassals);
     }
 
+    /** A vassal's status as one JSON object, as the control socket's {@code status} lists it (for callers outside control/). */
+    public static String jsonText(VassalStatus s) {
+        return Json.write(json(s));
+    }
+
     /** A vassal as JSON (the control socket's {@code status}; docs/control.md). Times in Unix seconds. */
     public static Map<String, Object> json(VassalStatus s) {
         Map<String, Object> m = new java.util.LinkedHashMap<>();
