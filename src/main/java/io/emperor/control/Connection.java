@@ -166,7 +166,7 @@ final class Connection {
     }
 
     /** Queues one answer line; false when it cannot be delivered any more. */
-    boolean send(Map<String, Object> answer) {
+    boolean send(Object answer) {
         byte[] line = (Json.write(answer) + "\n").getBytes(StandardCharsets.UTF_8);
         synchronized (this) {
             if (closed || overflowed) {
@@ -290,7 +290,7 @@ final class Connection {
         private final AtomicBoolean answered = new AtomicBoolean();
 
         @Override
-        public boolean send(Map<String, Object> answer) {
+        public boolean send(Object answer) {
             return Connection.this.send(answer);
         }
 

@@ -47,7 +47,7 @@ public final class ControlClient implements AutoCloseable {
     }
 
     public void send(Map<String, Object> request) throws IOException {
-        ByteBuffer line = ByteBuffer.wrap((Json.write(request) + "\n").getBytes(StandardCharsets.UTF_8));
+        ByteBuffer line = ByteBuffer.wrap((ClientJson.write(request) + "\n").getBytes(StandardCharsets.UTF_8));
         while (line.hasRemaining()) {
             channel.write(line);
         }
@@ -65,7 +65,7 @@ public final class ControlClient implements AutoCloseable {
         }
         String text = line.toString(StandardCharsets.UTF_8);
         try {
-            return Json.parseObject(text);
+            return ClientJson.parseObject(text);
         } catch (Json.ParseException e) {
             throw new IOException("the emperor on " + path + " sent an answer that is not a JSON object ("
                     + e.getMessage() + "): " + text, e);

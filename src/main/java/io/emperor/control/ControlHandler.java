@@ -10,7 +10,6 @@ import io.emperor.vassal.State;
 import io.emperor.vassal.Vassal;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -64,17 +63,8 @@ public final class ControlHandler implements RequestHandler {
         this.offLoop = offLoop;
     }
 
-    /** An error answer: {@code {"ok":false,"error":CODE,"message":…}}. */
-    static Map<String, Object> error(String code, String message) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("ok", false);
-        m.put("error", code);
-        m.put("message", message);
-        return m;
-    }
-
     private static void fail(Reply reply, String code, String message) {
-        reply.send(error(code, message));
+        reply.send(new Answers.Failure(code, message));
         reply.done();
     }
 
@@ -184,7 +174,7 @@ public final class ControlHandler implements RequestHandler {
     private void status(Caller peer, List<String> names, Reply reply) {
         boolean queue;
         synchronized (statusLock) {
-            waiting.add(new StatusRequest(peer, names, reply, System.nanoTime()));
+            waiting.add(new StatusRequest(peer, names, reply, loop.clock().nanoTime()));
             queue = !snapshotQueued;
             snapshotQueued = true;
         }
@@ -198,8 +188,8 @@ public final class ControlHandler implements RequestHandler {
                 waiting = new ArrayList<>();
                 snapshotQueued = false;
             }
-            long oldest = batch.stream().mapToLong(StatusRequest::posted).min().orElse(System.nanoTime());
-            EmperorStatus all = StatusView.emperor(loop, emperor, dirs.get(), s -> true, (System.nanoTime() - oldest) / 1e6);
+            long oldest = batch.stream().mapToLong(StatusRequest::posted).min().orElse(loop.clock().nanoTime());
+            EmperorStatus all = StatusView.emperor(loop, emperor, dirs.get(), s -> true, (loop.clock().nanoTime() - oldest) / 1e6);
             offLoop.execute(() -> {
                 for (StatusRequest r : batch) {
                     if (r.reply().isOpen()) {
@@ -211,38 +201,38 @@ public final class ControlHandler implements RequestHandler {
     }
 
     private void answerStatus(StatusRequest r, EmperorStatus all) {
-        List<Object> vassals = new ArrayList<>();
+        List<VassalJson> vassals = new ArrayList<>();
         List<String> found = new ArrayList<>();
         for (VassalStatus s : all.vassals()) {
             if (r.peer().mayReach(s.owner()) && (r.names().isEmpty() || r.names().contains(s.name()))) {
-                vassals.add(StatusView.json(s));
+                vassals.add(VassalJson.of(s));
                 found.add(s.name());
             }
         }
         List<String> missing = r.names().stream().filter(n -> !found.contains(n)).toList();
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("ok", missing.isEmpty());
-        if (!missing.isEmpty()) {
-            m.put("error", "not-found");
-            m.put("message", "no such vassal: " + String.join(", ", missing));
-        }
-        m.put("emperor", emperorJson(all));
-        m.put("vassals", vassals);
-        r.reply().send(m);
+        Answers.Emperor emperor = Answers.Emperor.of(all);
+        r.reply().send(missing.isEmpty() ? new Answers.Status(true, emperor, vassals)
+                : new Answers.StatusMissing(false, "not-found", "no such vassal: " + String.join(", ", missing),
+                        emperor, vassals));
         r.reply().done();
     }
 
-    private static Map<String, Object> emperorJson(EmperorStatus s) {
-        Map<String, Object> e = new LinkedHashMap<>();
-        e.put("version", s.version());
-        e.put("pid", s.pid());
-        e.put("uid", s.uid());
-        e.put("gid", s.gid());
-        e.put("tyrant", s.tyrant());
-        e.put("started_at", s.startedAt() / 1000.0);
-        e.put("vassal_dirs", s.vassalDirs());
-        e.put("loop_lag", s.loopLagMillis() / 1000.0);
-        return e;
+    /** One vassal's part of a stop/start/restart/reload answer, filled in as it gets there (loop thread). */
+    private static final class Outcome {
+        final String name;
+        boolean ok;
+        boolean missing;
+        String message;
+        String state;
+        long pid;
+
+        Outcome(String name) {
+            this.name = name;
+        }
+
+        Object answer() {
+            return missing ? new Answers.Missing(name) : new Answers.Result(name, ok, message, state, pid);
+        }
     }
 
     /**
@@ -251,39 +241,35 @@ public final class ControlHandler implements RequestHandler {
      */
     private void act(Caller peer, List<String> names, Event.Operator op, boolean wait, Duration timeout, Reply reply) {
         onLoop(reply, () -> {
-            List<Map<String, Object>> results = new ArrayList<>();
+            List<Outcome> results = new ArrayList<>();
             AtomicInteger pending = new AtomicInteger(1);
             Runnable finish = () -> {
                 if (pending.decrementAndGet() == 0) {
-                    boolean ok = results.stream().allMatch(r -> Boolean.TRUE.equals(r.get("ok")));
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    m.put("ok", ok);
-                    if (!ok) {
-                        boolean missing = results.stream().anyMatch(r -> "not-found".equals(r.get("error")));
-                        m.put("error", missing ? "not-found" : "failed");
-                        m.put("message", results.stream().filter(r -> !Boolean.TRUE.equals(r.get("ok")))
-                                .map(r -> r.get("name") + ": " + r.get("message")).reduce((a, b) -> a + "; " + b).orElse(""));
+                    List<Object> answers = results.stream().map(Outcome::answer).toList();
+                    List<Outcome> failed = results.stream().filter(r -> r.missing || !r.ok).toList();
+                    if (failed.isEmpty()) {
+                        reply.send(new Answers.Acted(true, answers));
+                    } else {
+                        boolean missing = results.stream().anyMatch(r -> r.missing);
+                        reply.send(new Answers.ActFailed(false, missing ? "not-found" : "failed",
+                                failed.stream().map(r -> r.name + ": " + (r.missing ? "no such vassal" : r.message))
+                                        .collect(java.util.stream.Collectors.joining("; ")), answers));
                     }
-                    m.put("results", results);
-                    reply.send(m);
                     reply.done();
                 }
             };
             for (String name : names) {
-                Map<String, Object> r = new LinkedHashMap<>();
-                r.put("name", name);
+                Outcome r = new Outcome(name);
                 results.add(r);
                 if (!visible(peer, name)) {
-                    r.put("ok", false);
-                    r.put("error", "not-found");
-                    r.put("message", "no such vassal");
+                    r.missing = true;
                     continue;
                 }
                 Vassal before = loop.vassal(name);
                 Effect.Reply answer = loop.command(name, op);
                 Vassal after = loop.vassal(name);
-                r.put("ok", answer.ok());
-                r.put("message", answer.message());
+                r.ok = answer.ok();
+                r.message = answer.message();
                 describe(r, after);
                 if (!answer.ok() || !wait || after == null || !inMotion(after.state())) {
                     continue;
@@ -333,39 +319,39 @@ public final class ControlHandler implements RequestHandler {
         return s == State.BACKOFF || s == State.FAILED || s == State.STOPPED || s == State.WAITING;
     }
 
-    private void settle(Map<String, Object> r, Event.Operator op, Vassal v, boolean arrived, String name, long runBefore) {
+    private void settle(Outcome r, Event.Operator op, Vassal v, boolean arrived, String name, long runBefore) {
         describe(r, v);
         if (v == null) {
-            r.put("ok", op instanceof Event.Stop);
-            r.put("message", "its file was removed");
+            r.ok = op instanceof Event.Stop;
+            r.message = "its file was removed";
             return;
         }
         if (!arrived) {
-            r.put("ok", false);
-            r.put("message", "still " + v.state().label() + " when the wait ended");
+            r.ok = false;
+            r.message = "still " + v.state().label() + " when the wait ended";
             return;
         }
         State s = v.state();
         if (op instanceof Event.Stop) {
-            r.put("ok", true);
-            r.put("message", s.label());
+            r.ok = true;
+            r.message = s.label();
         } else if (s == State.RUNNING) {
-            r.put("ok", true);
+            r.ok = true;
             // A uWSGI reload keeps its pid; anything else that arrives here is a new process.
-            r.put("message", (op instanceof Event.Reload && v.runId() == runBefore ? "reloaded pid=" : "running pid=") + v.pid());
+            r.message = (op instanceof Event.Reload && v.runId() == runBefore ? "reloaded pid=" : "running pid=") + v.pid();
         } else {
             io.emperor.loop.Tally.Entry t = loop.tally().entry(name);
             String exit = t != null && t.lastExit() != null ? t.lastExit() : "";
-            r.put("ok", false);
-            r.put("message", s == State.BACKOFF ? "exited " + exit + " right after its start; backing off"
+            r.ok = false;
+            r.message = s == State.BACKOFF ? "exited " + exit + " right after its start; backing off"
                     : s == State.FAILED ? "its file has errors"
-                    : s == State.WAITING ? "waiting for " + v.waits().text() : "stopped");
+                    : s == State.WAITING ? "waiting for " + v.waits().text() : "stopped";
         }
     }
 
-    private static void describe(Map<String, Object> r, Vassal v) {
-        r.put("state", v == null ? "gone" : v.state().label());
-        r.put("pid", v == null || !v.state().hasProcess() ? 0 : v.pid());
+    private static void describe(Outcome r, Vassal v) {
+        r.state = v == null ? "gone" : v.state().label();
+        r.pid = v == null || !v.state().hasProcess() ? 0 : v.pid();
     }
 
     /** {@code logs}: the last lines from the in-memory tail, then (with follow) every new line. */
@@ -424,12 +410,8 @@ public final class ControlHandler implements RequestHandler {
         return all.subList(Math.max(0, all.size() - n), all.size());
     }
 
-    private static Map<String, Object> linesAnswer(String name, List<String> lines) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("ok", true);
-        m.put("name", name);
-        m.put("lines", lines);
-        return m;
+    private static Answers.Lines linesAnswer(String name, List<String> lines) {
+        return new Answers.Lines(name, lines);
     }
 
     /**
@@ -495,7 +477,7 @@ public final class ControlHandler implements RequestHandler {
             if (registration != null) {
                 close(registration);
             }
-            reply.send(error("not-found", "no such vassal: " + name + " (" + why + ")"));
+            reply.send(new Answers.Failure("not-found", "no such vassal: " + name + " (" + why + ")"));
             reply.done();
         }
 
@@ -511,7 +493,7 @@ public final class ControlHandler implements RequestHandler {
         }
 
         private void send(String line) {
-            reply.send(Map.of("line", line));
+            reply.send(new Answers.Line(line));
         }
 
         private void close(AutoCloseable r) {
@@ -540,10 +522,7 @@ public final class ControlHandler implements RequestHandler {
             rescan.run();
             loop.await(() -> loop.scans() > before, loop.clock().nanoTime() + Duration.ofSeconds(30).toNanos(), done -> {
                 if (done) {
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    m.put("ok", true);
-                    m.put("message", "rescanned: " + loop.vassals().size() + " vassal(s)");
-                    reply.send(m);
+                    reply.send(new Answers.Done("rescanned: " + loop.vassals().size() + " vassal(s)"));
                     reply.done();
                 } else {
                     fail(reply, "timeout", "no scan was applied within 30s");
@@ -555,10 +534,10 @@ public final class ControlHandler implements RequestHandler {
     /** For the stats server: a full snapshot, taken on the loop. */
     public CompletableFuture<EmperorStatus> snapshot() {
         CompletableFuture<EmperorStatus> f = new CompletableFuture<>();
-        long posted = System.nanoTime();
+        long posted = loop.clock().nanoTime();
         loop.post(new LoopEvent.Task(() -> {
             try {
-                f.complete(StatusView.emperor(loop, emperor, dirs.get(), s -> true, (System.nanoTime() - posted) / 1e6));
+                f.complete(StatusView.emperor(loop, emperor, dirs.get(), s -> true, (loop.clock().nanoTime() - posted) / 1e6));
             } catch (RuntimeException e) {
                 f.completeExceptionally(e);
             }

@@ -1,6 +1,7 @@
 package io.emperor.control;
 
 import io.emperor.log.EmperorLog;
+import io.emperor.loop.Clock;
 import io.emperor.os.LibC;
 import io.emperor.os.Native;
 import java.io.IOException;
@@ -96,6 +97,7 @@ public final class ControlServer implements AutoCloseable {
     private static final int S_IFSOCK = 0140000;
 
     private final Path path;
+    private final Clock clock;
     private final RequestHandler handler;
     private final Limits limits;
     private final LibC c = Native.libc();
@@ -146,6 +148,12 @@ public final class ControlServer implements AutoCloseable {
 
     /** With the uids that the per-user limit does not count (tests: none). */
     ControlServer(Path socket, RequestHandler handler, Limits limits, java.util.Set<Integer> unlimitedUids) {
+        this(socket, handler, limits, unlimitedUids, Clock.system());
+    }
+
+    /** With the clock of the idle timeouts and the accept pause (tests: a fake one). */
+    ControlServer(Path socket, RequestHandler handler, Limits limits, java.util.Set<Integer> unlimitedUids, Clock clock) {
+        this.clock = clock;
         this.path = socket.toAbsolutePath();
         this.handler = handler;
         this.limits = limits;
@@ -309,7 +317,7 @@ public final class ControlServer implements AutoCloseable {
     private void run() {
         while (!closing) {
             try {
-                int n = c.epoll_wait(epfd, events, MAX_EVENTS, nextTimeoutMillis(System.nanoTime()));
+                int n = c.epoll_wait(epfd, events, MAX_EVENTS, nextTimeoutMillis(clock.nanoTime()));
                 if (n < 0) {
                     int err = Native.errno();
                     if (err == Native.EINTR) {
@@ -326,7 +334,7 @@ public final class ControlServer implements AutoCloseable {
                 }
                 runTasks();
                 serveAttention();
-                checkTimers(System.nanoTime());
+                checkTimers(clock.nanoTime());
             } catch (RuntimeException e) {
                 EmperorLog.error("control socket: unexpected error; going on", e);
             } catch (Error e) {
@@ -419,7 +427,7 @@ public final class ControlServer implements AutoCloseable {
             perUser.merge(peer.uid(), 1, Integer::sum);
             long id = nextConnectionId++;
             Connection conn = new Connection(id, fd, peer, this, lineCapacity(), limits.maxPendingOutputBytes(),
-                    System.nanoTime(), outputBudget, !unlimitedUids.contains(peer.uid()));
+                    clock.nanoTime(), outputBudget, !unlimitedUids.contains(peer.uid()));
             connections.put(id, conn);
             openConnections = connections.size();
             conn.interest = Native.EPOLLIN;
@@ -429,7 +437,7 @@ public final class ControlServer implements AutoCloseable {
 
     /** The fd table is full: stop watching the listener for a moment rather than spin on it. */
     private void pauseAccepting(int err) {
-        long now = System.nanoTime();
+        long now = clock.nanoTime();
         if (lastAcceptWarningNanos == 0 || now - lastAcceptWarningNanos >= ACCEPT_WARNING_INTERVAL_NANOS) {
             lastAcceptWarningNanos = now;
             EmperorLog.warn("control socket: cannot accept clients: " + Native.strerror(err)
@@ -442,8 +450,7 @@ public final class ControlServer implements AutoCloseable {
 
     /** A client beyond a limit: one line (a fresh socket's buffer has room for it) and close. */
     private void refuseBusy(int fd, String message) {
-        Map<String, Object> answer = failure("busy", message);
-        byte[] line = (Json.write(answer) + "\n").getBytes(StandardCharsets.UTF_8);
+        byte[] line = (Json.write(new Answers.Failure("busy", message)) + "\n").getBytes(StandardCharsets.UTF_8);
         ioBuffer.put(0, line, 0, line.length);
         c.send(fd, ioBuffer, line.length, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL);
         c.close(fd);
@@ -524,7 +531,7 @@ public final class ControlServer implements AutoCloseable {
                     return;
                 }
                 conn.requestInProgress = false;
-                conn.idleSinceNanos = System.nanoTime();
+                conn.idleSinceNanos = clock.nanoTime();
             }
             String line = conn.nextLine();
             if (line == null) {
@@ -539,7 +546,7 @@ public final class ControlServer implements AutoCloseable {
                 }
                 line = conn.takeRest(); // a last request without its newline
             }
-            conn.idleSinceNanos = System.nanoTime();
+            conn.idleSinceNanos = clock.nanoTime();
             if (!line.isBlank()) {
                 handleLine(conn, line);
             }
@@ -594,12 +601,8 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
-    private static Map<String, Object> failure(String error, String message) {
-        Map<String, Object> answer = new LinkedHashMap<>();
-        answer.put("ok", false);
-        answer.put("error", error);
-        answer.put("message", message);
-        return answer;
+    private static Answers.Failure failure(String error, String message) {
+        return new Answers.Failure(error, message);
     }
 
     /** Milliseconds until the next idle deadline or accept retry; -1 when there is none. */

@@ -188,11 +188,11 @@ class FastArgsTest {
         assertEquals(0, ok.exit(), ok.stdout());
         assertTrue(ok.stdout().contains("0 vassals."), ok.stdout());
         assertTrue(ok.loaded().contains("io.emperor.control.ControlClient"), "the log lists our classes");
-        assertNoneFrom(ok.loaded(), "picocli.", "jnr.", "com.kenai.jffi.", "ch.qos.logback.", "org.slf4j.");
+        assertNoneFrom(ok.loaded(), "picocli.", "jnr.", "com.kenai.jffi.", "ch.qos.logback.", "org.slf4j.", "com.fasterxml.");
 
         Child unreachable = child("stop", "api", "--socket", tmp.resolve("none.sock").toString());
         assertEquals(ControlCommands.UNREACHABLE, unreachable.exit());
-        assertNoneFrom(unreachable.loaded(), "picocli.", "jnr.", "com.kenai.jffi.", "ch.qos.logback.", "org.slf4j.");
+        assertNoneFrom(unreachable.loaded(), "picocli.", "jnr.", "com.kenai.jffi.", "ch.qos.logback.", "org.slf4j.", "com.fasterxml.");
     }
 
     @Test

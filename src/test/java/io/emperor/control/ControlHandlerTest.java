@@ -66,13 +66,17 @@ class ControlHandlerTest {
     };
 
     /** A reply that keeps what it is sent. */
-    static final class Answers implements Reply {
+    static final class Kept implements Reply {
         final List<Map<String, Object>> sent = new CopyOnWriteArrayList<>();
         final CountDownLatch done = new CountDownLatch(1);
 
         @Override
-        public boolean send(Map<String, Object> answer) {
-            sent.add(answer);
+        public boolean send(Object answer) {
+            try {
+                sent.add(Json.parseObject(Json.write(answer)));
+            } catch (Json.ParseException e) {
+                throw new AssertionError(e);
+            }
             return true;
         }
 
@@ -140,16 +144,16 @@ class ControlHandlerTest {
         try {
             Caller alice = handler.caller(new Peer(4242, 1001, 1001));
             assertEquals(Rights.Scope.OWN, alice.scope());
-            List<Answers> answers = new ArrayList<>();
+            List<Kept> answers = new ArrayList<>();
             for (Map<String, Object> request : List.<Map<String, Object>>of(
                     Map.of("cmd", "stop", "names", List.of("alice")),
                     Map.of("cmd", "logs", "name", "alice"),
                     Map.of("cmd", "status"))) {
-                Answers a = new Answers();
+                Kept a = new Kept();
                 answers.add(a);
                 handler.handle(alice, request, a);
             }
-            for (Answers a : answers) {
+            for (Kept a : answers) {
                 assertTrue(a.done.await(30, TimeUnit.SECONDS), "answered while the group database hangs: " + a.sent);
             }
             assertEquals(List.of("alice"), answers.get(2).sent.get(0).get("vassals") instanceof List<?> l

@@ -197,7 +197,9 @@ class WireFormatTest {
     @Test
     void errors() throws Exception {
         assertEquals(List.of(
-                "{\"ok\":false,\"error\":\"bad-request\",\"message\":\"at character 9: unexpected character 's'\"}",
+                // The texts of malformed JSON are jackson's since the encoder changed (docs promise only bad-request).
+                "{\"ok\":false,\"error\":\"bad-request\",\"message\":\"at character 15: Unrecognized token 'status': was expecting "
+                        + "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')\"}",
                 "{\"ok\":false,\"error\":\"bad-request\",\"message\":\"expected a JSON object\"}",
                 "{\"ok\":false,\"error\":\"bad-request\",\"message\":\"missing \\\"cmd\\\" (a string)\"}",
                 "{\"ok\":false,\"error\":\"bad-request\",\"message\":\"unknown command \\\"x\\\" (status, start, stop, restart, reload, logs, rescan)\"}",
@@ -209,7 +211,7 @@ class WireFormatTest {
                 "{\"ok\":false,\"error\":\"bad-request\",\"message\":\"missing \\\"name\\\" (the vassal whose lines to show)\"}",
                 "{\"ok\":false,\"error\":\"bad-request\",\"message\":\"\\\"lines\\\" must be a number of lines (0 or more)\"}",
                 "{\"ok\":false,\"error\":\"bad-request\",\"message\":\"\\\"follow\\\" must be true or false\"}",
-                "{\"ok\":false,\"error\":\"bad-request\",\"message\":\"at character 8: duplicate member \\\"a\\\"\"}"),
+                "{\"ok\":false,\"error\":\"bad-request\",\"message\":\"at character 11: Duplicate field 'a'\"}"),
                 ask(13, "{\"cmd\": status}\n", "[1]\n", "{}\n", "{\"cmd\":\"x\"}\n", "{\"cmd\":\"stop\"}\n",
                         "{\"cmd\":\"stop\",\"names\":[1]}\n", "{\"cmd\":\"stop\",\"names\":[]}\n",
                         "{\"cmd\":\"stop\",\"names\":[\"a\"],\"wait\":1}\n", "{\"cmd\":\"stop\",\"names\":[\"a\"],\"timeout\":0}\n",
