@@ -163,7 +163,7 @@ final class Daemon {
                 deferred.add(() -> EmperorLog.info("stats: serving on " + bound
                         + " (uWSGI stats JSON; Prometheus text at GET /metrics)"));
             } catch (java.io.IOException e) {
-                System.err.println("emperor: stats = " + config.control().stats() + ": " + e.getMessage());
+                System.err.println(statsFailure(config.control().stats(), e));
                 control.ifPresent(ControlServer::close);
                 return 1;
             }
@@ -351,6 +351,17 @@ final class Daemon {
             log.add(() -> EmperorLog.warn("no control socket: " + why));
             return Optional.empty();
         }
+    }
+
+    /**
+     * The stderr line when the stats server cannot start: {@code emperor: stats = ADDR: REASON}
+     * (emperor.8.md). The server's own messages already start with {@code stats = ADDR: }
+     * ({@code stats: } for an empty address): the prefix is not written twice.
+     */
+    static String statsFailure(String address, java.io.IOException e) {
+        String why = String.valueOf(e.getMessage());
+        return "emperor: " + (why.startsWith("stats = ") || why.startsWith("stats: ") ? why
+                : "stats = " + address + ": " + why);
     }
 
     /** Root, the emperor's own uid and its group's members may do everything (docs/control.md). */
