@@ -105,12 +105,12 @@ public final class ControlServer implements AutoCloseable {
     private final int dataOffset = Native.EPOLL_DATA_OFFSET;
 
     /** Connections by epoll token; control thread only. */
-    private final Map<Long, Connection> connections = new HashMap<>();
+    private final Map<Long, ClientConnection> connections = new HashMap<>();
     /** Open connections by uid, for {@link Limits#maxClientsPerUser}; control thread only. */
     private final Map<Integer, Integer> perUser = new HashMap<>();
     /** Uids the per-user limit does not apply to: root and the emperor's own. */
     private final java.util.Set<Integer> unlimitedUids;
-    private final ConcurrentLinkedQueue<Connection> attention = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<ClientConnection> attention = new ConcurrentLinkedQueue<>();
     private final OutputBudget outputBudget;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Object lifecycle = new Object();
@@ -270,7 +270,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     /** Asks the control thread to look at a connection: output queued, request done, or overflow (any thread). */
-    void needsAttention(Connection conn) {
+    void needsAttention(ClientConnection conn) {
         if (conn.queuedForAttention.compareAndSet(false, true)) {
             attention.add(conn);
             if (Thread.currentThread() != thread) {
@@ -373,7 +373,7 @@ public final class ControlServer implements AutoCloseable {
             acceptClients();
             return;
         }
-        Connection conn = connections.get(token);
+        ClientConnection conn = connections.get(token);
         if (conn == null) {
             return; // closed earlier in this batch
         }
@@ -426,7 +426,7 @@ public final class ControlServer implements AutoCloseable {
             }
             perUser.merge(peer.uid(), 1, Integer::sum);
             long id = nextConnectionId++;
-            Connection conn = new Connection(id, fd, peer, this, lineCapacity(), limits.maxPendingOutputBytes(),
+            ClientConnection conn = new ClientConnection(id, fd, peer, this, lineCapacity(), limits.maxPendingOutputBytes(),
                     clock.nanoTime(), outputBudget, !unlimitedUids.contains(peer.uid()));
             connections.put(id, conn);
             openConnections = connections.size();
@@ -457,7 +457,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     /** One read per readiness (fairness between clients; epoll is level-triggered and comes back). */
-    private void readFrom(Connection conn) {
+    private void readFrom(ClientConnection conn) {
         int room = conn.inputRoom();
         if (room <= 0) {
             return;
@@ -487,7 +487,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     private void serveAttention() {
-        Connection conn;
+        ClientConnection conn;
         while ((conn = attention.poll()) != null) {
             conn.queuedForAttention.set(false);
             if (connections.get(conn.id) == conn) {
@@ -500,7 +500,7 @@ public final class ControlServer implements AutoCloseable {
      * Brings a connection up to date: takes a finished request, hands the next buffered line to the
      * handler, writes what output the socket accepts, closes when due, and sets the epoll interest.
      */
-    private void serve(Connection conn) {
+    private void serve(ClientConnection conn) {
         if (conn.overflowed()) {
             EmperorLog.warn("control socket: client pid " + conn.peer.pid() + " uid " + conn.peer.uid()
                     + " does not read its answers (" + conn.overflowReason() + "); closing it");
@@ -524,7 +524,7 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
-    private void handleLines(Connection conn) {
+    private void handleLines(ClientConnection conn) {
         while (!conn.closeWhenFlushed) {
             if (conn.requestInProgress) {
                 if (!conn.takeDone()) {
@@ -553,7 +553,7 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
-    private void handleLine(Connection conn, String line) {
+    private void handleLine(ClientConnection conn, String line) {
         Map<String, Object> request;
         try {
             request = Json.parseObject(line);
@@ -583,7 +583,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     /** Writes what the socket accepts; false when the connection is broken. */
-    private boolean flush(Connection conn) {
+    private boolean flush(ClientConnection conn) {
         while (true) {
             int n = conn.peekOutput(ioBuffer, CHUNK);
             if (n == 0) {
@@ -609,7 +609,7 @@ public final class ControlServer implements AutoCloseable {
     private int nextTimeoutMillis(long now) {
         long next = acceptPaused ? acceptPausedUntilNanos : Long.MAX_VALUE;
         long idleNanos = limits.idleTimeout().toNanos();
-        for (Connection conn : connections.values()) {
+        for (ClientConnection conn : connections.values()) {
             if (!conn.requestInProgress) {
                 next = Math.min(next, conn.idleSinceNanos + idleNanos);
             }
@@ -627,14 +627,14 @@ public final class ControlServer implements AutoCloseable {
             epollCtl(Native.EPOLL_CTL_MOD, listenFd, LISTEN_TOKEN, Native.EPOLLIN);
         }
         long idleNanos = limits.idleTimeout().toNanos();
-        for (Connection conn : new ArrayList<>(connections.values())) {
+        for (ClientConnection conn : new ArrayList<>(connections.values())) {
             if (!conn.requestInProgress && now - conn.idleSinceNanos >= idleNanos) {
                 closeConnection(conn);
             }
         }
     }
 
-    private void closeConnection(Connection conn) {
+    private void closeConnection(ClientConnection conn) {
         if (connections.remove(conn.id) == null) {
             return;
         }
@@ -657,7 +657,7 @@ public final class ControlServer implements AutoCloseable {
 
     /** On the control thread as it ends: every connection's callbacks run, every fd is closed. */
     private void shutdown() {
-        for (Connection conn : new ArrayList<>(connections.values())) {
+        for (ClientConnection conn : new ArrayList<>(connections.values())) {
             closeConnection(conn);
         }
         releaseResources();
