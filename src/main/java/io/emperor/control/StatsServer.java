@@ -1,6 +1,7 @@
 package io.emperor.control;
 
 import io.emperor.log.EmperorLog;
+import io.emperor.loop.Clock;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.ConnectException;
@@ -79,6 +80,7 @@ public final class StatsServer implements AutoCloseable {
 
     private final String address;
     private final Supplier<CompletableFuture<EmperorStatus>> snapshot;
+    private final Clock clock;
     private final long rawWindowNanos;
     private final long deadlineNanos;
     private final int maxConnections;
@@ -110,6 +112,13 @@ public final class StatsServer implements AutoCloseable {
     /** With other limits, so that tests need not wait for the real ones. */
     StatsServer(String address, Supplier<CompletableFuture<EmperorStatus>> snapshot,
                 Duration rawWindow, Duration deadline, int maxConnections) {
+        this(address, snapshot, rawWindow, deadline, maxConnections, Clock.system());
+    }
+
+    /** With the clock of the deadlines, the raw window and the accept pause (tests: a fake one). */
+    StatsServer(String address, Supplier<CompletableFuture<EmperorStatus>> snapshot,
+                Duration rawWindow, Duration deadline, int maxConnections, Clock clock) {
+        this.clock = Objects.requireNonNull(clock, "clock");
         this.address = Objects.requireNonNull(address, "address");
         this.snapshot = Objects.requireNonNull(snapshot, "snapshot");
         this.rawWindowNanos = rawWindow.toNanos();
@@ -372,7 +381,7 @@ public final class StatsServer implements AutoCloseable {
     }
 
     private void turn() throws IOException {
-        long now = System.nanoTime();
+        long now = clock.nanoTime();
         expire(now);
         long timeout = nextTimeoutMillis(now);
         if (timeout < 0) {
@@ -439,7 +448,7 @@ public final class StatsServer implements AutoCloseable {
             } catch (IOException e) {
                 EmperorLog.warn("stats: accept failed, pausing for a second: " + e.getMessage());
                 acceptKey.interestOps(0);
-                acceptPausedUntil = System.nanoTime() + ACCEPT_PAUSE_NANOS;
+                acceptPausedUntil = clock.nanoTime() + ACCEPT_PAUSE_NANOS;
                 return;
             }
             if (channel == null) {
@@ -456,7 +465,7 @@ public final class StatsServer implements AutoCloseable {
             try {
                 channel.configureBlocking(false);
                 SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
-                HttpConnection c = new HttpConnection(channel, key, System.nanoTime());
+                HttpConnection c = new HttpConnection(channel, key, clock.nanoTime());
                 key.attach(c);
                 connections.add(c);
             } catch (IOException e) {
