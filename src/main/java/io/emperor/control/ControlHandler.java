@@ -4,48 +4,27 @@ import io.emperor.log.EmperorLog;
 import io.emperor.log.VassalTails;
 import io.emperor.loop.EmperorLoop;
 import io.emperor.loop.LoopEvent;
-import io.emperor.vassal.Effect;
-import io.emperor.vassal.Event;
-import io.emperor.vassal.State;
-import io.emperor.vassal.Vassal;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
- * The commands of the control socket (docs/control.md): parses a request on the control thread,
- * checks the peer's rights, and does the rest in a {@link LoopEvent.Task} on the emperor loop,
- * which answers through the {@link Reply} (never blocking: the reply only queues bytes). Waits
- * (a {@code stop} until the vassal is stopped) are loop waiters, not blocked threads.
+ * The commands of the control socket (docs/control.md): reads a request on the control thread
+ * ({@link Requests}), checks the caller's rights (resolved once per connection, {@link #caller}),
+ * and hands it to its command: {@link StatusCommand}, {@link ActCommand}, {@link LogsCommand},
+ * or {@code rescan} here. The commands do their work on the emperor loop and answer through the
+ * {@link Reply} (never blocking: the reply only queues bytes).
  */
 public final class ControlHandler implements RequestHandler {
-    /** The most lines {@code logs} returns: what the in-memory tail keeps. */
-    public static final int MAX_LINES = VassalTails.MAX_LINES;
-    /** Waiting for a start: until it runs (exec reached) or fails. */
-    static final Duration START_WAIT = Duration.ofSeconds(30);
-    /** Waiting for a stop: the vassal's stop-timeout, then this much more (SIGKILL and its exit). */
-    static final Duration STOP_EXTRA = Duration.ofSeconds(15);
-
     private final EmperorLoop loop;
     private final Rights rights;
-    private final VassalTails tails;
     private final Runnable rescan;
-    private final StatusView.Emperor emperor;
-    private final Supplier<List<String>> dirs;
-    private final Executor offLoop;
-
-    /** A {@code status} request waiting for the next snapshot. */
-    private record StatusRequest(Caller peer, List<String> names, Reply reply, long posted) {}
-
-    private final Object statusLock = new Object();
-    // Guarded by statusLock: the requests the next snapshot answers, and whether its task is queued.
-    private List<StatusRequest> waiting = new ArrayList<>();
-    private boolean snapshotQueued;
+    private final StatusCommand status;
+    private final ActCommand act;
+    private final LogsCommand logs;
 
     /**
      * @param rescan  asks the directory watcher for a scan now
@@ -56,14 +35,13 @@ public final class ControlHandler implements RequestHandler {
                           StatusView.Emperor emperor, Supplier<List<String>> dirs, Executor offLoop) {
         this.loop = loop;
         this.rights = rights;
-        this.tails = tails;
         this.rescan = rescan;
-        this.emperor = emperor;
-        this.dirs = dirs;
-        this.offLoop = offLoop;
+        this.status = new StatusCommand(loop, emperor, dirs, offLoop);
+        this.act = new ActCommand(loop);
+        this.logs = new LogsCommand(loop, tails, offLoop);
     }
 
-    private static void fail(Reply reply, String code, String message) {
+    static void fail(Reply reply, String code, String message) {
         reply.send(new Answers.Failure(code, message));
         reply.done();
     }
@@ -85,68 +63,26 @@ public final class ControlHandler implements RequestHandler {
             fail(reply, "denied", rights.refusal(peer));
             return;
         }
+        Requests.Request r;
         try {
-            switch (c) {
-                case "status" -> status(peer, names(request, false), reply);
-                case "stop" -> act(peer, names(request, true), new Event.Stop(), wait(request), timeout(request), reply);
-                case "start" -> act(peer, names(request, true), new Event.Start(), wait(request), timeout(request), reply);
-                case "restart" -> act(peer, names(request, true), new Event.Restart(), wait(request), timeout(request), reply);
-                case "reload" -> act(peer, names(request, true), new Event.Reload(), wait(request), timeout(request), reply);
-                case "logs" -> logs(peer, request, reply);
-                case "rescan" -> rescan(reply);
-                default -> fail(reply, "bad-request", "unknown command \"" + c
-                        + "\" (status, start, stop, restart, reload, logs, rescan)");
-            }
-        } catch (BadRequest e) {
+            r = Requests.parse(c, request);
+        } catch (Requests.BadRequest e) {
             fail(reply, "bad-request", e.getMessage());
+            return;
         }
-    }
-
-    private static final class BadRequest extends Exception {
-        BadRequest(String message) {
-            super(message);
+        if (r instanceof Requests.Status s) {
+            status.run(peer, s.names(), reply);
+        } else if (r instanceof Requests.Act a) {
+            act.run(peer, a.names(), a.op(), a.waits(), a.timeout(), reply);
+        } else if (r instanceof Requests.Logs l) {
+            logs.run(peer, l, reply);
+        } else {
+            rescan(reply);
         }
-    }
-
-    private static List<String> names(Map<String, Object> request, boolean required) throws BadRequest {
-        Object n = request.get("names");
-        if (n == null) {
-            if (required) {
-                throw new BadRequest("missing \"names\" (a list of vassal names)");
-            }
-            return List.of();
-        }
-        if (!(n instanceof List<?> list) || list.stream().anyMatch(x -> !(x instanceof String))) {
-            throw new BadRequest("\"names\" must be a list of strings");
-        }
-        if (required && list.isEmpty()) {
-            throw new BadRequest("\"names\" is empty: name at least one vassal");
-        }
-        return list.stream().map(String.class::cast).distinct().toList();
-    }
-
-    private static boolean wait(Map<String, Object> request) throws BadRequest {
-        Object w = request.getOrDefault("wait", Boolean.TRUE);
-        if (!(w instanceof Boolean b)) {
-            throw new BadRequest("\"wait\" must be true or false");
-        }
-        return b;
-    }
-
-    /** The request's {@code timeout} in seconds, or null for the default of each command. */
-    private static Duration timeout(Map<String, Object> request) throws BadRequest {
-        Object t = request.get("timeout");
-        if (t == null) {
-            return null;
-        }
-        if (!(t instanceof Number n) || n.doubleValue() <= 0 || n.doubleValue() > 86_400) {
-            throw new BadRequest("\"timeout\" must be a number of seconds between 0 and 86400");
-        }
-        return Duration.ofMillis((long) (n.doubleValue() * 1000));
     }
 
     /** Runs {@code work} on the loop; a failure there still answers. */
-    private void onLoop(Reply reply, Runnable work) {
+    static void onLoop(EmperorLoop loop, Reply reply, Runnable work) {
         loop.post(new LoopEvent.Task(() -> {
             if (!reply.isOpen()) {
                 return; // the client is gone: nothing to do for it
@@ -161,363 +97,13 @@ public final class ControlHandler implements RequestHandler {
     }
 
     /** Loop thread: plain data only, no user-database lookup (the caller was resolved on the control thread). */
-    private boolean visible(Caller peer, String name) {
+    static boolean visible(EmperorLoop loop, Caller peer, String name) {
         return loop.vassal(name) != null && peer.mayReach(StatusView.owner(loop, name));
-    }
-
-    /**
-     * {@code status}: every request waiting when the loop gets to it shares one snapshot, and the
-     * answers (filtering, JSON) are built on the control thread. However many clients ask, the
-     * loop's queue holds at most one status task, which only copies state: a flood of status
-     * requests cannot delay a spawn by more than one copy (docs/performance.md).
-     */
-    private void status(Caller peer, List<String> names, Reply reply) {
-        boolean queue;
-        synchronized (statusLock) {
-            waiting.add(new StatusRequest(peer, names, reply, loop.clock().nanoTime()));
-            queue = !snapshotQueued;
-            snapshotQueued = true;
-        }
-        if (!queue) {
-            return;
-        }
-        loop.post(new LoopEvent.Task(() -> {
-            List<StatusRequest> batch;
-            synchronized (statusLock) {
-                batch = waiting;
-                waiting = new ArrayList<>();
-                snapshotQueued = false;
-            }
-            long oldest = batch.stream().mapToLong(StatusRequest::posted).min().orElse(loop.clock().nanoTime());
-            EmperorStatus all = StatusView.emperor(loop, emperor, dirs.get(), s -> true, (loop.clock().nanoTime() - oldest) / 1e6);
-            offLoop.execute(() -> {
-                for (StatusRequest r : batch) {
-                    if (r.reply().isOpen()) {
-                        answerStatus(r, all);
-                    }
-                }
-            });
-        }));
-    }
-
-    private void answerStatus(StatusRequest r, EmperorStatus all) {
-        List<VassalJson> vassals = new ArrayList<>();
-        List<String> found = new ArrayList<>();
-        for (VassalStatus s : all.vassals()) {
-            if (r.peer().mayReach(s.owner()) && (r.names().isEmpty() || r.names().contains(s.name()))) {
-                vassals.add(VassalJson.of(s));
-                found.add(s.name());
-            }
-        }
-        List<String> missing = r.names().stream().filter(n -> !found.contains(n)).toList();
-        Answers.Emperor emperor = Answers.Emperor.of(all);
-        r.reply().send(missing.isEmpty() ? new Answers.Status(true, emperor, vassals)
-                : new Answers.StatusMissing(false, "not-found", "no such vassal: " + String.join(", ", missing),
-                        emperor, vassals));
-        r.reply().done();
-    }
-
-    /** One vassal's part of a stop/start/restart/reload answer, filled in as it gets there (loop thread). */
-    private static final class Outcome {
-        final String name;
-        boolean ok;
-        boolean missing;
-        String message;
-        String state;
-        long pid;
-
-        Outcome(String name) {
-            this.name = name;
-        }
-
-        Object answer() {
-            return missing ? new Answers.Missing(name) : new Answers.Result(name, ok, message, state, pid);
-        }
-    }
-
-    /**
-     * stop/start/restart/reload: each name is stepped on the loop; with {@code wait}, the answer
-     * comes once every vassal that was set in motion has arrived (or the timeout passed).
-     */
-    private void act(Caller peer, List<String> names, Event.Operator op, boolean wait, Duration timeout, Reply reply) {
-        onLoop(reply, () -> {
-            List<Outcome> results = new ArrayList<>();
-            AtomicInteger pending = new AtomicInteger(1);
-            Runnable finish = () -> {
-                if (pending.decrementAndGet() == 0) {
-                    List<Object> answers = results.stream().map(Outcome::answer).toList();
-                    List<Outcome> failed = results.stream().filter(r -> r.missing || !r.ok).toList();
-                    if (failed.isEmpty()) {
-                        reply.send(new Answers.Acted(true, answers));
-                    } else {
-                        boolean missing = results.stream().anyMatch(r -> r.missing);
-                        reply.send(new Answers.ActFailed(false, missing ? "not-found" : "failed",
-                                failed.stream().map(r -> r.name + ": " + (r.missing ? "no such vassal" : r.message))
-                                        .collect(java.util.stream.Collectors.joining("; ")), answers));
-                    }
-                    reply.done();
-                }
-            };
-            for (String name : names) {
-                Outcome r = new Outcome(name);
-                results.add(r);
-                if (!visible(peer, name)) {
-                    r.missing = true;
-                    continue;
-                }
-                Vassal before = loop.vassal(name);
-                Effect.Reply answer = loop.command(name, op);
-                Vassal after = loop.vassal(name);
-                r.ok = answer.ok();
-                r.message = answer.message();
-                describe(r, after);
-                if (!answer.ok() || !wait || after == null || !inMotion(after.state())) {
-                    continue;
-                }
-                pending.incrementAndGet();
-                long runBefore = before.runId();
-                boolean reloading = after.state() == State.RELOADING;
-                long deadline = loop.clock().nanoTime() + waitFor(op, after, timeout).toNanos();
-                loop.await(() -> arrived(op, loop.vassal(name), runBefore, reloading), deadline, done -> {
-                    Vassal now = loop.vassal(name);
-                    settle(r, op, now, done, name, runBefore);
-                    finish.run();
-                });
-            }
-            finish.run();
-        });
-    }
-
-    private static boolean inMotion(State s) {
-        return s == State.STARTING || s == State.STOPPING || s == State.RELOADING;
-    }
-
-    private static Duration waitFor(Event.Operator op, Vassal v, Duration timeout) {
-        if (timeout != null) {
-            return timeout;
-        }
-        Duration stop = v.spec() == null ? Duration.ZERO : v.spec().stopTimeout().plus(STOP_EXTRA);
-        return switch (op.kind()) {
-            case OPERATOR_STOP -> stop;
-            case OPERATOR_START -> v.state() == State.STOPPING ? stop.plus(START_WAIT) : START_WAIT;
-            default -> stop.plus(START_WAIT);
-        };
-    }
-
-    /** Whether a vassal set in motion by {@code op} has arrived where the operator wants it (or cannot get there). */
-    private static boolean arrived(Event.Operator op, Vassal v, long runBefore, boolean reloading) {
-        if (v == null) {
-            return true;
-        }
-        State s = v.state();
-        if (op instanceof Event.Stop) {
-            return !s.hasProcess();
-        }
-        if (s == State.RUNNING) {
-            return reloading || v.runId() != runBefore;
-        }
-        return s == State.BACKOFF || s == State.FAILED || s == State.STOPPED || s == State.WAITING;
-    }
-
-    private void settle(Outcome r, Event.Operator op, Vassal v, boolean arrived, String name, long runBefore) {
-        describe(r, v);
-        if (v == null) {
-            r.ok = op instanceof Event.Stop;
-            r.message = "its file was removed";
-            return;
-        }
-        if (!arrived) {
-            r.ok = false;
-            r.message = "still " + v.state().label() + " when the wait ended";
-            return;
-        }
-        State s = v.state();
-        if (op instanceof Event.Stop) {
-            r.ok = true;
-            r.message = s.label();
-        } else if (s == State.RUNNING) {
-            r.ok = true;
-            // A uWSGI reload keeps its pid; anything else that arrives here is a new process.
-            r.message = (op instanceof Event.Reload && v.runId() == runBefore ? "reloaded pid=" : "running pid=") + v.pid();
-        } else {
-            io.emperor.loop.Tally.Entry t = loop.tally().entry(name);
-            String exit = t != null && t.lastExit() != null ? t.lastExit() : "";
-            r.ok = false;
-            r.message = s == State.BACKOFF ? "exited " + exit + " right after its start; backing off"
-                    : s == State.FAILED ? "its file has errors"
-                    : s == State.WAITING ? "waiting for " + v.waits().text() : "stopped";
-        }
-    }
-
-    private static void describe(Outcome r, Vassal v) {
-        r.state = v == null ? "gone" : v.state().label();
-        r.pid = v == null || !v.state().hasProcess() ? 0 : v.pid();
-    }
-
-    /** {@code logs}: the last lines from the in-memory tail, then (with follow) every new line. */
-    private void logs(Caller peer, Map<String, Object> request, Reply reply) throws BadRequest {
-        Object n = request.get("name");
-        if (!(n instanceof String name)) {
-            throw new BadRequest("missing \"name\" (the vassal whose lines to show)");
-        }
-        Object l = request.getOrDefault("lines", 10L);
-        if (!(l instanceof Number num) || num.longValue() < 0) {
-            throw new BadRequest("\"lines\" must be a number of lines (0 or more)");
-        }
-        int lines = (int) Math.min(MAX_LINES, num.longValue());
-        Object f = request.getOrDefault("follow", Boolean.FALSE);
-        if (!(f instanceof Boolean follow)) {
-            throw new BadRequest("\"follow\" must be true or false");
-        }
-        onLoop(reply, () -> {
-            if (!visible(peer, name)) {
-                fail(reply, "not-found", "no such vassal: " + name);
-                return;
-            }
-            // A tenant reads only the lines its own runs printed (VassalTails), and its follower
-            // ends when the name passes to another owner, even if no line comes to tell.
-            int owner = peer.scope() == Rights.Scope.ALL ? VassalTails.ANY_OWNER : peer.uid();
-            if (!follow) {
-                // The tail is thread-safe: reading it and encoding up to 200 lines (1 MiB) is not the loop's work.
-                offLoop.execute(() -> {
-                    reply.send(linesAnswer(name, last(tails.lines(name, owner), lines)));
-                    reply.done();
-                });
-                return;
-            }
-            Follower follower = new Follower(name, lines, reply, owner);
-            if (owner != VassalTails.ANY_OWNER) {
-                loop.await(() -> !reply.isOpen() || passedOn(name, owner), Vassal.NO_DEADLINE, done -> {
-                    if (done && reply.isOpen()) {
-                        follower.end(PASSED_ON);
-                    }
-                });
-            }
-            offLoop.execute(follower::start);
-        });
-    }
-
-    /** Why a tenant's follower ends. */
-    static final String PASSED_ON = "its file now belongs to another owner";
-
-    /** Loop thread: whether the file of {@code name} now has an owner other than {@code owner}. */
-    private boolean passedOn(String name, int owner) {
-        int now = StatusView.owner(loop, name);
-        return now != -1 && now != owner;
-    }
-
-    private static List<String> last(List<String> all, int n) {
-        return all.subList(Math.max(0, all.size() - n), all.size());
-    }
-
-    private static Answers.Lines linesAnswer(String name, List<String> lines) {
-        return new Answers.Lines(name, lines);
-    }
-
-    /**
-     * {@code logs --follow}: registers with the tail first and keeps what comes while the stored
-     * lines are read, so no line is lost between the two; the lines already in the stored copy
-     * are not sent twice (recognised by content: a line the vassal printed twice in a row at that
-     * very moment is shown once). Calls done() only when it ends because the name passed to
-     * another owner ({@link #end}); else the answer ends when the client goes.
-     */
-    private final class Follower {
-        private final String name;
-        private final int lines;
-        private final Reply reply;
-        private final int owner;
-        // Guarded by this.
-        private List<String> early = new ArrayList<>();
-        private AutoCloseable registration;
-        private boolean ended;
-
-        Follower(String name, int lines, Reply reply, int owner) {
-            this.name = name;
-            this.lines = lines;
-            this.reply = reply;
-            this.owner = owner;
-        }
-
-        /** On the control thread. */
-        void start() {
-            AutoCloseable r = tails.follow(name, owner, this::line, why -> end(PASSED_ON));
-            synchronized (this) {
-                if (ended) {
-                    close(r);
-                    return;
-                }
-                registration = r;
-            }
-            reply.onClose(() -> close(r));
-            List<String> stored = tails.lines(name, owner);
-            synchronized (this) {
-                if (ended) {
-                    return;
-                }
-                reply.send(linesAnswer(name, last(stored, lines)));
-                // Lines that reached the follower before the copy was taken are in the copy too.
-                int overlap = overlap(stored, early);
-                for (String line : early.subList(overlap, early.size())) {
-                    send(line);
-                }
-                early = null;
-            }
-        }
-
-        /**
-         * The name passed to another owner (any thread): a last answer says so, the request is
-         * done, and no line of the new owner's ever reaches this client.
-         */
-        synchronized void end(String why) {
-            if (ended) {
-                return;
-            }
-            ended = true;
-            early = null;
-            if (registration != null) {
-                close(registration);
-            }
-            reply.send(new Answers.Failure("not-found", "no such vassal: " + name + " (" + why + ")"));
-            reply.done();
-        }
-
-        private synchronized void line(String line) {
-            if (ended) {
-                return;
-            }
-            if (early != null) {
-                early.add(line);
-                return;
-            }
-            send(line);
-        }
-
-        private void send(String line) {
-            reply.send(new Answers.Line(line));
-        }
-
-        private void close(AutoCloseable r) {
-            try {
-                r.close();
-            } catch (Exception e) {
-                EmperorLog.error("bug: unfollowing " + name, e);
-            }
-        }
-    }
-
-    /** The longest k such that the first k of {@code early} are the last k of {@code stored}. */
-    static int overlap(List<String> stored, List<String> early) {
-        for (int k = Math.min(stored.size(), early.size()); k > 0; k--) {
-            if (stored.subList(stored.size() - k, stored.size()).equals(early.subList(0, k))) {
-                return k;
-            }
-        }
-        return 0;
     }
 
     /** {@code rescan}: asks the watcher for a scan and answers once the loop has applied a scan. */
     private void rescan(Reply reply) {
-        onLoop(reply, () -> {
+        onLoop(loop, reply, () -> {
             long before = loop.scans();
             rescan.run();
             loop.await(() -> loop.scans() > before, loop.clock().nanoTime() + Duration.ofSeconds(30).toNanos(), done -> {
@@ -533,15 +119,6 @@ public final class ControlHandler implements RequestHandler {
 
     /** For the stats server: a full snapshot, taken on the loop. */
     public CompletableFuture<EmperorStatus> snapshot() {
-        CompletableFuture<EmperorStatus> f = new CompletableFuture<>();
-        long posted = loop.clock().nanoTime();
-        loop.post(new LoopEvent.Task(() -> {
-            try {
-                f.complete(StatusView.emperor(loop, emperor, dirs.get(), s -> true, (loop.clock().nanoTime() - posted) / 1e6));
-            } catch (RuntimeException e) {
-                f.completeExceptionally(e);
-            }
-        }));
-        return f;
+        return status.snapshot();
     }
 }

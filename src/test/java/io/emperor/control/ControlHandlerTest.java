@@ -30,12 +30,12 @@ class ControlHandlerTest {
 
     @Test
     void theLinesAFollowerSawBeforeTheCopyAreNotSentTwice() {
-        assertEquals(0, ControlHandler.overlap(List.of("a", "b"), List.of()));
-        assertEquals(0, ControlHandler.overlap(List.of(), List.of("a")));
-        assertEquals(0, ControlHandler.overlap(List.of("a", "b"), List.of("c", "d")), "all new");
-        assertEquals(1, ControlHandler.overlap(List.of("a", "b"), List.of("b", "c")), "b was in the copy");
-        assertEquals(2, ControlHandler.overlap(List.of("a", "b", "c"), List.of("b", "c")), "both were");
-        assertEquals(2, ControlHandler.overlap(List.of("x", "x"), List.of("x", "x", "x")), "the longest match");
+        assertEquals(0, LogsCommand.overlap(List.of("a", "b"), List.of()));
+        assertEquals(0, LogsCommand.overlap(List.of(), List.of("a")));
+        assertEquals(0, LogsCommand.overlap(List.of("a", "b"), List.of("c", "d")), "all new");
+        assertEquals(1, LogsCommand.overlap(List.of("a", "b"), List.of("b", "c")), "b was in the copy");
+        assertEquals(2, LogsCommand.overlap(List.of("a", "b", "c"), List.of("b", "c")), "both were");
+        assertEquals(2, LogsCommand.overlap(List.of("x", "x"), List.of("x", "x", "x")), "the longest match");
     }
 
     /** The vassal here has a broken file: nothing is ever spawned. */
