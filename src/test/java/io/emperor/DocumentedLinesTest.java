@@ -99,6 +99,23 @@ class DocumentedLinesTest {
         assertEquals(List.of(), lost);
     }
 
+    /** The example of emperor.8.md has the settings of etc/emperor.ini, no more, no fewer (comments may differ). */
+    @Test
+    void theExampleEmperorIniIsTheShippedOne() throws IOException {
+        String page = Files.readString(ROOT.resolve("docs/emperor.8.md"));
+        int at = page.indexOf("Example (`etc/emperor.ini`");
+        String block = page.substring(page.indexOf("```ini\n", at) + 7, page.indexOf("```", page.indexOf("```ini\n", at) + 7));
+        assertEquals(settings(List.of(block.split("\n"))), settings(Files.readAllLines(ROOT.resolve("etc/emperor.ini"))),
+                "docs/emperor.8.md's example against etc/emperor.ini");
+    }
+
+    /** The lines of an ini text that are neither comments nor blank; commented-out keys count too. */
+    private static List<String> settings(List<String> lines) {
+        return lines.stream().map(String::strip)
+                .filter(l -> !l.isEmpty() && (!l.startsWith(";") || l.matches(";\\s*[a-z-]+ = .*")))
+                .toList();
+    }
+
     private static String docs() throws IOException {
         StringBuilder sb = new StringBuilder();
         try (Stream<Path> files = Files.list(ROOT.resolve("docs"))) {
