@@ -5,7 +5,7 @@ import io.emperor.config.EmperorConfig;
 import io.emperor.config.EmperorConfigParser;
 import io.emperor.config.Parsed;
 import io.emperor.control.ControlClient;
-import io.emperor.control.Json;
+import io.emperor.control.ClientJson;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -155,7 +155,7 @@ final class ControlCommands {
             public boolean each(Map<String, Object> answer) {
                 code[0] = status(answer);
                 if (json) {
-                    System.out.println(Json.write(answer));
+                    System.out.println(ClientJson.write(answer));
                 } else {
                     human.accept(answer);
                 }

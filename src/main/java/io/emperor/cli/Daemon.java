@@ -163,7 +163,7 @@ final class Daemon {
                 deferred.add(() -> EmperorLog.info("stats: serving on " + bound
                         + " (uWSGI stats JSON; Prometheus text at GET /metrics)"));
             } catch (java.io.IOException e) {
-                System.err.println("emperor: stats = " + config.control().stats() + ": " + e.getMessage());
+                System.err.println(statsFailure(config.control().stats(), e));
                 control.ifPresent(ControlServer::close);
                 return 1;
             }
@@ -353,10 +353,22 @@ final class Daemon {
         }
     }
 
+    /**
+     * The stderr line when the stats server cannot start: {@code emperor: stats = ADDR: REASON}
+     * (emperor.8.md). The server's own messages already start with {@code stats = ADDR: }
+     * ({@code stats: } for an empty address): the prefix is not written twice.
+     */
+    static String statsFailure(String address, java.io.IOException e) {
+        String why = String.valueOf(e.getMessage());
+        return "emperor: " + (why.startsWith("stats = ") || why.startsWith("stats: ") ? why
+                : "stats = " + address + ": " + why);
+    }
+
     /** Root, the emperor's own uid and its group's members may do everything (docs/control.md). */
     private static Rights rights(PosixUserDb users, boolean tyrant, int uid, int gid) {
         String groupName = users.groupById(gid).map(PosixUserDb.Group::name).orElse(String.valueOf(gid));
-        // Read at each request: a user added to the group need not wait for a restart.
+        // Read once per connection, on the control thread (never on the loop): a user added to the group
+        // need not wait for a restart, only reconnect.
         return new Rights(tyrant, uid, gid, groupName, peer -> {
             Optional<PosixUserDb.Group> g = users.groupById(gid);
             Optional<io.emperor.config.Account> pw = users.userById(peer);

@@ -50,6 +50,8 @@ public record EmperorConfig(
     public static final Duration DEFAULT_RESCAN = Duration.ofSeconds(10);
     public static final Duration DEFAULT_MIN_UPTIME = Duration.ofSeconds(10);
     public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(60);
+    /** uWSGI's {@code emperor-required-heartbeat} default. */
+    public static final Duration DEFAULT_REQUIRED_HEARTBEAT = Duration.ofSeconds(30);
 
     public EmperorConfig {
         vassalDirs = List.copyOf(vassalDirs);
@@ -95,7 +97,7 @@ public record EmperorConfig(
     public EmperorConfig(Path source, List<Path> vassalDirs, Path log, Duration rescan, Duration minUptime,
                          Duration maxBackoff, boolean tyrant, boolean nofollow) {
         this(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrant, nofollow,
-                io.emperor.vassal.Policy.DEFAULT_REQUIRED_HEARTBEAT, UwsgiCommand.DEFAULT);
+                DEFAULT_REQUIRED_HEARTBEAT, UwsgiCommand.DEFAULT);
     }
 
     /** The same with another mode (SIGHUP keeps the mode of the start). */

@@ -122,7 +122,7 @@ public final class EmperorConfigParser {
         boolean tyrant = section.last("tyrant").map(e -> Values.bool(e.value())).orElse(false);
         boolean nofollow = section.last("nofollow").map(e -> Values.bool(e.value())).orElse(false);
         Duration heartbeat = seconds(section, "required-heartbeat", 0, true,
-                io.emperor.vassal.Policy.DEFAULT_REQUIRED_HEARTBEAT, problems);
+                EmperorConfig.DEFAULT_REQUIRED_HEARTBEAT, problems);
         UwsgiCommand uwsgi = uwsgi(section, dir, problems);
         LogSettings logging = logging(section, dir, problems);
         ControlSettings control = control(section, dir, problems);

@@ -56,7 +56,7 @@ public final class ControlClient implements AutoCloseable {
     }
 
     public void send(Map<String, Object> request) throws IOException {
-        socket.write((Json.write(request) + "\n").getBytes(StandardCharsets.UTF_8));
+        socket.write((ClientJson.write(request) + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
     /** The next answer line, parsed; null at EOF. Blocks (the CLI is allowed to block). */
@@ -66,7 +66,7 @@ public final class ControlClient implements AutoCloseable {
             return null;
         }
         try {
-            return Json.parseObject(text);
+            return ClientJson.parseObject(text);
         } catch (Json.ParseException e) {
             throw new IOException("the emperor on " + path + " sent an answer that is not a JSON object ("
                     + e.getMessage() + "): " + text, e);

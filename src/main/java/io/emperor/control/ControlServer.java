@@ -1,6 +1,7 @@
 package io.emperor.control;
 
 import io.emperor.log.EmperorLog;
+import io.emperor.loop.Clock;
 import io.emperor.os.LibC;
 import io.emperor.os.Native;
 import java.io.IOException;
@@ -96,6 +97,7 @@ public final class ControlServer implements AutoCloseable {
     private static final int S_IFSOCK = 0140000;
 
     private final Path path;
+    private final Clock clock;
     private final RequestHandler handler;
     private final Limits limits;
     private final LibC c = Native.libc();
@@ -103,12 +105,12 @@ public final class ControlServer implements AutoCloseable {
     private final int dataOffset = Native.EPOLL_DATA_OFFSET;
 
     /** Connections by epoll token; control thread only. */
-    private final Map<Long, Connection> connections = new HashMap<>();
+    private final Map<Long, ClientConnection> connections = new HashMap<>();
     /** Open connections by uid, for {@link Limits#maxClientsPerUser}; control thread only. */
     private final Map<Integer, Integer> perUser = new HashMap<>();
     /** Uids the per-user limit does not apply to: root and the emperor's own. */
     private final java.util.Set<Integer> unlimitedUids;
-    private final ConcurrentLinkedQueue<Connection> attention = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<ClientConnection> attention = new ConcurrentLinkedQueue<>();
     private final OutputBudget outputBudget;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Object lifecycle = new Object();
@@ -146,6 +148,12 @@ public final class ControlServer implements AutoCloseable {
 
     /** With the uids that the per-user limit does not count (tests: none). */
     ControlServer(Path socket, RequestHandler handler, Limits limits, java.util.Set<Integer> unlimitedUids) {
+        this(socket, handler, limits, unlimitedUids, Clock.system());
+    }
+
+    /** With the clock of the idle timeouts and the accept pause (tests: a fake one). */
+    ControlServer(Path socket, RequestHandler handler, Limits limits, java.util.Set<Integer> unlimitedUids, Clock clock) {
+        this.clock = clock;
         this.path = socket.toAbsolutePath();
         this.handler = handler;
         this.limits = limits;
@@ -262,7 +270,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     /** Asks the control thread to look at a connection: output queued, request done, or overflow (any thread). */
-    void needsAttention(Connection conn) {
+    void needsAttention(ClientConnection conn) {
         if (conn.queuedForAttention.compareAndSet(false, true)) {
             attention.add(conn);
             if (Thread.currentThread() != thread) {
@@ -309,7 +317,7 @@ public final class ControlServer implements AutoCloseable {
     private void run() {
         while (!closing) {
             try {
-                int n = c.epoll_wait(epfd, events, MAX_EVENTS, nextTimeoutMillis(System.nanoTime()));
+                int n = c.epoll_wait(epfd, events, MAX_EVENTS, nextTimeoutMillis(clock.nanoTime()));
                 if (n < 0) {
                     int err = Native.errno();
                     if (err == Native.EINTR) {
@@ -326,7 +334,7 @@ public final class ControlServer implements AutoCloseable {
                 }
                 runTasks();
                 serveAttention();
-                checkTimers(System.nanoTime());
+                checkTimers(clock.nanoTime());
             } catch (RuntimeException e) {
                 EmperorLog.error("control socket: unexpected error; going on", e);
             } catch (Error e) {
@@ -365,7 +373,7 @@ public final class ControlServer implements AutoCloseable {
             acceptClients();
             return;
         }
-        Connection conn = connections.get(token);
+        ClientConnection conn = connections.get(token);
         if (conn == null) {
             return; // closed earlier in this batch
         }
@@ -418,8 +426,8 @@ public final class ControlServer implements AutoCloseable {
             }
             perUser.merge(peer.uid(), 1, Integer::sum);
             long id = nextConnectionId++;
-            Connection conn = new Connection(id, fd, peer, this, lineCapacity(), limits.maxPendingOutputBytes(),
-                    System.nanoTime(), outputBudget, !unlimitedUids.contains(peer.uid()));
+            ClientConnection conn = new ClientConnection(id, fd, peer, this, lineCapacity(), limits.maxPendingOutputBytes(),
+                    clock.nanoTime(), outputBudget, !unlimitedUids.contains(peer.uid()));
             connections.put(id, conn);
             openConnections = connections.size();
             conn.interest = Native.EPOLLIN;
@@ -429,7 +437,7 @@ public final class ControlServer implements AutoCloseable {
 
     /** The fd table is full: stop watching the listener for a moment rather than spin on it. */
     private void pauseAccepting(int err) {
-        long now = System.nanoTime();
+        long now = clock.nanoTime();
         if (lastAcceptWarningNanos == 0 || now - lastAcceptWarningNanos >= ACCEPT_WARNING_INTERVAL_NANOS) {
             lastAcceptWarningNanos = now;
             EmperorLog.warn("control socket: cannot accept clients: " + Native.strerror(err)
@@ -442,15 +450,14 @@ public final class ControlServer implements AutoCloseable {
 
     /** A client beyond a limit: one line (a fresh socket's buffer has room for it) and close. */
     private void refuseBusy(int fd, String message) {
-        Map<String, Object> answer = failure("busy", message);
-        byte[] line = (Json.write(answer) + "\n").getBytes(StandardCharsets.UTF_8);
+        byte[] line = (Json.write(new Answers.Failure("busy", message)) + "\n").getBytes(StandardCharsets.UTF_8);
         ioBuffer.put(0, line, 0, line.length);
         c.send(fd, ioBuffer, line.length, Native.MSG_DONTWAIT | Native.MSG_NOSIGNAL);
         c.close(fd);
     }
 
     /** One read per readiness (fairness between clients; epoll is level-triggered and comes back). */
-    private void readFrom(Connection conn) {
+    private void readFrom(ClientConnection conn) {
         int room = conn.inputRoom();
         if (room <= 0) {
             return;
@@ -480,7 +487,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     private void serveAttention() {
-        Connection conn;
+        ClientConnection conn;
         while ((conn = attention.poll()) != null) {
             conn.queuedForAttention.set(false);
             if (connections.get(conn.id) == conn) {
@@ -493,7 +500,7 @@ public final class ControlServer implements AutoCloseable {
      * Brings a connection up to date: takes a finished request, hands the next buffered line to the
      * handler, writes what output the socket accepts, closes when due, and sets the epoll interest.
      */
-    private void serve(Connection conn) {
+    private void serve(ClientConnection conn) {
         if (conn.overflowed()) {
             EmperorLog.warn("control socket: client pid " + conn.peer.pid() + " uid " + conn.peer.uid()
                     + " does not read its answers (" + conn.overflowReason() + "); closing it");
@@ -517,14 +524,14 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
-    private void handleLines(Connection conn) {
+    private void handleLines(ClientConnection conn) {
         while (!conn.closeWhenFlushed) {
             if (conn.requestInProgress) {
                 if (!conn.takeDone()) {
                     return;
                 }
                 conn.requestInProgress = false;
-                conn.idleSinceNanos = System.nanoTime();
+                conn.idleSinceNanos = clock.nanoTime();
             }
             String line = conn.nextLine();
             if (line == null) {
@@ -539,14 +546,14 @@ public final class ControlServer implements AutoCloseable {
                 }
                 line = conn.takeRest(); // a last request without its newline
             }
-            conn.idleSinceNanos = System.nanoTime();
+            conn.idleSinceNanos = clock.nanoTime();
             if (!line.isBlank()) {
                 handleLine(conn, line);
             }
         }
     }
 
-    private void handleLine(Connection conn, String line) {
+    private void handleLine(ClientConnection conn, String line) {
         Map<String, Object> request;
         try {
             request = Json.parseObject(line);
@@ -557,7 +564,10 @@ public final class ControlServer implements AutoCloseable {
         conn.requestInProgress = true;
         Reply reply = conn.newReply();
         try {
-            handler.handle(conn.peer, request, reply);
+            if (conn.caller == null) {
+                conn.caller = handler.caller(conn.peer); // may read the user database: here, once per connection
+            }
+            handler.handle(conn.caller, request, reply);
         } catch (RuntimeException e) {
             EmperorLog.error("control socket: the request handler failed on " + shown(line), e);
             reply.send(failure("internal", "the emperor failed on this request: " + e));
@@ -573,7 +583,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     /** Writes what the socket accepts; false when the connection is broken. */
-    private boolean flush(Connection conn) {
+    private boolean flush(ClientConnection conn) {
         while (true) {
             int n = conn.peekOutput(ioBuffer, CHUNK);
             if (n == 0) {
@@ -591,19 +601,15 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
-    private static Map<String, Object> failure(String error, String message) {
-        Map<String, Object> answer = new LinkedHashMap<>();
-        answer.put("ok", false);
-        answer.put("error", error);
-        answer.put("message", message);
-        return answer;
+    private static Answers.Failure failure(String error, String message) {
+        return new Answers.Failure(error, message);
     }
 
     /** Milliseconds until the next idle deadline or accept retry; -1 when there is none. */
     private int nextTimeoutMillis(long now) {
         long next = acceptPaused ? acceptPausedUntilNanos : Long.MAX_VALUE;
         long idleNanos = limits.idleTimeout().toNanos();
-        for (Connection conn : connections.values()) {
+        for (ClientConnection conn : connections.values()) {
             if (!conn.requestInProgress) {
                 next = Math.min(next, conn.idleSinceNanos + idleNanos);
             }
@@ -621,14 +627,14 @@ public final class ControlServer implements AutoCloseable {
             epollCtl(Native.EPOLL_CTL_MOD, listenFd, LISTEN_TOKEN, Native.EPOLLIN);
         }
         long idleNanos = limits.idleTimeout().toNanos();
-        for (Connection conn : new ArrayList<>(connections.values())) {
+        for (ClientConnection conn : new ArrayList<>(connections.values())) {
             if (!conn.requestInProgress && now - conn.idleSinceNanos >= idleNanos) {
                 closeConnection(conn);
             }
         }
     }
 
-    private void closeConnection(Connection conn) {
+    private void closeConnection(ClientConnection conn) {
         if (connections.remove(conn.id) == null) {
             return;
         }
@@ -651,7 +657,7 @@ public final class ControlServer implements AutoCloseable {
 
     /** On the control thread as it ends: every connection's callbacks run, every fd is closed. */
     private void shutdown() {
-        for (Connection conn : new ArrayList<>(connections.values())) {
+        for (ClientConnection conn : new ArrayList<>(connections.values())) {
             closeConnection(conn);
         }
         releaseResources();

@@ -1,22 +1,71 @@
 package io.emperor.control;
 
-import io.emperor.config.JsonReader;
-import java.util.ArrayDeque;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.jr.ob.JSON;
+import com.fasterxml.jackson.jr.ob.JacksonJrExtension;
+import com.fasterxml.jackson.jr.ob.api.ExtensionContext;
+import com.fasterxml.jackson.jr.ob.api.ReaderWriterModifier;
+import com.fasterxml.jackson.jr.ob.api.ValueWriter;
+import com.fasterxml.jackson.jr.ob.impl.JSONWriter;
+import com.fasterxml.jackson.jr.ob.impl.POJODefinition;
+import java.io.IOException;
+import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The JSON of the control socket and the stats server, written by hand and read with
- * {@link JsonReader} (no dependency for ~300 lines). Values are {@code null}, {@link Boolean}, {@link Number} ({@link Long} or
- * {@link Double} when parsed), {@link String}, {@link List} and {@link Map} with String keys
- * (insertion order kept). Strings are always escaped: a vassal named {@code a"b} gives valid JSON,
- * unlike uWSGI's stats.
+ * The JSON of the control socket and the stats server, on jackson-jr (the messages are records:
+ * {@link Answers}, {@link UwsgiStats}). Three things are ours, because the wire format is pinned
+ * (docs/control.md, docs/stats.md, {@code WireFormatTest}):
+ * <ul>
+ *   <li>a record is written with its components in declaration order, each named in snake_case
+ *       ({@code startedAt} is {@code "started_at"}), nulls included;</li>
+ *   <li>strings are always escaped as before: quotes, backslashes, control characters, DEL, the
+ *       JavaScript line terminators U+2028/U+2029 and lone surrogates ({@code \ud800}), so that a
+ *       vassal named {@code a"b} or a line of binary garbage gives valid JSON and valid UTF-8
+ *       (jackson leaves DEL and U+2028 raw and cannot write a lone surrogate as UTF-8);</li>
+ *   <li>a double is written as people and shell tools read it: a whole one as an integer
+ *       ({@code 2}, not {@code 2.0}), others in plain digits ({@code 1795969800.51}, not
+ *       {@code 1.79596980051E9}), NaN and infinities as {@code null}.</li>
+ * </ul>
+ * How a string and a double are written is {@link JsonText}'s (the CLI's {@link ClientJson} shares it).
+ * Reading is jackson-core's streaming parser with a depth bound and duplicate members refused;
+ * values come as {@code null}, {@link Boolean}, {@link Long} or {@link Double}, {@link String},
+ * {@link List} and {@link Map} (insertion order kept).
  */
 public final class Json {
     /** Deeper nesting than this is refused: a request is a flat object, and recursion stays bounded. */
     public static final int MAX_DEPTH = 32;
+
+    /**
+     * Reading requests needs only jackson-core's streaming parser; jackson-jr (the records) is
+     * loaded on the first {@link #write}.
+     */
+    private static final JsonFactory FACTORY = JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH + 1).build())
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build();
+
+    /** The writer of records, loaded on first use. */
+    private static final class Writer {
+        static final JSON JSON_WRITER = JSON.builder(FACTORY)
+                .enable(JSON.Feature.WRITE_NULL_PROPERTIES)
+                .register(new JacksonJrExtension() {
+                    @Override
+                    protected void register(ExtensionContext ctxt) {
+                        ctxt.insertModifier(new Ours());
+                    }
+                })
+                .build();
+    }
 
     private Json() {}
 
@@ -27,96 +76,89 @@ public final class Json {
         }
     }
 
+    /** A record, map, list or scalar as one line of JSON (without the newline). */
     public static String write(Object value) {
-        StringBuilder sb = new StringBuilder();
-        write(sb, value);
-        return sb.toString();
-    }
-
-    public static void write(StringBuilder sb, Object value) {
-        if (value == null) {
-            sb.append("null");
-        } else if (value instanceof String s) {
-            string(sb, s);
-        } else if (value instanceof Boolean b) {
-            sb.append(b.booleanValue());
-        } else if (value instanceof Double || value instanceof Float) {
-            double d = ((Number) value).doubleValue();
-            if (Double.isNaN(d) || Double.isInfinite(d)) {
-                sb.append("null");
-            } else if (d == Math.rint(d) && Math.abs(d) < 1e15) {
-                sb.append((long) d);
-            } else {
-                // Plain digits (1795969800.51, 0.00012), not Java's 1.79596980051E9: valid JSON
-                // either way, but people and shell tools read these.
-                sb.append(java.math.BigDecimal.valueOf(d).toPlainString());
-            }
-        } else if (value instanceof Number n) {
-            sb.append(n.longValue());
-        } else if (value instanceof Map<?, ?> m) {
-            sb.append('{');
-            boolean first = true;
-            for (Map.Entry<?, ?> e : m.entrySet()) {
-                if (!first) {
-                    sb.append(',');
-                }
-                first = false;
-                string(sb, String.valueOf(e.getKey()));
-                sb.append(':');
-                write(sb, e.getValue());
-            }
-            sb.append('}');
-        } else if (value instanceof Iterable<?> it) {
-            sb.append('[');
-            boolean first = true;
-            for (Object o : it) {
-                if (!first) {
-                    sb.append(',');
-                }
-                first = false;
-                write(sb, o);
-            }
-            sb.append(']');
-        } else {
-            string(sb, value.toString());
-        }
-    }
-
-    /** A JSON string literal: quotes, backslashes, control characters and lone surrogates escaped. */
-    public static void string(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    boolean lone = Character.isHighSurrogate(c)
-                            ? i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1))
-                            : Character.isLowSurrogate(c) && (i == 0 || !Character.isHighSurrogate(s.charAt(i - 1)));
-                    if (c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029 || lone) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        sb.append('"');
-    }
-
-    /** Parses one JSON text (surrounding whitespace allowed, nothing else after it; no member twice). */
-    public static Object parse(String text) throws ParseException {
-        Builder b = new Builder();
         try {
-            JsonReader.read(text, MAX_DEPTH, b);
-        } catch (JsonReader.ParseException e) {
-            throw new ParseException("at character " + (e.offset() + 1) + ": " + e.getMessage());
+            return Writer.JSON_WRITER.asString(value);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot write " + value.getClass().getName() + " as JSON: " + e, e);
         }
-        return b.result;
+    }
+
+    /**
+     * Parses one JSON text (surrounding whitespace allowed, nothing else after it; no member twice).
+     * Integers come as {@link Long} (a larger one as {@link Double}), other numbers as {@link Double}.
+     */
+    public static Object parse(String text) throws ParseException {
+        try (JsonParser p = FACTORY.createParser(text)) {
+            if (p.nextToken() == null) {
+                throw new ParseException("at character 1: no JSON value");
+            }
+            Object value = value(p, 0);
+            if (p.nextToken() != null) {
+                throw new ParseException("at character " + (p.currentTokenLocation().getCharOffset() + 1)
+                        + ": unexpected text after the value");
+            }
+            return value;
+        } catch (JsonProcessingException e) {
+            long at = e.getLocation() == null ? -1 : e.getLocation().getCharOffset();
+            throw new ParseException((at >= 0 ? "at character " + (at + 1) + ": " : "") + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new ParseException(e.getMessage());
+        }
+    }
+
+    /** The value at the parser's current token, and the tokens it spans. */
+    private static Object value(JsonParser p, int depth) throws IOException, ParseException {
+        JsonToken t = p.currentToken();
+        if ((t == JsonToken.START_OBJECT || t == JsonToken.START_ARRAY) && depth >= MAX_DEPTH) {
+            throw new ParseException("at character " + (p.currentTokenLocation().getCharOffset() + 1)
+                    + ": nested deeper than " + MAX_DEPTH);
+        }
+        switch (t) {
+            case START_OBJECT -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String key = p.currentName();
+                    p.nextToken();
+                    m.put(key, value(p, depth + 1));
+                }
+                return m;
+            }
+            case START_ARRAY -> {
+                List<Object> list = new ArrayList<>();
+                while (p.nextToken() != JsonToken.END_ARRAY) {
+                    list.add(value(p, depth + 1));
+                }
+                return list;
+            }
+            case VALUE_STRING -> {
+                return p.getText();
+            }
+            case VALUE_NUMBER_INT -> {
+                return p.getNumberType() == JsonParser.NumberType.BIG_INTEGER ? (Object) p.getDoubleValue()
+                        : (Object) p.getLongValue();
+            }
+            case VALUE_NUMBER_FLOAT -> {
+                double d = p.getDoubleValue();
+                if (Double.isInfinite(d)) {
+                    throw new ParseException("at character " + (p.currentTokenLocation().getCharOffset() + 1)
+                            + ": bad number " + p.getText());
+                }
+                return d;
+            }
+            case VALUE_TRUE -> {
+                return Boolean.TRUE;
+            }
+            case VALUE_FALSE -> {
+                return Boolean.FALSE;
+            }
+            case VALUE_NULL -> {
+                return null;
+            }
+            default -> throw new ParseException("at character " + (p.currentTokenLocation().getCharOffset() + 1)
+                    + ": unexpected " + t);
+        }
     }
 
     /** Parses one JSON object. */
@@ -129,56 +171,83 @@ public final class Json {
         return (Map<String, Object>) v;
     }
 
-    /** Builds maps and lists from what {@link JsonReader} reads. */
-    private static final class Builder implements JsonReader.Handler {
-        /** The open containers, innermost last; a map's pending key beside it. */
-        private final ArrayDeque<Object> open = new ArrayDeque<>();
-        private final ArrayDeque<String> keys = new ArrayDeque<>();
-        Object result;
+    static void string(StringBuilder sb, String s) {
+        JsonText.string(sb, s);
+    }
+
+    static String number(double d) {
+        return JsonText.number(d);
+    }
+
+    /** Our strings, doubles and record layout (see the class comment). */
+    private static final class Ours extends ReaderWriterModifier {
+        private final Map<Class<?>, POJODefinition> records = new ConcurrentHashMap<>();
 
         @Override
-        public void startObject(int offset) {
-            open.push(new LinkedHashMap<String, Object>());
-        }
-
-        @Override
-        public void key(String key, int offset) throws JsonReader.ParseException {
-            if (((Map<?, ?>) open.peek()).containsKey(key)) {
-                throw new JsonReader.ParseException(offset, "duplicate member \"" + key + "\"");
+        public ValueWriter overrideStandardValueWriter(JSONWriter w, Class<?> type, int stdTypeId) {
+            if (type == String.class) {
+                return new TypedWriter(String.class) {
+                    @Override
+                    public void writeValue(JSONWriter context, JsonGenerator g, Object value) throws IOException {
+                        StringBuilder sb = new StringBuilder(((String) value).length() + 2);
+                        string(sb, (String) value);
+                        g.writeRawValue(sb.toString());
+                    }
+                };
             }
-            keys.push(key);
+            if (type == Double.class || type == double.class || type == Float.class || type == float.class) {
+                return new TypedWriter(type) {
+                    @Override
+                    public void writeValue(JSONWriter context, JsonGenerator g, Object value) throws IOException {
+                        g.writeRawValue(number(((Number) value).doubleValue()));
+                    }
+                };
+            }
+            return null;
         }
 
         @Override
-        public void endObject() {
-            add(open.pop());
+        public POJODefinition pojoDefinitionForSerialization(JSONWriter w, Class<?> type) {
+            if (!type.isRecord()) {
+                return null;
+            }
+            return records.computeIfAbsent(type, t -> {
+                RecordComponent[] components = t.getRecordComponents();
+                POJODefinition.Prop[] props = new POJODefinition.Prop[components.length];
+                for (int i = 0; i < components.length; i++) {
+                    java.lang.reflect.Method getter = components[i].getAccessor();
+                    getter.setAccessible(true);
+                    props[i] = new POJODefinition.Prop(snakeCase(components[i].getName()), null, null, getter, null, null);
+                }
+                return new POJODefinition(t, props, null, null, null);
+            });
         }
+    }
 
-        @Override
-        public void startArray(int offset) {
-            open.push(new ArrayList<Object>());
-        }
-
-        @Override
-        public void endArray() {
-            add(open.pop());
-        }
-
-        @Override
-        public void scalar(Object value, String text, int offset) {
-            add(value);
-        }
-
-        @SuppressWarnings("unchecked")
-        private void add(Object value) {
-            Object into = open.peek();
-            if (into == null) {
-                result = value;
-            } else if (into instanceof Map<?, ?> m) {
-                ((Map<String, Object>) m).put(keys.pop(), value);
+    /** {@code startedAt} → {@code started_at}. */
+    static String snakeCase(String name) {
+        StringBuilder sb = new StringBuilder(name.length() + 4);
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (Character.isUpperCase(c)) {
+                sb.append('_').append(Character.toLowerCase(c));
             } else {
-                ((List<Object>) into).add(value);
+                sb.append(c);
             }
+        }
+        return sb.toString();
+    }
+
+    private abstract static class TypedWriter implements ValueWriter {
+        private final Class<?> type;
+
+        TypedWriter(Class<?> type) {
+            this.type = type;
+        }
+
+        @Override
+        public Class<?> valueType() {
+            return type;
         }
     }
 }

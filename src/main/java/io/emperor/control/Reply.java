@@ -1,14 +1,12 @@
 package io.emperor.control;
 
-import java.util.Map;
-
 /** The way back to the client of one request. Every method is thread-safe and never blocks. */
 public interface Reply {
     /**
-     * Queues one answer line ({@link Json#write} + '\n'). False when the connection is closed, or was
+     * Queues one answer line ({@link Json#write} of a record of {@link Answers}, + '\n'). False when the connection is closed, or was
      * closed now because its unsent output passed the bound (a client that does not read).
      */
-    boolean send(Map<String, Object> answer);
+    boolean send(Object answer);
 
     /** This request is answered: the connection's next request line (if any) is handled next. */
     void done();

@@ -3,8 +3,9 @@ package io.emperor.control;
 import java.util.function.IntPredicate;
 
 /**
- * Who may do what on the control socket (docs/control.md). Pure: the group database is a
- * predicate handed in.
+ * Who may do what on the control socket (docs/control.md). The group database is a predicate
+ * handed in, read only by {@link #resolve} (once per connection, on the control thread); what it
+ * makes of a peer, a {@link Caller}, is plain data.
  *
  * <ul>
  *   <li>root, the emperor's own uid, and members of the emperor's group (primary or
@@ -36,6 +37,11 @@ public final class Rights {
         this.inEmperorGroup = inEmperorGroup;
     }
 
+    /** What {@code peer} may reach: reads the group database (the control thread, once per connection). */
+    public Caller resolve(Peer peer) {
+        return new Caller(peer, scope(peer));
+    }
+
     public Scope scope(Peer peer) {
         if (peer.uid() == 0 || peer.uid() == emperorUid || peer.gid() == emperorGid
                 || inEmperorGroup.test(peer.uid())) {
@@ -46,11 +52,7 @@ public final class Rights {
 
     /** Whether {@code peer} may see and act on a vassal whose file {@code owner} owns. */
     public boolean mayReach(Peer peer, int owner) {
-        return switch (scope(peer)) {
-            case ALL -> true;
-            case OWN -> owner >= 0 && owner == peer.uid();
-            case NONE -> false;
-        };
+        return resolve(peer).mayReach(owner);
     }
 
     /**
@@ -60,6 +62,11 @@ public final class Rights {
      */
     public io.emperor.scan.TyrantRules.EmperorGroup emperorGroup() {
         return new io.emperor.scan.TyrantRules.EmperorGroup(emperorGid, groupName);
+    }
+
+    /** The refusal for a caller with {@link Scope#NONE}. */
+    public String refusal(Caller caller) {
+        return refusal(caller.peer());
     }
 
     /** The refusal for a peer with {@link Scope#NONE}. */

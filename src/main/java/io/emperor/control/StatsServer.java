@@ -1,6 +1,7 @@
 package io.emperor.control;
 
 import io.emperor.log.EmperorLog;
+import io.emperor.loop.Clock;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.ConnectException;
@@ -79,6 +80,7 @@ public final class StatsServer implements AutoCloseable {
 
     private final String address;
     private final Supplier<CompletableFuture<EmperorStatus>> snapshot;
+    private final Clock clock;
     private final long rawWindowNanos;
     private final long deadlineNanos;
     private final int maxConnections;
@@ -97,7 +99,7 @@ public final class StatsServer implements AutoCloseable {
     private Object socketFileKey;
 
     // The stats thread's own state.
-    private final List<Connection> connections = new ArrayList<>();
+    private final List<HttpConnection> connections = new ArrayList<>();
     private final ByteBuffer discard = ByteBuffer.allocate(MAX_REQUEST_BYTES);
     private SnapshotRequest inFlight;
     private long acceptPausedUntil;
@@ -110,6 +112,13 @@ public final class StatsServer implements AutoCloseable {
     /** With other limits, so that tests need not wait for the real ones. */
     StatsServer(String address, Supplier<CompletableFuture<EmperorStatus>> snapshot,
                 Duration rawWindow, Duration deadline, int maxConnections) {
+        this(address, snapshot, rawWindow, deadline, maxConnections, Clock.system());
+    }
+
+    /** With the clock of the deadlines, the raw window and the accept pause (tests: a fake one). */
+    StatsServer(String address, Supplier<CompletableFuture<EmperorStatus>> snapshot,
+                Duration rawWindow, Duration deadline, int maxConnections, Clock clock) {
+        this.clock = Objects.requireNonNull(clock, "clock");
         this.address = Objects.requireNonNull(address, "address");
         this.snapshot = Objects.requireNonNull(snapshot, "snapshot");
         this.rawWindowNanos = rawWindow.toNanos();
@@ -277,7 +286,7 @@ public final class StatsServer implements AutoCloseable {
 
     /** Closes the listening socket, the selector and every connection; removes our socket file. */
     private void closeResources() {
-        for (Connection c : connections) {
+        for (HttpConnection c : connections) {
             closeQuietly(c.channel);
         }
         connections.clear();
@@ -313,7 +322,7 @@ public final class StatsServer implements AutoCloseable {
     private enum Answer { RAW_JSON, HTTP_JSON, HTTP_METRICS }
 
     /** One client. */
-    private final class Connection {
+    private final class HttpConnection {
         final SocketChannel channel;
         final SelectionKey key;
         final long rawAt;
@@ -326,7 +335,7 @@ public final class StatsServer implements AutoCloseable {
         boolean head;
         ByteBuffer[] response;
 
-        Connection(SocketChannel channel, SelectionKey key, long now) {
+        HttpConnection(SocketChannel channel, SelectionKey key, long now) {
             this.channel = channel;
             this.key = key;
             this.rawAt = now + rawWindowNanos;
@@ -336,7 +345,7 @@ public final class StatsServer implements AutoCloseable {
 
     /** One call of the snapshot supplier, and the connections waiting for its result. */
     private static final class SnapshotRequest {
-        final List<Connection> waiting = new ArrayList<>();
+        final List<HttpConnection> waiting = new ArrayList<>();
     }
 
     private record Completed(SnapshotRequest request, EmperorStatus status, Throwable error) {}
@@ -372,7 +381,7 @@ public final class StatsServer implements AutoCloseable {
     }
 
     private void turn() throws IOException {
-        long now = System.nanoTime();
+        long now = clock.nanoTime();
         expire(now);
         long timeout = nextTimeoutMillis(now);
         if (timeout < 0) {
@@ -396,7 +405,7 @@ public final class StatsServer implements AutoCloseable {
     }
 
     /** Runs one connection's unit of work; a failure drops that connection only. */
-    private void guarded(Connection c, Runnable work) {
+    private void guarded(HttpConnection c, Runnable work) {
         try {
             work.run();
         } catch (CancelledKeyException e) {
@@ -416,7 +425,7 @@ public final class StatsServer implements AutoCloseable {
             }
             return;
         }
-        Connection c = (Connection) key.attachment();
+        HttpConnection c = (HttpConnection) key.attachment();
         guarded(c, () -> {
             if (key.isReadable()) {
                 onReadable(c);
@@ -439,7 +448,7 @@ public final class StatsServer implements AutoCloseable {
             } catch (IOException e) {
                 EmperorLog.warn("stats: accept failed, pausing for a second: " + e.getMessage());
                 acceptKey.interestOps(0);
-                acceptPausedUntil = System.nanoTime() + ACCEPT_PAUSE_NANOS;
+                acceptPausedUntil = clock.nanoTime() + ACCEPT_PAUSE_NANOS;
                 return;
             }
             if (channel == null) {
@@ -456,7 +465,7 @@ public final class StatsServer implements AutoCloseable {
             try {
                 channel.configureBlocking(false);
                 SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
-                Connection c = new Connection(channel, key, System.nanoTime());
+                HttpConnection c = new HttpConnection(channel, key, clock.nanoTime());
                 key.attach(c);
                 connections.add(c);
             } catch (IOException e) {
@@ -471,7 +480,7 @@ public final class StatsServer implements AutoCloseable {
             acceptPausedUntil = 0;
             acceptKey.interestOps(SelectionKey.OP_ACCEPT);
         }
-        for (Connection c : List.copyOf(connections)) {
+        for (HttpConnection c : List.copyOf(connections)) {
             if (now - c.deadline >= 0) {
                 if (c.phase == Phase.WAITING && c.waitingFor == inFlight) {
                     // The loop did not answer in time; it may have dropped the request: the next
@@ -491,7 +500,7 @@ public final class StatsServer implements AutoCloseable {
         if (acceptPausedUntil != 0) {
             next = acceptPausedUntil - now;
         }
-        for (Connection c : connections) {
+        for (HttpConnection c : connections) {
             long at = c.phase == Phase.READING && c.request.position() == 0 ? c.rawAt : c.deadline;
             next = Math.min(next, at - now);
         }
@@ -501,7 +510,7 @@ public final class StatsServer implements AutoCloseable {
         return next <= 0 ? -1 : Math.max(1, TimeUnit.NANOSECONDS.toMillis(next + 999_999));
     }
 
-    private void onReadable(Connection c) {
+    private void onReadable(HttpConnection c) {
         if (c.phase == Phase.DRAINING) {
             drain(c);
             return;
@@ -542,7 +551,7 @@ public final class StatsServer implements AutoCloseable {
         return null;
     }
 
-    private void answerRequest(Connection c, String head) {
+    private void answerRequest(HttpConnection c, String head) {
         int eol = head.indexOf('\n');
         String line = (eol < 0 ? head : head.substring(0, eol)).strip();
         String[] parts = line.split(" ");
@@ -566,7 +575,7 @@ public final class StatsServer implements AutoCloseable {
      * flight; one is no longer in flight once answered, or once a connection waiting for it
      * reached its deadline (see {@link #expire}).
      */
-    private void awaitSnapshot(Connection c, Answer answer) {
+    private void awaitSnapshot(HttpConnection c, Answer answer) {
         c.answer = answer;
         c.phase = Phase.WAITING;
         c.key.interestOps(0);
@@ -601,8 +610,8 @@ public final class StatsServer implements AutoCloseable {
             if (inFlight == done.request()) {
                 inFlight = null;
             }
-            List<Connection> waiting = new ArrayList<>();
-            for (Connection c : done.request().waiting) {
+            List<HttpConnection> waiting = new ArrayList<>();
+            for (HttpConnection c : done.request().waiting) {
                 if (c.phase == Phase.WAITING && c.channel.isOpen()) {
                     waiting.add(c);
                 }
@@ -625,7 +634,7 @@ public final class StatsServer implements AutoCloseable {
             if (error != null) {
                 EmperorLog.warn("stats: no snapshot to serve: " + error);
             }
-            for (Connection c : waiting) {
+            for (HttpConnection c : waiting) {
                 Throwable failure = error;
                 byte[] j = json;
                 byte[] m = metrics;
@@ -635,7 +644,7 @@ public final class StatsServer implements AutoCloseable {
     }
 
     /** The answer of one waiting connection; the document's bytes are shared by every connection, never copied. */
-    private void answer(Connection c, Throwable error, byte[] json, byte[] metrics) {
+    private void answer(HttpConnection c, Throwable error, byte[] json, byte[] metrics) {
         if (error != null) {
             if (c.answer == Answer.RAW_JSON) {
                 drop(c);
@@ -671,18 +680,18 @@ public final class StatsServer implements AutoCloseable {
         return headOnly ? new ByteBuffer[] {h} : new ByteBuffer[] {h, ByteBuffer.wrap(body)};
     }
 
-    private void respond(Connection c, ByteBuffer raw) {
+    private void respond(HttpConnection c, ByteBuffer raw) {
         respond(c, new ByteBuffer[] {raw});
     }
 
-    private void respond(Connection c, ByteBuffer[] response) {
+    private void respond(HttpConnection c, ByteBuffer[] response) {
         c.response = response;
         c.phase = Phase.WRITING;
         write(c);
     }
 
     /** Writes what the socket takes now; the rest when it is writable again. */
-    private void write(Connection c) {
+    private void write(HttpConnection c) {
         try {
             c.channel.write(c.response);
             if (c.response[c.response.length - 1].hasRemaining()) {
@@ -701,7 +710,7 @@ public final class StatsServer implements AutoCloseable {
      * After the answer: reads and forgets until the client closes (or the deadline). One read per
      * readiness, so that a client that keeps sending cannot keep the thread from the others.
      */
-    private void drain(Connection c) {
+    private void drain(HttpConnection c) {
         try {
             discard.clear();
             if (c.channel.read(discard) < 0) {
@@ -712,7 +721,7 @@ public final class StatsServer implements AutoCloseable {
         }
     }
 
-    private void drop(Connection c) {
+    private void drop(HttpConnection c) {
         if (c.phase == Phase.WAITING && c.waitingFor != null) {
             c.waitingFor.waiting.remove(c);
             if (c.waitingFor == inFlight && inFlight.waiting.isEmpty()) {

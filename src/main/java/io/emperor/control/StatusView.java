@@ -81,34 +81,8 @@ public final class StatusView {
                 t.spawns(), t.restarts(), t.exits(), lagMillis, vassals);
     }
 
-    /** A vassal as JSON (the control socket's {@code status}; docs/control.md). Times in Unix seconds. */
-    public static Map<String, Object> json(VassalStatus s) {
-        Map<String, Object> m = new java.util.LinkedHashMap<>();
-        m.put("name", s.name());
-        m.put("state", s.state());
-        m.put("kind", s.kind());
-        m.put("file", s.file());
-        m.put("owner", s.owner());
-        m.put("pid", s.pid());
-        m.put("uid", s.uid());
-        m.put("gid", s.gid());
-        m.put("started_at", seconds(s.startedAt()));
-        m.put("uptime", s.uptimeMillis() / 1000.0);
-        m.put("spawns", s.spawns());
-        m.put("restarts", s.restarts());
-        m.put("failures", s.failures());
-        m.put("backoff", s.backoffMillis() / 1000.0);
-        m.put("last_exit", s.lastExit());
-        m.put("last_exit_at", seconds(s.lastExitAt()));
-        m.put("problem", s.problem());
-        ProblemJson.put(m, s);
-        m.put("waiting_for", s.waitingFor());
-        m.put("ready", s.ready());
-        m.put("status_text", s.statusText());
-        return m;
-    }
-
-    private static Object seconds(long millis) {
-        return millis == 0 ? null : millis / 1000.0;
+    /** A vassal's status as one JSON object, as the control socket's {@code status} lists it (for callers outside control/). */
+    public static String jsonText(VassalStatus s) {
+        return Json.write(VassalJson.of(s));
     }
 }

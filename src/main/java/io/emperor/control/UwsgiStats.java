@@ -3,9 +3,7 @@ package io.emperor.control;
 import io.emperor.vassal.State;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The uWSGI Emperor stats JSON ({@code --emperor-stats}), so that existing tooling (uwsgitop,
@@ -35,15 +33,33 @@ import java.util.Map;
 public final class UwsgiStats {
     private UwsgiStats() {}
 
+    /** The stats document: uWSGI's top-level keys in uWSGI's order, then the two lists. */
+    public record Document(String version, long pid, int uid, int gid, String cwd, List<String> emperor,
+                           int emperorTyrant, int throttleLevel, List<Entry> vassals, List<Blacklisted> blacklist) {}
+
+    /** A vassal of {@code vassals}: uWSGI's keys, then ours ({@code name}, {@code kind}, {@code state}, {@code uptime}). */
+    public record Entry(String id, long pid, long born, long lastMod, long lastHeartbeat, int loyal, int ready,
+                        int accepting, long lastLoyal, long lastReady, long lastAccepting, long firstRun, long lastRun,
+                        int cursed, int zerg, String onDemand, int uid, int gid, String monitor, long respawns,
+                        String name, String kind, String state, long uptime) {}
+
+    /**
+     * uWSGI's blacklist entry. {@code throttle_level} is, as there, in milliseconds: the time left
+     * before the next try. {@code first_attempt} is the vassal's first spawn, since the emperor
+     * does not keep when the current run of failures began.
+     */
+    public record Blacklisted(String id, long throttleLevel, int attempt, long firstAttempt, long lastAttempt,
+                              String name, String state, String lastExit, String problem) {}
+
     /** The stats document as JSON text, with a final newline. */
     public static String json(EmperorStatus status) {
         return Json.write(of(status)) + "\n";
     }
 
-    /** The stats document: maps and lists for {@link Json#write}, keys in uWSGI's order. */
-    public static Map<String, Object> of(EmperorStatus status) {
-        List<Object> vassals = new ArrayList<>();
-        List<Object> blacklist = new ArrayList<>();
+    /** The stats document ({@link Json#write} writes it). */
+    public static Document of(EmperorStatus status) {
+        List<Entry> vassals = new ArrayList<>();
+        List<Blacklisted> blacklist = new ArrayList<>();
         for (VassalStatus v : status.vassals()) {
             if (isBlacklisted(v)) {
                 blacklist.add(blacklistEntry(v));
@@ -51,74 +67,31 @@ public final class UwsgiStats {
                 vassals.add(vassal(v));
             }
         }
-        Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("version", status.version());
-        doc.put("pid", status.pid());
-        doc.put("uid", status.uid());
-        doc.put("gid", status.gid());
-        doc.put("cwd", status.cwd());
-        doc.put("emperor", status.vassalDirs());
-        doc.put("emperor_tyrant", flag(status.tyrant()));
-        // uWSGI's global spawn throttle; this emperor never slows spawns down globally.
-        doc.put("throttle_level", 0);
-        doc.put("vassals", vassals);
-        doc.put("blacklist", blacklist);
-        return doc;
+        // throttle_level: uWSGI's global spawn throttle; this emperor never slows spawns down globally.
+        return new Document(status.version(), status.pid(), status.uid(), status.gid(), status.cwd(),
+                status.vassalDirs(), flag(status.tyrant()), 0, vassals, blacklist);
     }
 
     private static boolean isBlacklisted(VassalStatus v) {
         return v.state().equals(State.BACKOFF.label()) || v.state().equals(State.FAILED.label());
     }
 
-    private static Map<String, Object> vassal(VassalStatus v) {
+    private static Entry vassal(VassalStatus v) {
         boolean running = v.state().equals(State.RUNNING.label());
         boolean up = running || v.state().equals(State.RELOADING.label());
         boolean exec = !"uwsgi".equals(v.kind());
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", id(v));
-        m.put("pid", v.pid());
-        m.put("born", seconds(v.fileMtime()));
-        m.put("last_mod", seconds(v.fileMtime()));
-        m.put("last_heartbeat", seconds(v.lastHeartbeat()));
-        m.put("loyal", flag(up && (exec || saidSinceStart(v.lastLoyal(), v))));
-        m.put("ready", flag(exec ? up : running && saidSinceStart(v.lastReady(), v)));
-        m.put("accepting", flag(exec ? up : running && saidSinceStart(v.lastAccepting(), v)));
-        m.put("last_loyal", seconds(v.lastLoyal()));
-        m.put("last_ready", seconds(v.lastReady()));
-        m.put("last_accepting", seconds(v.lastAccepting()));
-        m.put("first_run", seconds(v.firstRun()));
-        m.put("last_run", seconds(v.startedAt()));
-        m.put("cursed", 0);
-        m.put("zerg", 0);
-        m.put("on_demand", "");
-        m.put("uid", v.uid());
-        m.put("gid", v.gid());
-        m.put("monitor", monitor(v));
-        m.put("respawns", v.restarts());
-        m.put("name", v.name());
-        m.put("kind", v.kind());
-        m.put("state", v.state());
-        m.put("uptime", seconds(v.uptimeMillis()));
-        return m;
+        return new Entry(id(v), v.pid(), seconds(v.fileMtime()), seconds(v.fileMtime()), seconds(v.lastHeartbeat()),
+                flag(up && (exec || saidSinceStart(v.lastLoyal(), v))),
+                flag(exec ? up : running && saidSinceStart(v.lastReady(), v)),
+                flag(exec ? up : running && saidSinceStart(v.lastAccepting(), v)),
+                seconds(v.lastLoyal()), seconds(v.lastReady()), seconds(v.lastAccepting()),
+                seconds(v.firstRun()), seconds(v.startedAt()), 0, 0, "", v.uid(), v.gid(), monitor(v), v.restarts(),
+                v.name(), v.kind(), v.state(), seconds(v.uptimeMillis()));
     }
 
-    /**
-     * uWSGI's blacklist entry. {@code throttle_level} is, as there, in milliseconds: the time left
-     * before the next try. {@code first_attempt} is the vassal's first spawn, since the emperor
-     * does not keep when the current run of failures began.
-     */
-    private static Map<String, Object> blacklistEntry(VassalStatus v) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", id(v));
-        m.put("throttle_level", v.backoffMillis());
-        m.put("attempt", v.failures());
-        m.put("first_attempt", seconds(v.firstRun()));
-        m.put("last_attempt", seconds(v.lastExitAt()));
-        m.put("name", v.name());
-        m.put("state", v.state());
-        m.put("last_exit", v.lastExit());
-        m.put("problem", v.problem());
-        return m;
+    private static Blacklisted blacklistEntry(VassalStatus v) {
+        return new Blacklisted(id(v), v.backoffMillis(), v.failures(), seconds(v.firstRun()), seconds(v.lastExitAt()),
+                v.name(), v.state(), v.lastExit(), v.problem());
     }
 
     /** uWSGI's vassal id is the file's name, {@code app.ini}. */

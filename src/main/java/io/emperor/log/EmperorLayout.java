@@ -23,7 +23,7 @@ import ch.qos.logback.core.LayoutBase;
  */
 public final class EmperorLayout extends LayoutBase<ILoggingEvent> {
     private final boolean journal;
-    private final LogTime time = new LogTime();
+    private final LinePrefix prefix = new LinePrefix();
 
     public EmperorLayout() {
         this(io.emperor.config.LogFormat.PLAIN);
@@ -38,19 +38,14 @@ public final class EmperorLayout extends LayoutBase<ILoggingEvent> {
         String logger = event.getLoggerName();
         boolean raw = EmperorLog.RAW_VASSAL_LOGGER.equals(logger);
         boolean vassal = raw || EmperorLog.VASSAL_LOGGER.equals(logger);
-        String priority = journal ? priority(event, vassal) : "";
+        String priority = journal ? priority(event, vassal) : ""; // the journal's prefix: no time
         Object[] args = event.getArgumentArray();
         if (vassal && args != null && args.length == 1 && args[0] instanceof EmperorLog.OutputBatch batch) {
             return batch(event, batch, priority);
         }
         StringBuilder sb = new StringBuilder(128);
-        sb.append(priority);
-        if (!journal && !raw) {
-            appendTime(sb, event.getTimeStamp());
-            sb.append(' ');
-        }
+        prefix.append(sb, priority, !raw, vassal ? null : EMPEROR_TAG, event.getTimeStamp());
         if (!vassal) {
-            sb.append("[emperor] ");
             escape(event.getFormattedMessage(), sb);
         } else {
             sb.append(event.getFormattedMessage()); // EmperorLog escaped the tag; the LineSplitter the line
@@ -72,25 +67,17 @@ public final class EmperorLayout extends LayoutBase<ILoggingEvent> {
     /** Each line of the batch as if it had been logged alone. */
     private String batch(ILoggingEvent event, EmperorLog.OutputBatch batch, String priority) {
         StringBuilder sb = new StringBuilder(batch.lines().size() * 160);
-        String tag = batch.tag() ? tag(batch.name()) : "";
-        int timeStart = -1;
-        int timeEnd = -1;
+        StringBuilder first = new StringBuilder(64);
+        prefix.append(first, priority, batch.tag(), batch.tag() ? tag(batch.name()) : null, event.getTimeStamp());
+        String before = first.toString(); // the same time for every line of the batch
         for (String line : batch.lines()) {
-            sb.append(priority);
-            if (!journal && batch.tag()) {
-                if (timeStart < 0) {
-                    timeStart = sb.length();
-                    appendTime(sb, event.getTimeStamp());
-                    timeEnd = sb.length();
-                } else {
-                    sb.append(sb, timeStart, timeEnd); // the same time for every line of the batch
-                }
-                sb.append(' ');
-            }
-            sb.append(tag).append(line).append('\n');
+            sb.append(before).append(line).append('\n');
         }
         return sb.toString();
     }
+
+    /** The tag of the emperor's own lines. */
+    static final String EMPEROR_TAG = "[emperor] ";
 
     /** {@code [NAME] }, the tag of a vassal's lines, with the name escaped. */
     static String tag(String name) {
@@ -164,14 +151,11 @@ public final class EmperorLayout extends LayoutBase<ILoggingEvent> {
 
     private static String priority(ILoggingEvent event, boolean vassal) {
         if (vassal) {
-            return "<6>";
+            return LinePrefix.JOURNAL_INFO;
         }
         int level = event.getLevel().toInt();
         return level >= ch.qos.logback.classic.Level.ERROR_INT ? "<3>"
                 : level >= ch.qos.logback.classic.Level.WARN_INT ? "<4>" : "<6>";
     }
 
-    private void appendTime(StringBuilder sb, long millis) {
-        time.append(sb, millis);
-    }
 }

@@ -31,7 +31,6 @@ import java.util.function.LongSupplier;
 public final class VassalOutput {
     /** How long after a failure a file is tried again. */
     public static final long RETRY_NANOS = 2_000_000_000L;
-    private static final byte[] JOURNAL_INFO = {'<', '6', '>'};
 
     /**
      * How one run's lines are routed.
@@ -76,7 +75,7 @@ public final class VassalOutput {
     private final VassalTails tails;
     private final LongSupplier nanoTime;
     private final LongSupplier millis;
-    private final LogTime time = new LogTime();
+    private final LinePrefix linePrefix = new LinePrefix();
     private final Map<String, Target> targets = new ConcurrentHashMap<>();
     private final LineBatch batch = new LineBatch();
     private byte[] prefix = new byte[64];
@@ -148,12 +147,7 @@ public final class VassalOutput {
                 closeFile(t);
             }
             if (!t.failing || nanoTime.getAsLong() - t.retryAt >= 0) {
-                int n = 0;
-                if (route.tag()) {
-                    n = time.put(prefix, 0, now);
-                    prefix[n++] = ' ';
-                }
-                batch.reset(prefix, n);
+                batch.reset(prefix, linePrefix.put(prefix, false, route.tag(), null, now));
                 return new Destination(path, null, route.tag());
             }
             return emperorLog(t, true, now); // until the retry: tagged, among the emperor's lines
@@ -162,25 +156,15 @@ public final class VassalOutput {
         return emperorLog(t, route.tag(), now);
     }
 
-    /** The same prefixes as {@link EmperorLayout} writes for an {@link EmperorLog.OutputBatch}. */
+    /** The same prefixes as {@link EmperorLayout} writes for an {@link EmperorLog.OutputBatch} ({@link LinePrefix}). */
     private Destination emperorLog(Target t, boolean tag, long now) {
         LogSetup.PreEncodedLog log = LogSetup.preEncoded();
         int n = 0;
         if (log != null) {
-            if (prefix.length < LogTime.LENGTH + 4 + t.tag.length) {
-                prefix = new byte[LogTime.LENGTH + 4 + t.tag.length];
+            if (prefix.length < LinePrefix.maxLength(t.tag.length)) {
+                prefix = new byte[LinePrefix.maxLength(t.tag.length)];
             }
-            if (log.format() == LogFormat.JOURNAL) {
-                System.arraycopy(JOURNAL_INFO, 0, prefix, 0, JOURNAL_INFO.length);
-                n = JOURNAL_INFO.length;
-            } else if (tag) {
-                n = time.put(prefix, 0, now);
-                prefix[n++] = ' ';
-            }
-            if (tag) {
-                System.arraycopy(t.tag, 0, prefix, n, t.tag.length);
-                n += t.tag.length;
-            }
+            n = linePrefix.put(prefix, log.format() == LogFormat.JOURNAL, tag, tag ? t.tag : null, now);
         }
         batch.reset(prefix, n);
         return new Destination(null, log, tag);

@@ -29,7 +29,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 
 /**
  * The emperor loop: the one thread that owns every vassal's state (DESIGN §7). Other threads only
@@ -673,19 +672,5 @@ public final class EmperorLoop {
     /** Loop thread: the policy in force (min-uptime decides when a vassal's last problem clears). */
     public Policy policy() {
         return lifecycle.policy();
-    }
-
-    /** For tests and the control socket: runs {@code query} on the loop thread and waits for it. */
-    public <T> T query(Supplier<T> query) throws InterruptedException {
-        if (Thread.currentThread() == thread) {
-            return query.get();
-        }
-        java.util.concurrent.CompletableFuture<T> f = new java.util.concurrent.CompletableFuture<>();
-        post(new LoopEvent.Task(() -> f.complete(query.get())));
-        try {
-            return f.get();
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw new IllegalStateException(e.getCause());
-        }
     }
 }

@@ -138,18 +138,10 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
 
     /**
      * Starts watching a run. {@code outFd} (or -1 when output goes to a logto file) and
-     * {@code reportFd} now belong to this thread; {@code pidfd} stays the caller's.
+     * {@code reportFd} now belong to this thread; {@code pidfd} stays the caller's, and so does
+     * {@code channelFd}, the emperor's end of a uWSGI run's channel (-1 for none). {@code route}:
+     * how the run's output lines are routed.
      */
-    public void watch(String name, long runId, int outFd, int reportFd, int pidfd) {
-        watch(name, runId, outFd, reportFd, pidfd, -1);
-    }
-
-    /** Same, with the emperor's end of a uWSGI run's channel (-1 for none), which stays the caller's. */
-    public void watch(String name, long runId, int outFd, int reportFd, int pidfd, int channelFd) {
-        watch(VassalOutput.Route.tagged(name), runId, outFd, reportFd, pidfd, channelFd);
-    }
-
-    /** Same, with how the run's output lines are routed. */
     public void watch(VassalOutput.Route route, long runId, int outFd, int reportFd, int pidfd, int channelFd) {
         RunIo r = new RunIo(route, runId, outFd, reportFd, pidfd);
         if (channelFd >= 0) {

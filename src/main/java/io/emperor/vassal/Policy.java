@@ -9,12 +9,10 @@ import java.time.Duration;
  */
 public record Policy(Duration minUptime, Duration maxBackoff, Duration requiredHeartbeat) {
     private static final long FIRST_DELAY = Duration.ofSeconds(1).toNanos();
-    /** uWSGI's {@code emperor-required-heartbeat} default. */
-    public static final Duration DEFAULT_REQUIRED_HEARTBEAT = Duration.ofSeconds(30);
 
     /** With the default required heartbeat (30 s). */
     public Policy(Duration minUptime, Duration maxBackoff) {
-        this(minUptime, maxBackoff, DEFAULT_REQUIRED_HEARTBEAT);
+        this(minUptime, maxBackoff, io.emperor.config.EmperorConfig.DEFAULT_REQUIRED_HEARTBEAT);
     }
 
     /** The wait after the {@code failures}-th quick exit in a row (failures >= 1), in nanos. */

@@ -229,7 +229,7 @@ class FastArgsTest {
         assertNoneFrom(ok.loaded(), "picocli.", "jnr.", "com.kenai.jffi.", "ch.qos.logback.", "org.slf4j.",
                 "io.emperor.control.JdkClientSocket", "java.nio.channels.SocketChannel", "sun.nio.ch.",
                 "java.security.SecureRandom", "sun.security.provider.", "java.util.ServiceLoader",
-                "java.util.Formatter", "java.util.regex.", "java.lang.invoke.LambdaMetafactory");
+                "java.util.Formatter", "java.util.regex.", "java.lang.invoke.LambdaMetafactory", "com.fasterxml.");
         for (String c : ok.loaded()) {
             assertTrue(!c.contains("$$Lambda") && !c.contains("LambdaForm$"), "the client path linked a lambda: " + c);
         }
@@ -246,7 +246,7 @@ class FastArgsTest {
         Child unreachable = child(List.of(buildHelper()), "stop", "api", "--socket", tmp.resolve("none.sock").toString());
         assertEquals(ControlCommands.UNREACHABLE, unreachable.exit());
         assertNoneFrom(unreachable.loaded(), "picocli.", "jnr.", "com.kenai.jffi.", "ch.qos.logback.", "org.slf4j.",
-                "sun.nio.ch.UnixDomainSockets");
+                "sun.nio.ch.UnixDomainSockets", "com.fasterxml.");
     }
 
     /**

@@ -63,7 +63,7 @@ class ControlServerTest {
         reply.done();
     };
 
-    private static Map<String, Object> echo(Peer peer, Map<String, Object> request) {
+    private static Map<String, Object> echo(Caller peer, Map<String, Object> request) {
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("ok", true);
         answer.put("echo", request);
@@ -292,6 +292,84 @@ class ControlServerTest {
             assertEquals(Map.of("n", n), echoed(answer(ch)));
         }
         assertFalse(overlapped.get(), "the next line waits for done()");
+    }
+
+    /** Runs a task on the control thread and waits for it, twice: the timers of the turn before have been checked. */
+    private static void roundTrip(ControlServer server) throws InterruptedException {
+        for (int i = 0; i < 2; i++) {
+            CountDownLatch ran = new CountDownLatch(1);
+            server.execute(ran::countDown);
+            assertTrue(ran.await(30, TimeUnit.SECONDS), "the control thread runs tasks");
+        }
+    }
+
+    /**
+     * Issue 16 §1: the idle timeout runs on the server's injected clock, so it is tested without
+     * waiting for it. A silent client and a slowloris (bytes, never a newline) are closed once the
+     * clock passes the timeout, not before; a client whose request is in progress is not closed.
+     */
+    @Test
+    void theIdleTimeoutRunsOnTheInjectedClock() throws Exception {
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(1_000_000_000L);
+        java.util.concurrent.CompletableFuture<Reply> held = new java.util.concurrent.CompletableFuture<>();
+        RequestHandler handler = (caller, request, reply) -> held.complete(reply); // never answered here
+        ControlServer server = new ControlServer(dir.resolve("run/control.sock"), handler,
+                new ControlServer.Limits(64 * 1024, 256, Duration.ofSeconds(10), 1 << 20, 32), Set.of(), now::get);
+        server.start();
+        toClose.add(server);
+        SocketChannel silent = connect(server);
+        SocketChannel slowloris = connect(server);
+        write(slowloris, "{\"n\":");
+        SocketChannel busy = connect(server);
+        write(busy, "{\"hold\":1}\n");
+        held.get(30, TimeUnit.SECONDS);
+        Poll.until("3 connections", Poll.WAIT, () -> server.openConnections() == 3, () -> "" + server.openConnections());
+
+        now.addAndGet(Duration.ofSeconds(9).toNanos());
+        write(slowloris, " 1"); // more bytes, still no line: no reprieve
+        roundTrip(server);
+        assertEquals(3, server.openConnections(), "9 s of 10: nobody closed");
+
+        now.addAndGet(Duration.ofSeconds(1).toNanos());
+        roundTrip(server);
+        assertEof(silent);
+        assertEof(slowloris);
+        assertEquals(1, server.openConnections(), "the request in progress keeps its connection");
+        held.get().send(Map.of("n", 1));
+        held.get().done();
+        assertEquals(Map.of("n", 1L), answer(busy));
+        now.addAndGet(Duration.ofSeconds(10).toNanos());
+        roundTrip(server);
+        assertEof(busy);
+    }
+
+    /** Issue 16 §6: the rights (the user database) are read once per connection, on the control thread. */
+    @Test
+    void theCallerIsResolvedOncePerConnectionOnTheControlThread() throws Exception {
+        List<String> resolvedOn = new java.util.concurrent.CopyOnWriteArrayList<>();
+        ControlServer server = start(new RequestHandler() {
+            @Override
+            public Caller caller(Peer peer) {
+                resolvedOn.add(Thread.currentThread().getName());
+                return new Caller(peer, Rights.Scope.OWN);
+            }
+
+            @Override
+            public void handle(Caller caller, Map<String, Object> request, Reply reply) {
+                Map<String, Object> answer = echo(caller, request);
+                answer.put("scope", caller.scope().name());
+                reply.send(answer);
+                reply.done();
+            }
+        }, ControlServer.Limits.DEFAULT);
+        SocketChannel first = connect(server);
+        write(first, "{\"n\":1}\n{\"n\":2}\n");
+        assertEquals("OWN", answer(first).get("scope"));
+        assertEquals("OWN", answer(first).get("scope"));
+        SocketChannel second = connect(server);
+        write(second, "{\"n\":3}\n");
+        assertEquals("OWN", answer(second).get("scope"));
+        assertEquals(List.of("emperor-control", "emperor-control"), resolvedOn, "once per connection");
     }
 
     @Test

@@ -98,7 +98,7 @@ class StatsServerTest {
 
         Map<String, Object> doc = Json.parseObject(readToEof(connect(server)));
 
-        assertEquals(UwsgiStats.of(MetricsTest.status()).keySet(), doc.keySet());
+        assertEquals(Json.parseObject(UwsgiStats.json(MetricsTest.status())).keySet(), doc.keySet());
         assertEquals(UwsgiStatsTest.NASTY, ((Map<?, ?>) ((List<?>) doc.get("vassals")).get(0)).get("name"));
     }
 
@@ -180,6 +180,46 @@ class StatsServerTest {
             buf.clear();
         }
         return out.toByteArray();
+    }
+
+    /**
+     * Issue 16 §1: the 5 s deadline and the raw window run on the server's injected clock. A
+     * slowloris (headers never finished) is closed without an answer once the clock passes the
+     * deadline, and not before: at 4.9 s it may still finish its request and be answered. A
+     * silent client gets the raw JSON once the clock passes the raw window. Each step's HTTP
+     * request wakes the server (its accept makes a turn, which checks the deadlines); an answer
+     * to a later connection means the earlier ones were accepted.
+     */
+    @Test
+    void theDeadlineAndTheRawWindowRunOnTheInjectedClock() throws Exception {
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(1_000_000_000L);
+        StatsServer server = start(new StatsServer("127.0.0.1:0", fixed(), StatsServer.RAW_WINDOW, StatsServer.DEADLINE,
+                64, now::get));
+        String ok = "HTTP/1.0 200 ";
+        Socket early = connect(server);
+        early.getOutputStream().write("GET /metrics HTTP/1.0\r\nHost: x".getBytes(StandardCharsets.ISO_8859_1));
+        assertTrue(http(server, "GET /metrics HTTP/1.0\r\n\r\n").startsWith(ok));
+
+        now.addAndGet(Duration.ofMillis(4900).toNanos());
+        assertTrue(http(server, "GET /metrics HTTP/1.0\r\n\r\n").startsWith(ok));
+        early.getOutputStream().write("\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+        assertTrue(readToEof(early).startsWith(ok), "4.9 s of 5: still served");
+
+        Socket slowloris = connect(server);
+        slowloris.getOutputStream().write("GET / HTTP/1.0\r\nHo".getBytes(StandardCharsets.ISO_8859_1));
+        Socket silent = connect(server);
+        assertTrue(http(server, "GET /metrics HTTP/1.0\r\n\r\n").startsWith(ok));
+        now.addAndGet(StatsServer.DEADLINE.toNanos());
+        assertTrue(http(server, "GET /metrics HTTP/1.0\r\n\r\n").startsWith(ok));
+        assertEquals("", readToEof(slowloris), "closed at the deadline without an answer");
+        assertEquals("", readToEof(silent), "past the deadline too: a silent client is not kept either");
+
+        Socket quiet = connect(server);
+        assertTrue(http(server, "GET /metrics HTTP/1.0\r\n\r\n").startsWith(ok));
+        now.addAndGet(StatsServer.RAW_WINDOW.toNanos());
+        assertTrue(http(server, "GET /metrics HTTP/1.0\r\n\r\n").startsWith(ok));
+        assertEquals(MetricsTest.status().pid(), ((Number) Json.parseObject(readToEof(quiet)).get("pid")).longValue(),
+                "the raw JSON once the window passed");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.emperor.loop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -57,8 +58,14 @@ class LoopTest {
     /** The emperor's lines about vassals as the host got them for the vassals' tails. */
     final List<String> tailed = new ArrayList<>();
 
-    /** Records spawns, signals and group kills; exits are reported by the test. */
+    /**
+     * Records spawns, signals and group kills; exits are reported by the test. As strict as the
+     * real launcher (HelperLauncher): a run that was not spawned, or was reaped already, cannot be
+     * reaped (IllegalStateException), and only a live uWSGI run has an emperor channel to tell.
+     */
     static final class FakeLauncher implements Launcher {
+        /** Live runs (spawned, not reaped yet) -> whether they have an emperor channel (uWSGI). */
+        final Map<Long, Boolean> live = new HashMap<>();
         final List<String> calls = new ArrayList<>();
         final Map<Long, Long> pids = new HashMap<>();
         final Map<Long, ExitStatus> exits = new HashMap<>();
@@ -77,6 +84,7 @@ class LoopTest {
             }
             long pid = nextPid++;
             pids.put(runId, pid);
+            live.put(runId, spec.kind() == io.emperor.config.VassalSpec.Kind.UWSGI);
             calls.add("spawn " + name + " run=" + runId + " pid=" + pid + " argv=" + spec.argv());
             return new SpawnResult.Started(pid, 0, 0);
         }
@@ -103,12 +111,19 @@ class LoopTest {
 
         @Override
         public Optional<String> tell(long runId, int message) {
+            if (!live.getOrDefault(runId, false)) {
+                calls.add("tell-refused run=" + runId + " byte=" + message);
+                return Optional.of("no emperor channel");
+            }
             calls.add("tell run=" + runId + " byte=" + message);
             return Optional.empty();
         }
 
         @Override
         public ExitStatus reap(long runId) {
+            if (live.remove(runId) == null) {
+                throw new IllegalStateException("reap of unknown run " + runId);
+            }
             calls.add("reap run=" + runId);
             return exits.getOrDefault(runId, ExitStatus.exited(0));
         }
@@ -143,6 +158,16 @@ class LoopTest {
         Vassal v = vassal(name);
         launcher.exits.put(v.runId(), status);
         loop.handle(new LoopEvent.Ended(name, v.runId()));
+    }
+
+    /** Issue 16 §5: the fake refuses what the real launcher refuses, so a loop that relied on more would fail here. */
+    @Test
+    void theFakeLauncherIsAsStrictAsTheRealOne() {
+        assertThrows(IllegalStateException.class, () -> launcher.reap(42), "a run never spawned");
+        scan(file(Specs.program("a", "/bin/a")));
+        assertEquals(Optional.of("no emperor channel"), launcher.tell(1, 1), "an exec vassal has no channel");
+        exit("a", ExitStatus.exited(0));
+        assertThrows(IllegalStateException.class, () -> launcher.reap(1), "a run reaped already");
     }
 
     @Test

@@ -19,13 +19,15 @@ import jnr.ffi.Pointer;
  * guarded by {@code this}; other threads never touch the fd, they queue bytes and ask the control
  * thread for attention.
  */
-final class Connection {
+final class ClientConnection {
     /** The input buffer a new connection starts with; it grows up to the request limit. */
     private static final int INITIAL_INPUT = 1024;
 
     final long id;
     final int fd;
     final Peer peer;
+    /** What the peer may reach, resolved before its first request (control thread only). */
+    Caller caller;
     private final ControlServer server;
     private final int maxInputBytes;
     private final int maxPendingOutputBytes;
@@ -71,7 +73,7 @@ final class Connection {
     private String overflowReason;
     private List<Runnable> closeCallbacks = new ArrayList<>();
 
-    Connection(long id, int fd, Peer peer, ControlServer server, int maxInputBytes, int maxPendingOutputBytes,
+    ClientConnection(long id, int fd, Peer peer, ControlServer server, int maxInputBytes, int maxPendingOutputBytes,
             long nowNanos) {
         this(id, fd, peer, server, maxInputBytes, maxPendingOutputBytes, nowNanos,
                 new OutputBudget(Long.MAX_VALUE, Long.MAX_VALUE), false);
@@ -81,7 +83,7 @@ final class Connection {
      * @param budget  the unsent bytes of every connection, per uid and in all
      * @param limited whether the per-uid bound of the budget applies (not to root and the emperor's uid)
      */
-    Connection(long id, int fd, Peer peer, ControlServer server, int maxInputBytes, int maxPendingOutputBytes,
+    ClientConnection(long id, int fd, Peer peer, ControlServer server, int maxInputBytes, int maxPendingOutputBytes,
             long nowNanos, OutputBudget budget, boolean limited) {
         this.budget = budget;
         this.limited = limited;
@@ -164,7 +166,7 @@ final class Connection {
     }
 
     /** Queues one answer line; false when it cannot be delivered any more. */
-    boolean send(Map<String, Object> answer) {
+    boolean send(Object answer) {
         byte[] line = (Json.write(answer) + "\n").getBytes(StandardCharsets.UTF_8);
         synchronized (this) {
             if (closed || overflowed) {
@@ -273,7 +275,7 @@ final class Connection {
             callbacks = closeCallbacks;
             closeCallbacks = List.of();
         }
-        callbacks.forEach(Connection::runCallback);
+        callbacks.forEach(ClientConnection::runCallback);
     }
 
     private static void runCallback(Runnable r) {
@@ -288,26 +290,26 @@ final class Connection {
         private final AtomicBoolean answered = new AtomicBoolean();
 
         @Override
-        public boolean send(Map<String, Object> answer) {
-            return Connection.this.send(answer);
+        public boolean send(Object answer) {
+            return ClientConnection.this.send(answer);
         }
 
         @Override
         public void done() {
             if (answered.compareAndSet(false, true)) {
                 doneRequested.set(true);
-                server.needsAttention(Connection.this);
+                server.needsAttention(ClientConnection.this);
             }
         }
 
         @Override
         public void onClose(Runnable r) {
-            Connection.this.onClose(r);
+            ClientConnection.this.onClose(r);
         }
 
         @Override
         public boolean isOpen() {
-            return Connection.this.isOpen();
+            return ClientConnection.this.isOpen();
         }
     }
 }

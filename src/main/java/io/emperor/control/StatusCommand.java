@@ -1,0 +1,98 @@
+package io.emperor.control;
+
+import io.emperor.loop.EmperorLoop;
+import io.emperor.loop.LoopEvent;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
+
+/** The {@code status} command and the stats server's snapshot: copies of the loop's state. */
+final class StatusCommand {
+    private final EmperorLoop loop;
+    private final StatusView.Emperor emperor;
+    private final Supplier<List<String>> dirs;
+    private final Executor offLoop;
+
+    /** A {@code status} request waiting for the next snapshot. */
+    private record StatusRequest(Caller peer, List<String> names, Reply reply, long posted) {}
+
+    private final Object statusLock = new Object();
+    // Guarded by statusLock: the requests the next snapshot answers, and whether its task is queued.
+    private List<StatusRequest> waiting = new ArrayList<>();
+    private boolean snapshotQueued;
+
+    StatusCommand(EmperorLoop loop, StatusView.Emperor emperor, Supplier<List<String>> dirs, Executor offLoop) {
+        this.loop = loop;
+        this.emperor = emperor;
+        this.dirs = dirs;
+        this.offLoop = offLoop;
+    }
+
+    /**
+     * {@code status}: every request waiting when the loop gets to it shares one snapshot, and the
+     * answers (filtering, JSON) are built on the control thread. However many clients ask, the
+     * loop's queue holds at most one status task, which only copies state: a flood of status
+     * requests cannot delay a spawn by more than one copy (docs/performance.md).
+     */
+    void run(Caller peer, List<String> names, Reply reply) {
+        boolean queue;
+        synchronized (statusLock) {
+            waiting.add(new StatusRequest(peer, names, reply, loop.clock().nanoTime()));
+            queue = !snapshotQueued;
+            snapshotQueued = true;
+        }
+        if (!queue) {
+            return;
+        }
+        loop.post(new LoopEvent.Task(() -> {
+            List<StatusRequest> batch;
+            synchronized (statusLock) {
+                batch = waiting;
+                waiting = new ArrayList<>();
+                snapshotQueued = false;
+            }
+            long oldest = batch.stream().mapToLong(StatusRequest::posted).min().orElse(loop.clock().nanoTime());
+            EmperorStatus all = StatusView.emperor(loop, emperor, dirs.get(), s -> true, (loop.clock().nanoTime() - oldest) / 1e6);
+            offLoop.execute(() -> {
+                for (StatusRequest r : batch) {
+                    if (r.reply().isOpen()) {
+                        answerStatus(r, all);
+                    }
+                }
+            });
+        }));
+    }
+
+    private void answerStatus(StatusRequest r, EmperorStatus all) {
+        List<VassalJson> vassals = new ArrayList<>();
+        List<String> found = new ArrayList<>();
+        for (VassalStatus s : all.vassals()) {
+            if (r.peer().mayReach(s.owner()) && (r.names().isEmpty() || r.names().contains(s.name()))) {
+                vassals.add(VassalJson.of(s));
+                found.add(s.name());
+            }
+        }
+        List<String> missing = r.names().stream().filter(n -> !found.contains(n)).toList();
+        Answers.Emperor emperor = Answers.Emperor.of(all);
+        r.reply().send(missing.isEmpty() ? new Answers.Status(true, emperor, vassals)
+                : new Answers.StatusMissing(false, "not-found", "no such vassal: " + String.join(", ", missing),
+                        emperor, vassals));
+        r.reply().done();
+    }
+
+    /** For the stats server: a full snapshot, taken on the loop. */
+    CompletableFuture<EmperorStatus> snapshot() {
+        CompletableFuture<EmperorStatus> f = new CompletableFuture<>();
+        long posted = loop.clock().nanoTime();
+        loop.post(new LoopEvent.Task(() -> {
+            try {
+                f.complete(StatusView.emperor(loop, emperor, dirs.get(), s -> true, (loop.clock().nanoTime() - posted) / 1e6));
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        }));
+        return f;
+    }
+}

@@ -1,0 +1,41 @@
+package io.emperor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The core reads in one direction (scan → loop → lifecycle → os; config below them all): no class
+ * of {@code config} uses one of {@code vassal} (issue 16 §5: {@code Policy.DEFAULT_REQUIRED_HEARTBEAT}
+ * was such a back edge). Comments may name a class anywhere.
+ */
+class LayersTest {
+    private static final Pattern USE_OF_VASSAL = Pattern.compile("\\bio\\.emperor\\.vassal\\.[A-Z]");
+
+    @Test
+    void configUsesNothingOfVassal() throws IOException {
+        List<String> uses = new ArrayList<>();
+        try (Stream<Path> files = Files.list(Path.of("src/main/java/io/emperor/config"))) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".java")).sorted().toList()) {
+                List<String> lines = Files.readAllLines(f);
+                for (int i = 0; i < lines.size(); i++) {
+                    String code = lines.get(i).strip();
+                    if (code.startsWith("*") || code.startsWith("/*") || code.startsWith("//")) {
+                        continue;
+                    }
+                    if (USE_OF_VASSAL.matcher(code).find()) {
+                        uses.add(f.getFileName() + ":" + (i + 1) + ": " + code);
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), uses, "config must not use vassal: move what both need into config");
+    }
+}
