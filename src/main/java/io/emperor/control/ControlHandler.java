@@ -64,6 +64,14 @@ public final class ControlHandler implements RequestHandler {
         this.offLoop = offLoop;
     }
 
+    /** The fleet's state for {@code status} ({@code emperor.etcd}); null without a fleet. */
+    private volatile Supplier<Map<String, Object>> fleet;
+
+    /** Sets what {@code status} says of the fleet (docs/fleet.md). */
+    public void fleet(Supplier<Map<String, Object>> state) {
+        this.fleet = state;
+    }
+
     /** An error answer: {@code {"ok":false,"error":CODE,"message":…}}. */
     static Map<String, Object> error(String code, String message) {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -225,7 +233,7 @@ public final class ControlHandler implements RequestHandler {
         r.reply().done();
     }
 
-    private static Map<String, Object> emperorJson(EmperorStatus s) {
+    private Map<String, Object> emperorJson(EmperorStatus s) {
         Map<String, Object> e = new LinkedHashMap<>();
         e.put("version", s.version());
         e.put("pid", s.pid());
@@ -235,6 +243,10 @@ public final class ControlHandler implements RequestHandler {
         e.put("started_at", s.startedAt() / 1000.0);
         e.put("vassal_dirs", s.vassalDirs());
         e.put("loop_lag", s.loopLagMillis() / 1000.0);
+        Supplier<Map<String, Object>> f = fleet;
+        if (f != null) {
+            e.put("etcd", f.get());
+        }
         return e;
     }
 
