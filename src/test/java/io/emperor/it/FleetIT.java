@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.emperor.it.Procs.Proc;
+import io.emperor.testing.EtcdServer;
 import io.emperor.testing.Poll;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -99,6 +99,16 @@ public final class EtcdSource implements Fleet {
 
     private static final Object RELIST = new Object();
 
+    /** Test seams: stop watching without listing again (a watch that lost its events), and watch again from where it was. */
+    private record PauseWatch(boolean detector) {}
+
+    private static final Object RESUME_WATCH = new Object();
+
+    /** While a test has paused the watch without the detector, the probe does not look for missed changes. */
+    private boolean detectorOff;
+    private final java.util.concurrent.atomic.AtomicLong lists = new java.util.concurrent.atomic.AtomicLong();
+    private volatile String lastRelistReason = "";
+
     public EtcdSource(FleetContext context) {
         this.context = context;
         this.settings = context.settings();
@@ -208,6 +218,14 @@ public final class EtcdSource implements Fleet {
                 Object message = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : null;
                 if (message == RELIST) {
                     list = true;
+                    lastRelistReason = "asked";
+                } else if (message instanceof PauseWatch p) {
+                    cancelWatch();
+                    watchGeneration++;
+                    detectorOff = !p.detector();
+                } else if (message == RESUME_WATCH) {
+                    detectorOff = false;
+                    watch(revision + 1);
                 } else if (message instanceof Events e) {
                     if (e.generation() == watchGeneration) {
                         apply(e.response());
@@ -215,6 +233,7 @@ public final class EtcdSource implements Fleet {
                 } else if (message instanceof WatchEnded e) {
                     if (e.generation() == watchGeneration) {
                         log.info("etcd: the watch ended ({}); listing {} again", e.reason(), root);
+                        lastRelistReason = "watch ended: " + e.reason();
                         list = true;
                     }
                 }
@@ -223,6 +242,7 @@ public final class EtcdSource implements Fleet {
                     list = !probe();
                 }
                 if (System.nanoTime() - lastList >= TimeUnit.MILLISECONDS.toNanos(RELIST_MILLIS)) {
+                    lastRelistReason = "periodic";
                     list = true;
                 }
             } catch (InterruptedException e) {
@@ -260,6 +280,7 @@ public final class EtcdSource implements Fleet {
             FleetKeys.Entry e = entry(kv);
             entries.put(e.key(), e);
         }
+        lists.incrementAndGet();
         revision = r.getHeader().getRevision();
         memberId = r.getHeader().getMemberId();
         raftTerm = r.getHeader().getRaftTerm();
@@ -350,17 +371,20 @@ public final class EtcdSource implements Fleet {
         Response.Header h = r.getHeader();
         if (!state.reachable()) {
             reachable(h);
+            lastRelistReason = "reachable again";
             return false;
         }
         if (h.getMemberId() != memberId || h.getRaftTerm() != raftTerm) {
+            lastRelistReason = "another member or term";
             log.info("etcd: member {} term {} answers (was member {} term {}); listing {} again",
                     Long.toHexString(h.getMemberId()), h.getRaftTerm(), Long.toHexString(memberId), raftTerm, root);
             return false;
         }
         long newest = r.getKvs().isEmpty() ? 0 : r.getKvs().get(0).getModRevision();
         String seen = r.getCount() + "@" + newest;
-        if (newest > revision || r.getCount() != entries.size()) {
+        if (!detectorOff && (newest > revision || r.getCount() != entries.size())) {
             if (seen.equals(suspicion)) {
+                lastRelistReason = "missed changes";
                 log.warn("etcd: the watch of {} missed changes (etcd has {} key(s) up to revision {}, the watch told"
                         + " of {} up to {}); listing again", root, r.getCount(), newest, entries.size(), revision);
                 return false;
@@ -442,8 +466,23 @@ public final class EtcdSource implements Fleet {
         return ByteSequence.from(s, StandardCharsets.UTF_8);
     }
 
-    /** Test seam: the revision the emperor acts on. */
-    long revision() {
-        return revision;
+    /** Test seam: how many lists were taken. */
+    long lists() {
+        return lists.get();
+    }
+
+    /** Test seam: why the last list after the first was taken. */
+    String lastRelistReason() {
+        return lastRelistReason;
+    }
+
+    /** Test seam: the watch stops without a list; with {@code detector} false the probe does not look for what it misses. */
+    void pauseWatch(boolean detector) {
+        queue.add(new PauseWatch(detector));
+    }
+
+    /** Test seam: watches again from the revision of the last list or event. */
+    void resumeWatch() {
+        queue.add(RESUME_WATCH);
     }
 }

@@ -1,6 +1,5 @@
-package io.emperor.it;
+package io.emperor.testing;
 
-import io.emperor.testing.Poll;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.kv.GetResponse;
@@ -26,7 +25,7 @@ import org.junit.jupiter.api.Assumptions;
  * data and ports. The test talks to it with jetcd. Skips (assumption) when etcd is not installed; CI
  * installs it (.ci/run).
  */
-final class EtcdServer implements AutoCloseable {
+public final class EtcdServer implements AutoCloseable {
     private static final Duration UP_WAIT = Poll.WAIT;
 
     private final Path dir;
@@ -47,7 +46,7 @@ final class EtcdServer implements AutoCloseable {
     }
 
     /** Skips the test class unless etcd is installed. */
-    static Path binary() {
+    public static Path binary() {
         for (String p : List.of("/usr/bin/etcd", "/usr/local/bin/etcd")) {
             if (Files.isExecutable(Path.of(p))) {
                 return Path.of(p);
@@ -58,7 +57,7 @@ final class EtcdServer implements AutoCloseable {
     }
 
     /** Starts {@code size} members (1 or 3) under {@code dir} and waits until they answer. */
-    static EtcdServer start(Path dir, int size) {
+    public static EtcdServer start(Path dir, int size) {
         binary();
         EtcdServer s = new EtcdServer(dir);
         for (int i = 0; i < size; i++) {
@@ -96,7 +95,7 @@ final class EtcdServer implements AutoCloseable {
     }
 
     /** {@code http://127.0.0.1:PORT,...}: the emperor's {@code etcd} value. */
-    String endpoints() {
+    public String endpoints() {
         return String.join(",", members.stream().map(m -> "http://127.0.0.1:" + m.clientPort).toList());
     }
 
@@ -123,7 +122,7 @@ final class EtcdServer implements AutoCloseable {
     }
 
     /** Waits until a linearizable read answers (a leader exists). */
-    void awaitUp() {
+    public void awaitUp() {
         Poll.until("etcd at " + endpoints() + " to answer", UP_WAIT, () -> {
             try {
                 client.getKVClient().get(bytes("/up")).get(2, TimeUnit.SECONDS);
@@ -135,7 +134,7 @@ final class EtcdServer implements AutoCloseable {
     }
 
     /** SIGKILLs member {@code i} and waits until it is gone. */
-    void kill(int i) {
+    public void kill(int i) {
         Member m = members.get(i);
         m.process.destroyForcibly();
         try {
@@ -148,25 +147,25 @@ final class EtcdServer implements AutoCloseable {
     }
 
     /** Starts member {@code i} again on its data and ports (after {@link #kill}). */
-    void restart(int i) {
+    public void restart(int i) {
         startMember(i);
     }
 
     /** The member's pid. */
-    long pid(int i) {
+    public long pid(int i) {
         return members.get(i).process.pid();
     }
 
-    void put(String key, String value) {
+    public void put(String key, String value) {
         call(() -> client.getKVClient().put(bytes(key), bytes(value)).get(10, TimeUnit.SECONDS));
     }
 
-    void delete(String key) {
+    public void delete(String key) {
         call(() -> client.getKVClient().delete(bytes(key)).get(10, TimeUnit.SECONDS));
     }
 
     /** Every key under {@code prefix} with its value. */
-    Map<String, String> list(String prefix) {
+    public Map<String, String> list(String prefix) {
         GetResponse r = call(() -> client.getKVClient().get(bytes(prefix), GetOption.builder().isPrefix(true).build())
                 .get(10, TimeUnit.SECONDS));
         Map<String, String> m = new TreeMap<>();
@@ -176,18 +175,18 @@ final class EtcdServer implements AutoCloseable {
     }
 
     /** The current revision. */
-    long revision() {
+    public long revision() {
         return call(() -> client.getKVClient().get(bytes("/")).get(10, TimeUnit.SECONDS)).getHeader().getRevision();
     }
 
     /** Compacts the history up to the current revision (a watch from before it is refused). */
-    long compact() {
+    public long compact() {
         long rev = revision();
         call(() -> client.getKVClient().compact(rev).get(10, TimeUnit.SECONDS));
         return rev;
     }
 
-    Client client() {
+    public Client client() {
         return client;
     }
 
@@ -206,11 +205,11 @@ final class EtcdServer implements AutoCloseable {
         }, this::logs);
     }
 
-    static ByteSequence bytes(String s) {
+    public static ByteSequence bytes(String s) {
         return ByteSequence.from(s, StandardCharsets.UTF_8);
     }
 
-    String logs() {
+    public String logs() {
         StringBuilder sb = new StringBuilder();
         for (Member m : members) {
             try {
