@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  *   <li>The fingerprint of a key is its revisions (create, mod, version), its size and the uid and gid it
  *       runs as: a put, even of the same text, is a change, as a touch is for a file.</li>
  *   <li>A vassal from etcd has no directory: its default working directory is {@code /}, a user's vassal's
- *       that user's home; a relative path in the text is relative to the key's "directory", which does
+ *       that user's home (if it is a directory, else {@code /}); a relative path in the text is relative to the key's "directory", which does
  *       not exist: use absolute paths.</li>
  * </ul>
  */
@@ -207,8 +207,9 @@ final class FleetKeys {
                     + " its file itself, and there is none; run it from a [vassal] section (exec = ...)")),
                     parsed.warnings());
         }
+        // The user's home when it is a directory (from passwd, not from the tenant), else /.
         Path home = account.map(Account::home).filter(h -> h != null && h.startsWith("/")).map(Path::of)
-                .orElse(Path.of("/"));
+                .filter(java.nio.file.Files::isDirectory).orElse(Path.of("/"));
         if (path.getParent().equals(spec.chdir())) {
             spec = spec.withChdir(home);
         }
