@@ -151,11 +151,12 @@ final class Daemon {
         // The directories and the fleet: one union of snapshots for the loop (io.emperor.source.Sources).
         Sources sources = new Sources(s -> loop.post(new LoopEvent.Scanned(s)));
         watcher = new DirectoryWatcher(scanner, config.rescan(), sources::fromDirectories, false);
+        java.util.concurrent.atomic.AtomicReference<ControlHandler> handlerRef = new java.util.concurrent.atomic.AtomicReference<>();
         if (config.fleet().enabled()) {
             try {
                 fleet = FleetLoader.load(new FleetContext(config.fleet(), parser,
                         users, config.tyrant(), rights.emperorGroup(),
-                        FleetLoader.password(config.fleet()), null, sources::fromFleet));
+                        FleetLoader.password(config.fleet()), () -> statuses(handlerRef.get()), sources::fromFleet));
             } catch (IllegalStateException | java.io.IOException e) {
                 System.err.println("emperor: etcd: " + e.getMessage());
                 return 1;
@@ -173,6 +174,7 @@ final class Daemon {
                 new StatusView.Emperor(Main.version(), libc.getpid(), uid, gid,
                         Path.of("").toAbsolutePath().toString(), config.tyrant(), System.currentTimeMillis()),
                 () -> config.vassalDirs().stream().map(Path::toString).toList(), task -> server.get().execute(task));
+        handlerRef.set(handler);
         if (config.control().socket() != null) {
             server.set(new ControlServer(config.control().socket(), handler));
         }
@@ -263,6 +265,34 @@ final class Daemon {
         notifier.close();
         EmperorLog.info("stopped");
         return loop.exitCode();
+    }
+
+    /**
+     * What {@code PREFIX/status/NODE/NAME} holds for each vassal (docs/fleet.md): its {@code status --json}
+     * record without {@code uptime} and {@code backoff}, which change every second ({@code started_at}
+     * gives the uptime). On the fleet's thread; null when the loop did not answer within 2 s.
+     */
+    static Map<String, String> statuses(ControlHandler handler) {
+        if (handler == null) {
+            return null;
+        }
+        io.emperor.control.EmperorStatus all;
+        try {
+            all = handler.snapshot().get(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return null;
+        }
+        Map<String, String> m = new java.util.TreeMap<>();
+        for (io.emperor.control.VassalStatus v : all.vassals()) {
+            Map<String, Object> j = new java.util.LinkedHashMap<>(StatusView.json(v));
+            j.remove("uptime");
+            j.remove("backoff");
+            m.put(v.name(), io.emperor.control.Json.write(j));
+        }
+        return m;
     }
 
     /** The fleet's part of {@code status --json}: {@code emperor.etcd} (docs/control.md). */

@@ -25,13 +25,7 @@ public final class FleetLoader {
 
     /** The fleet, not started; an {@link IllegalStateException} with the reason when it cannot be loaded. */
     public static Fleet load(FleetContext context) {
-        ClassLoader own = FleetLoader.class.getClassLoader();
-        Class<?> source;
-        try {
-            source = Class.forName(SOURCE, true, own);
-        } catch (ClassNotFoundException | LinkageError e) {
-            source = fromDirectory(directory(), own);
-        }
+        Class<?> source = fleetClass(SOURCE);
         try {
             return (Fleet) source.getConstructor(FleetContext.class).newInstance(context);
         } catch (java.lang.reflect.InvocationTargetException e) {
@@ -56,7 +50,17 @@ public final class FleetLoader {
         }
     }
 
-    private static Class<?> fromDirectory(Path dir, ClassLoader parent) {
+    /** A class of the fleet's jars (the class path's when it has it); an {@link IllegalStateException} when they are missing. */
+    public static Class<?> fleetClass(String name) {
+        ClassLoader own = FleetLoader.class.getClassLoader();
+        try {
+            return Class.forName(name, true, own);
+        } catch (ClassNotFoundException | LinkageError e) {
+            return fromDirectory(directory(), own, name);
+        }
+    }
+
+    private static Class<?> fromDirectory(Path dir, ClassLoader parent, String name) {
         List<URL> jars = new ArrayList<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, "*.jar")) {
             for (Path jar : entries) {
@@ -71,7 +75,7 @@ public final class FleetLoader {
         jars.sort(java.util.Comparator.comparing(URL::toString));
         URLClassLoader loader = new URLClassLoader("emperor-fleet", jars.toArray(URL[]::new), parent);
         try {
-            return Class.forName(SOURCE, true, loader);
+            return Class.forName(name, true, loader);
         } catch (ClassNotFoundException | LinkageError e) {
             throw new IllegalStateException("the fleet's source is not in " + dir + " (" + e + ")", e);
         }

@@ -149,13 +149,49 @@ class FleetIT extends ItSupport {
             awaitGone(gone, WAIT);
             assertTrue(keep.isAlive(), "keep ran through the outage: " + keep);
             assertEquals(1, emp.countLog(spawned("keep")), "keep was spawned once");
-            emp.awaitLog(Lines.emperor("etcd: reachable again after \\d+ s; listing " + q(prefix + "/") + " again"));
+            emp.awaitLogFrom(outage, Lines.emperor("etcd: reachable again after \\d+ s; listing " + q(prefix + "/")
+                    + " again"), WAIT);
             assertEquals(1, emp.find(outage, Lines.emperor("etcd: unreachable")).size(), "the outage is logged once");
             assertEquals(1, emp.find(outage, Lines.emperor("etcd: reachable again")).size(),
                     "the recovery is logged once");
             String json = EmperorProcess.cli(ws.root, "status", "--json", "--socket",
                     ws.root.resolve("control.sock").toString()).stdout();
             assertTrue(json.contains("\"reachable\":true"), json);
+        }
+    }
+
+    @Test
+    void statusKeysArePublishedOnALeaseAndExpireAfterTheEmperorIsKilled() {
+        EmperorProcess emp = fleetEmperor(ws, "n1", "etcd-ttl = 2");
+        try {
+            int from = emp.mark();
+            etcd.put(prefix + "/vassals/app.ini", vassal(ws, "status"));
+            Proc p = awaitRunning(emp, from, "app");
+            String key = prefix + "/status/n1/app";
+            Poll.until("the status key of app, running", WAIT, () -> {
+                String v = etcd.list(key).get(key);
+                return v != null && v.contains("\"state\":\"running\"") && v.contains("\"pid\":" + p.pid());
+            }, () -> etcd.list(prefix + "/status/").toString());
+            // emperor fleet status reads it from etcd: a table, and --json.
+            EmperorProcess.CliResult table = EmperorProcess.cli(ws.root, "fleet", "status", "--config",
+                    ws.root.resolve("emperor.ini").toString());
+            assertEquals(0, table.exitCode(), table::toString);
+            assertTrue(table.stdout().lines().anyMatch(l -> l.matches("n1\\s+app\\s+running\\s+" + p.pid() + "\\s.*")),
+                    table::toString);
+            EmperorProcess.CliResult json = EmperorProcess.cli(ws.root, "fleet", "status", "--json", "--config",
+                    ws.root.resolve("emperor.ini").toString());
+            assertTrue(json.stdout().startsWith("{\"ok\":true,") && json.stdout().contains("\"nodes\":{\"n1\":[{"),
+                    json::toString);
+
+            // Killed: the lease is not kept alive any more, and the key goes by itself.
+            emp.signal("KILL");
+            emp.awaitExit(WAIT);
+            long killed = System.nanoTime();
+            Poll.until("the status key to expire", WAIT, () -> etcd.list(key).isEmpty());
+            long seconds = (System.nanoTime() - killed) / 1_000_000_000L;
+            assertTrue(seconds <= 2 + 5, "expired " + seconds + " s after the kill (etcd-ttl = 2)");
+        } finally {
+            emp.close();
         }
     }
 

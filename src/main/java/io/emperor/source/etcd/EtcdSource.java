@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -65,6 +66,11 @@ public final class EtcdSource implements Fleet {
         for (java.util.logging.Logger l : QUIET) {
             l.setLevel(java.util.logging.Level.WARNING);
         }
+        // jetcd logs each retry of its own (every 500 ms while etcd is down); what matters, the outage and
+        // its end, is logged once by this class.
+        if (LoggerFactory.getLogger("io.etcd") instanceof ch.qos.logback.classic.Logger l) {
+            l.setLevel(ch.qos.logback.classic.Level.OFF);
+        }
     }
     static final long RELIST_MILLIS = 60_000;
     private static final long JOIN_MILLIS = 5000;
@@ -92,6 +98,13 @@ public final class EtcdSource implements Fleet {
     private String suspicion;
     private long reachableSince;
     private boolean everListed;
+    /** The lease of this node's status keys (and slots); 0 when there is none. */
+    private long lease;
+    /** When the lease was last granted or kept alive (nanoTime). */
+    private long leaseKeptAt;
+    /** The status JSON put under {@code PREFIX/status/NODE/}, by vassal name, on the current lease. */
+    private final Map<String, String> published = new HashMap<>();
+    private final String statusRoot;
 
     private record Events(int generation, WatchResponse response) {}
 
@@ -114,6 +127,7 @@ public final class EtcdSource implements Fleet {
         this.settings = context.settings();
         this.keys = new FleetKeys(settings, context.parser(), context.users(), context.tyrant(), context.emperorGroup());
         this.root = settings.prefix() + "/";
+        this.statusRoot = root + "status/" + settings.node() + "/";
         this.state = new FleetState(settings.node(), settings.prefix(), false, 0, "not connected yet", 0, 0);
     }
 
@@ -124,6 +138,11 @@ public final class EtcdSource implements Fleet {
             t.setDaemon(true);
             return t;
         });
+        return client(settings, context.password(), executor);
+    }
+
+    /** A jetcd client for these settings: fails fast (no waiting for a connection, no retries: ours are the probe's). */
+    static Client client(FleetSettings settings, String password, ExecutorService executor) throws IOException {
         ClientBuilder b = Client.builder().endpoints(settings.endpoints().toArray(String[]::new))
                 .executorService(executor)
                 .connectTimeout(Duration.ofMillis(RPC_MILLIS))
@@ -133,7 +152,7 @@ public final class EtcdSource implements Fleet {
                 .retryMaxAttempts(0)
                 .waitForReady(false);
         if (settings.user() != null) {
-            b.user(bytes(settings.user())).password(bytes(context.password() == null ? "" : context.password()));
+            b.user(bytes(settings.user())).password(bytes(password == null ? "" : password));
         }
         if (settings.cacert() != null || settings.cert() != null) {
             b.sslContext(ssl -> {
@@ -191,6 +210,14 @@ public final class EtcdSource implements Fleet {
             }
         }
         if (client != null) {
+            if (lease != 0) {
+                // A clean stop takes this node's status keys with it; a killed one's expire with the lease.
+                try {
+                    client.getLeaseClient().revoke(lease).get(RPC_MILLIS, TimeUnit.MILLISECONDS);
+                } catch (Exception e) {
+                    log.debug("etcd: revoking the lease: {}", e.toString());
+                }
+            }
             client.close();
         }
         if (executor != null) {
@@ -240,6 +267,9 @@ public final class EtcdSource implements Fleet {
                 if (!list && System.nanoTime() - nextProbe >= 0) {
                     nextProbe = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PROBE_MILLIS);
                     list = !probe();
+                    if (state.reachable()) {
+                        keepStatus();
+                    }
                 }
                 if (System.nanoTime() - lastList >= TimeUnit.MILLISECONDS.toNanos(RELIST_MILLIS)) {
                     lastRelistReason = "periodic";
@@ -394,6 +424,63 @@ public final class EtcdSource implements Fleet {
             suspicion = null;
         }
         return true;
+    }
+
+    /**
+     * This node's status keys: {@code PREFIX/status/NODE/NAME}, the vassal's {@code status --json} record, on a
+     * lease of {@code etcd-ttl} kept alive every third of it; a key is put when its record changed, deleted
+     * when its vassal is gone. A lease that expired (etcd said so, or it could not be kept for {@code etcd-ttl})
+     * is replaced and every key put again.
+     */
+    private void keepStatus() throws InterruptedException {
+        if (context.statuses() == null) {
+            return;
+        }
+        long ttlNanos = settings.ttl().toNanos();
+        try {
+            if (lease != 0 && System.nanoTime() - leaseKeptAt > ttlNanos) {
+                log.warn("etcd: the lease of {} was not kept alive for {} s; taking a new one", statusRoot,
+                        settings.ttl().toSeconds());
+                lease = 0;
+            }
+            if (lease == 0) {
+                lease = await(client.getLeaseClient().grant(settings.ttl().toSeconds()), RPC_MILLIS).getID();
+                leaseKeptAt = System.nanoTime();
+                published.clear();
+            } else if (System.nanoTime() - leaseKeptAt >= ttlNanos / 3) {
+                long ttl = await(client.getLeaseClient().keepAliveOnce(lease), RPC_MILLIS).getTTL();
+                if (ttl <= 0) {
+                    log.warn("etcd: the lease of {} expired; taking a new one", statusRoot);
+                    lease = 0;
+                    keepStatus();
+                    return;
+                }
+                leaseKeptAt = System.nanoTime();
+            }
+            Map<String, String> now = context.statuses().get();
+            if (now == null) {
+                return;
+            }
+            for (Map.Entry<String, String> e : now.entrySet()) {
+                if (!e.getValue().equals(published.get(e.getKey()))) {
+                    await(client.getKVClient().put(bytes(statusRoot + e.getKey()), bytes(e.getValue()),
+                            io.etcd.jetcd.options.PutOption.builder().withLeaseId(lease).build()), RPC_MILLIS);
+                    published.put(e.getKey(), e.getValue());
+                }
+            }
+            for (String name : List.copyOf(published.keySet())) {
+                if (!now.containsKey(name)) {
+                    await(client.getKVClient().delete(bytes(statusRoot + name)), RPC_MILLIS);
+                    published.remove(name);
+                }
+            }
+        } catch (Failed f) {
+            if (f.getMessage().contains("lease not found")) {
+                lease = 0;
+            } else {
+                log.debug("etcd: status keys: {}", f.getMessage());
+            }
+        }
     }
 
     private void publish() {
