@@ -138,6 +138,9 @@ public record FleetSettings(List<String> endpoints, String prefix, String node, 
             problems.error(section.last(user == null ? "etcd-password-file" : "etcd-user").orElseThrow(),
                     "etcd-user and etcd-password-file go together");
         }
+        if (endpoints.isEmpty()) {
+            return NONE; // no fleet: the other keys are checked, and change nothing
+        }
         return new FleetSettings(endpoints, prefix, node, ttl, cacert, cert, key, user, passwordFile);
     }
 
