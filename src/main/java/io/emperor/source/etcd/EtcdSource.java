@@ -63,6 +63,12 @@ public final class EtcdSource implements Fleet {
             java.util.logging.Logger.getLogger("io.netty")};
 
     static {
+        // Before any Netty class loads: one event-loop thread, and unpooled buffers (an emperor's etcd
+        // traffic is a few small messages a second; Netty's pooled arenas would hold MiBs for it). The
+        // operator's -D… wins.
+        defaultProperty("io.netty.eventLoopThreads", "1");
+        defaultProperty("io.grpc.netty.useCustomAllocator", "false");
+        defaultProperty("io.netty.allocator.type", "unpooled");
         for (java.util.logging.Logger l : QUIET) {
             l.setLevel(java.util.logging.Level.WARNING);
         }
@@ -121,6 +127,12 @@ public final class EtcdSource implements Fleet {
     private boolean detectorOff;
     private final java.util.concurrent.atomic.AtomicLong lists = new java.util.concurrent.atomic.AtomicLong();
     private volatile String lastRelistReason = "";
+
+    private static void defaultProperty(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
 
     public EtcdSource(FleetContext context) {
         this.context = context;
