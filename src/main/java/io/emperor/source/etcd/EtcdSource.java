@@ -111,6 +111,14 @@ public final class EtcdSource implements Fleet {
     /** The status JSON put under {@code PREFIX/status/NODE/}, by vassal name, on the current lease. */
     private final Map<String, String> published = new HashMap<>();
     private final String statusRoot;
+    private final String slotRoot;
+    /** The probe's period: a second, or a quarter of etcd-ttl when that is shorter (the lease is kept at each). */
+    private final long tickMillis;
+    /** A request's deadline after the first list: 2 s, or a quarter of etcd-ttl when that is shorter (fencing must not wait). */
+    private final long rpcMillis;
+    /** Whether the placed vassals are fenced now (the lease was not kept alive): logged once per change. */
+    private boolean fenced;
+    private boolean everLeased;
 
     private record Events(int generation, WatchResponse response) {}
 
@@ -140,6 +148,9 @@ public final class EtcdSource implements Fleet {
         this.keys = new FleetKeys(settings, context.parser(), context.users(), context.tyrant(), context.emperorGroup());
         this.root = settings.prefix() + "/";
         this.statusRoot = root + "status/" + settings.node() + "/";
+        this.slotRoot = root + "slots/";
+        this.tickMillis = Math.min(PROBE_MILLIS, settings.ttl().toMillis() / 4);
+        this.rpcMillis = Math.min(RPC_MILLIS, settings.ttl().toMillis() / 4);
         this.state = new FleetState(settings.node(), settings.prefix(), false, 0, "not connected yet", 0, 0);
     }
 
@@ -247,9 +258,10 @@ public final class EtcdSource implements Fleet {
                     if (list()) {
                         list = false;
                         lastList = System.nanoTime();
-                        nextProbe = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PROBE_MILLIS);
+                        nextProbe = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(tickMillis);
                     } else {
-                        sleepUntil(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PROBE_MILLIS));
+                        fence();
+                        sleepUntil(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(tickMillis));
                         continue;
                     }
                 }
@@ -277,11 +289,14 @@ public final class EtcdSource implements Fleet {
                     }
                 }
                 if (!list && System.nanoTime() - nextProbe >= 0) {
-                    nextProbe = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PROBE_MILLIS);
+                    nextProbe = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(tickMillis);
                     list = !probe();
                     if (state.reachable()) {
+                        keepLease();
+                        place();
                         keepStatus();
                     }
+                    fence();
                 }
                 if (System.nanoTime() - lastList >= TimeUnit.MILLISECONDS.toNanos(RELIST_MILLIS)) {
                     lastRelistReason = "periodic";
@@ -290,8 +305,14 @@ public final class EtcdSource implements Fleet {
             } catch (InterruptedException e) {
                 list = true;
             } catch (RuntimeException | StackOverflowError e) {
+                // A bug in one turn: logged; a new list after a tick (never a tight loop of failures).
                 log.error("etcd source: {}; going on", e.toString(), e);
                 list = true;
+                try {
+                    sleepUntil(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(tickMillis));
+                } catch (InterruptedException ie) {
+                    // closing
+                }
             }
         }
         cancelWatch();
@@ -311,7 +332,8 @@ public final class EtcdSource implements Fleet {
     private boolean list() throws InterruptedException {
         GetResponse r;
         try {
-            r = await(client.getKVClient().get(bytes(root), GetOption.builder().isPrefix(true).build()), LIST_MILLIS);
+            r = await(client.getKVClient().get(bytes(root), GetOption.builder().isPrefix(true).build()),
+                    everListed ? rpcMillis : LIST_MILLIS);
         } catch (Failed f) {
             unreachable(f.getMessage());
             return false;
@@ -405,7 +427,7 @@ public final class EtcdSource implements Fleet {
         try {
             r = await(client.getKVClient().get(bytes(root), GetOption.builder().isPrefix(true).withKeysOnly(true)
                     .withSortField(GetOption.SortTarget.MOD).withSortOrder(GetOption.SortOrder.DESCEND)
-                    .withLimit(1).build()), RPC_MILLIS);
+                    .withLimit(1).build()), rpcMillis);
         } catch (Failed f) {
             unreachable(f.getMessage());
             return true; // the list is taken again once it answers
@@ -439,36 +461,154 @@ public final class EtcdSource implements Fleet {
     }
 
     /**
-     * This node's status keys: {@code PREFIX/status/NODE/NAME}, the vassal's {@code status --json} record, on a
-     * lease of {@code etcd-ttl} kept alive every third of it; a key is put when its record changed, deleted
-     * when its vassal is gone. A lease that expired (etcd said so, or it could not be kept for {@code etcd-ttl})
-     * is replaced and every key put again.
+     * The lease of this node's status keys and slots: {@code etcd-ttl}, kept alive every quarter of it. One that
+     * etcd says expired, or that could not be kept for {@code etcd-ttl}, is replaced (its keys went with it).
      */
-    private void keepStatus() throws InterruptedException {
-        if (context.statuses() == null) {
-            return;
-        }
+    private void keepLease() throws InterruptedException {
         long ttlNanos = settings.ttl().toNanos();
         try {
             if (lease != 0 && System.nanoTime() - leaseKeptAt > ttlNanos) {
-                log.warn("etcd: the lease of {} was not kept alive for {} s; taking a new one", statusRoot,
+                log.warn("etcd: the lease of node {} was not kept alive for {} s; taking a new one", settings.node(),
                         settings.ttl().toSeconds());
                 lease = 0;
             }
             if (lease == 0) {
-                lease = await(client.getLeaseClient().grant(settings.ttl().toSeconds()), RPC_MILLIS).getID();
-                leaseKeptAt = System.nanoTime();
+                long sent = System.nanoTime();
+                lease = await(client.getLeaseClient().grant(settings.ttl().toSeconds()), rpcMillis).getID();
+                leaseKeptAt = sent;
+                everLeased = true;
                 published.clear();
-            } else if (System.nanoTime() - leaseKeptAt >= ttlNanos / 3) {
-                long ttl = await(client.getLeaseClient().keepAliveOnce(lease), RPC_MILLIS).getTTL();
+            } else if (System.nanoTime() - leaseKeptAt >= ttlNanos / 4) {
+                long sent = System.nanoTime();
+                long ttl = await(client.getLeaseClient().keepAliveOnce(lease), rpcMillis).getTTL();
                 if (ttl <= 0) {
-                    log.warn("etcd: the lease of {} expired; taking a new one", statusRoot);
+                    log.warn("etcd: the lease of node {} expired; taking a new one", settings.node());
                     lease = 0;
-                    keepStatus();
+                    keepLease();
                     return;
                 }
-                leaseKeptAt = System.nanoTime();
+                leaseKeptAt = sent;
             }
+        } catch (Failed f) {
+            if (f.getMessage().contains("lease not found")) {
+                lease = 0;
+            } else {
+                log.debug("etcd: the lease: {}", f.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Placement (docs/fleet.md): for each vassal with {@code [fleet] replicas = N} whose {@code nodes} glob this
+     * node matches, and of which it holds no slot, claim the first free {@code PREFIX/slots/NAME/K} (K below N)
+     * with a create-if-absent transaction on the lease; give back a slot whose vassal is gone or was cut to
+     * fewer replicas. The holder runs it ({@link FleetKeys#snapshot}).
+     */
+    private void place() throws InterruptedException {
+        if (lease == 0 || fenced) {
+            return;
+        }
+        Map<String, FleetKeys.Placement> placements = keys.placements();
+        boolean changed = false;
+        try {
+            for (Map.Entry<String, FleetKeys.Entry> e : List.copyOf(entries.entrySet())) {
+                FleetKeys.Slot slot = FleetKeys.slot(slotRoot, e.getKey());
+                if (slot == null || !settings.node().equals(new String(e.getValue().value(), StandardCharsets.UTF_8))
+                        || e.getValue().lease() != lease) {
+                    continue;
+                }
+                FleetKeys.Placement p = placements.get(slot.name());
+                if (p == null || slot.index() >= p.replicas() || !p.matches(settings.node())) {
+                    await(client.getKVClient().delete(bytes(e.getKey())), rpcMillis);
+                    entries.remove(e.getKey());
+                    log.info("fleet: {}: gave back slot {}", slot.name(), e.getKey());
+                    changed = true;
+                }
+            }
+            for (Map.Entry<String, FleetKeys.Placement> p : placements.entrySet()) {
+                String name = p.getKey();
+                if (!p.getValue().matches(settings.node()) || !held(name).isEmpty()) {
+                    continue;
+                }
+                for (int k = 0; k < p.getValue().replicas(); k++) {
+                    String key = slotRoot + name + "/" + k;
+                    if (entries.containsKey(key)) {
+                        continue;
+                    }
+                    io.etcd.jetcd.kv.TxnResponse t = await(client.getKVClient().txn()
+                            .If(new io.etcd.jetcd.op.Cmp(bytes(key), io.etcd.jetcd.op.Cmp.Op.EQUAL,
+                                    io.etcd.jetcd.op.CmpTarget.createRevision(0)))
+                            .Then(io.etcd.jetcd.op.Op.put(bytes(key), bytes(settings.node()),
+                                    io.etcd.jetcd.options.PutOption.builder().withLeaseId(lease).build()))
+                            .commit(), rpcMillis);
+                    if (t.isSucceeded()) {
+                        long rev = t.getHeader().getRevision();
+                        entries.put(key, new FleetKeys.Entry(key, settings.node().getBytes(StandardCharsets.UTF_8),
+                                rev, rev, 1, lease));
+                        log.info("fleet: {}: took slot {}", name, key);
+                        changed = true;
+                    }
+                    break; // one claim a tick; the watch tells who won the others
+                }
+            }
+        } catch (Failed f) {
+            log.debug("etcd: placement: {}", f.getMessage());
+        }
+        if (changed) {
+            publish();
+        }
+    }
+
+    /** The slots of {@code name} this node holds on its current lease. */
+    private List<String> held(String name) {
+        List<String> mine = new java.util.ArrayList<>();
+        String from = slotRoot + name + "/";
+        for (FleetKeys.Entry e : entries.values()) {
+            if (e.key().startsWith(from) && e.lease() == lease && lease != 0
+                    && settings.node().equals(new String(e.value(), StandardCharsets.UTF_8))) {
+                mine.add(e.key());
+            }
+        }
+        return mine;
+    }
+
+    /**
+     * Fencing: a node whose lease was not kept alive for {@code etcd-ttl} less two ticks may have lost its slots
+     * (etcd expires the lease {@code etcd-ttl} after the last keep-alive it received): it stops its placed vassals
+     * before another node can take them, so two copies never run after a partition heals.
+     */
+    private void fence() {
+        if (!everLeased) {
+            return;
+        }
+        // Two ticks before etcd could expire it: a tick may be late by a request's deadline (one tick).
+        boolean now = lease == 0
+                || System.nanoTime() - leaseKeptAt > settings.ttl().toNanos() - 2 * TimeUnit.MILLISECONDS.toNanos(tickMillis);
+        if (now == fenced) {
+            return;
+        }
+        fenced = now;
+        if (now) {
+            boolean any = !keys.placements().isEmpty();
+            log.warn("fleet: the lease of node {} was not kept alive for {} s; {}", settings.node(),
+                    settings.ttl().toSeconds(), any ? "stopping the placed vassals (another node may take their slots)"
+                            : "no placed vassal runs here");
+            lease = 0;
+        } else {
+            log.info("fleet: the lease of node {} is kept again; placed vassals may run here", settings.node());
+        }
+        publish();
+    }
+
+    /**
+     * This node's status keys: {@code PREFIX/status/NODE/NAME}, the vassal's {@code status --json} record, on the
+     * lease; a key is put when its record changed, deleted when its vassal is gone; all are put again on a new lease.
+     */
+    private void keepStatus() throws InterruptedException {
+        if (context.statuses() == null || lease == 0) {
+            return;
+        }
+        try {
             Map<String, String> now = context.statuses().get();
             if (now == null) {
                 return;
@@ -476,27 +616,31 @@ public final class EtcdSource implements Fleet {
             for (Map.Entry<String, String> e : now.entrySet()) {
                 if (!e.getValue().equals(published.get(e.getKey()))) {
                     await(client.getKVClient().put(bytes(statusRoot + e.getKey()), bytes(e.getValue()),
-                            io.etcd.jetcd.options.PutOption.builder().withLeaseId(lease).build()), RPC_MILLIS);
+                            io.etcd.jetcd.options.PutOption.builder().withLeaseId(lease).build()), rpcMillis);
                     published.put(e.getKey(), e.getValue());
                 }
             }
             for (String name : List.copyOf(published.keySet())) {
                 if (!now.containsKey(name)) {
-                    await(client.getKVClient().delete(bytes(statusRoot + name)), RPC_MILLIS);
+                    await(client.getKVClient().delete(bytes(statusRoot + name)), rpcMillis);
                     published.remove(name);
                 }
             }
         } catch (Failed f) {
-            if (f.getMessage().contains("lease not found")) {
-                lease = 0;
-            } else {
-                log.debug("etcd: status keys: {}", f.getMessage());
-            }
+            log.debug("etcd: status keys: {}", f.getMessage());
         }
     }
 
     private void publish() {
-        io.emperor.scan.Snapshot snapshot = keys.snapshot(entries);
+        java.util.Set<String> mine = new java.util.HashSet<>();
+        for (FleetKeys.Entry e : entries.values()) {
+            FleetKeys.Slot slot = FleetKeys.slot(slotRoot, e.key());
+            if (slot != null && lease != 0 && !fenced && e.lease() == lease
+                    && settings.node().equals(new String(e.value(), StandardCharsets.UTF_8))) {
+                mine.add(slot.name());
+            }
+        }
+        io.emperor.scan.Snapshot snapshot = keys.snapshot(entries, mine);
         FleetState s = state;
         state = new FleetState(s.node(), s.prefix(), s.reachable(), s.sinceMillis(), s.reason(), revision,
                 snapshot.files().size());
@@ -530,7 +674,7 @@ public final class EtcdSource implements Fleet {
 
     private static FleetKeys.Entry entry(KeyValue kv) {
         return new FleetKeys.Entry(kv.getKey().toString(StandardCharsets.UTF_8), kv.getValue().getBytes(),
-                kv.getCreateRevision(), kv.getModRevision(), kv.getVersion());
+                kv.getCreateRevision(), kv.getModRevision(), kv.getVersion(), kv.getLease());
     }
 
     /** A request that failed or did not answer in time; the message is the reason. */

@@ -56,7 +56,36 @@ final class FleetKeys {
     record Key(String key, Scope scope, String user, String fileName, String name) {}
 
     /** One key's value and revisions, as etcd gave them. */
-    record Entry(String key, byte[] value, long createRevision, long modRevision, long version) {}
+    record Entry(String key, byte[] value, long createRevision, long modRevision, long version, long lease) {}
+
+    /**
+     * A vassal's {@code [fleet]} section: it runs on {@code replicas} nodes, those whose name matches {@code nodes}
+     * (a glob: {@code *}, {@code ?}; null: any).
+     */
+    record Placement(int replicas, String nodes) {
+        /** No {@code [fleet]} section: every node runs it. */
+        static final Placement EVERYWHERE = new Placement(0, null);
+
+        boolean matches(String node) {
+            return nodes == null || java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + nodes)
+                    .matches(Path.of(node));
+        }
+    }
+
+    /** A slot key {@code PREFIX/slots/NAME/K}. */
+    record Slot(String name, int index) {}
+
+    /** The slot a key names under {@code slotRoot} ({@code PREFIX/slots/}), or null. */
+    static Slot slot(String slotRoot, String key) {
+        if (!key.startsWith(slotRoot)) {
+            return null;
+        }
+        String[] parts = key.substring(slotRoot.length()).split("/", -1);
+        if (parts.length != 2 || parts[1].isEmpty() || parts[1].length() > 4 || !parts[1].chars().allMatch(Character::isDigit)) {
+            return null;
+        }
+        return new Slot(parts[0], Integer.parseInt(parts[1]));
+    }
 
     private final String prefix;
     private final String node;
@@ -66,7 +95,11 @@ final class FleetKeys {
     private final TyrantRules.EmperorGroup emperorGroup;
     /** The last parse of each key, by key: reused while the mod revision is the same. */
     private Map<String, VassalFile> cache = new HashMap<>();
+    /** The {@code [fleet]} section of each key's current version, when it has a valid one. */
+    private final Map<String, Placement> placementCache = new HashMap<>();
     private Set<String> loggedClashes = Set.of();
+    /** The placed vassals of the last snapshot (valid {@code [fleet]} sections), by name. */
+    private Map<String, Placement> placements = Map.of();
 
     FleetKeys(FleetSettings settings, VassalFileParser parser, UserDb users, boolean tyrant,
               TyrantRules.EmperorGroup emperorGroup) {
@@ -118,8 +151,16 @@ final class FleetKeys {
         return parse(prefix, node, key).isPresent();
     }
 
-    /** The snapshot of this node's vassals among {@code entries} (every key under the prefix, by key). */
-    Snapshot snapshot(Map<String, Entry> entries) {
+    /** The vassals with a valid {@code [fleet]} section at the last snapshot, by name. */
+    Map<String, Placement> placements() {
+        return placements;
+    }
+
+    /**
+     * The snapshot of this node's vassals among {@code entries} (every key under the prefix, by key); a placed
+     * vassal is in it only when its name is in {@code held} (this node holds one of its slots).
+     */
+    Snapshot snapshot(Map<String, Entry> entries, Set<String> held) {
         // By name: the key that has it (node over fleet over users; users by name).
         TreeMap<String, Key> byName = new TreeMap<>();
         Set<String> clashes = new HashSet<>();
@@ -140,12 +181,22 @@ final class FleetKeys {
         loggedClashes = clashes;
         Map<String, VassalFile> files = new HashMap<>();
         Map<String, VassalFile> nextCache = new HashMap<>();
+        Map<String, Placement> nextPlacements = new HashMap<>();
         for (Key k : byName.values()) {
             VassalFile f = file(k, entries.get(k.key()));
-            files.put(k.name(), f);
             nextCache.put(k.key(), f);
+            Placement p = placementCache.get(k.key());
+            if (p != null && f.parsed().isOk()) {
+                nextPlacements.put(k.name(), p);
+                if (!held.contains(k.name())) {
+                    continue; // another node's to run
+                }
+            }
+            files.put(k.name(), f);
         }
         cache = nextCache;
+        placementCache.keySet().retainAll(nextCache.keySet());
+        placements = Map.copyOf(nextPlacements);
         return new Snapshot(files, Set.of());
     }
 
@@ -160,7 +211,15 @@ final class FleetKeys {
             return before;
         }
         Path path = Path.of(k.key());
-        return new VassalFile(k.name(), path, fp, null, parsed(k, e, path, account));
+        Parsed<VassalSpec> parsed;
+        try {
+            parsed = parsed(k, e, path, account);
+        } catch (RuntimeException | StackOverflowError ex) {
+            // One key's bug is that key's refusal; the others go on.
+            log.error("{}: reading {} failed: {}", k.name(), k.key(), ex.toString(), ex);
+            parsed = refused(path, "internal error while reading: " + ex);
+        }
+        return new VassalFile(k.name(), path, fp, null, parsed);
     }
 
     private Parsed<VassalSpec> parsed(Key k, Entry e, Path path, Optional<Account> account) {
@@ -198,8 +257,20 @@ final class FleetKeys {
             log.error("{}: reading {} failed: {}", k.name(), k.key(), ex.toString(), ex);
             return refused(path, "internal error while reading: " + ex);
         }
+        placementCache.remove(k.key());
+        Parsed<Placement> placement = placement(path, e.value());
+        if (!placement.isOk()) {
+            return Parsed.failed(placement.errors(), parsed.warnings());
+        }
+        // The vassal parser does not know [fleet]: its warning about it is not one.
+        List<Problem> warnings = parsed.warnings().stream()
+                .filter(w -> !w.message().equals("section [fleet] is ignored")).toList();
+        parsed = parsed.isOk() ? Parsed.ok(parsed.value(), warnings) : Parsed.failed(parsed.errors(), warnings);
         if (!parsed.isOk()) {
             return parsed;
+        }
+        if (placement.value() != Placement.EVERYWHERE) {
+            placementCache.put(k.key(), placement.value());
         }
         VassalSpec spec = parsed.value();
         if (spec.kind() == VassalSpec.Kind.UWSGI) {
@@ -218,6 +289,48 @@ final class FleetKeys {
             spec = spec.withIdentity(a.name(), a.home(), a.shell(), a.uid(), a.gid());
         }
         return Parsed.ok(spec, parsed.warnings());
+    }
+
+    /** The {@code [fleet]} section of an ini value: {@code replicas} (1 to 1000), {@code nodes} (a glob); {@link Placement#EVERYWHERE} without one. */
+    static Parsed<Placement> placement(Path path, byte[] value) {
+        if (!path.getFileName().toString().endsWith(".ini")) {
+            return Parsed.ok(Placement.EVERYWHERE, List.of());
+        }
+        io.emperor.config.IniFile ini = IniReader.parse(path, value);
+        Optional<io.emperor.config.IniSection> fleet = ini.section("fleet");
+        if (fleet.isEmpty()) {
+            return Parsed.ok(Placement.EVERYWHERE, List.of());
+        }
+        List<Problem> errors = new java.util.ArrayList<>();
+        Integer replicas = null;
+        String nodes = null;
+        for (io.emperor.config.IniEntry entry : fleet.get().entries()) {
+            switch (entry.key()) {
+                case "replicas" -> {
+                    String v = entry.value().strip();
+                    if (v.matches("[0-9]{1,4}") && Integer.parseInt(v) >= 1 && Integer.parseInt(v) <= 1000) {
+                        replicas = Integer.parseInt(v);
+                    } else {
+                        errors.add(new Problem(path, entry.line(), "replicas: expected a whole number from 1 to 1000: \""
+                                + v + "\""));
+                    }
+                }
+                case "nodes" -> {
+                    nodes = entry.value().strip();
+                    try {
+                        java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + nodes);
+                    } catch (RuntimeException ex) {
+                        errors.add(new Problem(path, entry.line(), "nodes: not a glob: \"" + nodes + "\""));
+                    }
+                }
+                default -> errors.add(new Problem(path, entry.line(), entry.key()
+                        + ": unknown key of [fleet] (known keys: replicas, nodes)"));
+            }
+        }
+        if (replicas == null && errors.isEmpty()) {
+            errors.add(new Problem(path, fleet.get().line(), "[fleet] needs replicas = N"));
+        }
+        return errors.isEmpty() ? Parsed.ok(new Placement(replicas, nodes), List.of()) : Parsed.failed(errors, List.of());
     }
 
     private static Parsed<VassalSpec> refused(Path path, String message) {
