@@ -151,6 +151,28 @@ public final class EtcdServer implements AutoCloseable {
         startMember(i);
     }
 
+    /** The index of the member that leads now (asked of each live member in turn). */
+    public int leader() {
+        return Poll.until("a leader", UP_WAIT, () -> {
+            for (int i = 0; i < members.size(); i++) {
+                Member m = members.get(i);
+                if (m.process == null || !m.process.isAlive()) {
+                    continue;
+                }
+                try {
+                    io.etcd.jetcd.maintenance.StatusResponse st = client.getMaintenanceClient()
+                            .statusMember("http://127.0.0.1:" + m.clientPort).get(5, TimeUnit.SECONDS);
+                    if (st.getLeader() != 0 && st.getLeader() == st.getHeader().getMemberId()) {
+                        return Optional.of(i);
+                    }
+                } catch (Exception e) {
+                    // not this one, or not now
+                }
+            }
+            return Optional.empty();
+        }, this::logs);
+    }
+
     /** The member's pid. */
     public long pid(int i) {
         return members.get(i).process.pid();
