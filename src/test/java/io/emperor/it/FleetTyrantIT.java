@@ -46,7 +46,9 @@ class FleetTyrantIT extends UsersItSupport {
             emp.awaitLog(Lines.emperor(q("etcd: listed " + prefix + "/ at revision")));
             int from = emp.mark();
             String text = "[vassal]\nexec = " + ws.exec("sleeps.sh", "tenant") + "\nstop-timeout = 5\n";
-            etcd.put(prefix + "/users/" + alice.name() + "/vassals/app.ini", text);
+            // A tenant that names root in its own text still runs as itself.
+            etcd.put(prefix + "/users/" + alice.name() + "/vassals/app.ini", text.replace("[vassal]\n",
+                    "[vassal]\nuid = root\ngid = root\n"));
             etcd.put(prefix + "/users/root/vassals/rooted.ini", text);
             etcd.put(prefix + "/users/nosuchuser" + alice.uid() + "/vassals/stranger.ini", text);
             etcd.put(prefix + "/vassals/operator.ini", text);
