@@ -134,9 +134,9 @@ final class Daemon {
             @Override
             public void stopWatching() {
                 watcher.close();
-                if (fleet != null) {
-                    fleet.close();
-                }
+                // The fleet stays until every vassal has stopped (the end of run): its lease holds the
+                // placed vassals' slots, which another node must not take while they still run here.
+                // The loop ignores what it posts meanwhile.
             }
 
             @Override
