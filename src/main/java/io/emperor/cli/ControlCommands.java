@@ -208,6 +208,7 @@ final class ControlCommands {
                 public void accept(Map<String, Object> answer) {
                     if (answer.get("vassals") instanceof List<?> vassals) {
                         table(System.out, vassals);
+                        fleetLine(System.out, answer.get("emperor"));
                         if (!Boolean.TRUE.equals(answer.get("ok"))) {
                             System.err.println("emperor: " + answer.get("message"));
                         }
@@ -216,6 +217,18 @@ final class ControlCommands {
                     }
                 }
             });
+        }
+    }
+
+    /** {@code etcd: unreachable since ...}: the fleet's outage, when there is one (docs/fleet.md). */
+    static void fleetLine(PrintStream out, Object emperor) {
+        if (emperor instanceof Map<?, ?> e && e.get("etcd") instanceof Map<?, ?> etcd
+                && !Boolean.TRUE.equals(etcd.get("reachable"))) {
+            long since = (long) number(etcd.get("since"), 0);
+            long now = System.currentTimeMillis() / 1000;
+            out.println("etcd: unreachable" + (since > 0 ? " for " + duration(Math.max(0, now - since)) : "")
+                    + " (" + ProblemLines.escape(String.valueOf(etcd.get("reason"))) + "); the vassals from etcd"
+                    + " run as they were, revision " + number(etcd.get("revision"), 0));
         }
     }
 

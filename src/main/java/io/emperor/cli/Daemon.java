@@ -31,6 +31,11 @@ import io.emperor.os.PrivilegeDrop;
 import io.emperor.os.SignalHandlers;
 import io.emperor.scan.DirectoryScanner;
 import io.emperor.scan.DirectoryWatcher;
+import io.emperor.source.Fleet;
+import io.emperor.source.FleetContext;
+import io.emperor.source.FleetLoader;
+import io.emperor.source.FleetState;
+import io.emperor.source.Sources;
 import io.emperor.systemd.Notifier;
 import io.emperor.systemd.NotifyingHost;
 import io.emperor.systemd.Watchdog;
@@ -58,6 +63,8 @@ final class Daemon {
     private final Supplier<Parsed<EmperorConfig>> reload;
     private EmperorConfig config;
     private DirectoryWatcher watcher;
+    /** The fleet's source when emperor.ini sets etcd, else null (docs/fleet.md). */
+    private Fleet fleet;
     private VassalOutput output;
 
     Daemon(EmperorConfig config, Supplier<Parsed<EmperorConfig>> reload) {
@@ -127,6 +134,9 @@ final class Daemon {
             @Override
             public void stopWatching() {
                 watcher.close();
+                // The fleet stays until every vassal has stopped (the end of run): its lease holds the
+                // placed vassals' slots, which another node must not take while they still run here.
+                // The loop ignores what it posts meanwhile.
             }
 
             @Override
@@ -138,14 +148,33 @@ final class Daemon {
         if (config.tyrant()) {
             loop.separateTenants();
         }
-        watcher = new DirectoryWatcher(scanner, config.rescan(), s -> loop.post(new LoopEvent.Scanned(s)), false);
+        // The directories and the fleet: one union of snapshots for the loop (io.emperor.source.Sources).
+        Sources sources = new Sources(s -> loop.post(new LoopEvent.Scanned(s)));
+        watcher = new DirectoryWatcher(scanner, config.rescan(), sources::fromDirectories, false);
+        java.util.concurrent.atomic.AtomicReference<ControlHandler> handlerRef = new java.util.concurrent.atomic.AtomicReference<>();
+        if (config.fleet().enabled()) {
+            try {
+                fleet = FleetLoader.load(new FleetContext(config.fleet(), parser,
+                        users, config.tyrant(), rights.emperorGroup(),
+                        FleetLoader.password(config.fleet()), () -> statuses(handlerRef.get()), sources::fromFleet));
+            } catch (IllegalStateException | java.io.IOException e) {
+                System.err.println("emperor: etcd: " + e.getMessage());
+                return 1;
+            }
+        }
         // The handler's off-loop work runs on the control server's thread; without a server no
         // request comes, so nothing is ever queued there.
         java.util.concurrent.atomic.AtomicReference<ControlServer> server = new java.util.concurrent.atomic.AtomicReference<>();
-        ControlHandler handler = new ControlHandler(loop, rights, output.tails(), watcher::rescanNow,
+        ControlHandler handler = new ControlHandler(loop, rights, output.tails(), () -> {
+                    watcher.rescanNow();
+                    if (fleet != null) {
+                        fleet.relistNow();
+                    }
+                },
                 new StatusView.Emperor(Main.version(), libc.getpid(), uid, gid,
                         Path.of("").toAbsolutePath().toString(), config.tyrant(), System.currentTimeMillis()),
                 () -> config.vassalDirs().stream().map(Path::toString).toList(), task -> server.get().execute(task));
+        handlerRef.set(handler);
         if (config.control().socket() != null) {
             server.set(new ControlServer(config.control().socket(), handler));
         }
@@ -193,9 +222,17 @@ final class Daemon {
                 + noSubreaper.map(why -> "; not a subreaper: " + why).orElse("; subreaper"));
         stopLeftovers(containment, launcher);
         io.start();
+        if (fleet != null) {
+            handler.fleet(() -> fleetJson(fleet.state()));
+        }
         try {
             watcher.start();
-        } catch (java.io.IOException e) {
+            if (fleet != null) {
+                fleet.start();
+                EmperorLog.info("fleet: etcd " + String.join(",", config.fleet().endpoints()) + " prefix "
+                        + config.fleet().prefix() + " node " + config.fleet().node());
+            }
+        } catch (java.io.IOException | IllegalStateException e) {
             EmperorLog.error("cannot watch the vassal directories: " + e.getMessage(), e);
             control.ifPresent(ControlServer::close);
             if (stats != null) {
@@ -218,6 +255,9 @@ final class Daemon {
             stats.close();
         }
         watcher.close();
+        if (fleet != null) {
+            fleet.close();
+        }
         io.close();
         if (notify != null) {
             notify.close();
@@ -225,6 +265,44 @@ final class Daemon {
         notifier.close();
         EmperorLog.info("stopped");
         return loop.exitCode();
+    }
+
+    /**
+     * What {@code PREFIX/status/NODE/NAME} holds for each vassal (docs/fleet.md): its {@code status --json}
+     * record without {@code uptime} and {@code backoff}, which change every second ({@code started_at}
+     * gives the uptime). On the fleet's thread; null when the loop did not answer within 2 s.
+     */
+    static Map<String, String> statuses(ControlHandler handler) {
+        if (handler == null) {
+            return null;
+        }
+        io.emperor.control.EmperorStatus all;
+        try {
+            all = handler.snapshot().get(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return null;
+        }
+        Map<String, String> m = new java.util.TreeMap<>();
+        for (io.emperor.control.VassalStatus v : all.vassals()) {
+            m.put(v.name(), StatusView.publishedJsonText(v));
+        }
+        return m;
+    }
+
+    /** The fleet's part of {@code status --json}: {@code emperor.etcd} (docs/control.md). */
+    static Map<String, Object> fleetJson(FleetState s) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("node", s.node());
+        m.put("prefix", s.prefix());
+        m.put("reachable", s.reachable());
+        m.put("since", s.sinceMillis() == 0 ? null : s.sinceMillis() / 1000.0);
+        m.put("reason", s.reason());
+        m.put("revision", s.revision());
+        m.put("vassals", s.vassals());
+        return m;
     }
 
     /** How long the start waits for a previous emperor's processes to be gone, and the end for its own. */
@@ -422,6 +500,10 @@ final class Daemon {
         if (!next.uwsgi().equals(config.uwsgi())) {
             // The launcher builds every uWSGI command from the settings of the start.
             EmperorLog.warn("emperor.ini: uwsgi-binary, vassal-set and vassals-include take effect only at start");
+        }
+        if (!next.fleet().equals(config.fleet())) {
+            EmperorLog.warn("emperor.ini: etcd, etcd-prefix, node, etcd-ttl and the etcd TLS and user keys take"
+                    + " effect only at start");
         }
         if (!next.drop().equals(config.drop())) {
             EmperorLog.warn("emperor.ini: uid, gid and cap take effect only at start");

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         description = "Keeps one process running per vassal file in the watched directories.",
         subcommands = {RunCommand.class, CheckCommand.class, ControlCommands.Status.class, ControlCommands.Start.class,
             ControlCommands.Stop.class, ControlCommands.Restart.class, ControlCommands.Reload.class,
-            ControlCommands.Logs.class, ControlCommands.Rescan.class},
+            ControlCommands.Logs.class, ControlCommands.Rescan.class, FleetCommand.class},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
             "0:success (run: a clean shutdown; check: every file is valid; start, stop, ...: every vassal got there)",
@@ -57,7 +57,7 @@ public final class Main implements Runnable {
 
         static RuntimeException missingCommand(CommandLine.Model.CommandSpec spec) {
             return new CommandLine.ParameterException(spec.commandLine(),
-                    "missing command: run, check, status, start, stop, restart, reload, logs or rescan");
+                    "missing command: run, check, status, start, stop, restart, reload, logs, rescan or fleet");
         }
     }
 

@@ -73,7 +73,7 @@ final class RunCommand implements Callable<Integer> {
         }
         return Parsed.ok(new EmperorConfig(c.source(), c.vassalDirs(), c.log(), c.rescan(), c.minUptime(), c.maxBackoff(),
                 c.tyrant(), c.nofollow(), c.requiredHeartbeat(), c.uwsgi(), c.logging(), cs, c.locale(),
-                c.tenantBudget(), c.drop()), p.warnings());
+                c.tenantBudget(), c.drop(), c.fleet()), p.warnings());
     }
 
     /** Reads the config file (if any) and applies the command-line overrides (a flag can only turn a mode on). */
@@ -91,7 +91,7 @@ final class RunCommand implements Callable<Integer> {
         Path logFile = log == null ? c.log() : log.toAbsolutePath().normalize();
         return Parsed.ok(new EmperorConfig(c.source(), dirs, logFile, c.rescan(), c.minUptime(), c.maxBackoff(),
                 c.tyrant() || tyrant, c.nofollow() || nofollow, c.requiredHeartbeat(), c.uwsgi(), c.logging(), c.control(),
-                c.locale(), c.tenantBudget(), c.drop()),
+                c.locale(), c.tenantBudget(), c.drop(), c.fleet()),
                 base.warnings());
     }
 }

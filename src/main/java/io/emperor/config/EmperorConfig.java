@@ -28,6 +28,7 @@ import java.util.List;
  *                   read at start only
  * @param drop       {@code uid}, {@code gid}, {@code cap}: whom a root emperor becomes once its log and
  *                   sockets are open ({@link DropSettings#NONE}: nobody); read at start only
+ * @param fleet      {@code etcd} and its keys ({@link FleetSettings#NONE}: no fleet); read at start only
  */
 public record EmperorConfig(
         Path source,
@@ -44,7 +45,8 @@ public record EmperorConfig(
         ControlSettings control,
         java.util.Map<String, String> locale,
         TenantBudget tenantBudget,
-        DropSettings drop) {
+        DropSettings drop,
+        FleetSettings fleet) {
 
     public static final Path DEFAULT_VASSALS = Path.of("/etc/emperor/vassals");
     public static final Duration DEFAULT_RESCAN = Duration.ofSeconds(10);
@@ -58,6 +60,16 @@ public record EmperorConfig(
         locale = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(locale));
         java.util.Objects.requireNonNull(tenantBudget);
         drop = java.util.Objects.requireNonNull(drop, "drop");
+        fleet = java.util.Objects.requireNonNull(fleet, "fleet");
+    }
+
+    /** Without a fleet. */
+    public EmperorConfig(Path source, List<Path> vassalDirs, Path log, Duration rescan, Duration minUptime,
+                         Duration maxBackoff, boolean tyrant, boolean nofollow, Duration requiredHeartbeat,
+                         UwsgiCommand uwsgi, LogSettings logging, ControlSettings control,
+                         java.util.Map<String, String> locale, TenantBudget tenantBudget, DropSettings drop) {
+        this(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrant, nofollow, requiredHeartbeat, uwsgi,
+                logging, control, locale, tenantBudget, drop, FleetSettings.NONE);
     }
 
     /** With the default tenant budget, and without a user to become. */
@@ -103,7 +115,7 @@ public record EmperorConfig(
     /** The same with another mode (SIGHUP keeps the mode of the start). */
     public EmperorConfig withMode(boolean tyrantMode, boolean nofollowMode) {
         return new EmperorConfig(source, vassalDirs, log, rescan, minUptime, maxBackoff, tyrantMode, nofollowMode,
-                requiredHeartbeat, uwsgi, logging, control, locale, tenantBudget, drop);
+                requiredHeartbeat, uwsgi, logging, control, locale, tenantBudget, drop, fleet);
     }
 
     public static EmperorConfig defaults() {

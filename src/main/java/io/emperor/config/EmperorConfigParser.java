@@ -48,6 +48,9 @@ import java.util.Optional;
  *       ({@link TenantBudget}); read at start only</li>
  *   <li>{@code uid}, {@code gid}, {@code cap}: the user a root emperor becomes once its log and sockets are
  *       open, and the capabilities it keeps ({@link DropSettings}; names resolved at start)</li>
+ *   <li>{@code etcd}, {@code etcd-prefix}, {@code node}, {@code etcd-ttl}, {@code etcd-cacert}, {@code etcd-cert},
+ *       {@code etcd-key}, {@code etcd-user}, {@code etcd-password-file}: the fleet ({@link FleetSettings},
+ *       docs/fleet.md); read at start only</li>
  * </ul>
  * Every duration is at most {@value #MAX_SECONDS} seconds. Unknown keys are errors; other sections are
  * ignored with a warning. A file without {@code [emperor]} but with a {@code [uwsgi]} section is
@@ -61,7 +64,8 @@ public final class EmperorConfigParser {
             "tyrant", "nofollow", "required-heartbeat", "uwsgi-binary", "vassal-set", "vassals-include",
             "vassals-include-before", "log-format", "vassal-logs", "vassal-log-maxsize", "vassal-log-backups", "log-maxsize",
             "log-backups", "control", "stats", "env", "tenant-max-vassals", "tenant-max-bytes",
-            "tenant-max-total-bytes", "uid", "gid", "cap");
+            "tenant-max-total-bytes", "uid", "gid", "cap", "etcd", "etcd-prefix", "node", "etcd-ttl", "etcd-cacert",
+            "etcd-cert", "etcd-key", "etcd-user", "etcd-password-file");
     private static final List<String> REPEATABLE = List.of("vassals", "vassal-set", "vassals-include",
             "vassals-include-before", "env");
     static final long MAX_SECONDS = 86400;
@@ -129,8 +133,9 @@ public final class EmperorConfigParser {
         Map<String, String> locale = locale(section, problems);
         TenantBudget budget = tenantBudget(section, problems);
         DropSettings drop = drop(section, path.normalize(), problems);
+        FleetSettings fleet = FleetSettings.parse(section, dir, hostname, problems);
         return problems.result(() -> new EmperorConfig(path.normalize(), vassals, log, rescan, minUptime, maxBackoff,
-                tyrant, nofollow, heartbeat, uwsgi, logging, control, locale, budget, drop));
+                tyrant, nofollow, heartbeat, uwsgi, logging, control, locale, budget, drop, fleet));
     }
 
     /** {@code tenant-max-*}: what one owner's vassal files, and all owners', may hold in tyrant mode. */

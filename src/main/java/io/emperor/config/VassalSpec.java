@@ -148,6 +148,12 @@ public record VassalSpec(
                 stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag, home, shell, order);
     }
 
+    /** The same in another working directory (a vassal from etcd has no directory of its own: docs/fleet.md). */
+    public VassalSpec withChdir(Path dir) {
+        return new VassalSpec(name, file, kind, argv, dir, env, umask, user, uid, gid, logto, stopSignal,
+                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag, home, shell, order);
+    }
+
     /**
      * True when {@code other} can only take effect by starting the process again: everything
      * the exec helper applies at spawn time differs (program, directory, environment, identity,

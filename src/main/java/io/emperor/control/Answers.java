@@ -1,6 +1,7 @@
 package io.emperor.control;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * The answers of the control socket as records (docs/control.md, "The protocol"): each is one
@@ -25,20 +26,34 @@ public final class Answers {
         }
     }
 
+    /** The emperor in a {@code status} answer: {@link Emperor}, or {@link FleetEmperor} when it has a fleet. */
+    public sealed interface EmperorPart permits Emperor, FleetEmperor {
+        /** The record for {@code s}; {@code fleet} is the fleet's state ({@code etcd}), null without a fleet. */
+        static EmperorPart of(EmperorStatus s, Map<String, Object> fleet) {
+            Emperor e = Emperor.of(s);
+            return fleet == null ? e : new FleetEmperor(e.version(), e.pid(), e.uid(), e.gid(), e.tyrant(),
+                    e.startedAt(), e.vassalDirs(), e.loopLag(), fleet);
+        }
+    }
+
     /** The emperor in a {@code status} answer. Times in Unix seconds. */
     public record Emperor(String version, long pid, int uid, int gid, boolean tyrant, double startedAt,
-                          List<String> vassalDirs, double loopLag) {
+                          List<String> vassalDirs, double loopLag) implements EmperorPart {
         public static Emperor of(EmperorStatus s) {
             return new Emperor(s.version(), s.pid(), s.uid(), s.gid(), s.tyrant(), s.startedAt() / 1000.0,
                     s.vassalDirs(), s.loopLagMillis() / 1000.0);
         }
     }
 
+    /** The same with the fleet's state last ({@code "etcd"}, docs/fleet.md): only when {@code [emperor] etcd} is set. */
+    public record FleetEmperor(String version, long pid, int uid, int gid, boolean tyrant, double startedAt,
+                               List<String> vassalDirs, double loopLag, Map<String, Object> etcd) implements EmperorPart {}
+
     /** {@code status}, every name found. */
-    public record Status(boolean ok, Emperor emperor, List<VassalJson> vassals) {}
+    public record Status(boolean ok, EmperorPart emperor, List<VassalJson> vassals) {}
 
     /** {@code status} with names that are not there (or not the peer's): the found ones are still listed. */
-    public record StatusMissing(boolean ok, String error, String message, Emperor emperor,
+    public record StatusMissing(boolean ok, String error, String message, EmperorPart emperor,
                                 List<VassalJson> vassals) {}
 
     /** One vassal of a {@code stop}/{@code start}/{@code restart}/{@code reload}. */

@@ -41,6 +41,11 @@ public final class ControlHandler implements RequestHandler {
         this.logs = new LogsCommand(loop, tails, offLoop);
     }
 
+    /** Sets what {@code status} says of the fleet ({@code emperor.etcd}, docs/fleet.md); not called without a fleet. */
+    public void fleet(Supplier<Map<String, Object>> state) {
+        status.fleet(state);
+    }
+
     static void fail(Reply reply, String code, String message) {
         reply.send(new Answers.Failure(code, message));
         reply.done();

@@ -4,6 +4,7 @@ import io.emperor.loop.EmperorLoop;
 import io.emperor.loop.LoopEvent;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
@@ -22,12 +23,19 @@ final class StatusCommand {
     // Guarded by statusLock: the requests the next snapshot answers, and whether its task is queued.
     private List<StatusRequest> waiting = new ArrayList<>();
     private boolean snapshotQueued;
+    /** The fleet's state for {@code emperor.etcd}; null without a fleet. */
+    private volatile Supplier<Map<String, Object>> fleet;
 
     StatusCommand(EmperorLoop loop, StatusView.Emperor emperor, Supplier<List<String>> dirs, Executor offLoop) {
         this.loop = loop;
         this.emperor = emperor;
         this.dirs = dirs;
         this.offLoop = offLoop;
+    }
+
+    /** Sets what {@code status} says of the fleet (docs/fleet.md). */
+    void fleet(Supplier<Map<String, Object>> state) {
+        this.fleet = state;
     }
 
     /**
@@ -75,7 +83,8 @@ final class StatusCommand {
             }
         }
         List<String> missing = r.names().stream().filter(n -> !found.contains(n)).toList();
-        Answers.Emperor emperor = Answers.Emperor.of(all);
+        Supplier<Map<String, Object>> f = fleet;
+        Answers.EmperorPart emperor = Answers.EmperorPart.of(all, f == null ? null : f.get());
         r.reply().send(missing.isEmpty() ? new Answers.Status(true, emperor, vassals)
                 : new Answers.StatusMissing(false, "not-found", "no such vassal: " + String.join(", ", missing),
                         emperor, vassals));

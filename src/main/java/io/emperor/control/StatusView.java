@@ -85,4 +85,19 @@ public final class StatusView {
     public static String jsonText(VassalStatus s) {
         return Json.write(VassalJson.of(s));
     }
+
+    /**
+     * What the fleet publishes for a vassal ({@code PREFIX/status/NODE/NAME}, docs/fleet.md): its
+     * {@code status --json} record without {@code uptime} and {@code backoff}, which change every second.
+     */
+    public static String publishedJsonText(VassalStatus s) {
+        try {
+            Map<String, Object> j = Json.parseObject(jsonText(s));
+            j.remove("uptime");
+            j.remove("backoff");
+            return Json.write(j);
+        } catch (Json.ParseException e) {
+            throw new IllegalStateException("bug: our own status JSON does not parse", e);
+        }
+    }
 }

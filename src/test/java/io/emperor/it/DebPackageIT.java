@@ -119,7 +119,7 @@ class DebPackageIT {
     static void checkFilesUserAndDirectories() throws IOException {
         String[] pathsAndModes = {"/usr/bin/emperor", "rwxr-xr-x", "/usr/lib/emperor/emperor-exec", "rwxr-xr-x",
                 "/usr/lib/emperor/libemperor-signal.so", "rw-r--r--", "/usr/lib/emperor/libemperor-client.so", "rw-r--r--",
-                "/usr/share/emperor/emperor.jar", "rw-r--r--",
+                "/usr/share/emperor/emperor.jar", "rw-r--r--", "/usr/share/emperor/fleet/emperor-fleet.jar", "rw-r--r--",
                 "/usr/lib/emperor/emperor-archive", "rwxr-xr-x",
                 "/etc/emperor/emperor.ini", "rw-r--r--", "/etc/emperor/vassals/README", "rw-r--r--",
                 UNIT.toString(), "rw-r--r--", "/etc/logrotate.d/emperor", "rw-r--r--",

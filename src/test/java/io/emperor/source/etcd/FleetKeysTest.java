@@ -1,0 +1,139 @@
+package io.emperor.source.etcd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.emperor.config.FakeUserDb;
+import io.emperor.config.FleetSettings;
+import io.emperor.config.VassalParser;
+import io.emperor.scan.Snapshot;
+import io.emperor.scan.TyrantRules;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Which keys are this node's vassals, and what each says: pure, without etcd. */
+class FleetKeysTest {
+    private static final FleetSettings SETTINGS = new FleetSettings(List.of("http://e:1"), "/p", "n1",
+            Duration.ofSeconds(10), null, null, null, null, null);
+    private final FakeUserDb users = FakeUserDb.standard().user("alice", 1000, 1000).user("toor", 0, 0);
+    private final Map<String, FleetKeys.Entry> entries = new HashMap<>();
+    private long revision;
+
+    private FleetKeys keys(boolean tyrant) {
+        return new FleetKeys(SETTINGS, new VassalParser(users, "host", Map.of(), tyrant), users, tyrant,
+                TyrantRules.EmperorGroup.NONE);
+    }
+
+    private void put(String key, String value) {
+        revision++;
+        entries.put(key, new FleetKeys.Entry(key, value.getBytes(StandardCharsets.UTF_8), revision, revision, 1, 0));
+    }
+
+    private static String vassal(String exec) {
+        return "[vassal]\nexec = " + exec + "\n";
+    }
+
+    @Test
+    void keysOfThisNode() {
+        assertEquals(FleetKeys.Scope.FLEET, FleetKeys.parse("/p", "n1", "/p/vassals/app.ini").orElseThrow().scope());
+        assertEquals(FleetKeys.Scope.NODE, FleetKeys.parse("/p", "n1", "/p/nodes/n1/vassals/app.ini").orElseThrow().scope());
+        FleetKeys.Key user = FleetKeys.parse("/p", "n1", "/p/users/alice/vassals/app.yaml").orElseThrow();
+        assertEquals("alice", user.user());
+        assertEquals("app", user.name());
+        for (String other : List.of("/p/nodes/n2/vassals/app.ini", "/p/status/n1/app", "/p/slots/app/0",
+                "/p/vassals/.app.ini", "/p/vassals/app.txt", "/p/vassals/sub/app.ini", "/q/vassals/app.ini",
+                "/p/users/../vassals/app.ini", "/pvassals/app.ini")) {
+            assertEquals(Optional.empty(), FleetKeys.parse("/p", "n1", other), other);
+        }
+    }
+
+    @Test
+    void theNodesKeyWinsAndAnotherNodesIsNotOurs() {
+        put("/p/vassals/app.ini", vassal("/bin/fleet"));
+        put("/p/nodes/n1/vassals/app.ini", vassal("/bin/node"));
+        put("/p/nodes/n2/vassals/other.ini", vassal("/bin/other"));
+        Snapshot s = keys(false).snapshot(entries, Set.of());
+        assertEquals(Set.of("app"), s.files().keySet());
+        assertEquals(List.of("/bin/node"), s.files().get("app").parsed().value().argv());
+        assertEquals(Path.of("/p/nodes/n1/vassals/app.ini"), s.files().get("app").path());
+        assertEquals(Path.of("/"), s.files().get("app").parsed().value().chdir(), "no directory: /");
+    }
+
+    @Test
+    void aPutIsANewVersionAndAnUnchangedKeyKeepsItsParse() {
+        FleetKeys k = keys(false);
+        put("/p/vassals/app.ini", vassal("/bin/a"));
+        Snapshot first = k.snapshot(entries, Set.of());
+        Snapshot again = k.snapshot(entries, Set.of());
+        assertTrue(first.files().get("app") == again.files().get("app"), "the same parse");
+        put("/p/vassals/app.ini", vassal("/bin/a"));
+        assertFalse(first.files().get("app").fingerprint().equals(k.snapshot(entries, Set.of()).files().get("app")
+                .fingerprint()), "the same text put again is a change");
+    }
+
+    @Test
+    void usersKeysRunAsTheirUserInTyrantModeOnly() {
+        put("/p/users/alice/vassals/a.ini", vassal("/bin/a"));
+        put("/p/users/toor/vassals/t.ini", vassal("/bin/t"));
+        put("/p/users/nobodyhere/vassals/n.ini", vassal("/bin/n"));
+        put("/p/vassals/op.ini", vassal("/bin/op"));
+        Snapshot s = keys(true).snapshot(entries, Set.of());
+        assertEquals(1000, s.files().get("a").parsed().value().uid());
+        assertEquals(1000, s.files().get("a").fingerprint().uid(), "whose it is, for the control socket's rights");
+        assertTrue(s.files().get("t").parsed().errors().get(0).message().contains("is root (uid 0)"));
+        assertTrue(s.files().get("n").parsed().errors().get(0).message().startsWith("no such user 'nobodyhere'"));
+        assertTrue(s.files().get("op").parsed().errors().get(0).message().startsWith("in tyrant mode"));
+        Snapshot outside = keys(false).snapshot(entries, Set.of());
+        assertTrue(outside.files().get("a").parsed().errors().get(0).message().contains("only in tyrant mode"));
+    }
+
+    @Test
+    void aUwsgiVassalAndAHugeValueAreRefused() {
+        put("/p/vassals/u.ini", "[uwsgi]\nhttp = :8080\n");
+        put("/p/vassals/big.ini", vassal("/bin/a") + "# " + "x".repeat(1024 * 1024) + "\n");
+        Snapshot s = keys(false).snapshot(entries, Set.of());
+        assertTrue(s.files().get("u").parsed().errors().get(0).message().startsWith("a [uwsgi] vassal cannot come from etcd"));
+        assertEquals("value is larger than 1 MiB", s.files().get("big").parsed().errors().get(0).message());
+    }
+
+    @Test
+    void aPlacedVassalRunsOnlyWhereItsSlotIsHeld() {
+        FleetKeys k = keys(false);
+        put("/p/vassals/one.ini", vassal("/bin/one") + "[fleet]\nreplicas = 2\nnodes = n*\n");
+        assertEquals(Set.of(), k.snapshot(entries, Set.of()).files().keySet());
+        assertEquals(new FleetKeys.Placement(2, "n*"), k.placements().get("one"));
+        assertTrue(k.placements().get("one").matches("n1"));
+        assertFalse(k.placements().get("one").matches("web1"));
+        Snapshot held = k.snapshot(entries, Set.of("one"));
+        assertEquals(Set.of("one"), held.files().keySet());
+        assertEquals(List.of(), held.files().get("one").parsed().warnings(), "[fleet] is not an ignored section here");
+    }
+
+    @Test
+    void aWrongFleetSectionIsTheVassalsRefusal() {
+        put("/p/vassals/a.ini", vassal("/bin/a") + "[fleet]\nreplicas = 0\n");
+        put("/p/vassals/b.ini", vassal("/bin/b") + "[fleet]\nreplica = 1\n");
+        put("/p/vassals/c.ini", vassal("/bin/c") + "[fleet]\nnodes = n1\n");
+        Snapshot s = keys(false).snapshot(entries, Set.of());
+        assertEquals("/p/vassals/a.ini:4: replicas: expected a whole number from 1 to 1000: \"0\"",
+                s.files().get("a").parsed().errors().get(0).toString());
+        assertTrue(s.files().get("b").parsed().errors().get(0).message().startsWith("replica: unknown key of [fleet]"));
+        assertEquals("[fleet] needs replicas = N", s.files().get("c").parsed().errors().get(0).message());
+    }
+
+    @Test
+    void slotKeys() {
+        assertEquals(new FleetKeys.Slot("one", 3), FleetKeys.slot("/p/slots/", "/p/slots/one/3"));
+        assertEquals(null, FleetKeys.slot("/p/slots/", "/p/slots/one/x"));
+        assertEquals(null, FleetKeys.slot("/p/slots/", "/p/slots/one"));
+        assertEquals(null, FleetKeys.slot("/p/slots/", "/p/status/n1/one"));
+    }
+}
