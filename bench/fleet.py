@@ -17,8 +17,9 @@ with the same VASSALS idle vassals (`sleep`) in its own directory:
 
 Usage, from the repository root, after `mvn -B -q package -DskipTests`:
     python3 bench/fleet.py                 # VASSALS=10 SETTLE=15 SAMPLES=5 RUNS=21 (about 60 s)
-JAVA (default: java on PATH) and JAVA_OPTS (default -Xmx64m -XX:+UseSerialGC, as small as the
-package's) select the JVM. Prints `uptime` first and last: the machine's load matters.
+JAVA (default: java on PATH) and JAVA_OPTS (default: the packaged launcher's flags,
+packaging/emperor: -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss256k -Xms8m -Xmx64m
+-XX:-UsePerfData) select the JVM: what an operator's `emperor run` gets. Prints `uptime` first and last: the machine's load matters.
 """
 import base64
 import json
@@ -39,7 +40,8 @@ SETTLE = float(os.environ.get("SETTLE", "15"))
 SAMPLES = int(os.environ.get("SAMPLES", "5"))
 RUNS = int(os.environ.get("RUNS", "21"))
 JAVA = os.environ.get("JAVA", shutil.which("java"))
-JAVA_OPTS = os.environ.get("JAVA_OPTS", "-Xmx64m -XX:+UseSerialGC").split()
+JAVA_OPTS = os.environ.get("JAVA_OPTS", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss256k -Xms8m -Xmx64m"
+                                        " -XX:-UsePerfData").split()
 
 
 def free_port():
