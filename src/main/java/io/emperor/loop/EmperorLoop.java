@@ -79,6 +79,8 @@ public final class EmperorLoop {
     private final BlockingQueue<LoopEvent> queue = new LinkedBlockingQueue<>();
     private final List<Waiter> waiters = new ArrayList<>();
     private final Tally tally = new Tally();
+    /** The control wing's typed requests, answered here with plain data. */
+    private final Queries queries = new Queries(this);
     /** The runs with {@code watchdog = S} (a pure policy on this loop's clock). */
     private final io.emperor.vassal.Watchdogs watchdogs = new io.emperor.vassal.Watchdogs();
     private long scans;
@@ -132,6 +134,11 @@ public final class EmperorLoop {
     /** Thread-safe, never blocks: the way every other thread talks to the loop. */
     public void post(LoopEvent event) {
         queue.add(event);
+    }
+
+    /** Thread-safe, never blocks: a typed request of the control wing ({@link LoopQuery}), answered on the loop thread. */
+    public void ask(LoopQuery query) {
+        post(new LoopEvent.Asked(query));
     }
 
     /** Runs the loop on the calling thread until a shutdown has stopped every vassal. */
@@ -208,6 +215,8 @@ public final class EmperorLoop {
                         + EXIT_FATAL, null);
                 exitCode = EXIT_FATAL;
                 beginShutdown("fatal error");
+            } else if (event instanceof LoopEvent.Asked a) {
+                queries.answer(a.query());
             } else if (event instanceof LoopEvent.Task t) {
                 t.work().run();
             }
@@ -286,7 +295,7 @@ public final class EmperorLoop {
         return min;
     }
 
-    /** A copy of every vassal's state, by name; only on the loop thread (use a Task elsewhere). */
+    /** A copy of every vassal's state, by name; only on the loop thread (elsewhere: a {@link LoopQuery.Snapshot}). */
     public Map<String, Vassal> vassals() {
         return Collections.unmodifiableMap(new TreeMap<>(vassals));
     }
@@ -591,7 +600,7 @@ public final class EmperorLoop {
     }
 
     /**
-     * An operator's command for one vassal (loop thread; the control socket posts a Task): steps
+     * An operator's command for one vassal (loop thread; the control socket asks a {@link LoopQuery.Act}): steps
      * it like any event and returns the lifecycle's answer.
      */
     public Effect.Reply command(String name, Event.Operator op) {
