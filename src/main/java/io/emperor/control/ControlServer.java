@@ -82,8 +82,6 @@ public final class ControlServer implements AutoCloseable {
     private static final int MAX_EVENTS = 64;
     private static final int CHUNK = 64 * 1024;
     private static final int BACKLOG = 128;
-    /** Clients accepted per wake-up, so a connect storm cannot starve the clients already there. */
-    private static final int ACCEPTS_PER_WAKE = 32;
     /** sun_path holds 108 bytes, the terminating NUL included. */
     private static final int MAX_SOCKET_PATH_BYTES = 107;
 
@@ -379,7 +377,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     private void acceptClients() {
-        for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
+        for (int i = 0; i < ServerCore.ACCEPTS_PER_WAKE; i++) {
             int fd = c.accept4(listenFd, null, null, Native.SOCK_CLOEXEC | Native.SOCK_NONBLOCK);
             if (fd < 0) {
                 int err = Native.errno();

@@ -27,6 +27,8 @@ final class ServerCore<C> {
     static final Duration ACCEPT_PAUSE = Duration.ofMillis(250);
     /** A failed accept is logged at most this often. */
     static final Duration ACCEPT_WARNING_INTERVAL = Duration.ofMinutes(1);
+    /** Clients accepted per wake-up, so that a connect storm cannot starve the clients already there (both servers). */
+    static final int ACCEPTS_PER_WAKE = 32;
     /** No deadline (a connection whose request is in progress). */
     static final long NONE = Long.MAX_VALUE;
 

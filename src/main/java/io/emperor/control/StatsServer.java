@@ -427,11 +427,11 @@ public final class StatsServer implements AutoCloseable {
     }
 
     /**
-     * Accepts what is pending, at most {@link #MAX_CONNECTIONS} per wakeup, so that a flood of
-     * connects cannot keep the thread from the connections it already has.
+     * Accepts what is pending, at most {@link ServerCore#ACCEPTS_PER_WAKE} per wakeup, so that a
+     * flood of connects cannot keep the thread from the connections it already has.
      */
     private void acceptAll() {
-        for (int i = 0; i < MAX_CONNECTIONS; i++) {
+        for (int i = 0; i < ServerCore.ACCEPTS_PER_WAKE; i++) {
             SocketChannel channel;
             try {
                 channel = server.accept();
