@@ -296,7 +296,7 @@ public final class EmperorLoop {
     }
 
     /** A copy of every vassal's state, by name; only on the loop thread (elsewhere: a {@link LoopQuery.Snapshot}). */
-    public Map<String, Vassal> vassals() {
+    Map<String, Vassal> vassals() {
         return Collections.unmodifiableMap(new TreeMap<>(vassals));
     }
 
@@ -603,7 +603,7 @@ public final class EmperorLoop {
      * An operator's command for one vassal (loop thread; the control socket asks a {@link LoopQuery.Act}): steps
      * it like any event and returns the lifecycle's answer.
      */
-    public Effect.Reply command(String name, Event.Operator op) {
+    Effect.Reply command(String name, Event.Operator op) {
         if (shuttingDown) {
             return new Effect.Reply(false, "the emperor is shutting down");
         }
@@ -621,7 +621,7 @@ public final class EmperorLoop {
      * checked now and after every turn), or with false at {@code deadline} (monotonic nanos).
      * Shutdown ends every wait with false.
      */
-    public void await(BooleanSupplier done, long deadline, Consumer<Boolean> then) {
+    void await(BooleanSupplier done, long deadline, Consumer<Boolean> then) {
         if (done.getAsBoolean()) {
             then.accept(true);
             return;
@@ -655,7 +655,7 @@ public final class EmperorLoop {
     }
 
     /** Loop thread: the vassal of that name, or null. */
-    public Vassal vassal(String name) {
+    Vassal vassal(String name) {
         return vassals.get(name);
     }
 
@@ -665,12 +665,12 @@ public final class EmperorLoop {
     }
 
     /** Loop thread: counts for status and metrics. */
-    public Tally tally() {
+    Tally tally() {
         return tally;
     }
 
     /** Loop thread: how many scans have been applied (a rescan request waits for the next one). */
-    public long scans() {
+    long scans() {
         return scans;
     }
 
@@ -679,7 +679,7 @@ public final class EmperorLoop {
     }
 
     /** Loop thread: the policy in force (min-uptime decides when a vassal's last problem clears). */
-    public Policy policy() {
+    Policy policy() {
         return lifecycle.policy();
     }
 }
