@@ -38,4 +38,33 @@ class LayersTest {
         }
         assertEquals(List.of(), uses, "config must not use vassal: move what both need into config");
     }
+
+    /** What control/ may not do with the loop: post work to it, or reach into its state (issue 16 §3). */
+    private static final Pattern LOOP_INTERNALS = Pattern.compile(
+            "\\bLoopEvent\\b|\\bloop\\.(vassal|vassals|file|tally|command|await|scans|policy|post)\\(");
+
+    /**
+     * The control wing asks the loop typed queries ({@code LoopQuery}) and gets plain data back: no
+     * class of {@code control} posts a closure to the loop or reads its state (was: {@code LoopEvent.Task}
+     * closures calling {@code loop.vassal}, {@code loop.command}, {@code loop.await}).
+     */
+    @Test
+    void controlOnlyAsksTheLoopTypedQueries() throws IOException {
+        List<String> uses = new ArrayList<>();
+        try (Stream<Path> files = Files.list(Path.of("src/main/java/io/emperor/control"))) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".java")).sorted().toList()) {
+                List<String> lines = Files.readAllLines(f);
+                for (int i = 0; i < lines.size(); i++) {
+                    String code = lines.get(i).strip();
+                    if (code.startsWith("*") || code.startsWith("/*") || code.startsWith("//")) {
+                        continue;
+                    }
+                    if (LOOP_INTERNALS.matcher(code).find()) {
+                        uses.add(f.getFileName() + ":" + (i + 1) + ": " + code);
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), uses, "control asks the loop with LoopQuery (EmperorLoop#ask), nothing else");
+    }
 }

@@ -14,6 +14,15 @@ public record Caller(Peer peer, Rights.Scope scope) {
         return peer.pid();
     }
 
+    /** What the loop is told of this caller: plain data it decides with ({@link io.emperor.loop.LoopQuery.Reach}). */
+    public io.emperor.loop.LoopQuery.Reach reach() {
+        return switch (scope) {
+            case ALL -> io.emperor.loop.LoopQuery.Reach.ALL;
+            case OWN -> io.emperor.loop.LoopQuery.Reach.own(peer.uid());
+            case NONE -> io.emperor.loop.LoopQuery.Reach.NONE;
+        };
+    }
+
     /** Whether this caller may see and act on a vassal whose file {@code owner} owns. */
     public boolean mayReach(int owner) {
         return switch (scope) {

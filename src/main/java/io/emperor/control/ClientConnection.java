@@ -14,7 +14,8 @@ import jnr.ffi.Pointer;
  * One client of the control socket.
  *
  * <p>Two kinds of state live here. The input side (buffered request bytes, whether a request is in
- * progress, the idle clock, the epoll interest) belongs to the control thread alone. The output side
+ * progress, the epoll interest) belongs to the control thread alone; its idle deadline is the
+ * server core's ({@link ServerCore}). The output side
  * (pending answer bytes, closed, close callbacks) is shared with whatever thread answers, and is
  * guarded by {@code this}; other threads never touch the fd, they queue bytes and ask the control
  * thread for attention.
@@ -51,8 +52,6 @@ final class ClientConnection {
     boolean inputEnded;
     /** Close once the pending output is written (after a too-long request, or the last answer after EOF). */
     boolean closeWhenFlushed;
-    /** Since when no request line was completed (or answered); the idle timeout counts from here. */
-    long idleSinceNanos;
     /** The epoll events currently registered for the fd. */
     int interest;
 
@@ -73,9 +72,8 @@ final class ClientConnection {
     private String overflowReason;
     private List<Runnable> closeCallbacks = new ArrayList<>();
 
-    ClientConnection(long id, int fd, Peer peer, ControlServer server, int maxInputBytes, int maxPendingOutputBytes,
-            long nowNanos) {
-        this(id, fd, peer, server, maxInputBytes, maxPendingOutputBytes, nowNanos,
+    ClientConnection(long id, int fd, Peer peer, ControlServer server, int maxInputBytes, int maxPendingOutputBytes) {
+        this(id, fd, peer, server, maxInputBytes, maxPendingOutputBytes,
                 new OutputBudget(Long.MAX_VALUE, Long.MAX_VALUE), false);
     }
 
@@ -84,7 +82,7 @@ final class ClientConnection {
      * @param limited whether the per-uid bound of the budget applies (not to root and the emperor's uid)
      */
     ClientConnection(long id, int fd, Peer peer, ControlServer server, int maxInputBytes, int maxPendingOutputBytes,
-            long nowNanos, OutputBudget budget, boolean limited) {
+            OutputBudget budget, boolean limited) {
         this.budget = budget;
         this.limited = limited;
         this.id = id;
@@ -94,7 +92,6 @@ final class ClientConnection {
         this.maxInputBytes = maxInputBytes;
         this.maxPendingOutputBytes = maxPendingOutputBytes;
         this.input = new byte[Math.min(INITIAL_INPUT, maxInputBytes)];
-        this.idleSinceNanos = nowNanos;
     }
 
     /** The {@link Reply} of the request about to be handled: its {@code done()} counts once. */

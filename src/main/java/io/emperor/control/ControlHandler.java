@@ -1,22 +1,22 @@
 package io.emperor.control;
 
-import io.emperor.log.EmperorLog;
 import io.emperor.log.VassalTails;
 import io.emperor.loop.EmperorLoop;
-import io.emperor.loop.LoopEvent;
-import java.time.Duration;
+import io.emperor.loop.LoopQuery;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
  * The commands of the control socket (docs/control.md): reads a request on the control thread
  * ({@link Requests}), checks the caller's rights (resolved once per connection, {@link #caller}),
  * and hands it to its command: {@link StatusCommand}, {@link ActCommand}, {@link LogsCommand},
- * or {@code rescan} here. The commands do their work on the emperor loop and answer through the
- * {@link Reply} (never blocking: the reply only queues bytes).
+ * or {@code rescan} here. The commands ask the emperor loop typed queries ({@link LoopQuery}), build
+ * their answers from its plain-data answers, and answer through the {@link Reply} (never blocking:
+ * the reply only queues bytes).
  */
 public final class ControlHandler implements RequestHandler {
     private final EmperorLoop loop;
@@ -86,40 +86,39 @@ public final class ControlHandler implements RequestHandler {
         }
     }
 
-    /** Runs {@code work} on the loop; a failure there still answers. */
-    static void onLoop(EmperorLoop loop, Reply reply, Runnable work) {
-        loop.post(new LoopEvent.Task(() -> {
-            if (!reply.isOpen()) {
-                return; // the client is gone: nothing to do for it
+    /**
+     * The asker of a loop query for a client's request: the loop skips it once the client is gone,
+     * a failure there still answers ({@code internal}), and {@code then} gets the answer (loop thread).
+     */
+    static <T> LoopQuery.Asker<T> asker(Reply reply, Consumer<T> then) {
+        return new LoopQuery.Asker<>() {
+            @Override
+            public void answer(T answer) {
+                then.accept(answer);
             }
-            try {
-                work.run();
-            } catch (RuntimeException e) {
-                EmperorLog.error("bug: a control request failed", e);
+
+            @Override
+            public void failed(RuntimeException e) {
                 fail(reply, "internal", "internal error: " + e);
             }
-        }));
+
+            @Override
+            public boolean gone() {
+                return !reply.isOpen();
+            }
+        };
     }
 
-    /** Loop thread: plain data only, no user-database lookup (the caller was resolved on the control thread). */
-    static boolean visible(EmperorLoop loop, Caller peer, String name) {
-        return loop.vassal(name) != null && peer.mayReach(StatusView.owner(loop, name));
-    }
-
-    /** {@code rescan}: asks the watcher for a scan and answers once the loop has applied a scan. */
+    /** {@code rescan}: asks the watcher for a scan (on the loop) and answers once the loop has applied a scan. */
     private void rescan(Reply reply) {
-        onLoop(loop, reply, () -> {
-            long before = loop.scans();
-            rescan.run();
-            loop.await(() -> loop.scans() > before, loop.clock().nanoTime() + Duration.ofSeconds(30).toNanos(), done -> {
-                if (done) {
-                    reply.send(new Answers.Done("rescanned: " + loop.vassals().size() + " vassal(s)"));
-                    reply.done();
-                } else {
-                    fail(reply, "timeout", "no scan was applied within 30s");
-                }
-            });
-        });
+        loop.ask(new LoopQuery.Rescan(rescan, asker(reply, r -> {
+            if (r.applied()) {
+                reply.send(new Answers.Done("rescanned: " + r.vassals() + " vassal(s)"));
+                reply.done();
+            } else {
+                fail(reply, "timeout", "no scan was applied within 30s");
+            }
+        })));
     }
 
     /** For the stats server: a full snapshot, taken on the loop. */

@@ -5,9 +5,6 @@ import io.emperor.loop.Clock;
 import io.emperor.os.LibC;
 import io.emperor.os.Native;
 import java.io.IOException;
-import java.net.ConnectException;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -16,7 +13,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import jnr.ffi.Memory;
@@ -86,15 +82,8 @@ public final class ControlServer implements AutoCloseable {
     private static final int MAX_EVENTS = 64;
     private static final int CHUNK = 64 * 1024;
     private static final int BACKLOG = 128;
-    /** Clients accepted per wake-up, so a connect storm cannot starve the clients already there. */
-    private static final int ACCEPTS_PER_WAKE = 32;
-    /** When the fd table is full, how long the listener is left alone before accepting is retried. */
-    private static final long ACCEPT_PAUSE_NANOS = 250_000_000L;
-    private static final long ACCEPT_WARNING_INTERVAL_NANOS = 60_000_000_000L;
     /** sun_path holds 108 bytes, the terminating NUL included. */
     private static final int MAX_SOCKET_PATH_BYTES = 107;
-    private static final int S_IFMT = 0170000;
-    private static final int S_IFSOCK = 0140000;
 
     private final Path path;
     private final Clock clock;
@@ -106,8 +95,8 @@ public final class ControlServer implements AutoCloseable {
 
     /** Connections by epoll token; control thread only. */
     private final Map<Long, ClientConnection> connections = new HashMap<>();
-    /** Open connections by uid, for {@link Limits#maxClientsPerUser}; control thread only. */
-    private final Map<Integer, Integer> perUser = new HashMap<>();
+    /** Admission (the caps in all and per uid), idle deadlines and the accept pause; control thread only. */
+    private final ServerCore<ClientConnection> core;
     /** Uids the per-user limit does not apply to: root and the emperor's own. */
     private final java.util.Set<Integer> unlimitedUids;
     private final ConcurrentLinkedQueue<ClientConnection> attention = new ConcurrentLinkedQueue<>();
@@ -115,9 +104,6 @@ public final class ControlServer implements AutoCloseable {
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Object lifecycle = new Object();
     private long nextConnectionId = 1;
-    private long acceptPausedUntilNanos;
-    private boolean acceptPaused;
-    private long lastAcceptWarningNanos;
 
     private UnixServerSocketChannel listener;
     private int listenFd = -1;
@@ -158,6 +144,7 @@ public final class ControlServer implements AutoCloseable {
         this.handler = handler;
         this.limits = limits;
         this.unlimitedUids = java.util.Set.copyOf(unlimitedUids);
+        this.core = new ServerCore<>(clock, limits.maxClients(), limits.maxClientsPerUser(), this.unlimitedUids);
         this.outputBudget = new OutputBudget(limits.maxUserOutputBytes(), limits.maxTotalOutputBytes());
     }
 
@@ -203,26 +190,19 @@ public final class ControlServer implements AutoCloseable {
      * emperor that died), which is removed.
      */
     private void removeStaleSocket() throws IOException {
-        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-        if ((mode & S_IFMT) != S_IFSOCK) {
-            throw new IOException(path + " exists and is not a socket: refusing to replace it"
-                    + " (see `control` in emperor.ini)");
-        }
-        boolean listening;
-        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
-            listening = true;
-        } catch (ConnectException refused) {
-            listening = false; // ECONNREFUSED: a stale socket
+        ServerCore.SocketFile found;
+        try {
+            found = ServerCore.clearStale(path);
         } catch (IOException e) {
             throw new IOException("cannot check the existing socket " + path + ": " + e.getMessage(), e);
         }
-        if (listening) {
+        if (found == ServerCore.SocketFile.NOT_A_SOCKET) {
+            throw new IOException(path + " exists and is not a socket: refusing to replace it"
+                    + " (see `control` in emperor.ini)");
+        }
+        if (found == ServerCore.SocketFile.IN_USE) {
             throw new IOException("another emperor is listening on " + path);
         }
-        Files.deleteIfExists(path);
     }
 
     private void bind() throws IOException {
@@ -317,7 +297,7 @@ public final class ControlServer implements AutoCloseable {
     private void run() {
         while (!closing) {
             try {
-                int n = c.epoll_wait(epfd, events, MAX_EVENTS, nextTimeoutMillis(clock.nanoTime()));
+                int n = c.epoll_wait(epfd, events, MAX_EVENTS, core.millisUntilNextWake(clock.nanoTime()));
                 if (n < 0) {
                     int err = Native.errno();
                     if (err == Native.EINTR) {
@@ -397,7 +377,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     private void acceptClients() {
-        for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
+        for (int i = 0; i < ServerCore.ACCEPTS_PER_WAKE; i++) {
             int fd = c.accept4(listenFd, null, null, Native.SOCK_CLOEXEC | Native.SOCK_NONBLOCK);
             if (fd < 0) {
                 int err = Native.errno();
@@ -405,10 +385,6 @@ public final class ControlServer implements AutoCloseable {
                     pauseAccepting(err);
                 }
                 return; // EAGAIN, EINTR, ECONNABORTED: level-triggered epoll brings us back if needed
-            }
-            if (connections.size() >= limits.maxClients()) {
-                refuseBusy(fd, "too many control clients (" + limits.maxClients() + ")");
-                continue;
             }
             Peer peer;
             try {
@@ -419,15 +395,20 @@ public final class ControlServer implements AutoCloseable {
                 c.close(fd);
                 continue;
             }
-            if (!unlimitedUids.contains(peer.uid())
-                    && perUser.getOrDefault(peer.uid(), 0) >= limits.maxClientsPerUser()) {
+            ServerCore.Refusal refused = core.refusal(peer.uid());
+            if (refused == ServerCore.Refusal.FULL) {
+                refuseBusy(fd, "too many control clients (" + limits.maxClients() + ")");
+                continue;
+            }
+            if (refused == ServerCore.Refusal.USER_FULL) {
                 refuseBusy(fd, "too many control clients of uid " + peer.uid() + " (" + limits.maxClientsPerUser() + ")");
                 continue;
             }
-            perUser.merge(peer.uid(), 1, Integer::sum);
             long id = nextConnectionId++;
             ClientConnection conn = new ClientConnection(id, fd, peer, this, lineCapacity(), limits.maxPendingOutputBytes(),
-                    clock.nanoTime(), outputBudget, !unlimitedUids.contains(peer.uid()));
+                    outputBudget, !unlimitedUids.contains(peer.uid()));
+            core.admit(conn, peer.uid());
+            core.deadlineIn(conn, limits.idleTimeout());
             connections.put(id, conn);
             openConnections = connections.size();
             conn.interest = Native.EPOLLIN;
@@ -437,15 +418,11 @@ public final class ControlServer implements AutoCloseable {
 
     /** The fd table is full: stop watching the listener for a moment rather than spin on it. */
     private void pauseAccepting(int err) {
-        long now = clock.nanoTime();
-        if (lastAcceptWarningNanos == 0 || now - lastAcceptWarningNanos >= ACCEPT_WARNING_INTERVAL_NANOS) {
-            lastAcceptWarningNanos = now;
+        if (core.pauseAccepting(clock.nanoTime())) {
             EmperorLog.warn("control socket: cannot accept clients: " + Native.strerror(err)
-                    + "; retrying every 250 ms (said at most once a minute)");
+                    + "; retrying every " + ServerCore.ACCEPT_PAUSE.toMillis() + " ms (said at most once a minute)");
         }
         epollCtl(Native.EPOLL_CTL_MOD, listenFd, LISTEN_TOKEN, 0);
-        acceptPaused = true;
-        acceptPausedUntilNanos = now + ACCEPT_PAUSE_NANOS;
     }
 
     /** A client beyond a limit: one line (a fresh socket's buffer has room for it) and close. */
@@ -531,7 +508,7 @@ public final class ControlServer implements AutoCloseable {
                     return;
                 }
                 conn.requestInProgress = false;
-                conn.idleSinceNanos = clock.nanoTime();
+                core.deadlineIn(conn, limits.idleTimeout());
             }
             String line = conn.nextLine();
             if (line == null) {
@@ -546,9 +523,14 @@ public final class ControlServer implements AutoCloseable {
                 }
                 line = conn.takeRest(); // a last request without its newline
             }
-            conn.idleSinceNanos = clock.nanoTime();
             if (!line.isBlank()) {
                 handleLine(conn, line);
+            }
+            // A complete line re-arms the idle timeout; a request in progress has none.
+            if (conn.requestInProgress) {
+                core.noDeadline(conn);
+            } else {
+                core.deadlineIn(conn, limits.idleTimeout());
             }
         }
     }
@@ -605,32 +587,12 @@ public final class ControlServer implements AutoCloseable {
         return new Answers.Failure(error, message);
     }
 
-    /** Milliseconds until the next idle deadline or accept retry; -1 when there is none. */
-    private int nextTimeoutMillis(long now) {
-        long next = acceptPaused ? acceptPausedUntilNanos : Long.MAX_VALUE;
-        long idleNanos = limits.idleTimeout().toNanos();
-        for (ClientConnection conn : connections.values()) {
-            if (!conn.requestInProgress) {
-                next = Math.min(next, conn.idleSinceNanos + idleNanos);
-            }
-        }
-        if (next == Long.MAX_VALUE) {
-            return -1;
-        }
-        long millis = Math.max(0, (next - now + 999_999) / 1_000_000);
-        return (int) Math.min(millis, Integer.MAX_VALUE);
-    }
-
     private void checkTimers(long now) {
-        if (acceptPaused && now - acceptPausedUntilNanos >= 0) {
-            acceptPaused = false;
+        if (core.resumeAccepting(now)) {
             epollCtl(Native.EPOLL_CTL_MOD, listenFd, LISTEN_TOKEN, Native.EPOLLIN);
         }
-        long idleNanos = limits.idleTimeout().toNanos();
-        for (ClientConnection conn : new ArrayList<>(connections.values())) {
-            if (!conn.requestInProgress && now - conn.idleSinceNanos >= idleNanos) {
-                closeConnection(conn);
-            }
+        for (ClientConnection conn : core.expired(now)) {
+            closeConnection(conn);
         }
     }
 
@@ -638,7 +600,7 @@ public final class ControlServer implements AutoCloseable {
         if (connections.remove(conn.id) == null) {
             return;
         }
-        perUser.computeIfPresent(conn.peer.uid(), (uid, n) -> n > 1 ? n - 1 : null);
+        core.closed(conn);
         openConnections = connections.size();
         c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, conn.fd, null);
         c.close(conn.fd);

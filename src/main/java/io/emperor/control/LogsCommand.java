@@ -3,7 +3,7 @@ package io.emperor.control;
 import io.emperor.log.EmperorLog;
 import io.emperor.log.VassalTails;
 import io.emperor.loop.EmperorLoop;
-import io.emperor.vassal.Vassal;
+import io.emperor.loop.LoopQuery;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
@@ -23,47 +23,38 @@ final class LogsCommand {
         this.offLoop = offLoop;
     }
 
-    /** {@code logs}: the last lines from the in-memory tail, then (with follow) every new line. */
+    /**
+     * {@code logs}: the last lines from the in-memory tail, then (with follow) every new line. The
+     * loop says whether the name is within the caller's reach ({@link LoopQuery.Logs}) and, for a
+     * tenant's follower, when the name passes to another owner.
+     */
     void run(Caller peer, Requests.Logs request, Reply reply) {
         String name = request.name();
         int lines = request.lines();
         boolean follow = request.follow();
-        ControlHandler.onLoop(loop, reply, () -> {
-            if (!ControlHandler.visible(loop, peer, name)) {
+        // A tenant reads only the lines its own runs printed (VassalTails), and its follower
+        // ends when the name passes to another owner, even if no line comes to tell.
+        int owner = peer.scope() == Rights.Scope.ALL ? VassalTails.ANY_OWNER : peer.uid();
+        Follower follower = follow ? new Follower(name, lines, reply, owner) : null;
+        LoopQuery.Asker<Boolean> asker = ControlHandler.asker(reply, found -> {
+            if (!found) {
                 ControlHandler.fail(reply, "not-found", "no such vassal: " + name);
-                return;
-            }
-            // A tenant reads only the lines its own runs printed (VassalTails), and its follower
-            // ends when the name passes to another owner, even if no line comes to tell.
-            int owner = peer.scope() == Rights.Scope.ALL ? VassalTails.ANY_OWNER : peer.uid();
-            if (!follow) {
+            } else if (follower == null) {
                 // The tail is thread-safe: reading it and encoding up to 200 lines (1 MiB) is not the loop's work.
                 offLoop.execute(() -> {
                     reply.send(linesAnswer(name, last(tails.lines(name, owner), lines)));
                     reply.done();
                 });
-                return;
+            } else {
+                offLoop.execute(follower::start);
             }
-            Follower follower = new Follower(name, lines, reply, owner);
-            if (owner != VassalTails.ANY_OWNER) {
-                loop.await(() -> !reply.isOpen() || passedOn(name, owner), Vassal.NO_DEADLINE, done -> {
-                    if (done && reply.isOpen()) {
-                        follower.end(PASSED_ON);
-                    }
-                });
-            }
-            offLoop.execute(follower::start);
         });
+        loop.ask(new LoopQuery.Logs(name, peer.reach(), follow && owner != VassalTails.ANY_OWNER, asker,
+                follow ? () -> follower.end(PASSED_ON) : () -> {}));
     }
 
     /** Why a tenant's follower ends. */
     static final String PASSED_ON = "its file now belongs to another owner";
-
-    /** Loop thread: whether the file of {@code name} now has an owner other than {@code owner}. */
-    private boolean passedOn(String name, int owner) {
-        int now = StatusView.owner(loop, name);
-        return now != -1 && now != owner;
-    }
 
     private static List<String> last(List<String> all, int n) {
         return all.subList(Math.max(0, all.size() - n), all.size());

@@ -3,8 +3,6 @@ package io.emperor.control;
 import io.emperor.log.EmperorLog;
 import io.emperor.loop.Clock;
 import java.io.IOException;
-import java.net.BindException;
-import java.net.ConnectException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -71,8 +69,6 @@ public final class StatsServer implements AutoCloseable {
     static final int MAX_REQUEST_BYTES = 8 * 1024;
     /** Turns that failed in a row (outside any connection) before the server gives up. */
     private static final int MAX_FAILED_TURNS = 100;
-    /** After a failed accept (out of fds, say), accepting waits this long instead of spinning. */
-    private static final long ACCEPT_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final String THREAD_NAME = "emperor-stats";
     private static final String JSON_TYPE = "application/json";
     private static final String METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -84,6 +80,8 @@ public final class StatsServer implements AutoCloseable {
     private final long rawWindowNanos;
     private final long deadlineNanos;
     private final int maxConnections;
+    /** The connection cap, each connection's deadline and the accept pause ({@link ServerCore}); the stats thread only. */
+    private final ServerCore<HttpConnection> core;
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Snapshots completed on the loop thread, for the stats thread to serve. */
     private final ConcurrentLinkedQueue<Completed> completed = new ConcurrentLinkedQueue<>();
@@ -102,7 +100,6 @@ public final class StatsServer implements AutoCloseable {
     private final List<HttpConnection> connections = new ArrayList<>();
     private final ByteBuffer discard = ByteBuffer.allocate(MAX_REQUEST_BYTES);
     private SnapshotRequest inFlight;
-    private long acceptPausedUntil;
     private boolean fullLogged;
 
     public StatsServer(String address, Supplier<CompletableFuture<EmperorStatus>> snapshot) {
@@ -124,6 +121,7 @@ public final class StatsServer implements AutoCloseable {
         this.rawWindowNanos = rawWindow.toNanos();
         this.deadlineNanos = deadline.toNanos();
         this.maxConnections = maxConnections;
+        this.core = new ServerCore<>(this.clock, maxConnections);
     }
 
     /** Binds the address and starts the {@code emperor-stats} thread. */
@@ -269,18 +267,12 @@ public final class StatsServer implements AutoCloseable {
      * a file that is not a socket, is left alone and refused.
      */
     private void removeStaleSocket(Path path) throws IOException {
-        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-        if ((mode & 0170000) != 0140000) {
+        ServerCore.SocketFile found = ServerCore.clearStale(path);
+        if (found == ServerCore.SocketFile.NOT_A_SOCKET) {
             throw new IOException("stats = " + address + ": " + path + " exists and is not a socket");
         }
-        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            probe.connect(UnixDomainSocketAddress.of(path));
+        if (found == ServerCore.SocketFile.IN_USE) {
             throw new IOException("stats = " + address + ": " + path + " is in use by another process");
-        } catch (ConnectException stale) {
-            Files.deleteIfExists(path);
         }
     }
 
@@ -326,7 +318,6 @@ public final class StatsServer implements AutoCloseable {
         final SocketChannel channel;
         final SelectionKey key;
         final long rawAt;
-        final long deadline;
         final ByteBuffer request = ByteBuffer.allocate(MAX_REQUEST_BYTES);
         Phase phase = Phase.READING;
         Answer answer;
@@ -339,7 +330,6 @@ public final class StatsServer implements AutoCloseable {
             this.channel = channel;
             this.key = key;
             this.rawAt = now + rawWindowNanos;
-            this.deadline = now + deadlineNanos;
         }
     }
 
@@ -437,24 +427,26 @@ public final class StatsServer implements AutoCloseable {
     }
 
     /**
-     * Accepts what is pending, at most {@link #MAX_CONNECTIONS} per wakeup, so that a flood of
-     * connects cannot keep the thread from the connections it already has.
+     * Accepts what is pending, at most {@link ServerCore#ACCEPTS_PER_WAKE} per wakeup, so that a
+     * flood of connects cannot keep the thread from the connections it already has.
      */
     private void acceptAll() {
-        for (int i = 0; i < MAX_CONNECTIONS; i++) {
+        for (int i = 0; i < ServerCore.ACCEPTS_PER_WAKE; i++) {
             SocketChannel channel;
             try {
                 channel = server.accept();
             } catch (IOException e) {
-                EmperorLog.warn("stats: accept failed, pausing for a second: " + e.getMessage());
+                if (core.pauseAccepting(clock.nanoTime())) {
+                    EmperorLog.warn("stats: accept failed, pausing for " + ServerCore.ACCEPT_PAUSE.toMillis()
+                            + " ms (said at most once a minute): " + e.getMessage());
+                }
                 acceptKey.interestOps(0);
-                acceptPausedUntil = clock.nanoTime() + ACCEPT_PAUSE_NANOS;
                 return;
             }
             if (channel == null) {
                 return;
             }
-            if (connections.size() >= maxConnections) {
+            if (core.refusal(-1) != null) {
                 closeQuietly(channel);
                 if (!fullLogged) {
                     fullLogged = true;
@@ -465,9 +457,12 @@ public final class StatsServer implements AutoCloseable {
             try {
                 channel.configureBlocking(false);
                 SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
-                HttpConnection c = new HttpConnection(channel, key, clock.nanoTime());
+                long now = clock.nanoTime();
+                HttpConnection c = new HttpConnection(channel, key, now);
                 key.attach(c);
                 connections.add(c);
+                core.admit(c, -1);
+                core.deadline(c, now + deadlineNanos); // from the accept: trickled bytes do not move it
             } catch (IOException e) {
                 closeQuietly(channel);
             }
@@ -476,19 +471,19 @@ public final class StatsServer implements AutoCloseable {
 
     /** Closes connections past their deadline; answers raw the silent ones past the window. */
     private void expire(long now) {
-        if (acceptPausedUntil != 0 && now - acceptPausedUntil >= 0) {
-            acceptPausedUntil = 0;
+        if (core.resumeAccepting(now)) {
             acceptKey.interestOps(SelectionKey.OP_ACCEPT);
         }
+        for (HttpConnection c : core.expired(now)) {
+            if (c.phase == Phase.WAITING && c.waitingFor == inFlight) {
+                // The loop did not answer in time; it may have dropped the request: the next
+                // client asks again rather than wait on it.
+                inFlight = null;
+            }
+            drop(c);
+        }
         for (HttpConnection c : List.copyOf(connections)) {
-            if (now - c.deadline >= 0) {
-                if (c.phase == Phase.WAITING && c.waitingFor == inFlight) {
-                    // The loop did not answer in time; it may have dropped the request: the next
-                    // client asks again rather than wait on it.
-                    inFlight = null;
-                }
-                drop(c);
-            } else if (c.phase == Phase.READING && c.request.position() == 0 && now - c.rawAt >= 0) {
+            if (c.phase == Phase.READING && c.request.position() == 0 && now - c.rawAt >= 0) {
                 guarded(c, () -> awaitSnapshot(c, Answer.RAW_JSON));
             }
         }
@@ -496,13 +491,12 @@ public final class StatsServer implements AutoCloseable {
 
     /** Milliseconds until the next deadline or raw window ends; 0 = none; -1 = one is due now. */
     private long nextTimeoutMillis(long now) {
-        long next = Long.MAX_VALUE;
-        if (acceptPausedUntil != 0) {
-            next = acceptPausedUntil - now;
-        }
+        long wake = core.nextWake();
+        long next = wake == ServerCore.NONE ? Long.MAX_VALUE : wake - now;
         for (HttpConnection c : connections) {
-            long at = c.phase == Phase.READING && c.request.position() == 0 ? c.rawAt : c.deadline;
-            next = Math.min(next, at - now);
+            if (c.phase == Phase.READING && c.request.position() == 0) {
+                next = Math.min(next, c.rawAt - now);
+            }
         }
         if (next == Long.MAX_VALUE) {
             return 0;
@@ -731,6 +725,7 @@ public final class StatsServer implements AutoCloseable {
         c.phase = Phase.DRAINING;
         closeQuietly(c.channel);
         connections.remove(c);
+        core.closed(c);
         if (connections.size() < maxConnections) {
             fullLogged = false;
         }

@@ -1,7 +1,8 @@
 package io.emperor.control;
 
 import io.emperor.loop.EmperorLoop;
-import io.emperor.loop.LoopEvent;
+import io.emperor.loop.LoopQuery;
+import io.emperor.loop.LoopSnapshot;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -9,7 +10,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 
-/** The {@code status} command and the stats server's snapshot: copies of the loop's state. */
+/**
+ * The {@code status} command and the stats server's snapshot: the loop answers a
+ * {@link LoopQuery.Snapshot} with a copy of its state, and the records are built from it here.
+ */
 final class StatusCommand {
     private final EmperorLoop loop;
     private final StatusView.Emperor emperor;
@@ -20,7 +24,7 @@ final class StatusCommand {
     private record StatusRequest(Caller peer, List<String> names, Reply reply, long posted) {}
 
     private final Object statusLock = new Object();
-    // Guarded by statusLock: the requests the next snapshot answers, and whether its task is queued.
+    // Guarded by statusLock: the requests the next snapshot answers, and whether its query is queued.
     private List<StatusRequest> waiting = new ArrayList<>();
     private boolean snapshotQueued;
     /** The fleet's state for {@code emperor.etcd}; null without a fleet. */
@@ -40,9 +44,9 @@ final class StatusCommand {
 
     /**
      * {@code status}: every request waiting when the loop gets to it shares one snapshot, and the
-     * answers (filtering, JSON) are built on the control thread. However many clients ask, the
-     * loop's queue holds at most one status task, which only copies state: a flood of status
-     * requests cannot delay a spawn by more than one copy (docs/performance.md).
+     * answers (the records, filtering, JSON) are built on the control thread. However many clients
+     * ask, the loop's queue holds at most one snapshot query, which only copies state: a flood of
+     * status requests cannot delay a spawn by more than one copy (docs/performance.md).
      */
     void run(Caller peer, List<String> names, Reply reply) {
         boolean queue;
@@ -51,26 +55,46 @@ final class StatusCommand {
             queue = !snapshotQueued;
             snapshotQueued = true;
         }
-        if (!queue) {
-            return;
-        }
-        loop.post(new LoopEvent.Task(() -> {
-            List<StatusRequest> batch;
-            synchronized (statusLock) {
-                batch = waiting;
-                waiting = new ArrayList<>();
-                snapshotQueued = false;
-            }
-            long oldest = batch.stream().mapToLong(StatusRequest::posted).min().orElse(loop.clock().nanoTime());
-            EmperorStatus all = StatusView.emperor(loop, emperor, dirs.get(), s -> true, (loop.clock().nanoTime() - oldest) / 1e6);
-            offLoop.execute(() -> {
-                for (StatusRequest r : batch) {
-                    if (r.reply().isOpen()) {
-                        answerStatus(r, all);
-                    }
+        if (queue) {
+            loop.ask(new LoopQuery.Snapshot(new LoopQuery.Asker<>() {
+                @Override
+                public void answer(LoopSnapshot snap) {
+                    answerBatch(snap, null);
                 }
-            });
-        }));
+
+                @Override
+                public void failed(RuntimeException e) {
+                    answerBatch(null, e);
+                }
+            }));
+        }
+    }
+
+    /** Loop thread: takes the waiting requests and hands them, with the copy, to the control thread. */
+    private void answerBatch(LoopSnapshot snap, RuntimeException failure) {
+        List<StatusRequest> batch;
+        synchronized (statusLock) {
+            batch = waiting;
+            waiting = new ArrayList<>();
+            snapshotQueued = false;
+        }
+        offLoop.execute(() -> {
+            EmperorStatus all = null;
+            if (snap != null) {
+                long oldest = batch.stream().mapToLong(StatusRequest::posted).min().orElse(snap.now());
+                all = StatusView.emperor(snap, emperor, dirs.get(), Math.max(0, snap.now() - oldest) / 1e6);
+            }
+            for (StatusRequest r : batch) {
+                if (!r.reply().isOpen()) {
+                    continue;
+                }
+                if (all == null) {
+                    ControlHandler.fail(r.reply(), "internal", "internal error: " + failure);
+                } else {
+                    answerStatus(r, all);
+                }
+            }
+        });
     }
 
     private void answerStatus(StatusRequest r, EmperorStatus all) {
@@ -91,17 +115,24 @@ final class StatusCommand {
         r.reply().done();
     }
 
-    /** For the stats server: a full snapshot, taken on the loop. */
+    /**
+     * For the stats server: a full snapshot, taken on the loop; its records are built as the loop
+     * answers (the stats server may run without a control socket, whose thread {@code offLoop} is).
+     */
     CompletableFuture<EmperorStatus> snapshot() {
-        CompletableFuture<EmperorStatus> f = new CompletableFuture<>();
+        CompletableFuture<LoopSnapshot> f = new CompletableFuture<>();
         long posted = loop.clock().nanoTime();
-        loop.post(new LoopEvent.Task(() -> {
-            try {
-                f.complete(StatusView.emperor(loop, emperor, dirs.get(), s -> true, (loop.clock().nanoTime() - posted) / 1e6));
-            } catch (RuntimeException e) {
+        loop.ask(new LoopQuery.Snapshot(new LoopQuery.Asker<>() {
+            @Override
+            public void answer(LoopSnapshot snap) {
+                f.complete(snap);
+            }
+
+            @Override
+            public void failed(RuntimeException e) {
                 f.completeExceptionally(e);
             }
         }));
-        return f;
+        return f.thenApply(snap -> StatusView.emperor(snap, emperor, dirs.get(), Math.max(0, snap.now() - posted) / 1e6));
     }
 }

@@ -1,7 +1,7 @@
 package io.emperor.control;
 
 import io.emperor.config.VassalSpec;
-import io.emperor.loop.EmperorLoop;
+import io.emperor.loop.LoopSnapshot;
 import io.emperor.loop.Tally;
 import io.emperor.scan.VassalFile;
 import io.emperor.vassal.State;
@@ -9,20 +9,13 @@ import io.emperor.vassal.Vassal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Predicate;
 
-/** Builds the status copies of the loop's state. Loop thread only. */
+/** Builds the status records from a copy of the loop's state ({@link LoopSnapshot}), on any thread. */
 public final class StatusView {
     /** What does not change while the emperor runs (and the start time). */
     public record Emperor(String version, long pid, int uid, int gid, String cwd, boolean tyrant, long startedAt) {}
 
     private StatusView() {}
-
-    /** The owner of a vassal's file, or -1 when no version of it is known. */
-    public static int owner(EmperorLoop loop, String name) {
-        VassalFile f = loop.file(name);
-        return f == null ? -1 : f.fingerprint().uid();
-    }
 
     static VassalStatus vassal(Vassal v, VassalFile f, Tally.Entry t, long now, long wall, java.time.Duration minUptime) {
         io.emperor.vassal.Trouble trouble = v.problem(now, minUptime);
@@ -63,22 +56,14 @@ public final class StatusView {
                 t == null ? null : t.status());
     }
 
-    /** The whole emperor, with the vassals {@code visible} lets through. */
-    public static EmperorStatus emperor(EmperorLoop loop, Emperor e, List<String> dirs, Predicate<VassalStatus> visible,
-                                        double lagMillis) {
+    /** The whole emperor from a copy of the loop's state (any thread). */
+    public static EmperorStatus emperor(LoopSnapshot snap, Emperor e, List<String> dirs, double lagMillis) {
         List<VassalStatus> vassals = new ArrayList<>();
-        long now = loop.clock().nanoTime();
-        long wall = loop.clock().millis();
-        for (Map.Entry<String, Vassal> en : loop.vassals().entrySet()) {
-            VassalStatus s = vassal(en.getValue(), loop.file(en.getKey()), loop.tally().entry(en.getKey()), now, wall,
-                    loop.policy().minUptime());
-            if (visible.test(s)) {
-                vassals.add(s);
-            }
+        for (LoopSnapshot.Entry en : snap.vassals()) {
+            vassals.add(vassal(en.vassal(), en.file(), en.tally(), snap.now(), snap.wall(), snap.minUptime()));
         }
-        Tally t = loop.tally();
         return new EmperorStatus(e.version(), e.pid(), e.uid(), e.gid(), e.cwd(), dirs, e.tyrant(), e.startedAt(),
-                t.spawns(), t.restarts(), t.exits(), lagMillis, vassals);
+                snap.spawns(), snap.restarts(), snap.exits(), lagMillis, vassals);
     }
 
     /** A vassal's status as one JSON object, as the control socket's {@code status} lists it (for callers outside control/). */

@@ -79,6 +79,8 @@ public final class EmperorLoop {
     private final BlockingQueue<LoopEvent> queue = new LinkedBlockingQueue<>();
     private final List<Waiter> waiters = new ArrayList<>();
     private final Tally tally = new Tally();
+    /** The control wing's typed requests, answered here with plain data. */
+    private final Queries queries = new Queries(this);
     /** The runs with {@code watchdog = S} (a pure policy on this loop's clock). */
     private final io.emperor.vassal.Watchdogs watchdogs = new io.emperor.vassal.Watchdogs();
     private long scans;
@@ -132,6 +134,11 @@ public final class EmperorLoop {
     /** Thread-safe, never blocks: the way every other thread talks to the loop. */
     public void post(LoopEvent event) {
         queue.add(event);
+    }
+
+    /** Thread-safe, never blocks: a typed request of the control wing ({@link LoopQuery}), answered on the loop thread. */
+    public void ask(LoopQuery query) {
+        post(new LoopEvent.Asked(query));
     }
 
     /** Runs the loop on the calling thread until a shutdown has stopped every vassal. */
@@ -208,6 +215,8 @@ public final class EmperorLoop {
                         + EXIT_FATAL, null);
                 exitCode = EXIT_FATAL;
                 beginShutdown("fatal error");
+            } else if (event instanceof LoopEvent.Asked a) {
+                queries.answer(a.query());
             } else if (event instanceof LoopEvent.Task t) {
                 t.work().run();
             }
@@ -286,8 +295,8 @@ public final class EmperorLoop {
         return min;
     }
 
-    /** A copy of every vassal's state, by name; only on the loop thread (use a Task elsewhere). */
-    public Map<String, Vassal> vassals() {
+    /** A copy of every vassal's state, by name; only on the loop thread (elsewhere: a {@link LoopQuery.Snapshot}). */
+    Map<String, Vassal> vassals() {
         return Collections.unmodifiableMap(new TreeMap<>(vassals));
     }
 
@@ -591,10 +600,10 @@ public final class EmperorLoop {
     }
 
     /**
-     * An operator's command for one vassal (loop thread; the control socket posts a Task): steps
+     * An operator's command for one vassal (loop thread; the control socket asks a {@link LoopQuery.Act}): steps
      * it like any event and returns the lifecycle's answer.
      */
-    public Effect.Reply command(String name, Event.Operator op) {
+    Effect.Reply command(String name, Event.Operator op) {
         if (shuttingDown) {
             return new Effect.Reply(false, "the emperor is shutting down");
         }
@@ -612,7 +621,7 @@ public final class EmperorLoop {
      * checked now and after every turn), or with false at {@code deadline} (monotonic nanos).
      * Shutdown ends every wait with false.
      */
-    public void await(BooleanSupplier done, long deadline, Consumer<Boolean> then) {
+    void await(BooleanSupplier done, long deadline, Consumer<Boolean> then) {
         if (done.getAsBoolean()) {
             then.accept(true);
             return;
@@ -646,7 +655,7 @@ public final class EmperorLoop {
     }
 
     /** Loop thread: the vassal of that name, or null. */
-    public Vassal vassal(String name) {
+    Vassal vassal(String name) {
         return vassals.get(name);
     }
 
@@ -656,12 +665,12 @@ public final class EmperorLoop {
     }
 
     /** Loop thread: counts for status and metrics. */
-    public Tally tally() {
+    Tally tally() {
         return tally;
     }
 
     /** Loop thread: how many scans have been applied (a rescan request waits for the next one). */
-    public long scans() {
+    long scans() {
         return scans;
     }
 
@@ -670,7 +679,7 @@ public final class EmperorLoop {
     }
 
     /** Loop thread: the policy in force (min-uptime decides when a vassal's last problem clears). */
-    public Policy policy() {
+    Policy policy() {
         return lifecycle.policy();
     }
 }

@@ -37,6 +37,25 @@ public final class Tally {
         /** The current run's last STATUS= on the notify socket (escaped, bounded), or null. */
         String status;
 
+        /** A copy, for a {@link LoopSnapshot}: nothing changes it after. */
+        Entry copy() {
+            Entry c = new Entry();
+            c.uid = uid;
+            c.gid = gid;
+            c.firstRun = firstRun;
+            c.lastRun = lastRun;
+            c.spawns = spawns;
+            c.lastExit = lastExit;
+            c.lastExitAt = lastExitAt;
+            c.lastReady = lastReady;
+            c.lastAccepting = lastAccepting;
+            c.lastLoyal = lastLoyal;
+            c.lastHeartbeat = lastHeartbeat;
+            c.problem = problem;
+            c.status = status;
+            return c;
+        }
+
         public int uid() {
             return uid;
         }
