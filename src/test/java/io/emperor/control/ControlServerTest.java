@@ -333,7 +333,8 @@ class ControlServerTest {
         now.addAndGet(Duration.ofSeconds(1).toNanos());
         roundTrip(server);
         assertEof(silent);
-        assertEof(slowloris);
+        // Its last bytes may still be unread when it is closed: then the kernel resets instead of EOF.
+        assertClosedWithUnreadInput(slowloris);
         assertEquals(1, server.openConnections(), "the request in progress keeps its connection");
         held.get().send(Map.of("n", 1));
         held.get().done();
