@@ -552,7 +552,13 @@ public final class HelperLauncher implements Launcher {
                 server.exited(); // not an orphan: logged, reaped, and a new one started at the next spawn
                 continue;
             }
-            if (c.waitpid(child, null, Native.WNOHANG) <= 0) {
+            int reaped = c.waitpid(child, null, Native.WNOHANG);
+            if (reaped < 0 && Native.errno() == Native.ECHILD) {
+                // Reaped by another waiter between the two calls (the JDK's process reaper reaps
+                // what a ProcessBuilder started): the next child, which may be the spawn server.
+                continue;
+            }
+            if (reaped <= 0) {
                 break; // not reaped after all: look again at the next SIGCHLD rather than spin
             }
         }
