@@ -62,7 +62,7 @@ final class CheckCommand implements Callable<Integer> {
         boolean tyrantMode = tyrant;
         UwsgiCommand uwsgi = UwsgiCommand.DEFAULT;
         if (config != null) {
-            Parsed<EmperorConfig> c = new EmperorConfigParser(Host.name(), System.getenv())
+            Parsed<EmperorConfig> c = new EmperorConfigParser(HostName.name(), System.getenv())
                     .parse(config.toAbsolutePath().normalize());
             print(c);
             ok = c.isOk();
@@ -74,7 +74,7 @@ final class CheckCommand implements Callable<Integer> {
         PosixUserDb users = new PosixUserDb();
         int euid = io.emperor.os.Native.libc().geteuid();
         Environment environment = new Environment(System.getenv(), uwsgi.binary());
-        VassalParser parser = new VassalParser(users, Host.name(), System.getenv(), tyrantMode,
+        VassalParser parser = new VassalParser(users, HostName.name(), System.getenv(), tyrantMode,
                 owner -> environment.forTenant(owner < 0 ? null : users.userById(owner).orElse(null)));
         String path = tyrantMode ? Environment.TENANT_PATH : System.getenv("PATH");
         for (Path f : files) {

@@ -78,7 +78,7 @@ final class ControlCommands {
 
         /** The socket of {@code file} by the emperor's own parser; its first error as a usage error. */
         static Path parsed(Path file) throws UsageException {
-            Parsed<EmperorConfig> p = new EmperorConfigParser(Host.name(), System.getenv()).parse(file.toAbsolutePath().normalize());
+            Parsed<EmperorConfig> p = new EmperorConfigParser(HostName.name(), System.getenv()).parse(file.toAbsolutePath().normalize());
             if (!p.isOk()) {
                 throw new UsageException("cannot find the control socket in " + file + ": " + p.errors().get(0)
                         + " (or give --socket PATH)");

@@ -80,7 +80,7 @@ final class RunCommand implements Callable<Integer> {
     static Parsed<EmperorConfig> load(Path config, List<Path> vassals, Path log, boolean tyrant, boolean nofollow) {
         Parsed<EmperorConfig> base = config == null
                 ? Parsed.ok(EmperorConfig.defaults(), List.of())
-                : new EmperorConfigParser(Host.name(), System.getenv()).parse(config.toAbsolutePath().normalize());
+                : new EmperorConfigParser(HostName.name(), System.getenv()).parse(config.toAbsolutePath().normalize());
         if (!base.isOk()) {
             return base;
         }

@@ -5,8 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The host name for {@code %h}, read without a DNS lookup. */
-final class Host {
-    private Host() {}
+final class HostName {
+    private HostName() {}
 
     static String name() {
         try {
