@@ -67,45 +67,98 @@ final class Daemon {
     private Fleet fleet;
     private VassalOutput output;
 
+    // What run() finds and builds in its steps (each step below says which), on the main thread;
+    // from loop.run() on, the thread is the loop's.
+    private PrivilegeDrop.Plan drop;
+    private Path helper;
+    private String containmentMode;
+    private int pid;
+    private IoThread ioThread;
+    private Containment containment;
+    private Optional<String> noSubreaper;
+    private io.emperor.os.NotifySocket notify;
+    private HelperLauncher launcher;
+    private Notifier notifier;
+    private EmperorLoop loop;
+    private ControlHandler handler;
+    /** The control socket's server, set before it starts: the handler's off-loop work runs on its thread. */
+    private final java.util.concurrent.atomic.AtomicReference<ControlServer> controlServer = new java.util.concurrent.atomic.AtomicReference<>();
+    private Optional<ControlServer> control = Optional.empty();
+    private StatsServer stats;
+    /** Lines for the log that wait until "started" has been written (the sockets', the drop's). */
+    private final List<Runnable> deferred = new java.util.ArrayList<>();
+
     Daemon(EmperorConfig config, Supplier<Parsed<EmperorConfig>> reload) {
         this.config = config;
         this.reload = reload;
     }
 
+    /**
+     * The emperor's life: checks, parts built, sockets opened and privileges dropped, the start
+     * announced, the previous incarnation's leftovers stopped, the sources started; then the loop
+     * until it ends, and the tear-down. The exit status: 1 when it could not start (said on stderr,
+     * or in the log once it is open).
+     */
     int run() throws InterruptedException {
         FatalErrors.install();
+        if (!checks() || !assemble()) {
+            return 1;
+        }
+        if (!openSockets()) {
+            closeSockets();
+            return 1;
+        }
+        announce();
+        stopLeftovers(containment, launcher);
+        ioThread.start();
+        if (!startSources()) {
+            closeSockets();
+            ioThread.close();
+            return 1;
+        }
+        loop.run();
+        tearDown();
+        return loop.exitCode();
+    }
+
+    /** What must hold before anything is built: emperor.ini's drop, the log, the helper, the containment mode, tyrant's capabilities. */
+    private boolean checks() {
         // emperor.ini's uid/gid/cap: resolved before anything starts, applied once the sockets are open.
-        PrivilegeDrop.Plan drop = Drop.plan(config);
+        drop = Drop.plan(config);
         if (drop instanceof PrivilegeDrop.Plan.Refused r) {
             System.err.println(r.message());
-            return 1;
+            return false;
         }
         Optional<String> logProblem = LogSetup.configure(logTarget(config));
         if (logProblem.isPresent()) {
             System.err.println("emperor: " + logProblem.get());
-            return 1;
+            return false;
         }
-        Optional<Path> helper = HelperLocator.find();
-        if (helper.isEmpty()) {
+        Optional<Path> found = HelperLocator.find();
+        if (found.isEmpty()) {
             System.err.println("emperor: the exec helper " + HelperLocator.NAME + " was not found; looked at "
                     + HelperLocator.candidates() + " (build it with 'mvn package', or set -Demperor.helper=PATH)");
-            return 1;
+            return false;
         }
-        String containmentMode = System.getProperty("emperor.containment", "auto");
+        helper = found.get();
+        containmentMode = System.getProperty("emperor.containment", "auto");
         if (!Containment.MODES.contains(containmentMode)) {
             System.err.println("emperor: -Demperor.containment=" + containmentMode + ": expected one of "
                     + String.join(", ", Containment.MODES));
-            return 1;
+            return false;
         }
-        if (config.tyrant() && !tyrantCapabilities()) {
-            return 1;
-        }
+        return !config.tyrant() || tyrantCapabilities();
+    }
+
+    /** Every part built and wired, nothing started (the fleet's client is loaded here when etcd is set). */
+    private boolean assemble() {
         Warmup.await(); // jnr's set-up, begun as run started (Main)
         io.emperor.os.LibC libc = io.emperor.os.Native.libc();
+        pid = libc.getpid();
         PosixUserDb users = new PosixUserDb();
         Environment environment = new Environment(System.getenv(), config.uwsgi().binary(), config.locale());
         // Tyrant mode: $(VAR) in a tenant's file reads only what its vassal gets (docs/tyrant.md).
-        VassalParser parser = new VassalParser(users, Host.name(), System.getenv(), config.tyrant(),
+        VassalParser parser = new VassalParser(users, HostName.name(), System.getenv(), config.tyrant(),
                 owner -> environment.forTenant(owner < 0 ? null : users.userById(owner).orElse(null)));
         int uid = Drop.uid(drop, libc.getuid());
         int gid = Drop.gid(drop, libc.getgid());
@@ -117,15 +170,13 @@ final class Daemon {
         EmperorLoop[] loopRef = new EmperorLoop[1];
         output = new VassalOutput(new VassalTails());
         output.reconfigure(config.logging());
-        IoThread io = new IoThread(e -> loopRef[0].post(e), output);
-        Containment containment = Containment.detect(config.vassalDirs(), containmentMode, runtimeDirectory(config));
-        Optional<String> noSubreaper = Containment.becomeSubreaper();
-        List<Runnable> deferred = new java.util.ArrayList<>();
-        io.emperor.os.NotifySocket notify = openNotify(runtimeDirectory(config), containment, io, loopRef, deferred);
-        HelperLauncher launcher = new HelperLauncher(helper.get(), io, environment, config.tyrant(),
-                config.uwsgi(), containment, notify);
-        Notifier notifier = Notifier.fromEnvironment(System.getenv());
-        EmperorLoop loop = new EmperorLoop(new Lifecycle(policy), launcher, io, Clock.system(), new NotifyingHost(new TrimmingHost(new EmperorLoop.Host() {
+        ioThread = new IoThread(e -> loopRef[0].post(e), output);
+        containment = Containment.detect(config.vassalDirs(), containmentMode, runtimeDirectory(config));
+        noSubreaper = Containment.becomeSubreaper();
+        notify = openNotify(runtimeDirectory(config), containment, ioThread, loopRef, deferred);
+        launcher = new HelperLauncher(helper, ioThread, environment, config.tyrant(), config.uwsgi(), containment, notify);
+        notifier = Notifier.fromEnvironment(System.getenv());
+        loop = new EmperorLoop(new Lifecycle(policy), launcher, ioThread, Clock.system(), new NotifyingHost(new TrimmingHost(new EmperorLoop.Host() {
             @Override
             public Optional<Policy> reloadConfig() {
                 return Daemon.this.reloadConfig();
@@ -151,65 +202,70 @@ final class Daemon {
         // The directories and the fleet: one union of snapshots for the loop (io.emperor.source.Sources).
         Sources sources = new Sources(s -> loop.post(new LoopEvent.Scanned(s)));
         watcher = new DirectoryWatcher(scanner, config.rescan(), sources::fromDirectories, false);
-        java.util.concurrent.atomic.AtomicReference<ControlHandler> handlerRef = new java.util.concurrent.atomic.AtomicReference<>();
         if (config.fleet().enabled()) {
             try {
                 fleet = FleetLoader.load(new FleetContext(config.fleet(), parser,
                         users, config.tyrant(), rights.emperorGroup(),
-                        FleetLoader.password(config.fleet()), () -> statuses(handlerRef.get()), sources::fromFleet));
+                        FleetLoader.password(config.fleet()), () -> statuses(handler), sources::fromFleet));
             } catch (IllegalStateException | java.io.IOException e) {
                 System.err.println("emperor: etcd: " + e.getMessage());
-                return 1;
+                return false;
             }
         }
         // The handler's off-loop work runs on the control server's thread; without a server no
         // request comes, so nothing is ever queued there.
-        java.util.concurrent.atomic.AtomicReference<ControlServer> server = new java.util.concurrent.atomic.AtomicReference<>();
-        ControlHandler handler = new ControlHandler(loop, rights, output.tails(), () -> {
+        handler = new ControlHandler(loop, rights, output.tails(), () -> {
                     watcher.rescanNow();
                     if (fleet != null) {
                         fleet.relistNow();
                     }
                 },
-                new StatusView.Emperor(Main.version(), libc.getpid(), uid, gid,
+                new StatusView.Emperor(Main.version(), pid, uid, gid,
                         Path.of("").toAbsolutePath().toString(), config.tyrant(), System.currentTimeMillis()),
-                () -> config.vassalDirs().stream().map(Path::toString).toList(), task -> server.get().execute(task));
-        handlerRef.set(handler);
-        if (config.control().socket() != null) {
-            server.set(new ControlServer(config.control().socket(), handler));
-        }
+                () -> config.vassalDirs().stream().map(Path::toString).toList(), task -> controlServer.get().execute(task));
+        return true;
+    }
+
+    /** The control socket and the stats server opened, then emperor.ini's uid/gid/cap applied; false when one failed (said). */
+    private boolean openSockets() {
+        ControlServer server = config.control().socket() == null ? null : new ControlServer(config.control().socket(), handler);
+        controlServer.set(server);
         // What the sockets have to say is logged after the "started" line, which comes first.
-        Optional<ControlServer> control = startControl(config.control(), server.get(), deferred);
-        if (control == null) {
-            return 1;
+        Optional<ControlServer> started = startControl(config.control(), server, deferred);
+        if (started == null) {
+            return false;
         }
-        StatsServer stats = null;
+        control = started;
         if (config.control().stats() != null) {
-            stats = new StatsServer(config.control().stats(), handler::snapshot);
+            StatsServer s = new StatsServer(config.control().stats(), handler::snapshot);
             try {
-                stats.start();
-                String bound = stats.boundAddress();
+                s.start();
+                stats = s;
+                String bound = s.boundAddress();
                 deferred.add(() -> EmperorLog.info("stats: serving on " + bound
                         + " (uWSGI stats JSON; Prometheus text at GET /metrics)"));
             } catch (java.io.IOException e) {
                 System.err.println(statsFailure(config.control().stats(), e));
-                control.ifPresent(ControlServer::close);
-                return 1;
+                return false;
             }
         }
-        if (!Drop.apply(drop, config, deferred, helper.get().getParent(), containment)) {
-            control.ifPresent(ControlServer::close);
-            if (stats != null) {
-                stats.close();
-            }
-            return 1;
-        }
+        return Drop.apply(drop, config, deferred, helper.getParent(), containment);
+    }
 
-        List<String> missed = SignalHandlers.install(loop::post, io, helper.get().getParent());
+    private void closeSockets() {
+        control.ifPresent(ControlServer::close);
+        if (stats != null) {
+            stats.close();
+        }
+    }
+
+    /** The signals taken over, then "started" and what waited for it. */
+    private void announce() {
+        List<String> missed = SignalHandlers.install(loop::post, ioThread, helper.getParent());
         Thread.currentThread().setName("emperor-loop");
-        EmperorLog.info("started version=" + Main.version() + " pid=" + libc.getpid()
+        EmperorLog.info("started version=" + Main.version() + " pid=" + pid
                 + " vassals=" + config.vassalDirs().stream().map(Path::toString).collect(Collectors.joining(","))
-                + " helper=" + helper.get());
+                + " helper=" + helper);
         if (config.tyrant()) {
             EmperorLog.info("tyrant mode: every vassal runs as the owner of its file"
                     + (config.nofollow() ? " (nofollow: a symlink's own owner)" : ""));
@@ -220,8 +276,10 @@ final class Daemon {
         deferred.forEach(Runnable::run);
         EmperorLog.info("containment: " + containment.describe()
                 + noSubreaper.map(why -> "; not a subreaper: " + why).orElse("; subreaper"));
-        stopLeftovers(containment, launcher);
-        io.start();
+    }
+
+    /** The directory watcher and the fleet started; false when the directories cannot be watched (logged). */
+    private boolean startSources() {
         if (fleet != null) {
             handler.fleet(() -> fleetJson(fleet.state()));
         }
@@ -232,17 +290,15 @@ final class Daemon {
                 EmperorLog.info("fleet: etcd " + String.join(",", config.fleet().endpoints()) + " prefix "
                         + config.fleet().prefix() + " node " + config.fleet().node());
             }
+            return true;
         } catch (java.io.IOException | IllegalStateException e) {
             EmperorLog.error("cannot watch the vassal directories: " + e.getMessage(), e);
-            control.ifPresent(ControlServer::close);
-            if (stats != null) {
-                stats.close();
-            }
-            io.close();
-            return 1;
+            return false;
         }
-        loop.run();
-        // What was killed at the last reaps may still be exiting: wait for it, then remove the cgroups.
+    }
+
+    /** After the loop: what was killed at the last reaps waited for, the cgroups removed, every part closed. */
+    private void tearDown() throws InterruptedException {
         List<Long> still = containment.stopAll(LEFTOVER_WAIT.toNanos(), launcher::reapAdopted);
         if (!still.isEmpty()) {
             EmperorLog.warn("containment: " + still.size() + " process(es) still in " + containment.root()
@@ -250,21 +306,17 @@ final class Daemon {
         }
         containment.removeRoot();
         launcher.close(); // the spawn server
-        control.ifPresent(ControlServer::close);
-        if (stats != null) {
-            stats.close();
-        }
+        closeSockets();
         watcher.close();
         if (fleet != null) {
             fleet.close();
         }
-        io.close();
+        ioThread.close();
         if (notify != null) {
             notify.close();
         }
         notifier.close();
         EmperorLog.info("stopped");
-        return loop.exitCode();
     }
 
     /**
