@@ -12,7 +12,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The core reads in one direction (scan → loop → lifecycle → os; config below them all): no class
+ * The core reads in one direction (source → loop → lifecycle → os; config below them all): no class
  * of {@code config} uses one of {@code vassal} (issue 16 §5: {@code Policy.DEFAULT_REQUIRED_HEARTBEAT}
  * was such a back edge). Comments may name a class anywhere.
  */

@@ -29,8 +29,8 @@ import io.emperor.os.IoThread;
 import io.emperor.os.PosixUserDb;
 import io.emperor.os.PrivilegeDrop;
 import io.emperor.os.SignalHandlers;
-import io.emperor.scan.DirectoryScanner;
-import io.emperor.scan.DirectoryWatcher;
+import io.emperor.source.dir.DirectoryScanner;
+import io.emperor.source.dir.DirectoryWatcher;
 import io.emperor.source.Fleet;
 import io.emperor.source.FleetContext;
 import io.emperor.source.FleetLoader;
@@ -56,7 +56,7 @@ final class Daemon {
      * in particular. Loop thread.
      */
     static int tailOwner(EmperorLoop loop, String name, boolean tyrant) {
-        io.emperor.scan.VassalFile f = loop.file(name);
+        io.emperor.source.dir.VassalFile f = loop.file(name);
         return !tyrant ? VassalTails.NO_OWNER : f == null ? VassalTails.NO_OWNER : f.fingerprint().uid();
     }
 

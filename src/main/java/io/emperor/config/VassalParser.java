@@ -27,7 +27,7 @@ import java.util.Set;
  * </ol>
  * For {@code [vassal]}, see {@link VassalSection} for the keys. In tyrant mode its {@code uid} and
  * {@code gid} keys are ignored with a warning (the identity is the file's owner, which the
- * scanner applies: {@code io.emperor.scan.TyrantRules}).
+ * scanner applies: {@code io.emperor.source.dir.TyrantRules}).
  */
 public final class VassalParser implements VassalFileParser {
     public static final String VASSAL = "vassal";

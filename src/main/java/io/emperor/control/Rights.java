@@ -57,11 +57,11 @@ public final class Rights {
 
     /**
      * The group whose gid alone gives every right, for tyrant mode's refusal of vassal files with
-     * that group ({@link io.emperor.scan.TyrantRules}): a vassal running with it could control
+     * that group ({@link io.emperor.source.dir.TyrantRules}): a vassal running with it could control
      * every other vassal.
      */
-    public io.emperor.scan.TyrantRules.EmperorGroup emperorGroup() {
-        return new io.emperor.scan.TyrantRules.EmperorGroup(emperorGid, groupName);
+    public io.emperor.source.dir.TyrantRules.EmperorGroup emperorGroup() {
+        return new io.emperor.source.dir.TyrantRules.EmperorGroup(emperorGid, groupName);
     }
 
     /** The refusal for a caller with {@link Scope#NONE}. */

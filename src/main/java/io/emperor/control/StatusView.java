@@ -3,7 +3,7 @@ package io.emperor.control;
 import io.emperor.config.VassalSpec;
 import io.emperor.loop.LoopSnapshot;
 import io.emperor.loop.Tally;
-import io.emperor.scan.VassalFile;
+import io.emperor.source.dir.VassalFile;
 import io.emperor.vassal.State;
 import io.emperor.vassal.Vassal;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package io.emperor.loop;
 
-import io.emperor.scan.Snapshot;
+import io.emperor.source.dir.Snapshot;
 import io.emperor.vassal.Event;
 
 /** What other threads post to the emperor loop; the loop thread alone acts on them. */

@@ -1,6 +1,6 @@
 package io.emperor.loop;
 
-import io.emperor.scan.VassalFile;
+import io.emperor.source.dir.VassalFile;
 import io.emperor.vassal.Vassal;
 import java.time.Duration;
 import java.util.List;

@@ -1,7 +1,7 @@
 package io.emperor.loop;
 
 import io.emperor.log.EmperorLog;
-import io.emperor.scan.VassalFile;
+import io.emperor.source.dir.VassalFile;
 import io.emperor.vassal.Effect;
 import io.emperor.vassal.Event;
 import io.emperor.vassal.State;

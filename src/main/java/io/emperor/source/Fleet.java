@@ -5,7 +5,7 @@ package io.emperor.source;
  * directories. Its implementation ({@code io.emperor.source.etcd.EtcdSource}) and the etcd client
  * live in separate jars that {@link FleetLoader} loads only when emperor.ini sets {@code etcd}.
  *
- * <p>It runs on threads of its own and hands {@link io.emperor.scan.Snapshot}s to the
+ * <p>It runs on threads of its own and hands {@link io.emperor.source.dir.Snapshot}s to the
  * {@link FleetContext#sink()}; the emperor loop never waits for etcd.
  */
 public interface Fleet extends AutoCloseable {

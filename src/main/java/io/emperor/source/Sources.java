@@ -1,7 +1,7 @@
 package io.emperor.source;
 
-import io.emperor.scan.Snapshot;
-import io.emperor.scan.VassalFile;
+import io.emperor.source.dir.Snapshot;
+import io.emperor.source.dir.VassalFile;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;

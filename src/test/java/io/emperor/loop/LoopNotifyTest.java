@@ -3,7 +3,7 @@ package io.emperor.loop;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.emperor.scan.Snapshot;
+import io.emperor.source.dir.Snapshot;
 import io.emperor.systemd.Messages;
 import io.emperor.systemd.Notifier;
 import io.emperor.systemd.NotifyListener;

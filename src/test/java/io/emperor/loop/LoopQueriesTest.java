@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.emperor.config.Parsed;
-import io.emperor.scan.Fingerprint;
-import io.emperor.scan.VassalFile;
+import io.emperor.source.dir.Fingerprint;
+import io.emperor.source.dir.VassalFile;
 import io.emperor.vassal.Event;
 import io.emperor.vassal.ExitStatus;
 import io.emperor.vassal.Specs;

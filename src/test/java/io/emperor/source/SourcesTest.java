@@ -3,9 +3,9 @@ package io.emperor.source;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.emperor.config.Parsed;
-import io.emperor.scan.Fingerprint;
-import io.emperor.scan.Snapshot;
-import io.emperor.scan.VassalFile;
+import io.emperor.source.dir.Fingerprint;
+import io.emperor.source.dir.Snapshot;
+import io.emperor.source.dir.VassalFile;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -33,7 +33,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The fleet's source: the vassal keys of an etcd prefix as {@link io.emperor.scan.Snapshot}s
+ * The fleet's source: the vassal keys of an etcd prefix as {@link io.emperor.source.dir.Snapshot}s
  * (docs/fleet.md). Its thread, {@code emperor-etcd}, owns every piece of state; jetcd's callbacks only
  * queue what they got. jetcd is the transport; the resilience is ours (DESIGN §11):
  * <ol>
@@ -640,7 +640,7 @@ public final class EtcdSource implements Fleet {
                 mine.add(slot.name());
             }
         }
-        io.emperor.scan.Snapshot snapshot = keys.snapshot(entries, mine);
+        io.emperor.source.dir.Snapshot snapshot = keys.snapshot(entries, mine);
         FleetState s = state;
         state = new FleetState(s.node(), s.prefix(), s.reachable(), s.sinceMillis(), s.reason(), revision,
                 snapshot.files().size());

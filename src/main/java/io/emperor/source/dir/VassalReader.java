@@ -1,4 +1,4 @@
-package io.emperor.scan;
+package io.emperor.source.dir;
 
 import io.emperor.config.IniReader;
 import io.emperor.config.Parsed;

@@ -1,4 +1,4 @@
-package io.emperor.scan;
+package io.emperor.source.dir;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;

@@ -1,4 +1,4 @@
-package io.emperor.scan;
+package io.emperor.source.dir;
 
 import java.io.IOException;
 import java.nio.file.Files;

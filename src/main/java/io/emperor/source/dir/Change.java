@@ -1,4 +1,4 @@
-package io.emperor.scan;
+package io.emperor.source.dir;
 
 /** One difference between the vassals the loop knows and a new {@link Snapshot}; see {@link SnapshotDiff}. */
 public sealed interface Change {

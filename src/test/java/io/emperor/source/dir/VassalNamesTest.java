@@ -1,4 +1,4 @@
-package io.emperor.scan;
+package io.emperor.source.dir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,4 +1,4 @@
-package io.emperor.scan;
+package io.emperor.source.dir;
 
 import java.lang.reflect.RecordComponent;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package io.emperor.scan;
+package io.emperor.source.dir;
 
 import java.nio.file.Path;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package io.emperor.scan;
+package io.emperor.source.dir;
 
 /**
  * What identifies one version of a vassal file. Any difference means "changed" (DESIGN §3): a
