@@ -205,7 +205,7 @@ final class Daemon {
         if (config.fleet().enabled()) {
             try {
                 fleet = FleetLoader.load(new FleetContext(config.fleet(), parser,
-                        users, config.tyrant(), rights.emperorGroup(),
+                        users, config.tyrant(), rights.emperorGroup(), config.tenantBudget(),
                         FleetLoader.password(config.fleet()), () -> statuses(handler), sources::fromFleet));
             } catch (IllegalStateException | java.io.IOException e) {
                 System.err.println("emperor: etcd: " + e.getMessage());

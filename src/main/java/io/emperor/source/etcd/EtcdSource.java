@@ -145,7 +145,8 @@ public final class EtcdSource implements Fleet {
     public EtcdSource(FleetContext context) {
         this.context = context;
         this.settings = context.settings();
-        this.keys = new FleetKeys(settings, context.parser(), context.users(), context.tyrant(), context.emperorGroup());
+        this.keys = new FleetKeys(settings, context.parser(), context.users(), context.tyrant(), context.emperorGroup(),
+                context.budget());
         this.root = settings.prefix() + "/";
         this.statusRoot = root + "status/" + settings.node() + "/";
         this.slotRoot = root + "slots/";

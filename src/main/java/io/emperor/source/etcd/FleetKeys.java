@@ -5,6 +5,7 @@ import io.emperor.config.FleetSettings;
 import io.emperor.config.IniReader;
 import io.emperor.config.Parsed;
 import io.emperor.config.Problem;
+import io.emperor.config.TenantBudget;
 import io.emperor.config.UserDb;
 import io.emperor.config.VassalFileParser;
 import io.emperor.config.VassalSpec;
@@ -98,11 +99,14 @@ final class FleetKeys {
     /** The {@code [fleet]} section of each key's current version, when it has a valid one. */
     private final Map<String, Placement> placementCache = new HashMap<>();
     private Set<String> loggedClashes = Set.of();
+    /** Tyrant mode: what one user's keys, and all users' keys, may cost (tenant-max-*; docs/fleet.md). */
+    private final TenantBudget budget;
     /** The placed vassals of the last snapshot (valid {@code [fleet]} sections), by name. */
     private Map<String, Placement> placements = Map.of();
 
     FleetKeys(FleetSettings settings, VassalFileParser parser, UserDb users, boolean tyrant,
-              TyrantRules.EmperorGroup emperorGroup) {
+              TyrantRules.EmperorGroup emperorGroup, TenantBudget budget) {
+        this.budget = budget;
         this.prefix = settings.prefix();
         this.node = settings.node();
         this.parser = parser;
@@ -182,7 +186,16 @@ final class FleetKeys {
         Map<String, VassalFile> files = new HashMap<>();
         Map<String, VassalFile> nextCache = new HashMap<>();
         Map<String, Placement> nextPlacements = new HashMap<>();
+        Map<String, String> overBudget = tyrant ? budgeted(byName.values(), entries) : Map.of();
         for (Key k : byName.values()) {
+            String refusal = overBudget.get(k.key());
+            if (refusal != null) {
+                // Not read, not kept: once it fits again it is read like a new key.
+                Path path = Path.of(k.key());
+                files.put(k.name(), new VassalFile(k.name(), path, fingerprint(k, entries.get(k.key())), null,
+                        refused(path, refusal)));
+                continue;
+            }
             VassalFile f = file(k, entries.get(k.key()));
             nextCache.put(k.key(), f);
             Placement p = placementCache.get(k.key());
@@ -200,12 +213,52 @@ final class FleetKeys {
         return new Snapshot(files, Set.of());
     }
 
+    /**
+     * Tyrant mode: each user's keys counted against the tenant budget as a user's files are in the
+     * directories (docs/tyrant.md, "The tenant budget"), the oldest key first (a key that was taken keeps
+     * its place when a newer one comes), before anything is read: at most {@code tenant-max-vassals} keys a
+     * user, and the values' bytes (each with {@link TenantBudget#PER_FILE}) within {@code tenant-max-bytes}
+     * a user and {@code tenant-max-total-bytes} for all. Counted apart from the directories' files. The
+     * refusals, by key.
+     */
+    private Map<String, String> budgeted(java.util.Collection<Key> keys, Map<String, Entry> entries) {
+        TenantBudget.Tally tally = budget.tally(uid -> users.userById(uid).map(a -> a.name() + " (uid " + uid + ")")
+                .orElse("uid " + uid));
+        List<Key> byAge = keys.stream().filter(k -> k.scope() == Scope.USER)
+                .sorted(java.util.Comparator.comparingLong((Key k) -> entries.get(k.key()).createRevision())
+                        .thenComparing(Key::key))
+                .toList();
+        Map<String, String> refused = new HashMap<>();
+        for (Key k : byAge) {
+            Optional<Account> a = users.userByName(k.user());
+            if (a.isEmpty() || a.get().uid() == 0) {
+                continue; // refused for that, and holds nothing
+            }
+            int uid = a.get().uid();
+            String why = tally.count(uid);
+            if (why == null) {
+                long cost = TenantBudget.PER_FILE + entries.get(k.key()).value().length;
+                why = tally.fits(uid, cost);
+                if (why == null) {
+                    tally.charge(uid, cost);
+                }
+            }
+            if (why != null) {
+                refused.put(k.key(), why);
+            }
+        }
+        return refused;
+    }
+
+    private Fingerprint fingerprint(Key k, Entry e) {
+        Optional<Account> account = k.scope() == Scope.USER ? users.userByName(k.user()) : Optional.empty();
+        return new Fingerprint(e.value().length, e.modRevision(), e.createRevision(), e.version(), 0,
+                account.map(Account::uid).orElse(0), account.map(Account::gid).orElse(0), REGULAR_0644);
+    }
+
     private VassalFile file(Key k, Entry e) {
         Optional<Account> account = k.scope() == Scope.USER ? users.userByName(k.user()) : Optional.empty();
-        int uid = account.map(Account::uid).orElse(0);
-        int gid = account.map(Account::gid).orElse(0);
-        Fingerprint fp = new Fingerprint(e.value().length, e.modRevision(), e.createRevision(), e.version(), 0,
-                uid, gid, REGULAR_0644);
+        Fingerprint fp = fingerprint(k, e);
         VassalFile before = cache.get(k.key());
         if (before != null && before.fingerprint().equals(fp) && before.name().equals(k.name())) {
             return before;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.emperor.config.FakeUserDb;
 import io.emperor.config.FleetSettings;
+import io.emperor.config.TenantBudget;
 import io.emperor.config.VassalParser;
 import io.emperor.source.dir.Snapshot;
 import io.emperor.source.dir.TyrantRules;
@@ -55,7 +56,7 @@ class EtcdSourceIT {
                 Duration.ofSeconds(10), null, null, null, null, null);
         EtcdSource s = new EtcdSource(new FleetContext(settings,
                 new VassalParser(FakeUserDb.standard(), "host", Map.of()), FakeUserDb.standard(), false,
-                TyrantRules.EmperorGroup.NONE, null, null, last::set));
+                TyrantRules.EmperorGroup.NONE, TenantBudget.DEFAULTS, null, null, last::set));
         s.start();
         return s;
     }

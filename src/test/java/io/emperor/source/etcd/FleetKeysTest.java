@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.emperor.config.FakeUserDb;
 import io.emperor.config.FleetSettings;
+import io.emperor.config.TenantBudget;
 import io.emperor.config.VassalParser;
 import io.emperor.source.dir.Snapshot;
 import io.emperor.source.dir.TyrantRules;
@@ -28,8 +29,12 @@ class FleetKeysTest {
     private long revision;
 
     private FleetKeys keys(boolean tyrant) {
+        return keys(tyrant, TenantBudget.DEFAULTS);
+    }
+
+    private FleetKeys keys(boolean tyrant, TenantBudget budget) {
         return new FleetKeys(SETTINGS, new VassalParser(users, "host", Map.of(), tyrant), users, tyrant,
-                TyrantRules.EmperorGroup.NONE);
+                TyrantRules.EmperorGroup.NONE, budget);
     }
 
     private void put(String key, String value) {
@@ -93,6 +98,36 @@ class FleetKeysTest {
         assertTrue(s.files().get("op").parsed().errors().get(0).message().startsWith("in tyrant mode"));
         Snapshot outside = keys(false).snapshot(entries, Set.of());
         assertTrue(outside.files().get("a").parsed().errors().get(0).message().contains("only in tyrant mode"));
+    }
+
+    /**
+     * A tenant with write access to its prefix cannot fill the emperor's heap with keys: its keys
+     * count against the tenant budget as its files do in the directories, the oldest first, refused
+     * unread past it; another tenant's key still runs; a refused key is read once it fits again.
+     */
+    @Test
+    void aUsersKeysPastTheTenantBudgetAreRefusedUnreadTheOldestKeepTheirPlace() {
+        users.user("bob", 1001, 1001);
+        FleetKeys k = keys(true, new TenantBudget(2, 64 << 10, 1 << 20));
+        put("/p/users/alice/vassals/z.ini", vassal("/bin/z")); // the oldest, though last by name
+        put("/p/users/alice/vassals/a.ini", vassal("/bin/a"));
+        put("/p/users/alice/vassals/b.ini", vassal("/bin/b"));
+        put("/p/users/bob/vassals/c.ini", vassal("/bin/c"));
+        Snapshot s = k.snapshot(entries, Set.of());
+        assertTrue(s.files().get("z").parsed().isOk(), "the oldest keeps its place");
+        assertTrue(s.files().get("a").parsed().isOk());
+        assertTrue(s.files().get("b").parsed().errors().get(0).message()
+                .startsWith("owner alice (uid 1000) has more than 2 vassal files (tenant-max-vassals)"),
+                s.files().get("b").parsed().errors()::toString);
+        assertTrue(s.files().get("c").parsed().isOk(), "another tenant's key runs");
+
+        put("/p/users/bob/vassals/huge.ini", vassal("/bin/h") + "# " + "x".repeat(70 << 10) + "\n");
+        assertTrue(k.snapshot(entries, Set.of()).files().get("huge").parsed().errors().get(0).message()
+                .contains("(tenant-max-bytes)"));
+
+        entries.remove("/p/users/alice/vassals/z.ini");
+        Snapshot after = k.snapshot(entries, Set.of());
+        assertEquals(List.of("/bin/b"), after.files().get("b").parsed().value().argv(), "read once it fits");
     }
 
     @Test
