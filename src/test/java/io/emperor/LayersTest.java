@@ -21,21 +21,7 @@ class LayersTest {
 
     @Test
     void configUsesNothingOfVassal() throws IOException {
-        List<String> uses = new ArrayList<>();
-        try (Stream<Path> files = Files.list(Path.of("src/main/java/io/emperor/config"))) {
-            for (Path f : files.filter(p -> p.toString().endsWith(".java")).sorted().toList()) {
-                List<String> lines = Files.readAllLines(f);
-                for (int i = 0; i < lines.size(); i++) {
-                    String code = lines.get(i).strip();
-                    if (code.startsWith("*") || code.startsWith("/*") || code.startsWith("//")) {
-                        continue;
-                    }
-                    if (USE_OF_VASSAL.matcher(code).find()) {
-                        uses.add(f.getFileName() + ":" + (i + 1) + ": " + code);
-                    }
-                }
-            }
-        }
+        List<String> uses = uses("config", USE_OF_VASSAL);
         assertEquals(List.of(), uses, "config must not use vassal: move what both need into config");
     }
 
@@ -50,8 +36,14 @@ class LayersTest {
      */
     @Test
     void controlOnlyAsksTheLoopTypedQueries() throws IOException {
+        List<String> uses = uses("control", LOOP_INTERNALS);
+        assertEquals(List.of(), uses, "control asks the loop with LoopQuery (EmperorLoop#ask), nothing else");
+    }
+
+    /** The lines of code (not comments) of {@code src/main/java/io/emperor/PKG} that match, as {@code File.java:LINE: code}. */
+    private static List<String> uses(String pkg, Pattern pattern) throws IOException {
         List<String> uses = new ArrayList<>();
-        try (Stream<Path> files = Files.list(Path.of("src/main/java/io/emperor/control"))) {
+        try (Stream<Path> files = Files.list(Path.of("src/main/java/io/emperor", pkg))) {
             for (Path f : files.filter(p -> p.toString().endsWith(".java")).sorted().toList()) {
                 List<String> lines = Files.readAllLines(f);
                 for (int i = 0; i < lines.size(); i++) {
@@ -59,12 +51,12 @@ class LayersTest {
                     if (code.startsWith("*") || code.startsWith("/*") || code.startsWith("//")) {
                         continue;
                     }
-                    if (LOOP_INTERNALS.matcher(code).find()) {
+                    if (pattern.matcher(code).find()) {
                         uses.add(f.getFileName() + ":" + (i + 1) + ": " + code);
                     }
                 }
             }
         }
-        assertEquals(List.of(), uses, "control asks the loop with LoopQuery (EmperorLoop#ask), nothing else");
+        return uses;
     }
 }
