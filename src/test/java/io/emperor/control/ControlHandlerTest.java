@@ -39,6 +39,20 @@ class ControlHandlerTest {
     }
 
     /** The vassal here has a broken file: nothing is ever spawned. */
+    /** A real loop on the system clock whose launcher starts nothing, and whose host reloads nothing. */
+    static EmperorLoop loopWithoutProcesses() {
+        return new EmperorLoop(new Lifecycle(new Policy(Duration.ofSeconds(10), Duration.ofSeconds(60))),
+                NO_PROCESSES, io.emperor.loop.Clock.system(), new EmperorLoop.Host() {
+                    @Override
+                    public Optional<Policy> reloadConfig() {
+                        return Optional.empty();
+                    }
+
+                    @Override
+                    public void stopWatching() {}
+                });
+    }
+
     static final io.emperor.loop.Launcher NO_PROCESSES = new io.emperor.loop.Launcher() {
         @Override
         public SpawnResult spawn(String name, long runId, io.emperor.config.VassalSpec spec) {
@@ -116,16 +130,7 @@ class ControlHandlerTest {
             }
             return false;
         });
-        EmperorLoop loop = new EmperorLoop(new Lifecycle(new Policy(Duration.ofSeconds(10), Duration.ofSeconds(60))),
-                NO_PROCESSES, io.emperor.loop.Clock.system(), new EmperorLoop.Host() {
-                    @Override
-                    public Optional<Policy> reloadConfig() {
-                        return Optional.empty();
-                    }
-
-                    @Override
-                    public void stopWatching() {}
-                });
+        EmperorLoop loop = loopWithoutProcesses();
         Path file = Path.of("/v/alice.ini");
         VassalFile broken = new VassalFile("alice", file, new Fingerprint(1, 1, 0, 1, 1, 1001, 1001, 0100644), null,
                 Parsed.failed(List.of(new Problem(file, 1, "exec: unterminated quote")), List.of()));

@@ -48,16 +48,7 @@ class WireFormatTest {
     @BeforeAll
     static void start() throws Exception {
         dir = Files.createTempDirectory("wire");
-        loop = new EmperorLoop(new Lifecycle(new Policy(Duration.ofSeconds(10), Duration.ofSeconds(60))),
-                ControlHandlerTest.NO_PROCESSES, io.emperor.loop.Clock.system(), new EmperorLoop.Host() {
-                    @Override
-                    public Optional<Policy> reloadConfig() {
-                        return Optional.empty();
-                    }
-
-                    @Override
-                    public void stopWatching() {}
-                });
+        loop = ControlHandlerTest.loopWithoutProcesses();
         Path file = Path.of("/v/alice.ini");
         VassalFile broken = new VassalFile("alice", file, new Fingerprint(1, 1, 0, 1, 1, 1001, 1001, 0100644), null,
                 Parsed.failed(List.of(new Problem(file, 1, "exec: unterminated \"quote\"")), List.of()));
