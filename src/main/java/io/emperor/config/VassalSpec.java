@@ -34,6 +34,7 @@ import java.util.List;
  *                   or null; looked up with the file, as {@code home}
  * @param order      {@code requires}, {@code after}, {@code ready}, {@code ready-timeout}, {@code watchdog}
  *                   ({@link Order}); null gives the defaults of {@code kind}
+ * @param listen     the sockets the emperor holds for it ({@link Listen}); null gives {@link Listen#NONE}
  */
 public record VassalSpec(
         String name,
@@ -56,7 +57,8 @@ public record VassalSpec(
         boolean logTag,
         String home,
         String shell,
-        Order order) {
+        Order order,
+        Listen listen) {
 
     /**
      * The few keys of a {@code [uwsgi]} section the emperor itself needs.
@@ -69,6 +71,15 @@ public record VassalSpec(
      */
     public record Uwsgi(boolean master, boolean gracefulShutdown) {
         public static final Uwsgi DEFAULTS = new Uwsgi(false, false);
+    }
+
+    /** A spec without sockets held by the emperor. */
+    public VassalSpec(String name, Path file, Kind kind, List<String> argv, Path chdir, List<String> env, int umask,
+                      String user, int uid, int gid, Path logto, int stopSignal, Duration stopTimeout,
+                      ReloadMode reload, int reloadSignal, List<Rlimit> rlimits, Uwsgi uwsgi, boolean logTag,
+                      String home, String shell, Order order) {
+        this(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal, stopTimeout, reload,
+                reloadSignal, rlimits, uwsgi, logTag, home, shell, order, null);
     }
 
     /** A spec with the default order and readiness of its kind ({@link Order#defaults}). */
@@ -119,12 +130,19 @@ public record VassalSpec(
         rlimits = List.copyOf(rlimits);
         uwsgi = kind == Kind.UWSGI ? (uwsgi == null ? Uwsgi.DEFAULTS : uwsgi) : null;
         order = order == null ? Order.defaults(kind) : order;
+        listen = listen == null ? Listen.NONE : listen;
+    }
+
+    /** The same spec with these sockets. */
+    public VassalSpec withListen(Listen l) {
+        return new VassalSpec(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal,
+                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag, home, shell, order, l);
     }
 
     /** The same spec with these order and readiness settings. */
     public VassalSpec withOrder(Order o) {
         return new VassalSpec(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal,
-                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag, home, shell, o);
+                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag, home, shell, o, listen);
     }
 
     /** A uWSGI vassal that runs without a master process (it does not listen to its channel). */
@@ -145,13 +163,13 @@ public record VassalSpec(
     /** The same spec run as {@code uid}/{@code gid}, with the passwd name, home and shell of the uid when it has them. */
     public VassalSpec withIdentity(String user, String home, String shell, int uid, int gid) {
         return new VassalSpec(name, file, kind, argv, chdir, env, umask, user, uid, gid, logto, stopSignal,
-                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag, home, shell, order);
+                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag, home, shell, order, listen);
     }
 
     /** The same in another working directory (a vassal from etcd has no directory of its own: docs/fleet.md). */
     public VassalSpec withChdir(Path dir) {
         return new VassalSpec(name, file, kind, argv, dir, env, umask, user, uid, gid, logto, stopSignal,
-                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag, home, shell, order);
+                stopTimeout, reload, reloadSignal, rlimits, uwsgi, logTag, home, shell, order, listen);
     }
 
     /**

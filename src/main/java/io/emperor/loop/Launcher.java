@@ -22,6 +22,21 @@ public interface Launcher {
     SpawnResult spawn(String name, long runId, VassalSpec spec);
 
     /**
+     * Binds and listens on the vassal's sockets ({@link io.emperor.config.Listen}, issue 15), or keeps
+     * those already held when their settings did not change, so that every later {@link #spawn} of the
+     * vassal gets them; a spec without sockets releases any held. Empty when they are held, else why
+     * not (what the loop logs and shows). Held until this or {@link #forget}.
+     */
+    default java.util.Optional<String> hold(String name, VassalSpec spec) {
+        return java.util.Optional.empty();
+    }
+
+    /** The listening fds held for the vassal (the I/O thread watches them while it waits on demand); empty if none. */
+    default int[] held(String name) {
+        return new int[0];
+    }
+
+    /**
      * Starts delivering the run's output, exec report and exit as events. The loop calls it right
      * after it has logged the spawn, so that a vassal's first lines never come before its
      * {@code spawned} line; until then the kernel's pipe buffers hold them.
