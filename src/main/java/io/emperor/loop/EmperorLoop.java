@@ -217,8 +217,6 @@ public final class EmperorLoop {
                 beginShutdown("fatal error");
             } else if (event instanceof LoopEvent.Asked a) {
                 queries.answer(a.query());
-            } else if (event instanceof LoopEvent.Task t) {
-                t.work().run();
             }
             reconcileWaits();
         } catch (RuntimeException e) {
@@ -279,11 +277,6 @@ public final class EmperorLoop {
             watchdogs.disarm(runId);
             apply(name, new Event.Notified(runId, Event.Notified.What.STOPPING));
         }
-    }
-
-    /** Loop thread: the runs whose watchdog is armed (for tests). */
-    public io.emperor.vassal.Watchdogs watchdogs() {
-        return watchdogs;
     }
 
     /** The earliest vassal deadline (monotonic nanos), or {@link Vassal#NO_DEADLINE}. */

@@ -41,10 +41,4 @@ public sealed interface LoopEvent {
 
     /** A typed request of the control wing ({@link EmperorLoop#ask}), answered with plain data. */
     record Asked(LoopQuery query) implements LoopEvent {}
-
-    /**
-     * Work that must run on the loop thread: a test seam (a task that holds the loop in one event).
-     * The control wing does not use it: it asks {@link LoopQuery LoopQueries}.
-     */
-    record Task(Runnable work) implements LoopEvent {}
 }

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The loop and systemd: a real loop thread (system clock, fake launcher) whose NotifyingHost
  * sends to a real datagram socket. The watchdog is a loop deadline, so a loop held in one event
- * (a Task that waits on a latch: the test seam) stops the pings.
+ * (a status query whose answer waits on a latch, as any event the loop is slow on) stops the pings.
  */
 class LoopNotifyTest {
     static final Duration WAIT = io.emperor.testing.Poll.WAIT;
@@ -72,12 +72,21 @@ class LoopNotifyTest {
             }
             CountDownLatch entered = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
-            loop.post(new LoopEvent.Task(() -> {
-                entered.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+            loop.ask(new LoopQuery.Snapshot(new LoopQuery.Asker<>() {
+                @Override
+                public void answer(LoopSnapshot answer) {
+                    // On the loop thread: held here, as a slow answer would hold it.
+                    entered.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+
+                @Override
+                public void failed(RuntimeException e) {
+                    entered.countDown();
                 }
             }));
             entered.await();

@@ -360,13 +360,6 @@ class LoopTest {
     }
 
     @Test
-    void tasksRunOnTheLoop() throws Exception {
-        List<String> seen = new ArrayList<>();
-        loop.handle(new LoopEvent.Task(() -> seen.add("ran")));
-        assertEquals(List.of("ran"), seen);
-    }
-
-    @Test
     void aFatalFailureStopsEveryVassalAndSetsExitStatus70() {
         scan(file(Specs.program("a", "/bin/a")));
         assertEquals(0, loop.exitCode());

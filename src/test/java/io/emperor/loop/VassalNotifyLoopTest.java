@@ -74,11 +74,28 @@ class VassalNotifyLoopTest extends LoopWithLog {
         assertNull(loop.tally().entry("app").status());
     }
 
+    /** That the watchdog of run {@code r} fires at {@code deadline} and not a nanosecond before, on the loop's clock. */
+    void assertWatchdogFiresAt(long r, long deadline) {
+        String abort = "signal run=" + r + " sig=6";
+        now = deadline - 1;
+        loop.fireDue();
+        assertTrue(!launcher.calls.contains(abort), "not yet: " + launcher.calls);
+        now = deadline;
+        loop.fireDue();
+        assertEquals(State.STOPPING, app().state());
+        assertTrue(launcher.calls.contains(abort), launcher.calls::toString);
+    }
+
+    @Test
+    void theWatchdogIsArmedAtTheSpawn() {
+        start(with(Readiness.NOTIFY, Duration.ofSeconds(5)));
+        assertWatchdogFiresAt(run("app"), now + 5 * S);
+    }
+
     @Test
     void theWatchdogIsArmedAtTheSpawnPingedAndFiresOnTheLoopsClock() {
         start(with(Readiness.NOTIFY, Duration.ofSeconds(5)));
         long r = run("app");
-        assertEquals(now + 5 * S, loop.watchdogs().deadline());
         now += 3 * S;
         said(r, "READY=1");
         now += 4 * S;
@@ -93,7 +110,7 @@ class VassalNotifyLoopTest extends LoopWithLog {
         assertTrue(lines.contains("app: watchdog: no WATCHDOG=1 in the last 5s: SIGABRT pid=100 timeout=30s"), lines::toString);
         loop.handle(new LoopEvent.Ended("app", r));
         assertEquals(State.STARTING, app().state(), "respawned at once: it ran min-uptime");
-        assertEquals(now + 5 * S, loop.watchdogs().deadline(), "the new run is armed");
+        assertWatchdogFiresAt(run("app"), now + 5 * S); // the new run is armed
     }
 
     @Test
@@ -102,6 +119,9 @@ class VassalNotifyLoopTest extends LoopWithLog {
         long r = run("app");
         said(r, "READY=1\nSTOPPING=1");
         assertEquals(State.STOPPING, app().state());
-        assertEquals(Vassal.NO_DEADLINE, loop.watchdogs().deadline());
+        now += 10 * S; // past the watchdog's 5 s, before the stop-timeout's 30 s
+        loop.fireDue();
+        assertTrue(launcher.calls.stream().noneMatch(c -> c.endsWith(" sig=6")), launcher.calls::toString);
+        assertTrue(lines.stream().noneMatch(l -> l.contains("watchdog")), lines::toString);
     }
 }
