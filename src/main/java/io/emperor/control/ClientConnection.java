@@ -109,10 +109,10 @@ final class ClientConnection {
     }
 
     /**
-     * Appends the {@code n} bytes at the start of {@code src}, at most {@link #inputRoom()}; returns the
-     * buffer's size after (control thread).
+     * Appends the {@code n} bytes at the start of {@code src}, at most {@link #inputRoom()} (control
+     * thread): the buffer grows to {@code maxInputBytes} at most.
      */
-    int appendInput(Pointer src, int n) {
+    void appendInput(Pointer src, int n) {
         if (inputStart > 0) {
             System.arraycopy(input, inputStart, input, 0, inputEnd - inputStart);
             inputEnd -= inputStart;
@@ -124,7 +124,6 @@ final class ClientConnection {
         }
         src.get(0, input, inputEnd, n);
         inputEnd += n;
-        return input.length;
     }
 
     /**

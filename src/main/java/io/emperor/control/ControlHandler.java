@@ -46,6 +46,11 @@ public final class ControlHandler implements RequestHandler {
         status.fleet(state);
     }
 
+    /** Sets where the metrics read what the emperor's threads hold (control connections, watched runs). */
+    public void internals(Supplier<EmperorStatus.Internals> figures) {
+        status.internals(figures);
+    }
+
     static void fail(Reply reply, String code, String message) {
         reply.send(new Answers.Failure(code, message));
         reply.done();

@@ -119,9 +119,7 @@ public final class ControlServer implements AutoCloseable {
     /** The last {@link Error} logged by {@link #fatal}, so that the thread's last catch does not log it twice. */
     private Error loggedFatal;
 
-    /** For tests: the largest input buffer any connection has held, to check that nothing buffers past the limit. */
-    private volatile int largestInputBuffer;
-    /** For tests: how many connections are open. */
+    /** How many connections are open (a metric: emperor_control_connections). */
     private volatile int openConnections;
 
     public ControlServer(Path socket, RequestHandler handler) {
@@ -450,10 +448,7 @@ public final class ControlServer implements AutoCloseable {
         if (n == 0) {
             conn.inputEnded = true;
         } else {
-            int size = conn.appendInput(ioBuffer, (int) n);
-            if (size > largestInputBuffer) {
-                largestInputBuffer = size;
-            }
+            conn.appendInput(ioBuffer, (int) n);
         }
         serve(conn);
     }
@@ -682,16 +677,13 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
-    int largestInputBuffer() {
-        return largestInputBuffer;
-    }
-
-    int openConnections() {
+    /** How many clients are connected (any thread; the metric emperor_control_connections). */
+    public int connections() {
         return openConnections;
     }
 
-    /** For tests: unsent answer bytes of every connection. */
-    long pendingOutputBytes() {
+    /** Unsent answer bytes of every connection (any thread; the metric emperor_control_pending_bytes). */
+    public long pendingOutputBytes() {
         return outputBudget.total();
     }
 }

@@ -23,6 +23,7 @@ import java.util.Map;
  *                       asked it to stop), {@code spawn_failed} (the exec helper failed before exec)
  * @param loopLagMillis  how long the request that took this snapshot waited in the loop's queue
  * @param vassals        every vassal, by name
+ * @param internals      what the emperor's own threads hold now (read as the status is built, not on the loop)
  */
 public record EmperorStatus(
         String version,
@@ -37,12 +38,34 @@ public record EmperorStatus(
         long restarts,
         Map<String, Long> exits,
         double loopLagMillis,
-        List<VassalStatus> vassals) {
+        List<VassalStatus> vassals,
+        Internals internals) {
 
     public EmperorStatus {
         vassalDirs = List.copyOf(vassalDirs);
         exits = Map.copyOf(exits);
         vassals = List.copyOf(vassals);
+    }
+
+    /** Without the threads' figures (all 0). */
+    public EmperorStatus(String version, long pid, int uid, int gid, String cwd, List<String> vassalDirs, boolean tyrant,
+                         long startedAt, long spawns, long restarts, Map<String, Long> exits, double loopLagMillis,
+                         List<VassalStatus> vassals) {
+        this(version, pid, uid, gid, cwd, vassalDirs, tyrant, startedAt, spawns, restarts, exits, loopLagMillis, vassals,
+                Internals.NONE);
+    }
+
+    /**
+     * What the emperor's threads hold now, for the metrics (docs/stats.md): a leak shows as a figure
+     * that grows while the vassals and the clients do not.
+     *
+     * @param controlConnections  clients connected to the control socket
+     * @param controlPendingBytes answer bytes the control thread holds for clients that do not read
+     * @param ioRuns              vassal processes the I/O thread watches (output, exit), each until reaped
+     * @param ioProbes            runs whose readiness ({@code ready = tcp:|unix:}) the I/O thread probes
+     */
+    public record Internals(int controlConnections, long controlPendingBytes, int ioRuns, int ioProbes) {
+        public static final Internals NONE = new Internals(0, 0, 0, 0);
     }
 
     /** The exit causes, in the order metrics list them. */

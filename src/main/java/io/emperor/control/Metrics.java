@@ -50,6 +50,21 @@ public final class Metrics {
                 "How long the request for these metrics waited in the emperor loop's queue.");
         sample(out, "emperor_loop_lag_seconds", null, null, number(s.loopLagMillis() / 1000.0));
 
+        EmperorStatus.Internals in = s.internals();
+        family(out, "emperor_control_connections", "gauge", "Clients connected to the control socket.");
+        sample(out, "emperor_control_connections", null, null, Integer.toString(in.controlConnections()));
+
+        family(out, "emperor_control_pending_bytes", "gauge",
+                "Answer bytes held for control clients that do not read them yet.");
+        sample(out, "emperor_control_pending_bytes", null, null, Long.toString(in.controlPendingBytes()));
+
+        family(out, "emperor_io_runs", "gauge",
+                "Vassal processes the I/O thread watches (their output and exit), each until it is reaped.");
+        sample(out, "emperor_io_runs", null, null, Integer.toString(in.ioRuns()));
+
+        family(out, "emperor_io_probes", "gauge", "Runs whose readiness (ready = tcp: or unix:) is being probed.");
+        sample(out, "emperor_io_probes", null, null, Integer.toString(in.ioProbes()));
+
         family(out, "emperor_vassal_up", "gauge", "1 while the vassal's process runs (running or reloading), else 0.");
         for (VassalStatus v : s.vassals()) {
             boolean up = v.state().equals(State.RUNNING.label()) || v.state().equals(State.RELOADING.label());

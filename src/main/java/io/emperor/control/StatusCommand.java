@@ -37,6 +37,13 @@ final class StatusCommand {
         this.offLoop = offLoop;
     }
 
+    /** What the emperor's threads hold, read as each status is built (the metrics). */
+    private volatile Supplier<EmperorStatus.Internals> internals = () -> EmperorStatus.Internals.NONE;
+
+    void internals(Supplier<EmperorStatus.Internals> figures) {
+        this.internals = figures;
+    }
+
     /** Sets what {@code status} says of the fleet (docs/fleet.md). */
     void fleet(Supplier<Map<String, Object>> state) {
         this.fleet = state;
@@ -82,7 +89,8 @@ final class StatusCommand {
             EmperorStatus all = null;
             if (snap != null) {
                 long oldest = batch.stream().mapToLong(StatusRequest::posted).min().orElse(snap.now());
-                all = StatusView.emperor(snap, emperor, dirs.get(), Math.max(0, snap.now() - oldest) / 1e6);
+                all = StatusView.emperor(snap, emperor, dirs.get(), Math.max(0, snap.now() - oldest) / 1e6,
+                        internals.get());
             }
             for (StatusRequest r : batch) {
                 if (!r.reply().isOpen()) {
@@ -133,6 +141,7 @@ final class StatusCommand {
                 f.completeExceptionally(e);
             }
         }));
-        return f.thenApply(snap -> StatusView.emperor(snap, emperor, dirs.get(), Math.max(0, snap.now() - posted) / 1e6));
+        return f.thenApply(snap -> StatusView.emperor(snap, emperor, dirs.get(), Math.max(0, snap.now() - posted) / 1e6,
+                internals.get()));
     }
 }

@@ -57,13 +57,14 @@ public final class StatusView {
     }
 
     /** The whole emperor from a copy of the loop's state (any thread). */
-    public static EmperorStatus emperor(LoopSnapshot snap, Emperor e, List<String> dirs, double lagMillis) {
+    public static EmperorStatus emperor(LoopSnapshot snap, Emperor e, List<String> dirs, double lagMillis,
+                                        EmperorStatus.Internals internals) {
         List<VassalStatus> vassals = new ArrayList<>();
         for (LoopSnapshot.Entry en : snap.vassals()) {
             vassals.add(vassal(en.vassal(), en.file(), en.tally(), snap.now(), snap.wall(), snap.minUptime()));
         }
         return new EmperorStatus(e.version(), e.pid(), e.uid(), e.gid(), e.cwd(), dirs, e.tyrant(), e.startedAt(),
-                snap.spawns(), snap.restarts(), snap.exits(), lagMillis, vassals);
+                snap.spawns(), snap.restarts(), snap.exits(), lagMillis, vassals, internals);
     }
 
     /** A vassal's status as one JSON object, as the control socket's {@code status} lists it (for callers outside control/). */

@@ -201,24 +201,14 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
         }
     }
 
-    /** How many runs are probed for readiness, on the I/O thread's count (for tests: none left behind). */
-    int probing() {
+    /** How many runs are probed for readiness now (any thread; the metric emperor_io_probes). */
+    public int probing() {
         return probes.probing();
     }
 
-    /** How many runs are watched (for tests: no leak after exits). */
+    /** How many runs are watched, each until reaped (any thread; the metric emperor_io_runs). */
     public int watchedRuns() {
         return runs.size();
-    }
-
-    /** How many files the epoll set holds now, from /proc/self/fdinfo (for tests: no registration outlives its fd). */
-    int registrations() {
-        try {
-            return (int) java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/fdinfo/" + epfd)).stream()
-                    .filter(l -> l.startsWith("tfd:")).count();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 
     private static long token(long runId, int kind) {

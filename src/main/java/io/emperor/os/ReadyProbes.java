@@ -92,6 +92,8 @@ final class ReadyProbes {
     private final int euid;
     private final ConcurrentLinkedQueue<Request> requests = new ConcurrentLinkedQueue<>();
     private final Map<Long, Probe> probes = new HashMap<>();
+    /** {@code probes.size()} as the I/O thread last left it, for other threads (the metric emperor_io_probes). */
+    private volatile int probing;
     private final Pointer addr = Memory.allocateDirect(Native.runtime(), 128);
     private final Pointer value = Memory.allocateDirect(Native.runtime(), 8);
     private final Pointer valueLength = Memory.allocateDirect(Native.runtime(), 4);
@@ -126,9 +128,9 @@ final class ReadyProbes {
         return true;
     }
 
-    /** How many runs are probed (for tests: nothing left behind). */
+    /** How many runs are probed now (any thread; the metric emperor_io_probes). */
     int probing() {
-        return probes.size();
+        return probing;
     }
 
     /** I/O thread: how long epoll may wait for the next try, -1 for no limit. */
@@ -155,6 +157,7 @@ final class ReadyProbes {
                 Probe p = new Probe(r.name(), r.runId(), r.how(), r.uid());
                 p.nextAt = millis();
                 probes.put(r.runId(), p);
+                probing = probes.size();
             }
         }
         if (probes.isEmpty()) {
@@ -324,6 +327,7 @@ final class ReadyProbes {
         if (p != null) {
             closeSocket(p);
             probes.remove(p.runId);
+            probing = probes.size();
         }
     }
 

@@ -33,7 +33,8 @@ class MetricsTest {
         vassals.add(UwsgiStatsTest.vassal(QUOTED, "reloading", "uwsgi", "/etc/vassals/q.ini", 99));
         EmperorStatus base = UwsgiStatsTest.status();
         return new EmperorStatus(base.version(), base.pid(), base.uid(), base.gid(), base.cwd(), base.vassalDirs(),
-                base.tyrant(), base.startedAt(), base.spawns(), base.restarts(), base.exits(), 1.5, vassals);
+                base.tyrant(), base.startedAt(), base.spawns(), base.restarts(), base.exits(), 1.5, vassals,
+                new EmperorStatus.Internals(3, 4096, 5, 2));
     }
 
     /**
@@ -111,10 +112,21 @@ class MetricsTest {
             assertEquals("counter", types.get(counter), counter);
         }
         for (String gauge : List.of("emperor_info", "emperor_start_time_seconds", "emperor_vassals",
-                "emperor_loop_lag_seconds", "emperor_vassal_up", "emperor_vassal_uptime_seconds",
+                "emperor_loop_lag_seconds", "emperor_control_connections", "emperor_control_pending_bytes",
+                "emperor_io_runs", "emperor_io_probes", "emperor_vassal_up", "emperor_vassal_uptime_seconds",
                 "emperor_vassal_backoff_seconds")) {
             assertEquals("gauge", types.get(gauge), gauge);
         }
+    }
+
+    /** What the control and I/O threads hold: a leak of connections, answer bytes, runs or probes shows here. */
+    @Test
+    void theThreadsFiguresAreGauges() throws Exception {
+        List<Sample> samples = parse(Metrics.prometheus(status()));
+        assertEquals(Map.of("", 3.0), values(samples, "emperor_control_connections"));
+        assertEquals(Map.of("", 4096.0), values(samples, "emperor_control_pending_bytes"));
+        assertEquals(Map.of("", 5.0), values(samples, "emperor_io_runs"));
+        assertEquals(Map.of("", 2.0), values(samples, "emperor_io_probes"));
     }
 
     @Test

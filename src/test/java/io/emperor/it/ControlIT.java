@@ -372,6 +372,9 @@ class ControlIT extends ItSupport {
             assertTrue(samples.contains("emperor_spawns_total{} 2.0"), samples.toString());
             assertTrue(samples.contains("emperor_vassal_up{vassal=a\"b} 1.0"), samples.toString());
             assertTrue(samples.stream().anyMatch(l -> l.startsWith("emperor_loop_lag_seconds{} ")), samples.toString());
+            assertTrue(samples.contains("emperor_io_runs{} 2.0"), "the I/O thread watches both: " + samples);
+            assertTrue(samples.contains("emperor_io_probes{} 0.0"), samples.toString());
+            assertTrue(samples.stream().anyMatch(l -> l.startsWith("emperor_control_connections{} ")), samples.toString());
         }
     }
 }

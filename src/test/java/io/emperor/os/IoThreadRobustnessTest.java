@@ -10,6 +10,7 @@ import io.emperor.log.VassalOutput;
 import io.emperor.log.VassalTails;
 import io.emperor.loop.LoopEvent;
 import io.emperor.testing.Poll;
+import io.emperor.testing.ProcSelf;
 import io.emperor.vassal.Event;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -121,9 +122,11 @@ class IoThreadRobustnessTest {
      */
     @Test
     void noRegistrationOutlivesItsFdWhileACopyOfTheFileLivesElsewhere() throws Exception {
-        try (IoThread io = new IoThread(events::add, new VassalOutput(new VassalTails()))) {
+        IoThread[] made = new IoThread[1];
+        int epfd = ProcSelf.newEpollFd(() -> made[0] = new IoThread(events::add, new VassalOutput(new VassalTails())));
+        try (IoThread io = made[0]) {
             io.start();
-            int before = io.registrations();
+            int before = ProcSelf.epollRegistrations(epfd);
             int[] out = pipe();
             int[] report = pipe();
             fds.add(dup(out[0])); // what a child between fork and exec holds
@@ -131,14 +134,14 @@ class IoThreadRobustnessTest {
             fds.add(out[1]);
             Process sleeper = sleeper();
             io.watch(VassalOutput.Route.tagged("held"), 1, out[0], report[0], pidfd(sleeper), -1);
-            assertEquals(before + 3, io.registrations(), "output pipe, report pipe, pidfd");
+            assertEquals(before + 3, ProcSelf.epollRegistrations(epfd), "output pipe, report pipe, pidfd");
             c.close(report[1]); // the exec was reached
             Poll.until("exec reached", WAIT, () -> !of(LoopEvent.ForVassal.class, "held").isEmpty());
             Poll.until("the report pipe's registration gone with its fd", WAIT,
-                    () -> io.registrations() == before + 2, () -> io.registrations() + " registrations");
+                    () -> ProcSelf.epollRegistrations(epfd) == before + 2, () -> ProcSelf.epollRegistrations(epfd) + " registrations");
             sleeper.destroyForcibly().waitFor();
             Poll.until("the end of the run", WAIT, () -> !of(LoopEvent.Ended.class, "held").isEmpty());
-            assertEquals(before, io.registrations(), "the output pipe's and the pidfd's registrations are gone too");
+            assertEquals(before, ProcSelf.epollRegistrations(epfd), "the output pipe's and the pidfd's registrations are gone too");
         }
     }
 

@@ -75,7 +75,7 @@ class ReadyProbesTest {
         try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
             await(1, Event.Ready.class, "tcp:127.0.0.1:" + port + " accepts");
         }
-        Poll.until("the probe ended", () -> io.probing() == 0);
+        Poll.until("the probe ended", () -> io.probing() == 0); // the metric emperor_io_probes
     }
 
     /**
@@ -113,7 +113,7 @@ class ReadyProbesTest {
         io.start("zeo", 3, new Readiness.Tcp("127.0.0.1", port), -1);
         await(3, Event.NotReady.class, "Connection refused");
         io.cancel(3);
-        Poll.until("the probe ended", () -> io.probing() == 0);
+        Poll.until("the probe ended", () -> io.probing() == 0); // the metric emperor_io_probes
     }
 
     ServerSocketChannel listen(Path socket) throws IOException {
