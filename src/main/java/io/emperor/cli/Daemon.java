@@ -356,6 +356,8 @@ final class Daemon {
         m.put("reason", s.reason());
         m.put("revision", s.revision());
         m.put("vassals", s.vassals());
+        m.put("lists", s.lists());
+        m.put("relisted", s.relisted());
         return m;
     }
 

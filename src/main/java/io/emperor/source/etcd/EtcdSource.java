@@ -1,6 +1,7 @@
 package io.emperor.source.etcd;
 
 import io.emperor.config.FleetSettings;
+import io.emperor.loop.Clock;
 import io.emperor.source.Fleet;
 import io.emperor.source.FleetContext;
 import io.emperor.source.FleetState;
@@ -106,7 +107,7 @@ public final class EtcdSource implements Fleet {
     private boolean everListed;
     /** The lease of this node's status keys (and slots); 0 when there is none. */
     private long lease;
-    /** When the lease was last granted or kept alive (nanoTime). */
+    /** When the lease was last granted or kept alive (the clock's nanos). */
     private long leaseKeptAt;
     /** The status JSON put under {@code PREFIX/status/NODE/}, by vassal name, on the current lease. */
     private final Map<String, String> published = new HashMap<>();
@@ -126,15 +127,18 @@ public final class EtcdSource implements Fleet {
 
     private static final Object RELIST = new Object();
 
-    /** Test seams: stop watching without listing again (a watch that lost its events), and watch again from where it was. */
-    private record PauseWatch(boolean detector) {}
+    /** How many lists were taken, and why the last one after the first was (the source's thread; in {@link #state}). */
+    private long lists;
+    private String lastRelistReason;
+    /** The source's time: deadlines, the lease's age, the outage's start (the emperor's {@link Clock}). */
+    private final Clock clock;
+    private final Connector connector;
 
-    private static final Object RESUME_WATCH = new Object();
-
-    /** While a test has paused the watch without the detector, the probe does not look for missed changes. */
-    private boolean detectorOff;
-    private final java.util.concurrent.atomic.AtomicLong lists = new java.util.concurrent.atomic.AtomicLong();
-    private volatile String lastRelistReason = "";
+    /** Makes the jetcd client (the emperor's: {@link #client}; a test's may stand between it and etcd). */
+    @FunctionalInterface
+    public interface Connector {
+        Client connect(FleetSettings settings, String password, ExecutorService executor) throws IOException;
+    }
 
     private static void defaultProperty(String key, String value) {
         if (System.getProperty(key) == null) {
@@ -142,7 +146,14 @@ public final class EtcdSource implements Fleet {
         }
     }
 
+    /** What {@link io.emperor.source.FleetLoader} makes: the system clock, a jetcd client to the endpoints. */
     public EtcdSource(FleetContext context) {
+        this(context, Clock.system(), EtcdSource::client);
+    }
+
+    public EtcdSource(FleetContext context, Clock clock, Connector connector) {
+        this.clock = clock;
+        this.connector = connector;
         this.context = context;
         this.settings = context.settings();
         this.keys = new FleetKeys(settings, context.parser(), context.users(), context.tyrant(), context.emperorGroup(),
@@ -152,7 +163,7 @@ public final class EtcdSource implements Fleet {
         this.slotRoot = root + "slots/";
         this.tickMillis = Math.min(PROBE_MILLIS, settings.ttl().toMillis() / 4);
         this.rpcMillis = Math.min(RPC_MILLIS, settings.ttl().toMillis() / 4);
-        this.state = new FleetState(settings.node(), settings.prefix(), false, 0, "not connected yet", 0, 0);
+        this.state = new FleetState(settings.node(), settings.prefix(), false, 0, "not connected yet", 0, 0, 0, null);
     }
 
     private Client build() throws IOException {
@@ -162,7 +173,7 @@ public final class EtcdSource implements Fleet {
             t.setDaemon(true);
             return t;
         });
-        return client(settings, context.password(), executor);
+        return connector.connect(settings, context.password(), executor);
     }
 
     /** A jetcd client for these settings: fails fast (no waiting for a connection, no retries: ours are the probe's). */
@@ -258,26 +269,19 @@ public final class EtcdSource implements Fleet {
                 if (list) {
                     if (list()) {
                         list = false;
-                        lastList = System.nanoTime();
-                        nextProbe = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(tickMillis);
+                        lastList = clock.nanoTime();
+                        nextProbe = clock.nanoTime() + TimeUnit.MILLISECONDS.toNanos(tickMillis);
                     } else {
                         fence();
-                        sleepUntil(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(tickMillis));
+                        sleepUntil(clock.nanoTime() + TimeUnit.MILLISECONDS.toNanos(tickMillis));
                         continue;
                     }
                 }
-                long wait = nextProbe - System.nanoTime();
+                long wait = nextProbe - clock.nanoTime();
                 Object message = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : null;
                 if (message == RELIST) {
                     list = true;
                     lastRelistReason = "asked";
-                } else if (message instanceof PauseWatch p) {
-                    cancelWatch();
-                    watchGeneration++;
-                    detectorOff = !p.detector();
-                } else if (message == RESUME_WATCH) {
-                    detectorOff = false;
-                    watch(revision + 1);
                 } else if (message instanceof Events e) {
                     if (e.generation() == watchGeneration) {
                         apply(e.response());
@@ -289,8 +293,8 @@ public final class EtcdSource implements Fleet {
                         list = true;
                     }
                 }
-                if (!list && System.nanoTime() - nextProbe >= 0) {
-                    nextProbe = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(tickMillis);
+                if (!list && clock.nanoTime() - nextProbe >= 0) {
+                    nextProbe = clock.nanoTime() + TimeUnit.MILLISECONDS.toNanos(tickMillis);
                     list = !probe();
                     if (state.reachable()) {
                         keepLease();
@@ -299,7 +303,7 @@ public final class EtcdSource implements Fleet {
                     }
                     fence();
                 }
-                if (System.nanoTime() - lastList >= TimeUnit.MILLISECONDS.toNanos(RELIST_MILLIS)) {
+                if (clock.nanoTime() - lastList >= TimeUnit.MILLISECONDS.toNanos(RELIST_MILLIS)) {
                     lastRelistReason = "periodic";
                     list = true;
                 }
@@ -310,7 +314,7 @@ public final class EtcdSource implements Fleet {
                 log.error("etcd source: {}; going on", e.toString(), e);
                 list = true;
                 try {
-                    sleepUntil(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(tickMillis));
+                    sleepUntil(clock.nanoTime() + TimeUnit.MILLISECONDS.toNanos(tickMillis));
                 } catch (InterruptedException ie) {
                     // closing
                 }
@@ -320,7 +324,7 @@ public final class EtcdSource implements Fleet {
     }
 
     private void sleepUntil(long deadline) throws InterruptedException {
-        long wait = deadline - System.nanoTime();
+        long wait = deadline - clock.nanoTime();
         if (wait > 0) {
             Object m = queue.poll(wait, TimeUnit.NANOSECONDS);
             if (m != null && m != RELIST && !(m instanceof Events) && !(m instanceof WatchEnded)) {
@@ -345,7 +349,7 @@ public final class EtcdSource implements Fleet {
             FleetKeys.Entry e = entry(kv);
             entries.put(e.key(), e);
         }
-        lists.incrementAndGet();
+        lists++;
         revision = r.getHeader().getRevision();
         memberId = r.getHeader().getMemberId();
         raftTerm = r.getHeader().getRaftTerm();
@@ -447,7 +451,7 @@ public final class EtcdSource implements Fleet {
         }
         long newest = r.getKvs().isEmpty() ? 0 : r.getKvs().get(0).getModRevision();
         String seen = r.getCount() + "@" + newest;
-        if (!detectorOff && (newest > revision || r.getCount() != entries.size())) {
+        if (newest > revision || r.getCount() != entries.size()) {
             if (seen.equals(suspicion)) {
                 lastRelistReason = "missed changes";
                 log.warn("etcd: the watch of {} missed changes (etcd has {} key(s) up to revision {}, the watch told"
@@ -468,19 +472,19 @@ public final class EtcdSource implements Fleet {
     private void keepLease() throws InterruptedException {
         long ttlNanos = settings.ttl().toNanos();
         try {
-            if (lease != 0 && System.nanoTime() - leaseKeptAt > ttlNanos) {
+            if (lease != 0 && clock.nanoTime() - leaseKeptAt > ttlNanos) {
                 log.warn("etcd: the lease of node {} was not kept alive for {} s; taking a new one", settings.node(),
                         settings.ttl().toSeconds());
                 lease = 0;
             }
             if (lease == 0) {
-                long sent = System.nanoTime();
+                long sent = clock.nanoTime();
                 lease = await(client.getLeaseClient().grant(settings.ttl().toSeconds()), rpcMillis).getID();
                 leaseKeptAt = sent;
                 everLeased = true;
                 published.clear();
-            } else if (System.nanoTime() - leaseKeptAt >= ttlNanos / 4) {
-                long sent = System.nanoTime();
+            } else if (clock.nanoTime() - leaseKeptAt >= ttlNanos / 4) {
+                long sent = clock.nanoTime();
                 long ttl = await(client.getLeaseClient().keepAliveOnce(lease), rpcMillis).getTTL();
                 if (ttl <= 0) {
                     log.warn("etcd: the lease of node {} expired; taking a new one", settings.node());
@@ -584,7 +588,7 @@ public final class EtcdSource implements Fleet {
         }
         // Two ticks before etcd could expire it: a tick may be late by a request's deadline (one tick).
         boolean now = lease == 0
-                || System.nanoTime() - leaseKeptAt > settings.ttl().toNanos() - 2 * TimeUnit.MILLISECONDS.toNanos(tickMillis);
+                || clock.nanoTime() - leaseKeptAt > settings.ttl().toNanos() - 2 * TimeUnit.MILLISECONDS.toNanos(tickMillis);
         if (now == fenced) {
             return;
         }
@@ -644,7 +648,7 @@ public final class EtcdSource implements Fleet {
         io.emperor.source.dir.Snapshot snapshot = keys.snapshot(entries, mine);
         FleetState s = state;
         state = new FleetState(s.node(), s.prefix(), s.reachable(), s.sinceMillis(), s.reason(), revision,
-                snapshot.files().size());
+                snapshot.files().size(), lists, lastRelistReason);
         context.sink().accept(snapshot);
     }
 
@@ -653,22 +657,24 @@ public final class EtcdSource implements Fleet {
         if (s.reachable() || s.sinceMillis() == 0) {
             log.warn("etcd: unreachable ({}) at {}; the vassals from etcd keep running as they are; retrying every"
                     + " second", reason, String.join(",", settings.endpoints()));
-            state = new FleetState(s.node(), s.prefix(), false, System.currentTimeMillis(), reason, s.revision(),
-                    s.vassals());
+            state = new FleetState(s.node(), s.prefix(), false, clock.millis(), reason, s.revision(),
+                    s.vassals(), lists, lastRelistReason);
         } else if (!reason.equals(s.reason())) {
-            state = new FleetState(s.node(), s.prefix(), false, s.sinceMillis(), reason, s.revision(), s.vassals());
+            state = new FleetState(s.node(), s.prefix(), false, s.sinceMillis(), reason, s.revision(), s.vassals(),
+                    lists, lastRelistReason);
         }
     }
 
     private void reachable(Response.Header h) {
         FleetState s = state;
         if (!s.reachable()) {
-            long now = System.currentTimeMillis();
+            long now = clock.millis();
             if (s.sinceMillis() != 0) {
                 log.info("etcd: reachable again after {} s; listing {} again", (now - s.sinceMillis() + 500) / 1000,
                         root);
             }
-            state = new FleetState(s.node(), s.prefix(), true, now, null, s.revision(), s.vassals());
+            state = new FleetState(s.node(), s.prefix(), true, now, null, s.revision(), s.vassals(), lists,
+                    lastRelistReason);
             reachableSince = now;
         }
     }
@@ -708,25 +714,5 @@ public final class EtcdSource implements Fleet {
 
     static ByteSequence bytes(String s) {
         return ByteSequence.from(s, StandardCharsets.UTF_8);
-    }
-
-    /** Test seam: how many lists were taken. */
-    long lists() {
-        return lists.get();
-    }
-
-    /** Test seam: why the last list after the first was taken. */
-    String lastRelistReason() {
-        return lastRelistReason;
-    }
-
-    /** Test seam: the watch stops without a list; with {@code detector} false the probe does not look for what it misses. */
-    void pauseWatch(boolean detector) {
-        queue.add(new PauseWatch(detector));
-    }
-
-    /** Test seam: watches again from the revision of the last list or event. */
-    void resumeWatch() {
-        queue.add(RESUME_WATCH);
     }
 }

@@ -7,6 +7,8 @@ import io.emperor.config.FakeUserDb;
 import io.emperor.config.FleetSettings;
 import io.emperor.config.TenantBudget;
 import io.emperor.config.VassalParser;
+import io.emperor.loop.Clock;
+import io.emperor.source.FleetState;
 import io.emperor.source.dir.Snapshot;
 import io.emperor.source.dir.TyrantRules;
 import io.emperor.source.FleetContext;
@@ -18,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -50,13 +53,29 @@ class EtcdSourceIT {
     }
 
     private final AtomicReference<Snapshot> last = new AtomicReference<>();
+    /** The client between each source and etcd: its watches can be made to lose what etcd sends. */
+    private PausableWatchClient client;
+
+    /** The source's clock: the system's, or held still ({@link #held}) so that no probe runs until moved. */
+    private final AtomicLong nanos = new AtomicLong(System.nanoTime());
+    private final Clock held = nanos::get;
+    /** The source's turns after a probe that etcd answered (it asks for the status records at each). */
+    private final AtomicInteger turns = new AtomicInteger();
 
     private EtcdSource source(String prefix) {
+        return source(prefix, Clock.system());
+    }
+
+    private EtcdSource source(String prefix, Clock clock) {
         FleetSettings settings = new FleetSettings(List.of(etcd.endpoints().split(",")), prefix, "n1",
                 Duration.ofSeconds(10), null, null, null, null, null);
         EtcdSource s = new EtcdSource(new FleetContext(settings,
                 new VassalParser(FakeUserDb.standard(), "host", Map.of()), FakeUserDb.standard(), false,
-                TyrantRules.EmperorGroup.NONE, TenantBudget.DEFAULTS, null, null, last::set));
+                TyrantRules.EmperorGroup.NONE, TenantBudget.DEFAULTS, null, () -> {
+                    turns.incrementAndGet(); // a probe's turn with a lease: nothing to publish
+                    return Map.of();
+                }, last::set), clock,
+                (set, password, executor) -> client = new PausableWatchClient(EtcdSource.client(set, password, executor)));
         s.start();
         return s;
     }
@@ -71,23 +90,28 @@ class EtcdSourceIT {
         return "[vassal]\nexec = /bin/sleep " + arg + "\n";
     }
 
+    /**
+     * The source's clock held still: no probe runs, so only the watch's end can make it list again
+     * (the probe would find the missed changes first).
+     */
     @Test
     void aCompactionPastTheWatchedRevisionEndsInANewList() {
         String prefix = "/c" + PREFIXES.incrementAndGet();
-        try (EtcdSource s = source(prefix)) {
+        try (EtcdSource s = source(prefix, held)) {
             etcd.put(prefix + "/vassals/a.ini", vassal("1"));
             awaitNames(Set.of("a"));
-            long lists = s.lists();
-            s.pauseWatch(false);
+            long lists = s.state().lists();
+            client.pause();
             // What the watch misses, then the history it would need compacted away.
             etcd.put(prefix + "/vassals/b.ini", vassal("2"));
             etcd.delete(prefix + "/vassals/a.ini");
             etcd.compact();
-            s.resumeWatch();
+            client.resume();
             awaitNames(Set.of("b"));
-            assertTrue(s.lists() > lists, "listed again");
-            assertTrue(s.lastRelistReason().startsWith("watch ended"), s.lastRelistReason());
-            assertTrue(s.lastRelistReason().contains("compact"), s.lastRelistReason());
+            FleetState after = s.state();
+            assertTrue(after.lists() > lists, "listed again");
+            assertTrue(after.relisted().startsWith("watch ended"), after.relisted());
+            assertTrue(after.relisted().contains("compact"), after.relisted());
         }
     }
 
@@ -97,15 +121,15 @@ class EtcdSourceIT {
         try (EtcdSource s = source(prefix)) {
             etcd.put(prefix + "/vassals/a.ini", vassal("1"));
             awaitNames(Set.of("a"));
-            s.pauseWatch(true);
+            client.pause();
             etcd.put(prefix + "/vassals/b.ini", vassal("2"));
             awaitNames(Set.of("a", "b"));
-            assertEquals("missed changes", s.lastRelistReason());
+            assertEquals("missed changes", s.state().relisted());
             // A delete only changes the count: found the same way.
-            s.pauseWatch(true);
+            client.pause();
             etcd.delete(prefix + "/vassals/a.ini");
             awaitNames(Set.of("b"));
-            assertEquals("missed changes", s.lastRelistReason());
+            assertEquals("missed changes", s.state().relisted());
         }
     }
 
@@ -116,15 +140,37 @@ class EtcdSourceIT {
             etcd.put(prefix + "/vassals/a.ini", vassal("1"));
             awaitNames(Set.of("a"));
             Snapshot before = last.get();
-            long lists = s.lists();
+            long lists = s.state().lists();
             s.relistNow();
-            Poll.until("a new list", WAIT, () -> s.lists() > lists);
+            Poll.until("a new list", WAIT, () -> s.state().lists() > lists);
             Poll.until("its snapshot", WAIT, () -> last.get() != before);
+            assertEquals("asked", s.state().relisted());
             assertEquals(before.files().get("a").fingerprint(), last.get().files().get("a").fingerprint());
             // The same text put again is a new version, as a touch is for a file.
             etcd.put(prefix + "/vassals/a.ini", vassal("1"));
             Poll.until("the put", WAIT, () -> !before.files().get("a").fingerprint()
                     .equals(last.get().files().get("a").fingerprint()));
+        }
+    }
+
+    /**
+     * The safety net's minute and the probe's second are the source's clock's: held still, nothing is
+     * listed again however long the test waits; a minute on, the next turn lists again (periodic).
+     */
+    @Test
+    void theFullListEveryMinuteIsOnTheSourcesClock() {
+        String prefix = "/p" + PREFIXES.incrementAndGet();
+        try (EtcdSource s = source(prefix, held)) {
+            etcd.put(prefix + "/vassals/a.ini", vassal("1"));
+            awaitNames(Set.of("a"));
+            long lists = s.state().lists();
+            assertEquals(0, turns.get(), "no probe while the clock is held");
+            nanos.addAndGet(Duration.ofMillis(EtcdSource.RELIST_MILLIS).toNanos() - 1);
+            Poll.until("a probe's turn", WAIT, () -> turns.get() > 0);
+            assertEquals(lists, s.state().lists(), "a nanosecond short of the minute: no list");
+            nanos.addAndGet(1);
+            Poll.until("the periodic list", WAIT, () -> s.state().lists() > lists);
+            assertEquals("periodic", s.state().relisted());
         }
     }
 }
