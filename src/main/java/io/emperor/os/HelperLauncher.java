@@ -106,28 +106,27 @@ public final class HelperLauncher implements Launcher {
     /** @param containment where each vassal's processes are kept together (a cgroup per vassal) */
     public HelperLauncher(Path helper, IoThread io, Environment environment, boolean tyrant,
                           UwsgiCommand uwsgi, Containment containment) {
-        this(helper, io, environment, tyrant, uwsgi, containment, null);
+        this(helper, io, environment, tyrant, uwsgi, containment, (NotifySocket) null);
     }
 
     /** @param notify the notify socket the vassals with {@code ready = notify} or {@code watchdog} are told of, or null */
     public HelperLauncher(Path helper, IoThread io, Environment environment, boolean tyrant,
                           UwsgiCommand uwsgi, Containment containment, NotifySocket notify) {
-        this(helper, io, environment, tyrant, uwsgi, containment, notify, System::nanoTime, EmperorLog::warn);
+        this(helper, io, environment, tyrant, uwsgi, containment, notify, null);
     }
 
     /**
-     * @param nanos the clock of the spawn server's restart interval and reply deadline
-     * @param warn  where the spawn server's lines go (the emperor's log)
+     * @param server the spawn server, made by the caller on a clock of its own (its restart interval and
+     *               reply deadline) and with its own place for the server's lines (the tests drive it)
      */
     HelperLauncher(Path helper, IoThread io, Environment environment, boolean tyrant, UwsgiCommand uwsgi,
-                   Containment containment, java.util.function.LongSupplier nanos,
-                   java.util.function.Consumer<String> warn) {
-        this(helper, io, environment, tyrant, uwsgi, containment, null, nanos, warn);
+                   Containment containment, SpawnServer server) {
+        this(helper, io, environment, tyrant, uwsgi, containment, null, server);
     }
 
+    /** @param server the spawn server, or null for the emperor's own (the system clock, the emperor's log) */
     private HelperLauncher(Path helper, IoThread io, Environment environment, boolean tyrant, UwsgiCommand uwsgi,
-                           Containment containment, NotifySocket notify, java.util.function.LongSupplier nanos,
-                           java.util.function.Consumer<String> warn) {
+                           Containment containment, NotifySocket notify, SpawnServer server) {
         this.notify = notify;
         this.containment = containment;
         this.uwsgi = uwsgi;
@@ -138,7 +137,7 @@ public final class HelperLauncher implements Launcher {
         this.euid = c.geteuid();
         this.egid = c.getegid();
         this.pid = c.getpid();
-        this.server = new SpawnServer(helper, spawner, pid, nanos, warn);
+        this.server = server != null ? server : new SpawnServer(helper, spawner, pid, System::nanoTime, EmperorLog::warn);
     }
 
     /**
@@ -147,35 +146,6 @@ public final class HelperLauncher implements Launcher {
      */
     public void close() {
         server.disable();
-    }
-
-    /** The spawn server's pid, -1 if none runs (for tests). */
-    long spawnServerPid() {
-        return server.pid();
-    }
-
-    /** Every spawn through posix_spawn, as before the spawn server (for tests comparing the two). */
-    void withoutSpawnServer() {
-        server.disable();
-    }
-
-    /**
-     * Starts the spawn server from the calling thread and waits for it to be ready, so that the
-     * next spawn goes through it (for tests: the emperor's first spawn starts it, and spawns
-     * through posix_spawn until it is ready).
-     */
-    boolean startSpawnServer() {
-        return server.awaitReady(60_000);
-    }
-
-    /** The spawn server itself (for tests that attack it). */
-    SpawnServer spawnServer() {
-        return server;
-    }
-
-    /** How many runs are not reaped yet (for tests). */
-    public int liveRuns() {
-        return procs.size();
     }
 
     @Override

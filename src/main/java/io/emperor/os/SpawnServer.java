@@ -103,12 +103,12 @@ final class SpawnServer {
         this.warn = warn;
     }
 
-    /** The server's pid, or -1 when there is none (for tests and {@link HelperLauncher#reapAdopted}). */
+    /** The server's pid, or -1 when there is none ({@link HelperLauncher#reapAdopted} tells its exit by it). */
     long pid() {
         return pid;
     }
 
-    /** Never again: spawns go through posix_spawn (for tests; and after clone is refused). */
+    /** Never again: spawns go through posix_spawn (at the emperor's end; and after clone is refused). */
     void disable() {
         disabled = true;
         stop();

@@ -1,6 +1,7 @@
 package io.emperor.os;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.emperor.config.ReloadMode;
@@ -39,7 +40,7 @@ class HelperLauncherTyrantTest {
                 io, new Environment(Map.of(), "uwsgi"), true);
         assertEquals(new SpawnResult.Failed("tyrant mode: refusing to run as uid " + uid + " gid " + gid),
                 launcher.spawn("app", 1, runAs(uid, gid)));
-        assertEquals(0, launcher.liveRuns());
+        assertThrows(IllegalStateException.class, () -> launcher.reap(1), "no run was kept for it");
     }
 
     @Test
@@ -60,7 +61,7 @@ class HelperLauncherTyrantTest {
         SpawnResult r = launcher.spawn("app", 1, big);
         assertTrue(r instanceof SpawnResult.Failed f && f.reason().matches(
                 "environment: \\d+ bytes, more than the helper reads \\(1048576\\)"), r::toString);
-        assertEquals(0, launcher.liveRuns());
+        assertThrows(IllegalStateException.class, () -> launcher.reap(1), "no run was kept for it");
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.emperor.os;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.emperor.config.ReloadMode;
@@ -58,8 +59,8 @@ class SpawnServerTest {
     @TempDir
     Path tmp;
 
-    /** A launcher and the runs it started, reaped after each test. */
-    private record Runs(HelperLauncher launcher, List<Long> ids) {}
+    /** A launcher, its spawn server (the test's: its clock, its warnings) and the runs it started, reaped after each test. */
+    private record Runs(HelperLauncher launcher, SpawnServer server, List<Long> ids) {}
 
     @BeforeEach
     void startIo() {
@@ -84,11 +85,30 @@ class SpawnServerTest {
     }
 
     private HelperLauncher launcher(boolean tyrant) {
-        HelperLauncher l = new HelperLauncher(HELPER, io, new Environment(Map.of(), "uwsgi"), tyrant,
-                UwsgiCommand.of("uwsgi"), Containment.none("test"),
+        return launcher(HELPER, tyrant);
+    }
+
+    private HelperLauncher launcher(Path helper, boolean tyrant) {
+        SpawnServer server = new SpawnServer(helper, new Spawner(), ME,
                 () -> stepping ? clock.addAndGet(1_000_000_000L) : clock.get(), warnings::add);
-        launched.add(new Runs(l, new ArrayList<>()));
+        HelperLauncher l = new HelperLauncher(helper, io, new Environment(Map.of(), "uwsgi"), tyrant,
+                UwsgiCommand.of("uwsgi"), Containment.none("test"), server);
+        launched.add(new Runs(l, server, new ArrayList<>()));
         return l;
+    }
+
+    /** The spawn server behind {@code l}. */
+    private SpawnServer server(HelperLauncher l) {
+        return launched.stream().filter(x -> x.launcher() == l).findFirst().orElseThrow().server();
+    }
+
+    /**
+     * Starts {@code l}'s spawn server from this thread and waits for it to be ready, so that the next
+     * spawn goes through it (the emperor's first spawn starts it, and spawns through posix_spawn until
+     * it is ready).
+     */
+    private boolean startServer(HelperLauncher l) {
+        return server(l).awaitReady(60_000);
     }
 
     private long spawn(HelperLauncher l, VassalSpec spec) {
@@ -167,16 +187,16 @@ class SpawnServerTest {
         int uid = Integer.parseInt(run("id", "-u", user).output().trim());
         int gid = Integer.parseInt(run("id", "-g", user).output().trim());
         HelperLauncher l = launcher(true);
-        assertTrue(l.startSpawnServer());
+        assertTrue(startServer(l));
         VassalSpec spec = spec("groups", List.of("/bin/sleep", "1000"), user, uid, gid, null, List.of());
         assertEquals(Integer.toString(gid), awaitProgram(spawn(l, spec), "sleep").get("Groups"));
-        long server = l.spawnServerPid();
+        long server = server(l).pid();
         assertEquals(0, run("/usr/sbin/groupadd", later).exit());
         createdGroups.add(later);
         assertEquals(0, run("/usr/sbin/usermod", "-a", "-G", later, user).exit());
         int laterGid = Integer.parseInt(run("getent", "group", later).output().trim().split(":")[2]);
         Map<String, String> again = awaitProgram(spawn(l, spec), "sleep");
-        assertEquals(server, l.spawnServerPid(), "the same server");
+        assertEquals(server, server(l).pid(), "the same server");
         assertEquals(java.util.Set.of(Integer.toString(gid), Integer.toString(laterGid)),
                 java.util.Set.of(again.get("Groups").split("\\s+")), again::toString);
     }
@@ -187,13 +207,13 @@ class SpawnServerTest {
      */
     private Map<String, String> compareBothWays(boolean tyrant, VassalSpec spec) {
         HelperLauncher served = launcher(tyrant);
-        assertTrue(served.startSpawnServer());
+        assertTrue(startServer(served));
         HelperLauncher spawned = launcher(tyrant);
-        spawned.withoutSpawnServer();
+        spawned.close(); // every spawn through posix_spawn, as at the emperor's end
         long a = spawn(served, spec);
         long b = spawn(spawned, spec);
-        assertTrue(served.spawnServerPid() > 0, "the server was used");
-        assertEquals(-1, spawned.spawnServerPid());
+        assertTrue(server(served).pid() > 0, "the server was used");
+        assertEquals(-1, server(spawned).pid());
         Map<String, String> sa = awaitProgram(a, "sleep");
         Map<String, String> sb = awaitProgram(b, "sleep");
         assertEquals(Long.toString(ME), sa.get("PPid"), "the vassal is the emperor's child: " + sa);
@@ -249,12 +269,12 @@ class SpawnServerTest {
         assertTrue(leaked > 2);
         try {
             HelperLauncher l = launcher(false);
-            assertTrue(l.startSpawnServer());
+            assertTrue(startServer(l));
             long pid = spawn(l, sleeper("fds"));
             awaitProgram(pid, "sleep");
             assertEquals("0 -> /dev/null\n1 -> pipe:\n2 -> pipe:\n",
                     fds(pid).replaceAll(" flags:.*", ""), "the vassal's fds");
-            long server = l.spawnServerPid();
+            long server = server(l).pid();
             String serverFds = fds(server).replaceAll(" flags:.*", "");
             assertTrue(serverFds.matches("0 -> /dev/null\n1 -> /dev/null\n2 -> [^\n]*\n3 -> socket:\n"), serverFds);
         } finally {
@@ -273,14 +293,14 @@ class SpawnServerTest {
         Path fifo = tmp.resolve("stuck.fifo");
         assertEquals(0, run("mkfifo", fifo.toString()).exit());
         HelperLauncher l = launcher(false);
-        assertTrue(l.startSpawnServer());
-        long server = l.spawnServerPid();
+        assertTrue(startServer(l));
+        long server = server(l).pid();
         long stuck = spawn(l, spec("stuck", List.of("/bin/sleep", "1000"), null, -1, -1, fifo, List.of()));
         Poll.until(stuck + " waits in its logto open", () -> state(stuck) == 'S'
                 && read(Path.of("/proc/" + stuck + "/comm")).trim().equals("emperor-exec"));
         long next = spawn(l, sleeper("next"));
         assertEquals(Long.toString(ME), awaitProgram(next, "sleep").get("PPid"));
-        assertEquals(server, l.spawnServerPid(), "the same server");
+        assertEquals(server, server(l).pid(), "the same server");
         assertEquals(List.of(), warnings);
         try (java.io.InputStream reader = Files.newInputStream(fifo)) {
             assertEquals(Long.toString(ME), awaitProgram(stuck, "sleep").get("PPid"));
@@ -307,15 +327,15 @@ class SpawnServerTest {
         assertEquals(0, run("mkfifo", "-m", "0600", fifo.toString()).exit());
         assertEquals(0, run("chown", user + ":" + user, fifo.toString()).exit());
         HelperLauncher l = launcher(true);
-        assertTrue(l.startSpawnServer());
-        long server = l.spawnServerPid();
+        assertTrue(startServer(l));
+        long server = server(l).pid();
         long stuck = spawn(l, spec("stuck", List.of("/bin/sleep", "1000"), user, uid, gid, fifo, List.of()));
         Poll.until(stuck + " waits in its logto open, as " + user, () -> state(stuck) == 'S'
                 && read(Path.of("/proc/" + stuck + "/comm")).trim().equals("emperor-exec")
                 && status(stuck).get("Uid").startsWith(uid + "\t"));
         long next = spawn(l, spec("next", List.of("/bin/sleep", "1000"), user, uid, gid, null, List.of()));
         assertEquals(Integer.toString(uid), awaitProgram(next, "sleep").get("Uid").split("\\s+")[0]);
-        assertEquals(server, l.spawnServerPid(), "the same server");
+        assertEquals(server, server(l).pid(), "the same server");
         assertEquals(List.of(), warnings);
     }
 
@@ -325,8 +345,7 @@ class SpawnServerTest {
      */
     @Test
     void aSpawnThatFailsLeavesNoFdOpen() {
-        HelperLauncher missing = new HelperLauncher(tmp.resolve("no-helper"), io, new Environment(Map.of(), "uwsgi"),
-                false, UwsgiCommand.of("uwsgi"), Containment.none("test"), clock::get, warnings::add);
+        HelperLauncher missing = launcher(tmp.resolve("no-helper"), false);
         String big = "BIG=" + "x".repeat(HelperLauncher.MAX_ENV_BYTES);
         VassalSpec tooBig = new VassalSpec("big", tmp.resolve("big.ini"), VassalSpec.Kind.PROGRAM,
                 List.of("/bin/sleep", "1000"), Path.of("/"), List.of(big), 0027, null, -1, -1, null, 15,
@@ -335,6 +354,7 @@ class SpawnServerTest {
                 List.of(), Path.of("/"), List.of(), 0027, null, -1, -1, null, 15,
                 Duration.ofSeconds(5), ReloadMode.SIGNAL, 1, List.of());
         HelperLauncher l = launcher(false);
+        long first = nextRun;
         for (int round = 0; round < 2; round++) { // the first round loads what the JVM loads once
             String before = fds(ME);
             SpawnResult r = l.spawn("big", nextRun++, tooBig);
@@ -352,16 +372,20 @@ class SpawnServerTest {
                         () -> "before:\n" + before + "now:\n" + fds(ME));
             }
         }
-        assertEquals(0, l.liveRuns() + missing.liveRuns());
+        for (long id = first; id < nextRun; id++) { // no run was kept for any of them: nothing to reap
+            long run = id;
+            assertThrows(IllegalStateException.class, () -> l.reap(run));
+            assertThrows(IllegalStateException.class, () -> missing.reap(run));
+        }
     }
 
     @Test
     void anExecFailureStillReportsItsReason() {
         HelperLauncher l = launcher(false);
-        assertTrue(l.startSpawnServer());
+        assertTrue(startServer(l));
         long id = nextRun;
         spawn(l, spec("missing", List.of("/nonexistent/program", "x"), null, -1, -1, null, List.of()));
-        assertTrue(l.spawnServerPid() > 0);
+        assertTrue(server(l).pid() > 0);
         l.watch(id);
         String reason = Poll.until("the exec report", Poll.WAIT, () -> events.stream()
                 .filter(e -> e instanceof LoopEvent.ForVassal f && f.event() instanceof Event.ExecFailed)
@@ -374,22 +398,22 @@ class SpawnServerTest {
     @Test
     void killingTheServerLeavesSpawnsWorkingAndANewOneStartsAfterTheInterval() {
         HelperLauncher l = launcher(false);
-        assertTrue(l.startSpawnServer());
+        assertTrue(startServer(l));
         awaitProgram(spawn(l, sleeper("one")), "sleep");
-        long first = l.spawnServerPid();
+        long first = server(l).pid();
         assertTrue(first > 0);
         kill(first);
         awaitZombie(first);
         l.reapAdopted(); // what SIGCHLD does
-        assertEquals(-1, l.spawnServerPid());
+        assertEquals(-1, server(l).pid());
         assertEquals(List.of("spawn server (pid " + first + "): exited, killed by signal 9; spawning through"
                 + " posix_spawn until a new one starts"), warnings);
         long second = spawn(l, sleeper("two")); // within the interval: through posix_spawn
-        assertEquals(-1, l.spawnServerPid());
+        assertEquals(-1, server(l).pid());
         assertEquals(Long.toString(ME), awaitProgram(second, "sleep").get("PPid"));
         clock.addAndGet(SpawnServer.MIN_RESTART_NANOS);
         long third = spawn(l, sleeper("three"));
-        long restarted = l.spawnServerPid();
+        long restarted = server(l).pid();
         assertTrue(restarted > 0 && restarted != first, "a new server: " + restarted);
         assertEquals(Long.toString(ME), awaitProgram(third, "sleep").get("PPid"));
         assertEquals(1, warnings.size(), warnings::toString);
@@ -398,9 +422,9 @@ class SpawnServerTest {
     @Test
     void aServerKilledBeforeSigchldIsNoticedAtTheNextSpawn() {
         HelperLauncher l = launcher(false);
-        assertTrue(l.startSpawnServer());
+        assertTrue(startServer(l));
         awaitProgram(spawn(l, sleeper("one")), "sleep");
-        long first = l.spawnServerPid();
+        long first = server(l).pid();
         kill(first);
         awaitZombie(first);
         long second = spawn(l, sleeper("two")); // the send fails: posix_spawn takes it
@@ -414,9 +438,9 @@ class SpawnServerTest {
     @Test
     void aServerThatDoesNotAnswerIsKilledAndTheSpawnFailsWithoutAProcess() {
         HelperLauncher l = launcher(false);
-        assertTrue(l.startSpawnServer());
+        assertTrue(startServer(l));
         awaitProgram(spawn(l, sleeper("one")), "sleep");
-        long server = l.spawnServerPid();
+        long server = server(l).pid();
         assertEquals(0, Native.libc().kill((int) server, 19)); // SIGSTOP: it takes no request
         Poll.until("the server stopped", () -> state(server) == 'T');
         int children = ProcessHandle.current().children().toList().size();
@@ -430,20 +454,20 @@ class SpawnServerTest {
         assertEquals(children - 1, ProcessHandle.current().children().toList().size(), "no process for the spawn");
         clock.addAndGet(SpawnServer.MAX_RESTART_NANOS);
         long three = spawn(l, sleeper("three"));
-        assertTrue(l.spawnServerPid() > 0 && l.spawnServerPid() != server, "a new server");
+        assertTrue(server(l).pid() > 0 && server(l).pid() != server, "a new server");
         assertEquals(Long.toString(ME), awaitProgram(three, "sleep").get("PPid"));
     }
 
     @Test
     void anArgumentWithANulGoesThroughPosixSpawnAndTheServerStays() {
         HelperLauncher l = launcher(false);
-        assertTrue(l.startSpawnServer());
-        long server = l.spawnServerPid();
+        assertTrue(startServer(l));
+        long server = server(l).pid();
         long pid = spawn(l, spec("nul", List.of("/bin/sleep", "1000\0x"), null, -1, -1, null, List.of()));
         awaitProgram(pid, "sleep");
         // Cut at the NUL, as posix_spawn's C strings always did; the server was not asked.
         assertEquals("/bin/sleep\u00001000\u0000", read(Path.of("/proc/" + pid + "/cmdline")));
-        assertEquals(server, l.spawnServerPid(), "the same server");
+        assertEquals(server, server(l).pid(), "the same server");
         assertEquals(List.of(), warnings);
         awaitProgram(spawn(l, sleeper("after")), "sleep");
     }
@@ -455,14 +479,12 @@ class SpawnServerTest {
         Path slow = tmp.resolve("slow-helper");
         Files.writeString(slow, "#!/bin/sh\nif [ \"$1\" = --serve ]; then exec sleep 1000; fi\nexec " + HELPER + " \"$@\"\n");
         Files.setPosixFilePermissions(slow, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-        HelperLauncher l = new HelperLauncher(slow, io, new Environment(Map.of(), "uwsgi"), false,
-                UwsgiCommand.of("uwsgi"), Containment.none("test"), clock::get, warnings::add);
-        launched.add(new Runs(l, new ArrayList<>()));
+        HelperLauncher l = launcher(slow, false);
         long first = spawn(l, sleeper("one")); // through posix_spawn: the server is not ready
         long second = spawn(l, sleeper("two"));
         assertEquals(Long.toString(ME), awaitProgram(first, "sleep").get("PPid"));
         assertEquals(Long.toString(ME), awaitProgram(second, "sleep").get("PPid"));
-        long server = l.spawnServerPid();
+        long server = server(l).pid();
         assertTrue(server > 0);
         assertEquals('S', state(server), "not killed for being slow");
         assertEquals(List.of(), warnings);
@@ -476,7 +498,7 @@ class SpawnServerTest {
         maker.join(); // had the server been started here, its parent-death signal would have fired now
         long pid = spawn(made[0], sleeper("kept"));
         awaitProgram(pid, "sleep");
-        long server = made[0].spawnServerPid();
+        long server = server(made[0]).pid();
         assertTrue(server > 0, "the spawn went through the server");
         assertEquals('S', state(server), "the server runs");
     }
@@ -488,9 +510,9 @@ class SpawnServerTest {
         HelperLauncher l = launcher(false);
         long[] got = new long[2];
         Thread spawner = new Thread(() -> {
-            assertTrue(l.startSpawnServer());
+            assertTrue(startServer(l));
             got[0] = spawn(l, sleeper("short"));
-            got[1] = l.spawnServerPid();
+            got[1] = server(l).pid();
             awaitProgram(got[0], "sleep"); // its parent-death signal is armed (the helper's step 12)
         });
         spawner.start();
@@ -504,7 +526,7 @@ class SpawnServerTest {
     @Test
     void malformedRequestsAreRefusedAndTheirFdsClosed() {
         HelperLauncher l = launcher(false);
-        SpawnServer s = l.spawnServer();
+        SpawnServer s = server(l);
         List<String> argv = List.of(HELPER.toString(), "-R", "2", "--", "/bin/true");
         int[] pipe = new int[2];
         assertEquals(0, Native.libc().pipe2(pipe, Native.O_CLOEXEC));
