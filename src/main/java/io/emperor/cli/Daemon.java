@@ -231,7 +231,8 @@ final class Daemon {
         ControlServer server = config.control().socket() == null ? null : new ControlServer(config.control().socket(), handler);
         controlServer.set(server);
         handler.internals(() -> new io.emperor.control.EmperorStatus.Internals(server == null ? 0 : server.connections(),
-                server == null ? 0 : server.pendingOutputBytes(), ioThread.watchedRuns(), ioThread.probing()));
+                server == null ? 0 : server.pendingOutputBytes(), ioThread.watchedRuns(), ioThread.probing(),
+                output.tails().count(), output.tails().totalBytes()));
         // What the sockets have to say is logged after the "started" line, which comes first.
         Optional<ControlServer> started = startControl(config.control(), server, deferred);
         if (started == null) {

@@ -63,9 +63,12 @@ public record EmperorStatus(
      * @param controlPendingBytes answer bytes the control thread holds for clients that do not read
      * @param ioRuns              vassal processes the I/O thread watches (output, exit), each until reaped
      * @param ioProbes            runs whose readiness ({@code ready = tcp:|unix:}) the I/O thread probes
+     * @param tails               vassals whose last lines are kept in memory ({@code emperor logs})
+     * @param tailBytes           what those lines cost in memory
      */
-    public record Internals(int controlConnections, long controlPendingBytes, int ioRuns, int ioProbes) {
-        public static final Internals NONE = new Internals(0, 0, 0, 0);
+    public record Internals(int controlConnections, long controlPendingBytes, int ioRuns, int ioProbes, int tails,
+                            long tailBytes) {
+        public static final Internals NONE = new Internals(0, 0, 0, 0, 0, 0);
     }
 
     /** The exit causes, in the order metrics list them. */

@@ -65,6 +65,12 @@ public final class Metrics {
         family(out, "emperor_io_probes", "gauge", "Runs whose readiness (ready = tcp: or unix:) is being probed.");
         sample(out, "emperor_io_probes", null, null, Integer.toString(in.ioProbes()));
 
+        family(out, "emperor_log_tails", "gauge", "Vassals whose last lines are kept in memory (emperor logs).");
+        sample(out, "emperor_log_tails", null, null, Integer.toString(in.tails()));
+
+        family(out, "emperor_log_tail_bytes", "gauge", "What the kept lines cost in memory, their objects included.");
+        sample(out, "emperor_log_tail_bytes", null, null, Long.toString(in.tailBytes()));
+
         family(out, "emperor_vassal_up", "gauge", "1 while the vassal's process runs (running or reloading), else 0.");
         for (VassalStatus v : s.vassals()) {
             boolean up = v.state().equals(State.RUNNING.label()) || v.state().equals(State.RELOADING.label());

@@ -422,10 +422,10 @@ public final class VassalTails {
         }
     }
 
-    /** The vassals that have a tail (for tests: nothing left behind). */
-    public Set<String> names() {
+    /** How many vassals have a tail (any thread; the metric emperor_log_tails). */
+    public int count() {
         synchronized (lock) {
-            return Set.copyOf(tails.keySet());
+            return tails.size();
         }
     }
 
@@ -437,7 +437,7 @@ public final class VassalTails {
         }
     }
 
-    /** Bytes held by every tail (tests: the total bound). */
+    /** Bytes held by every tail, what they cost included (any thread; the metric emperor_log_tail_bytes). */
     public long totalBytes() {
         synchronized (lock) {
             return totalBytes;

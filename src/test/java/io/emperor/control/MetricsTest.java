@@ -34,7 +34,7 @@ class MetricsTest {
         EmperorStatus base = UwsgiStatsTest.status();
         return new EmperorStatus(base.version(), base.pid(), base.uid(), base.gid(), base.cwd(), base.vassalDirs(),
                 base.tyrant(), base.startedAt(), base.spawns(), base.restarts(), base.exits(), 1.5, vassals,
-                new EmperorStatus.Internals(3, 4096, 5, 2));
+                new EmperorStatus.Internals(3, 4096, 5, 2, 4, 65536));
     }
 
     /**
@@ -113,7 +113,7 @@ class MetricsTest {
         }
         for (String gauge : List.of("emperor_info", "emperor_start_time_seconds", "emperor_vassals",
                 "emperor_loop_lag_seconds", "emperor_control_connections", "emperor_control_pending_bytes",
-                "emperor_io_runs", "emperor_io_probes", "emperor_vassal_up", "emperor_vassal_uptime_seconds",
+                "emperor_io_runs", "emperor_io_probes", "emperor_log_tails", "emperor_log_tail_bytes", "emperor_vassal_up", "emperor_vassal_uptime_seconds",
                 "emperor_vassal_backoff_seconds")) {
             assertEquals("gauge", types.get(gauge), gauge);
         }
@@ -127,6 +127,8 @@ class MetricsTest {
         assertEquals(Map.of("", 4096.0), values(samples, "emperor_control_pending_bytes"));
         assertEquals(Map.of("", 5.0), values(samples, "emperor_io_runs"));
         assertEquals(Map.of("", 2.0), values(samples, "emperor_io_probes"));
+        assertEquals(Map.of("", 4.0), values(samples, "emperor_log_tails"));
+        assertEquals(Map.of("", 65536.0), values(samples, "emperor_log_tail_bytes"));
     }
 
     @Test

@@ -374,6 +374,7 @@ class ControlIT extends ItSupport {
             assertTrue(samples.stream().anyMatch(l -> l.startsWith("emperor_loop_lag_seconds{} ")), samples.toString());
             assertTrue(samples.contains("emperor_io_runs{} 2.0"), "the I/O thread watches both: " + samples);
             assertTrue(samples.contains("emperor_io_probes{} 0.0"), samples.toString());
+            assertTrue(samples.stream().anyMatch(l -> l.startsWith("emperor_log_tail_bytes{} ")), samples.toString());
             assertTrue(samples.stream().anyMatch(l -> l.startsWith("emperor_control_connections{} ")), samples.toString());
         }
     }
