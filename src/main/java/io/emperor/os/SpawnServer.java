@@ -219,21 +219,6 @@ final class SpawnServer {
         return o;
     }
 
-    /**
-     * Sends {@code bytes} as they are, with {@code fds}, to the server (started if needed), and
-     * returns its answer: for tests that attack the server with malformed requests.
-     */
-    Outcome exchangeRaw(byte[] bytes, List<Integer> fds) {
-        if (!awaitReady(60_000)) {
-            return new Outcome.Unavailable();
-        }
-        if (request == null || request.size() < bytes.length) {
-            request = Memory.allocateDirect(runtime, Math.max(4096, Integer.highestOneBit(Math.max(1, bytes.length)) * 2));
-        }
-        request.put(0, bytes, 0, bytes.length);
-        return exchange(bytes.length, fds);
-    }
-
     /** One request of {@code size} bytes in {@link #request} with {@code fds}, and its answer. */
     private Outcome exchange(long size, List<Integer> fds) {
         if (fds.size() > MAX_SENT_FDS) {
