@@ -44,7 +44,7 @@ final class NotifySenders {
     /** The attribution: a run, or why none. */
     record Verdict(Run run, Refusal refusal) {}
 
-    /** What is read of a process in /proc (a seam for tests). */
+    /** What is read of a process in /proc (injected: the emperor reads /proc, its tests give their own). */
     interface Proc {
         /** Field 5 of /proc/PID/stat, or -1 when it is gone. */
         long processGroup(long pid);
