@@ -62,10 +62,6 @@ class EtcdSourceIT {
     /** The source's turns after a probe that etcd answered (it asks for the status records at each). */
     private final AtomicInteger turns = new AtomicInteger();
 
-    private EtcdSource source(String prefix) {
-        return source(prefix, Clock.system());
-    }
-
     private EtcdSource source(String prefix, Clock clock) {
         FleetSettings settings = new FleetSettings(List.of(etcd.endpoints().split(",")), prefix, "n1",
                 Duration.ofSeconds(10), null, null, null, null, null);
@@ -78,6 +74,19 @@ class EtcdSourceIT {
                 (set, password, executor) -> client = new PausableWatchClient(EtcdSource.client(set, password, executor)));
         s.start();
         return s;
+    }
+
+    /** A source of {@code prefix} on {@code clock} that has handed over the vassal {@code a}, put first. */
+    private EtcdSource withA(String prefix, Clock clock) {
+        EtcdSource s = source(prefix, clock);
+        try {
+            etcd.put(prefix + "/vassals/a.ini", vassal("1"));
+            awaitNames(Set.of("a"));
+            return s;
+        } catch (RuntimeException | Error e) {
+            s.close();
+            throw e;
+        }
     }
 
     private void awaitNames(Set<String> names) {
@@ -97,9 +106,7 @@ class EtcdSourceIT {
     @Test
     void aCompactionPastTheWatchedRevisionEndsInANewList() {
         String prefix = "/c" + PREFIXES.incrementAndGet();
-        try (EtcdSource s = source(prefix, held)) {
-            etcd.put(prefix + "/vassals/a.ini", vassal("1"));
-            awaitNames(Set.of("a"));
+        try (EtcdSource s = withA(prefix, held)) {
             long lists = s.state().lists();
             client.pause();
             // What the watch misses, then the history it would need compacted away.
@@ -118,9 +125,7 @@ class EtcdSourceIT {
     @Test
     void aSilentWatchIsFoundByTheProbeAndRepairedByAList() {
         String prefix = "/s" + PREFIXES.incrementAndGet();
-        try (EtcdSource s = source(prefix)) {
-            etcd.put(prefix + "/vassals/a.ini", vassal("1"));
-            awaitNames(Set.of("a"));
+        try (EtcdSource s = withA(prefix, Clock.system())) {
             client.pause();
             etcd.put(prefix + "/vassals/b.ini", vassal("2"));
             awaitNames(Set.of("a", "b"));
@@ -136,9 +141,7 @@ class EtcdSourceIT {
     @Test
     void aListAgainKeepsTheFingerprintOfWhatDidNotChange() {
         String prefix = "/f" + PREFIXES.incrementAndGet();
-        try (EtcdSource s = source(prefix)) {
-            etcd.put(prefix + "/vassals/a.ini", vassal("1"));
-            awaitNames(Set.of("a"));
+        try (EtcdSource s = withA(prefix, Clock.system())) {
             Snapshot before = last.get();
             long lists = s.state().lists();
             s.relistNow();
@@ -160,9 +163,7 @@ class EtcdSourceIT {
     @Test
     void theFullListEveryMinuteIsOnTheSourcesClock() {
         String prefix = "/p" + PREFIXES.incrementAndGet();
-        try (EtcdSource s = source(prefix, held)) {
-            etcd.put(prefix + "/vassals/a.ini", vassal("1"));
-            awaitNames(Set.of("a"));
+        try (EtcdSource s = withA(prefix, held)) {
             long lists = s.state().lists();
             assertEquals(0, turns.get(), "no probe while the clock is held");
             nanos.addAndGet(Duration.ofMillis(EtcdSource.RELIST_MILLIS).toNanos() - 1);
