@@ -268,10 +268,11 @@ class HandedSocketsTest {
     }
 
     @ParameterizedTest(name = "\"{0}\"")
-    @ValueSource(strings = {"", "a:b", "tab\there", "é"})
+    @ValueSource(strings = {"a:b", "tab\there", "é", "del\u007f"})
     void aNameThatSystemdWouldRefuseIsNotAnFdName(String name) {
         assertTrue(!HelperLauncher.validFdName(name));
-        assertTrue(HelperLauncher.validFdName("web.socket"));
+        assertTrue(HelperLauncher.validFdName("web.socket") && HelperLauncher.validFdName("")
+                && HelperLauncher.validFdName("with space ~"), "what systemd's fdname_is_valid takes");
         assertTrue(HelperLauncher.validFdName("x".repeat(255)) && !HelperLauncher.validFdName("x".repeat(256)));
     }
 
