@@ -553,6 +553,10 @@ public final class HelperLauncher implements Launcher {
      */
     @Override
     public java.util.Optional<String> hold(String name, VassalSpec spec) {
+        if (!spec.listen().any()) {
+            listens.release(name); // the common case, before every spawn: a map lookup
+            return java.util.Optional.empty();
+        }
         Identity id = identity(spec);
         if (tyrant && spec.listen().any()) {
             // The last line of defence: the parser refused these with file:line already.
