@@ -98,6 +98,25 @@ class ListenTyrantIT {
     }
 
     @Test
+    void aRebindThatFailsAsTheTenantKeepsTheOldSocketAtItsPath() throws IOException {
+        TyrantSupport.openUp(tmp);
+        Path dir = TyrantSupport.ownedDir(tmp.resolve("alice"), alice.uid(), alice.gid());
+        Path sock = dir.resolve("app.sock");
+        assertEquals(Optional.empty(), launcher().hold("app", alices(unix(sock))));
+        int[] before = launcher.held("app");
+        TyrantSupport.chmod(dir, "r-xr-xr-x"); // hers, but not writable now
+        VassalSpec otherMode = alices(unix(sock)).withListen(new Listen(List.of(unix(sock)), 0600, 16, List.of(),
+                false, false));
+        assertEquals(Optional.of("listen unix:" + sock + ": bind " + sock + ": Permission denied"),
+                launcher.hold("app", otherMode));
+        assertEquals(before[0], launcher.held("app")[0]);
+        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
+                java.net.UnixDomainSocketAddress.of(sock))) {
+            assertTrue(ch.isConnected(), "the old socket is still there and listening");
+        }
+    }
+
+    @Test
     void aDirectoryTheTenantMayNotWriteRefusesItsSocket() {
         TyrantSupport.openUp(tmp); // root's, 755: alice may enter, not write
         Path sock = tmp.resolve("app.sock");
