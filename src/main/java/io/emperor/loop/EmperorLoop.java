@@ -587,7 +587,10 @@ public final class EmperorLoop {
 
     private void spawn(String name, VassalSpec spec) {
         long runId = nextRunId++;
-        Launcher.SpawnResult r = launcher.spawn(name, runId, spec);
+        // Its sockets first (issue 15): kept when unchanged, rebound when changed, released when gone.
+        java.util.Optional<String> unheld = launcher.hold(name, spec);
+        Launcher.SpawnResult r = unheld.isPresent() ? new Launcher.SpawnResult.Failed(unheld.get())
+                : launcher.spawn(name, runId, spec);
         if (r instanceof Launcher.SpawnResult.Started s) {
             if (spec.order().watchdog().compareTo(Duration.ZERO) > 0) {
                 watchdogs.arm(name, runId, spec.order().watchdog(), clock.nanoTime());

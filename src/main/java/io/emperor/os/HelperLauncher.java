@@ -62,6 +62,8 @@ public final class HelperLauncher implements Launcher {
     private final LibC c = Native.libc();
     private final Spawner spawner = new Spawner();
     private final SpawnServer server;
+    /** The sockets held for vassals ({@code listen}, issue 15). */
+    private final ListenSockets listens = new ListenSockets();
     private final Map<Long, Proc> procs = new HashMap<>();
     /** The main pids of {@link #procs}: reaped through their pidfds, never by {@link #reapAdopted}. */
     private final java.util.Set<Long> vassalPids = new java.util.HashSet<>();
@@ -447,8 +449,29 @@ public final class HelperLauncher implements Launcher {
         return v == Rlimit.UNLIMITED ? "unlimited" : Long.toString(v);
     }
 
+    /**
+     * Holds the spec's sockets ({@link ListenSockets}): the same settings keep the same fds, a change binds the
+     * new ones before the old are closed, no listen releases them. Unix sockets are bound as the vassal.
+     */
+    @Override
+    public java.util.Optional<String> hold(String name, VassalSpec spec) {
+        Identity id = identity(spec);
+        return listens.hold(name, spec.listen(), id.uid(), id.gid(), id.change() ? spec.user() : null);
+    }
+
+    @Override
+    public int[] held(String name) {
+        return listens.fds(name);
+    }
+
+    /** What the sockets held for {@code name} listen on ({@code status}); empty if none. */
+    public java.util.List<String> heldAddresses(String name) {
+        return listens.addresses(name);
+    }
+
     @Override
     public void forget(String name) {
+        listens.release(name);
         io.forget(name);
         containment.release(name);
     }
