@@ -196,6 +196,7 @@ final class Daemon {
             }
         }, Clock.system(), HeapTrim::trim), notifier, Clock.system(), Watchdog.interval(System.getenv(), ProcessHandle.current().pid())));
         loopRef[0] = loop;
+        loop.watchConnections(ioThread); // on-demand vassals' sockets (issue 15)
         if (config.tyrant()) {
             loop.separateTenants();
         }
