@@ -30,6 +30,13 @@
  *                  created and owns) at step 3b, before anything can fork and while still
  *                  privileged; repeatable (one per hierarchy). A failure is a spawn failure:
  *                  a vassal that cannot be contained does not start.
+ *     -B           bind mode (issue 15, docs/vassal.ini.5.md "Sockets"): the words after -- are
+ *                  PATH MODE BACKLOG, not a program. After every step up to 13, as the vassal, bind
+ *                  a unix stream socket at PATH (a file already there is replaced only if lstat
+ *                  says it is a socket; a symlink is never followed), with the permission bits
+ *                  MODE (octal, through the umask: no window with other bits), listen(BACKLOG),
+ *                  send its fd with SCM_RIGHTS over the report fd (a unix socket) and exit 0.
+ *                  So the file is the vassal's and each path component is resolved with its rights.
  *   Options are separate words ("-u 1000", not "-u1000"). -R takes effect where it appears, so
  *   the emperor passes it first: usage errors before it go to stderr.
  *
@@ -100,6 +107,8 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <sched.h>
 #include <stdint.h>
 #include <limits.h>
@@ -119,6 +128,7 @@
  * copy, and that thread is suspended until the child has exec'd or exited. */
 static __thread int report_fd = 2;
 static void exec_path(char **prog, char **env) __attribute__((noreturn));
+static void bind_unix(char **args) __attribute__((noreturn));
 
 /* What a child of the spawn server uses instead of malloc and NSS: it shares the server's memory
  * (CLONE_VM), so it must not take a lock of libc's (malloc's, NSS's) that the server's other
@@ -438,7 +448,7 @@ static int helper_main(int argc, char **argv, struct prepared *pre)
     const char *user = NULL, *dir = NULL, *logto = NULL;
     int drop_caps = 0, no_new_privs = 0, limits_after_drop = 0, nrlim = 0, i;
     long long env_fd = -1;
-    int watchdog_pid = 0;
+    int watchdog_pid = 0, bind_mode = 0;
     struct rlim_spec rlims[MAX_RLIMITS];
     int keep[MAX_KEEP], nkeep = 0;
     const char *cgroups[MAX_CGROUPS];
@@ -453,6 +463,7 @@ static int helper_main(int argc, char **argv, struct prepared *pre)
         if (a[1] == 'N') { no_new_privs = 1; continue; }
         if (a[1] == 'A') { limits_after_drop = 1; continue; }
         if (a[1] == 'W') { watchdog_pid = 1; continue; }
+        if (a[1] == 'B') { bind_mode = 1; continue; }
         if (strchr("RPsrugUmdlKEG", a[1]) == NULL)
             fail(0, "usage: unknown option %s", a);
         if (i + 1 >= argc)
@@ -631,6 +642,10 @@ static int helper_main(int argc, char **argv, struct prepared *pre)
     if (dir != NULL && chdir(dir) != 0)
         fail(errno, "chdir %s", dir);
 
+    /* -B: a socket bound as the vassal instead of a program run (13 gave its identity and directory). */
+    if (bind_mode)
+        bind_unix(prog);
+
     /* 14. The log, opened and permission-checked as the vassal; never through a symlink. After
      * this a failure without -R lands in the log, which is where the vassal's output goes. */
     if (logto != NULL) {
@@ -659,6 +674,60 @@ static int helper_main(int argc, char **argv, struct prepared *pre)
             fail(errno, "keep fd %d", keep[k]);
     }
     exec_path(prog, env);
+}
+
+/* -B: bind and listen on the unix socket args[0] with mode args[1] and backlog args[2], as the
+ * identity the steps above gave; the fd goes back on the report fd (SCM_RIGHTS). Never returns. */
+__attribute__((noreturn))
+static void bind_unix(char **args)
+{
+    if (args[0] == NULL || args[1] == NULL || args[2] == NULL || args[3] != NULL)
+        fail(0, "usage: -B needs -- PATH MODE BACKLOG");
+    const char *path = args[0];
+    mode_t mode = (mode_t)num_arg("-B MODE", args[1], 8, 0777);
+    int backlog = (int)num_arg("-B BACKLOG", args[2], 10, 65535);
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    size_t len = strlen(path);
+    if (path[0] != '/' || len >= sizeof sa.sun_path)
+        fail(0, "bind %s: not an absolute path of at most %zu bytes", path, sizeof sa.sun_path - 1);
+    memcpy(sa.sun_path, path, len);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            fail(0, "bind %s: exists and is not a socket (only a stale socket is replaced)", path);
+        if (unlink(path) != 0)
+            fail(errno, "unlink stale socket %s", path);
+    } else if (errno != ENOENT) {
+        fail(errno, "lstat %s", path);
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        fail(errno, "socket");
+    umask(~mode & 0777); /* bind creates the file 0777 & ~umask: MODE from the first moment */
+    if (bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1)) != 0)
+        fail(errno, "bind %s", path);
+    if (listen(fd, backlog) != 0)
+        fail(errno, "listen %s", path);
+    char byte = 'F';
+    struct iovec iov = { &byte, 1 };
+    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    if (sendmsg(report_fd, &msg, MSG_NOSIGNAL) != 1)
+        fail(errno, "send the socket of %s", path);
+    _exit(0);
 }
 
 /* execve of prog[0] with env, looked up in env's PATH (the vassal's, not the helper's) when it has

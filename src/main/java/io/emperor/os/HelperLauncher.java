@@ -63,7 +63,7 @@ public final class HelperLauncher implements Launcher {
     private final Spawner spawner = new Spawner();
     private final SpawnServer server;
     /** The sockets held for vassals ({@code listen}, issue 15). */
-    private final ListenSockets listens = new ListenSockets();
+    private final ListenSockets listens;
     private final Map<Long, Proc> procs = new HashMap<>();
     /** The main pids of {@link #procs}: reaped through their pidfds, never by {@link #reapAdopted}. */
     private final java.util.Set<Long> vassalPids = new java.util.HashSet<>();
@@ -141,6 +141,7 @@ public final class HelperLauncher implements Launcher {
         this.egid = c.getegid();
         this.pid = c.getpid();
         this.server = new SpawnServer(helper, spawner, pid, nanos, warn);
+        this.listens = new ListenSockets(new UnixListenBinder(helper, pid, tyrant));
     }
 
     /**
@@ -456,6 +457,19 @@ public final class HelperLauncher implements Launcher {
     @Override
     public java.util.Optional<String> hold(String name, VassalSpec spec) {
         Identity id = identity(spec);
+        if (tyrant && spec.listen().any()) {
+            // The last line of defence: the parser refused these with file:line already.
+            if (id.uid() <= 0 || id.gid() <= 0) {
+                return java.util.Optional.of("listen: tyrant mode: refusing to bind as uid " + id.uid() + " gid "
+                        + id.gid());
+            }
+            for (io.emperor.config.Listen.Address a : spec.listen().addresses()) {
+                if (a instanceof io.emperor.config.Listen.Address.Inet inet && inet.port() < 1024) {
+                    return java.util.Optional.of("listen " + a.text() + ": port " + inet.port()
+                            + " is below 1024: refused in tyrant mode");
+                }
+            }
+        }
         return listens.hold(name, spec.listen(), id.uid(), id.gid(), id.change() ? spec.user() : null);
     }
 

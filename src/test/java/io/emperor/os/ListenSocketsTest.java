@@ -21,7 +21,13 @@ import org.junit.jupiter.api.Test;
 
 /** Real binds on free loopback ports: what is kept, what is bound anew, and what a failure leaves. */
 class ListenSocketsTest {
-    final ListenSockets sockets = new ListenSockets();
+    static final Path HELPER =
+            Path.of(System.getProperty("emperor.buildDir", "target"), "emperor-exec").toAbsolutePath();
+    final ListenSockets sockets = new ListenSockets(new UnixListenBinder(HELPER, (int) ProcessHandle.current().pid(),
+            false));
+
+    @org.junit.jupiter.api.io.TempDir
+    Path tmp;
 
     @AfterEach
     void release() {
@@ -157,5 +163,90 @@ class ListenSocketsTest {
         int b = freePort();
         assertEquals(Optional.empty(), sockets.hold("app", listen(16, new Listen.Address.Inet("", b)), -1, -1, null));
         connects(b); // IPv4 reaches the [::] socket
+    }
+
+    static Listen unix(int mode, Path... paths) {
+        return new Listen(java.util.Arrays.stream(paths).map(p -> (Listen.Address) new Listen.Address.Unix(p)).toList(),
+                mode, 16, List.of(), false, false);
+    }
+
+    static void connectsUnix(Path path) throws IOException {
+        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
+                java.net.UnixDomainSocketAddress.of(path))) {
+            assertTrue(ch.isConnected());
+        }
+    }
+
+    static String perms(Path p) throws IOException {
+        return java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
+    void aUnixSocketIsBoundByTheHelperWithItsMode() throws IOException {
+        Path path = tmp.resolve("app.sock");
+        assertEquals(Optional.empty(), sockets.hold("app", unix(0600, path), -1, -1, null));
+        int[] fds = sockets.fds("app");
+        assertEquals(1, fds.length);
+        assertTrue(fdTarget(fds[0]).startsWith("socket:"), fdTarget(fds[0]));
+        assertEquals(Native.FD_CLOEXEC, Native.libc().fcntl(fds[0], 1 /* F_GETFD */, 0) & Native.FD_CLOEXEC);
+        assertEquals("rw-------", perms(path));
+        connectsUnix(path);
+        // Unchanged: the same fd; another mode: bound again, the new file has it.
+        assertEquals(Optional.empty(), sockets.hold("app", unix(0600, path), -1, -1, null));
+        assertArrayEquals(fds, sockets.fds("app"));
+        assertEquals(Optional.empty(), sockets.hold("app", unix(0660, path), -1, -1, null));
+        assertEquals("rw-rw----", perms(path));
+        connectsUnix(path);
+        assertEquals(Optional.empty(), sockets.hold("app", unix(-1, path), -1, -1, null));
+        assertEquals("rw-rw-rw-", perms(path), "systemd's default SocketMode");
+    }
+
+    @Test
+    void aStaleSocketIsReplaced() throws IOException {
+        Path path = tmp.resolve("stale.sock");
+        assertEquals(Optional.empty(), sockets.hold("app", unix(0600, path), -1, -1, null));
+        sockets.release("app"); // the file stays behind, a socket nobody listens on
+        assertTrue(Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertThrows(IOException.class, () -> connectsUnix(path));
+        assertEquals(Optional.empty(), sockets.hold("app", unix(0600, path), -1, -1, null));
+        connectsUnix(path);
+    }
+
+    @Test
+    void aRegularFileOrASymlinkAtThePathIsNeverReplaced() throws IOException {
+        Path file = tmp.resolve("data.sock");
+        Files.writeString(file, "precious");
+        assertEquals(Optional.of("listen unix:" + file + ": bind " + file
+                        + ": exists and is not a socket (only a stale socket is replaced)"),
+                sockets.hold("app", unix(0600, file), -1, -1, null));
+        assertEquals("precious", Files.readString(file));
+        assertEquals(0, sockets.fds("app").length);
+        // A symlink to a file: neither followed nor removed.
+        Path link = tmp.resolve("link.sock");
+        Files.createSymbolicLink(link, file);
+        assertEquals(Optional.of("listen unix:" + link + ": bind " + link
+                        + ": exists and is not a socket (only a stale socket is replaced)"),
+                sockets.hold("app", unix(0600, link), -1, -1, null));
+        assertTrue(Files.isSymbolicLink(link));
+        assertEquals("precious", Files.readString(file));
+        // A dangling symlink: bind(2) does not follow it to create its target.
+        Path target = tmp.resolve("created-through-link");
+        Path dangling = tmp.resolve("dangling.sock");
+        Files.createSymbolicLink(dangling, target);
+        assertTrue(sockets.hold("app", unix(0600, dangling), -1, -1, null).isPresent());
+        assertTrue(Files.notExists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
+    void aFailedUnixBindKeepsTheOldSockets() throws IOException {
+        Path good = tmp.resolve("good.sock");
+        sockets.hold("app", unix(0600, good), -1, -1, null);
+        int[] before = sockets.fds("app");
+        Path missing = tmp.resolve("no/such/dir/x.sock");
+        assertEquals(Optional.of("listen unix:" + missing + ": bind " + missing + ": No such file or directory"),
+                sockets.hold("app", unix(0600, good, missing), -1, -1, null));
+        assertArrayEquals(before, sockets.fds("app"));
+        connectsUnix(good);
     }
 }
