@@ -91,4 +91,51 @@ class OnDemandIT extends ItSupport {
             assertTrue(again.longGroup(1) != spawned.longGroup(1));
         }
     }
+
+    /**
+     * A real uWSGI vassal with a {@code .socket} file (on-demand-extension), started by its first HTTP
+     * request: uWSGI serves the socket it finds on fd 0, HTTP with {@code protocol = http}; {@code idle} and
+     * {@code die-on-idle} make it send byte 22 once idle, which brings it back to waiting, and the next
+     * request starts it again.
+     */
+    @Test
+    void aUwsgiVassalWithASocketFileIsStartedByItsFirstRequestAndByte22BringsItBack() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(UwsgiIT.onPath("uwsgi"), "uwsgi is not on PATH");
+        int port = UwsgiIT.freePort();
+        java.nio.file.Path app = ws.root.resolve("app.py");
+        Workspace.write(app, "import os\n"
+                + "def application(env, start_response):\n"
+                + "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                + "    return [('pid=%d\\n' % os.getpid()).encode()]\n");
+        try (EmperorProcess emp = emperor("min-uptime = 1", "on-demand-extension = .socket",
+                "vassal-set = emperor-it-marker=" + ws.marker)) {
+            int from = emp.mark();
+            Workspace.write(ws.vassals.resolve("app.ini.socket"), "127.0.0.1:" + port + "\n");
+            Workspace.write(ws.vassals.resolve("app.ini"), String.join("\n", "[uwsgi]", "master = true",
+                    "plugins = python3", "protocol = http", "wsgi-file = " + app, "processes = 1", "idle = 2",
+                    "die-on-idle = true", ""));
+            emp.awaitLogFrom(from, lifecycle("app", q("waiting for a connection on 127.0.0.1:" + port) + "$"), WAIT);
+            assertEquals(Optional.empty(), Poll.within(Duration.ofSeconds(1), () -> emp.first(from, spawned("app"))));
+            assertTrue(Procs.withMarker(ws.marker).isEmpty(), () -> Procs.describe(Procs.withMarker(ws.marker)));
+
+            String first = get(port);
+            assertTrue(first.startsWith("pid="), first);
+            LogLine spawned = emp.awaitLogFrom(from, spawned("app"), WAIT);
+            int idle = emp.mark();
+            emp.awaitLogFrom(from, lifecycle("app", q("stopping: back to on demand (byte 22) byte=0 pid="
+                    + spawned.longGroup(1))), WAIT);
+            emp.awaitLogFrom(from, lifecycle("app", "stopped status=0 after \\S+$"), WAIT);
+            emp.awaitLogFrom(idle, lifecycle("app", q("waiting for a connection on 127.0.0.1:" + port) + "$"), WAIT);
+            Poll.until("no uWSGI process of the vassal", WAIT, () -> Procs.withMarker(ws.marker).isEmpty(),
+                    () -> Procs.describe(Procs.withMarker(ws.marker)));
+            Map<String, Object> s = status("app");
+            assertEquals("waiting", s.get("state"));
+            assertEquals(null, s.get("last_problem"));
+
+            String second = get(port);
+            assertTrue(second.startsWith("pid=") && !second.equals(first), second);
+            LogLine again = emp.awaitLogFrom(idle, spawned("app"), WAIT);
+            assertTrue(again.longGroup(1) != spawned.longGroup(1));
+        }
+    }
 }
