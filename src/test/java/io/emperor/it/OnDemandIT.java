@@ -69,6 +69,9 @@ class OnDemandIT extends ItSupport {
             Map<String, Object> s = status("app");
             assertEquals("waiting", s.get("state"));
             assertEquals("a connection on 127.0.0.1:" + port, s.get("waiting_for"));
+            CliResult text = cli("status", "app");
+            assertTrue(text.stdout().contains("app: waiting for a connection on 127.0.0.1:" + port + "\n"), text.stdout());
+            assertTrue(text.stdout().lines().anyMatch(l -> l.matches("app\\s+waiting\\s+-.*")), text.stdout());
             assertEquals(Optional.empty(), Poll.within(Duration.ofSeconds(1), () -> emp.first(from, spawned("app"))));
             assertTrue(Procs.withMarker(ws.marker).isEmpty(), () -> Procs.describe(Procs.withMarker(ws.marker)));
 
