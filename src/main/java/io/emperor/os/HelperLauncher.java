@@ -467,9 +467,9 @@ public final class HelperLauncher implements Launcher {
         return b.toString();
     }
 
-    /** systemd's fdname_is_valid: 1 to 255 printable ASCII characters, no {@code :}. */
+    /** systemd's fdname_is_valid: at most 255 printable ASCII characters (none is valid too), no {@code :}. */
     static boolean validFdName(String s) {
-        if (s.isEmpty() || s.length() > 255) {
+        if (s.length() > 255) {
             return false;
         }
         for (int i = 0; i < s.length(); i++) {

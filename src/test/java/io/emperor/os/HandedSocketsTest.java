@@ -202,6 +202,33 @@ class HandedSocketsTest {
         assertEquals(List.of(0, 1, 2), List.copyOf(fdTargets(pid).keySet()));
     }
 
+    /** Tyrant mode: the tenant's program gets the sockets after the whole drop, its own LISTEN_* replaced. */
+    @ParameterizedTest(name = "spawn server: {0}")
+    @ValueSource(booleans = {true, false})
+    void aTenantsVassalGetsItsSocketsAfterTheDropAndNoneOfItsOwnVariables(boolean served) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Native.libc().geteuid() == 0,
+                "needs root: tyrant mode drops to another uid");
+        HelperLauncher l = new HelperLauncher(HELPER, io, new Environment(Map.of("LISTEN_FDS", "7"), "uwsgi"), true);
+        if (served) {
+            assertTrue(l.startSpawnServer());
+        } else {
+            l.withoutSpawnServer();
+        }
+        launchers.add(l);
+        TestSockets.Bound a = socket();
+        VassalSpec spec = new VassalSpec("tenant", tmp.resolve("tenant.ini"), VassalSpec.Kind.PROGRAM,
+                List.of("/bin/sleep", "1000"), Path.of("/"), List.of("LISTEN_PID=1", "LISTEN_FDS=50"), 0022, null,
+                65534, 65534, null, 15, Duration.ofSeconds(5), ReloadMode.SIGNAL, 1, List.of())
+                .withListen(listen(List.of(), false, a));
+        long pid = started(l, spec, fds(a));
+        awaitExec(pid, "sleep");
+        assertTrue(read(Path.of("/proc/" + pid + "/status")).contains("\nUid:\t65534\t65534\t65534\t65534\n"));
+        assertEquals(inode(a.fd()), fdTargets(pid).get(3));
+        assertEquals(List.of(0, 1, 2, 3), List.copyOf(fdTargets(pid).keySet()));
+        assertEquals(List.of("LISTEN_FDNAMES=tenant.socket", "LISTEN_FDS=1", "LISTEN_PID=" + pid),
+                environ(pid).stream().filter(e -> e.startsWith("LISTEN_")).sorted().toList());
+    }
+
     // ------------------------------------------------------------------ a program that serves on them
 
     @ParameterizedTest(name = "spawn server: {0}")
@@ -268,10 +295,11 @@ class HandedSocketsTest {
     }
 
     @ParameterizedTest(name = "\"{0}\"")
-    @ValueSource(strings = {"", "a:b", "tab\there", "é"})
+    @ValueSource(strings = {"a:b", "tab\there", "é", "del\u007f"})
     void aNameThatSystemdWouldRefuseIsNotAnFdName(String name) {
         assertTrue(!HelperLauncher.validFdName(name));
-        assertTrue(HelperLauncher.validFdName("web.socket"));
+        assertTrue(HelperLauncher.validFdName("web.socket") && HelperLauncher.validFdName("")
+                && HelperLauncher.validFdName("with space ~"), "what systemd's fdname_is_valid takes");
         assertTrue(HelperLauncher.validFdName("x".repeat(255)) && !HelperLauncher.validFdName("x".repeat(256)));
     }
 
