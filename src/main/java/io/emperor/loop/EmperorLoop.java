@@ -572,6 +572,10 @@ public final class EmperorLoop {
                 dependents.remove(name);
             }
         }
+        if ((t.vassal() == null || !t.vassal().waitsForConnection()) && armed.remove(name) != null) {
+            // Before any effect: a spawn's hold may close sockets that a change of listen replaced
+            connections.disarm(name);
+        }
         for (Effect fx : t.effects()) {
             run(name, t.vassal(), fx);
         }
@@ -634,7 +638,11 @@ public final class EmperorLoop {
         } else if (fx instanceof Effect.KillGroup k) {
             launcher.killGroup(k.runId());
         } else if (fx instanceof Effect.Listen l) {
-            // Its sockets, held until it is forgotten or stopped; a failure backs off (the lifecycle)
+            // Its sockets, held until it is forgotten or stopped; a failure backs off (the lifecycle). Unwatched
+            // first: a changed listen is bound anew and the old sockets closed (listening() watches the new ones).
+            if (armed.remove(name) != null) {
+                connections.disarm(name);
+            }
             launcher.hold(name, l.spec()).ifPresent(why -> apply(name, new Event.SpawnFailed(why)));
         } else if (fx instanceof Effect.Probe p) {
             probes.start(name, p.runId(), p.how(), p.uid());

@@ -209,10 +209,11 @@ class OnDemandLoopTest {
     void aListenChangeWhileWaitingRebindsAndWatchesTheNewSocket() {
         waiting();
         scan(file(Specs.onDemand(Specs.program("app", "/bin/app"), 8081)));
-        assertEquals(List.of("bind app fd=11", "disarm app", "arm app id=2 fds=[11]"), calls);
+        assertEquals(List.of("disarm app", "bind app fd=11", "arm app id=2 fds=[11]"), calls,
+                "unwatched before the old socket is closed");
         calls.clear();
         scan(file(Specs.onDemand(Specs.program("app", "/bin/app", "-v"), 8081)));
-        assertEquals(List.of(), calls, "same sockets: still watched, nothing else");
+        assertEquals(List.of("disarm app", "arm app id=3 fds=[11]"), calls, "same socket: watched again, nothing bound");
         assertEquals(List.of("/bin/app", "-v"), vassal().spec().argv(), "the new version kept");
     }
 
@@ -228,6 +229,14 @@ class OnDemandLoopTest {
         loop.fireDue();
         assertEquals(List.of("bind app fd=10", "arm app id=1 fds=[10]"), calls);
         assertTrue(vassal().waitsForConnection());
+    }
+
+    /** A change that is no longer on demand: unwatched before the spawn, whose hold may close what changed. */
+    @Test
+    void aChangeToNotOnDemandIsUnwatchedBeforeItsSpawn() {
+        waiting();
+        scan(file(Specs.program("app", "/bin/app")));
+        assertEquals(List.of("disarm app", "release app", "spawn app run=1"), calls, "no listen any more: released by the spawn's hold");
     }
 
     @Test
