@@ -141,4 +141,25 @@ class OnDemandIT extends ItSupport {
             assertTrue(again.longGroup(1) != spawned.longGroup(1));
         }
     }
+
+    /**
+     * Attack (the uWSGI Emperor's: its root Emperor unlink()s whatever the socket name points to and
+     * makes a 0666 socket there): a socket-name file naming a file that exists. Nothing is removed; the
+     * vassal is not started, says why and backs off.
+     */
+    @Test
+    void aSocketNameOfAnExistingFileRemovesNothing() throws Exception {
+        java.nio.file.Path victim = ws.root.resolve("victim.conf");
+        Workspace.write(victim, "precious\n");
+        try (EmperorProcess emp = emperor("on-demand-extension = .socket")) {
+            int from = emp.mark();
+            Workspace.write(ws.vassals.resolve("app.ini.socket"), victim + "\n");
+            Workspace.write(ws.vassals.resolve("app.ini"), "[uwsgi]\nmaster = true\nprotocol = http\n");
+            emp.awaitLogFrom(from, lifecycle("app", q("sockets not held: listen unix:" + victim + ": ")
+                    + ".*not a socket.*"), WAIT);
+            emp.awaitLogFrom(from, lifecycle("app", q("backoff retry in 1s (1 quick exit)")), WAIT);
+            assertEquals("precious\n", Workspace.read(victim));
+            assertEquals(Optional.empty(), emp.first(from, spawned("app")));
+        }
+    }
 }
