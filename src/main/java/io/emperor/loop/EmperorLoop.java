@@ -643,7 +643,12 @@ public final class EmperorLoop {
             if (armed.remove(name) != null) {
                 connections.disarm(name);
             }
-            launcher.hold(name, l.spec()).ifPresent(why -> apply(name, new Event.SpawnFailed(why)));
+            Optional<String> unheld = launcher.hold(name, l.spec());
+            if (unheld.isPresent()) {
+                apply(name, new Event.SpawnFailed(unheld.get()));
+            } else if (l.line() != null) {
+                note(name, Effect.Level.INFO, l.line());
+            }
         } else if (fx instanceof Effect.Probe p) {
             probes.start(name, p.runId(), p.how(), p.uid());
         } else if (fx instanceof Effect.Tell t) {

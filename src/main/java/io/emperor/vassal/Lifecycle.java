@@ -732,8 +732,8 @@ public final class Lifecycle {
     /**
      * An on-demand vassal (issue 15) -> WAITING with no process: its sockets are held and watched
      * ({@link Effect.Listen}) until the first connection ({@link Event.Connection}). One line
-     * {@code waiting for a connection on ADDRESS} as it begins to wait (not at a change of its file
-     * while it waits). While a requirement is missing it waits for that first ({@link #spawn}).
+     * {@code waiting for a connection on ADDRESS} as it begins to wait, once they are held (not at a
+     * change of its file while it waits). While a requirement is missing it waits for that first ({@link #spawn}).
      */
     private static Transition rest(Vassal v, VassalSpec spec, List<Effect> before) {
         return rest(v, spec, before, !v.waitsForConnection());
@@ -749,10 +749,7 @@ public final class Lifecycle {
         for (Effect f : before) {
             fx.add(f instanceof Effect.Reply r && r.ok() ? ok(text) : f);
         }
-        if (line) {
-            fx.add(info(text));
-        }
-        fx.add(new Effect.Listen(spec));
+        fx.add(new Effect.Listen(spec, line ? text : null));
         return new Transition(v.withoutProcess(State.WAITING, Vassal.NO_DEADLINE).withSpec(spec), fx);
     }
 
