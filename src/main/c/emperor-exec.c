@@ -23,6 +23,13 @@
  *                  the program gets the helper's own environment (the command-line tool case).
  *     -W           add WATCHDOG_PID=<the helper's pid> to the vassal's environment: exec keeps the
  *                  pid, so it is the vassal's own, as systemd sets it (sd_watchdog_enabled(3))
+ *     -L N         socket activation (docs/sockets.md): the N listening sockets the emperor holds
+ *                  for the vassal are on fds 3 .. 3+N-1 (1 <= N <= MAX_LISTEN_FDS); each must be
+ *                  there and a socket. They are kept through the fd sweep with FD_CLOEXEC
+ *                  cleared, and LISTEN_PID=<the helper's pid> (exec keeps it: the vassal's own)
+ *                  and LISTEN_FDS=N are added to the vassal's environment, after any LISTEN_PID
+ *                  or LISTEN_FDS it had is taken out (sd_listen_fds(3) reads the first of two,
+ *                  Python's os.environ the last). -R, -E and -K fds must be above them.
  *     -A           apply the -r limits after the drop (step 9b), as the vassal: a hard limit
  *                  can then only go down; one above the inherited hard limit is refused with
  *                  both numbers (tyrant mode)
@@ -30,6 +37,14 @@
  *                  created and owns) at step 3b, before anything can fork and while still
  *                  privileged; repeatable (one per hierarchy). A failure is a spawn failure:
  *                  a vassal that cannot be contained does not start.
+ *     -B           bind mode (issue 15, docs/vassal.ini.5.md "Sockets"): the words after -- are
+ *                  PATH MODE BACKLOG, not a program. After every step up to 13, as the vassal, bind
+ *                  a unix stream socket at PATH (a file already there is replaced only if lstat
+ *                  says it is a socket, atomically: bound as PATH~ and renamed over it; a symlink
+ *                  is never followed), with the permission bits
+ *                  MODE (octal, through the umask: no window with other bits), listen(BACKLOG),
+ *                  send its fd with SCM_RIGHTS over the report fd (a unix socket) and exit 0.
+ *                  So the file is the vassal's and each path component is resolved with its rights.
  *   Options are separate words ("-u 1000", not "-u1000"). -R takes effect where it appears, so
  *   the emperor passes it first: usage errors before it go to stderr.
  *
@@ -79,7 +94,7 @@
  * 12. parent-death signal (a uid change clears it, so after 8), then the -P check closes the race
  *     where the parent died before the signal was armed.
  * 13. umask, chdir, 14. logto: paths the vassal chooses are used with the vassal's identity only.
- * 15. FD_CLOEXEC on the report fd, FD_CLOEXEC cleared on the -K fds, then execve, searching the vassal's PATH for a bare name.
+ * 15. FD_CLOEXEC on the report fd, FD_CLOEXEC cleared on the -K and -L fds, then execve, searching the vassal's PATH for a bare name.
  *     Not execvp: glibc's execvp runs a file without a #! line through /bin/sh (ENOEXEC), and no
  *     shell belongs on the spawn path.
  * Any failure: one line "STEP DETAIL: strerror" on the report fd, then _exit(127).
@@ -100,6 +115,8 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <sched.h>
 #include <stdint.h>
 #include <limits.h>
@@ -111,6 +128,7 @@
 #define FAIL_STATUS 127
 #define MAX_RLIMITS 16
 #define MAX_KEEP 8
+#define MAX_LISTEN_FDS 32 /* HelperLauncher.MAX_LISTEN */
 #define MAX_CGROUPS 4
 #define MAX_ENV_BYTES (1024 * 1024)
 #define MAX_ENV_ENTRIES 16384
@@ -119,6 +137,7 @@
  * copy, and that thread is suspended until the child has exec'd or exited. */
 static __thread int report_fd = 2;
 static void exec_path(char **prog, char **env) __attribute__((noreturn));
+static void bind_unix(char **args) __attribute__((noreturn));
 
 /* What a child of the spawn server uses instead of malloc and NSS: it shares the server's memory
  * (CLONE_VM), so it must not take a lock of libc's (malloc's, NSS's) that the server's other
@@ -127,8 +146,10 @@ static void exec_path(char **prog, char **env) __attribute__((noreturn));
  * helper that was exec'd: that one has its own memory, mallocs and calls initgroups itself. */
 struct prepared {
     char *env_buf;      /* MAX_ENV_BYTES + 1 */
-    char **env_ptrs;    /* MAX_ENV_ENTRIES + 2: the entries, WATCHDOG_PID, NULL */
+    char **env_ptrs;    /* MAX_ENV_ENTRIES + 4: the entries, WATCHDOG_PID, LISTEN_PID, LISTEN_FDS, NULL */
     char watchdog[32];
+    char listen_pid[32];
+    char listen_fds[32];
     gid_t *groups;      /* NGROUPS_MAX */
     int ngroups;        /* -1: no -U in the request */
 };
@@ -289,26 +310,47 @@ static char **read_env(int fd, const struct prepared *pre)
     return env;
 }
 
-/* env with WATCHDOG_PID=<our pid> added (-W): the pid exec keeps, the vassal's. */
-static char **with_watchdog_pid(char **env, struct prepared *pre)
+/* Whether entry is NAME=... */
+static int is_var(const char *entry, const char *name)
 {
-    static char own_entry[32];
-    char *entry = pre != NULL ? pre->watchdog : own_entry;
+    size_t n = strlen(name);
+    return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+/* env with WATCHDOG_PID=<our pid> (-W) and LISTEN_PID=<our pid>, LISTEN_FDS=N (-L N, N > 0)
+ * added: the pid exec keeps, the vassal's. With -L any LISTEN_PID or LISTEN_FDS already there is
+ * left out (a tenant's env must not name fds of its own choosing, nor come first for getenv). */
+static char **with_own_pid(char **env, struct prepared *pre, int watchdog, int listen_fds)
+{
+    static char own_watchdog[32], own_listen_pid[32], own_listen_fds[32];
     size_t count = 0;
     while (env[count] != NULL)
         count++;
     if (pre != NULL && count > MAX_ENV_ENTRIES)
         fail(0, "env: more than %d entries", MAX_ENV_ENTRIES);
-    /* In a server child env is pre->env_ptrs (with room for one more) or the server's own
+    /* In a server child env is pre->env_ptrs (with room for three more) or the server's own
      * environment (empty; copied into env_ptrs). */
-    char **out = pre != NULL ? pre->env_ptrs : malloc((count + 2) * sizeof *out);
+    char **out = pre != NULL ? pre->env_ptrs : malloc((count + 4) * sizeof *out);
     if (out == NULL)
         fail(errno, "env: WATCHDOG_PID");
-    if (out != env)
-        memmove(out, env, count * sizeof *out);
-    snprintf(entry, 32, "WATCHDOG_PID=%ld", (long)getpid());
-    out[count] = entry;
-    out[count + 1] = NULL;
+    size_t n = 0;
+    for (size_t k = 0; k < count; k++) /* in place is fine: n <= k */
+        if (listen_fds == 0 || !(is_var(env[k], "LISTEN_PID") || is_var(env[k], "LISTEN_FDS")))
+            out[n++] = env[k];
+    if (watchdog) {
+        char *entry = pre != NULL ? pre->watchdog : own_watchdog;
+        snprintf(entry, 32, "WATCHDOG_PID=%ld", (long)getpid());
+        out[n++] = entry;
+    }
+    if (listen_fds > 0) {
+        char *pid_entry = pre != NULL ? pre->listen_pid : own_listen_pid;
+        char *fds_entry = pre != NULL ? pre->listen_fds : own_listen_fds;
+        snprintf(pid_entry, 32, "LISTEN_PID=%ld", (long)getpid());
+        snprintf(fds_entry, 32, "LISTEN_FDS=%d", listen_fds);
+        out[n++] = pid_entry;
+        out[n++] = fds_entry;
+    }
+    out[n] = NULL;
     return out;
 }
 
@@ -438,7 +480,8 @@ static int helper_main(int argc, char **argv, struct prepared *pre)
     const char *user = NULL, *dir = NULL, *logto = NULL;
     int drop_caps = 0, no_new_privs = 0, limits_after_drop = 0, nrlim = 0, i;
     long long env_fd = -1;
-    int watchdog_pid = 0;
+    int watchdog_pid = 0, bind_mode = 0;
+    int listen_fds = 0;
     struct rlim_spec rlims[MAX_RLIMITS];
     int keep[MAX_KEEP], nkeep = 0;
     const char *cgroups[MAX_CGROUPS];
@@ -453,7 +496,8 @@ static int helper_main(int argc, char **argv, struct prepared *pre)
         if (a[1] == 'N') { no_new_privs = 1; continue; }
         if (a[1] == 'A') { limits_after_drop = 1; continue; }
         if (a[1] == 'W') { watchdog_pid = 1; continue; }
-        if (strchr("RPsrugUmdlKEG", a[1]) == NULL)
+        if (a[1] == 'B') { bind_mode = 1; continue; }
+        if (strchr("RPsrugUmdlKEGL", a[1]) == NULL)
             fail(0, "usage: unknown option %s", a);
         if (i + 1 >= argc)
             fail(0, "usage: option %s needs a value", a);
@@ -478,6 +522,11 @@ static int helper_main(int argc, char **argv, struct prepared *pre)
             cgroups[ncgroups++] = v;
             break;
         case 'l': logto = v; break;
+        case 'L':
+            listen_fds = (int)num_arg(a, v, 10, MAX_LISTEN_FDS);
+            if (listen_fds < 1)
+                fail(0, "usage: -L needs 1 to %d fds: %s", MAX_LISTEN_FDS, v);
+            break;
         case 'K':
             if (nkeep == MAX_KEEP)
                 fail(0, "usage: too many -K");
@@ -501,15 +550,34 @@ static int helper_main(int argc, char **argv, struct prepared *pre)
     if (user != NULL && gid < 0)
         fail(0, "usage: -U needs -g");
     char **prog = &argv[i + 1];
+    /* The listening fds are 3 .. 3+N-1: nothing else the helper uses may be among them. */
+    if (listen_fds > 0) {
+        if (report_fd > 2 && report_fd < 3 + listen_fds)
+            fail(0, "usage: -R %d is among the -L fds", report_fd);
+        if (env_fd >= 0 && env_fd < 3 + listen_fds)
+            fail(0, "usage: -E %lld is among the -L fds", env_fd);
+        for (int k = 0; k < nkeep; k++)
+            if (keep[k] < 3 + listen_fds)
+                fail(0, "usage: -K %d is among the -L fds", keep[k]);
+    }
 
     /* 0. The vassal's environment, read and its fd closed before the fd sweep. */
     extern char **environ;
     char **env = env_fd >= 0 ? read_env((int)env_fd, pre) : environ;
-    if (watchdog_pid)
-        env = with_watchdog_pid(env, pre);
+    if (watchdog_pid || listen_fds > 0)
+        env = with_own_pid(env, pre, watchdog_pid, listen_fds);
 
-    /* 1. Nothing of the emperor's beyond 0-2, the report channel and the -K fds reaches the
-     * vassal: close the gaps between the kept fds, in ascending order. */
+    /* 0b. -L: every listening fd is there and a socket (what sd_listen_fds promises the program). */
+    for (int fd = 3; fd < 3 + listen_fds; fd++) {
+        struct stat st;
+        if (fstat(fd, &st) != 0)
+            fail(errno, "listen fd %d", fd);
+        if (!S_ISSOCK(st.st_mode))
+            fail(0, "listen fd %d: not a socket", fd);
+    }
+
+    /* 1. Nothing of the emperor's beyond 0-2, the -L fds, the report channel and the -K fds
+     * reaches the vassal: close the gaps between the kept fds, in ascending order. */
     int kept[MAX_KEEP + 1], nkept = 0;
     if (report_fd > 2)
         kept[nkept++] = report_fd;
@@ -519,7 +587,7 @@ static int helper_main(int argc, char **argv, struct prepared *pre)
         for (int y = x; y > 0 && kept[y - 1] > kept[y]; y--) {
             int t = kept[y]; kept[y] = kept[y - 1]; kept[y - 1] = t;
         }
-    unsigned int next_fd = 3;
+    unsigned int next_fd = 3 + (unsigned int)listen_fds;
     for (int k = 0; k < nkept; k++) {
         if ((unsigned int)kept[k] > next_fd)
             close_fds_from(next_fd, (unsigned int)kept[k] - 1);
@@ -631,6 +699,10 @@ static int helper_main(int argc, char **argv, struct prepared *pre)
     if (dir != NULL && chdir(dir) != 0)
         fail(errno, "chdir %s", dir);
 
+    /* -B: a socket bound as the vassal instead of a program run (13 gave its identity and directory). */
+    if (bind_mode)
+        bind_unix(prog);
+
     /* 14. The log, opened and permission-checked as the vassal; never through a symlink. After
      * this a failure without -R lands in the log, which is where the vassal's output goes. */
     if (logto != NULL) {
@@ -658,7 +730,89 @@ static int helper_main(int argc, char **argv, struct prepared *pre)
         if (flags < 0 || fcntl(keep[k], F_SETFD, flags & ~FD_CLOEXEC) != 0)
             fail(errno, "keep fd %d", keep[k]);
     }
+    for (int fd = 3; fd < 3 + listen_fds; fd++) {
+        int flags = fcntl(fd, F_GETFD);
+        if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) != 0)
+            fail(errno, "listen fd %d", fd);
+    }
     exec_path(prog, env);
+}
+
+/* -B: bind and listen on the unix socket args[0] with mode args[1] and backlog args[2], as the
+ * identity the steps above gave; the fd goes back on the report fd (SCM_RIGHTS). Never returns. */
+__attribute__((noreturn))
+static void bind_unix(char **args)
+{
+    if (args[0] == NULL || args[1] == NULL || args[2] == NULL || args[3] != NULL)
+        fail(0, "usage: -B needs -- PATH MODE BACKLOG");
+    const char *path = args[0];
+    mode_t mode = (mode_t)num_arg("-B MODE", args[1], 8, 0777);
+    int backlog = (int)num_arg("-B BACKLOG", args[2], 10, 65535);
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    size_t len = strlen(path);
+    if (path[0] != '/' || len >= sizeof sa.sun_path)
+        fail(0, "bind %s: not an absolute path of at most %zu bytes", path, sizeof sa.sun_path - 1);
+    struct stat st;
+    int replace = 0;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            fail(0, "bind %s: exists and is not a socket (only a stale socket is replaced)", path);
+        replace = 1;
+    } else if (errno != ENOENT) {
+        fail(errno, "lstat %s", path);
+    }
+    /* A socket already there (the vassal's own, still held, or a stale one) is replaced atomically:
+     * the new one is bound beside it as PATH~ and renamed over it, so a client never finds the path
+     * missing and a failed bind leaves the old one in place. Without room for the ~ in sun_path, or
+     * with something else than a socket at PATH~, the old one is unlinked first. */
+    char beside[sizeof sa.sun_path];
+    int renamed = 0;
+    if (replace && len + 1 < sizeof sa.sun_path) {
+        memcpy(beside, path, len);
+        beside[len] = '~';
+        beside[len + 1] = '\0';
+        if (lstat(beside, &st) == 0)
+            renamed = S_ISSOCK(st.st_mode) && unlink(beside) == 0;
+        else
+            renamed = errno == ENOENT;
+    }
+    if (replace && !renamed && unlink(path) != 0)
+        fail(errno, "unlink stale socket %s", path);
+    size_t at = renamed ? len + 1 : len;
+    memcpy(sa.sun_path, renamed ? beside : path, at);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        fail(errno, "socket");
+    umask(~mode & 0777); /* bind creates the file 0777 & ~umask: MODE from the first moment */
+    if (bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + at + 1)) != 0)
+        fail(errno, "bind %s", path);
+    if (listen(fd, backlog) != 0)
+        fail(errno, "listen %s", path);
+    if (renamed && rename(beside, path) != 0) {
+        int err = errno;
+        unlink(beside);
+        fail(err, "rename %s over %s", beside, path);
+    }
+    char byte = 'F';
+    struct iovec iov = { &byte, 1 };
+    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    if (sendmsg(report_fd, &msg, MSG_NOSIGNAL) != 1)
+        fail(errno, "send the socket of %s", path);
+    _exit(0);
 }
 
 /* execve of prog[0] with env, looked up in env's PATH (the vassal's, not the helper's) when it has
@@ -711,8 +865,8 @@ static void exec_path(char **prog, char **env)
  * once: it is ready. Every received fd is closed in the server once the child has its copies. */
 #define SERVE_MAGIC 0x53504d45u /* "EMPS" */
 #define MAX_REQUEST (128 * 1024) /* below the default socket send buffer (208 KiB) */
-#define MAX_FDS 8
-#define MAX_ACTIONS 8
+#define MAX_FDS (8 + MAX_LISTEN_FDS)
+#define MAX_ACTIONS (8 + MAX_LISTEN_FDS)
 #define MAX_ARGS 4096
 #define FD_HIGH 64
 #define SOURCE_NULL_IN (-1)
@@ -874,7 +1028,7 @@ static void requested_user(int argc, char **argv, const char **user, long long *
         const char *o = argv[i];
         if (o[0] != '-' || o[1] == '\0' || o[2] != '\0')
             return;
-        if (strchr("RPsrugUmdlKEG", o[1]) == NULL)
+        if (strchr("RPsrugUmdlKEGL", o[1]) == NULL)
             continue; /* a flag without a value */
         unsigned long long v;
         if (o[1] == 'U')
@@ -898,7 +1052,7 @@ static int start_worker(void)
     if (w != NULL) {
         w->buf = malloc(MAX_REQUEST + 1);
         w->pre.env_buf = malloc(MAX_ENV_BYTES + 1);
-        w->pre.env_ptrs = malloc((MAX_ENV_ENTRIES + 2) * sizeof(char *));
+        w->pre.env_ptrs = malloc((MAX_ENV_ENTRIES + 4) * sizeof(char *));
         w->pre.groups = malloc(NGROUPS_MAX * sizeof(gid_t));
         void *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
         w->stack = stack == MAP_FAILED ? NULL : stack;

@@ -159,11 +159,16 @@ final class Daemon {
         Environment environment = new Environment(System.getenv(), config.uwsgi().binary(), config.locale());
         // Tyrant mode: $(VAR) in a tenant's file reads only what its vassal gets (docs/tyrant.md).
         VassalParser parser = new VassalParser(users, HostName.name(), System.getenv(), config.tyrant(),
-                owner -> environment.forTenant(owner < 0 ? null : users.userById(owner).orElse(null)));
+                owner -> environment.forTenant(owner < 0 ? null : users.userById(owner).orElse(null)))
+                .withTenantListen(config.tenantBudget().listen());
         int uid = Drop.uid(drop, libc.getuid());
         int gid = Drop.gid(drop, libc.getgid());
         Rights rights = rights(users, config.tyrant(), uid, gid);
-        DirectoryScanner scanner = new DirectoryScanner(config.vassalDirs(), parser, !config.nofollow(),
+        // uWSGI's on-demand vassals (issue 15): their socket, read beside their file (start-only settings)
+        io.emperor.config.UwsgiCommand startUwsgi = config.uwsgi();
+        io.emperor.source.dir.OnDemandSockets files = new io.emperor.source.dir.OnDemandSockets(parser,
+                () -> startUwsgi, config.tyrant(), parser::tenantListen);
+        DirectoryScanner scanner = new DirectoryScanner(config.vassalDirs(), files, !config.nofollow(),
                 config.tyrant() ? Optional.of(users) : Optional.empty(), rights.emperorGroup(), config.tenantBudget());
         Policy policy = new Policy(config.minUptime(), config.maxBackoff(), config.requiredHeartbeat());
 
@@ -175,6 +180,7 @@ final class Daemon {
         noSubreaper = Containment.becomeSubreaper();
         notify = openNotify(runtimeDirectory(config), containment, ioThread, loopRef, deferred);
         launcher = new HelperLauncher(helper, ioThread, environment, config.tyrant(), config.uwsgi(), containment, notify);
+        launcher.allowTenants(config.tenantBudget().listen()); // tenant-listen, checked again at each hold
         notifier = Notifier.fromEnvironment(System.getenv());
         loop = new EmperorLoop(new Lifecycle(policy), launcher, ioThread, Clock.system(), new NotifyingHost(new TrimmingHost(new EmperorLoop.Host() {
             @Override
@@ -196,6 +202,7 @@ final class Daemon {
             }
         }, Clock.system(), HeapTrim::trim), notifier, Clock.system(), Watchdog.interval(System.getenv(), ProcessHandle.current().pid())));
         loopRef[0] = loop;
+        loop.watchConnections(ioThread); // on-demand vassals' sockets (issue 15)
         if (config.tyrant()) {
             loop.separateTenants();
         }
@@ -556,7 +563,8 @@ final class Daemon {
         }
         if (!next.uwsgi().equals(config.uwsgi())) {
             // The launcher builds every uWSGI command from the settings of the start.
-            EmperorLog.warn("emperor.ini: uwsgi-binary, vassal-set and vassals-include take effect only at start");
+            EmperorLog.warn("emperor.ini: uwsgi-binary, vassal-set, vassals-include, on-demand-extension and"
+                    + " on-demand-directory take effect only at start");
         }
         if (!next.fleet().equals(config.fleet())) {
             EmperorLog.warn("emperor.ini: etcd, etcd-prefix, node, etcd-ttl and the etcd TLS and user keys take"
@@ -571,8 +579,8 @@ final class Daemon {
         }
         if (!next.tenantBudget().equals(config.tenantBudget())) {
             // The scanner holds the budget of the start.
-            EmperorLog.warn("emperor.ini: tenant-max-vassals, tenant-max-bytes and tenant-max-total-bytes take"
-                    + " effect only at start");
+            EmperorLog.warn("emperor.ini: tenant-max-vassals, tenant-max-bytes, tenant-max-total-bytes and"
+                    + " tenant-listen take effect only at start");
         }
         for (Problem w : p.warnings()) {
             EmperorLog.warn("emperor.ini: warning: " + w);

@@ -47,6 +47,8 @@ public final class VassalParser implements VassalFileParser {
     private final Map<String, String> environment;
     private final boolean tyrant;
     private final java.util.function.IntFunction<Map<String, String>> tenantEnvironment;
+    /** Tyrant mode: the addresses a tenant's {@code listen} may name ({@code tenant-listen}). */
+    private volatile TenantListen tenantListen = TenantListen.ANY;
 
     /** Outside tyrant mode. */
     public VassalParser(UserDb users, String hostname, Map<String, String> environment) {
@@ -76,6 +78,17 @@ public final class VassalParser implements VassalFileParser {
         this.environment = Map.copyOf(environment);
         this.tyrant = tyrant;
         this.tenantEnvironment = Objects.requireNonNull(tenantEnvironment, "tenantEnvironment");
+    }
+
+    /** Tyrant mode: a tenant's {@code listen} must also match {@code allowed} ({@code [emperor] tenant-listen}). */
+    public VassalParser withTenantListen(TenantListen allowed) {
+        this.tenantListen = Objects.requireNonNull(allowed, "allowed");
+        return this;
+    }
+
+    /** The addresses a tenant's {@code listen} may name now (uWSGI on-demand sockets are held to them too). */
+    public TenantListen tenantListen() {
+        return tenantListen;
     }
 
     /** Reads the file by its path, then parses it (tests; the emperor reads through {@code OpenedFile}). */
@@ -144,7 +157,7 @@ public final class VassalParser implements VassalFileParser {
             problems.ignoreOtherSections(ini, VASSAL);
             Magic magic = new Magic(Magic.Context.of(path, hostname, environment, vassal.get()));
             VassalSection section = new VassalSection(path, new ExpandedSection(vassal.get(), magic, problems),
-                    users, tyrant, problems);
+                    users, tyrant, tenantListen, problems);
             return problems.result(() -> section.spec(nameOf(path)));
         }
         if (ini.section(UWSGI).isPresent()) {

@@ -19,7 +19,8 @@ final class VassalSection {
             "exec", "chdir", "env", "umask", "uid", "gid", "logto", "daemonize",
             "stop-signal", "stop-timeout", "reload", "reload-signal",
             "rlimit-nofile", "rlimit-nproc", "rlimit-core", "log-tag",
-            "requires", "after", "ready", "ready-timeout", "watchdog");
+            "requires", "after", "ready", "ready-timeout", "watchdog",
+            "listen", "listen-mode", "listen-backlog", "listen-names", "on-demand");
     static final int DEFAULT_UMASK = 0022;
     static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(30);
     static final long MAX_STOP_TIMEOUT_SECONDS = 86400;
@@ -47,12 +48,19 @@ final class VassalSection {
     private final List<Rlimit> rlimits = new ArrayList<>();
     private boolean logTag = true;
     private final Order order;
+    private final Listen listen;
 
     /**
      * Converts every key at once; problems go to {@code problems}. In {@code tyrant} mode
      * {@code uid} and {@code gid} are only warned about.
      */
     VassalSection(Path file, ExpandedSection section, UserDb users, boolean tyrant, Problems problems) {
+        this(file, section, users, tyrant, TenantListen.ANY, problems);
+    }
+
+    /** @param tenantListen tyrant mode: the addresses a tenant may listen on ({@code tenant-listen}) */
+    VassalSection(Path file, ExpandedSection section, UserDb users, boolean tyrant, TenantListen tenantListen,
+                  Problems problems) {
         this.file = file;
         this.dir = file.getParent();
         this.chdir = dir;
@@ -62,7 +70,7 @@ final class VassalSection {
         this.problems = problems;
         section.rejectUnknown(KEYS);
         for (String key : KEYS) {
-            if (!key.equals("env") && !key.equals("daemonize") && !key.equals("logto")
+            if (!key.equals("env") && !key.equals("daemonize") && !key.equals("logto") && !key.equals("listen")
                     && !OrderSection.KEYS.contains(key)) {
                 section.warnRepeated(key);
             }
@@ -82,12 +90,13 @@ final class VassalSection {
         section.last("log-tag").ifPresent(this::logTag);
         rlimits();
         order = new OrderSection(VassalParser.nameOf(file), dir, VassalSpec.Kind.PROGRAM, section, problems).order();
+        listen = new ListenSection(section, tyrant, tenantListen, problems).listen();
     }
 
     /** The spec; call only when {@code problems} has no errors. */
     VassalSpec spec(String name) {
         return new VassalSpec(name, file, VassalSpec.Kind.PROGRAM, argv, chdir, env, umask, user, uid, gid,
-                logto, stopSignal, stopTimeout, reload, reloadSignal, rlimits, null, logTag, home, null, order);
+                logto, stopSignal, stopTimeout, reload, reloadSignal, rlimits, null, logTag, home, null, order, listen);
     }
 
     private void exec() {

@@ -175,7 +175,7 @@ public record VassalSpec(
     /**
      * True when {@code other} can only take effect by starting the process again: everything
      * the exec helper applies at spawn time differs (program, directory, environment, identity,
-     * umask, log file, limits), or a uWSGI vassal gains or loses its master (a process without a
+     * umask, log file, limits, the sockets held for it), or a uWSGI vassal gains or loses its master (a process without a
      * master cannot be told to reload), or a uWSGI vassal's file is another one (its command line
      * names the file, and a reload re-runs that command line). Stop and reload settings take
      * effect without a restart.
@@ -191,6 +191,7 @@ public record VassalSpec(
                 || !java.util.Objects.equals(user, other.user)
                 || !java.util.Objects.equals(logto, other.logto)
                 || !rlimits.equals(other.rlimits)
+                || !listen.equals(other.listen) // other sockets, names or backlog: LISTEN_FDS and the fds change
                 || isUwsgiWithoutMaster() != other.isUwsgiWithoutMaster()
                 // uWSGI re-execs its own argv on a reload, which names the file: another file
                 // (app.ini renamed app.yaml) is a new command line.

@@ -18,6 +18,13 @@ public final class StatusView {
     private StatusView() {}
 
     static VassalStatus vassal(Vassal v, VassalFile f, Tally.Entry t, long now, long wall, java.time.Duration minUptime) {
+        VassalStatus s = fields(v, f, t, now, wall, minUptime);
+        return v.spec() == null || !v.spec().listen().any() ? s
+                : s.withListen(v.spec().listen().addresses().stream().map(io.emperor.config.Listen.Address::text).toList());
+    }
+
+    private static VassalStatus fields(Vassal v, VassalFile f, Tally.Entry t, long now, long wall,
+                                       java.time.Duration minUptime) {
         io.emperor.vassal.Trouble trouble = v.problem(now, minUptime);
         VassalSpec spec = v.spec();
         boolean live = v.state().hasProcess() && v.runId() != 0;
@@ -51,7 +58,7 @@ public final class StatusView {
                 v.state() == State.FAILED && t != null ? t.problem() : null,
                 trouble == null ? null : trouble.text(),
                 trouble == null ? 0 : wall - Math.max(0, (now - trouble.since()) / 1_000_000),
-                v.state() == State.WAITING ? v.waits().text() : null,
+                v.state() == State.WAITING ? v.waitingFor() : null,
                 v.isReady(),
                 t == null ? null : t.status());
     }

@@ -1,6 +1,7 @@
 package io.emperor.os;
 
 import io.emperor.config.Rlimit;
+import io.emperor.config.TenantListen;
 import io.emperor.config.UwsgiCommand;
 import io.emperor.config.VassalSpec;
 import io.emperor.log.EmperorLog;
@@ -25,7 +26,11 @@ import jnr.ffi.Pointer;
  * setting and execs the program, so the pid held here is the vassal's. A {@code [uwsgi]} vassal
  * also gets its end of the emperor channel, a {@code socketpair}, on fd {@value #CHANNEL_FD}
  * ({@code UWSGI_EMPEROR_FD}; the helper keeps it with {@code -K}); the emperor's end is read by
- * the I/O thread and written by {@link #tell}, never blocking. Exits are watched
+ * the I/O thread and written by {@link #tell}, never blocking. A vassal whose sockets the emperor
+ * holds ({@code listen}, issue 15, docs/sockets.md) gets them on fds 3, 4, … in {@code listen} order
+ * (the helper's {@code -L N}: LISTEN_FDS, LISTEN_PID, and LISTEN_FDNAMES from here), and the report
+ * fd, the channel and the env memfd move up by N; a uWSGI on-demand vassal gets its one socket on
+ * fd 0 instead of {@code /dev/null}. Exits are watched
  * through a pidfd per run. Only the loop thread calls this class; it is the thread that spawns,
  * and it lives as long as the emperor, which the parent-death signal relies on.
  *
@@ -37,11 +42,16 @@ import jnr.ffi.Pointer;
  * (the shipped unit) passes none of them on, tyrant mode or not.
  */
 public final class HelperLauncher implements Launcher {
+    /** The report fd of a vassal without held sockets; with N of them on 3 .. 3+N-1 it is 3+N, and the rest move up as much. */
     private static final int REPORT_FD = 3;
-    /** Where a uWSGI vassal finds its end of the emperor channel ({@code UWSGI_EMPEROR_FD}). */
+    /** Where a uWSGI vassal finds its end of the emperor channel ({@code UWSGI_EMPEROR_FD}), without held sockets. */
     static final int CHANNEL_FD = 4;
-    /** Where the helper reads the vassal's environment ({@code -E}). */
+    /** Where the helper reads the vassal's environment ({@code -E}), without held sockets. */
     static final int ENV_FD = 5;
+    /** The most sockets a vassal is handed (the helper's MAX_LISTEN_FDS, {@code -L}; docs/sockets.md). */
+    public static final int MAX_LISTEN = 32;
+    /** The socket-activation variables: set by the emperor only, whatever the vassal's {@code env} says. */
+    private static final List<String> LISTEN_VARS = List.of("LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES=");
     /** The helper's bound on the environment it reads (MAX_ENV_BYTES in emperor-exec.c). */
     static final int MAX_ENV_BYTES = 1024 * 1024;
     private static final int SIGKILL = 9;
@@ -62,6 +72,10 @@ public final class HelperLauncher implements Launcher {
     private final LibC c = Native.libc();
     private final Spawner spawner = new Spawner();
     private final SpawnServer server;
+    /** The sockets held for vassals ({@code listen}, issue 15). */
+    private final ListenSockets listens;
+    /** Tyrant mode: the addresses a tenant's sockets may have ({@code tenant-listen}), checked again at each hold. */
+    private TenantListen tenantListen = TenantListen.ANY;
     private final Map<Long, Proc> procs = new HashMap<>();
     /** The main pids of {@link #procs}: reaped through their pidfds, never by {@link #reapAdopted}. */
     private final java.util.Set<Long> vassalPids = new java.util.HashSet<>();
@@ -138,6 +152,7 @@ public final class HelperLauncher implements Launcher {
         this.egid = c.getegid();
         this.pid = c.getpid();
         this.server = server != null ? server : new SpawnServer(helper, spawner, pid, System::nanoTime, EmperorLog::warn);
+        this.listens = new ListenSockets(new UnixListenBinder(helper, pid, tyrant));
     }
 
     /**
@@ -150,6 +165,38 @@ public final class HelperLauncher implements Launcher {
 
     @Override
     public SpawnResult spawn(String name, long runId, VassalSpec spec) {
+        return spawn(name, runId, spec, spec.listen().any() ? held(name) : new int[0]);
+    }
+
+    /**
+     * {@link #spawn} with {@code sockets}, the listening fds held for the vassal (the emperor's
+     * copies, left open), one per {@code spec.listen()} address in its order: on fds 3, 4, … with
+     * {@code -L} ({@code LISTEN_FDS}, {@code LISTEN_PID}) and {@code LISTEN_FDNAMES}, the report
+     * fd, the channel and the env memfd above them; or with {@code listen.stdin()} the one socket
+     * on fd 0. Package-private: tests hand it sockets they bound themselves.
+     */
+    SpawnResult spawn(String name, long runId, VassalSpec spec, int[] sockets) {
+        io.emperor.config.Listen listen = spec.listen();
+        int expected = listen.addresses().size();
+        if (sockets.length != expected) {
+            return new SpawnResult.Failed("listen: " + sockets.length + " of the " + expected
+                    + " sockets are held (see the listen line above)");
+        }
+        if (listen.stdin() && expected != 1) {
+            return new SpawnResult.Failed("listen: " + expected + " sockets for fd 0, which takes one");
+        }
+        if (expected > MAX_LISTEN) {
+            return new SpawnResult.Failed("listen: " + expected + " sockets, more than " + MAX_LISTEN);
+        }
+        String names = listen.stdin() || expected == 0 ? null : fdNames(name, listen);
+        if (names != null && names.startsWith("!")) {
+            return new SpawnResult.Failed(names.substring(1));
+        }
+        // The listening sockets on 3 .. 3+n-1; what the helper uses moves above them.
+        int n = listen.stdin() ? 0 : expected;
+        int reportFd = REPORT_FD + n;
+        int channelFd = CHANNEL_FD + n;
+        int envFd = ENV_FD + n;
         if (tyrant && (spec.uid() <= 0 || spec.gid() <= 0)) {
             return new SpawnResult.Failed("tyrant mode: refusing to run as uid " + spec.uid() + " gid " + spec.gid());
         }
@@ -178,7 +225,10 @@ public final class HelperLauncher implements Launcher {
         }
         Identity id = identity(spec);
         List<SpawnServer.Placement> fds = new ArrayList<>();
-        fds.add(new SpawnServer.Placement(0, SpawnServer.NULL_IN));
+        fds.add(new SpawnServer.Placement(0, listen.stdin() ? sockets[0] : SpawnServer.NULL_IN));
+        for (int i = 0; i < n; i++) {
+            fds.add(new SpawnServer.Placement(3 + i, sockets[i])); // the helper keeps them (-L) and clears CLOEXEC
+        }
         if (piped) {
             fds.add(new SpawnServer.Placement(1, out[1]));
             fds.add(new SpawnServer.Placement(2, out[1]));
@@ -187,24 +237,30 @@ public final class HelperLauncher implements Launcher {
             fds.add(new SpawnServer.Placement(1, SpawnServer.NULL_OUT));
             fds.add(new SpawnServer.Placement(2, SpawnServer.NULL_OUT));
         }
-        fds.add(new SpawnServer.Placement(REPORT_FD, report[1]));
+        fds.add(new SpawnServer.Placement(reportFd, report[1]));
         List<String> env = new ArrayList<>(tyrant ? environment.forTenantVassal(spec, id.account())
                 : environment.forVassal(spec, id.uid() != euid, id.account()));
         containment.markFor(runId).ifPresent(env::add); // without cgroups: what every descendant inherits
+        // Whatever the vassal's env or the emperor's own environment says: the helper's -L adds
+        // LISTEN_PID and LISTEN_FDS, and a vassal without sockets gets none of them.
+        env.removeIf(kv -> LISTEN_VARS.stream().anyMatch(kv::startsWith));
+        if (names != null) {
+            env.add("LISTEN_FDNAMES=" + names);
+        }
         if (notifies) {
             notifyEnvironment(env, spec);
         }
         if (channel) {
             // Placed without CLOEXEC; the helper keeps it open (-K) through its fd sweep.
-            fds.add(new SpawnServer.Placement(CHANNEL_FD, chan[1]));
-            env.add("UWSGI_EMPEROR_FD=" + CHANNEL_FD);
+            fds.add(new SpawnServer.Placement(channelFd, chan[1]));
+            env.add("UWSGI_EMPEROR_FD=" + channelFd);
         }
         EnvFile envFile = envFile(env);
         if (envFile.fd() < 0) {
             return abandon(new SpawnResult.Failed(envFile.problem()), -1, out, report, chan);
         }
-        fds.add(new SpawnServer.Placement(ENV_FD, envFile.fd()));
-        List<String> argv = helperArgv(spec, id, group.procs());
+        fds.add(new SpawnServer.Placement(envFd, envFile.fd()));
+        List<String> argv = helperArgv(spec, id, group.procs(), n);
         long child;
         String failure = null;
         SpawnServer.Outcome outcome = server.spawn(fds, argv);
@@ -294,17 +350,22 @@ public final class HelperLauncher implements Launcher {
         return new Identity(uid, gid, change, account);
     }
 
-    private List<String> helperArgv(VassalSpec spec, Identity id, Path cgroupProcs) {
+    /** @param listenFds how many listening sockets are on fds 3, 4, … (the helper's {@code -L}) */
+    private List<String> helperArgv(VassalSpec spec, Identity id, Path cgroupProcs, int listenFds) {
         List<String> a = new ArrayList<>();
         a.add(helper.toString());
         a.add("-R");
-        a.add(Integer.toString(REPORT_FD));
+        a.add(Integer.toString(REPORT_FD + listenFds));
         a.add("-P");
         a.add(Integer.toString(pid));
         a.add("-s");
         a.add(Integer.toString(SIGKILL));
         a.add("-E");
-        a.add(Integer.toString(ENV_FD));
+        a.add(Integer.toString(ENV_FD + listenFds));
+        if (listenFds > 0) {
+            a.add("-L"); // LISTEN_PID=<its own pid>, LISTEN_FDS, the fds kept without CLOEXEC
+            a.add(Integer.toString(listenFds));
+        }
         if (notify != null && spec.order().watchdog().compareTo(java.time.Duration.ZERO) > 0) {
             a.add("-W"); // WATCHDOG_PID=<its own pid>, which exec makes the vassal's
         }
@@ -314,7 +375,7 @@ public final class HelperLauncher implements Launcher {
         }
         if (spec.kind() == VassalSpec.Kind.UWSGI) {
             a.add("-K");
-            a.add(Integer.toString(CHANNEL_FD));
+            a.add(Integer.toString(CHANNEL_FD + listenFds));
         }
         for (Rlimit r : spec.rlimits()) {
             a.add("-r");
@@ -352,6 +413,45 @@ public final class HelperLauncher implements Launcher {
         a.add("--");
         a.addAll(argv(spec));
         return a;
+    }
+
+    /**
+     * {@code LISTEN_FDNAMES}: {@code listen-names} in order, and for each socket without one the
+     * name systemd gives a socket unit's fds by default, the unit's name ({@code NAME.socket}), or
+     * {@code unknown} (what sd_listen_fds_with_names(3) says without names) when that is not a valid
+     * fd name. A name that is not one (sd_listen_fds(3): at most 255 printable ASCII characters,
+     * no {@code :}) gives {@code "!"} and why: the spawn fails rather than shift the others.
+     */
+    static String fdNames(String vassal, io.emperor.config.Listen listen) {
+        int n = listen.addresses().size();
+        if (listen.names().size() > n) {
+            return "!listen-names: " + listen.names().size() + " names for " + n + " sockets";
+        }
+        String fallback = validFdName(vassal + ".socket") ? vassal + ".socket" : "unknown";
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            String name = i < listen.names().size() ? listen.names().get(i) : fallback;
+            if (!validFdName(name)) {
+                return "!listen-names: not a valid fd name (at most 255 printable ASCII characters, no ':'): \""
+                        + name.replaceAll("\\p{Cntrl}", "?") + "\"";
+            }
+            b.append(i == 0 ? "" : ":").append(name);
+        }
+        return b.toString();
+    }
+
+    /** systemd's fdname_is_valid: at most 255 printable ASCII characters (none is valid too), no {@code :}. */
+    static boolean validFdName(String s) {
+        if (s.length() > 255) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (ch < 0x20 || ch > 0x7e || ch == ':') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private List<String> argv(VassalSpec spec) {
@@ -417,8 +517,55 @@ public final class HelperLauncher implements Launcher {
         return v == Rlimit.UNLIMITED ? "unlimited" : Long.toString(v);
     }
 
+    /**
+     * Holds the spec's sockets ({@link ListenSockets}): the same settings keep the same fds, a change binds the
+     * new ones before the old are closed, no listen releases them. Unix sockets are bound as the vassal.
+     */
+    @Override
+    public java.util.Optional<String> hold(String name, VassalSpec spec) {
+        if (!spec.listen().any()) {
+            listens.release(name); // the common case, before every spawn: a map lookup
+            return java.util.Optional.empty();
+        }
+        Identity id = identity(spec);
+        if (tyrant && spec.listen().any()) {
+            // The last line of defence: the parser refused these with file:line already.
+            if (id.uid() <= 0 || id.gid() <= 0) {
+                return java.util.Optional.of("listen: tyrant mode: refusing to bind as uid " + id.uid() + " gid "
+                        + id.gid());
+            }
+            for (io.emperor.config.Listen.Address a : spec.listen().addresses()) {
+                if (a instanceof io.emperor.config.Listen.Address.Inet inet && inet.port() < 1024) {
+                    return java.util.Optional.of("listen " + a.text() + ": port " + inet.port()
+                            + " is below 1024: refused in tyrant mode");
+                }
+                java.util.Optional<String> refused = tenantListen.refusal(a);
+                if (refused.isPresent()) {
+                    return java.util.Optional.of("listen " + a.text() + ": " + refused.get());
+                }
+            }
+        }
+        return listens.hold(name, spec.listen(), id.uid(), id.gid(), id.change() ? spec.user() : null);
+    }
+
+    /** Tyrant mode: {@code tenant-listen}, which {@link #hold} checks again (the parser did, with the line). */
+    public void allowTenants(TenantListen allowed) {
+        tenantListen = java.util.Objects.requireNonNull(allowed, "allowed");
+    }
+
+    @Override
+    public int[] held(String name) {
+        return listens.fds(name);
+    }
+
+    /** What the sockets held for {@code name} listen on ({@code status}); empty if none. */
+    public java.util.List<String> heldAddresses(String name) {
+        return listens.addresses(name);
+    }
+
     @Override
     public void forget(String name) {
+        listens.release(name);
         io.forget(name);
         containment.release(name);
     }

@@ -150,4 +150,8 @@ public interface LibC {
 
     @SaveError
     long recvmsg(int fd, Pointer msghdr, int flags);
+
+    /** listen(2): the sockets the emperor holds for vassals ({@link ListenSockets}). */
+    @SaveError
+    int listen(int fd, int backlog);
 }

@@ -32,8 +32,8 @@ final class SpawnServer {
     /** The request's first word ("EMPS"), and its bounds: those of emperor-exec.c's server. */
     static final int MAGIC = 0x53504d45;
     static final int MAX_REQUEST = 128 * 1024; // below the default socket send buffer (208 KiB)
-    static final int MAX_FDS = 8;
-    static final int MAX_ACTIONS = 8;
+    static final int MAX_FDS = 8 + HelperLauncher.MAX_LISTEN;
+    static final int MAX_ACTIONS = 8 + HelperLauncher.MAX_LISTEN;
     static final int MAX_ARGS = 4096;
     /** A placement's source: {@code /dev/null} opened for reading / writing by the child. */
     static final int NULL_IN = -1;
@@ -74,15 +74,16 @@ final class SpawnServer {
     private final Consumer<String> warn;
     private final LibC c = Native.libc();
     private final jnr.ffi.Runtime runtime = Native.runtime();
-    /** msghdr (56) | iovec (16) | cmsg (16 + 4 x up to 16 fds) | pollfd (8) | reply (8) | wait status (8). */
-    private final Pointer fixed = Memory.allocateDirect(runtime, 256);
+    /** msghdr (56) | iovec (16) | pollfd (8) | reply (8) | wait status (8) | cmsg (16 + 4 x up to 64 fds). */
+    private static final int FIXED = 512;
+    private final Pointer fixed = Memory.allocateDirect(runtime, FIXED);
     private static final int MSG = 0;
     private static final int IOV = 64;
-    private static final int CMSG = 80;
-    private static final int MAX_SENT_FDS = 16;
-    private static final int POLL = 168;
-    private static final int REPLY = 176;
-    private static final int STATUS = 184;
+    private static final int POLL = 80;
+    private static final int REPLY = 88;
+    private static final int STATUS = 96;
+    private static final int CMSG = 128;
+    private static final int MAX_SENT_FDS = 64;
     private static final int EMSGSIZE = 90;
     private Pointer request;
 
@@ -225,7 +226,7 @@ final class SpawnServer {
             throw new IllegalArgumentException(fds.size() + " fds");
         }
         long base = fixed.address();
-        fixed.setMemory(0, 256, (byte) 0);
+        fixed.setMemory(0, FIXED, (byte) 0);
         fixed.putAddress(IOV, request.address());
         fixed.putLong(IOV + 8, size);
         fixed.putAddress(MSG + 16, base + IOV);

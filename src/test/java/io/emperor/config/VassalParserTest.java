@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class VassalParserTest {
     private static final String KNOWN = "known keys: exec, chdir, env, umask, uid, gid, logto, daemonize, "
             + "stop-signal, stop-timeout, reload, reload-signal, rlimit-nofile, rlimit-nproc, rlimit-core, log-tag, "
-            + "requires, after, ready, ready-timeout, watchdog";
+            + "requires, after, ready, ready-timeout, watchdog, listen, listen-mode, listen-backlog, listen-names, on-demand";
 
     @TempDir
     Path dir;

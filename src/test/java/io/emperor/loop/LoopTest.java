@@ -73,6 +73,20 @@ class LoopTest {
         final List<String> forgotten = new ArrayList<>();
         long nextPid = 100;
         String failNext;
+        /** What the next hold of sockets answers (issue 15), or null: held. */
+        String failHold;
+
+        @Override
+        public Optional<String> hold(String name, VassalSpec spec) {
+            if (!spec.listen().any()) {
+                return Optional.empty();
+            }
+            calls.add("hold " + name + " " + spec.listen().addresses().stream()
+                    .map(io.emperor.config.Listen.Address::text).toList());
+            String why = failHold;
+            failHold = null;
+            return Optional.ofNullable(why);
+        }
 
         @Override
         public SpawnResult spawn(String name, long runId, VassalSpec spec) {
@@ -179,6 +193,23 @@ class LoopTest {
         loop.handle(new LoopEvent.ForVassal("a", new Event.ExecDone(1)));
         assertEquals(State.RUNNING, vassal("a").state());
         assertEquals(100, vassal("a").pid());
+    }
+
+    /** Issue 15: the sockets are held before each spawn; a vassal whose sockets cannot be held is not started. */
+    @Test
+    void theSocketsAreHeldBeforeEachSpawnAndAFailureStartsNothing() {
+        VassalSpec spec = Specs.program("a", "/bin/a").withListen(new io.emperor.config.Listen(
+                List.of(new io.emperor.config.Listen.Address.Inet("127.0.0.1", 8000)), -1, 16, List.of(), false, false));
+        launcher.failHold = "listen 127.0.0.1:8000: bind: Address already in use";
+        scan(file(spec));
+        assertEquals(List.of("hold a [127.0.0.1:8000]"), launcher.calls);
+        assertEquals(State.BACKOFF, vassal("a").state());
+        assertTrue(tailed.contains("a: spawn failed: listen 127.0.0.1:8000: bind: Address already in use"), tailed.toString());
+        now += 2 * S;
+        loop.fireDue();
+        assertEquals(List.of("hold a [127.0.0.1:8000]", "hold a [127.0.0.1:8000]", "spawn a run=2 pid=100 argv=[/bin/a]"),
+                launcher.calls);
+        assertEquals(State.STARTING, vassal("a").state());
     }
 
     @Test

@@ -255,7 +255,16 @@ class ExecHelperTest {
                 Arguments.of(List.of("-K", "2", "--", "true"), "usage: -K needs an fd >= 3: 2"),
                 Arguments.of(List.of("-K", "x", "--", "true"), "usage: bad value for -K: x"),
                 Arguments.of(List.of("-G", "/emperor-no-such-cgroup/cgroup.procs", "--", "true"),
-                        "cgroup /emperor-no-such-cgroup/cgroup.procs: No such file or directory"));
+                        "cgroup /emperor-no-such-cgroup/cgroup.procs: No such file or directory"),
+                // -L: socket activation; fds that are not there, a huge N, the helper's own fds among them
+                Arguments.of(List.of("-L", "1", "--", "true"), "listen fd 3: Bad file descriptor"),
+                Arguments.of(List.of("-L", "0", "--", "true"), "usage: -L needs 1 to 32 fds: 0"),
+                Arguments.of(List.of("-L", "33", "--", "true"), "usage: bad value for -L: 33"),
+                Arguments.of(List.of("-L", "18446744073709551617", "--", "true"),
+                        "usage: bad value for -L: 18446744073709551617"),
+                Arguments.of(List.of("-L", "-1", "--", "true"), "usage: bad value for -L: -1"),
+                Arguments.of(List.of("-L", "2", "-K", "4", "--", "true"), "usage: -K 4 is among the -L fds"),
+                Arguments.of(List.of("-L", "2", "-E", "3", "--", "true"), "usage: -E 3 is among the -L fds"));
     }
 
     @ParameterizedTest(name = "{1}")
@@ -322,6 +331,67 @@ class ExecHelperTest {
         assertEquals("1", f[2], "the rest of the environment is kept");
         Result without = runWithEnvFd(env, Map.of(), "--", "/bin/sh", "-c", "echo \"${WATCHDOG_PID-unset}\"");
         assertEquals("unset", without.out().strip(), without::toString);
+    }
+
+    // ---------------------------------------------------------------- -L: the sockets on 3, 4, …
+
+    /**
+     * The helper with {@code -E ENVFD -L N} and {@code args}, exec'd by a python3 that put N
+     * listening TCP sockets on fds 3 .. 3+N-1 (and {@code extra} /dev/null fds where they say,
+     * {@code {fd}}), {@code env} on fd {@code envFd}.
+     */
+    private static Result runWithSockets(int sockets, List<Integer> devNulls, Path env, int envFd, String... args)
+            throws Exception {
+        String script = String.join("\n",
+                "import os, socket, sys",
+                "n, nulls, env, envfd = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])",
+                "socks = [socket.socket() for _ in range(n)]",
+                "high = []",
+                "for s in socks:",
+                "    s.bind(('127.0.0.1', 0)); s.listen(); high.append(os.dup2(s.fileno(), 200 + len(high)))",
+                "for i, fd in enumerate(high): os.dup2(fd, 3 + i)",
+                "def put(src, fd):",
+                "    os.dup2(src, fd) if src != fd else os.set_inheritable(fd, True)",
+                "for fd in [int(x) for x in nulls.split(',') if x]: put(os.open('/dev/null', os.O_RDONLY), fd)",
+                "put(os.open(env, os.O_RDONLY), envfd)",
+                "os.execv(sys.argv[5], sys.argv[5:])");
+        List<String> cmd = new ArrayList<>(List.of("python3", "-c", script, Integer.toString(sockets),
+                String.join(",", devNulls.stream().map(String::valueOf).toList()), env.toString(),
+                Integer.toString(envFd), HELPER.toString(), "-E", Integer.toString(envFd)));
+        cmd.addAll(List.of(args));
+        return run(cmd);
+    }
+
+    @Test
+    void listenFdsReachTheProgramWithItsOwnPidAndCountAndATenantsAreReplaced() throws Exception {
+        // A tenant's env naming 50 fds and another pid, twice: the program sees one of each, the helper's.
+        Path env = envFile("LISTEN_FDS=50", "A=1", "LISTEN_PID=1", "LISTEN_FDS=49", "LISTEN_FDNAMES=web:admin");
+        Result r = runWithSockets(2, List.of(9), env, 5, "-L", "2", "--", "/bin/sh", "-c",
+                "echo \"$LISTEN_PID $$ $LISTEN_FDS $A\"; env | grep ^LISTEN_ | sort; ls -l /proc/self/fd");
+        assertEquals(0, r.exit(), r::toString);
+        List<String> lines = r.out().lines().toList();
+        String[] f = lines.get(0).split(" ");
+        assertEquals(f[1], f[0], "LISTEN_PID is the pid exec kept, the program's: " + r);
+        assertEquals("2", f[2], r::toString);
+        assertEquals("1", f[3], "the rest of the environment is kept: " + r);
+        assertEquals(List.of("LISTEN_FDNAMES=web:admin", "LISTEN_FDS=2", "LISTEN_PID=" + f[1]), lines.subList(1, 4),
+                "one of each (the emperor sets LISTEN_FDNAMES itself): " + r);
+        Map<Integer, String> fds = fds(r.out());
+        assertTrue(fds.get(3).startsWith("socket:"), r::toString);
+        assertTrue(fds.get(4).startsWith("socket:"), r::toString);
+        assertFalse(fds.containsKey(5) && !fds.get(5).matches("/proc/\\d+/fd"), "the env fd is closed: " + r);
+        assertFalse(fds.containsKey(9) && !fds.get(9).matches("/proc/\\d+/fd"), "fd 9 is swept: " + r);
+    }
+
+    @Test
+    void listenFdsThatAreMissingOrNotSocketsAreRefused() throws Exception {
+        Path env = envFile("A=1");
+        assertFailure(runWithSockets(2, List.of(), env, 9, "-L", "3", "--", "true"), "listen fd 5: Bad file descriptor");
+        assertFailure(runWithSockets(1, List.of(4), env, 9, "-L", "2", "--", "true"), "listen fd 4: not a socket");
+        // The report fd among them: refused (the line goes to that fd, a listening socket, so nowhere).
+        Result r = runWithSockets(2, List.of(), env, 9, "-L", "2", "-R", "4", "--", "echo", "ran");
+        assertEquals(127, r.exit(), r::toString);
+        assertEquals("", r.out(), r::toString);
     }
 
     @Test

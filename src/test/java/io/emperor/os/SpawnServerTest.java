@@ -552,9 +552,11 @@ class SpawnServerTest {
                     argv, List.of(fd)));
             bad.put("an unknown source", new Request(SpawnServer.MAGIC, 1, new int[][] {{0, -3}, {1, 0}, {2, 0}},
                     argv, List.of(fd)));
-            bad.put("nine actions", new Request(SpawnServer.MAGIC, 1, new int[][] {{0, 0}, {1, 0}, {2, 0}, {3, 0}, {4, 0},
-                    {5, 0}, {6, 0}, {7, 0}, {8, 0}}, argv, List.of(fd)));
-            bad.put("nine fds", new Request(SpawnServer.MAGIC, 9, stdio, argv, java.util.Collections.nCopies(9, fd)));
+            bad.put("one action too many", new Request(SpawnServer.MAGIC, 1, java.util.stream.IntStream
+                    .rangeClosed(0, SpawnServer.MAX_ACTIONS).mapToObj(t -> new int[] {t, 0}).toArray(int[][]::new),
+                    argv, List.of(fd)));
+            bad.put("one fd too many", new Request(SpawnServer.MAGIC, SpawnServer.MAX_FDS + 1, stdio, argv,
+                    java.util.Collections.nCopies(SpawnServer.MAX_FDS + 1, fd)));
             bad.put("no argv", new Request(SpawnServer.MAGIC, 1, stdio, List.of(), List.of(fd)));
             bad.put("4097 args", new Request(SpawnServer.MAGIC, 1, stdio, java.util.Collections.nCopies(4097, "x"),
                     List.of(fd)));
