@@ -40,7 +40,8 @@
  *     -B           bind mode (issue 15, docs/vassal.ini.5.md "Sockets"): the words after -- are
  *                  PATH MODE BACKLOG, not a program. After every step up to 13, as the vassal, bind
  *                  a unix stream socket at PATH (a file already there is replaced only if lstat
- *                  says it is a socket; a symlink is never followed), with the permission bits
+ *                  says it is a socket, atomically: bound as PATH~ and renamed over it; a symlink
+ *                  is never followed), with the permission bits
  *                  MODE (octal, through the umask: no window with other bits), listen(BACKLOG),
  *                  send its fd with SCM_RIGHTS over the report fd (a unix socket) and exit 0.
  *                  So the file is the vassal's and each path component is resolved with its rights.
@@ -753,24 +754,47 @@ static void bind_unix(char **args)
     size_t len = strlen(path);
     if (path[0] != '/' || len >= sizeof sa.sun_path)
         fail(0, "bind %s: not an absolute path of at most %zu bytes", path, sizeof sa.sun_path - 1);
-    memcpy(sa.sun_path, path, len);
     struct stat st;
+    int replace = 0;
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
             fail(0, "bind %s: exists and is not a socket (only a stale socket is replaced)", path);
-        if (unlink(path) != 0)
-            fail(errno, "unlink stale socket %s", path);
+        replace = 1;
     } else if (errno != ENOENT) {
         fail(errno, "lstat %s", path);
     }
+    /* A socket already there (the vassal's own, still held, or a stale one) is replaced atomically:
+     * the new one is bound beside it as PATH~ and renamed over it, so a client never finds the path
+     * missing and a failed bind leaves the old one in place. Without room for the ~ in sun_path, or
+     * with something else than a socket at PATH~, the old one is unlinked first. */
+    char beside[sizeof sa.sun_path];
+    int renamed = 0;
+    if (replace && len + 1 < sizeof sa.sun_path) {
+        memcpy(beside, path, len);
+        beside[len] = '~';
+        beside[len + 1] = '\0';
+        if (lstat(beside, &st) == 0)
+            renamed = S_ISSOCK(st.st_mode) && unlink(beside) == 0;
+        else
+            renamed = errno == ENOENT;
+    }
+    if (replace && !renamed && unlink(path) != 0)
+        fail(errno, "unlink stale socket %s", path);
+    size_t at = renamed ? len + 1 : len;
+    memcpy(sa.sun_path, renamed ? beside : path, at);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         fail(errno, "socket");
     umask(~mode & 0777); /* bind creates the file 0777 & ~umask: MODE from the first moment */
-    if (bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1)) != 0)
+    if (bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + at + 1)) != 0)
         fail(errno, "bind %s", path);
     if (listen(fd, backlog) != 0)
         fail(errno, "listen %s", path);
+    if (renamed && rename(beside, path) != 0) {
+        int err = errno;
+        unlink(beside);
+        fail(err, "rename %s over %s", beside, path);
+    }
     char byte = 'F';
     struct iovec iov = { &byte, 1 };
     union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } control;

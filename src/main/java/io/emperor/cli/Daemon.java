@@ -180,6 +180,7 @@ final class Daemon {
         noSubreaper = Containment.becomeSubreaper();
         notify = openNotify(runtimeDirectory(config), containment, ioThread, loopRef, deferred);
         launcher = new HelperLauncher(helper, ioThread, environment, config.tyrant(), config.uwsgi(), containment, notify);
+        launcher.allowTenants(config.tenantBudget().listen()); // tenant-listen, checked again at each hold
         notifier = Notifier.fromEnvironment(System.getenv());
         loop = new EmperorLoop(new Lifecycle(policy), launcher, ioThread, Clock.system(), new NotifyingHost(new TrimmingHost(new EmperorLoop.Host() {
             @Override

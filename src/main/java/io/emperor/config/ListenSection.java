@@ -236,8 +236,8 @@ final class ListenSection {
                 problems.error(e, "a name has at most " + MAX_NAME + " characters: " + Values.quote(n));
                 return List.of();
             }
-            if (n.chars().anyMatch(ch -> ch == ':' || ch < 0x20 || ch == 0x7f)) {
-                problems.error(e, "a name must not contain ':' nor control characters (systemd's rule): "
+            if (n.chars().anyMatch(ch -> ch == ':' || ch < 0x20 || ch >= 0x7f)) {
+                problems.error(e, "a name is printable ASCII without ':' (systemd's rule): "
                         + Values.quote(n));
                 return List.of();
             }

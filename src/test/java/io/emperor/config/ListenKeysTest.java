@@ -128,8 +128,10 @@ class ListenKeysTest {
     void namesFollowSystemdsRules() {
         assertEquals(List.of(at(4, "listen-names: 1 names for 2 listen lines: give one name per listen line")),
                 refused(parser, "listen = 127.0.0.1:80", "listen-names = web", "listen = 127.0.0.1:81"));
-        assertEquals(List.of(at(4, "listen-names: a name must not contain ':' nor control characters (systemd's rule):"
+        assertEquals(List.of(at(4, "listen-names: a name is printable ASCII without ':' (systemd's rule):"
                         + " \"a:b\"")), refused(parser, "listen = 127.0.0.1:80", "listen-names = a:b"));
+        assertEquals(List.of(at(4, "listen-names: a name is printable ASCII without ':' (systemd's rule): \"caf\u00e9\"")),
+                refused(parser, "listen = 127.0.0.1:80", "listen-names = caf\u00e9"));
         String longName = "n".repeat(256);
         assertEquals(List.of(at(4, "listen-names: a name has at most 255 characters: \"" + longName + "\"")),
                 refused(parser, "listen = 127.0.0.1:80", "listen-names = " + longName));

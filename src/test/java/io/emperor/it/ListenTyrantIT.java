@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.emperor.config.Listen;
 import io.emperor.config.ReloadMode;
+import io.emperor.config.TenantListen;
 import io.emperor.config.VassalSpec;
 import io.emperor.os.Environment;
 import io.emperor.os.HelperLauncher;
@@ -97,6 +98,25 @@ class ListenTyrantIT {
     }
 
     @Test
+    void aRebindThatFailsAsTheTenantKeepsTheOldSocketAtItsPath() throws IOException {
+        TyrantSupport.openUp(tmp);
+        Path dir = TyrantSupport.ownedDir(tmp.resolve("alice"), alice.uid(), alice.gid());
+        Path sock = dir.resolve("app.sock");
+        assertEquals(Optional.empty(), launcher().hold("app", alices(unix(sock))));
+        int[] before = launcher.held("app");
+        TyrantSupport.chmod(dir, "r-xr-xr-x"); // hers, but not writable now
+        VassalSpec otherMode = alices(unix(sock)).withListen(new Listen(List.of(unix(sock)), 0600, 16, List.of(),
+                false, false));
+        assertEquals(Optional.of("listen unix:" + sock + ": bind " + sock + ": Permission denied"),
+                launcher.hold("app", otherMode));
+        assertEquals(before[0], launcher.held("app")[0]);
+        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
+                java.net.UnixDomainSocketAddress.of(sock))) {
+            assertTrue(ch.isConnected(), "the old socket is still there and listening");
+        }
+    }
+
+    @Test
     void aDirectoryTheTenantMayNotWriteRefusesItsSocket() {
         TyrantSupport.openUp(tmp); // root's, 755: alice may enter, not write
         Path sock = tmp.resolve("app.sock");
@@ -141,6 +161,15 @@ class ListenTyrantIT {
     void aPrivilegedPortIsRefusedByTheLauncherToo() {
         assertEquals(Optional.of("listen 127.0.0.1:1000: port 1000 is below 1024: refused in tyrant mode"),
                 launcher().hold("app", alices(new Listen.Address.Inet("127.0.0.1", 1000))));
+        assertEquals(0, launcher.held("app").length);
+    }
+
+    @Test
+    void anAddressOutsideTenantListenIsRefusedByTheLauncherToo() {
+        launcher().allowTenants(TenantListen.parse("127.0.0.1:8000-8999").value());
+        assertEquals(Optional.of("listen 127.0.0.1:9000: 127.0.0.1:9000 is not allowed to tenants: tenant-listen"
+                + " allows only 127.0.0.1:8000-8999"), launcher.hold("app", alices(new Listen.Address.Inet("127.0.0.1",
+                9000))));
         assertEquals(0, launcher.held("app").length);
     }
 

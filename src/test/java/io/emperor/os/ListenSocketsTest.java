@@ -198,6 +198,8 @@ class ListenSocketsTest {
         assertEquals(Optional.empty(), sockets.hold("app", unix(0660, path), -1, -1, null));
         assertEquals("rw-rw----", perms(path));
         connectsUnix(path);
+        // Replaced by a rename of PATH~ over it: nothing left beside it.
+        assertTrue(Files.notExists(tmp.resolve("app.sock~"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
         assertEquals(Optional.empty(), sockets.hold("app", unix(-1, path), -1, -1, null));
         assertEquals("rw-rw-rw-", perms(path), "systemd's default SocketMode");
     }
@@ -210,6 +212,19 @@ class ListenSocketsTest {
         assertTrue(Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS));
         assertThrows(IOException.class, () -> connectsUnix(path));
         assertEquals(Optional.empty(), sockets.hold("app", unix(0600, path), -1, -1, null));
+        connectsUnix(path);
+    }
+
+    @Test
+    void somethingElseBesideTheSocketIsLeftAlone() throws IOException {
+        Path path = tmp.resolve("web.sock");
+        sockets.hold("app", unix(0600, path), -1, -1, null);
+        Path beside = tmp.resolve("web.sock~");
+        Files.writeString(beside, "mine");
+        // A mode change replaces the socket without the rename (unlink, then bind), and PATH~ stays as it was.
+        assertEquals(Optional.empty(), sockets.hold("app", unix(0640, path), -1, -1, null));
+        assertEquals("rw-r-----", perms(path));
+        assertEquals("mine", Files.readString(beside));
         connectsUnix(path);
     }
 
