@@ -61,6 +61,7 @@ final class CheckCommand implements Callable<Integer> {
         boolean ok = true;
         boolean tyrantMode = tyrant;
         UwsgiCommand uwsgi = UwsgiCommand.DEFAULT;
+        io.emperor.config.TenantListen tenantListen = io.emperor.config.TenantListen.ANY;
         if (config != null) {
             Parsed<EmperorConfig> c = new EmperorConfigParser(HostName.name(), System.getenv())
                     .parse(config.toAbsolutePath().normalize());
@@ -69,13 +70,15 @@ final class CheckCommand implements Callable<Integer> {
             if (c.isOk()) {
                 tyrantMode |= c.value().tyrant();
                 uwsgi = c.value().uwsgi();
+                tenantListen = c.value().tenantBudget().listen();
             }
         }
         PosixUserDb users = new PosixUserDb();
         int euid = io.emperor.os.Native.libc().geteuid();
         Environment environment = new Environment(System.getenv(), uwsgi.binary());
         VassalParser parser = new VassalParser(users, HostName.name(), System.getenv(), tyrantMode,
-                owner -> environment.forTenant(owner < 0 ? null : users.userById(owner).orElse(null)));
+                owner -> environment.forTenant(owner < 0 ? null : users.userById(owner).orElse(null)))
+                .withTenantListen(tenantListen);
         String path = tyrantMode ? Environment.TENANT_PATH : System.getenv("PATH");
         for (Path f : files) {
             Path file = f.toAbsolutePath().normalize();

@@ -265,6 +265,14 @@ final class ControlCommands {
             if (v.get("waiting_for") instanceof String waiting) {
                 problems.add(v.get("name") + ": waiting for " + ProblemLines.escape(waiting));
             }
+            if (v.get("listen") instanceof List<?> sockets && !sockets.isEmpty()) {
+                // The sockets the emperor holds for it (listen, docs/sockets.md).
+                StringBuilder line = new StringBuilder().append(v.get("name")).append(": listening on ");
+                for (int i = 0; i < sockets.size(); i++) {
+                    line.append(i == 0 ? "" : ", ").append(ProblemLines.escape(String.valueOf(sockets.get(i))));
+                }
+                problems.add(line.toString());
+            }
         }
         int[] width = new int[rows.get(0).length];
         for (String[] r : rows) {

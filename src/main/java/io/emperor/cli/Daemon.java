@@ -159,7 +159,8 @@ final class Daemon {
         Environment environment = new Environment(System.getenv(), config.uwsgi().binary(), config.locale());
         // Tyrant mode: $(VAR) in a tenant's file reads only what its vassal gets (docs/tyrant.md).
         VassalParser parser = new VassalParser(users, HostName.name(), System.getenv(), config.tyrant(),
-                owner -> environment.forTenant(owner < 0 ? null : users.userById(owner).orElse(null)));
+                owner -> environment.forTenant(owner < 0 ? null : users.userById(owner).orElse(null)))
+                .withTenantListen(config.tenantBudget().listen());
         int uid = Drop.uid(drop, libc.getuid());
         int gid = Drop.gid(drop, libc.getgid());
         Rights rights = rights(users, config.tyrant(), uid, gid);
@@ -175,6 +176,7 @@ final class Daemon {
         noSubreaper = Containment.becomeSubreaper();
         notify = openNotify(runtimeDirectory(config), containment, ioThread, loopRef, deferred);
         launcher = new HelperLauncher(helper, ioThread, environment, config.tyrant(), config.uwsgi(), containment, notify);
+        launcher.allowTenants(config.tenantBudget().listen()); // tenant-listen, checked again at each hold
         notifier = Notifier.fromEnvironment(System.getenv());
         loop = new EmperorLoop(new Lifecycle(policy), launcher, ioThread, Clock.system(), new NotifyingHost(new TrimmingHost(new EmperorLoop.Host() {
             @Override
@@ -566,8 +568,8 @@ final class Daemon {
         }
         if (!next.tenantBudget().equals(config.tenantBudget())) {
             // The scanner holds the budget of the start.
-            EmperorLog.warn("emperor.ini: tenant-max-vassals, tenant-max-bytes and tenant-max-total-bytes take"
-                    + " effect only at start");
+            EmperorLog.warn("emperor.ini: tenant-max-vassals, tenant-max-bytes, tenant-max-total-bytes and"
+                    + " tenant-listen take effect only at start");
         }
         for (Problem w : p.warnings()) {
             EmperorLog.warn("emperor.ini: warning: " + w);

@@ -64,7 +64,7 @@ public final class EmperorConfigParser {
             "tyrant", "nofollow", "required-heartbeat", "uwsgi-binary", "vassal-set", "vassals-include",
             "vassals-include-before", "log-format", "vassal-logs", "vassal-log-maxsize", "vassal-log-backups", "log-maxsize",
             "log-backups", "control", "stats", "env", "tenant-max-vassals", "tenant-max-bytes",
-            "tenant-max-total-bytes", "uid", "gid", "cap", "etcd", "etcd-prefix", "node", "etcd-ttl", "etcd-cacert",
+            "tenant-max-total-bytes", "tenant-listen", "uid", "gid", "cap", "etcd", "etcd-prefix", "node", "etcd-ttl", "etcd-cacert",
             "etcd-cert", "etcd-key", "etcd-user", "etcd-password-file");
     private static final List<String> REPEATABLE = List.of("vassals", "vassal-set", "vassals-include",
             "vassals-include-before", "env");
@@ -160,7 +160,10 @@ public final class EmperorConfigParser {
                     + Values.quote(totalEntry.get().value()));
             total = Math.max(bytes, TenantBudget.DEFAULT_MAX_TOTAL_BYTES);
         }
-        return new TenantBudget(files, bytes, total);
+        TenantListen listen = section.last("tenant-listen")
+                .map(e -> convert(e, TenantListen.parse(e.value()), TenantListen.ANY, problems))
+                .orElse(TenantListen.ANY);
+        return new TenantBudget(files, bytes, total, listen);
     }
 
     /** {@code env = KEY=VALUE}: only the locale (LANG, LANGUAGE, LC_*), which every vassal may be given. */

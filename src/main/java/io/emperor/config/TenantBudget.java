@@ -11,9 +11,10 @@ import java.util.function.IntFunction;
  * parsed files an owner ({@code tenant-max-bytes}) and {@code maxTotalBytes} for all owners
  * together ({@code tenant-max-total-bytes}). A file's cost is what its parse holds on the heap,
  * estimated from above, plus {@link #PER_FILE} for the scanner's and the loop's own records of it.
- * Pure: the scanner decides in which order files ask ({@link Tally}).
+ * Pure: the scanner decides in which order files ask ({@link Tally}). {@code listen}: where a tenant's
+ * vassal may listen ({@code tenant-listen}, {@link TenantListen}); the parser checks it with the file.
  */
-public record TenantBudget(int maxVassals, long maxBytes, long maxTotalBytes) {
+public record TenantBudget(int maxVassals, long maxBytes, long maxTotalBytes, TenantListen listen) {
     public static final int DEFAULT_MAX_VASSALS = 200;
     public static final long DEFAULT_MAX_BYTES = 4L << 20;
     public static final long DEFAULT_MAX_TOTAL_BYTES = 16L << 20;
@@ -28,7 +29,13 @@ public record TenantBudget(int maxVassals, long maxBytes, long maxTotalBytes) {
     public static final TenantBudget DEFAULTS =
             new TenantBudget(DEFAULT_MAX_VASSALS, DEFAULT_MAX_BYTES, DEFAULT_MAX_TOTAL_BYTES);
 
+    /** Any address tyrant mode's own rules allow. */
+    public TenantBudget(int maxVassals, long maxBytes, long maxTotalBytes) {
+        this(maxVassals, maxBytes, maxTotalBytes, TenantListen.ANY);
+    }
+
     public TenantBudget {
+        listen = listen == null ? TenantListen.ANY : listen;
         if (maxVassals < 1 || maxBytes < PER_FILE || maxTotalBytes < maxBytes) {
             throw new IllegalArgumentException("a budget of at least one file, and a total at least an owner's: "
                     + maxVassals + ", " + maxBytes + ", " + maxTotalBytes);

@@ -18,6 +18,13 @@ public final class StatusView {
     private StatusView() {}
 
     static VassalStatus vassal(Vassal v, VassalFile f, Tally.Entry t, long now, long wall, java.time.Duration minUptime) {
+        VassalStatus s = fields(v, f, t, now, wall, minUptime);
+        return v.spec() == null || !v.spec().listen().any() ? s
+                : s.withListen(v.spec().listen().addresses().stream().map(io.emperor.config.Listen.Address::text).toList());
+    }
+
+    private static VassalStatus fields(Vassal v, VassalFile f, Tally.Entry t, long now, long wall,
+                                       java.time.Duration minUptime) {
         io.emperor.vassal.Trouble trouble = v.problem(now, minUptime);
         VassalSpec spec = v.spec();
         boolean live = v.state().hasProcess() && v.runId() != 0;

@@ -31,7 +31,8 @@ public record VassalJson(
         String lastProblemSinceUtc,
         String waitingFor,
         boolean ready,
-        String statusText) {
+        String statusText,
+        java.util.List<String> listen) {
 
     public static VassalJson of(VassalStatus s) {
         boolean trouble = s.lastProblem() != null;
@@ -40,7 +41,7 @@ public record VassalJson(
                 s.backoffMillis() / 1000.0, s.lastExit(), seconds(s.lastExitAt()), s.problem(), s.lastProblem(),
                 trouble ? s.lastProblemSince() / 1000.0 : null,
                 trouble ? Instant.ofEpochMilli(s.lastProblemSince()).toString() : null,
-                s.waitingFor(), s.ready(), s.statusText());
+                s.waitingFor(), s.ready(), s.statusText(), s.listen().isEmpty() ? null : s.listen());
     }
 
     private static Double seconds(long millis) {

@@ -36,6 +36,8 @@ package io.emperor.control;
  * @param ready        its current run is ready for the vassals that wait for it ({@code ready}, docs/vassal.ini.5.md)
  * @param statusText   the current (or last) run's {@code STATUS=} on the notify socket ({@code ready = notify}),
  *                     escaped and at most 200 chars, or null
+ * @param listen       the sockets the emperor holds for it ({@code listen}, issue 15), as written:
+ *                     {@code 127.0.0.1:8000}, {@code [::1]:80}, {@code unix:/run/app.sock}; empty if none
  */
 public record VassalStatus(
         String name,
@@ -65,7 +67,31 @@ public record VassalStatus(
         long lastProblemSince,
         String waitingFor,
         boolean ready,
-        String statusText) {
+        String statusText,
+        java.util.List<String> listen) {
+
+    public VassalStatus {
+        listen = listen == null ? java.util.List.of() : java.util.List.copyOf(listen);
+    }
+
+    /** A status without sockets. */
+    public VassalStatus(String name, String state, String kind, String file, int owner, long fileMtime, long pid,
+                        int uid, int gid, long startedAt, long uptimeMillis, long firstRun, long spawns, long restarts,
+                        int failures, long backoffMillis, String lastExit, long lastExitAt, long lastReady,
+                        long lastAccepting, long lastLoyal, long lastHeartbeat, String problem, String lastProblem,
+                        long lastProblemSince, String waitingFor, boolean ready, String statusText) {
+        this(name, state, kind, file, owner, fileMtime, pid, uid, gid, startedAt, uptimeMillis, firstRun, spawns,
+                restarts, failures, backoffMillis, lastExit, lastExitAt, lastReady, lastAccepting, lastLoyal,
+                lastHeartbeat, problem, lastProblem, lastProblemSince, waitingFor, ready, statusText, null);
+    }
+
+    /** The same with these sockets. */
+    public VassalStatus withListen(java.util.List<String> sockets) {
+        return new VassalStatus(name, state, kind, file, owner, fileMtime, pid, uid, gid, startedAt, uptimeMillis,
+                firstRun, spawns, restarts, failures, backoffMillis, lastExit, lastExitAt, lastReady, lastAccepting,
+                lastLoyal, lastHeartbeat, problem, lastProblem, lastProblemSince, waitingFor, ready, statusText,
+                sockets);
+    }
 
     /** A status without order and readiness (tests of other fields). */
     public VassalStatus(String name, String state, String kind, String file, int owner, long fileMtime, long pid,

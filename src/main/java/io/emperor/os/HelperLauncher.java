@@ -1,6 +1,7 @@
 package io.emperor.os;
 
 import io.emperor.config.Rlimit;
+import io.emperor.config.TenantListen;
 import io.emperor.config.UwsgiCommand;
 import io.emperor.config.VassalSpec;
 import io.emperor.log.EmperorLog;
@@ -73,6 +74,8 @@ public final class HelperLauncher implements Launcher {
     private final SpawnServer server;
     /** The sockets held for vassals ({@code listen}, issue 15). */
     private final ListenSockets listens;
+    /** Tyrant mode: the addresses a tenant's sockets may have ({@code tenant-listen}), checked again at each hold. */
+    private TenantListen tenantListen = TenantListen.ANY;
     private final Map<Long, Proc> procs = new HashMap<>();
     /** The main pids of {@link #procs}: reaped through their pidfds, never by {@link #reapAdopted}. */
     private final java.util.Set<Long> vassalPids = new java.util.HashSet<>();
@@ -562,9 +565,18 @@ public final class HelperLauncher implements Launcher {
                     return java.util.Optional.of("listen " + a.text() + ": port " + inet.port()
                             + " is below 1024: refused in tyrant mode");
                 }
+                java.util.Optional<String> refused = tenantListen.refusal(a);
+                if (refused.isPresent()) {
+                    return java.util.Optional.of("listen " + a.text() + ": " + refused.get());
+                }
             }
         }
         return listens.hold(name, spec.listen(), id.uid(), id.gid(), id.change() ? spec.user() : null);
+    }
+
+    /** Tyrant mode: {@code tenant-listen}, which {@link #hold} checks again (the parser did, with the line). */
+    public void allowTenants(TenantListen allowed) {
+        tenantListen = java.util.Objects.requireNonNull(allowed, "allowed");
     }
 
     @Override

@@ -62,6 +62,20 @@ class ControlCommandsTest {
     }
 
     @Test
+    void aVassalsSocketsAreListedUnderTheTableEscaped() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Map<String, Object> web = vassal("web", "running", 41235, 1001, 1.2, 0, null, 0, null);
+        web.put("listen", List.of("127.0.0.1:8000", "unix:/run/web\u001b[2J.sock"));
+        ControlCommands.table(new PrintStream(bytes, true, StandardCharsets.UTF_8), List.of(web));
+        assertEquals(String.join("\n",
+                "NAME  STATE    PID    UID   UPTIME  RESTARTS  LAST EXIT",
+                "web   running  41235  1001  1s      0         -",
+                "web: listening on 127.0.0.1:8000, unix:/run/web\\x1b[2J.sock",
+                "1 vassal: 1 running.",
+                ""), bytes.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void anEmptyEmperor() {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         ControlCommands.table(new PrintStream(bytes, true, StandardCharsets.UTF_8), List.of());

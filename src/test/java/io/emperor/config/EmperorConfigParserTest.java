@@ -205,7 +205,7 @@ class EmperorConfigParserTest {
                         + "(known keys: vassals, log, rescan, min-uptime, max-backoff, tyrant, nofollow, "
                         + "required-heartbeat, uwsgi-binary, vassal-set, vassals-include, vassals-include-before, log-format, vassal-logs, "
                         + "vassal-log-maxsize, vassal-log-backups, log-maxsize, log-backups, control, stats, env, "
-                        + "tenant-max-vassals, tenant-max-bytes, tenant-max-total-bytes, uid, gid, cap, etcd, etcd-prefix, node, etcd-ttl, etcd-cacert, "
+                        + "tenant-max-vassals, tenant-max-bytes, tenant-max-total-bytes, tenant-listen, uid, gid, cap, etcd, etcd-prefix, node, etcd-ttl, etcd-cacert, "
                         + "etcd-cert, etcd-key, etcd-user, etcd-password-file)"),
                 Arguments.of("uid =", "uid: needs a user name or uid"),
                 Arguments.of("gid = www-data", "gid: needs uid: the emperor becomes a user (uid) with a group (gid)"),
@@ -228,6 +228,14 @@ class EmperorConfigParserTest {
                         + " \"lots\""),
                 Arguments.of("tenant-max-total-bytes = 1M", "tenant-max-total-bytes: at least tenant-max-bytes (4194304):"
                         + " \"1M\""),
+                Arguments.of("tenant-listen = localhost:*", "tenant-listen: HOST must be *, an IP address or [IPV6];"
+                        + " no name is resolved: \"localhost:*\""),
+                Arguments.of("tenant-listen = 127.0.0.1:9000-8000", "tenant-listen: ports are from 1 to 65535, LOW not"
+                        + " above HIGH: \"127.0.0.1:9000-8000\""),
+                Arguments.of("tenant-listen = *:http", "tenant-listen: PORTS must be *, a port or LOW-HIGH: \"*:http\""),
+                Arguments.of("tenant-listen = unix:run/*.sock", "tenant-listen: a unix pattern needs an absolute path glob"
+                        + " (unix:/run/tenants/*/*.sock): \"unix:run/*.sock\""),
+                Arguments.of("tenant-listen =", "tenant-listen: needs at least one pattern (HOST:PORTS or unix:GLOB)"),
                 Arguments.of("env = PATH=/opt/bin", "env: only LANG, LANGUAGE and LC_* may be set here (every"
                         + " vassal, a tenant's too, gets them): \"PATH\""));
     }
@@ -250,6 +258,16 @@ class EmperorConfigParserTest {
         assertEquals(new TenantBudget(200, 32L << 20, 32L << 20), parser.parse(write("emperor.ini",
                 "[emperor]\ntenant-max-bytes = 32M\n")).value().tenantBudget(),
                 "the default total is at least an owner's");
+    }
+
+    @Test
+    void tenantListenIsPartOfTheTenantsBudget() throws IOException {
+        assertEquals(TenantListen.ANY, parser.parse(write("emperor.ini", "[emperor]\n")).value().tenantBudget().listen());
+        Parsed<EmperorConfig> parsed = parser.parse(write("emperor.ini",
+                "[emperor]\ntenant-listen = 127.0.0.1:*  *:8000-8999 [::1]:8080 unix:/run/tenants/**\n"));
+        assertEquals(List.of(), parsed.errors());
+        assertEquals(List.of("127.0.0.1:*", "*:8000-8999", "[::1]:8080", "unix:/run/tenants/**"),
+                parsed.value().tenantBudget().listen().patterns());
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.emperor.control;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.emperor.config.Parsed;
 import io.emperor.config.Problem;
@@ -127,7 +128,7 @@ class WireFormatTest {
             + "\"problem\":\"/v/alice.ini:1: exec: unterminated \\\"quote\\\"\","
             + "\"last_problem\":\"refused: /v/alice.ini:1: exec: unterminated \\\"quote\\\"\","
             + "\"last_problem_since\":SINCE,\"last_problem_since_utc\":\"UTC\",\"waiting_for\":null,\"ready\":false,"
-            + "\"status_text\":null}";
+            + "\"status_text\":null,\"listen\":null}";
 
     @Test
     void status() throws Exception {
@@ -244,7 +245,18 @@ class WireFormatTest {
                         + "\"restarts\":0,\"failures\":0,\"backoff\":1.5,\"last_exit\":\"signal=KILL\",\"last_exit_at\":1795969800,"
                         + "\"problem\":null,\"last_problem\":\"exited status=1 after 0.06s\",\"last_problem_since\":1796000000.403,"
                         + "\"last_problem_since_utc\":\"2026-11-30T00:53:20.403Z\",\"waiting_for\":\"db\\u2028\\u007f\\ud800 \uD83D\uDE00\","
-                        + "\"ready\":true,\"status_text\":\"up \\\\x01\"}",
+                        + "\"ready\":true,\"status_text\":\"up \\\\x01\",\"listen\":null}",
+                StatusView.jsonText(s));
+    }
+
+    /** Issue 15: the sockets held for a vassal, as its listen lines write them. */
+    @Test
+    void aVassalsSocketsAreListed() {
+        VassalStatus s = new VassalStatus("a", "running", "exec", "/v/a.ini", 1001, 0, 4242, 1001, 1002,
+                0, 0, 0, 1, 0, 0, 0, null, 0, 0, 0, 0, 0, null, null, 0, null, false, null,
+                List.of("127.0.0.1:8000", "[::1]:8000", "unix:/run/a \"b\".sock"));
+        assertTrue(StatusView.jsonText(s).endsWith(
+                "\"listen\":[\"127.0.0.1:8000\",\"[::1]:8000\",\"unix:/run/a \\\"b\\\".sock\"]}"),
                 StatusView.jsonText(s));
     }
 }

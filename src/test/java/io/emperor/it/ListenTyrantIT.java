@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.emperor.config.Listen;
 import io.emperor.config.ReloadMode;
+import io.emperor.config.TenantListen;
 import io.emperor.config.VassalSpec;
 import io.emperor.os.Environment;
 import io.emperor.os.HelperLauncher;
@@ -141,6 +142,15 @@ class ListenTyrantIT {
     void aPrivilegedPortIsRefusedByTheLauncherToo() {
         assertEquals(Optional.of("listen 127.0.0.1:1000: port 1000 is below 1024: refused in tyrant mode"),
                 launcher().hold("app", alices(new Listen.Address.Inet("127.0.0.1", 1000))));
+        assertEquals(0, launcher.held("app").length);
+    }
+
+    @Test
+    void anAddressOutsideTenantListenIsRefusedByTheLauncherToo() {
+        launcher().allowTenants(TenantListen.parse("127.0.0.1:8000-8999").value());
+        assertEquals(Optional.of("listen 127.0.0.1:9000: 127.0.0.1:9000 is not allowed to tenants: tenant-listen"
+                + " allows only 127.0.0.1:8000-8999"), launcher.hold("app", alices(new Listen.Address.Inet("127.0.0.1",
+                9000))));
         assertEquals(0, launcher.held("app").length);
     }
 

@@ -100,6 +100,24 @@ class FleetKeysTest {
         assertTrue(outside.files().get("a").parsed().errors().get(0).message().contains("only in tyrant mode"));
     }
 
+    /** Issue 15: a user's key gets tyrant mode's socket rules with its line, as a tenant's file does. */
+    @Test
+    void aUsersKeyGetsNoPrivilegedPortNorAnAddressOutsideTenantListen() {
+        put("/p/users/alice/vassals/low.ini", vassal("/bin/a") + "listen = 127.0.0.1:80\n");
+        put("/p/users/alice/vassals/wide.ini", vassal("/bin/a") + "listen = 10.0.0.1:8080\n");
+        put("/p/users/alice/vassals/ok.ini", vassal("/bin/a") + "listen = 127.0.0.1:8080\n");
+        FleetKeys k = new FleetKeys(SETTINGS, new VassalParser(users, "host", Map.of(), true)
+                .withTenantListen(io.emperor.config.TenantListen.parse("127.0.0.1:*").value()), users, true,
+                TyrantRules.EmperorGroup.NONE, TenantBudget.DEFAULTS);
+        Snapshot s = k.snapshot(entries, Set.of());
+        assertEquals("3: listen: port 80 is below 1024: refused in tyrant mode (a tenant may not take a privileged"
+                + " port); use a port from 1024 up", s.files().get("low").parsed().errors().get(0).line() + ": "
+                + s.files().get("low").parsed().errors().get(0).message());
+        assertEquals("listen: 10.0.0.1:8080 is not allowed to tenants: tenant-listen allows only 127.0.0.1:*",
+                s.files().get("wide").parsed().errors().get(0).message());
+        assertTrue(s.files().get("ok").parsed().isOk(), s.files().get("ok").parsed().errors()::toString);
+    }
+
     /**
      * A tenant with write access to its prefix cannot fill the emperor's heap with keys: its keys
      * count against the tenant budget as its files do in the directories, the oldest first, refused

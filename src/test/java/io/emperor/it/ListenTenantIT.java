@@ -1,0 +1,92 @@
+package io.emperor.it;
+
+import static io.emperor.it.Lines.lifecycle;
+import static io.emperor.it.Lines.q;
+import static io.emperor.it.Lines.spawned;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.emperor.control.Json;
+import io.emperor.it.EmperorProcess.CliResult;
+import io.emperor.it.TyrantSupport.User;
+import io.emperor.testing.Poll;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A root emperor in tyrant mode and a tenant's {@code listen} (issue 15, docs/tyrant.md "Sockets held by the
+ * emperor"): a privileged port and an address outside {@code tenant-listen} refused with file:line, nothing
+ * spawned; a unix socket in the tenant's directory bound as the tenant, owned by it, shown by status.
+ */
+class ListenTenantIT extends UsersItSupport {
+    private static User alice;
+
+    @BeforeAll
+    static void createUsers() {
+        alice = accounts.user("na");
+    }
+
+    private Path vassal(String name, String... lines) {
+        return TyrantSupport.vassal(ws, ws.vassals, name, alice.uid(), alice.gid(), "rw-r--r--", lines);
+    }
+
+    @SuppressWarnings("unchecked")
+    Map<String, Object> status(String name) {
+        CliResult r = EmperorProcess.cli(ws.root, "status", "--socket", ws.root.resolve("control.sock").toString(),
+                "--json", name);
+        try {
+            return (Map<String, Object>) ((List<Object>) Json.parseObject(r.stdout().strip()).get("vassals")).get(0);
+        } catch (Json.ParseException | RuntimeException e) {
+            throw new AssertionError("status --json " + name + ": " + r, e);
+        }
+    }
+
+    @Test
+    void aTenantsPrivilegedPortAndAnAddressTheAdminDidNotAllowAreRefusedWithTheirLine() {
+        try (EmperorProcess emp = emperor("tyrant = true", "tenant-listen = 127.0.0.1:* unix:" + ws.root + "/**")) {
+            int from = emp.mark();
+            Path low = vassal("low", "exec = " + ws.exec("sleeps.sh"), "listen = 127.0.0.1:1000");
+            emp.awaitLogFrom(from, lifecycle("low", q("refused: " + low + ":3: listen: port 1000 is below 1024: refused"
+                    + " in tyrant mode (a tenant may not take a privileged port); use a port from 1024 up") + "$"), WAIT);
+            Path wide = vassal("wide", "exec = " + ws.exec("sleeps.sh"), "listen = *:8080");
+            emp.awaitLogFrom(from, lifecycle("wide", q("refused: " + wide + ":3: listen: :8080 is not allowed to"
+                    + " tenants: tenant-listen allows only 127.0.0.1:* unix:" + ws.root + "/**") + "$"), WAIT);
+            assertEquals(Optional.empty(), Poll.within(Duration.ofSeconds(1),
+                    () -> emp.first(from, spawned("low")).or(() -> emp.first(from, spawned("wide")))));
+            assertEquals("failed", status("low").get("state"));
+        }
+    }
+
+    @Test
+    void aTenantsUnixSocketIsBoundAsTheTenantAndShown() throws Exception {
+        Path dir = TyrantSupport.ownedDir(ws.root.resolve("alice-run"), alice.uid(), alice.gid());
+        Path sock = dir.resolve("app.sock");
+        try (EmperorProcess emp = emperor("tyrant = true")) {
+            int from = emp.mark();
+            vassal("app", "exec = " + ws.exec("sleeps.sh"), "listen = unix:" + sock, "listen-mode = 0600",
+                    "stop-timeout = 2");
+            emp.awaitLogFrom(from, spawned("app"), WAIT);
+            assertEquals(alice.uid(), TyrantSupport.uidOf(sock));
+            assertEquals(alice.gid(), TyrantSupport.gidOf(sock));
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(sock, LinkOption.NOFOLLOW_LINKS)));
+            assertEquals(List.of("unix:" + sock), status("app").get("listen"));
+            // A directory she may not write: refused as she would be, and not started.
+            Path rootOwned = ws.root.resolve("root-run");
+            Files.createDirectories(rootOwned);
+            TyrantSupport.openUp(rootOwned);
+            Path denied = rootOwned.resolve("x.sock");
+            vassal("denied", "exec = " + ws.exec("sleeps.sh"), "listen = unix:" + denied);
+            emp.awaitLogFrom(from, lifecycle("denied", q("spawn failed: listen unix:" + denied + ": bind " + denied
+                    + ": Permission denied") + "$"), WAIT);
+            assertEquals(Optional.empty(), emp.first(from, spawned("denied")));
+            assertEquals(false, Files.exists(denied, LinkOption.NOFOLLOW_LINKS));
+        }
+    }
+}
