@@ -164,7 +164,11 @@ final class Daemon {
         int uid = Drop.uid(drop, libc.getuid());
         int gid = Drop.gid(drop, libc.getgid());
         Rights rights = rights(users, config.tyrant(), uid, gid);
-        DirectoryScanner scanner = new DirectoryScanner(config.vassalDirs(), parser, !config.nofollow(),
+        // uWSGI's on-demand vassals (issue 15): their socket, read beside their file (start-only settings)
+        io.emperor.config.UwsgiCommand startUwsgi = config.uwsgi();
+        io.emperor.source.dir.OnDemandSockets files = new io.emperor.source.dir.OnDemandSockets(parser,
+                () -> startUwsgi, config.tyrant(), parser::tenantListen);
+        DirectoryScanner scanner = new DirectoryScanner(config.vassalDirs(), files, !config.nofollow(),
                 config.tyrant() ? Optional.of(users) : Optional.empty(), rights.emperorGroup(), config.tenantBudget());
         Policy policy = new Policy(config.minUptime(), config.maxBackoff(), config.requiredHeartbeat());
 
@@ -198,6 +202,7 @@ final class Daemon {
             }
         }, Clock.system(), HeapTrim::trim), notifier, Clock.system(), Watchdog.interval(System.getenv(), ProcessHandle.current().pid())));
         loopRef[0] = loop;
+        loop.watchConnections(ioThread); // on-demand vassals' sockets (issue 15)
         if (config.tyrant()) {
             loop.separateTenants();
         }
@@ -553,7 +558,8 @@ final class Daemon {
         }
         if (!next.uwsgi().equals(config.uwsgi())) {
             // The launcher builds every uWSGI command from the settings of the start.
-            EmperorLog.warn("emperor.ini: uwsgi-binary, vassal-set and vassals-include take effect only at start");
+            EmperorLog.warn("emperor.ini: uwsgi-binary, vassal-set, vassals-include, on-demand-extension and"
+                    + " on-demand-directory take effect only at start");
         }
         if (!next.fleet().equals(config.fleet())) {
             EmperorLog.warn("emperor.ini: etcd, etcd-prefix, node, etcd-ttl and the etcd TLS and user keys take"

@@ -65,7 +65,7 @@ public final class EmperorConfigParser {
             "vassals-include-before", "log-format", "vassal-logs", "vassal-log-maxsize", "vassal-log-backups", "log-maxsize",
             "log-backups", "control", "stats", "env", "tenant-max-vassals", "tenant-max-bytes",
             "tenant-max-total-bytes", "tenant-listen", "uid", "gid", "cap", "etcd", "etcd-prefix", "node", "etcd-ttl", "etcd-cacert",
-            "etcd-cert", "etcd-key", "etcd-user", "etcd-password-file");
+            "etcd-cert", "etcd-key", "etcd-user", "etcd-password-file", "on-demand-extension", "on-demand-directory");
     private static final List<String> REPEATABLE = List.of("vassals", "vassal-set", "vassals-include",
             "vassals-include-before", "env");
     static final long MAX_SECONDS = 86400;
@@ -325,8 +325,18 @@ public final class EmperorConfigParser {
                 sets.add(e.value());
             }
         }
+        // uWSGI's on-demand vassals (issue 15, UwsgiOnDemand): NAME.ini+EXT names the socket, else DIR/NAME.socket
+        String extension = section.last("on-demand-extension").map(e -> {
+            if (e.value().isEmpty() || e.value().indexOf('/') >= 0 || e.value().indexOf('\0') >= 0) {
+                problems.error(e, "expected the end of a file name, such as .socket (no /): " + Values.quote(e.value()));
+                return null;
+            }
+            return e.value();
+        }).orElse(null);
+        Path onDemandDir = section.last("on-demand-directory").map(e -> e.value().isEmpty() ? null
+                : convert(e, Values.path(e.value(), dir), null, problems)).orElse(null);
         return new UwsgiCommand(binary, sets, paths(section, "vassals-include-before", dir, problems),
-                paths(section, "vassals-include", dir, problems));
+                paths(section, "vassals-include", dir, problems), extension, onDemandDir);
     }
 
     private static List<Path> paths(ExpandedSection section, String key, Path dir, Problems problems) {

@@ -12,8 +12,12 @@ import java.util.List;
  * @param sets           {@code vassal-set = KEY=VALUE} entries, in file order
  * @param includesBefore {@code vassals-include-before} files, absolute, in file order
  * @param includes       {@code vassals-include} files, absolute, in file order
+ * @param onDemandExtension {@code on-demand-extension}: a vassal NAME.ini is on demand on the socket named in
+ *                       NAME.ini+EXT ({@link UwsgiOnDemand}), or null
+ * @param onDemandDirectory {@code on-demand-directory}: else on the unix socket DIR/NAME.socket, or null
  */
-public record UwsgiCommand(String binary, List<String> sets, List<Path> includesBefore, List<Path> includes) {
+public record UwsgiCommand(String binary, List<String> sets, List<Path> includesBefore, List<Path> includes,
+                           String onDemandExtension, Path onDemandDirectory) {
     public static final String DEFAULT_BINARY = "uwsgi";
     public static final UwsgiCommand DEFAULT = of(DEFAULT_BINARY);
 
@@ -21,6 +25,16 @@ public record UwsgiCommand(String binary, List<String> sets, List<Path> includes
         sets = List.copyOf(sets);
         includesBefore = List.copyOf(includesBefore);
         includes = List.copyOf(includes);
+    }
+
+    /** Without on-demand sockets. */
+    public UwsgiCommand(String binary, List<String> sets, List<Path> includesBefore, List<Path> includes) {
+        this(binary, sets, includesBefore, includes, null, null);
+    }
+
+    /** Whether {@code [uwsgi]} vassals may be on demand ({@code on-demand-extension} or {@code -directory}). */
+    public boolean onDemand() {
+        return onDemandExtension != null || onDemandDirectory != null;
     }
 
     /** Only a binary. */

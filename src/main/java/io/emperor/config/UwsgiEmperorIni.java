@@ -30,7 +30,11 @@ final class UwsgiEmperorIni {
             Map.entry("emperor-stats-server", "stats"),
             Map.entry("uid", "uid"),
             Map.entry("gid", "gid"),
-            Map.entry("cap", "cap"));
+            Map.entry("cap", "cap"),
+            Map.entry("emperor-on-demand-extension", "on-demand-extension"),
+            Map.entry("emperor-on-demand-ext", "on-demand-extension"),
+            Map.entry("emperor-on-demand-directory", "on-demand-directory"),
+            Map.entry("emperor-on-demand-dir", "on-demand-directory"));
 
     /** uWSGI option → why it is accepted and ignored. */
     static final Map<String, String> IGNORED = Map.ofEntries(

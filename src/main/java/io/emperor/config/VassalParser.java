@@ -86,6 +86,11 @@ public final class VassalParser implements VassalFileParser {
         return this;
     }
 
+    /** The addresses a tenant's {@code listen} may name now (uWSGI on-demand sockets are held to them too). */
+    public TenantListen tenantListen() {
+        return tenantListen;
+    }
+
     /** Reads the file by its path, then parses it (tests; the emperor reads through {@code OpenedFile}). */
     public Parsed<VassalSpec> parse(Path file) {
         return parse(file, -1);

@@ -58,7 +58,7 @@ public final class StatusView {
                 v.state() == State.FAILED && t != null ? t.problem() : null,
                 trouble == null ? null : trouble.text(),
                 trouble == null ? 0 : wall - Math.max(0, (now - trouble.since()) / 1_000_000),
-                v.state() == State.WAITING ? v.waits().text() : null,
+                v.state() == State.WAITING ? v.waitingFor() : null,
                 v.isReady(),
                 t == null ? null : t.status());
     }

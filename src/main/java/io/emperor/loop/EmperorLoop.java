@@ -96,6 +96,15 @@ public final class EmperorLoop {
     private final Map<String, String> inCycle = new HashMap<>();
     /** The vassals that name others in requires or after, or wait: the only ones reconcileWaits looks at. */
     private final java.util.Set<String> dependents = new java.util.TreeSet<>();
+    /** Watches on-demand vassals' sockets for their first connection (the I/O thread). */
+    private Connections connections = Connections.NONE;
+    /** The on-demand vassals whose sockets are watched now: name -> the arm id and fds. */
+    private final Map<String, Armed> armed = new HashMap<>();
+    private long nextArmId = 1;
+
+    /** What {@link #connections} watches for one vassal. */
+    private record Armed(long id, int[] fds) {}
+
     /** Tyrant mode: a vassal's requires and after see only the vassals of its own user. */
     private boolean tenantsApart;
     private final Clock clock;
@@ -129,6 +138,11 @@ public final class EmperorLoop {
      */
     public void separateTenants() {
         tenantsApart = true;
+    }
+
+    /** Who watches on-demand vassals' sockets (before {@link #run}; issue 15): the I/O thread. */
+    public void watchConnections(Connections c) {
+        connections = c;
     }
 
     /** Thread-safe, never blocks: the way every other thread talks to the loop. */
@@ -206,6 +220,8 @@ public final class EmperorLoop {
                 apply(s.name(), s.says());
             } else if (event instanceof LoopEvent.Notified n) {
                 notified(n.name(), n.runId(), n.take().get());
+            } else if (event instanceof LoopEvent.Connection c) {
+                connection(c.name(), c.id());
             } else if (event instanceof LoopEvent.Ended e) {
                 ended(e.name(), e.runId());
             } else if (event instanceof LoopEvent.SignalReceived s) {
@@ -541,6 +557,9 @@ public final class EmperorLoop {
         if (t.vassal() == null) {
             vassals.remove(name);
             dependents.remove(name);
+            if (armed.remove(name) != null) {
+                connections.disarm(name); // before the launcher closes the fds
+            }
             launcher.forget(name);
         } else {
             vassals.put(name, t.vassal());
@@ -556,7 +575,53 @@ public final class EmperorLoop {
         for (Effect fx : t.effects()) {
             run(name, t.vassal(), fx);
         }
+        listening(name);
         return t;
+    }
+
+    /**
+     * An on-demand vassal's sockets are watched exactly while it waits for a connection
+     * ({@link Vassal#waitsForConnection}), with the fds the launcher holds now (a rebind changes them);
+     * a stopped one's are released: nobody would serve what waits in their backlog.
+     */
+    private void listening(String name) {
+        Vassal v = vassals.get(name);
+        Armed a = armed.get(name);
+        if (v != null && v.waitsForConnection()) {
+            int[] fds = launcher.held(name);
+            if (a != null && java.util.Arrays.equals(a.fds(), fds)) {
+                return;
+            }
+            if (a != null) {
+                armed.remove(name);
+                connections.disarm(name);
+            }
+            if (fds.length > 0) {
+                long id = nextArmId++;
+                connections.arm(name, id, fds);
+                armed.put(name, new Armed(id, fds));
+            }
+            return;
+        }
+        if (a != null) {
+            armed.remove(name);
+            connections.disarm(name);
+        }
+        if (v != null && v.state() == io.emperor.vassal.State.STOPPED && v.spec() != null
+                && v.spec().listen().onDemand() && launcher.held(name).length > 0) {
+            launcher.hold(name, v.spec().withListen(io.emperor.config.Listen.NONE));
+            note(name, Effect.Level.INFO, "sockets released (stopped; held again at its start)");
+        }
+    }
+
+    /** The I/O thread saw a connection on the sockets armed with {@code id}; an older arm's is late. */
+    private void connection(String name, long id) {
+        Armed a = armed.get(name);
+        if (a == null || a.id() != id) {
+            return;
+        }
+        armed.remove(name);
+        apply(name, new Event.Connection());
     }
 
     private void run(String name, Vassal v, Effect fx) {
@@ -568,6 +633,9 @@ public final class EmperorLoop {
             launcher.signal(s.runId(), s.signal());
         } else if (fx instanceof Effect.KillGroup k) {
             launcher.killGroup(k.runId());
+        } else if (fx instanceof Effect.Listen l) {
+            // Its sockets, held until it is forgotten or stopped; a failure backs off (the lifecycle)
+            launcher.hold(name, l.spec()).ifPresent(why -> apply(name, new Event.SpawnFailed(why)));
         } else if (fx instanceof Effect.Probe p) {
             probes.start(name, p.runId(), p.how(), p.uid());
         } else if (fx instanceof Effect.Tell t) {

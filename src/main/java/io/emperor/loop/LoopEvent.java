@@ -27,6 +27,13 @@ public sealed interface LoopEvent {
     record Notified(String name, long runId, java.util.function.Supplier<io.emperor.vassal.NotifyMessage> take)
             implements LoopEvent {}
 
+    /**
+     * A connection waits on the sockets of an on-demand vassal (from the I/O thread, which no longer
+     * watches them): {@code id} is the one the loop armed them with ({@link Connections#arm}), so
+     * that a connection seen before a disarm and read after a new arm is not taken for a new one.
+     */
+    record Connection(String name, long id) implements LoopEvent {}
+
     /** A run's main process has ended and awaits reaping (from the I/O thread). */
     record Ended(String name, long runId) implements LoopEvent {}
 

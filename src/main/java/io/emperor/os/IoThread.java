@@ -32,7 +32,7 @@ import jnr.ffi.Pointer;
  * <p>A failure while handling one fd is logged with the vassal's name and ends the watch of that
  * fd only; an {@link Error} is logged, posted as {@link LoopEvent.Fatal} and rethrown.
  */
-public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
+public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io.emperor.loop.Connections {
     private static final int OUT = 0;
     private static final int REPORT = 1;
     private static final int PID = 2;
@@ -40,6 +40,8 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
     private static final long WAKE_TOKEN = -1;
     private static final long SIGNAL_TOKEN = -2;
     private static final long NOTIFY_TOKEN = -3;
+    /** The tokens of on-demand vassals' listening sockets: this bit and the id they were armed with. */
+    static final long LISTEN_BIT = 1L << 61;
     private static final int CHUNK = 64 * 1024;
     /** At an exit, at most this much is still read from the output pipe before it is closed. */
     private static final int EXIT_DRAIN_LIMIT = 1024 * 1024;
@@ -66,6 +68,26 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
     private volatile int signalFd = -1;
     /** The vassals' notify socket, or null ({@link #watchNotify}). */
     private volatile NotifySocket notify;
+
+    /** The listening sockets of an on-demand vassal, watched until their first connection ({@link #arm}). */
+    private static final class Listening {
+        final String name;
+        final long id;
+        final int[] fds;
+        /** Guarded by this: no longer in the epoll set (a connection came, or the loop disarmed it). */
+        boolean done;
+
+        Listening(String name, long id, int[] fds) {
+            this.name = name;
+            this.id = id;
+            this.fds = fds;
+        }
+    }
+
+    /** By arm id: what the I/O thread looks up at an event. */
+    private final Map<Long, Listening> listening = new ConcurrentHashMap<>();
+    /** By vassal name: loop thread only. */
+    private final Map<String, Listening> listeningByName = new java.util.HashMap<>();
 
     /** The fds of one run, touched only by the I/O thread once registered. */
     private static final class RunIo {
@@ -314,6 +336,80 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
         }
     }
 
+    /**
+     * Loop thread: watch an on-demand vassal's listening fds (level-triggered: a connection already in
+     * the backlog is an event at once). The fds stay the launcher's; they are only ever in the epoll
+     * set, never accepted on.
+     */
+    @Override
+    public void arm(String name, long id, int[] fds) {
+        if (id <= 0 || id >= LISTEN_BIT) {
+            throw new IllegalArgumentException("arm id " + id);
+        }
+        disarm(name);
+        Listening l = new Listening(name, id, fds.clone());
+        listening.put(id, l);
+        listeningByName.put(name, l);
+        int added = 0;
+        try {
+            for (int fd : l.fds) {
+                add(fd, LISTEN_BIT | id);
+                added++;
+            }
+        } catch (RuntimeException e) {
+            synchronized (l) {
+                l.done = true;
+                for (int i = 0; i < added; i++) {
+                    c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, l.fds[i], null);
+                }
+            }
+            listening.remove(id);
+            listeningByName.remove(name);
+            throw e;
+        }
+    }
+
+    /**
+     * Loop thread: stop watching the vassal's listening fds. When this returns, none of them is in the
+     * epoll set nor about to be removed from it by this thread: the launcher may close them.
+     */
+    @Override
+    public void disarm(String name) {
+        Listening l = listeningByName.remove(name);
+        if (l == null) {
+            return;
+        }
+        listening.remove(l.id);
+        unwatch(l);
+    }
+
+    /** Removes the fds from the epoll set once; false if that was done already. */
+    private boolean unwatch(Listening l) {
+        synchronized (l) {
+            if (l.done) {
+                return false;
+            }
+            l.done = true;
+            for (int fd : l.fds) {
+                c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, fd, null);
+            }
+            return true;
+        }
+    }
+
+    /** I/O thread: a connection waits on one of a vassal's sockets: all of them are unwatched, the loop told once. */
+    private void connection(long token) {
+        Listening l = listening.remove(token & ~LISTEN_BIT);
+        if (l != null && unwatch(l)) {
+            sink.accept(new LoopEvent.Connection(l.name, l.id));
+        }
+    }
+
+    /** How many on-demand vassals' sockets are watched, on the I/O thread's count (for tests). */
+    int listeningVassals() {
+        return listening.size();
+    }
+
     /** One ready fd: one unit of work, whose failure is logged with the vassal's name and ends the watch of that fd only. */
     private void handle(long token) {
         if (token == NOTIFY_TOKEN) {
@@ -339,6 +435,14 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes {
             } catch (Error e) {
                 EmperorLog.error("fatal error in the I/O thread (" + (token == WAKE_TOKEN ? "wake-up" : "signal pipe") + ")", e);
                 throw e;
+            }
+            return;
+        }
+        if ((token & LISTEN_BIT) != 0 && (token & ReadyProbes.TOKEN_BIT) == 0) {
+            try {
+                connection(token);
+            } catch (RuntimeException e) {
+                EmperorLog.error("bug in the I/O thread (on-demand sockets)", e);
             }
             return;
         }

@@ -57,7 +57,9 @@ public final class Dependencies {
                 stop |= !known;
                 continue;
             }
-            if (r.isReady()) {
+            // An on-demand vassal waiting for a connection is there for its dependents: its sockets
+            // are held, and their first connection starts it (issue 15).
+            if (r.isReady() || r.waitsForConnection()) {
                 continue;
             }
             String why = switch (r.state()) {
@@ -69,6 +71,8 @@ public final class Dependencies {
                 case FAILED -> "failed";
                 case STOPPING -> switch (r.after()) {
                     case RESTART -> "restarting";
+                    // Going back to waiting for a connection (byte 22 on demand)
+                    case ON_DEMAND -> "restarting";
                     // Its own stop (STOPPING=1) or a watchdog abort: respawned like a crash
                     case RESPAWN, WATCHDOG -> "restarting";
                     case BACKOFF -> "not ready";
@@ -89,7 +93,11 @@ public final class Dependencies {
             }
             switch (a.state()) {
                 case STARTING -> reasons.add(name + " (starting)");
-                case WAITING -> reasons.add(name + " (waiting)");
+                case WAITING -> {
+                    if (!a.waitsForConnection()) {
+                        reasons.add(name + " (waiting)");
+                    }
+                }
                 case RUNNING, RELOADING -> {
                     if (!a.isReady()) {
                         reasons.add(name + " (not ready)");

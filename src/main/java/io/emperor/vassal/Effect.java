@@ -8,6 +8,13 @@ public sealed interface Effect {
     /** Start a process for this spec; the loop answers with Spawned or SpawnFailed. */
     record Spawn(VassalSpec spec) implements Effect {}
 
+    /**
+     * An on-demand vassal now waits for a connection (issue 15): hold the spec's sockets
+     * ({@code Launcher#hold}; the loop answers a failure with {@link Event.SpawnFailed}), and watch
+     * them on the I/O thread until the first connection ({@link Event.Connection}).
+     */
+    record Listen(VassalSpec spec) implements Effect {}
+
     /** Send a signal to the main process of a run. */
     record Signal(long runId, int signal) implements Effect {}
 

@@ -11,7 +11,7 @@ public sealed interface Event {
     enum Kind { FILE_VALID, FILE_INVALID, FILE_REMOVED, SPAWNED, SPAWN_FAILED, EXEC_DONE, EXEC_FAILED,
         EXITED, TICK, SHUTDOWN, FORCE_KILL, VASSAL_SAYS, CHANNEL_CLOSED, READY, NOT_READY, REQUIREMENTS,
         OPERATOR_STOP, OPERATOR_START, OPERATOR_RESTART, OPERATOR_RELOAD,
-        NOTIFIED, WATCHDOG_MISSED }
+        NOTIFIED, WATCHDOG_MISSED, CONNECTION }
 
     /**
      * An operator's command (the control socket). Each one yields exactly one {@link Effect.Reply}:
@@ -199,6 +199,17 @@ public sealed interface Event {
     record Requirements(Wait waits) implements Event {
         public Kind kind() {
             return Kind.REQUIREMENTS;
+        }
+    }
+
+    /**
+     * A connection waits on a socket of an on-demand vassal that waits for one (issue 15; from the
+     * I/O thread, which then stops watching its sockets until the vassal waits again): start it.
+     * Late ones (the vassal moved on meanwhile) change nothing.
+     */
+    record Connection() implements Event {
+        public Kind kind() {
+            return Kind.CONNECTION;
         }
     }
 

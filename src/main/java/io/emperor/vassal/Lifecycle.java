@@ -80,8 +80,8 @@ public final class Lifecycle {
     // STOPPED, FAILED: no process, waiting for a usable file.
     private Transition idle(Vassal v, Event e, long now) {
         return switch (e.kind()) {
-            // STOPPED|FAILED -> STARTING
-            case FILE_VALID -> spawn(fileAccepted(v).withFailures(0), ((FileValid) e).spec(), List.of());
+            // STOPPED|FAILED -> STARTING (on demand: WAITING for a connection)
+            case FILE_VALID -> start(fileAccepted(v).withFailures(0), ((FileValid) e).spec(), List.of());
             // STOPPED|FAILED -> FAILED
             case FILE_INVALID -> new Transition(refusedFile(v, (FileInvalid) e, now).withState(State.FAILED),
                     refused(((FileInvalid) e).errors()));
@@ -114,9 +114,15 @@ public final class Lifecycle {
                 if (v.spec() == null) {
                     yield reply(v, false, "not started: no version of its file has been read yet");
                 }
+                if (v.spec().listen().onDemand()) {
+                    // STOPPED -> WAITING: its sockets are held again; the first connection starts it
+                    yield rest(v.withFailures(0), v.spec(), List.of(ok("waiting")));
+                }
                 yield spawn(v.withFailures(0), v.spec(), List.of(info("starting (operator)"), ok("starting")));
             }
             case OPERATOR_RELOAD -> reply(v, false, "not reloaded: not running (" + v.state().label() + ")");
+            // Late: it no longer waited for one when the I/O thread saw it
+            case CONNECTION -> same(v);
         };
     }
 
@@ -124,14 +130,14 @@ public final class Lifecycle {
     private Transition backoff(Vassal v, Event e, long now) {
         return switch (e.kind()) {
             // BACKOFF -> STARTING, at once: a touch cuts the backoff short
-            case FILE_VALID -> spawn(fileAccepted(v).withFailures(0), ((FileValid) e).spec(), List.of(info("retrying now: file changed")));
+            case FILE_VALID -> start(fileAccepted(v).withFailures(0), ((FileValid) e).spec(), List.of(info("retrying now: file changed")));
             // BACKOFF -> FAILED
             case FILE_INVALID -> new Transition(refusedFile(v, (FileInvalid) e, now).withoutProcess(State.FAILED, Vassal.NO_DEADLINE),
                     refused(((FileInvalid) e).errors()));
             case FILE_REMOVED -> forget(info("removed"));
             case SHUTDOWN -> forget();
-            // BACKOFF -> STARTING when the backoff is over
-            case TICK -> now >= v.deadline() ? spawn(v.countRestart(), v.spec(), List.of()) : same(v);
+            // BACKOFF -> STARTING when the backoff is over (on demand: WAITING; a connection already waiting starts it at once)
+            case TICK -> now >= v.deadline() ? again(v, List.of()) : same(v);
             case SPAWNED -> impossible(v, e);
             case SPAWN_FAILED -> impossible(v, e);
             case EXEC_DONE -> same(v);
@@ -149,9 +155,10 @@ public final class Lifecycle {
             case OPERATOR_STOP -> new Transition(v.withoutProcess(State.STOPPED, Vassal.NO_DEADLINE),
                     List.of(info("stopped (operator; it was backing off)"), ok("stopped")));
             // BACKOFF -> STARTING, at once
-            case OPERATOR_START, OPERATOR_RESTART -> spawn(v.withFailures(0), v.spec(),
+            case OPERATOR_START, OPERATOR_RESTART -> start(v.withFailures(0), v.spec(),
                     List.of(info("retrying now: operator start"), ok("starting")));
             case OPERATOR_RELOAD -> reply(v, false, "not reloaded: not running (backoff)");
+            case CONNECTION -> same(v);
         };
     }
 
@@ -205,6 +212,8 @@ public final class Lifecycle {
             // STARTING|RUNNING|RELOADING -> STOPPING -> STARTING
             case OPERATOR_RESTART -> answered(stop(v, After.RESTART, v.spec(), now, "operator"), "restarting");
             case OPERATOR_RELOAD -> operatorReload(v, now);
+            // Late (the I/O thread watches no socket of a vassal that runs)
+            case CONNECTION -> same(v);
         };
     }
 
@@ -257,25 +266,46 @@ public final class Lifecycle {
         return stop(recorded, After.RESTART, v.spec(), now, "stopping: ", "requirement gone: " + w.text());
     }
 
-    // WAITING: no process; its requirements are not ready.
+    // WAITING: no process; its requirements are not ready, or (on demand) no connection came yet.
     private Transition waiting(Vassal v, Event e, long now) {
         return switch (e.kind()) {
-            // WAITING -> WAITING (the new version waits too) or STARTING
-            case FILE_VALID -> spawn(fileAccepted(v).withFailures(0), ((FileValid) e).spec(), List.of());
-            // WAITING -> FAILED
-            case FILE_INVALID -> new Transition(refusedFile(v, (FileInvalid) e, now).withState(State.FAILED),
+            // WAITING -> WAITING (the new version waits too; on demand: kept until the connection) or STARTING
+            case FILE_VALID -> start(fileAccepted(v).withFailures(0), ((FileValid) e).spec(), List.of());
+            // On demand, a bad edit takes nothing down: WAITING with the last good version, as a running vassal keeps running
+            case FILE_INVALID -> v.waitsForConnection() ? new Transition(refusedFile(v, (FileInvalid) e, now),
+                    keptWaiting(((FileInvalid) e).errors()))
+                    // WAITING -> FAILED
+                    : new Transition(refusedFile(v, (FileInvalid) e, now).withState(State.FAILED),
                     refused(((FileInvalid) e).errors()));
             case FILE_REMOVED -> forget(info("removed"));
             case SHUTDOWN -> forget();
             case SPAWNED -> impossible(v, e);
-            case SPAWN_FAILED -> impossible(v, e);
+            // On demand: its sockets could not be held (Effect.Listen). WAITING -> BACKOFF, then it tries again
+            case SPAWN_FAILED -> {
+                if (v.spec() == null || !v.spec().listen().onDemand()) {
+                    yield impossible(v, e);
+                }
+                String what = "sockets not held: " + ((Event.SpawnFailed) e).reason();
+                yield backOff(trouble(v, Trouble.Kind.RUN, what, now), List.of(error(what)), now);
+            }
+            // WAITING -> STARTING: the first connection on an on-demand vassal's sockets
+            case CONNECTION -> v.waitsForConnection()
+                    ? spawn(v, v.spec(), List.of(info("starting: a connection is waiting (on demand)")))
+                    : same(v);
             case EXEC_DONE, EXEC_FAILED, EXITED, VASSAL_SAYS, CHANNEL_CLOSED, READY, NOT_READY -> same(v);
             case NOTIFIED, WATCHDOG_MISSED -> same(v);
             case TICK -> same(v);
             case FORCE_KILL -> same(v);
-            // WAITING -> STARTING once nothing is missing
+            // WAITING -> STARTING once nothing is missing (on demand: WAITING for a connection)
             case REQUIREMENTS -> {
                 Wait w = ((Event.Requirements) e).waits();
+                if (w.open() && v.waits().open()) {
+                    yield same(v.withWaits(w));
+                }
+                if (w.open() && v.spec().listen().onDemand()) {
+                    yield rest(v.withWaits(w), v.spec(), List.of(info("done waiting for "
+                            + String.join(", ", v.waits().names()))), true);
+                }
                 if (w.open()) {
                     yield spawn(v.withWaits(w), v.spec(), List.of(info("starting: done waiting for "
                             + String.join(", ", v.waits().names()))));
@@ -286,8 +316,8 @@ public final class Lifecycle {
             // WAITING -> STOPPED
             case OPERATOR_STOP -> new Transition(v.withoutProcess(State.STOPPED, Vassal.NO_DEADLINE),
                     List.of(info("stopped (operator; it was waiting)"), ok("stopped")));
-            case OPERATOR_START, OPERATOR_RESTART -> reply(v, true, "waiting for " + v.waits().text());
-            case OPERATOR_RELOAD -> reply(v, false, "not reloaded: not running (waiting for " + v.waits().text() + ")");
+            case OPERATOR_START, OPERATOR_RESTART -> reply(v, true, "waiting for " + v.waitingFor());
+            case OPERATOR_RELOAD -> reply(v, false, "not reloaded: not running (waiting for " + v.waitingFor() + ")");
         };
     }
 
@@ -345,8 +375,11 @@ public final class Lifecycle {
                 yield v.state() == State.RELOADING ? back(beat, now, fx.isEmpty() ? info("back (heartbeat)") : fx.get(0))
                         : new Transition(beat, fx);
             }
-            // STARTING|RUNNING|RELOADING -> STOPPING -> STARTING: the file is still there, so it runs again
-            case Event.VassalSays.VOLUNTARY_STOP -> stop(v, After.RESTART, v.spec(), now, "the vassal asked to stop (byte 22)");
+            // On demand: STARTING|RUNNING|RELOADING -> STOPPING -> WAITING for the next connection (uWSGI's idle + die-on-idle)
+            case Event.VassalSays.VOLUNTARY_STOP -> v.spec().listen().onDemand()
+                    ? stop(v, After.ON_DEMAND, null, now, "stopping: ", "back to on demand (byte 22)")
+                    // STARTING|RUNNING|RELOADING -> STOPPING -> STARTING: the file is still there, so it runs again
+                    : stop(v, After.RESTART, v.spec(), now, "the vassal asked to stop (byte 22)");
             case Event.VassalSays.MORE_WORKERS -> new Transition(v, List.of(
                     info("asks for more workers (byte 30; broodlord mode is not supported)")));
             // At most one a minute (os/ChannelGate), with the count of those it stands for.
@@ -413,6 +446,8 @@ public final class Lifecycle {
                     case RESPAWN -> respawn(v, fx, now);
                     // STOPPING -> STARTING or BACKOFF, as after a crash: the watchdog is the problem
                     case WATCHDOG -> watchdogExit(v, ((Exited) e).status(), now);
+                    // STOPPING -> WAITING for a connection (byte 22 of an on-demand vassal), the newest version kept
+                    case ON_DEMAND -> rest(v.withFailures(0), v.next() != null ? v.next() : v.spec(), fx);
                 };
             }
             case TICK -> {
@@ -431,8 +466,12 @@ public final class Lifecycle {
             }
             case FORCE_KILL -> v.killed() ? same(v) : new Transition(v.withKilled(now + KILL_GRACE),
                     List.of(warn("SIGKILL to process group " + v.pid()), new Effect.KillGroup(v.runId())));
+            // Back to on demand: the new version is kept for the next connection (or starts, if no longer on demand)
+            case FILE_VALID -> v.after() == After.ON_DEMAND
+                    ? same(fileAccepted(v).stopping(((FileValid) e).spec().listen().onDemand() ? After.ON_DEMAND
+                            : After.RESTART, ((FileValid) e).spec(), v.deadline()))
             // A file that comes back, or changes, during a stop: start that version once the stop is done.
-            case FILE_VALID -> new Transition(fileAccepted(v).stopping(After.RESTART, ((FileValid) e).spec(), v.deadline()),
+                    : new Transition(fileAccepted(v).stopping(After.RESTART, ((FileValid) e).spec(), v.deadline()),
                     v.after() != After.NOTHING && v.after() != After.FORGET ? List.of()
                             : List.of(info("file is back: will start again once stopped")));
             case FILE_INVALID -> new Transition(refusedFile(v, (FileInvalid) e, now), refused(((FileInvalid) e).errors()));
@@ -451,7 +490,7 @@ public final class Lifecycle {
             case REQUIREMENTS -> same(v.withWaits(((Event.Requirements) e).waits()));
             case OPERATOR_STOP -> switch (v.after()) {
                 // A restart (or respawn) under way becomes a stop: STOPPING -> STOPPED
-                case RESTART, BACKOFF, RESPAWN, WATCHDOG -> new Transition(v.stopping(After.NOTHING, null, v.deadline()),
+                case RESTART, BACKOFF, RESPAWN, WATCHDOG, ON_DEMAND -> new Transition(v.stopping(After.NOTHING, null, v.deadline()),
                         List.of(info("will stay stopped (operator)"), ok("stopping")));
                 case NOTHING -> reply(v, true, "already stopping");
                 case FORGET -> reply(v, true, "already stopping (its file is gone)");
@@ -465,8 +504,10 @@ public final class Lifecycle {
                 case BACKOFF -> new Transition(v.stopping(After.RESTART, v.spec(), v.deadline()),
                         List.of(info("will start again once stopped (operator)"), ok("starting once stopped")));
                 case FORGET -> reply(v, false, "not started: its file is gone");
+                case ON_DEMAND -> reply(v, true, "waiting for a connection once stopped");
             };
             case OPERATOR_RELOAD -> reply(v, false, "not reloaded: stopping");
+            case CONNECTION -> same(v);
         };
     }
 
@@ -519,7 +560,7 @@ public final class Lifecycle {
     /** After an exit: spawn again at once when the run lasted min-uptime (and exec did not fail), else back off. */
     private Transition respawn(Vassal v, List<Effect> fx, long now) {
         if (!v.execFailed() && now - v.startedAt() >= policy.minUptime().toNanos()) {
-            return spawn(v.withFailures(0).countRestart(), v.spec(), fx);
+            return again(v.withFailures(0), fx);
         }
         return backOff(v, fx, now);
     }
@@ -593,14 +634,22 @@ public final class Lifecycle {
         // SIGKILLs the group before it reaps (see Launcher#reap).
         List<Effect> fx = new ArrayList<>();
         String how = exitStatus(v, status);
+        if (v.spec().listen().onDemand() && status.signal() == 0 && status.code() == 0 && !v.execFailed()
+                && uptime >= policy.minUptime().toNanos()) {
+            // On demand: an exit 0 (idle) is no crash: STARTING|RUNNING|RELOADING -> WAITING, no backoff.
+            // A quicker one is a quick exit (below): a program that exits 0 without accepting would
+            // otherwise be spawned again at once for the connection still waiting, in a busy loop.
+            return rest(v.withFailures(0), v.spec(), List.of(info("exited " + how + " uptime=" + seconds(uptime)
+                    + " (on demand: back to waiting)")));
+        }
         fx.add(warn("exited " + how + " uptime=" + seconds(uptime)));
         if (!v.execFailed()) {
             // After a failed exec, the exec's failure is the problem, not the exit that follows it.
             v = trouble(v, Trouble.Kind.RUN, "exited " + how + " after " + seconds(uptime), now);
         }
         if (!v.execFailed() && uptime >= policy.minUptime().toNanos()) {
-            // RUNNING -> STARTING: it ran long enough to be respawned at once
-            return spawn(v.withFailures(0).countRestart(), v.spec(), fx);
+            // RUNNING -> STARTING: it ran long enough to be respawned at once (on demand: WAITING)
+            return again(v.withFailures(0), fx);
         }
         // STARTING|RUNNING -> BACKOFF
         return backOff(v, fx, now);
@@ -664,6 +713,54 @@ public final class Lifecycle {
             fx.add(info(text));
         }
         return new Transition(v.withoutProcess(State.WAITING, Vassal.NO_DEADLINE).withSpec(spec), fx);
+    }
+
+    /** A start: -> STARTING, or for an on-demand vassal -> WAITING for a connection ({@link #rest}). */
+    private static Transition start(Vassal v, VassalSpec spec, List<Effect> before) {
+        return spec.listen().onDemand() ? rest(v, spec, before) : spawn(v, spec, before);
+    }
+
+    /**
+     * The start after an exit (a respawn, the end of a backoff): the same version again, counted as a
+     * restart; an on-demand vassal waits for a connection instead (one already waiting in the backlog
+     * wakes it at once).
+     */
+    private static Transition again(Vassal v, List<Effect> before) {
+        return v.spec().listen().onDemand() ? rest(v, v.spec(), before) : spawn(v.countRestart(), v.spec(), before);
+    }
+
+    /**
+     * An on-demand vassal (issue 15) -> WAITING with no process: its sockets are held and watched
+     * ({@link Effect.Listen}) until the first connection ({@link Event.Connection}). One line
+     * {@code waiting for a connection on ADDRESS} as it begins to wait (not at a change of its file
+     * while it waits). While a requirement is missing it waits for that first ({@link #spawn}).
+     */
+    private static Transition rest(Vassal v, VassalSpec spec, List<Effect> before) {
+        return rest(v, spec, before, !v.waitsForConnection());
+    }
+
+    /** @param line whether it begins to wait for a connection now (its line) */
+    private static Transition rest(Vassal v, VassalSpec spec, List<Effect> before, boolean line) {
+        if (!v.waits().open()) {
+            return spawn(v, spec, before);
+        }
+        String text = "waiting for " + Vassal.connectionText(spec);
+        List<Effect> fx = new ArrayList<>();
+        for (Effect f : before) {
+            fx.add(f instanceof Effect.Reply r && r.ok() ? ok(text) : f);
+        }
+        if (line) {
+            fx.add(info(text));
+        }
+        fx.add(new Effect.Listen(spec));
+        return new Transition(v.withoutProcess(State.WAITING, Vassal.NO_DEADLINE).withSpec(spec), fx);
+    }
+
+    /** A bad version of an on-demand vassal's file while it waits: refused, the last good one kept. */
+    private static List<Effect> keptWaiting(List<Problem> errors) {
+        List<Effect> fx = refused(errors);
+        fx.add(warn("kept waiting (last good version of the file)"));
+        return fx;
     }
 
     private static List<Effect> refused(List<Problem> errors) {

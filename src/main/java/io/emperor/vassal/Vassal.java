@@ -61,7 +61,12 @@ public record Vassal(
         /** The vassal stops by itself (STOPPING=1): respawned as after any exit, without a problem. */
         RESPAWN,
         /** Its watchdog expired (SIGABRT went out): respawned as after a crash, the watchdog its problem. */
-        WATCHDOG
+        WATCHDOG,
+        /**
+         * An on-demand vassal asked to stop (uWSGI's byte 22, idle): back to waiting for a connection,
+         * without a problem ({@code Listen#onDemand}).
+         */
+        ON_DEMAND
     }
 
     /** A vassal the emperor has just learned about: nothing runs yet. */
@@ -159,6 +164,35 @@ public record Vassal(
     Vassal withWaits(Wait w) {
         return new Vassal(name, state, spec, next, after, runId, pid, startedAt, stopSince, execFailed, killed,
                 failures, deadline, restarts, heartbeatAt, trouble, readyAt, readyBy, readyProblem, w);
+    }
+
+    /**
+     * Whether it waits for a connection on its sockets (an on-demand vassal, issue 15): {@code waiting},
+     * nothing missing among its requirements, and its spec {@code on-demand}. The loop keeps its
+     * listening fds in the I/O thread's epoll set exactly while this holds.
+     */
+    public boolean waitsForConnection() {
+        return state == State.WAITING && waits.open() && spec != null && spec.listen().onDemand();
+    }
+
+    /**
+     * What a vassal in state {@code waiting} waits for, as {@code status} shows it: its requirements
+     * ({@code zeo (not ready)}), else, on demand, {@code a connection on 127.0.0.1:8080}; empty otherwise.
+     */
+    public String waitingFor() {
+        if (!waits.open()) {
+            return waits.text();
+        }
+        if (spec != null && spec.listen().onDemand()) {
+            return connectionText(spec);
+        }
+        return "";
+    }
+
+    /** {@code a connection on 127.0.0.1:8080, unix:/run/app.sock}. */
+    static String connectionText(VassalSpec spec) {
+        return "a connection on " + String.join(", ",
+                spec.listen().addresses().stream().map(io.emperor.config.Listen.Address::text).toList());
     }
 
     /** Whether the current run is ready for the vassals that wait for it. */

@@ -206,7 +206,7 @@ class EmperorConfigParserTest {
                         + "required-heartbeat, uwsgi-binary, vassal-set, vassals-include, vassals-include-before, log-format, vassal-logs, "
                         + "vassal-log-maxsize, vassal-log-backups, log-maxsize, log-backups, control, stats, env, "
                         + "tenant-max-vassals, tenant-max-bytes, tenant-max-total-bytes, tenant-listen, uid, gid, cap, etcd, etcd-prefix, node, etcd-ttl, etcd-cacert, "
-                        + "etcd-cert, etcd-key, etcd-user, etcd-password-file)"),
+                        + "etcd-cert, etcd-key, etcd-user, etcd-password-file, on-demand-extension, on-demand-directory)"),
                 Arguments.of("uid =", "uid: needs a user name or uid"),
                 Arguments.of("gid = www-data", "gid: needs uid: the emperor becomes a user (uid) with a group (gid)"),
                 Arguments.of("cap = setuid", "cap: needs uid: the capabilities are what the emperor keeps once it"

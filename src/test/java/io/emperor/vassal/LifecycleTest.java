@@ -104,6 +104,7 @@ class LifecycleTest {
             case OPERATOR_START -> new Event.Start();
             case OPERATOR_RESTART -> new Event.Restart();
             case OPERATOR_RELOAD -> new Event.Reload();
+            case CONNECTION -> new Event.Connection();
         };
     }
 
@@ -129,6 +130,7 @@ class LifecycleTest {
         row(rows, "STOPPED", Event.Kind.REQUIREMENTS, "STOPPED"); // a requirement is gone
         row(rows, "STOPPED", Event.Kind.NOTIFIED, "STOPPED"); // RELOADING=1
         row(rows, "STOPPED", Event.Kind.WATCHDOG_MISSED, "STOPPED");
+        row(rows, "STOPPED", Event.Kind.CONNECTION, "STOPPED"); // late, or not on demand
         row(rows, "STOPPED", Event.Kind.OPERATOR_STOP, "STOPPED", "Reply");
         row(rows, "STOPPED", Event.Kind.OPERATOR_START, "STOPPED", "Reply");
         row(rows, "STOPPED", Event.Kind.OPERATOR_RESTART, "STOPPED", "Reply");
@@ -152,6 +154,7 @@ class LifecycleTest {
         row(rows, "FAILED", Event.Kind.REQUIREMENTS, "FAILED"); // a requirement is gone
         row(rows, "FAILED", Event.Kind.NOTIFIED, "FAILED"); // RELOADING=1
         row(rows, "FAILED", Event.Kind.WATCHDOG_MISSED, "FAILED");
+        row(rows, "FAILED", Event.Kind.CONNECTION, "FAILED"); // late, or not on demand
         row(rows, "FAILED", Event.Kind.OPERATOR_STOP, "FAILED", "Reply");
         row(rows, "FAILED", Event.Kind.OPERATOR_START, "FAILED", "Reply");
         row(rows, "FAILED", Event.Kind.OPERATOR_RESTART, "FAILED", "Reply");
@@ -175,6 +178,7 @@ class LifecycleTest {
         row(rows, "BACKOFF", Event.Kind.REQUIREMENTS, "BACKOFF"); // a requirement is gone
         row(rows, "BACKOFF", Event.Kind.NOTIFIED, "BACKOFF"); // RELOADING=1
         row(rows, "BACKOFF", Event.Kind.WATCHDOG_MISSED, "BACKOFF");
+        row(rows, "BACKOFF", Event.Kind.CONNECTION, "BACKOFF"); // late, or not on demand
         row(rows, "BACKOFF", Event.Kind.OPERATOR_STOP, "STOPPED", "Log", "Reply");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_START, "STARTING", "Log", "Reply", "Spawn");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_RESTART, "STARTING", "Log", "Reply", "Spawn");
@@ -198,6 +202,7 @@ class LifecycleTest {
         row(rows, "STARTING", Event.Kind.REQUIREMENTS, "STOPPING", "Log", "Signal"); // a requirement is gone
         row(rows, "STARTING", Event.Kind.NOTIFIED, "STARTING"); // RELOADING=1
         row(rows, "STARTING", Event.Kind.WATCHDOG_MISSED, "STOPPING", "Log", "Signal");
+        row(rows, "STARTING", Event.Kind.CONNECTION, "STARTING"); // late, or not on demand
         row(rows, "STARTING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
         row(rows, "STARTING", Event.Kind.OPERATOR_START, "STARTING", "Reply");
         row(rows, "STARTING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Signal", "Reply");
@@ -221,6 +226,7 @@ class LifecycleTest {
         row(rows, "RUNNING", Event.Kind.REQUIREMENTS, "STOPPING", "Log", "Signal"); // a requirement is gone
         row(rows, "RUNNING", Event.Kind.NOTIFIED, "RELOADING", "Log"); // RELOADING=1
         row(rows, "RUNNING", Event.Kind.WATCHDOG_MISSED, "STOPPING", "Log", "Signal");
+        row(rows, "RUNNING", Event.Kind.CONNECTION, "RUNNING"); // late, or not on demand
         row(rows, "RUNNING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
         row(rows, "RUNNING", Event.Kind.OPERATOR_START, "RUNNING", "Reply");
         row(rows, "RUNNING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Signal", "Reply");
@@ -244,6 +250,7 @@ class LifecycleTest {
         row(rows, "STOPPING", Event.Kind.REQUIREMENTS, "STOPPING"); // a requirement is gone
         row(rows, "STOPPING", Event.Kind.NOTIFIED, "STOPPING"); // RELOADING=1
         row(rows, "STOPPING", Event.Kind.WATCHDOG_MISSED, "STOPPING");
+        row(rows, "STOPPING", Event.Kind.CONNECTION, "STOPPING"); // late, or not on demand
         row(rows, "STOPPING", Event.Kind.OPERATOR_STOP, "STOPPING", "Reply");
         row(rows, "STOPPING", Event.Kind.OPERATOR_START, "STOPPING", "Reply");
         row(rows, "STOPPING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Reply");
@@ -267,6 +274,7 @@ class LifecycleTest {
         row(rows, "RELOADING", Event.Kind.REQUIREMENTS, "STOPPING", "Log", "Tell"); // a requirement is gone
         row(rows, "RELOADING", Event.Kind.NOTIFIED, "RELOADING"); // RELOADING=1
         row(rows, "RELOADING", Event.Kind.WATCHDOG_MISSED, "STOPPING", "Log", "Signal");
+        row(rows, "RELOADING", Event.Kind.CONNECTION, "RELOADING"); // late, or not on demand
         row(rows, "RELOADING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Tell", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_START, "RELOADING", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Tell", "Reply");
@@ -289,6 +297,7 @@ class LifecycleTest {
         row(rows, "WAITING", Event.Kind.NOT_READY, "WAITING");
         row(rows, "WAITING", Event.Kind.NOTIFIED, "WAITING"); // RELOADING=1
         row(rows, "WAITING", Event.Kind.WATCHDOG_MISSED, "WAITING");
+        row(rows, "WAITING", Event.Kind.CONNECTION, "WAITING"); // late, or not on demand
         row(rows, "WAITING", Event.Kind.REQUIREMENTS, "WAITING"); // the same names: no new line
         row(rows, "WAITING", Event.Kind.OPERATOR_STOP, "STOPPED", "Log", "Reply");
         row(rows, "WAITING", Event.Kind.OPERATOR_START, "WAITING", "Reply");

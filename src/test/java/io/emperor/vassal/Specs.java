@@ -46,4 +46,14 @@ public final class Specs {
                 s.user(), s.uid(), s.gid(), s.logto(), s.stopSignal(), s.stopTimeout(), s.reload(),
                 s.reloadSignal(), s.rlimits());
     }
+
+    /** The same spec, on demand (issue 15) on these addresses ({@code 127.0.0.1:8080}). */
+    public static VassalSpec onDemand(VassalSpec s, int... ports) {
+        List<io.emperor.config.Listen.Address> a = new java.util.ArrayList<>();
+        for (int p : ports) {
+            a.add(new io.emperor.config.Listen.Address.Inet("127.0.0.1", p));
+        }
+        return s.withListen(new io.emperor.config.Listen(a, -1, io.emperor.config.Listen.DEFAULT_BACKLOG, List.of(),
+                true, s.kind() == VassalSpec.Kind.UWSGI));
+    }
 }

@@ -1,0 +1,239 @@
+package io.emperor.loop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.emperor.config.Listen;
+import io.emperor.config.Parsed;
+import io.emperor.config.VassalSpec;
+import io.emperor.source.dir.Fingerprint;
+import io.emperor.source.dir.Snapshot;
+import io.emperor.source.dir.VassalFile;
+import io.emperor.vassal.Effect;
+import io.emperor.vassal.Event;
+import io.emperor.vassal.ExitStatus;
+import io.emperor.vassal.Lifecycle;
+import io.emperor.vassal.Policy;
+import io.emperor.vassal.Specs;
+import io.emperor.vassal.State;
+import io.emperor.vassal.Vassal;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The loop and an on-demand vassal (issue 15), with a fake clock, launcher and I/O thread that record,
+ * in one list, the order of what they are asked: hold, arm, spawn, disarm, release.
+ */
+class OnDemandLoopTest {
+    static final long S = 1_000_000_000L;
+    long now = 5000 * S;
+    final List<String> calls = new ArrayList<>();
+    /** The fds each name holds now; a hold with other addresses gets new fds (as ListenSockets). */
+    final Map<String, int[]> held = new java.util.HashMap<>();
+    final Map<String, List<Listen.Address>> heldAddresses = new java.util.HashMap<>();
+    int nextFd = 10;
+    String holdFails;
+    final Map<Long, ExitStatus> exits = new java.util.HashMap<>();
+    long nextPid = 100;
+
+    final Launcher launcher = new Launcher() {
+        @Override
+        public SpawnResult spawn(String name, long runId, VassalSpec spec) {
+            calls.add("spawn " + name + " run=" + runId);
+            return new SpawnResult.Started(nextPid++, 0, 0);
+        }
+
+        @Override
+        public Optional<String> hold(String name, VassalSpec spec) {
+            if (!spec.listen().any()) {
+                if (held.remove(name) != null) {
+                    calls.add("release " + name);
+                }
+                heldAddresses.remove(name);
+                return Optional.empty();
+            }
+            if (holdFails != null) {
+                calls.add("hold-failed " + name);
+                return Optional.of(holdFails);
+            }
+            if (!spec.listen().addresses().equals(heldAddresses.get(name))) {
+                held.put(name, new int[] {nextFd++});
+                heldAddresses.put(name, spec.listen().addresses());
+                calls.add("bind " + name + " fd=" + held.get(name)[0]);
+            }
+            return Optional.empty();
+        }
+
+        @Override
+        public int[] held(String name) {
+            return held.getOrDefault(name, new int[0]).clone();
+        }
+
+        @Override
+        public void watch(long runId) {}
+
+        @Override
+        public void signal(long runId, int signal) {
+            calls.add("signal run=" + runId + " sig=" + signal);
+        }
+
+        @Override
+        public Optional<String> tell(long runId, int message) {
+            calls.add("tell run=" + runId + " byte=" + message);
+            return Optional.empty();
+        }
+
+        @Override
+        public void killGroup(long runId) {}
+
+        @Override
+        public ExitStatus reap(long runId) {
+            return exits.getOrDefault(runId, ExitStatus.exited(0));
+        }
+
+        @Override
+        public void forget(String name) {
+            held.remove(name);
+            calls.add("forget " + name);
+        }
+    };
+
+    final Connections io = new Connections() {
+        @Override
+        public void arm(String name, long id, int[] fds) {
+            calls.add("arm " + name + " id=" + id + " fds=" + java.util.Arrays.toString(fds));
+        }
+
+        @Override
+        public void disarm(String name) {
+            calls.add("disarm " + name);
+        }
+    };
+
+    final EmperorLoop loop = new EmperorLoop(new Lifecycle(new Policy(Duration.ofSeconds(10), Duration.ofSeconds(60))),
+            launcher, () -> now, new EmperorLoop.Host() {
+                @Override
+                public Optional<Policy> reloadConfig() {
+                    return Optional.empty();
+                }
+
+                @Override
+                public void stopWatching() {}
+            });
+
+    {
+        loop.watchConnections(io);
+    }
+
+    int seq;
+
+    VassalFile file(VassalSpec spec) {
+        return new VassalFile(spec.name(), spec.file(), new Fingerprint(1, seq++, 0, 1, 1, 0, 0, 0100644), null,
+                Parsed.ok(spec, List.of()));
+    }
+
+    void scan(VassalFile... files) {
+        Map<String, VassalFile> m = new LinkedHashMap<>();
+        for (VassalFile f : files) {
+            m.put(f.name(), f);
+        }
+        loop.handle(new LoopEvent.Scanned(new Snapshot(m, Set.of())));
+    }
+
+    Vassal vassal() {
+        return loop.vassals().get("app");
+    }
+
+    static final VassalSpec OD = Specs.onDemand(Specs.program("app", "/bin/app"), 8080);
+
+    /** A file read, its socket held and armed (id 1), nothing spawned. */
+    void waiting() {
+        scan(file(OD));
+        assertEquals(List.of("bind app fd=10", "arm app id=1 fds=[10]"), calls);
+        assertEquals(State.WAITING, vassal().state());
+        calls.clear();
+    }
+
+    @Test
+    void aConnectionSpawnsItAndAnIdleExitArmsTheSameSocketAgain() {
+        waiting();
+        loop.handle(new LoopEvent.Connection("app", 1));
+        assertEquals(List.of("spawn app run=1"), calls, "the launcher keeps the socket (spawn holds it again: unchanged)");
+        assertEquals(State.STARTING, vassal().state());
+        loop.handle(new LoopEvent.ForVassal("app", new Event.ExecDone(1)));
+        calls.clear();
+        now += 30 * S;
+        loop.handle(new LoopEvent.Ended("app", 1));
+        assertEquals(State.WAITING, vassal().state());
+        assertEquals(List.of("arm app id=2 fds=[10]"), calls);
+    }
+
+    @Test
+    void aConnectionOfAnEarlierArmIsLate() {
+        waiting();
+        loop.command("app", new Event.Stop());
+        loop.command("app", new Event.Start());
+        calls.clear();
+        loop.handle(new LoopEvent.Connection("app", 1));
+        assertEquals(List.of(), calls, "armed again since (id 2): the event of id 1 is late");
+        assertEquals(State.WAITING, vassal().state());
+        loop.handle(new LoopEvent.Connection("app", 2));
+        assertEquals(List.of("spawn app run=1"), calls);
+    }
+
+    @Test
+    void anOperatorsStopReleasesTheSocketsAndAStartHoldsThemAgain() {
+        waiting();
+        assertEquals(new Effect.Reply(true, "stopped"), loop.command("app", new Event.Stop()));
+        assertEquals(List.of("disarm app", "release app"), calls, "unwatched before it is closed");
+        calls.clear();
+        assertEquals(new Effect.Reply(true, "waiting for a connection on 127.0.0.1:8080"),
+                loop.command("app", new Event.Start()));
+        assertEquals(List.of("bind app fd=11", "arm app id=2 fds=[11]"), calls);
+    }
+
+    @Test
+    void aRemovedFileIsUnwatchedBeforeItsSocketsAreClosed() {
+        waiting();
+        scan();
+        assertEquals(List.of("disarm app", "forget app"), calls);
+    }
+
+    @Test
+    void aListenChangeWhileWaitingRebindsAndWatchesTheNewSocket() {
+        waiting();
+        scan(file(Specs.onDemand(Specs.program("app", "/bin/app"), 8081)));
+        assertEquals(List.of("bind app fd=11", "disarm app", "arm app id=2 fds=[11]"), calls);
+        calls.clear();
+        scan(file(Specs.onDemand(Specs.program("app", "/bin/app", "-v"), 8081)));
+        assertEquals(List.of(), calls, "same sockets: still watched, nothing else");
+        assertEquals(List.of("/bin/app", "-v"), vassal().spec().argv(), "the new version kept");
+    }
+
+    @Test
+    void socketsThatCannotBeHeldBackOffAndAreTriedAgain() {
+        holdFails = "bind 127.0.0.1:8080: Address already in use";
+        scan(file(OD));
+        assertEquals(List.of("hold-failed app"), calls);
+        assertEquals(State.BACKOFF, vassal().state());
+        holdFails = null;
+        calls.clear();
+        now += 2 * S;
+        loop.fireDue();
+        assertEquals(List.of("bind app fd=10", "arm app id=1 fds=[10]"), calls);
+        assertTrue(vassal().waitsForConnection());
+    }
+
+    @Test
+    void shutdownUnwatchesThenForgets() {
+        waiting();
+        loop.handle(new LoopEvent.SignalReceived("TERM"));
+        assertEquals(List.of("disarm app", "forget app"), calls);
+    }
+}
