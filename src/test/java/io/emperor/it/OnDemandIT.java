@@ -162,4 +162,26 @@ class OnDemandIT extends ItSupport {
             assertEquals(Optional.empty(), emp.first(from, spawned("app")));
         }
     }
+
+    /**
+     * Attack: a program that exits 0 at once, never accepting. The connection stays in the backlog, so each
+     * time the vassal waits again it is woken at once: a quick exit 0 backs off (1 s, 2 s, …) instead of a
+     * busy loop of spawns.
+     */
+    @Test
+    void aProgramThatExitsZeroWithoutAcceptingBacksOffInsteadOfLooping() throws Exception {
+        int port = UwsgiIT.freePort();
+        try (EmperorProcess emp = emperor("min-uptime = 1")) {
+            int from = emp.mark();
+            ws.vassal("app", "exec = /bin/true " + ws.marker, "listen = 127.0.0.1:" + port, "on-demand = true");
+            emp.awaitLogFrom(from, lifecycle("app", q("waiting for a connection on 127.0.0.1:" + port) + "$"), WAIT);
+            try (Socket client = new Socket()) {
+                client.connect(new InetSocketAddress("127.0.0.1", port), 60_000);
+                LogLine second = emp.awaitLogFrom(from, lifecycle("app", q("backoff retry in 2s (2 quick exits in a row)")), WAIT);
+                long spawns = emp.find(from, spawned("app")).stream().filter(l -> l.index() < second.index()).count();
+                assertEquals(2, spawns, emp::diagnostics);
+                emp.awaitLogFrom(from, lifecycle("app", "exited status=0 uptime=\\S+$"), WAIT);
+            }
+        }
+    }
 }
