@@ -83,7 +83,10 @@ final class CheckCommand implements Callable<Integer> {
         for (Path f : files) {
             Path file = f.toAbsolutePath().normalize();
             VassalReader.Judge judge = tyrantMode ? tyrantJudge(users, file) : VassalReader.Judge.NONE;
-            Parsed<VassalSpec> p = VassalReader.read(file, false, judge, parser);
+            UwsgiCommand startUwsgi = uwsgi;
+            // uWSGI's on-demand socket, read beside the file as the emperor reads it (issue 15)
+            Parsed<VassalSpec> p = VassalReader.read(file, false, judge, new io.emperor.source.dir.OnDemandSockets(
+                    parser, () -> startUwsgi, tyrantMode, parser::tenantListen));
             if (p.isOk()) {
                 List<Problem> spawn = Preflight.check(p.value(), who(p.value(), euid, users), path, uwsgi);
                 if (!spawn.isEmpty()) {

@@ -79,6 +79,18 @@ class CheckIT extends ItSupport {
                 v + ": uwsgi-binary: exec " + ws.root.resolve("no-uwsgi") + ": No such file or directory");
     }
 
+    /** uWSGI on demand (issue 15): the socket-name file beside the vassal is read and judged as the emperor does. */
+    @Test
+    void theOnDemandSocketNameOfAUwsgiVassalIsChecked() {
+        Path v = ws.vassals.resolve("u.ini");
+        Workspace.write(v, "[uwsgi]\nmaster = true\n");
+        Path name = ws.vassals.resolve("u.ini.socket");
+        Workspace.write(name, "127.0.0.1:http\n");
+        Path ini = ws.emperorIni("vassals = " + ws.vassals, "on-demand-extension = .socket");
+        assertFails(check("--config", ini.toString(), v.toString()),
+                name + ":1: listen: the port must be a number from 1 to 65535: \"http\"");
+    }
+
     /** As root, a vassal with {@code uid}: the program is judged with that user's rights, not root's. */
     @Test
     void aProgramTheVassalsUidCannotReachIsAnError() throws Exception {

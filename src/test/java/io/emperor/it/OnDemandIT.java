@@ -162,4 +162,53 @@ class OnDemandIT extends ItSupport {
             assertEquals(Optional.empty(), emp.first(from, spawned("app")));
         }
     }
+
+    /**
+     * Attack: a program that exits 0 at once, never accepting. The connection stays in the backlog, so each
+     * time the vassal waits again it is woken at once: a quick exit 0 backs off (1 s, 2 s, …) instead of a
+     * busy loop of spawns.
+     */
+    @Test
+    void aProgramThatExitsZeroWithoutAcceptingBacksOffInsteadOfLooping() throws Exception {
+        int port = UwsgiIT.freePort();
+        try (EmperorProcess emp = emperor("min-uptime = 1")) {
+            int from = emp.mark();
+            ws.vassal("app", "exec = /bin/true " + ws.marker, "listen = 127.0.0.1:" + port, "on-demand = true");
+            emp.awaitLogFrom(from, lifecycle("app", q("waiting for a connection on 127.0.0.1:" + port) + "$"), WAIT);
+            try (Socket client = new Socket()) {
+                client.connect(new InetSocketAddress("127.0.0.1", port), 60_000);
+                LogLine second = emp.awaitLogFrom(from, lifecycle("app", q("backoff retry in 2s (2 quick exits in a row)")), WAIT);
+                long spawns = emp.find(from, spawned("app")).stream().filter(l -> l.index() < second.index()).count();
+                assertEquals(2, spawns, emp::diagnostics);
+                emp.awaitLogFrom(from, lifecycle("app", "exited status=0 uptime=\\S+$"), WAIT);
+            }
+        }
+    }
+
+    /**
+     * Byte 22 of a uWSGI vassal that is not on demand: what the uWSGI Emperor does, a stop, and since its
+     * file is still there it starts again (a new pid serving its own http-socket).
+     */
+    @Test
+    void byte22OfAUwsgiVassalNotOnDemandStopsItAndItStartsAgain() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(UwsgiIT.onPath("uwsgi"), "uwsgi is not on PATH");
+        int port = UwsgiIT.freePort();
+        java.nio.file.Path app = ws.root.resolve("app.py");
+        Workspace.write(app, "def application(env, start_response):\n"
+                + "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                + "    return [b'ok\\n']\n");
+        try (EmperorProcess emp = emperor("min-uptime = 1", "vassal-set = emperor-it-marker=" + ws.marker)) {
+            int from = emp.mark();
+            Workspace.write(ws.vassals.resolve("app.ini"), String.join("\n", "[uwsgi]", "master = true",
+                    "plugins = python3", "http-socket = 127.0.0.1:" + port, "wsgi-file = " + app, "processes = 1",
+                    "idle = 1", "die-on-idle = true", ""));
+            LogLine first = emp.awaitLogFrom(from, spawned("app"), WAIT);
+            emp.awaitLogFrom(from, lifecycle("app", q("restarting: the vassal asked to stop (byte 22) byte=0 pid="
+                    + first.longGroup(1))), WAIT);
+            LogLine second = emp.awaitLogAfter(first, spawned("app"));
+            assertTrue(second.longGroup(1) != first.longGroup(1));
+            // Stopped once it accepts: uWSGI 2.0 misses a stop byte that comes while its master starts.
+            emp.awaitLogAfter(second, lifecycle("app", "accepting$"));
+        }
+    }
 }
