@@ -75,11 +75,6 @@ public final class ListenSockets {
         this.unix = unix;
     }
 
-    /** TCP only: a unix address is refused (for tests, and an emperor without the exec helper). */
-    public ListenSockets() {
-        this((u, mode, backlog, uid, gid, user) -> Bound.failed("unix sockets need the exec helper"));
-    }
-
     /**
      * Holds {@code listen}'s sockets for {@code name} as {@link ListenSockets} says; an empty listen releases
      * them. Empty when held, else {@code listen ADDRESS: what} and the old sockets are kept.
@@ -161,11 +156,6 @@ public final class ListenSockets {
         if (socks != null) {
             closeAll(socks);
         }
-    }
-
-    /** How many vassals have sockets held (for tests). */
-    int vassals() {
-        return held.size();
     }
 
     private void closeAll(List<Sock> socks) {

@@ -135,7 +135,7 @@ class ListenSocketsTest {
         // A released port binds again at once (SO_REUSEADDR; nothing in TIME_WAIT blocks it).
         assertEquals(Optional.empty(), sockets.hold("app", listen(16, tcp(a)), -1, -1, null));
         sockets.release("app");
-        assertEquals(0, sockets.vassals());
+        assertEquals(0, sockets.fds("app").length);
         assertThrows(ConnectException.class, () -> connects(a));
     }
 
