@@ -550,9 +550,7 @@ public final class EmperorLoop {
         if (t.vassal() == null) {
             vassals.remove(name);
             dependents.remove(name);
-            if (armed.remove(name) != null) {
-                connections.disarm(name); // before the launcher closes the fds
-            }
+            disarm(name); // before the launcher closes the fds
             launcher.forget(name);
         } else {
             vassals.put(name, t.vassal());
@@ -565,9 +563,8 @@ public final class EmperorLoop {
                 dependents.remove(name);
             }
         }
-        if ((t.vassal() == null || !t.vassal().waitsForConnection()) && armed.remove(name) != null) {
-            // Before any effect: a spawn's hold may close sockets that a change of listen replaced
-            connections.disarm(name);
+        if (t.vassal() != null && !t.vassal().waitsForConnection()) {
+            disarm(name); // before any effect: a spawn's hold may close sockets that a change of listen replaced
         }
         for (Effect fx : t.effects()) {
             run(name, t.vassal(), fx);
@@ -589,10 +586,7 @@ public final class EmperorLoop {
             if (a != null && java.util.Arrays.equals(a.fds(), fds)) {
                 return;
             }
-            if (a != null) {
-                armed.remove(name);
-                connections.disarm(name);
-            }
+            disarm(name);
             if (fds.length > 0) {
                 long id = nextArmId++;
                 connections.arm(name, id, fds);
@@ -600,14 +594,18 @@ public final class EmperorLoop {
             }
             return;
         }
-        if (a != null) {
-            armed.remove(name);
-            connections.disarm(name);
-        }
+        disarm(name);
         if (v != null && v.state() == io.emperor.vassal.State.STOPPED && v.spec() != null
                 && v.spec().listen().onDemand() && launcher.held(name).length > 0) {
             launcher.hold(name, v.spec().withListen(io.emperor.config.Listen.NONE));
             note(name, Effect.Level.INFO, "sockets released (stopped; held again at its start)");
+        }
+    }
+
+    /** The vassal's sockets are no longer watched, if they were. */
+    private void disarm(String name) {
+        if (armed.remove(name) != null) {
+            connections.disarm(name);
         }
     }
 
@@ -633,9 +631,7 @@ public final class EmperorLoop {
         } else if (fx instanceof Effect.Listen l) {
             // Its sockets, held until it is forgotten or stopped; a failure backs off (the lifecycle). Unwatched
             // first: a changed listen is bound anew and the old sockets closed (listening() watches the new ones).
-            if (armed.remove(name) != null) {
-                connections.disarm(name);
-            }
+            disarm(name);
             Optional<String> unheld = launcher.hold(name, l.spec());
             if (unheld.isPresent()) {
                 apply(name, new Event.SpawnFailed(unheld.get()));

@@ -30,8 +30,6 @@ import jnr.ffi.Pointer;
  * binds them in a child with the vassal's identity, never with the emperor's.
  */
 public final class ListenSockets {
-    static final int AF_INET = 2;
-    static final int AF_INET6 = 10;
     private static final int SO_REUSEADDR = 2;
     private static final int IPPROTO_IPV6 = 41;
     private static final int IPV6_V6ONLY = 26;
@@ -184,20 +182,20 @@ public final class ListenSockets {
     }
 
     private Bound bindInet(byte[] ip, int port, int backlog, boolean dualStack) {
-        int family = ip.length == 4 ? AF_INET : AF_INET6;
+        int family = InetSockaddr.family(ip);
         int fd = c.socket(family, Native.SOCK_STREAM | Native.SOCK_CLOEXEC, 0);
         if (fd < 0) {
             return Bound.failed("socket: " + Native.strerror(Native.errno()));
         }
         String step = "setsockopt SO_REUSEADDR";
         boolean ok = setInt(fd, Native.SOL_SOCKET, SO_REUSEADDR, 1);
-        if (ok && family == AF_INET6) {
+        if (ok && family == InetSockaddr.AF_INET6) {
             step = "setsockopt IPV6_V6ONLY";
             ok = setInt(fd, IPPROTO_IPV6, IPV6_V6ONLY, dualStack ? 0 : 1);
         }
         if (ok) {
             step = "bind";
-            ok = c.bind(fd, addr, sockaddrIn(family, ip, port)) == 0;
+            ok = c.bind(fd, addr, InetSockaddr.write(addr, ip, port)) == 0;
         }
         if (ok) {
             step = "listen";
@@ -216,16 +214,4 @@ public final class ListenSockets {
         return c.setsockopt(fd, level, option, intValue, 4) == 0;
     }
 
-    private int sockaddrIn(int family, byte[] ip, int port) {
-        addr.setMemory(0, 128, (byte) 0);
-        addr.putShort(0, (short) family);
-        addr.putByte(2, (byte) (port >> 8));
-        addr.putByte(3, (byte) port);
-        if (family == AF_INET) {
-            addr.put(4, ip, 0, 4);
-            return 16;
-        }
-        addr.put(8, ip, 0, 16);
-        return 28;
-    }
 }

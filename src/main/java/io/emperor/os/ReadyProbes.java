@@ -45,8 +45,6 @@ final class ReadyProbes {
     static final long TOKEN_BIT = 1L << 62;
 
     private static final int AF_UNIX = 1;
-    private static final int AF_INET = 2;
-    private static final int AF_INET6 = 10;
     private static final int SOCK_STREAM = 1;
     private static final int EINPROGRESS = 115;
     private static final int SOL_SOCKET = 1;
@@ -209,8 +207,8 @@ final class ReadyProbes {
             failed(p, "not an address: " + t.host());
             return;
         }
-        int family = ip.length == 4 ? AF_INET : AF_INET6;
-        int length = sockaddrIn(family, ip, t.port());
+        int family = InetSockaddr.family(ip);
+        int length = InetSockaddr.write(addr, ip, t.port());
         int error = connect(p, family, length);
         if (error < 0) {
             return;
@@ -285,18 +283,6 @@ final class ReadyProbes {
         }
     }
 
-    private int sockaddrIn(int family, byte[] ip, int port) {
-        addr.setMemory(0, 128, (byte) 0);
-        addr.putShort(0, (short) family);
-        addr.putByte(2, (byte) (port >> 8));
-        addr.putByte(3, (byte) port);
-        if (family == AF_INET) {
-            addr.put(4, ip, 0, 4);
-            return 16;
-        }
-        addr.put(8, ip, 0, 16);
-        return 28;
-    }
 
     private int sockaddrUn(String path) {
         byte[] bytes = path.getBytes(StandardCharsets.UTF_8);

@@ -55,7 +55,7 @@ class LoopQueriesTest {
     /** A file of {@code name} owned by {@code uid}. */
     VassalFile owned(String name, int uid) {
         var spec = Specs.program(name, "/bin/" + name);
-        return new VassalFile(name, spec.file(), new Fingerprint(1, t.fingerprintSeq++, 0, 1, 1, uid, uid, 0100644),
+        return new VassalFile(name, spec.file(), new Fingerprint(1, t.feed.nextSeq(), 0, 1, 1, uid, uid, 0100644),
                 null, Parsed.ok(spec, List.of()));
     }
 

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.emperor.config.Parsed;
 import io.emperor.config.Problem;
 import io.emperor.config.VassalSpec;
-import io.emperor.source.dir.Fingerprint;
 import io.emperor.source.dir.Snapshot;
 import io.emperor.source.dir.VassalFile;
 import io.emperor.vassal.Effect;
@@ -23,7 +22,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -55,6 +53,7 @@ class LoopTest {
                     tailed.add(name + ": " + message);
                 }
             });
+    final ScanFeed feed = new ScanFeed(loop);
     /** The emperor's lines about vassals as the host got them for the vassals' tails. */
     final List<String> tailed = new ArrayList<>();
 
@@ -143,25 +142,18 @@ class LoopTest {
         }
     }
 
-    int fingerprintSeq;
-
     VassalFile file(VassalSpec spec) {
-        return new VassalFile(spec.name(), spec.file(), new Fingerprint(1, fingerprintSeq++, 0, 1, 1, 0, 0, 0100644),
-                null, Parsed.ok(spec, List.of()));
+        return feed.file(spec);
     }
 
     VassalFile broken(String name) {
         Path p = Path.of("/v/" + name + ".ini");
-        return new VassalFile(name, p, new Fingerprint(1, fingerprintSeq++, 0, 1, 1, 0, 0, 0100644), null,
+        return new VassalFile(name, p, feed.fingerprint(), null,
                 Parsed.failed(List.of(new Problem(p, 4, "exec: unterminated quote")), List.of()));
     }
 
     void scan(VassalFile... files) {
-        Map<String, VassalFile> m = new LinkedHashMap<>();
-        for (VassalFile f : files) {
-            m.put(f.name(), f);
-        }
-        loop.handle(new LoopEvent.Scanned(new Snapshot(m, Set.of())));
+        feed.scan(files);
     }
 
     Vassal vassal(String name) {

@@ -8,7 +8,6 @@ import io.emperor.vassal.Lifecycle;
 import io.emperor.vassal.Policy;
 import io.emperor.vassal.Specs;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.junit.jupiter.api.AfterEach;
@@ -23,15 +22,8 @@ abstract class LoopWithLog {
     long now = 1000L * 1_000_000_000L;
     final LoopTest.FakeLauncher launcher = new LoopTest.FakeLauncher();
     final EmperorLoop loop = new EmperorLoop(new Lifecycle(new Policy(Duration.ofSeconds(10), Duration.ofSeconds(60))),
-            launcher, () -> now, new EmperorLoop.Host() {
-                @Override
-                public Optional<Policy> reloadConfig() {
-                    return Optional.empty();
-                }
-
-                @Override
-                public void stopWatching() {}
-            });
+            launcher, () -> now, ScanFeed.HOST);
+    final ScanFeed feed = new ScanFeed(loop);
     final VassalSpec spec = Specs.program("app", "/bin/app");
     final Logger logger = (Logger) LoggerFactory.getLogger("emperor");
     final Queue<String> lines = new ConcurrentLinkedQueue<>();

@@ -4,10 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.emperor.config.Listen;
-import io.emperor.config.Parsed;
 import io.emperor.config.VassalSpec;
-import io.emperor.source.dir.Fingerprint;
-import io.emperor.source.dir.Snapshot;
 import io.emperor.source.dir.VassalFile;
 import io.emperor.vassal.Effect;
 import io.emperor.vassal.Event;
@@ -19,11 +16,9 @@ import io.emperor.vassal.State;
 import io.emperor.vassal.Vassal;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -117,33 +112,19 @@ class OnDemandLoopTest {
     };
 
     final EmperorLoop loop = new EmperorLoop(new Lifecycle(new Policy(Duration.ofSeconds(10), Duration.ofSeconds(60))),
-            launcher, () -> now, new EmperorLoop.Host() {
-                @Override
-                public Optional<Policy> reloadConfig() {
-                    return Optional.empty();
-                }
-
-                @Override
-                public void stopWatching() {}
-            });
+            launcher, () -> now, ScanFeed.HOST);
+    final ScanFeed feed = new ScanFeed(loop);
 
     {
         loop.watchConnections(io);
     }
 
-    int seq;
-
     VassalFile file(VassalSpec spec) {
-        return new VassalFile(spec.name(), spec.file(), new Fingerprint(1, seq++, 0, 1, 1, 0, 0, 0100644), null,
-                Parsed.ok(spec, List.of()));
+        return feed.file(spec);
     }
 
     void scan(VassalFile... files) {
-        Map<String, VassalFile> m = new LinkedHashMap<>();
-        for (VassalFile f : files) {
-            m.put(f.name(), f);
-        }
-        loop.handle(new LoopEvent.Scanned(new Snapshot(m, Set.of())));
+        feed.scan(files);
     }
 
     Vassal vassal() {

@@ -4,11 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.emperor.config.Order;
-import io.emperor.config.Parsed;
 import io.emperor.config.Readiness;
 import io.emperor.config.VassalSpec;
-import io.emperor.source.dir.Fingerprint;
-import io.emperor.source.dir.Snapshot;
 import io.emperor.source.dir.VassalFile;
 import io.emperor.vassal.Event;
 import io.emperor.vassal.ExitStatus;
@@ -19,11 +16,7 @@ import io.emperor.vassal.State;
 import io.emperor.vassal.Vassal;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -48,33 +41,19 @@ class OrderLoopTest {
                 public void cancel(long runId) {
                     probes.add("cancel run=" + runId);
                 }
-            }, () -> now, new EmperorLoop.Host() {
-                @Override
-                public Optional<Policy> reloadConfig() {
-                    return Optional.empty();
-                }
-
-                @Override
-                public void stopWatching() {}
-            });
-    int seq;
-
+            }, () -> now, ScanFeed.HOST);
+    final ScanFeed feed = new ScanFeed(loop);
     static VassalSpec spec(String name, Readiness ready, String... requires) {
         return Specs.program(name, "/bin/" + name).withOrder(
                 new Order(List.of(requires), List.of(), ready, Duration.ZERO, Duration.ZERO));
     }
 
     VassalFile file(VassalSpec spec) {
-        return new VassalFile(spec.name(), spec.file(), new Fingerprint(1, seq++, 0, 1, 1, 0, 0, 0100644), null,
-                Parsed.ok(spec, List.of()));
+        return feed.file(spec);
     }
 
     void scan(VassalFile... files) {
-        Map<String, VassalFile> m = new LinkedHashMap<>();
-        for (VassalFile f : files) {
-            m.put(f.name(), f);
-        }
-        loop.handle(new LoopEvent.Scanned(new Snapshot(m, Set.of())));
+        feed.scan(files);
     }
 
     Vassal vassal(String name) {
