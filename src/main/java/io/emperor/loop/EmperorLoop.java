@@ -576,7 +576,8 @@ public final class EmperorLoop {
     /**
      * An on-demand vassal's sockets are watched exactly while it waits for a connection
      * ({@link Vassal#waitsForConnection}), with the fds the launcher holds now (a rebind changes them);
-     * a stopped one's are released: nobody would serve what waits in their backlog.
+     * a stopped vassal's sockets, on demand or not, are released: nobody would serve what waits in their
+     * backlog, and a client is better refused at once than left to its timeout.
      */
     private void listening(String name) {
         Vassal v = vassals.get(name);
@@ -596,7 +597,7 @@ public final class EmperorLoop {
         }
         disarm(name);
         if (v != null && v.state() == io.emperor.vassal.State.STOPPED && v.spec() != null
-                && v.spec().listen().onDemand() && launcher.held(name).length > 0) {
+                && launcher.held(name).length > 0) {
             launcher.hold(name, v.spec().withListen(io.emperor.config.Listen.NONE));
             note(name, Effect.Level.INFO, "sockets released (stopped; held again at its start)");
         }

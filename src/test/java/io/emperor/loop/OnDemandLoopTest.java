@@ -179,6 +179,26 @@ class OnDemandLoopTest {
         assertEquals(List.of("bind app fd=11", "arm app id=2 fds=[11]"), calls);
     }
 
+    /** Not on demand: a stopped vassal's sockets are released too (a client is refused, not left waiting). */
+    @Test
+    void aStoppedVassalThatIsNotOnDemandReleasesItsSocketsOnceItsRunEnded() {
+        VassalSpec held = Specs.program("app", "/bin/app").withListen(new Listen(
+                List.of(new Listen.Address.Inet("127.0.0.1", 8080)), -1, 16, List.of(), false, false));
+        scan(file(held));
+        assertEquals(List.of("bind app fd=10", "spawn app run=1"), calls);
+        loop.handle(new LoopEvent.ForVassal("app", new Event.ExecDone(1)));
+        calls.clear();
+        loop.command("app", new Event.Stop());
+        assertEquals(List.of("signal run=1 sig=15"), calls, "kept while its run stops: it may still accept");
+        calls.clear();
+        loop.handle(new LoopEvent.Ended("app", 1));
+        assertEquals(State.STOPPED, vassal().state());
+        assertEquals(List.of("release app"), calls);
+        calls.clear();
+        loop.command("app", new Event.Start());
+        assertEquals(List.of("bind app fd=11", "spawn app run=2"), calls, "held again before its spawn");
+    }
+
     @Test
     void aRemovedFileIsUnwatchedBeforeItsSocketsAreClosed() {
         waiting();
