@@ -16,10 +16,12 @@ import org.junit.jupiter.api.Test;
  * a figure an operator would want is a metric (docs/stats.md) that the tests read too, what a test
  * can see from outside (its own /proc, the process tree, the socket) it reads there
  * ({@code io.emperor.testing.ProcSelf}), and a clock or a collaborator is injected by a constructor.
- * An accessor kept "for tests", or a "test seam", says so in its comment: none is left.
+ * An accessor kept "for tests", or a "test seam", says so in its comment ("(tests)", "tests: …" too): none is left.
  */
 class NoTestHooksTest {
-    private static final Pattern KEPT_FOR_TESTS = Pattern.compile("(?i)\\bfor tests\\b|\\btest seams?\\b");
+    /** "for tests", "test seam", and the other wordings such comments took: "(tests; …)", "(tests: …)". */
+    private static final Pattern KEPT_FOR_TESTS = Pattern.compile(
+            "(?i)\\bfor tests\\b|\\btest seams?\\b|\\(tests\\b|\\btests:");
 
     @Test
     void noCodeIsKeptForTests() throws IOException {

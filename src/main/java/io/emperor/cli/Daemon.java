@@ -237,9 +237,13 @@ final class Daemon {
     private boolean openSockets() {
         ControlServer server = config.control().socket() == null ? null : new ControlServer(config.control().socket(), handler);
         controlServer.set(server);
-        handler.internals(() -> new io.emperor.control.EmperorStatus.Internals(server == null ? 0 : server.connections(),
-                server == null ? 0 : server.pendingOutputBytes(), ioThread.watchedRuns(), ioThread.probing(),
-                output.tails().count(), output.tails().totalBytes()));
+        handler.internals(() -> {
+            io.emperor.os.NotifySocket n = notify;
+            return new io.emperor.control.EmperorStatus.Internals(server == null ? 0 : server.connections(),
+                    server == null ? 0 : server.pendingOutputBytes(), ioThread.watchedRuns(), ioThread.probing(),
+                    output.tails().count(), output.tails().totalBytes(), n == null ? 0 : n.datagrams(),
+                    n == null ? 0 : n.fdsClosed(), n == null ? 0 : n.pendingRuns());
+        });
         // What the sockets have to say is logged after the "started" line, which comes first.
         Optional<ControlServer> started = startControl(config.control(), server, deferred);
         if (started == null) {

@@ -1,8 +1,6 @@
 package io.emperor.config;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -89,23 +87,6 @@ public final class VassalParser implements VassalFileParser {
     /** The addresses a tenant's {@code listen} may name now (uWSGI on-demand sockets are held to them too). */
     public TenantListen tenantListen() {
         return tenantListen;
-    }
-
-    /** Reads the file by its path, then parses it (tests; the emperor reads through {@code OpenedFile}). */
-    public Parsed<VassalSpec> parse(Path file) {
-        return parse(file, -1);
-    }
-
-    /** The same, for a file owned by {@code owner} (tyrant mode's {@code $(VAR)}; -1: not known). */
-    public Parsed<VassalSpec> parse(Path file, int owner) {
-        Path path = file.toAbsolutePath();
-        byte[] bytes;
-        try (InputStream in = Files.newInputStream(path)) {
-            bytes = in.readNBytes(IniReader.MAX_BYTES + 1);
-        } catch (IOException e) {
-            return parse(path, IniReader.unreadable(path, "cannot read: " + IoReasons.of(e)), owner);
-        }
-        return parse(path, bytes, owner);
     }
 
     @Override

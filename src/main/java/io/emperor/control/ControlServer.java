@@ -130,12 +130,12 @@ public final class ControlServer implements AutoCloseable {
         this(socket, handler, limits, java.util.Set.copyOf(java.util.List.of(0, Native.libc().getuid()))); // one when run as root
     }
 
-    /** With the uids that the per-user limit does not count (tests: none). */
+    /** With the uids that the per-user limit does not count (injected; the emperor's: root and its own). */
     ControlServer(Path socket, RequestHandler handler, Limits limits, java.util.Set<Integer> unlimitedUids) {
         this(socket, handler, limits, unlimitedUids, Clock.system());
     }
 
-    /** With the clock of the idle timeouts and the accept pause (tests: a fake one). */
+    /** With the clock of the idle timeouts and the accept pause (injected; the emperor's: the system's). */
     ControlServer(Path socket, RequestHandler handler, Limits limits, java.util.Set<Integer> unlimitedUids, Clock clock) {
         this.clock = clock;
         this.path = socket.toAbsolutePath();

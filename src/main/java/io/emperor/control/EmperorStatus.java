@@ -65,10 +65,13 @@ public record EmperorStatus(
      * @param ioProbes            runs whose readiness ({@code ready = tcp:|unix:}) the I/O thread probes
      * @param tails               vassals whose last lines are kept in memory ({@code emperor logs})
      * @param tailBytes           what those lines cost in memory
+     * @param notifyDatagrams     datagrams read from the vassals' notify socket, dropped ones included
+     * @param notifyFdsClosed     fds that came with those datagrams, each closed at once
+     * @param notifyRuns          runs whose notify messages the socket keeps until the loop takes them
      */
     public record Internals(int controlConnections, long controlPendingBytes, int ioRuns, int ioProbes, int tails,
-                            long tailBytes) {
-        public static final Internals NONE = new Internals(0, 0, 0, 0, 0, 0);
+                            long tailBytes, long notifyDatagrams, long notifyFdsClosed, int notifyRuns) {
+        public static final Internals NONE = new Internals(0, 0, 0, 0, 0, 0, 0, 0, 0);
     }
 
     /** The exit causes, in the order metrics list them. */

@@ -71,6 +71,18 @@ public final class Metrics {
         family(out, "emperor_log_tail_bytes", "gauge", "What the kept lines cost in memory, their objects included.");
         sample(out, "emperor_log_tail_bytes", null, null, Long.toString(in.tailBytes()));
 
+        family(out, "emperor_notify_datagrams_total", "counter",
+                "Datagrams read from the vassals' notify socket, dropped ones included.");
+        sample(out, "emperor_notify_datagrams_total", null, null, Long.toString(in.notifyDatagrams()));
+
+        family(out, "emperor_notify_fds_closed_total", "counter",
+                "File descriptors that came with notify datagrams (SCM_RIGHTS), each closed at once.");
+        sample(out, "emperor_notify_fds_closed_total", null, null, Long.toString(in.notifyFdsClosed()));
+
+        family(out, "emperor_notify_runs", "gauge",
+                "Runs whose notify messages are kept until the emperor loop takes them.");
+        sample(out, "emperor_notify_runs", null, null, Integer.toString(in.notifyRuns()));
+
         family(out, "emperor_vassal_up", "gauge", "1 while the vassal's process runs (running or reloading), else 0.");
         for (VassalStatus v : s.vassals()) {
             boolean up = v.state().equals(State.RUNNING.label()) || v.state().equals(State.RELOADING.label());

@@ -106,13 +106,13 @@ public final class StatsServer implements AutoCloseable {
         this(address, snapshot, RAW_WINDOW, DEADLINE, MAX_CONNECTIONS);
     }
 
-    /** With other limits, so that tests need not wait for the real ones. */
+    /** With these limits (injected: the window, the deadline and the connection bound). */
     StatsServer(String address, Supplier<CompletableFuture<EmperorStatus>> snapshot,
                 Duration rawWindow, Duration deadline, int maxConnections) {
         this(address, snapshot, rawWindow, deadline, maxConnections, Clock.system());
     }
 
-    /** With the clock of the deadlines, the raw window and the accept pause (tests: a fake one). */
+    /** With the clock of the deadlines, the raw window and the accept pause (injected; the emperor's: the system's). */
     StatsServer(String address, Supplier<CompletableFuture<EmperorStatus>> snapshot,
                 Duration rawWindow, Duration deadline, int maxConnections, Clock clock) {
         this.clock = Objects.requireNonNull(clock, "clock");

@@ -92,15 +92,4 @@ public record VassalStatus(
                 lastLoyal, lastHeartbeat, problem, lastProblem, lastProblemSince, waitingFor, ready, statusText,
                 sockets);
     }
-
-    /** A status without order and readiness (tests of other fields). */
-    public VassalStatus(String name, String state, String kind, String file, int owner, long fileMtime, long pid,
-                        int uid, int gid, long startedAt, long uptimeMillis, long firstRun, long spawns, long restarts,
-                        int failures, long backoffMillis, String lastExit, long lastExitAt, long lastReady,
-                        long lastAccepting, long lastLoyal, long lastHeartbeat, String problem, String lastProblem,
-                        long lastProblemSince) {
-        this(name, state, kind, file, owner, fileMtime, pid, uid, gid, startedAt, uptimeMillis, firstRun, spawns,
-                restarts, failures, backoffMillis, lastExit, lastExitAt, lastReady, lastAccepting, lastLoyal,
-                lastHeartbeat, problem, lastProblem, lastProblemSince, null, false, null);
-    }
 }

@@ -17,7 +17,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -181,11 +180,6 @@ final class VassalLogFile {
 
     private Path backup(int i) {
         return path.resolveSibling(path.getFileName() + "." + i + ".gz");
-    }
-
-    /** Waits until every rotated file queued so far has been compressed (tests). */
-    static void awaitCompression() throws InterruptedException, ExecutionException {
-        COMPRESSOR.submit(() -> { }).get();
     }
 
     private static ThreadPoolExecutor compressor() {

@@ -153,7 +153,7 @@ public final class VassalTails {
         this(Limits.DEFAULT);
     }
 
-    /** With other line and vassal bounds (tests); the owner and total bounds grow to fit. */
+    /** With these line and vassal bounds (injected); the owner and total bounds grow to fit. */
     public VassalTails(int maxLines, int maxBytes) {
         this(new Limits(maxLines, maxBytes, Math.max(maxBytes, Limits.DEFAULT.ownerBytes()),
                 Math.max(maxBytes, Limits.DEFAULT.totalBytes())));
@@ -426,14 +426,6 @@ public final class VassalTails {
     public int count() {
         synchronized (lock) {
             return tails.size();
-        }
-    }
-
-    /** Bytes held for {@code owner}'s tails (tests: the per-owner bound). */
-    public long bytesOf(int owner) {
-        synchronized (lock) {
-            Owner o = owners.get(owner);
-            return o == null ? 0 : o.bytes;
         }
     }
 

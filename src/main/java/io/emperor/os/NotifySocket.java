@@ -74,8 +74,9 @@ public final class NotifySocket implements AutoCloseable {
     private long lastLine = Long.MIN_VALUE;
     private long lastError = Long.MIN_VALUE;
     private String lastSender = "";
-    private long datagrams;
-    private long fdsClosed;
+    // Written by the I/O thread only, read by any (the metrics).
+    private volatile long datagrams;
+    private volatile long fdsClosed;
 
     /** What one run said and the loop has not taken yet. */
     private static final class Pending {
@@ -165,13 +166,16 @@ public final class NotifySocket implements AutoCloseable {
         pending.remove(runId);
     }
 
-    /** How many datagrams were read (tests). */
-    long datagrams() {
+    /** How many datagrams were read, dropped ones included (any thread; the metric emperor_notify_datagrams_total). */
+    public long datagrams() {
         return datagrams;
     }
 
-    /** How many fds that came with datagrams were closed (tests). */
-    long fdsClosed() {
+    /**
+     * How many fds that came with datagrams ({@code SCM_RIGHTS}) were closed (any thread; the metric
+     * emperor_notify_fds_closed_total).
+     */
+    public long fdsClosed() {
         return fdsClosed;
     }
 
@@ -296,8 +300,11 @@ public final class NotifySocket implements AutoCloseable {
         return m;
     }
 
-    /** How many runs have something pending or an entry for it (tests: nothing is left of ended runs). */
-    int pendingRuns() {
+    /**
+     * How many runs have something pending or an entry for it; an ended run's goes at its reap (any thread; the
+     * metric emperor_notify_runs).
+     */
+    public int pendingRuns() {
         return pending.size();
     }
 

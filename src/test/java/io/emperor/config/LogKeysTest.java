@@ -111,7 +111,7 @@ class LogKeysTest {
     private VassalSpec vassal(String... lines) throws IOException {
         Path file = Files.writeString(dir.resolve("app.ini"),
                 "[vassal]\nexec = /bin/true\n" + String.join("\n", lines) + "\n");
-        Parsed<VassalSpec> p = vassal.parse(file);
+        Parsed<VassalSpec> p = VassalFiles.parse(vassal, file);
         assertEquals(List.of(), p.errors());
         return p.value();
     }

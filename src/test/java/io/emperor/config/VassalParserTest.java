@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.emperor.source.dir.VassalReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -161,7 +162,7 @@ class VassalParserTest {
     @MethodSource("invalidValues")
     void rejectsValueWithFileLineKeyMessage(String line, String message) throws IOException {
         Path file = write("v.ini", "[vassal]\nexec = x\n" + line + "\n");
-        Parsed<VassalSpec> parsed = parser.parse(file);
+        Parsed<VassalSpec> parsed = VassalFiles.parse(parser, file);
         assertEquals(List.of(file + ":3: " + message), errors(parsed));
         assertNull(parsed.value());
     }
@@ -169,21 +170,21 @@ class VassalParserTest {
     @Test
     void missingExec() throws IOException {
         Path file = write("v.ini", "[vassal]\nchdir = /tmp\n");
-        assertEquals(List.of(file + ": exec is required"), errors(parser.parse(file)));
+        assertEquals(List.of(file + ": exec is required"), errors(VassalFiles.parse(parser, file)));
     }
 
     @Test
     void execWhoseMagicFailsIsNotAlsoMissing() throws IOException {
         Path file = write("v.ini", "[vassal]\nexec = $(NOPE)\n");
-        assertEquals(List.of(file + ":2: exec: $(NOPE): environment variable is not set"), errors(parser.parse(file)));
+        assertEquals(List.of(file + ":2: exec: $(NOPE): environment variable is not set"), errors(VassalFiles.parse(parser, file)));
     }
 
     @Test
     void aLineWithoutEqualsIsExpectedKeyValueUnlessAKnownKey() throws IOException {
         Path file = write("v.ini", "[vassal]\nexec = /bin/true\nstop timeout 5\n");
-        assertEquals(List.of(file + ":3: expected KEY = VALUE, found: stop timeout 5"), errors(parser.parse(file)));
+        assertEquals(List.of(file + ":3: expected KEY = VALUE, found: stop timeout 5"), errors(VassalFiles.parse(parser, file)));
         Path known = write("k.ini", "[vassal]\nexec = /bin/true\nlog-tag\n");
-        assertEquals(List.of(), errors(parser.parse(known)), "a known key alone is that key, empty, as uWSGI reads it");
+        assertEquals(List.of(), errors(VassalFiles.parse(parser, known)), "a known key alone is that key, empty, as uWSGI reads it");
     }
 
     @Test
@@ -196,7 +197,7 @@ class VassalParserTest {
                 file + ":4: section header must end with ]",
                 file + ":5: stop-signal: not a signal name or number (e.g. TERM, SIGINT, 15): \"X\"",
                 file + ":6: expected KEY = VALUE, found: foo"),
-                errors(parser.parse(file)));
+                errors(VassalFiles.parse(parser, file)));
     }
 
     static Stream<Arguments> identities() {
@@ -228,7 +229,7 @@ class VassalParserTest {
     @Test
     void repeatedSingleKeyLastWinsWithWarning() throws IOException {
         Path file = write("v.ini", "[vassal]\nexec = a\numask = 077\nexec = b\numask = 027\numask = 007\n");
-        Parsed<VassalSpec> parsed = parser.parse(file);
+        Parsed<VassalSpec> parsed = VassalFiles.parse(parser, file);
         assertEquals(List.of("b"), parsed.value().argv());
         assertEquals(07, parsed.value().umask());
         assertEquals(List.of(
@@ -244,7 +245,7 @@ class VassalParserTest {
     })
     void logtoAndDaemonizeAreOneSetting(String lines, String logto, String warning) throws IOException {
         Path file = write("v.ini", "[vassal]\nexec = x\n" + lines.replace("\\n", "\n") + "\n");
-        Parsed<VassalSpec> parsed = parser.parse(file);
+        Parsed<VassalSpec> parsed = VassalFiles.parse(parser, file);
         assertEquals(dir.resolve(logto), parsed.value().logto());
         assertEquals(List.of(file + ":3: " + warning), warnings(parsed));
     }
@@ -252,7 +253,7 @@ class VassalParserTest {
     @Test
     void envAccumulatesInOrderWithoutWarning() throws IOException {
         Path file = write("v.ini", "[vassal]\nenv = B=2\nexec = x\nenv = A=1\nenv = B=3\n");
-        Parsed<VassalSpec> parsed = parser.parse(file);
+        Parsed<VassalSpec> parsed = VassalFiles.parse(parser, file);
         assertEquals(List.of("B=2", "A=1", "B=3"), parsed.value().env());
         assertEquals(List.of(), parsed.warnings());
     }
@@ -260,7 +261,7 @@ class VassalParserTest {
     @Test
     void unquotedShellOperatorIsAWarning() throws IOException {
         Path file = write("v.ini", "[vassal]\nexec = app > out.log\n");
-        Parsed<VassalSpec> parsed = parser.parse(file);
+        Parsed<VassalSpec> parsed = VassalFiles.parse(parser, file);
         assertEquals(List.of("app", ">", "out.log"), parsed.value().argv());
         assertEquals(List.of(file + ":2: exec: > is passed to the program as an argument: no shell is run"
                 + " (quote it to silence this, or use exec = sh -c '...')"), warnings(parsed));
@@ -270,13 +271,13 @@ class VassalParserTest {
     void reloadSignalWithRestartIsAWarning() throws IOException {
         Path file = write("v.ini", "[vassal]\nexec = x\nreload-signal = USR1\nreload = restart\n");
         assertEquals(List.of(file + ":3: reload-signal: not used, because reload = restart (line 4)"),
-                warnings(parser.parse(file)));
+                warnings(VassalFiles.parse(parser, file)));
     }
 
     @Test
     void vassalWinsOverUwsgiAndOtherSectionsAreIgnored() throws IOException {
         Path file = write("both.ini", "[uwsgi]\nsocket = :3031\n[vassal]\nexec = x\n[extra]\nk = %Y\n");
-        Parsed<VassalSpec> parsed = parser.parse(file);
+        Parsed<VassalSpec> parsed = VassalFiles.parse(parser, file);
         assertEquals(VassalSpec.Kind.PROGRAM, parsed.value().kind());
         assertEquals(List.of(file + ":1: section [uwsgi] is ignored", file + ":5: section [extra] is ignored"),
                 warnings(parsed));
@@ -294,7 +295,7 @@ class VassalParserTest {
                 "[other]",
                 "x = y",
                 ""));
-        Parsed<VassalSpec> parsed = parser.parse(file);
+        Parsed<VassalSpec> parsed = VassalFiles.parse(parser, file);
         assertEquals(List.of(), parsed.errors());
         assertEquals(List.of(), parsed.warnings());
         VassalSpec spec = parsed.value();
@@ -306,28 +307,28 @@ class VassalParserTest {
     @Test
     void uwsgiMasterAndGracefulShutdownAreReadWithUwsgisBooleanRuleLastOneWins() throws IOException {
         Path file = write("u.ini", "[uwsgi]\nmaster = true\nmaster = off\ngraceful-shutdown = 1\n");
-        assertEquals(new VassalSpec.Uwsgi(false, true), parser.parse(file).value().uwsgi());
+        assertEquals(new VassalSpec.Uwsgi(false, true), VassalFiles.parse(parser, file).value().uwsgi());
         Path plain = write("p.ini", "[uwsgi]\nhttp-socket = :8080\n");
-        assertEquals(VassalSpec.Uwsgi.DEFAULTS, parser.parse(plain).value().uwsgi(), "uWSGI 2.0: no master by default");
-        assertTrue(parser.parse(plain).value().isUwsgiWithoutMaster());
+        assertEquals(VassalSpec.Uwsgi.DEFAULTS, VassalFiles.parse(parser, plain).value().uwsgi(), "uWSGI 2.0: no master by default");
+        assertTrue(VassalFiles.parse(parser, plain).value().isUwsgiWithoutMaster());
     }
 
     @Test
     void uwsgiFileWithBrokenSyntaxFails() throws IOException {
         Path file = write("u.ini", "[uwsgi]\nsocket = :3031\n= oops\n");
-        assertEquals(List.of(file + ":3: missing key before ="), errors(parser.parse(file)));
+        assertEquals(List.of(file + ":3: missing key before ="), errors(VassalFiles.parse(parser, file)));
     }
 
     @Test
     void emptyFileHasNoSection() throws IOException {
         Path file = write("empty.ini", "");
-        assertEquals(List.of(file + ": no [vassal] or [uwsgi] section"), errors(parser.parse(file)));
+        assertEquals(List.of(file + ": no [vassal] or [uwsgi] section"), errors(VassalFiles.parse(parser, file)));
     }
 
     @Test
     void fileWithOtherSectionsOnly() throws IOException {
         Path file = write("x.ini", "[Vassal]\nexec = x\n");
-        assertEquals(List.of(file + ": no [vassal] or [uwsgi] section"), errors(parser.parse(file)));
+        assertEquals(List.of(file + ": no [vassal] or [uwsgi] section"), errors(VassalFiles.parse(parser, file)));
     }
 
     @Test
@@ -336,7 +337,7 @@ class VassalParserTest {
         byte[] bytes = new byte[2048];
         new Random(7).nextBytes(bytes);
         Files.write(file, bytes);
-        Parsed<VassalSpec> parsed = parser.parse(file);
+        Parsed<VassalSpec> parsed = VassalFiles.parse(parser, file);
         assertFalse(parsed.isOk());
         assertEquals(1, parsed.errors().size(), parsed.errors().toString());
     }
@@ -345,7 +346,7 @@ class VassalParserTest {
     void nulByteFails() throws IOException {
         Path file = dir.resolve("nul.ini");
         Files.write(file, "[vassal]\nexec = x\0\n".getBytes(StandardCharsets.UTF_8));
-        assertEquals(List.of(file + ":2: contains a NUL byte"), errors(parser.parse(file)));
+        assertEquals(List.of(file + ":2: contains a NUL byte"), errors(VassalFiles.parse(parser, file)));
     }
 
     @Test
@@ -354,13 +355,15 @@ class VassalParserTest {
         byte[] bytes = new byte[2 * IniReader.MAX_BYTES];
         Arrays.fill(bytes, (byte) '#');
         Files.write(file, bytes);
-        assertEquals(List.of(file + ": file is larger than 1 MiB"), errors(parser.parse(file)));
+        assertEquals(List.of(file + ": file is larger than 1 MiB"), errors(VassalFiles.parse(parser, file)));
     }
 
+    /** As the emperor reads a vassal file (OpenedFile): one that is gone is one error at line 0. */
     @Test
     void missingFileFails() {
         Path file = dir.resolve("gone.ini");
-        assertEquals(List.of(file + ": cannot read: No such file or directory"), errors(parser.parse(file)));
+        assertEquals(List.of(file + ": cannot open: No such file or directory"), errors(
+                VassalReader.read(file, true, VassalReader.Judge.NONE, parser)));
     }
 
     @Test
@@ -369,7 +372,7 @@ class VassalParserTest {
         Path target = Files.writeString(real.resolve("target.ini"), "[vassal]\nexec = run %n %p\n");
         Path vassals = Files.createDirectories(dir.resolve("vassals"));
         Path link = Files.createSymbolicLink(vassals.resolve("web.ini"), target);
-        VassalSpec spec = parser.parse(link).value();
+        VassalSpec spec = VassalFiles.parse(parser, link).value();
         assertEquals("web", spec.name());
         assertEquals(link, spec.file());
         assertEquals(vassals, spec.chdir());
@@ -392,13 +395,13 @@ class VassalParserTest {
             for (int i = random.nextInt(200); i > 0; i--) {
                 text.append(alphabet.charAt(random.nextInt(alphabet.length())));
             }
-            Parsed<VassalSpec> parsed = parser.parse(write("r.ini", text.toString()));
+            Parsed<VassalSpec> parsed = VassalFiles.parse(parser, write("r.ini", text.toString()));
             assertTrue(parsed.isOk() == (parsed.value() != null));
         }
     }
 
     private VassalSpec ok(String name, String text) throws IOException {
-        Parsed<VassalSpec> parsed = parser.parse(write(name, text));
+        Parsed<VassalSpec> parsed = VassalFiles.parse(parser, write(name, text));
         assertEquals(List.of(), errors(parsed));
         return parsed.value();
     }

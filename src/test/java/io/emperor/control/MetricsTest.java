@@ -34,7 +34,7 @@ class MetricsTest {
         EmperorStatus base = UwsgiStatsTest.status();
         return new EmperorStatus(base.version(), base.pid(), base.uid(), base.gid(), base.cwd(), base.vassalDirs(),
                 base.tyrant(), base.startedAt(), base.spawns(), base.restarts(), base.exits(), 1.5, vassals,
-                new EmperorStatus.Internals(3, 4096, 5, 2, 4, 65536));
+                new EmperorStatus.Internals(3, 4096, 5, 2, 4, 65536, 12, 7, 1));
     }
 
     /**
@@ -129,6 +129,23 @@ class MetricsTest {
         assertEquals(Map.of("", 2.0), values(samples, "emperor_io_probes"));
         assertEquals(Map.of("", 4.0), values(samples, "emperor_log_tails"));
         assertEquals(Map.of("", 65536.0), values(samples, "emperor_log_tail_bytes"));
+    }
+
+    /** What the notify socket read, the fds it closed and the runs it keeps something for (docs/stats.md). */
+    @Test
+    void theNotifySocketsFiguresAreCountersAndAGauge() throws Exception {
+        List<Sample> samples = parse(Metrics.prometheus(status()));
+        Map<String, String> types = new LinkedHashMap<>();
+        for (Sample s : samples) {
+            if (s.family().startsWith("emperor_notify")) {
+                types.put(s.name(), s.type());
+            }
+        }
+        assertEquals(Map.of("emperor_notify_datagrams_total", "counter", "emperor_notify_fds_closed_total", "counter",
+                "emperor_notify_runs", "gauge"), types);
+        assertEquals(Map.of("", 12.0), values(samples, "emperor_notify_datagrams_total"));
+        assertEquals(Map.of("", 7.0), values(samples, "emperor_notify_fds_closed_total"));
+        assertEquals(Map.of("", 1.0), values(samples, "emperor_notify_runs"));
     }
 
     @Test

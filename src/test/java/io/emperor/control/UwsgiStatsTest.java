@@ -23,7 +23,7 @@ class UwsgiStatsTest {
         boolean up = pid != 0;
         return new VassalStatus(name, state, kind, file, 1000, NOW - 60_000, pid, 1000, 1001,
                 up ? NOW - 30_000 : 0, up ? 30_500 : 0, NOW - 50_000, 3, 2, 0, 0, null, 0,
-                0, 0, 0, 0, null, null, 0);
+                0, 0, 0, 0, null, null, 0, null, false, null);
     }
 
     /** Every kind of vassal: nasty names, both kinds, both lists, a vassal without a file. */
@@ -33,13 +33,13 @@ class UwsgiStatsTest {
         // A uWSGI vassal that said ready and loyal for its current process, accepting only before it.
         vassals.add(new VassalStatus("app", "running", "uwsgi", "/etc/vassals/app.ini", 0, NOW - 60_000,
                 4250, 33, 33, NOW - 30_000, 30_000, NOW - 40_000, 2, 1, 0, 0, "status=1", NOW - 31_000,
-                NOW - 29_000, NOW - 35_000, NOW - 20_000, NOW - 1_000, null, null, 0));
+                NOW - 29_000, NOW - 35_000, NOW - 20_000, NOW - 1_000, null, null, 0, null, false, null));
         vassals.add(vassal("gone", "stopped", "exec", null, 0));
         vassals.add(new VassalStatus("flappy", "backoff", "exec", "/srv/v/flappy.ini", 0, NOW - 60_000,
                 0, 0, 0, 0, 0, NOW - 9_000, 4, 3, 3, 3_500, "signal=KILL", NOW - 500,
-                0, 0, 0, 0, null, null, 0));
+                0, 0, 0, 0, null, null, 0, null, false, null));
         vassals.add(new VassalStatus("broken", "failed", "exec", "/srv/v/broken.ini", 0, NOW - 60_000,
-                0, -1, -1, 0, 0, 0, 0, 0, 0, 0, null, 0, 0, 0, 0, 0, "line 3: unknown key \"x\"\n", null, 0));
+                0, -1, -1, 0, 0, 0, 0, 0, 0, 0, null, 0, 0, 0, 0, 0, "line 3: unknown key \"x\"\n", null, 0, null, false, null));
         return new EmperorStatus("0.1.0 \"dev\"", 77, 0, 0, "/", List.of("/etc/vassals", "/srv/v"), true,
                 NOW - 3_600_000, 9, 5, Map.of("clean", 1L, "signal", 2L), 1.5, vassals);
     }

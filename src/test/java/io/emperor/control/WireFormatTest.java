@@ -217,9 +217,9 @@ class WireFormatTest {
     void statsJson() {
         VassalStatus running = new VassalStatus("a\"b", "running", "uwsgi", "/etc/vassals/a\"b.ini", 1001,
                 1795969800510L, 4242, 1001, 1002, 1795969801000L, 12345, 1795969801000L, 3, 2, 0, 0, "status=1",
-                1795969800900L, 1795969801500L, 1795969801600L, 1795969801700L, 1795969802000L, null, null, 0);
+                1795969800900L, 1795969801500L, 1795969801600L, 1795969801700L, 1795969802000L, null, null, 0, null, false, null);
         VassalStatus failed = new VassalStatus("broken", "failed", "exec", null, -1, 0, 0, -1, -1, 0, 0, 0, 0, 0, 4,
-                1500, null, 0, 0, 0, 0, 0, "line 3: unknown key \"x\"\n", "refused: x", 1795969803000L);
+                1500, null, 0, 0, 0, 0, 0, "line 3: unknown key \"x\"\n", "refused: x", 1795969803000L, null, false, null);
         EmperorStatus status = new EmperorStatus("0.1.0", 812, 998, 998, "/", List.of("/etc/vassals"), true,
                 1796000000123L, 3, 2, Map.of(), 0.04, List.of(running, failed));
         assertEquals("{\"version\":\"0.1.0\",\"pid\":812,\"uid\":998,\"gid\":998,\"cwd\":\"/\",\"emperor\":[\"/etc/vassals\"],"

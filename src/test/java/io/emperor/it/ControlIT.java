@@ -343,6 +343,16 @@ class ControlIT extends ItSupport {
             ws.vassal("plain", "exec = " + ws.exec("sleeps.sh"), "stop-timeout = 2");
             Proc quoted = awaitRunning(emp, from, "a\"b");
             awaitRunning(emp, from, "plain");
+            // A process of no vassal sends one datagram with an fd to the notify socket: read, counted, dropped.
+            Process sender = new ProcessBuilder("python3", "-c", String.join("\n",
+                    "import os, socket, sys",
+                    "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
+                    "s.connect(sys.argv[1])",
+                    "socket.send_fds(s, [b'FDSTORE=1'], [os.open('/dev/null', os.O_RDONLY)])"),
+                    ws.root.resolve("notify.sock").toString()).inheritIO().start();
+            assertTrue(sender.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) && sender.exitValue() == 0,
+                    "python3 sent its datagram");
+            emp.awaitLogFrom(from, java.util.regex.Pattern.compile("notify: dropped 1 datagram "), Poll.WAIT);
 
             // uWSGI's way: connect and read until the emperor closes.
             String json;
@@ -376,6 +386,9 @@ class ControlIT extends ItSupport {
             assertTrue(samples.contains("emperor_io_probes{} 0.0"), samples.toString());
             assertTrue(samples.stream().anyMatch(l -> l.startsWith("emperor_log_tail_bytes{} ")), samples.toString());
             assertTrue(samples.stream().anyMatch(l -> l.startsWith("emperor_control_connections{} ")), samples.toString());
+            assertTrue(samples.contains("emperor_notify_datagrams_total{} 1.0"), samples.toString());
+            assertTrue(samples.contains("emperor_notify_fds_closed_total{} 1.0"), samples.toString());
+            assertTrue(samples.contains("emperor_notify_runs{} 0.0"), samples.toString());
         }
     }
 }

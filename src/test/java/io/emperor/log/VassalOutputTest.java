@@ -8,6 +8,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.AppenderBase;
 import io.emperor.config.LogSettings;
+import io.emperor.testing.Poll;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,11 +56,31 @@ class VassalOutputTest {
         root.addAppender(capture);
     }
 
-    /** The gzip thread never outlives the test that gave it work (nor works in a deleted directory). */
+    /**
+     * The gzip thread never outlives the test that gave it work (nor works in a deleted directory): each test that
+     * rotates waits until the directory holds what it should ({@link #awaitFiles}).
+     */
     @AfterEach
-    void detach() throws Exception {
+    void detach() {
         root.detachAppender(capture);
-        VassalLogFile.awaitCompression();
+    }
+
+    /**
+     * Waits until the directory holds {@code expected} and nothing else: the rotated files are all renamed before
+     * the gzip thread gets the first, and each is gone only once its job is done (compressed to a
+     * {@code .partial} file then renamed to {@code .1.gz}, or dropped), so this is when the last job has ended.
+     */
+    void awaitFiles(String... expected) {
+        List<String> want = java.util.Arrays.stream(expected).sorted().toList();
+        Poll.until("the rotated files compressed", Poll.WAIT, () -> want.equals(filesNow()), () -> "files: " + filesNow());
+    }
+
+    private List<String> filesNow() {
+        try {
+            return files();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     List<String> messages() {
@@ -112,7 +133,7 @@ class VassalOutputTest {
         for (int i = 0; i < 10; i++) {
             print(raw, String.format("%039d", i)); // 40 bytes a line: two per file
         }
-        VassalLogFile.awaitCompression();
+        awaitFiles("app.log", "app.log.1.gz", "app.log.2.gz");
         assertEquals(String.format("%039d\n%039d\n", 8, 9), Files.readString(dir.resolve("app.log")));
         assertEquals(String.format("%039d\n%039d\n", 6, 7), gunzip(dir.resolve("app.log.1.gz")));
         assertEquals(String.format("%039d\n%039d\n", 4, 5), gunzip(dir.resolve("app.log.2.gz")));
@@ -129,12 +150,13 @@ class VassalOutputTest {
             lines[i] = String.format("%039d", i);
         }
         print(raw, lines); // one chunk of 200 bytes
-        VassalLogFile.awaitCompression();
+        awaitFiles("app.log", "app.log.1.gz", "app.log.2.gz");
         assertEquals(String.format("%039d\n", 4), Files.readString(dir.resolve("app.log")));
         assertEquals(String.format("%039d\n%039d\n", 2, 3), gunzip(dir.resolve("app.log.1.gz")));
         assertEquals(String.format("%039d\n%039d\n", 0, 1), gunzip(dir.resolve("app.log.2.gz")));
         print(raw, "x".repeat(300));
         assertEquals("x".repeat(300) + "\n", Files.readString(dir.resolve("app.log")), "a long line gets its own file");
+        awaitFiles("app.log", "app.log.1.gz", "app.log.2.gz", "app.log.3.gz");
     }
 
     @Test
@@ -144,7 +166,6 @@ class VassalOutputTest {
         for (int i = 0; i < 3; i++) {
             print(raw, String.format("%039d", i));
         }
-        VassalLogFile.awaitCompression();
         assertEquals(String.format("%039d\n", 2), Files.readString(dir.resolve("app.log")));
         assertEquals(List.of("app.log"), files());
     }
@@ -172,7 +193,7 @@ class VassalOutputTest {
         for (int off = 0; off < all.length; off += 64 * 1000) { // reads of whole lines, as a pipe gives them
             out.write(raw, new LineSplitter(), all, off, Math.min(64 * 1000, all.length - off));
         }
-        VassalLogFile.awaitCompression();
+        awaitFiles("app.log", "app.log.1.gz", "app.log.2.gz");
         assertEquals(List.of("app.log", "app.log.1.gz", "app.log.2.gz"), files());
         List<String> kept = (gunzip(dir.resolve("app.log.2.gz")) + gunzip(dir.resolve("app.log.1.gz"))
                 + Files.readString(dir.resolve("app.log"))).lines().toList();
@@ -196,7 +217,11 @@ class VassalOutputTest {
         for (int i = 0; i < 2; i++) {
             print(raw, String.format("%039d", i));
         }
-        VassalLogFile.awaitCompression();
+        List<String> expected = new java.util.ArrayList<>(List.of("app.log", "app.log.1.gz"));
+        for (int i = 1; i <= 30; i++) {
+            expected.add("app.log.rotated-" + i);
+        }
+        awaitFiles(expected.toArray(String[]::new));
         assertEquals(String.format("%039d\n", 0), gunzip(dir.resolve("app.log.1.gz")));
         for (int i = 1; i <= 30; i++) {
             assertEquals("old " + i + "\n", Files.readString(dir.resolve("app.log.rotated-" + i)));

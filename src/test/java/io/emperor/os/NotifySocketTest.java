@@ -131,8 +131,44 @@ class NotifySocketTest {
         LoopEvent.Notified next = (LoopEvent.Notified) Poll.until("a new event after the take", Poll.WAIT,
                 () -> Optional.ofNullable(events.poll()), () -> "log: " + logged);
         assertTrue(next.take().get().stopping());
+        assertEquals(1, socket.pendingRuns(), "the run's entry is kept for what it says next");
         socket.ended(7);
-        assertEquals(0, socket.pendingRuns(), "nothing is kept of an ended run");
+        assertEquals(0, socket.pendingRuns(), "nothing is kept of an ended run (emperor_notify_runs)");
+    }
+
+    /**
+     * Attack: fds sent with a datagram (sd_notify's FDSTORE=1, here by a process of no vassal) are closed at once,
+     * none is kept by the emperor's process, and they are counted (emperor_notify_fds_closed_total).
+     */
+    @Test
+    void theFdsADatagramCarriesAreClosedAndCounted() throws Exception {
+        open();
+        Path secret = Files.writeString(tmp.resolve("secret"), "x");
+        Process p = new ProcessBuilder("python3", "-c", String.join("\n",
+                "import os, socket, sys",
+                "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
+                "s.connect(sys.argv[1])",
+                "fds = [os.open(sys.argv[2], os.O_RDONLY) for _ in range(3)]",
+                "socket.send_fds(s, [b'FDSTORE=1'], fds)"),
+                tmp.resolve("notify.sock").toString(), secret.toString()).inheritIO().start();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "python3 sent its datagram");
+        assertEquals(0, p.exitValue());
+        Poll.until("3 fds closed", Poll.WAIT, () -> socket.fdsClosed() >= 3, () -> "log: " + logged);
+        assertEquals(3, socket.fdsClosed());
+        assertEquals(1, socket.datagrams());
+        List<Path> kept = new java.util.ArrayList<>();
+        try (java.util.stream.Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    if (Files.readSymbolicLink(fd).equals(secret)) {
+                        kept.add(fd);
+                    }
+                } catch (IOException e) {
+                    // closed meanwhile (the listing's own fd)
+                }
+            }
+        }
+        assertEquals(List.of(), kept, "no fd of the sender's file is left open here");
     }
 
     @Test
