@@ -208,7 +208,10 @@ public final class EmperorLoop {
         return false;
     }
 
-    /** Applies one event. Public for loop tests, which drive the loop with a fake clock. */
+    /**
+     * Applies one event: what {@link #run()} does with each event it takes, and the step of whoever drives
+     * the loop itself on a clock of its own.
+     */
     public void handle(LoopEvent event) {
         try {
             if (event instanceof LoopEvent.Scanned s) {
@@ -243,7 +246,7 @@ public final class EmperorLoop {
         }
     }
 
-    /** Steps every vassal whose deadline has come. Public for loop tests. */
+    /** Steps every vassal whose deadline has come (after each wait of {@link #run()}, or by whoever drives the loop). */
     public void fireDue() {
         long now = clock.nanoTime();
         List<String> due = new ArrayList<>();

@@ -131,7 +131,7 @@ public final class HelperLauncher implements Launcher {
 
     /**
      * @param server the spawn server, made by the caller on a clock of its own (its restart interval and
-     *               reply deadline) and with its own place for the server's lines (the tests drive it)
+     *               reply deadline) and with its own place for the server's lines (injected)
      */
     HelperLauncher(Path helper, IoThread io, Environment environment, boolean tyrant, UwsgiCommand uwsgi,
                    Containment containment, SpawnServer server) {
@@ -173,7 +173,9 @@ public final class HelperLauncher implements Launcher {
      * copies, left open), one per {@code spec.listen()} address in its order: on fds 3, 4, … with
      * {@code -L} ({@code LISTEN_FDS}, {@code LISTEN_PID}) and {@code LISTEN_FDNAMES}, the report
      * fd, the channel and the env memfd above them; or with {@code listen.stdin()} the one socket
-     * on fd 0. Package-private: tests hand it sockets they bound themselves.
+     * on fd 0. Its refusals (a count that does not match, more than the helper takes, names systemd
+     * refuses) are the last line of defence behind the parser and {@link #hold}; HandedSocketsTest reaches
+     * them by handing over sockets of its own, which the parser would never let through.
      */
     SpawnResult spawn(String name, long runId, VassalSpec spec, int[] sockets) {
         io.emperor.config.Listen listen = spec.listen();

@@ -72,12 +72,4 @@ public final class Watchdogs {
         return out;
     }
 
-    /** The armed run, or null (for status and tests). */
-    public Armed get(long runId) {
-        return armed.get(runId);
-    }
-
-    public int size() {
-        return armed.size();
-    }
 }

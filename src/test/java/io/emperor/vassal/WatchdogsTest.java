@@ -1,7 +1,6 @@
 package io.emperor.vassal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -45,9 +44,9 @@ class WatchdogsTest {
         w.arm("a", 1, Duration.ofSeconds(1), T0);
         w.arm("b", 2, Duration.ofSeconds(2), T0);
         w.disarm(1);
-        w.ping(99, T0); // not armed: nothing
-        assertNull(w.get(99));
+        w.ping(99, T0); // not armed: nothing, not even an armed run of its own
+        assertEquals(T0 + 2 * S, w.deadline(), "only b's");
         assertEquals(List.of(2L), w.due(T0 + 10 * S).stream().map(Watchdogs.Armed::runId).toList());
-        assertEquals(0, w.size());
+        assertEquals(Vassal.NO_DEADLINE, w.deadline(), "nothing left armed");
     }
 }
