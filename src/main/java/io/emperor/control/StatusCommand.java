@@ -63,17 +63,8 @@ final class StatusCommand {
             snapshotQueued = true;
         }
         if (queue) {
-            loop.ask(new LoopQuery.Snapshot(new LoopQuery.Asker<>() {
-                @Override
-                public void answer(LoopSnapshot snap) {
-                    answerBatch(snap, null);
-                }
-
-                @Override
-                public void failed(RuntimeException e) {
-                    answerBatch(null, e);
-                }
-            }));
+            loop.ask(new LoopQuery.Snapshot(
+                    LoopQuery.Asker.of(snap -> answerBatch(snap, null), e -> answerBatch(null, e))));
         }
     }
 
@@ -130,17 +121,7 @@ final class StatusCommand {
     CompletableFuture<EmperorStatus> snapshot() {
         CompletableFuture<LoopSnapshot> f = new CompletableFuture<>();
         long posted = loop.clock().nanoTime();
-        loop.ask(new LoopQuery.Snapshot(new LoopQuery.Asker<>() {
-            @Override
-            public void answer(LoopSnapshot snap) {
-                f.complete(snap);
-            }
-
-            @Override
-            public void failed(RuntimeException e) {
-                f.completeExceptionally(e);
-            }
-        }));
+        loop.ask(new LoopQuery.Snapshot(LoopQuery.Asker.of(f::complete, f::completeExceptionally)));
         return f.thenApply(snap -> StatusView.emperor(snap, emperor, dirs.get(), Math.max(0, snap.now() - posted) / 1e6,
                 internals.get()));
     }

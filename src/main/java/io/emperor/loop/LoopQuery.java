@@ -30,6 +30,22 @@ public sealed interface LoopQuery {
         default boolean gone() {
             return false;
         }
+
+        /** An asker that is never gone: {@code answer} gets the answer, {@code failed} the loop's failure. */
+        static <T> Asker<T> of(java.util.function.Consumer<T> answer,
+                               java.util.function.Consumer<RuntimeException> failed) {
+            return new Asker<>() {
+                @Override
+                public void answer(T a) {
+                    answer.accept(a);
+                }
+
+                @Override
+                public void failed(RuntimeException e) {
+                    failed.accept(e);
+                }
+            };
+        }
     }
 
     /** Which vassals a caller may see and act on, by the owner of their files: every one, or one uid's. */

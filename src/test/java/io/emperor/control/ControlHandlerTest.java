@@ -137,15 +137,7 @@ class ControlHandlerTest {
         loop.post(new LoopEvent.Scanned(new Snapshot(Map.of("alice", broken), Set.of())));
         ControlHandler handler = new ControlHandler(loop, rights, new VassalTails(), () -> {},
                 new StatusView.Emperor("test", 1, 998, 998, "/", true, 0), List::of, Runnable::run);
-        Thread loopThread = new Thread(() -> {
-            try {
-                loop.run();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "emperor-loop");
-        loopThread.setDaemon(true);
-        loopThread.start();
+        Thread loopThread = io.emperor.testing.LoopThread.start(loop, "emperor-loop");
         try {
             Caller alice = handler.caller(new Peer(4242, 1001, 1001));
             assertEquals(Rights.Scope.OWN, alice.scope());

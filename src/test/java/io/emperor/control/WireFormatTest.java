@@ -64,15 +64,7 @@ class WireFormatTest {
         server = new ControlServer(dir.resolve("control.sock"), handler);
         ref[0] = server;
         server.start();
-        loopThread = new Thread(() -> {
-            try {
-                loop.run();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "emperor-loop");
-        loopThread.setDaemon(true);
-        loopThread.start();
+        loopThread = io.emperor.testing.LoopThread.start(loop, "emperor-loop");
         TAILS.appendEmperor("alice", 1001, "[emperor] alice: refused");
         TAILS.append("alice", 1001, "a\"b\\c\t\u0001\u007f\u2028\ud800x \u00e9t\u00e9 \uD83D\uDE00");
     }

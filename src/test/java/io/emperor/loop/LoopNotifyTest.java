@@ -50,16 +50,7 @@ class LoopNotifyTest {
     }
 
     static Thread start(EmperorLoop loop) {
-        Thread t = new Thread(() -> {
-            try {
-                loop.run();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "test-emperor-loop");
-        t.setDaemon(true);
-        t.start();
-        return t;
+        return io.emperor.testing.LoopThread.start(loop, "test-emperor-loop");
     }
 
     @Test
