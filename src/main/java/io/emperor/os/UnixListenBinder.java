@@ -24,7 +24,12 @@ public final class UnixListenBinder implements ListenSockets.UnixBinder {
     private static final int SIGKILL = 9;
     private static final int POLLIN = 1;
     private static final int MSG_CMSG_CLOEXEC = 0x40000000;
-    private static final long DEADLINE_MILLIS = 30_000;
+    /**
+     * How long the loop waits for the bind child (it takes milliseconds). Short because the loop waits: a child
+     * that runs as a tenant can be stopped by that tenant (SIGSTOP), or hang on a path of its own (a FUSE mount),
+     * and every vassal waits with it (docs/threads.md).
+     */
+    private static final long DEADLINE_MILLIS = 5_000;
     private static final int DATA = 1024;
     private static final int CONTROL = 64;
 
