@@ -71,6 +71,35 @@ class HandedSocketsIT extends ItSupport {
     }
 
     /**
+     * A killed emperor: its vassal goes with it (the parent-death signal) and the next emperor binds the same
+     * TCP port and unix path again at once (SO_REUSEADDR; the stale socket file replaced), and serves on them.
+     */
+    @Test
+    void afterSigkillOfTheEmperorTheNextOneHoldsTheSameSocketsAgain() throws Exception {
+        NotifyIT.assumePython();
+        int web = freePort();
+        Path local = ws.root.resolve("local.sock");
+        Path record = ws.root.resolve("record");
+        // The killed emperor is closed last: its close() would kill what carries the marker.
+        try (EmperorProcess emp = emperor()) {
+            int from = emp.mark();
+            ws.vassal("py", serves(record), "listen = 127.0.0.1:" + web, "listen = unix:" + local, "stop-timeout = 5");
+            long first = emp.awaitLogFrom(from, Lines.spawned("py"), WAIT).longGroup(1);
+            assertEquals(Long.toString(first), answer(get(web)).group(1));
+            emp.signal("KILL");
+            emp.awaitExit(WAIT);
+            Poll.until("the vassal gone with its emperor", WAIT, () -> Procs.read(first).isEmpty());
+            int before = emp.lines().size(); // the next emperor writes the same log
+            try (EmperorProcess next = emperor()) {
+                long second = next.awaitLogFrom(before, Lines.spawned("py"), WAIT).longGroup(1);
+                assertTrue(second != first);
+                assertEquals(Long.toString(second), answer(get(web)).group(1), "the same port, bound again");
+                assertEquals(Long.toString(second), answer(get(local)).group(1), "the same path, bound again");
+            }
+        }
+    }
+
+    /**
      * Issue 15 §2: 10 restarts under a steady client, every request answered, each run serving some;
      * the odd ones by the control socket's {@code restart}, the even ones by a touch of the file
      * ({@code reload = restart}).

@@ -97,6 +97,39 @@ class ListenTyrantIT {
         }
     }
 
+    /**
+     * A full disk (a tmpfs without a free inode): the tenant's unix socket cannot be made, the hold says why and
+     * holds nothing, and once there is room again the same hold binds it.
+     */
+    @Test
+    void aFullDiskRefusesTheSocketWithTheReasonAndTheNextHoldBindsIt() throws IOException {
+        TyrantSupport.openUp(tmp);
+        Path disk = tmp.resolve("disk");
+        Files.createDirectory(disk);
+        TyrantSupport.Result mount = TyrantSupport.run("mount", "-t", "tmpfs", "-o",
+                "size=64k,nr_inodes=3,mode=0700,uid=" + alice.uid() + ",gid=" + alice.gid(), "tmpfs", disk.toString());
+        org.junit.jupiter.api.Assumptions.assumeTrue(mount.exit() == 0, () -> "cannot mount a tmpfs: " + mount.output());
+        try {
+            for (int i = 0; ; i++) { // every inode taken
+                try {
+                    Files.createFile(disk.resolve("f" + i));
+                } catch (IOException full) {
+                    break;
+                }
+            }
+            Path sock = disk.resolve("app.sock");
+            Optional<String> problem = launcher().hold("app", alices(unix(sock)));
+            assertTrue(problem.isPresent() && problem.get().contains("No space left on device"), problem::toString);
+            assertEquals(0, launcher.held("app").length, "nothing held");
+            Files.delete(disk.resolve("f0"));
+            assertEquals(Optional.empty(), launcher.hold("app", alices(unix(sock))), "room again: bound");
+            assertEquals(alice.uid(), TyrantSupport.uidOf(sock));
+        } finally {
+            launcher.forget("app");
+            TyrantSupport.run("umount", "-l", disk.toString());
+        }
+    }
+
     @Test
     void aRebindThatFailsAsTheTenantKeepsTheOldSocketAtItsPath() throws IOException {
         TyrantSupport.openUp(tmp);
