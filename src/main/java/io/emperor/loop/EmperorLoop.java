@@ -225,6 +225,8 @@ public final class EmperorLoop {
                 notified(n.name(), n.runId(), n.take().get());
             } else if (event instanceof LoopEvent.Connection c) {
                 connection(c.name(), c.id());
+            } else if (event instanceof LoopEvent.BindAnswer b) {
+                launcher.answered(b.name(), b.id()); // reconcileWaits, below, lets a vassal that waited for it go on
             } else if (event instanceof LoopEvent.Ended e) {
                 ended(e.name(), e.runId());
             } else if (event instanceof LoopEvent.SignalReceived s) {
@@ -429,16 +431,28 @@ public final class EmperorLoop {
         return f != null && f.parsed().isOk() ? f.parsed().value().uid() : -2;
     }
 
-    /** What a vassal with this spec waits for ({@link Dependencies#of}), as far as it may see. */
-    private Wait waitsOf(VassalSpec spec) {
+    /**
+     * What a vassal with this spec waits for: its requirements ({@link Dependencies#of}, as far as it may see),
+     * and a unix socket of it that is being bound ({@link Launcher#binding}).
+     */
+    private Wait waitsOf(String name, VassalSpec spec) {
+        Wait w;
         if (!tenantsApart) {
-            return Dependencies.of(spec.order(), vassals, existing);
+            w = Dependencies.of(spec.order(), vassals, existing);
+        } else {
+            int uid = spec.uid();
+            w = Dependencies.of(spec.order(), n -> {
+                Vassal r = vassals.get(n);
+                return r != null && r.spec() != null && r.spec().uid() == uid ? r : null;
+            }, n -> existing.contains(n) && uidOf(n) == uid);
         }
-        int uid = spec.uid();
-        return Dependencies.of(spec.order(), n -> {
-            Vassal r = vassals.get(n);
-            return r != null && r.spec() != null && r.spec().uid() == uid ? r : null;
-        }, n -> existing.contains(n) && uidOf(n) == uid);
+        Optional<String> binding = spec.listen().any() ? launcher.binding(name, spec) : Optional.empty();
+        if (binding.isEmpty()) {
+            return w;
+        }
+        List<String> reasons = new ArrayList<>(w.reasons());
+        reasons.add("sockets (binding " + binding.get() + ")");
+        return new Wait(reasons, w.stop());
     }
 
     /**
@@ -457,7 +471,7 @@ public final class EmperorLoop {
                 if (v == null || v.spec() == null) {
                     continue;
                 }
-                Wait w = waitsOf(v.spec());
+                Wait w = waitsOf(name, v.spec());
                 if (!w.equals(v.waits())) {
                     apply(name, new Event.Requirements(w));
                     changed = true;
@@ -541,7 +555,7 @@ public final class EmperorLoop {
         }
         if (event instanceof Event.FileValid fv && !shuttingDown && !v.state().hasProcess()) {
             // What the new version waits for, before it may start (a running one: reconcileWaits, after).
-            Wait w = waitsOf(fv.spec());
+            Wait w = waitsOf(name, fv.spec());
             if (!w.equals(v.waits())) {
                 vassals.putIfAbsent(name, v);
                 apply(name, new Event.Requirements(w));
@@ -600,7 +614,7 @@ public final class EmperorLoop {
         }
         disarm(name);
         if (v != null && v.state() == io.emperor.vassal.State.STOPPED && v.spec() != null
-                && launcher.held(name).length > 0) {
+                && (launcher.held(name).length > 0 || launcher.binding(name, v.spec()).isPresent())) {
             launcher.hold(name, v.spec().withListen(io.emperor.config.Listen.NONE));
             note(name, Effect.Level.INFO, "sockets released (stopped; held again at its start)");
         }
@@ -636,9 +650,11 @@ public final class EmperorLoop {
             // Its sockets, held until it is forgotten or stopped; a failure backs off (the lifecycle). Unwatched
             // first: a changed listen is bound anew and the old sockets closed (listening() watches the new ones).
             disarm(name);
-            Optional<String> unheld = launcher.hold(name, l.spec());
-            if (unheld.isPresent()) {
-                apply(name, new Event.SpawnFailed(unheld.get()));
+            Launcher.Hold h = launcher.hold(name, l.spec());
+            if (h instanceof Launcher.Hold.Failed f) {
+                apply(name, new Event.SpawnFailed(f.reason()));
+            } else if (h instanceof Launcher.Hold.Binding) {
+                apply(name, new Event.Binding(waitsOf(name, l.spec())));
             } else if (l.line() != null) {
                 note(name, Effect.Level.INFO, l.line());
             }
@@ -661,9 +677,14 @@ public final class EmperorLoop {
 
     private void spawn(String name, VassalSpec spec) {
         long runId = nextRunId++;
-        // Its sockets first (issue 15): kept when unchanged, rebound when changed, released when gone.
-        java.util.Optional<String> unheld = launcher.hold(name, spec);
-        Launcher.SpawnResult r = unheld.isPresent() ? new Launcher.SpawnResult.Failed(unheld.get())
+        // Its sockets first (issue 15): kept when unchanged, rebound when changed, released when gone; a unix
+        // socket bound as the vassal is waited for in WAITING, never here.
+        Launcher.Hold h = launcher.hold(name, spec);
+        if (h instanceof Launcher.Hold.Binding) {
+            apply(name, new Event.Binding(waitsOf(name, spec)));
+            return;
+        }
+        Launcher.SpawnResult r = h instanceof Launcher.Hold.Failed f ? new Launcher.SpawnResult.Failed(f.reason())
                 : launcher.spawn(name, runId, spec);
         if (r instanceof Launcher.SpawnResult.Started s) {
             if (spec.order().watchdog().compareTo(Duration.ZERO) > 0) {

@@ -21,14 +21,43 @@ public interface Launcher {
 
     SpawnResult spawn(String name, long runId, VassalSpec spec);
 
+    /** What {@link #hold} did. */
+    sealed interface Hold {
+        /** The sockets are held (or it has none). */
+        Hold HELD = new Held();
+
+        record Held() implements Hold {}
+
+        /** They could not be held: why (what the loop logs; the vassal backs off). */
+        record Failed(String reason) implements Hold {}
+
+        /**
+         * Unix sockets of it ({@code what}) are being bound as the vassal, by a child nobody waits for: the vassal
+         * waits ({@link #binding}) until {@link #answered}, then holds again.
+         */
+        record Binding(String what) implements Hold {}
+    }
+
     /**
      * Binds and listens on the vassal's sockets ({@link io.emperor.config.Listen}, issue 15), or keeps
      * those already held when their settings did not change, so that every later {@link #spawn} of the
-     * vassal gets them; a spec without sockets releases any held. Empty when they are held, else why
-     * not (what the loop logs and shows). Held until this or {@link #forget}.
+     * vassal gets them; a spec without sockets releases any held. Held until this or {@link #forget}.
+     * Never waits for a vassal's bind child: {@link Hold.Binding} then.
      */
-    default java.util.Optional<String> hold(String name, VassalSpec spec) {
+    default Hold hold(String name, VassalSpec spec) {
+        return Hold.HELD;
+    }
+
+    /**
+     * What of the spec's sockets is being bound for the vassal now ({@code unix:/run/app.sock}; what it
+     * waits for), empty when nothing is.
+     */
+    default java.util.Optional<String> binding(String name, VassalSpec spec) {
         return java.util.Optional.empty();
+    }
+
+    /** A bind child answered, or its time is up ({@link LoopEvent.BindAnswer}): the next {@link #hold} takes it. */
+    default void answered(String name, long id) {
     }
 
     /** The listening fds held for the vassal (the I/O thread watches them while it waits on demand); empty if none. */

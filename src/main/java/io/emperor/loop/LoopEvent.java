@@ -34,6 +34,12 @@ public sealed interface LoopEvent {
      */
     record Connection(String name, long id) implements LoopEvent {}
 
+    /**
+     * The child that binds one of the vassal's unix sockets as the vassal has answered, or its time is up
+     * (from the I/O thread, which no longer watches it): the loop hands {@code id} to {@link Launcher#answered}.
+     */
+    record BindAnswer(String name, long id) implements LoopEvent {}
+
     /** A run's main process has ended and awaits reaping (from the I/O thread). */
     record Ended(String name, long runId) implements LoopEvent {}
 

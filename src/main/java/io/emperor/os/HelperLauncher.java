@@ -50,6 +50,11 @@ public final class HelperLauncher implements Launcher {
     static final int ENV_FD = 5;
     /** The most sockets a vassal is handed (the helper's MAX_LISTEN_FDS, {@code -L}; docs/sockets.md). */
     public static final int MAX_LISTEN = 32;
+    /**
+     * How long a unix bind child may take before it is killed and the bind failed (docs/sockets.md). It takes
+     * milliseconds; only the vassal whose socket it is waits for it meanwhile.
+     */
+    static final long BIND_TIMEOUT_MILLIS = 30_000;
     /** The socket-activation variables: set by the emperor only, whatever the vassal's {@code env} says. */
     private static final List<String> LISTEN_VARS = List.of("LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES=");
     /** The helper's bound on the environment it reads (MAX_ENV_BYTES in emperor-exec.c). */
@@ -152,7 +157,17 @@ public final class HelperLauncher implements Launcher {
         this.egid = c.getegid();
         this.pid = c.getpid();
         this.server = server != null ? server : new SpawnServer(helper, spawner, pid, System::nanoTime, EmperorLog::warn);
-        this.listens = new ListenSockets(new UnixListenBinder(helper, pid, tyrant));
+        this.listens = new ListenSockets(new UnixListenBinder(helper, pid, tyrant), new ListenSockets.Watcher() {
+            @Override
+            public void watch(String name, long id, int fd, long timeoutMillis) {
+                io.awaitAnswer(name, id, fd, timeoutMillis);
+            }
+
+            @Override
+            public void unwatch(long id) {
+                io.unawaitAnswer(id);
+            }
+        }, BIND_TIMEOUT_MILLIS);
     }
 
     /**
@@ -521,33 +536,48 @@ public final class HelperLauncher implements Launcher {
 
     /**
      * Holds the spec's sockets ({@link ListenSockets}): the same settings keep the same fds, a change binds the
-     * new ones before the old are closed, no listen releases them. Unix sockets are bound as the vassal.
+     * new ones before the old are closed, no listen releases them. Unix sockets are bound as the vassal, by a
+     * child nobody waits for ({@link Hold.Binding} until it has {@link #answered}).
      */
     @Override
-    public java.util.Optional<String> hold(String name, VassalSpec spec) {
+    public Hold hold(String name, VassalSpec spec) {
         if (!spec.listen().any()) {
             listens.release(name); // the common case, before every spawn: a map lookup
-            return java.util.Optional.empty();
+            return Hold.HELD;
         }
         Identity id = identity(spec);
-        if (tyrant && spec.listen().any()) {
+        if (tyrant) {
             // The last line of defence: the parser refused these with file:line already.
             if (id.uid() <= 0 || id.gid() <= 0) {
-                return java.util.Optional.of("listen: tyrant mode: refusing to bind as uid " + id.uid() + " gid "
-                        + id.gid());
+                return new Hold.Failed("listen: tyrant mode: refusing to bind as uid " + id.uid() + " gid " + id.gid());
             }
             for (io.emperor.config.Listen.Address a : spec.listen().addresses()) {
                 if (a instanceof io.emperor.config.Listen.Address.Inet inet && inet.port() < 1024) {
-                    return java.util.Optional.of("listen " + a.text() + ": port " + inet.port()
+                    return new Hold.Failed("listen " + a.text() + ": port " + inet.port()
                             + " is below 1024: refused in tyrant mode");
                 }
                 java.util.Optional<String> refused = tenantListen.refusal(a);
                 if (refused.isPresent()) {
-                    return java.util.Optional.of("listen " + a.text() + ": " + refused.get());
+                    return new Hold.Failed("listen " + a.text() + ": " + refused.get());
                 }
             }
         }
-        return listens.hold(name, spec.listen(), id.uid(), id.gid(), id.change() ? spec.user() : null);
+        java.util.Optional<String> problem = listens.hold(name, spec.listen(), id.uid(), id.gid(),
+                id.change() ? spec.user() : null);
+        if (problem.isPresent()) {
+            return new Hold.Failed(problem.get());
+        }
+        return listens.binding(name, spec.listen()).<Hold>map(Hold.Binding::new).orElse(Hold.HELD);
+    }
+
+    @Override
+    public java.util.Optional<String> binding(String name, VassalSpec spec) {
+        return spec.listen().any() ? listens.binding(name, spec.listen()) : java.util.Optional.empty();
+    }
+
+    @Override
+    public void answered(String name, long id) {
+        listens.answered(id);
     }
 
     /** Tyrant mode: {@code tenant-listen}, which {@link #hold} checks again (the parser did, with the line). */

@@ -42,6 +42,8 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
     private static final long NOTIFY_TOKEN = -3;
     /** The tokens of on-demand vassals' listening sockets: this bit and the id they were armed with. */
     static final long LISTEN_BIT = 1L << 61;
+    /** The tokens of unix bind children's answer fds ({@link #awaitAnswer}): both bits and the bind's id. */
+    static final long ANSWER_BITS = LISTEN_BIT | ReadyProbes.TOKEN_BIT;
     private static final int CHUNK = 64 * 1024;
     /** At an exit, at most this much is still read from the output pipe before it is closed. */
     private static final int EXIT_DRAIN_LIMIT = 1024 * 1024;
@@ -64,6 +66,7 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
     private final int eventSize = Native.epollEventSize();
     private final int dataOffset = Native.epollDataOffset();
     private final Thread thread;
+    private final Clock clock;
     private volatile boolean closing;
     private volatile int signalFd = -1;
     /** The vassals' notify socket, or null ({@link #watchNotify}). */
@@ -83,6 +86,26 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
             this.fds = fds;
         }
     }
+
+    /** A unix bind child's answer fd, watched until it is readable or its time is up ({@link #awaitAnswer}). */
+    private static final class Awaited {
+        final String name;
+        final long id;
+        final int fd;
+        final long deadline;
+        /** Guarded by this: no longer in the epoll set (answered, timed out, or the loop took it back). */
+        boolean done;
+
+        Awaited(String name, long id, int fd, long deadline) {
+            this.name = name;
+            this.id = id;
+            this.fd = fd;
+            this.deadline = deadline;
+        }
+    }
+
+    /** By bind id: the answers awaited (few: a bind is rare and takes milliseconds). */
+    private final Map<Long, Awaited> awaited = new ConcurrentHashMap<>();
 
     /** By arm id: what the I/O thread looks up at an event. */
     private final Map<Long, Listening> listening = new ConcurrentHashMap<>();
@@ -125,6 +148,7 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
     public IoThread(Consumer<LoopEvent> sink, VassalOutput output, Clock clock) {
         this.sink = sink;
         this.output = output;
+        this.clock = clock;
         this.channels = new ChannelReader(epollPort(), clock, sink, this::wake);
         this.probes = new ReadyProbes(new ReadyProbes.Epoll() {
             @Override
@@ -285,6 +309,14 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
                 } catch (RuntimeException e) {
                     EmperorLog.error("bug in the I/O thread (readiness probes)", e);
                 }
+                if (!awaited.isEmpty()) {
+                    long now = clock.nanoTime();
+                    for (Awaited a : awaited.values()) {
+                        if (a.deadline <= now) {
+                            answered(a);
+                        }
+                    }
+                }
             }
         } catch (Error e) {
             // Without this thread no output and no exit is seen: the loop stops every vassal and
@@ -303,7 +335,20 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
     private int waitMillis() {
         int a = min(channels.waitMillis(), probes.waitMillis());
         NotifySocket n = notify;
-        return min(a, n == null ? -1 : n.waitMillis());
+        return min(min(a, n == null ? -1 : n.waitMillis()), answerWaitMillis());
+    }
+
+    /** Until the first awaited answer's time is up, -1 for none. */
+    private int answerWaitMillis() {
+        if (awaited.isEmpty()) {
+            return -1;
+        }
+        long first = Long.MAX_VALUE;
+        for (Awaited a : awaited.values()) {
+            first = Math.min(first, a.deadline);
+        }
+        long left = first - clock.nanoTime();
+        return left <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000);
     }
 
     /** The earlier of two epoll timeouts, -1 meaning none. */
@@ -387,6 +432,51 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
         }
     }
 
+    /**
+     * Loop thread: wait for a unix bind child's answer on {@code fd} ({@link ListenSockets.Watcher}): once it
+     * is readable, or {@code timeoutMillis} has passed, the loop gets one {@link LoopEvent.BindAnswer}. The fd
+     * stays the launcher's; it is only ever in the epoll set here, never read.
+     */
+    public void awaitAnswer(String name, long id, int fd, long timeoutMillis) {
+        if (id <= 0 || (id & ANSWER_BITS) != 0) {
+            throw new IllegalArgumentException("bind id " + id);
+        }
+        Awaited a = new Awaited(name, id, fd, clock.nanoTime() + timeoutMillis * 1_000_000);
+        Awaited before = awaited.put(id, a);
+        if (before != null) {
+            unwatch(before);
+        }
+        add(fd, ANSWER_BITS | id);
+        wake(); // its deadline may be the first
+    }
+
+    /** Loop thread: no longer; when this returns, the fd is not in the epoll set, nor about to be removed from it. */
+    public void unawaitAnswer(long id) {
+        Awaited a = awaited.remove(id);
+        if (a != null) {
+            unwatch(a);
+        }
+    }
+
+    /** Removes the fd from the epoll set once; false if that was done already. */
+    private boolean unwatch(Awaited a) {
+        synchronized (a) {
+            if (a.done) {
+                return false;
+            }
+            a.done = true;
+            c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, a.fd, null);
+            return true;
+        }
+    }
+
+    /** I/O thread: the answer fd is readable, or its time is up: unwatched, the loop told once. */
+    private void answered(Awaited a) {
+        if (awaited.remove(a.id, a) && unwatch(a)) {
+            sink.accept(new LoopEvent.BindAnswer(a.name, a.id));
+        }
+    }
+
     /** I/O thread: a connection waits on one of a vassal's sockets: all of them are unwatched, the loop told once. */
     private void connection(long token) {
         Listening l = listening.remove(token & ~LISTEN_BIT);
@@ -420,6 +510,17 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
             } catch (Error e) {
                 EmperorLog.error("fatal error in the I/O thread (" + (token == WAKE_TOKEN ? "wake-up" : "signal pipe") + ")", e);
                 throw e;
+            }
+            return;
+        }
+        if ((token & ANSWER_BITS) == ANSWER_BITS) {
+            try {
+                Awaited a = awaited.get(token & ~ANSWER_BITS);
+                if (a != null) {
+                    answered(a);
+                }
+            } catch (RuntimeException e) {
+                EmperorLog.error("bug in the I/O thread (unix bind answers)", e);
             }
             return;
         }

@@ -35,19 +35,94 @@ public final class ListenSockets {
     private static final int IPV6_V6ONLY = 26;
     private static final int EAFNOSUPPORT = 97;
 
-    /** Binds a unix socket as the vassal: the fd, or why not. */
+    /** Binds a unix socket as the vassal, in a child the emperor does not wait for. */
     public interface UnixBinder {
         /**
+         * Starts the bind; a {@link Binding} already {@link Binding#failed} when not even that could be done.
+         *
          * @param mode the socket file's permission bits ({@code listen-mode}), or -1 for the default
          * @param uid  who the vassal runs as (-1: the emperor's uid)
          */
-        Bound bind(Listen.Address.Unix unix, int mode, int backlog, int uid, int gid, String user);
+        Binding start(Listen.Address.Unix unix, int mode, int backlog, int uid, int gid, String user);
+    }
+
+    /** A bind under way: the fd its answer comes on, read without blocking. */
+    public interface Binding {
+        /** Where the answer comes (the I/O thread watches it); -1 for a bind that failed at once. */
+        int fd();
+
+        /** The answer (the socket, or why not) once it is complete; empty until then. Never blocks. */
+        Optional<Bound> receive();
+
+        /** The bind is over (answered, given up, or no longer wanted): whatever is still running of it ends. */
+        void close();
+
+        /** A bind that could not even start. */
+        static Binding failed(String problem) {
+            return new Binding() {
+                @Override
+                public int fd() {
+                    return -1;
+                }
+
+                @Override
+                public Optional<Bound> receive() {
+                    return Optional.of(Bound.failed(problem));
+                }
+
+                @Override
+                public void close() {
+                }
+            };
+        }
+    }
+
+    /**
+     * Who waits for a bind's answer (the I/O thread): once {@code fd} is readable, or {@code timeoutMillis} has
+     * passed, it tells the loop ({@link io.emperor.loop.LoopEvent.BindAnswer}), once, and the loop calls
+     * {@link #answered}.
+     */
+    public interface Watcher {
+        void watch(String name, long id, int fd, long timeoutMillis);
+
+        /** No longer: when this returns, {@code fd} is no longer watched and may be closed. */
+        void unwatch(long id);
     }
 
     /** A bound and listening socket's fd, or the reason there is none (fd -1). */
     public record Bound(int fd, String problem) {
         static Bound failed(String problem) {
             return new Bound(-1, problem);
+        }
+    }
+
+    /** A unix bind under way for a vassal, then its answer until {@link #hold} takes it. */
+    private static final class Pending {
+        final String name;
+        final long id;
+        final Listen.Address.Unix address;
+        final int mode;
+        final int uid;
+        final int gid;
+        final Binding binding;
+        final long deadline;
+        /** Null while the child has not answered. */
+        Bound answer;
+
+        Pending(String name, long id, Listen.Address.Unix address, int mode, int uid, int gid, Binding binding,
+                long deadline) {
+            this.name = name;
+            this.id = id;
+            this.address = address;
+            this.mode = mode;
+            this.uid = uid;
+            this.gid = gid;
+            this.binding = binding;
+            this.deadline = deadline;
+        }
+
+        boolean same(Listen.Address a, int mode, int uid, int gid) {
+            return address.equals(a) && this.mode == mode && this.uid == uid && this.gid == gid;
         }
     }
 
@@ -64,18 +139,35 @@ public final class ListenSockets {
 
     private final LibC c = Native.libc();
     private final UnixBinder unix;
+    private final Watcher watcher;
+    private final long bindTimeoutMillis;
     private final Map<String, List<Sock>> held = new HashMap<>();
+    /** The unix binds under way or answered, by vassal name; each also by id in {@link #pendingById}. */
+    private final Map<String, List<Pending>> pending = new HashMap<>();
+    private final Map<Long, Pending> pendingById = new HashMap<>();
+    private long nextId = 1;
     private final Pointer addr = Memory.allocateDirect(Native.runtime(), 128);
     private final Pointer intValue = Memory.allocateDirect(Native.runtime(), 4);
 
-    /** @param unix how unix sockets are bound (as the vassal) */
-    public ListenSockets(UnixBinder unix) {
+    /**
+     * @param unix               how unix sockets are bound (as the vassal)
+     * @param watcher            who waits for a unix bind's answer (the I/O thread)
+     * @param bindTimeoutMillis  how long a unix bind may take before it is given up (a child stopped or hung)
+     */
+    public ListenSockets(UnixBinder unix, Watcher watcher, long bindTimeoutMillis) {
         this.unix = unix;
+        this.watcher = watcher;
+        this.bindTimeoutMillis = bindTimeoutMillis;
     }
 
     /**
      * Holds {@code listen}'s sockets for {@code name} as {@link ListenSockets} says; an empty listen releases
-     * them. Empty when held, else {@code listen ADDRESS: what} and the old sockets are kept.
+     * them. Empty when held or while a unix socket of it is being bound ({@link #binding}: call again once
+     * that is {@link #answered}); else {@code listen ADDRESS: what}, and the old sockets are kept.
+     *
+     * <p>A unix socket is bound by a child that runs as the vassal ({@link UnixBinder}), which nobody waits
+     * for: the first hold starts it and returns, the I/O thread watches for its answer, and the hold after
+     * {@link #answered} takes the socket. Nothing else changes until every socket of the listen is there.
      *
      * @param uid  who the vassal runs as, for its unix sockets (-1: the emperor's uid)
      * @param gid  its group (-1: the emperor's)
@@ -87,16 +179,35 @@ public final class ListenSockets {
             return Optional.empty();
         }
         List<Sock> old = held.getOrDefault(name, List.of());
+        // A bind this listen no longer wants (its file changed meanwhile) ends.
+        for (Pending p : List.copyOf(pending.getOrDefault(name, List.of()))) {
+            if (listen.addresses().stream().noneMatch(a -> p.same(a, listen.mode(), uid, gid))) {
+                drop(p);
+            }
+        }
+        boolean under = false;
+        for (Listen.Address a : listen.addresses()) {
+            if (!(a instanceof Listen.Address.Unix u) || kept(old, a, listen.mode(), uid, gid) != null) {
+                continue;
+            }
+            Pending p = find(name, a, listen.mode(), uid, gid);
+            if (p == null) {
+                p = start(name, u, listen, uid, gid, user);
+            }
+            if (p.answer == null) {
+                under = true;
+            } else if (p.answer.fd() < 0) {
+                dropAll(name); // the vassal backs off; its next try starts over
+                return Optional.of("listen " + a.text() + ": " + p.answer.problem());
+            }
+        }
+        if (under) {
+            return Optional.empty();
+        }
         List<Sock> next = new ArrayList<>();
         List<Sock> fresh = new ArrayList<>();
         for (Listen.Address a : listen.addresses()) {
-            Sock kept = null;
-            for (Sock s : old) {
-                if (s.same(a, listen.mode(), uid, gid)) {
-                    kept = s;
-                    break;
-                }
-            }
+            Sock kept = kept(old, a, listen.mode(), uid, gid);
             if (kept != null) {
                 if (kept.backlog() != listen.backlog()) {
                     if (c.listen(kept.fd(), listen.backlog()) != 0) {
@@ -109,7 +220,7 @@ public final class ListenSockets {
                 continue;
             }
             Bound b = a instanceof Listen.Address.Inet inet ? bindInet(inet, listen.backlog())
-                    : unix.bind((Listen.Address.Unix) a, listen.mode(), listen.backlog(), uid, gid, user);
+                    : take(find(name, a, listen.mode(), uid, gid), listen.backlog());
             if (b.fd() < 0) {
                 closeAll(fresh);
                 return Optional.of("listen " + a.text() + ": " + b.problem());
@@ -125,6 +236,94 @@ public final class ListenSockets {
         }
         held.put(name, List.copyOf(next));
         return Optional.empty();
+    }
+
+    /** The held socket that can be {@code a} with these settings, or null. */
+    private static Sock kept(List<Sock> old, Listen.Address a, int mode, int uid, int gid) {
+        for (Sock s : old) {
+            if (s.same(a, mode, uid, gid)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    private Pending find(String name, Listen.Address a, int mode, int uid, int gid) {
+        for (Pending p : pending.getOrDefault(name, List.of())) {
+            if (p.same(a, mode, uid, gid)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    private Pending start(String name, Listen.Address.Unix u, Listen listen, int uid, int gid, String user) {
+        Binding b = unix.start(u, listen.mode(), listen.backlog(), uid, gid, user);
+        Pending p = new Pending(name, nextId++, u, listen.mode(), uid, gid, b,
+                System.nanoTime() + bindTimeoutMillis * 1_000_000);
+        pending.computeIfAbsent(name, k -> new ArrayList<>()).add(p);
+        pendingById.put(p.id, p);
+        if (b.fd() < 0) {
+            p.answer = b.receive().orElseThrow();
+        } else {
+            watcher.watch(name, p.id, b.fd(), bindTimeoutMillis);
+        }
+        return p;
+    }
+
+    /** The socket of an answered bind, no longer pending; a changed backlog is a second listen(2). */
+    private Bound take(Pending p, int backlog) {
+        if (p == null || p.answer == null) {
+            return Bound.failed("not bound yet (a bug)");
+        }
+        forget(p);
+        Bound b = p.answer;
+        if (b.fd() >= 0 && c.listen(b.fd(), backlog) != 0) {
+            String why = Native.strerror(Native.errno());
+            c.close(b.fd());
+            return Bound.failed("listen: " + why);
+        }
+        return b;
+    }
+
+    /**
+     * The I/O thread saw bind {@code id}'s answer fd readable, or its time is up: its answer is read (without
+     * blocking) and kept for the next {@link #hold}; a child that has not answered in time is killed, and that
+     * is its answer. True when the bind is over; false for a late id or an answer not complete yet (then it
+     * is watched again).
+     */
+    public boolean answered(long id) {
+        Pending p = pendingById.get(id);
+        if (p == null || p.answer != null) {
+            return false;
+        }
+        Optional<Bound> answer = p.binding.receive();
+        if (answer.isEmpty()) {
+            long left = p.deadline - System.nanoTime();
+            if (left > 0) {
+                watcher.watch(p.name, p.id, p.binding.fd(), Math.max(1, (left + 999_999) / 1_000_000));
+                return false;
+            }
+            answer = Optional.of(Bound.failed("the exec helper did not answer within "
+                    + bindTimeoutMillis / 1000.0 + " s (stopped, or hung on the path?); it was killed"));
+        }
+        p.binding.close();
+        p.answer = answer.get();
+        return true;
+    }
+
+    /**
+     * What of {@code listen} is being bound for {@code name} now ({@code unix:/run/app.sock}), empty when
+     * nothing: while it is not, a {@link #hold} of it returns without holding.
+     */
+    public Optional<String> binding(String name, Listen listen) {
+        List<String> under = new ArrayList<>();
+        for (Pending p : pending.getOrDefault(name, List.of())) {
+            if (p.answer == null && listen.addresses().contains(p.address)) {
+                under.add(p.address.text());
+            }
+        }
+        return under.isEmpty() ? Optional.empty() : Optional.of(String.join(", ", under));
     }
 
     /** The fds held for {@code name}, in the order of its {@code listen} lines; empty if none. */
@@ -146,13 +345,51 @@ public final class ListenSockets {
     }
 
     /**
-     * Closes {@code name}'s sockets. A unix socket's file stays where it is: removing a path the vassal
-     * chose is not done with the emperor's privileges; the next bind there replaces it (it is a socket).
+     * Closes {@code name}'s sockets, and ends its binds under way. A unix socket's file stays where it is:
+     * removing a path the vassal chose is not done with the emperor's privileges; the next bind there
+     * replaces it (it is a socket).
      */
     public void release(String name) {
+        dropAll(name);
         List<Sock> socks = held.remove(name);
         if (socks != null) {
             closeAll(socks);
+        }
+    }
+
+    private void dropAll(String name) {
+        List<Pending> mine = pending.remove(name);
+        if (mine != null) {
+            for (Pending p : mine) {
+                end(p);
+            }
+        }
+    }
+
+    /** A bind no longer wanted: its child killed, its fds (and a socket it sent) closed. */
+    private void drop(Pending p) {
+        forget(p);
+        end(p);
+    }
+
+    private void forget(Pending p) {
+        pendingById.remove(p.id);
+        List<Pending> mine = pending.get(p.name);
+        if (mine != null) {
+            mine.remove(p);
+            if (mine.isEmpty()) {
+                pending.remove(p.name);
+            }
+        }
+    }
+
+    private void end(Pending p) {
+        pendingById.remove(p.id);
+        if (p.answer == null) {
+            watcher.unwatch(p.id);
+            p.binding.close();
+        } else if (p.answer.fd() >= 0) {
+            c.close(p.answer.fd());
         }
     }
 

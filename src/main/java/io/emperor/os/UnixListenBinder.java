@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 
@@ -15,23 +16,26 @@ import jnr.ffi.Pointer;
  * opened with the emperor's privileges: every component is resolved with the vassal's rights, the file is
  * owned by the vassal's uid, and a tenant's path in a directory it may not write fails with EACCES, which is
  * the refusal. Started with posix_spawn (a bind is rare: at a vassal's first start and when its sockets
- * change), waited for with a deadline. Loop thread only.
+ * change).
+ *
+ * <p>Nobody waits for the child: it runs as the tenant, who may stop it (SIGSTOP) or hang it on a path of its
+ * own (a FUSE mount), so {@link #start} returns at once with a {@link Child} whose answer fd the I/O thread
+ * watches ({@link ListenSockets.Watcher}); {@link Child#receive} then reads what came without blocking. The
+ * child is signalled through a pidfd only, so a kill can never reach another process that got its pid; it is
+ * reaped with the emperor's other adopted children ({@link HelperLauncher#reapAdopted}). Loop thread only.
  */
 public final class UnixListenBinder implements ListenSockets.UnixBinder {
     /** systemd's {@code SocketMode} default. */
     static final int DEFAULT_MODE = 0666;
     private static final int REPORT_FD = 3;
     private static final int SIGKILL = 9;
-    private static final int POLLIN = 1;
+    private static final int MSG_DONTWAIT = 0x40;
     private static final int MSG_CMSG_CLOEXEC = 0x40000000;
-    /**
-     * How long the loop waits for the bind child (it takes milliseconds). Short because the loop waits: a child
-     * that runs as a tenant can be stopped by that tenant (SIGSTOP), or hang on a path of its own (a FUSE mount),
-     * and every vassal waits with it (docs/threads.md).
-     */
-    private static final long DEADLINE_MILLIS = 5_000;
+    /** The syscall numbers, the generic table's (x86_64 and aarch64 agree). */
+    private static final long SYS_PIDFD_SEND_SIGNAL = 424;
     private static final int DATA = 1024;
     private static final int CONTROL = 64;
+    private static final int TEXT_LIMIT = 8192;
 
     private final Path helper;
     private final int emperorPid;
@@ -40,7 +44,7 @@ public final class UnixListenBinder implements ListenSockets.UnixBinder {
     private final int egid;
     private final LibC c = Native.libc();
     private final Spawner spawner = new Spawner();
-    private final Pointer buf = Memory.allocateDirect(Native.runtime(), 64 + 16 + CONTROL + DATA + 8);
+    private final Pointer buf = Memory.allocateDirect(Native.runtime(), 80 + CONTROL + DATA);
 
     public UnixListenBinder(Path helper, int emperorPid, boolean tyrant) {
         this.helper = helper;
@@ -74,13 +78,14 @@ public final class UnixListenBinder implements ListenSockets.UnixBinder {
     }
 
     @Override
-    public ListenSockets.Bound bind(Listen.Address.Unix unix, int mode, int backlog, int uid, int gid, String user) {
+    public ListenSockets.Binding start(Listen.Address.Unix unix, int mode, int backlog, int uid, int gid,
+                                       String user) {
         if (tyrant && (uid <= 0 || gid <= 0)) {
-            return ListenSockets.Bound.failed("tyrant mode: refusing to bind as uid " + uid + " gid " + gid);
+            return ListenSockets.Binding.failed("tyrant mode: refusing to bind as uid " + uid + " gid " + gid);
         }
         int[] pair = new int[2];
         if (c.socketpair(Native.AF_UNIX, Native.SOCK_STREAM | Native.SOCK_CLOEXEC, 0, pair) != 0) {
-            return ListenSockets.Bound.failed("socketpair: " + Native.strerror(Native.errno()));
+            return ListenSockets.Binding.failed("socketpair: " + Native.strerror(Native.errno()));
         }
         long child = spawner.spawnp(helper.toString(), List.of(Spawner.Action.open("/dev/null", 0, 0, 0),
                         Spawner.Action.open("/dev/null", 1, 1, 0), Spawner.Action.open("/dev/null", 2, 1, 0),
@@ -89,67 +94,92 @@ public final class UnixListenBinder implements ListenSockets.UnixBinder {
         c.close(pair[1]);
         if (child <= 0) {
             c.close(pair[0]);
-            return ListenSockets.Bound.failed("posix_spawn " + helper + ": " + Native.strerror((int) -child));
+            return ListenSockets.Binding.failed("posix_spawn " + helper + ": " + Native.strerror((int) -child));
         }
-        try {
-            return receive(pair[0], (int) child);
-        } finally {
+        // Only this thread reaps (reapAdopted), so the child cannot be gone before its pidfd is open.
+        int pidfd = (int) c.syscall(Native.SYS_PIDFD_OPEN, child, 0, 0, 0);
+        if (pidfd < 0) {
+            String why = Native.strerror(Native.errno());
+            c.kill((int) child, SIGKILL);
             c.close(pair[0]);
-            c.waitpid((int) child, null, 0); // it exits right after its answer (or was killed)
+            return ListenSockets.Binding.failed("pidfd_open: " + why);
         }
+        return new Child(pair[0], pidfd);
     }
 
-    /** The fd the helper sent, or the line it wrote before it exited. */
-    private ListenSockets.Bound receive(int fd, int child) {
-        Pointer msg = buf;
-        Pointer iov = buf.slice(64);
-        Pointer control = buf.slice(80);
-        Pointer data = buf.slice(80 + CONTROL);
-        Pointer pollfd = buf.slice(80 + CONTROL + DATA);
-        StringBuilder text = new StringBuilder();
-        long deadline = System.nanoTime() + DEADLINE_MILLIS * 1_000_000;
-        while (true) {
-            long left = (deadline - System.nanoTime()) / 1_000_000;
-            pollfd.putInt(0, fd);
-            pollfd.putShort(4, (short) POLLIN);
-            pollfd.putShort(6, (short) 0);
-            int ready = left <= 0 ? 0 : c.poll(pollfd, 1, (int) Math.min(left, Integer.MAX_VALUE));
-            if (ready < 0 && Native.errno() == Native.EINTR) {
-                continue;
+    /** One bind child: the emperor's end of its socketpair, and its pidfd. */
+    final class Child implements ListenSockets.Binding {
+        private int fd;
+        private int pidfd;
+        private final StringBuilder text = new StringBuilder();
+
+        Child(int fd, int pidfd) {
+            this.fd = fd;
+            this.pidfd = pidfd;
+        }
+
+        @Override
+        public int fd() {
+            return fd;
+        }
+
+        /** The fd the helper sent, or the line it wrote before it exited; empty while neither came yet. */
+        @Override
+        public Optional<ListenSockets.Bound> receive() {
+            if (fd < 0) {
+                return Optional.of(ListenSockets.Bound.failed("closed"));
             }
-            if (ready <= 0) {
-                c.kill(child, SIGKILL);
-                return ListenSockets.Bound.failed("the exec helper did not answer within "
-                        + DEADLINE_MILLIS / 1000 + " s");
+            Pointer msg = buf;
+            Pointer iov = buf.slice(64);
+            Pointer control = buf.slice(80);
+            Pointer data = buf.slice(80 + CONTROL);
+            while (true) {
+                msg.setMemory(0, 64, (byte) 0);
+                control.setMemory(0, CONTROL, (byte) 0);
+                iov.putAddress(0, data.address());
+                iov.putLong(8, DATA);
+                msg.putAddress(16, iov.address());
+                msg.putLong(24, 1);
+                msg.putAddress(32, control.address());
+                msg.putLong(40, CONTROL);
+                long n = c.recvmsg(fd, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+                if (n < 0) {
+                    int err = Native.errno();
+                    if (err == Native.EINTR) {
+                        continue;
+                    }
+                    return err == Native.EAGAIN ? Optional.empty()
+                            : Optional.of(ListenSockets.Bound.failed("recvmsg: " + Native.strerror(err)));
+                }
+                long controlLength = Math.min(msg.getLong(40), CONTROL);
+                if (controlLength >= 20 && control.getInt(8) == Native.SOL_SOCKET
+                        && control.getInt(12) == Native.SCM_RIGHTS) {
+                    return Optional.of(new ListenSockets.Bound(control.getInt(16), null));
+                }
+                if (n == 0) {
+                    String line = text.toString().strip();
+                    return Optional.of(ListenSockets.Bound.failed(
+                            line.isEmpty() ? "the exec helper exited without a socket" : line));
+                }
+                byte[] bytes = new byte[(int) n];
+                data.get(0, bytes, 0, bytes.length);
+                if (text.length() < TEXT_LIMIT) {
+                    text.append(new String(bytes, StandardCharsets.UTF_8));
+                }
             }
-            msg.setMemory(0, 64, (byte) 0);
-            control.setMemory(0, CONTROL, (byte) 0);
-            iov.putAddress(0, data.address());
-            iov.putLong(8, DATA);
-            msg.putAddress(16, iov.address());
-            msg.putLong(24, 1);
-            msg.putAddress(32, control.address());
-            msg.putLong(40, CONTROL);
-            long n = c.recvmsg(fd, msg, MSG_CMSG_CLOEXEC);
-            if (n < 0 && Native.errno() == Native.EINTR) {
-                continue;
+        }
+
+        /** SIGKILL to the child (through its pidfd: harmless once it has exited), and its fds closed. */
+        @Override
+        public void close() {
+            if (pidfd >= 0) {
+                c.syscall(SYS_PIDFD_SEND_SIGNAL, pidfd, SIGKILL, 0, 0);
+                c.close(pidfd);
+                pidfd = -1;
             }
-            if (n < 0) {
-                return ListenSockets.Bound.failed("recvmsg: " + Native.strerror(Native.errno()));
-            }
-            long controlLength = Math.min(msg.getLong(40), CONTROL);
-            if (controlLength >= 20 && control.getInt(8) == Native.SOL_SOCKET
-                    && control.getInt(12) == Native.SCM_RIGHTS) {
-                return new ListenSockets.Bound(control.getInt(16), null);
-            }
-            if (n == 0) {
-                String line = text.toString().strip();
-                return ListenSockets.Bound.failed(line.isEmpty() ? "the exec helper exited without a socket" : line);
-            }
-            byte[] bytes = new byte[(int) n];
-            data.get(0, bytes, 0, bytes.length);
-            if (text.length() < 8192) {
-                text.append(new String(bytes, StandardCharsets.UTF_8));
+            if (fd >= 0) {
+                c.close(fd);
+                fd = -1;
             }
         }
     }

@@ -11,7 +11,7 @@ public sealed interface Event {
     enum Kind { FILE_VALID, FILE_INVALID, FILE_REMOVED, SPAWNED, SPAWN_FAILED, EXEC_DONE, EXEC_FAILED,
         EXITED, TICK, SHUTDOWN, FORCE_KILL, VASSAL_SAYS, CHANNEL_CLOSED, READY, NOT_READY, REQUIREMENTS,
         OPERATOR_STOP, OPERATOR_START, OPERATOR_RESTART, OPERATOR_RELOAD,
-        NOTIFIED, WATCHDOG_MISSED, CONNECTION }
+        NOTIFIED, WATCHDOG_MISSED, CONNECTION, BINDING }
 
     /**
      * An operator's command (the control socket). Each one yields exactly one {@link Effect.Reply}:
@@ -57,6 +57,18 @@ public sealed interface Event {
     record SpawnFailed(String reason) implements Event {
         public Kind kind() {
             return Kind.SPAWN_FAILED;
+        }
+    }
+
+    /**
+     * The Spawn or Listen effect could not be carried out yet: a unix socket of it is being bound as the
+     * vassal, by a child nobody waits for (fed back by the loop right after the effect). {@code waits} is what
+     * it waits for now, that socket among it ({@code sockets (binding unix:/run/app.sock)}); once the child
+     * has answered, a {@link Requirements} without it comes.
+     */
+    record Binding(Wait waits) implements Event {
+        public Kind kind() {
+            return Kind.BINDING;
         }
     }
 

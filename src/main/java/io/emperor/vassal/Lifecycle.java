@@ -88,9 +88,8 @@ public final class Lifecycle {
             // -> forgotten
             case FILE_REMOVED -> forget(info("removed"));
             case SHUTDOWN -> forget();
-            // A Spawned/SpawnFailed can only follow a Spawn effect, which leaves STOPPED at once.
-            case SPAWNED -> impossible(v, e);
-            case SPAWN_FAILED -> impossible(v, e);
+            // A Spawned/SpawnFailed/Binding can only follow a Spawn or Listen effect, which leaves STOPPED at once.
+            case SPAWNED, SPAWN_FAILED, BINDING -> impossible(v, e);
             case EXEC_DONE -> same(v);
             case EXEC_FAILED -> same(v);
             case EXITED -> same(v);
@@ -138,8 +137,7 @@ public final class Lifecycle {
             case SHUTDOWN -> forget();
             // BACKOFF -> STARTING when the backoff is over (on demand: WAITING; a connection already waiting starts it at once)
             case TICK -> now >= v.deadline() ? again(v, List.of()) : same(v);
-            case SPAWNED -> impossible(v, e);
-            case SPAWN_FAILED -> impossible(v, e);
+            case SPAWNED, SPAWN_FAILED, BINDING -> impossible(v, e);
             case EXEC_DONE -> same(v);
             case EXEC_FAILED -> same(v);
             case EXITED -> same(v);
@@ -182,6 +180,13 @@ public final class Lifecycle {
                 }
                 String what = "spawn failed: " + ((Event.SpawnFailed) e).reason();
                 yield backOff(trouble(v, Trouble.Kind.RUN, what, now), List.of(error(what)), now);
+            }
+            // STARTING -> WAITING: no process yet, its unix sockets are being bound; their answer starts it
+            case BINDING -> {
+                if (v.runId() != 0 || v.state() != State.STARTING) {
+                    yield impossible(v, e);
+                }
+                yield waitFor(v.withoutProcess(State.WAITING, Vassal.NO_DEADLINE), ((Event.Binding) e).waits());
             }
             // STARTING -> RUNNING
             case EXEC_DONE -> execDone(v, now);
@@ -280,6 +285,13 @@ public final class Lifecycle {
             case FILE_REMOVED -> forget(info("removed"));
             case SHUTDOWN -> forget();
             case SPAWNED -> impossible(v, e);
+            // On demand: its unix sockets are being bound (Effect.Listen); their answer lets it wait for a connection
+            case BINDING -> {
+                if (v.spec() == null || !v.spec().listen().onDemand()) {
+                    yield impossible(v, e);
+                }
+                yield waitFor(v, ((Event.Binding) e).waits());
+            }
             // On demand: its sockets could not be held (Effect.Listen). WAITING -> BACKOFF, then it tries again
             case SPAWN_FAILED -> {
                 if (v.spec() == null || !v.spec().listen().onDemand()) {
@@ -479,8 +491,7 @@ public final class Lifecycle {
             case SHUTDOWN -> same(v.stopping(After.FORGET, null, v.deadline()));
             case EXEC_DONE -> same(v);
             case EXEC_FAILED -> execFailed(v, (ExecFailed) e, now);
-            case SPAWNED -> impossible(v, e);
-            case SPAWN_FAILED -> impossible(v, e);
+            case SPAWNED, SPAWN_FAILED, BINDING -> impossible(v, e);
             case VASSAL_SAYS -> same(v);
             case CHANNEL_CLOSED -> new Transition(v, List.of(info("going (emperor channel closed)")));
             // Already going: what it says now changes nothing, and its watchdog is off.
@@ -713,6 +724,11 @@ public final class Lifecycle {
             fx.add(info(text));
         }
         return new Transition(v.withoutProcess(State.WAITING, Vassal.NO_DEADLINE).withSpec(spec), fx);
+    }
+
+    /** -> WAITING for {@code w} (a vassal already waiting: its new waits), one line {@code waiting for …}. */
+    private static Transition waitFor(Vassal v, Wait w) {
+        return new Transition(v.withState(State.WAITING).withWaits(w), List.of(info("waiting for " + w.text())));
     }
 
     /** A start: -> STARTING, or for an on-demand vassal -> WAITING for a connection ({@link #rest}). */

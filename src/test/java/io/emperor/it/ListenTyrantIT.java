@@ -7,6 +7,8 @@ import io.emperor.config.Listen;
 import io.emperor.config.ReloadMode;
 import io.emperor.config.TenantListen;
 import io.emperor.config.VassalSpec;
+import io.emperor.loop.Launcher;
+import io.emperor.loop.LoopEvent;
 import io.emperor.os.Environment;
 import io.emperor.os.HelperLauncher;
 import io.emperor.os.IoThread;
@@ -38,8 +40,40 @@ class ListenTyrantIT {
     @TempDir
     Path tmp;
 
-    final IoThread io = new IoThread(e -> { });
+    final java.util.concurrent.BlockingQueue<LoopEvent> events = new java.util.concurrent.LinkedBlockingQueue<>();
+    final IoThread io = new IoThread(events::add);
     HelperLauncher launcher;
+
+    ListenTyrantIT() {
+        io.start();
+    }
+
+    /**
+     * {@link HelperLauncher#hold} as the loop makes it: while a unix socket is being bound as the tenant, the I/O
+     * thread's {@link LoopEvent.BindAnswer} goes to {@link HelperLauncher#answered}, then it holds again. Empty
+     * when held, else why not.
+     */
+    Optional<String> hold(HelperLauncher l, VassalSpec spec) {
+        Launcher.Hold h = l.hold("app", spec);
+        while (h instanceof Launcher.Hold.Binding) {
+            LoopEvent.BindAnswer answer = nextAnswer();
+            l.answered(answer.name(), answer.id());
+            h = l.hold("app", spec);
+        }
+        return h instanceof Launcher.Hold.Failed f ? Optional.of(f.reason()) : Optional.empty();
+    }
+
+    LoopEvent.BindAnswer nextAnswer() {
+        try {
+            LoopEvent e = events.poll(60, java.util.concurrent.TimeUnit.SECONDS);
+            if (e instanceof LoopEvent.BindAnswer b) {
+                return b;
+            }
+            throw new AssertionError("no answer of the bind child within 60 s: " + e);
+        } catch (InterruptedException ex) {
+            throw new AssertionError(ex);
+        }
+    }
 
     @BeforeAll
     static void users() {
@@ -85,7 +119,7 @@ class ListenTyrantIT {
         TyrantSupport.openUp(tmp);
         Path dir = TyrantSupport.ownedDir(tmp.resolve("alice"), alice.uid(), alice.gid());
         Path sock = dir.resolve("app.sock");
-        assertEquals(Optional.empty(), launcher().hold("app", alices(unix(sock))));
+        assertEquals(Optional.empty(), hold(launcher(), alices(unix(sock))));
         assertEquals(alice.uid(), TyrantSupport.uidOf(sock));
         assertEquals(alice.gid(), TyrantSupport.gidOf(sock));
         assertEquals("rw-rw----", java.nio.file.attribute.PosixFilePermissions.toString(
@@ -118,11 +152,11 @@ class ListenTyrantIT {
                 }
             }
             Path sock = disk.resolve("app.sock");
-            Optional<String> problem = launcher().hold("app", alices(unix(sock)));
+            Optional<String> problem = hold(launcher(), alices(unix(sock)));
             assertTrue(problem.isPresent() && problem.get().contains("No space left on device"), problem::toString);
             assertEquals(0, launcher.held("app").length, "nothing held");
             Files.delete(disk.resolve("f0"));
-            assertEquals(Optional.empty(), launcher.hold("app", alices(unix(sock))), "room again: bound");
+            assertEquals(Optional.empty(), hold(launcher, alices(unix(sock))), "room again: bound");
             assertEquals(alice.uid(), TyrantSupport.uidOf(sock));
         } finally {
             launcher.forget("app");
@@ -135,13 +169,13 @@ class ListenTyrantIT {
         TyrantSupport.openUp(tmp);
         Path dir = TyrantSupport.ownedDir(tmp.resolve("alice"), alice.uid(), alice.gid());
         Path sock = dir.resolve("app.sock");
-        assertEquals(Optional.empty(), launcher().hold("app", alices(unix(sock))));
+        assertEquals(Optional.empty(), hold(launcher(), alices(unix(sock))));
         int[] before = launcher.held("app");
         TyrantSupport.chmod(dir, "r-xr-xr-x"); // hers, but not writable now
         VassalSpec otherMode = alices(unix(sock)).withListen(new Listen(List.of(unix(sock)), 0600, 16, List.of(),
                 false, false));
         assertEquals(Optional.of("listen unix:" + sock + ": bind " + sock + ": Permission denied"),
-                launcher.hold("app", otherMode));
+                hold(launcher, otherMode));
         assertEquals(before[0], launcher.held("app")[0]);
         try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
                 java.net.UnixDomainSocketAddress.of(sock))) {
@@ -154,7 +188,7 @@ class ListenTyrantIT {
         TyrantSupport.openUp(tmp); // root's, 755: alice may enter, not write
         Path sock = tmp.resolve("app.sock");
         assertEquals(Optional.of("listen unix:" + sock + ": bind " + sock + ": Permission denied"),
-                launcher().hold("app", alices(unix(sock))));
+                hold(launcher(), alices(unix(sock))));
         assertTrue(Files.notExists(sock, LinkOption.NOFOLLOW_LINKS));
         assertEquals(0, launcher.held("app").length);
     }
@@ -170,7 +204,7 @@ class ListenTyrantIT {
         String name = "emperor-test-" + alice.name() + ".sock";
         Path through = etc.resolve(name);
         assertEquals(Optional.of("listen unix:" + through + ": bind " + through + ": Permission denied"),
-                launcher().hold("app", alices(unix(through))));
+                hold(launcher(), alices(unix(through))));
         assertTrue(Files.notExists(Path.of("/etc", name), LinkOption.NOFOLLOW_LINKS));
         // The last component a symlink to a root file: not replaced, not followed.
         Path link = dir.resolve("passwd.sock");
@@ -179,21 +213,21 @@ class ListenTyrantIT {
         String before = Files.readString(Path.of("/etc/passwd"));
         assertEquals(Optional.of("listen unix:" + link + ": bind " + link
                         + ": exists and is not a socket (only a stale socket is replaced)"),
-                launcher.hold("app", alices(unix(link))));
+                hold(launcher, alices(unix(link))));
         assertTrue(Files.isSymbolicLink(link));
         assertEquals(before, Files.readString(Path.of("/etc/passwd")));
         // A dangling symlink into /etc: bind(2) does not create its target.
         Path dangling = dir.resolve("dangling.sock");
         Files.createSymbolicLink(dangling, Path.of("/etc", name));
         TyrantSupport.chown(dangling, alice.uid(), alice.gid());
-        assertTrue(launcher.hold("app", alices(unix(dangling))).isPresent());
+        assertTrue(hold(launcher, alices(unix(dangling))).isPresent());
         assertTrue(Files.notExists(Path.of("/etc", name), LinkOption.NOFOLLOW_LINKS));
     }
 
     @Test
     void aPrivilegedPortIsRefusedByTheLauncherToo() {
         assertEquals(Optional.of("listen 127.0.0.1:1000: port 1000 is below 1024: refused in tyrant mode"),
-                launcher().hold("app", alices(new Listen.Address.Inet("127.0.0.1", 1000))));
+                hold(launcher(), alices(new Listen.Address.Inet("127.0.0.1", 1000))));
         assertEquals(0, launcher.held("app").length);
     }
 
@@ -201,7 +235,7 @@ class ListenTyrantIT {
     void anAddressOutsideTenantListenIsRefusedByTheLauncherToo() {
         launcher().allowTenants(TenantListen.parse("127.0.0.1:8000-8999").value());
         assertEquals(Optional.of("listen 127.0.0.1:9000: 127.0.0.1:9000 is not allowed to tenants: tenant-listen"
-                + " allows only 127.0.0.1:8000-8999"), launcher.hold("app", alices(new Listen.Address.Inet("127.0.0.1",
+                + " allows only 127.0.0.1:8000-8999"), hold(launcher, alices(new Listen.Address.Inet("127.0.0.1",
                 9000))));
         assertEquals(0, launcher.held("app").length);
     }
@@ -209,7 +243,7 @@ class ListenTyrantIT {
     @Test
     void aRootIdentityBindsNothing() {
         VassalSpec root = alices(unix(tmp.resolve("root.sock"))).withIdentity("root", 0, 0);
-        assertEquals(Optional.of("listen: tyrant mode: refusing to bind as uid 0 gid 0"), launcher().hold("app", root));
+        assertEquals(Optional.of("listen: tyrant mode: refusing to bind as uid 0 gid 0"), hold(launcher(), root));
         assertTrue(Files.notExists(tmp.resolve("root.sock")));
     }
 }

@@ -76,15 +76,15 @@ class LoopTest {
         String failHold;
 
         @Override
-        public Optional<String> hold(String name, VassalSpec spec) {
+        public Hold hold(String name, VassalSpec spec) {
             if (!spec.listen().any()) {
-                return Optional.empty();
+                return Hold.HELD;
             }
             calls.add("hold " + name + " " + spec.listen().addresses().stream()
                     .map(io.emperor.config.Listen.Address::text).toList());
             String why = failHold;
             failHold = null;
-            return Optional.ofNullable(why);
+            return why == null ? Hold.HELD : new Hold.Failed(why);
         }
 
         @Override

@@ -34,6 +34,10 @@ class OnDemandLoopTest {
     final Map<String, List<Listen.Address>> heldAddresses = new java.util.HashMap<>();
     int nextFd = 10;
     String holdFails;
+    /** Unix sockets are bound by a child that answers later (as ListenSockets): the names being bound, and what. */
+    boolean unixAnswersLater;
+    final Map<String, List<Listen.Address>> binding = new java.util.HashMap<>();
+    final java.util.Set<String> answered = new java.util.HashSet<>();
     final Map<Long, ExitStatus> exits = new java.util.HashMap<>();
     long nextPid = 100;
 
@@ -45,24 +49,52 @@ class OnDemandLoopTest {
         }
 
         @Override
-        public Optional<String> hold(String name, VassalSpec spec) {
+        public Hold hold(String name, VassalSpec spec) {
             if (!spec.listen().any()) {
                 if (held.remove(name) != null) {
                     calls.add("release " + name);
                 }
+                if (binding.remove(name) != null) {
+                    calls.add("bind-ended " + name);
+                }
                 heldAddresses.remove(name);
-                return Optional.empty();
+                return Hold.HELD;
             }
             if (holdFails != null) {
                 calls.add("hold-failed " + name);
-                return Optional.of(holdFails);
+                return new Hold.Failed(holdFails);
             }
-            if (!spec.listen().addresses().equals(heldAddresses.get(name))) {
+            boolean changed = !spec.listen().addresses().equals(heldAddresses.get(name));
+            if (changed && unixAnswersLater && !answered.remove(name)
+                    && spec.listen().addresses().stream().anyMatch(Listen.Address.Unix.class::isInstance)) {
+                if (binding.containsKey(name) && !binding.get(name).equals(spec.listen().addresses())) {
+                    calls.add("bind-ended " + name);
+                }
+                binding.put(name, spec.listen().addresses());
+                calls.add("binding " + name);
+                return new Hold.Binding(spec.listen().addresses().get(0).text());
+            }
+            binding.remove(name);
+            if (changed) {
                 held.put(name, new int[] {nextFd++});
                 heldAddresses.put(name, spec.listen().addresses());
                 calls.add("bind " + name + " fd=" + held.get(name)[0]);
             }
-            return Optional.empty();
+            return Hold.HELD;
+        }
+
+        @Override
+        public Optional<String> binding(String name, VassalSpec spec) {
+            List<Listen.Address> b = binding.get(name);
+            return b != null && b.equals(spec.listen().addresses()) ? Optional.of(b.get(0).text()) : Optional.empty();
+        }
+
+        @Override
+        public void answered(String name, long id) {
+            if (binding.remove(name) != null) {
+                answered.add(name);
+                calls.add("answered " + name);
+            }
         }
 
         @Override
@@ -95,6 +127,7 @@ class OnDemandLoopTest {
         @Override
         public void forget(String name) {
             held.remove(name);
+            binding.remove(name);
             calls.add("forget " + name);
         }
     };

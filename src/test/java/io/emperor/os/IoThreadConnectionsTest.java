@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 class IoThreadConnectionsTest {
     private final Queue<LoopEvent> events = new ConcurrentLinkedQueue<>();
     private final ListenSockets sockets = new ListenSockets(new UnixListenBinder(ListenSocketsTest.HELPER,
-            (int) ProcessHandle.current().pid(), false));
+            (int) ProcessHandle.current().pid(), false), new RecordingWatcher(), 30_000);
     private IoThread io;
     /** The I/O thread's epoll set, whose registrations the tests count from /proc/self/fdinfo. */
     private final int epfd = ProcSelf.newEpollFd(() -> io = new IoThread(events::add));

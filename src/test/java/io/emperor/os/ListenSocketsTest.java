@@ -23,8 +23,9 @@ import org.junit.jupiter.api.Test;
 class ListenSocketsTest {
     static final Path HELPER =
             Path.of(System.getProperty("emperor.buildDir", "target"), "emperor-exec").toAbsolutePath();
+    final RecordingWatcher watcher = new RecordingWatcher();
     final ListenSockets sockets = new ListenSockets(new UnixListenBinder(HELPER, (int) ProcessHandle.current().pid(),
-            false));
+            false), watcher, 30_000);
 
     @org.junit.jupiter.api.io.TempDir
     Path tmp;
@@ -33,6 +34,11 @@ class ListenSocketsTest {
     void release() {
         sockets.release("app");
         sockets.release("other");
+    }
+
+    /** A hold as the loop makes it: a unix socket's bind child answered first. */
+    Optional<String> hold(String name, Listen listen, int uid, int gid, String user) {
+        return watcher.hold(sockets, name, listen, uid, gid, user);
     }
 
     static int freePort() throws IOException {
@@ -63,7 +69,7 @@ class ListenSocketsTest {
     @Test
     void aTcpSocketIsHeldListeningBeforeAnyProcess() throws IOException {
         int port = freePort();
-        assertEquals(Optional.empty(), sockets.hold("app", listen(16, tcp(port)), -1, -1, null));
+        assertEquals(Optional.empty(), hold("app", listen(16, tcp(port)), -1, -1, null));
         int[] fds = sockets.fds("app");
         assertEquals(1, fds.length);
         assertTrue(fdTarget(fds[0]).startsWith("socket:"), fdTarget(fds[0]));
@@ -78,14 +84,14 @@ class ListenSocketsTest {
     void theSameSettingsKeepTheSameFds() throws IOException {
         int a = freePort();
         int b = freePort();
-        sockets.hold("app", listen(16, tcp(a), tcp(b)), -1, -1, null);
+        hold("app", listen(16, tcp(a), tcp(b)), -1, -1, null);
         int[] before = sockets.fds("app");
         String inode = fdTarget(before[0]);
-        assertEquals(Optional.empty(), sockets.hold("app", listen(16, tcp(a), tcp(b)), -1, -1, null));
+        assertEquals(Optional.empty(), hold("app", listen(16, tcp(a), tcp(b)), -1, -1, null));
         assertArrayEquals(before, sockets.fds("app"));
         assertEquals(inode, fdTarget(before[0]));
         // Another backlog: the same socket, listen(2) again.
-        assertEquals(Optional.empty(), sockets.hold("app", listen(64, tcp(a), tcp(b)), -1, -1, null));
+        assertEquals(Optional.empty(), hold("app", listen(64, tcp(a), tcp(b)), -1, -1, null));
         assertArrayEquals(before, sockets.fds("app"));
         connects(a);
     }
@@ -95,9 +101,9 @@ class ListenSocketsTest {
         int a = freePort();
         int b = freePort();
         int c = freePort();
-        sockets.hold("app", listen(16, tcp(a), tcp(b)), -1, -1, null);
+        hold("app", listen(16, tcp(a), tcp(b)), -1, -1, null);
         int[] before = sockets.fds("app");
-        assertEquals(Optional.empty(), sockets.hold("app", listen(16, tcp(c), tcp(a)), -1, -1, null));
+        assertEquals(Optional.empty(), hold("app", listen(16, tcp(c), tcp(a)), -1, -1, null));
         int[] after = sockets.fds("app");
         assertEquals(2, after.length);
         assertEquals(before[0], after[1], "a's socket kept, now second");
@@ -110,13 +116,13 @@ class ListenSocketsTest {
     @Test
     void aFailingRebindKeepsTheOldSockets() throws IOException {
         int a = freePort();
-        sockets.hold("app", listen(16, tcp(a)), -1, -1, null);
+        hold("app", listen(16, tcp(a)), -1, -1, null);
         int[] before = sockets.fds("app");
         try (ServerSocket taken = new ServerSocket()) {
             taken.bind(new InetSocketAddress("127.0.0.1", 0));
             int b = taken.getLocalPort();
             int c = freePort();
-            Optional<String> problem = sockets.hold("app", listen(16, tcp(c), tcp(b)), -1, -1, null);
+            Optional<String> problem = hold("app", listen(16, tcp(c), tcp(b)), -1, -1, null);
             assertEquals(Optional.of("listen 127.0.0.1:" + b + ": bind: Address already in use"), problem);
             assertArrayEquals(before, sockets.fds("app"));
             connects(a);
@@ -128,12 +134,12 @@ class ListenSocketsTest {
     @Test
     void noListenReleasesAndReleaseCloses() throws IOException {
         int a = freePort();
-        sockets.hold("app", listen(16, tcp(a)), -1, -1, null);
-        assertEquals(Optional.empty(), sockets.hold("app", Listen.NONE, -1, -1, null));
+        hold("app", listen(16, tcp(a)), -1, -1, null);
+        assertEquals(Optional.empty(), hold("app", Listen.NONE, -1, -1, null));
         assertEquals(0, sockets.fds("app").length);
         assertThrows(ConnectException.class, () -> connects(a));
         // A released port binds again at once (SO_REUSEADDR; nothing in TIME_WAIT blocks it).
-        assertEquals(Optional.empty(), sockets.hold("app", listen(16, tcp(a)), -1, -1, null));
+        assertEquals(Optional.empty(), hold("app", listen(16, tcp(a)), -1, -1, null));
         sockets.release("app");
         assertEquals(0, sockets.fds("app").length);
         assertThrows(ConnectException.class, () -> connects(a));
@@ -142,9 +148,9 @@ class ListenSocketsTest {
     @Test
     void twoVassalsCannotHoldOnePort() throws IOException {
         int a = freePort();
-        sockets.hold("app", listen(16, tcp(a)), -1, -1, null);
+        hold("app", listen(16, tcp(a)), -1, -1, null);
         assertEquals(Optional.of("listen 127.0.0.1:" + a + ": bind: Address already in use"),
-                sockets.hold("other", listen(16, tcp(a)), -1, -1, null));
+                hold("other", listen(16, tcp(a)), -1, -1, null));
         assertEquals(0, sockets.fds("other").length);
     }
 
@@ -152,7 +158,7 @@ class ListenSocketsTest {
     void ipv6IsV6OnlyAndEveryAddressIsDualStack() throws IOException {
         int a = freePort();
         // [::1] and 127.0.0.1 on one port: two sockets, because IPV6_V6ONLY is set.
-        Optional<String> v6 = sockets.hold("app", listen(16, new Listen.Address.Inet("::1", a), tcp(a)), -1, -1,
+        Optional<String> v6 = hold("app", listen(16, new Listen.Address.Inet("::1", a), tcp(a)), -1, -1,
                 null);
         org.junit.jupiter.api.Assumptions.assumeTrue(v6.isEmpty(), "no IPv6 loopback here: " + v6);
         try (Socket s = new Socket()) {
@@ -161,7 +167,7 @@ class ListenSocketsTest {
         connects(a);
         sockets.release("app");
         int b = freePort();
-        assertEquals(Optional.empty(), sockets.hold("app", listen(16, new Listen.Address.Inet("", b)), -1, -1, null));
+        assertEquals(Optional.empty(), hold("app", listen(16, new Listen.Address.Inet("", b)), -1, -1, null));
         connects(b); // IPv4 reaches the [::] socket
     }
 
@@ -185,7 +191,7 @@ class ListenSocketsTest {
     @Test
     void aUnixSocketIsBoundByTheHelperWithItsMode() throws IOException {
         Path path = tmp.resolve("app.sock");
-        assertEquals(Optional.empty(), sockets.hold("app", unix(0600, path), -1, -1, null));
+        assertEquals(Optional.empty(), hold("app", unix(0600, path), -1, -1, null));
         int[] fds = sockets.fds("app");
         assertEquals(1, fds.length);
         assertTrue(fdTarget(fds[0]).startsWith("socket:"), fdTarget(fds[0]));
@@ -193,36 +199,36 @@ class ListenSocketsTest {
         assertEquals("rw-------", perms(path));
         connectsUnix(path);
         // Unchanged: the same fd; another mode: bound again, the new file has it.
-        assertEquals(Optional.empty(), sockets.hold("app", unix(0600, path), -1, -1, null));
+        assertEquals(Optional.empty(), hold("app", unix(0600, path), -1, -1, null));
         assertArrayEquals(fds, sockets.fds("app"));
-        assertEquals(Optional.empty(), sockets.hold("app", unix(0660, path), -1, -1, null));
+        assertEquals(Optional.empty(), hold("app", unix(0660, path), -1, -1, null));
         assertEquals("rw-rw----", perms(path));
         connectsUnix(path);
         // Replaced by a rename of PATH~ over it: nothing left beside it.
         assertTrue(Files.notExists(tmp.resolve("app.sock~"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
-        assertEquals(Optional.empty(), sockets.hold("app", unix(-1, path), -1, -1, null));
+        assertEquals(Optional.empty(), hold("app", unix(-1, path), -1, -1, null));
         assertEquals("rw-rw-rw-", perms(path), "systemd's default SocketMode");
     }
 
     @Test
     void aStaleSocketIsReplaced() throws IOException {
         Path path = tmp.resolve("stale.sock");
-        assertEquals(Optional.empty(), sockets.hold("app", unix(0600, path), -1, -1, null));
+        assertEquals(Optional.empty(), hold("app", unix(0600, path), -1, -1, null));
         sockets.release("app"); // the file stays behind, a socket nobody listens on
         assertTrue(Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS));
         assertThrows(IOException.class, () -> connectsUnix(path));
-        assertEquals(Optional.empty(), sockets.hold("app", unix(0600, path), -1, -1, null));
+        assertEquals(Optional.empty(), hold("app", unix(0600, path), -1, -1, null));
         connectsUnix(path);
     }
 
     @Test
     void somethingElseBesideTheSocketIsLeftAlone() throws IOException {
         Path path = tmp.resolve("web.sock");
-        sockets.hold("app", unix(0600, path), -1, -1, null);
+        hold("app", unix(0600, path), -1, -1, null);
         Path beside = tmp.resolve("web.sock~");
         Files.writeString(beside, "mine");
         // A mode change replaces the socket without the rename (unlink, then bind), and PATH~ stays as it was.
-        assertEquals(Optional.empty(), sockets.hold("app", unix(0640, path), -1, -1, null));
+        assertEquals(Optional.empty(), hold("app", unix(0640, path), -1, -1, null));
         assertEquals("rw-r-----", perms(path));
         assertEquals("mine", Files.readString(beside));
         connectsUnix(path);
@@ -234,7 +240,7 @@ class ListenSocketsTest {
         Files.writeString(file, "precious");
         assertEquals(Optional.of("listen unix:" + file + ": bind " + file
                         + ": exists and is not a socket (only a stale socket is replaced)"),
-                sockets.hold("app", unix(0600, file), -1, -1, null));
+                hold("app", unix(0600, file), -1, -1, null));
         assertEquals("precious", Files.readString(file));
         assertEquals(0, sockets.fds("app").length);
         // A symlink to a file: neither followed nor removed.
@@ -242,25 +248,25 @@ class ListenSocketsTest {
         Files.createSymbolicLink(link, file);
         assertEquals(Optional.of("listen unix:" + link + ": bind " + link
                         + ": exists and is not a socket (only a stale socket is replaced)"),
-                sockets.hold("app", unix(0600, link), -1, -1, null));
+                hold("app", unix(0600, link), -1, -1, null));
         assertTrue(Files.isSymbolicLink(link));
         assertEquals("precious", Files.readString(file));
         // A dangling symlink: bind(2) does not follow it to create its target.
         Path target = tmp.resolve("created-through-link");
         Path dangling = tmp.resolve("dangling.sock");
         Files.createSymbolicLink(dangling, target);
-        assertTrue(sockets.hold("app", unix(0600, dangling), -1, -1, null).isPresent());
+        assertTrue(hold("app", unix(0600, dangling), -1, -1, null).isPresent());
         assertTrue(Files.notExists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS));
     }
 
     @Test
     void aFailedUnixBindKeepsTheOldSockets() throws IOException {
         Path good = tmp.resolve("good.sock");
-        sockets.hold("app", unix(0600, good), -1, -1, null);
+        hold("app", unix(0600, good), -1, -1, null);
         int[] before = sockets.fds("app");
         Path missing = tmp.resolve("no/such/dir/x.sock");
         assertEquals(Optional.of("listen unix:" + missing + ": bind " + missing + ": No such file or directory"),
-                sockets.hold("app", unix(0600, good, missing), -1, -1, null));
+                hold("app", unix(0600, good, missing), -1, -1, null));
         assertArrayEquals(before, sockets.fds("app"));
         connectsUnix(good);
     }

@@ -59,6 +59,9 @@ class LifecycleTest {
         return L.step(v, new Event.FileValid(UWSGI), T0 + S).vassal();
     }
 
+    /** What a vassal waits for while its unix socket is being bound (the loop's Event.Binding). */
+    static final Wait BINDING = new Wait(List.of("sockets (binding unix:/run/app.sock)"), false);
+
     /** What a vassal that requires zeo gets when zeo's file is removed. */
     static final Wait ZEO_GONE = new Wait(List.of("zeo (no such vassal)"), true);
 
@@ -105,6 +108,7 @@ class LifecycleTest {
             case OPERATOR_RESTART -> new Event.Restart();
             case OPERATOR_RELOAD -> new Event.Reload();
             case CONNECTION -> new Event.Connection();
+            case BINDING -> new Event.Binding(BINDING);
         };
     }
 
@@ -131,6 +135,7 @@ class LifecycleTest {
         row(rows, "STOPPED", Event.Kind.NOTIFIED, "STOPPED"); // RELOADING=1
         row(rows, "STOPPED", Event.Kind.WATCHDOG_MISSED, "STOPPED");
         row(rows, "STOPPED", Event.Kind.CONNECTION, "STOPPED"); // late, or not on demand
+        row(rows, "STOPPED", Event.Kind.BINDING, IMPOSSIBLE); // only after a Spawn (STARTING, no run yet) or a Listen (on demand)
         row(rows, "STOPPED", Event.Kind.OPERATOR_STOP, "STOPPED", "Reply");
         row(rows, "STOPPED", Event.Kind.OPERATOR_START, "STOPPED", "Reply");
         row(rows, "STOPPED", Event.Kind.OPERATOR_RESTART, "STOPPED", "Reply");
@@ -155,6 +160,7 @@ class LifecycleTest {
         row(rows, "FAILED", Event.Kind.NOTIFIED, "FAILED"); // RELOADING=1
         row(rows, "FAILED", Event.Kind.WATCHDOG_MISSED, "FAILED");
         row(rows, "FAILED", Event.Kind.CONNECTION, "FAILED"); // late, or not on demand
+        row(rows, "FAILED", Event.Kind.BINDING, IMPOSSIBLE); // only after a Spawn (STARTING, no run yet) or a Listen (on demand)
         row(rows, "FAILED", Event.Kind.OPERATOR_STOP, "FAILED", "Reply");
         row(rows, "FAILED", Event.Kind.OPERATOR_START, "FAILED", "Reply");
         row(rows, "FAILED", Event.Kind.OPERATOR_RESTART, "FAILED", "Reply");
@@ -179,6 +185,7 @@ class LifecycleTest {
         row(rows, "BACKOFF", Event.Kind.NOTIFIED, "BACKOFF"); // RELOADING=1
         row(rows, "BACKOFF", Event.Kind.WATCHDOG_MISSED, "BACKOFF");
         row(rows, "BACKOFF", Event.Kind.CONNECTION, "BACKOFF"); // late, or not on demand
+        row(rows, "BACKOFF", Event.Kind.BINDING, IMPOSSIBLE); // only after a Spawn (STARTING, no run yet) or a Listen (on demand)
         row(rows, "BACKOFF", Event.Kind.OPERATOR_STOP, "STOPPED", "Log", "Reply");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_START, "STARTING", "Log", "Reply", "Spawn");
         row(rows, "BACKOFF", Event.Kind.OPERATOR_RESTART, "STARTING", "Log", "Reply", "Spawn");
@@ -203,6 +210,7 @@ class LifecycleTest {
         row(rows, "STARTING", Event.Kind.NOTIFIED, "STARTING"); // RELOADING=1
         row(rows, "STARTING", Event.Kind.WATCHDOG_MISSED, "STOPPING", "Log", "Signal");
         row(rows, "STARTING", Event.Kind.CONNECTION, "STARTING"); // late, or not on demand
+        row(rows, "STARTING", Event.Kind.BINDING, IMPOSSIBLE); // only after a Spawn (STARTING, no run yet) or a Listen (on demand)
         row(rows, "STARTING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
         row(rows, "STARTING", Event.Kind.OPERATOR_START, "STARTING", "Reply");
         row(rows, "STARTING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Signal", "Reply");
@@ -227,6 +235,7 @@ class LifecycleTest {
         row(rows, "RUNNING", Event.Kind.NOTIFIED, "RELOADING", "Log"); // RELOADING=1
         row(rows, "RUNNING", Event.Kind.WATCHDOG_MISSED, "STOPPING", "Log", "Signal");
         row(rows, "RUNNING", Event.Kind.CONNECTION, "RUNNING"); // late, or not on demand
+        row(rows, "RUNNING", Event.Kind.BINDING, IMPOSSIBLE); // only after a Spawn (STARTING, no run yet) or a Listen (on demand)
         row(rows, "RUNNING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Signal", "Reply");
         row(rows, "RUNNING", Event.Kind.OPERATOR_START, "RUNNING", "Reply");
         row(rows, "RUNNING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Signal", "Reply");
@@ -251,6 +260,7 @@ class LifecycleTest {
         row(rows, "STOPPING", Event.Kind.NOTIFIED, "STOPPING"); // RELOADING=1
         row(rows, "STOPPING", Event.Kind.WATCHDOG_MISSED, "STOPPING");
         row(rows, "STOPPING", Event.Kind.CONNECTION, "STOPPING"); // late, or not on demand
+        row(rows, "STOPPING", Event.Kind.BINDING, IMPOSSIBLE); // only after a Spawn (STARTING, no run yet) or a Listen (on demand)
         row(rows, "STOPPING", Event.Kind.OPERATOR_STOP, "STOPPING", "Reply");
         row(rows, "STOPPING", Event.Kind.OPERATOR_START, "STOPPING", "Reply");
         row(rows, "STOPPING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Reply");
@@ -275,6 +285,7 @@ class LifecycleTest {
         row(rows, "RELOADING", Event.Kind.NOTIFIED, "RELOADING"); // RELOADING=1
         row(rows, "RELOADING", Event.Kind.WATCHDOG_MISSED, "STOPPING", "Log", "Signal");
         row(rows, "RELOADING", Event.Kind.CONNECTION, "RELOADING"); // late, or not on demand
+        row(rows, "RELOADING", Event.Kind.BINDING, IMPOSSIBLE); // only after a Spawn (STARTING, no run yet) or a Listen (on demand)
         row(rows, "RELOADING", Event.Kind.OPERATOR_STOP, "STOPPING", "Log", "Tell", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_START, "RELOADING", "Reply");
         row(rows, "RELOADING", Event.Kind.OPERATOR_RESTART, "STOPPING", "Log", "Tell", "Reply");
@@ -298,6 +309,7 @@ class LifecycleTest {
         row(rows, "WAITING", Event.Kind.NOTIFIED, "WAITING"); // RELOADING=1
         row(rows, "WAITING", Event.Kind.WATCHDOG_MISSED, "WAITING");
         row(rows, "WAITING", Event.Kind.CONNECTION, "WAITING"); // late, or not on demand
+        row(rows, "WAITING", Event.Kind.BINDING, IMPOSSIBLE); // only after a Spawn (STARTING, no run yet) or a Listen (on demand)
         row(rows, "WAITING", Event.Kind.REQUIREMENTS, "WAITING"); // the same names: no new line
         row(rows, "WAITING", Event.Kind.OPERATOR_STOP, "STOPPED", "Log", "Reply");
         row(rows, "WAITING", Event.Kind.OPERATOR_START, "WAITING", "Reply");
@@ -376,6 +388,39 @@ class LifecycleTest {
         assertEquals(State.BACKOFF, t.vassal().state());
         assertEquals(T0 + S, t.vassal().deadline());
         assertEquals("spawn failed: posix_spawn: Resource temporarily unavailable", logs(t).get(0));
+    }
+
+    /**
+     * A spawn whose unix socket is being bound as the vassal (the loop never waits for that child): STARTING
+     * with no run yet -> WAITING for it, one line; its answer (a Requirements without it) spawns.
+     */
+    @Test
+    void aSpawnWhoseSocketIsBeingBoundWaitsForItThenSpawns() {
+        Vassal v = L.step(stopped(), new Event.FileValid(SPEC), T0).vassal();
+        Transition t = L.step(v, new Event.Binding(BINDING), T0);
+        assertEquals(State.WAITING, t.vassal().state());
+        assertEquals(0, t.vassal().runId());
+        assertEquals("sockets (binding unix:/run/app.sock)", t.vassal().waitingFor());
+        assertEquals(List.of("waiting for sockets (binding unix:/run/app.sock)"), logs(t));
+        assertEquals(List.of(), t.effects().stream().filter(e -> !(e instanceof Effect.Log)).toList());
+        Transition go = L.step(t.vassal(), new Event.Requirements(Wait.NONE), T0 + S);
+        assertEquals(State.STARTING, go.vassal().state());
+        assertEquals(List.of(new Effect.Spawn(SPEC)), go.effects().stream().filter(Effect.Spawn.class::isInstance)
+                .toList());
+        assertEquals(List.of("starting: done waiting for sockets"), logs(go));
+    }
+
+    /** A failed bind comes as the next spawn's SpawnFailed: the usual backoff, the reason in the line. */
+    @Test
+    void aBindThatFailsBacksOffAtTheSpawnAfterItsAnswer() {
+        Vassal v = L.step(stopped(), new Event.FileValid(SPEC), T0).vassal();
+        v = L.step(v, new Event.Binding(BINDING), T0).vassal();
+        v = L.step(v, new Event.Requirements(Wait.NONE), T0 + S).vassal();
+        Transition t = L.step(v, new Event.SpawnFailed("listen unix:/run/app.sock: the exec helper did not answer"
+                + " within 30.0 s (stopped, or hung on the path?); it was killed"), T0 + S);
+        assertEquals(State.BACKOFF, t.vassal().state());
+        assertTrue(logs(t).get(0).startsWith("spawn failed: listen unix:/run/app.sock: the exec helper did not answer"),
+                logs(t).toString());
     }
 
     @Test
@@ -694,7 +739,7 @@ class LifecycleTest {
                 continue;
             }
             Vassal v = running();
-            if (k != Event.Kind.SPAWNED && k != Event.Kind.SPAWN_FAILED) {
+            if (k != Event.Kind.SPAWNED && k != Event.Kind.SPAWN_FAILED && k != Event.Kind.BINDING) {
                 assertEquals(List.of(), replies(L.step(v, event(k, v), T0 + 1000 * S)), k.toString());
             }
         }

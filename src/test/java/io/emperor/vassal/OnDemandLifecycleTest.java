@@ -57,6 +57,25 @@ class OnDemandLifecycleTest {
         assertEquals(0, t.vassal().runId());
     }
 
+    /**
+     * Its unix socket is being bound as the vassal (the loop's Event.Binding after the Listen): it waits for that
+     * first, unwatched (a connection now is late news); the answer lets it wait for a connection, with its line.
+     */
+    @Test
+    void whileItsSocketIsBeingBoundItWaitsForThatThenForAConnection() {
+        Wait binding = new Wait(List.of("sockets (binding unix:/run/app.sock)"), false);
+        Transition t = L.step(waiting(OD), new Event.Binding(binding), T0);
+        assertEquals(State.WAITING, t.vassal().state());
+        assertFalse(t.vassal().waitsForConnection());
+        assertEquals("sockets (binding unix:/run/app.sock)", t.vassal().waitingFor());
+        assertEquals(List.of("waiting for sockets (binding unix:/run/app.sock)"), logs(t));
+        assertEquals(t.vassal(), L.step(t.vassal(), new Event.Connection(), T0 + S).vassal());
+        Transition held = L.step(t.vassal(), new Event.Requirements(Wait.NONE), T0 + S);
+        assertEquals(List.of(new Effect.Log(Effect.Level.INFO, "done waiting for sockets"),
+                new Effect.Listen(OD, "waiting for a connection on 127.0.0.1:8080")), held.effects());
+        assertTrue(held.vassal().waitsForConnection());
+    }
+
     @Test
     void theFirstConnectionStartsIt() {
         Transition t = L.step(waiting(OD), new Event.Connection(), T0 + S);
