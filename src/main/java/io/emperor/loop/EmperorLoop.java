@@ -554,9 +554,11 @@ public final class EmperorLoop {
             v = Vassal.fresh(name);
         }
         if (event instanceof Event.FileValid fv && !shuttingDown && !v.state().hasProcess()) {
-            // What the new version waits for, before it may start (a running one: reconcileWaits, after).
+            // What the new version waits for, before it may start (a running one: reconcileWaits, after). A waiting
+            // vassal whose new version waits for nothing is not told here: that would start the old version; the
+            // new one starts by reconcileWaits, after this event.
             Wait w = waitsOf(name, fv.spec());
-            if (!w.equals(v.waits())) {
+            if (!w.equals(v.waits()) && !(w.open() && v.state() == io.emperor.vassal.State.WAITING)) {
                 vassals.putIfAbsent(name, v);
                 apply(name, new Event.Requirements(w));
                 v = vassals.get(name);

@@ -304,8 +304,8 @@ public final class ListenSockets {
                 watcher.watch(p.name, p.id, p.binding.fd(), Math.max(1, (left + 999_999) / 1_000_000));
                 return false;
             }
-            answer = Optional.of(Bound.failed("the exec helper did not answer within "
-                    + bindTimeoutMillis / 1000.0 + " s (stopped, or hung on the path?); it was killed"));
+            answer = Optional.of(Bound.failed("the exec helper did not answer within " + seconds(bindTimeoutMillis)
+                    + " (stopped, or hung on the path?); it was killed"));
         }
         p.binding.close();
         p.answer = answer.get();
@@ -324,6 +324,12 @@ public final class ListenSockets {
             }
         }
         return under.isEmpty() ? Optional.empty() : Optional.of(String.join(", ", under));
+    }
+
+    /** {@code 30 s}, {@code 0.25 s}. */
+    private static String seconds(long millis) {
+        return millis % 1000 == 0 ? millis / 1000 + " s" : java.math.BigDecimal.valueOf(millis, 3).stripTrailingZeros()
+                .toPlainString() + " s";
     }
 
     /** The fds held for {@code name}, in the order of its {@code listen} lines; empty if none. */

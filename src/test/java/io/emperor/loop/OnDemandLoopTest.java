@@ -279,4 +279,70 @@ class OnDemandLoopTest {
         loop.handle(new LoopEvent.SignalReceived("TERM"));
         assertEquals(List.of("disarm app", "forget app"), calls);
     }
+
+    static final VassalSpec UNIX = Specs.program("app", "/bin/app").withListen(new Listen(
+            List.of(new Listen.Address.Unix(java.nio.file.Path.of("/run/app.sock"))), -1, 16, List.of(), false, false));
+
+    /**
+     * A unix socket bound as the vassal by a child that answers later: nothing waits for it; the vassal waits in
+     * WAITING ({@code sockets (binding …)}) while another vassal goes on, and the answer spawns it.
+     */
+    @Test
+    void aVassalWhoseUnixSocketIsBeingBoundWaitsAndTheOthersGoOn() {
+        unixAnswersLater = true;
+        VassalSpec other = Specs.program("other", "/bin/other");
+        scan(file(UNIX), feed.file(other));
+        assertEquals(List.of("binding app", "spawn other run=2"), calls, "the other vassal spawned meanwhile");
+        assertEquals(State.WAITING, vassal().state());
+        assertEquals("sockets (binding unix:/run/app.sock)", vassal().waitingFor());
+        calls.clear();
+        loop.handle(new LoopEvent.BindAnswer("app", 1));
+        assertEquals(List.of("answered app", "bind app fd=10", "spawn app run=3"), calls);
+        assertEquals(State.STARTING, vassal().state());
+    }
+
+    /** On demand: the answer lets it wait for a connection, watched then (never while it binds). */
+    @Test
+    void anOnDemandVassalIsWatchedOnlyOnceItsUnixSocketIsBound() {
+        unixAnswersLater = true;
+        VassalSpec od = UNIX.withListen(new Listen(UNIX.listen().addresses(), -1, 16, List.of(), true, false));
+        scan(file(od));
+        assertEquals(List.of("binding app"), calls);
+        assertEquals("sockets (binding unix:/run/app.sock)", vassal().waitingFor());
+        calls.clear();
+        loop.handle(new LoopEvent.BindAnswer("app", 1));
+        assertEquals(List.of("answered app", "bind app fd=10", "arm app id=1 fds=[10]"), calls);
+        assertTrue(vassal().waitsForConnection());
+    }
+
+    /** Its file changed while it binds, to another path: that is bound at once, the stale bind ended. */
+    @Test
+    void aChangedPathWhileBindingDoesNotWaitForTheStaleBind() {
+        unixAnswersLater = true;
+        scan(file(UNIX));
+        calls.clear();
+        VassalSpec moved = Specs.program("app", "/bin/app").withListen(new Listen(
+                List.of(new Listen.Address.Unix(java.nio.file.Path.of("/run/new.sock"))), -1, 16, List.of(), false,
+                false));
+        scan(file(moved));
+        assertEquals(List.of("bind-ended app", "binding app"), calls);
+        assertEquals("sockets (binding unix:/run/new.sock)", vassal().waitingFor());
+    }
+
+    /** Stopped or removed while it binds: the bind ends (its child is killed), nothing is held. */
+    @Test
+    void aStopOrARemovalWhileBindingEndsTheBind() {
+        unixAnswersLater = true;
+        scan(file(UNIX));
+        calls.clear();
+        assertEquals(new Effect.Reply(true, "stopped"), loop.command("app", new Event.Stop()));
+        assertEquals(List.of("bind-ended app"), calls);
+        assertEquals(Optional.empty(), launcher.binding("app", UNIX));
+        loop.command("app", new Event.Start());
+        calls.clear();
+        scan();
+        assertEquals(List.of("forget app"), calls);
+        loop.handle(new LoopEvent.BindAnswer("app", 1)); // late: nothing
+        assertEquals(List.of("forget app"), calls);
+    }
 }

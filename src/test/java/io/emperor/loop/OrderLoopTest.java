@@ -102,6 +102,22 @@ class OrderLoopTest {
         assertEquals(State.STARTING, vassal("plone").state());
     }
 
+    /**
+     * A waiting vassal whose file changes to one that waits for nothing starts that new version, and only it:
+     * the old one (which waited) is never spawned for a moment first.
+     */
+    @Test
+    void aWaitingVassalWhoseNewVersionNeedsNothingStartsTheNewVersionOnly() {
+        scan(plone);
+        assertEquals(State.WAITING, vassal("plone").state());
+        VassalSpec alone = Specs.program("plone", "/bin/plone", "--alone");
+        scan(file(alone));
+        assertEquals(1, spawnsOf("plone").size(), launcher.calls.toString());
+        assertEquals(State.STARTING, vassal("plone").state());
+        assertEquals(alone, vassal("plone").spec());
+        assertTrue(spawnsOf("plone").get(0).endsWith("argv=[/bin/plone, --alone]"), spawnsOf("plone").toString());
+    }
+
     @Test
     void inOneScanTheRequirementStartsFirstWhateverTheFileOrder() {
         scan(plone, zeo); // plone first
