@@ -89,4 +89,60 @@ class ListenTenantIT extends UsersItSupport {
             assertEquals(false, Files.exists(denied, LinkOption.NOFOLLOW_LINKS));
         }
     }
+
+    /**
+     * The attack the unix bind child invites (docs/threads.md): it runs as the tenant, and a tenant can hang it on
+     * a path of its own, a FUSE mount that never answers a lookup (SIGKILL does not even end that wait). The
+     * emperor never waits for it: while it hangs, the vassal waits in {@code waiting} for
+     * {@code sockets (binding …)}, another vassal's restart is carried out, and the removed file ends the bind.
+     * (It hung the loop before: its wait ended in a waitpid that a FUSE hang never lets return.)
+     */
+    @Test
+    void aTenantsBindChildHungOnItsOwnFuseMountHoldsUpNoOtherVassal() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/fuse")), "needs /dev/fuse");
+        Path mount = ws.root.resolve("hung");
+        Files.createDirectories(mount);
+        Process fuse = new ProcessBuilder("python3", ws.fixture("hung-fuse.py").toString(), mount.toString())
+                .redirectErrorStream(true).start();
+        try {
+            String said = new java.io.BufferedReader(new java.io.InputStreamReader(fuse.getInputStream())).readLine();
+            org.junit.jupiter.api.Assumptions.assumeTrue("mounted".equals(said), () -> "no FUSE mount here: " + said);
+            Path sock = mount.resolve("app.sock");
+            try (EmperorProcess emp = emperor("tyrant = true")) {
+                int from = emp.mark();
+                Path other = vassal("other", "exec = " + ws.exec("sleeps.sh"), "stop-timeout = 2");
+                emp.awaitLogFrom(from, spawned("other"), WAIT);
+                vassal("stall", "exec = " + ws.exec("sleeps.sh"), "listen = unix:" + sock);
+                emp.awaitLogFrom(from, lifecycle("stall", q("waiting for sockets (binding unix:" + sock + ")") + "$"),
+                        WAIT);
+                long child = Poll.until("the bind child, hung in the FUSE lookup", WAIT, () -> bindChild(emp.pid()),
+                        () -> "no bind child of " + emp.pid());
+                // Another vassal is restarted while it hangs.
+                int restart = emp.mark();
+                Files.writeString(other, Files.readString(other) + "env = CHANGED=1\n");
+                emp.awaitLogFrom(restart, spawned("other"), WAIT);
+                assertEquals("waiting", status("stall").get("state"));
+                assertEquals("sockets (binding unix:" + sock + ")", status("stall").get("waiting_for"));
+                assertEquals(Optional.of(child), bindChild(emp.pid()), "still hung: the restart did not wait for it");
+                // Its file removed: forgotten at once, the bind ended (the child is killed; it goes when FUSE does).
+                int removed = emp.mark();
+                Files.delete(ws.vassals.resolve("stall.ini"));
+                emp.awaitLogFrom(removed, lifecycle("stall", "removed$"), WAIT);
+                fuse.destroy();
+                Poll.until("the killed bind child gone and reaped", WAIT, () -> bindChild(emp.pid()).isEmpty());
+                assertEquals(Optional.empty(), emp.first(from, spawned("stall")));
+            }
+        } finally {
+            fuse.destroyForcibly();
+            fuse.waitFor();
+            TyrantSupport.run("umount", "-l", mount.toString());
+        }
+    }
+
+    /** The emperor's child that binds a unix socket ({@code emperor-exec … -B}), if there is one. */
+    static Optional<Long> bindChild(long emperor) {
+        return ProcessHandle.of(emperor).stream().flatMap(ProcessHandle::children)
+                .filter(p -> p.info().arguments().map(a -> List.of(a).contains("-B")).orElse(false))
+                .map(ProcessHandle::pid).findFirst();
+    }
 }

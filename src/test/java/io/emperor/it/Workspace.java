@@ -21,7 +21,7 @@ final class Workspace {
     static final List<String> FIXTURES = List.of(
             "sleeps.sh", "trap-hup.sh", "ignores-term.sh", "exits-at-once.sh", "exits-after.sh", "spews-output.sh", "counts.sh",
             "spawns-daemon.sh", "bursts.sh", "listens-after.sh", "notifies.py",
-            "serves-fd.py", "idles-fd.py");
+            "serves-fd.py", "idles-fd.py", "hung-fuse.py");
 
     final Path root;
     final Path vassals;
