@@ -54,8 +54,20 @@ public final class ListenSockets {
         /** The answer (the socket, or why not) once it is complete; empty until then. Never blocks. */
         Optional<Bound> receive();
 
-        /** The bind is over (answered, given up, or no longer wanted): whatever is still running of it ends. */
+        /** It answered: whatever is still running of it ends (SIGKILL), and nothing of it stays open. */
         void close();
+
+        /**
+         * It did not answer (given up at its time, or no longer wanted): SIGKILL, its answer fd closed; what is
+         * needed to know when it is {@link #gone} stays.
+         */
+        void kill();
+
+        /**
+         * After {@link #kill}: whether its process is gone (then nothing of it stays open); never blocks. A child
+         * hung in a FUSE lookup outlives its SIGKILL until that file system answers or goes.
+         */
+        boolean gone();
 
         /** A bind that could not even start. */
         static Binding failed(String problem) {
@@ -72,6 +84,15 @@ public final class ListenSockets {
 
                 @Override
                 public void close() {
+                }
+
+                @Override
+                public void kill() {
+                }
+
+                @Override
+                public boolean gone() {
+                    return true;
                 }
             };
         }
@@ -95,6 +116,9 @@ public final class ListenSockets {
             return new Bound(-1, problem);
         }
     }
+
+    /** A child killed before it answered, not gone yet. */
+    private record Lingering(int uid, Binding binding) {}
 
     /** A unix bind under way for a vassal, then its answer until {@link #hold} takes it. */
     private static final class Pending {
@@ -146,6 +170,16 @@ public final class ListenSockets {
     private final Map<String, List<Pending>> pending = new HashMap<>();
     private final Map<Long, Pending> pendingById = new HashMap<>();
     private long nextId = 1;
+    /**
+     * Children closed before they answered (given up at their time, or no longer wanted) and not gone yet, with
+     * the uid they bind as: a tenant's FUSE path can hang them past their SIGKILL for good, and a tenant who
+     * leaves {@value #MAX_LINGERING} of them gets no new bind until some are gone (else each retry would leave
+     * one more process the kernel cannot end). Children that answered are closed and forgotten: they exit.
+     * Looked at only when a bind of that uid is to start; at most {@value #MAX_LINGERING} a uid.
+     */
+    private final List<Lingering> lingering = new ArrayList<>();
+    /** At most this many children of one uid closed unanswered and still there. */
+    static final int MAX_LINGERING = 16;
     private final Pointer addr = Memory.allocateDirect(Native.runtime(), 128);
     private final Pointer intValue = Memory.allocateDirect(Native.runtime(), 4);
 
@@ -258,7 +292,11 @@ public final class ListenSockets {
     }
 
     private Pending start(String name, Listen.Address.Unix u, Listen listen, int uid, int gid, String user) {
-        Binding b = unix.start(u, listen.mode(), listen.backlog(), uid, gid, user);
+        lingering.removeIf(l -> l.binding().gone());
+        long still = lingering.stream().filter(l -> l.uid() == uid).count();
+        Binding b = still >= MAX_LINGERING ? Binding.failed(still + " earlier bind children of uid " + uid
+                + " were killed unanswered and are still there (hung on their path?); no new one until they are gone")
+                : unix.start(u, listen.mode(), listen.backlog(), uid, gid, user);
         Pending p = new Pending(name, nextId++, u, listen.mode(), uid, gid, b,
                 System.nanoTime() + bindTimeoutMillis * 1_000_000);
         pending.computeIfAbsent(name, k -> new ArrayList<>()).add(p);
@@ -306,8 +344,10 @@ public final class ListenSockets {
             }
             answer = Optional.of(Bound.failed("the exec helper did not answer within " + seconds(bindTimeoutMillis)
                     + " (stopped, or hung on the path?); it was killed"));
+            kill(p);
+        } else {
+            p.binding.close();
         }
-        p.binding.close();
         p.answer = answer.get();
         return true;
     }
@@ -389,11 +429,19 @@ public final class ListenSockets {
         }
     }
 
+    /** A child that has not answered: killed, and counted against its uid until it is gone. */
+    private void kill(Pending p) {
+        p.binding.kill();
+        if (!p.binding.gone()) {
+            lingering.add(new Lingering(p.uid, p.binding));
+        }
+    }
+
     private void end(Pending p) {
         pendingById.remove(p.id);
         if (p.answer == null) {
             watcher.unwatch(p.id);
-            p.binding.close();
+            kill(p);
         } else if (p.answer.fd() >= 0) {
             c.close(p.answer.fd());
         }

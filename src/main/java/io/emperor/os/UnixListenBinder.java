@@ -169,18 +169,44 @@ public final class UnixListenBinder implements ListenSockets.UnixBinder {
             }
         }
 
-        /** SIGKILL to the child (through its pidfd: harmless once it has exited), and its fds closed. */
+        /** SIGKILL to the child (through its pidfd: harmless once it has exited), then its fds closed. */
         @Override
         public void close() {
+            kill();
             if (pidfd >= 0) {
-                c.syscall(SYS_PIDFD_SEND_SIGNAL, pidfd, SIGKILL, 0, 0);
                 c.close(pidfd);
                 pidfd = -1;
+            }
+        }
+
+        /** SIGKILL to the child (through its pidfd: harmless once it has exited), and its answer fd closed. */
+        @Override
+        public void kill() {
+            if (pidfd >= 0) {
+                c.syscall(SYS_PIDFD_SEND_SIGNAL, pidfd, SIGKILL, 0, 0);
             }
             if (fd >= 0) {
                 c.close(fd);
                 fd = -1;
             }
+        }
+
+        /** Whether the child has exited (its pidfd is readable), then its pidfd closed. */
+        @Override
+        public boolean gone() {
+            if (pidfd < 0) {
+                return true;
+            }
+            Pointer pollfd = buf;
+            pollfd.putInt(0, pidfd);
+            pollfd.putShort(4, Native.POLLIN);
+            pollfd.putShort(6, (short) 0);
+            if (c.poll(pollfd, 1, 0) <= 0) {
+                return false;
+            }
+            c.close(pidfd);
+            pidfd = -1;
+            return true;
         }
     }
 }

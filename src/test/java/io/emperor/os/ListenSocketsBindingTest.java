@@ -24,11 +24,14 @@ class ListenSocketsBindingTest {
     /** Binds that answer when the test says so; each has a real pipe as its answer fd. */
     final class Binds implements ListenSockets.UnixBinder {
         final List<Child> started = new ArrayList<>();
+        /** Whether the children it starts outlive their SIGKILL. */
+        boolean hung;
 
         @Override
         public ListenSockets.Binding start(Listen.Address.Unix unix, int mode, int backlog, int uid, int gid,
                                            String user) {
             Child c = new Child(unix);
+            c.exits = !hung;
             started.add(c);
             return c;
         }
@@ -39,6 +42,9 @@ class ListenSocketsBindingTest {
         final int[] pipe = new int[2];
         ListenSockets.Bound answer;
         boolean closed;
+        boolean killed;
+        /** Whether its process has gone after its SIGKILL (one hung in a FUSE lookup does not). */
+        boolean exits = true;
 
         Child(Listen.Address.Unix address) {
             this.address = address;
@@ -57,9 +63,22 @@ class ListenSocketsBindingTest {
 
         @Override
         public void close() {
+            kill();
+        }
+
+        @Override
+        public void kill() {
+            if (!closed) {
+                Native.libc().close(pipe[0]);
+                Native.libc().close(pipe[1]);
+            }
             closed = true;
-            Native.libc().close(pipe[0]);
-            Native.libc().close(pipe[1]);
+            killed = true;
+        }
+
+        @Override
+        public boolean gone() {
+            return exits;
         }
     }
 
@@ -166,5 +185,31 @@ class ListenSocketsBindingTest {
                 sockets.hold("app", unix("/run/a.sock", "/run/b.sock"), 1000, 1000, "alice"));
         assertTrue(binds.started.get(1).closed, "b's child ended too: the next try starts over");
         assertEquals(Optional.empty(), sockets.binding("app", unix("/run/a.sock", "/run/b.sock")));
+    }
+
+    /**
+     * A tenant whose bind children hang past their SIGKILL (its FUSE path) would leave one more unkillable process
+     * at each retry: after {@value ListenSockets#MAX_LINGERING} of one uid, its next bind fails at once, until some
+     * are gone; other users bind as before.
+     */
+    @Test
+    void aTenantsChildrenThatOutliveTheirKillStopItsNewBindsUntilTheyAreGone() {
+        binds.hung = true;
+        for (int i = 0; i < ListenSockets.MAX_LINGERING; i++) {
+            assertEquals(Optional.empty(), sockets.hold("v" + i, unix("/hung/v" + i + ".sock"), 1000, 1000, "alice"));
+            sockets.release("v" + i); // no longer wanted: killed, and it stays
+        }
+        int started = binds.started.size();
+        assertEquals(Optional.of("listen unix:/hung/next.sock: " + ListenSockets.MAX_LINGERING + " earlier bind"
+                + " children of uid 1000 were killed unanswered and are still there (hung on their path?); no new one"
+                + " until they are gone"), sockets.hold("next", unix("/hung/next.sock"), 1000, 1000, "alice"));
+        assertEquals(started, binds.started.size(), "no child started");
+        assertEquals(Optional.empty(), sockets.hold("bobs", unix("/run/bob.sock"), 1001, 1001, "bob"), "bob binds");
+        assertEquals(started + 1, binds.started.size());
+        binds.started.get(0).exits = true; // one is gone (its file system answered, or went)
+        assertEquals(Optional.empty(), sockets.hold("next", unix("/hung/next.sock"), 1000, 1000, "alice"));
+        assertEquals(started + 2, binds.started.size());
+        sockets.release("next");
+        sockets.release("bobs");
     }
 }
