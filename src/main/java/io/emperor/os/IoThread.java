@@ -72,45 +72,35 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
     /** The vassals' notify socket, or null ({@link #watchNotify}). */
     private volatile NotifySocket notify;
 
-    /** The listening sockets of an on-demand vassal, watched until their first connection ({@link #arm}). */
-    private static final class Listening {
+    /**
+     * Fds of one vassal watched until the first readable event on any of them: the listening sockets of an
+     * on-demand vassal until their first connection ({@link #arm}), or a unix bind child's answer fd until it is
+     * readable or its deadline has passed ({@link #awaitAnswer}).
+     */
+    private static final class Watched {
         final String name;
         final long id;
         final int[] fds;
-        /** Guarded by this: no longer in the epoll set (a connection came, or the loop disarmed it). */
+        /** Monotonic nanos (the clock's) at which it is given up: an answer's time; Long.MAX_VALUE for none. */
+        final long deadline;
+        /** Guarded by this: no longer in the epoll set (the event came, its time is up, or the loop took it back). */
         boolean done;
 
-        Listening(String name, long id, int[] fds) {
+        Watched(String name, long id, int[] fds, long deadline) {
             this.name = name;
             this.id = id;
             this.fds = fds;
-        }
-    }
-
-    /** A unix bind child's answer fd, watched until it is readable or its time is up ({@link #awaitAnswer}). */
-    private static final class Awaited {
-        final String name;
-        final long id;
-        final int fd;
-        final long deadline;
-        /** Guarded by this: no longer in the epoll set (answered, timed out, or the loop took it back). */
-        boolean done;
-
-        Awaited(String name, long id, int fd, long deadline) {
-            this.name = name;
-            this.id = id;
-            this.fd = fd;
             this.deadline = deadline;
         }
     }
 
     /** By bind id: the answers awaited (few: a bind is rare and takes milliseconds). */
-    private final Map<Long, Awaited> awaited = new ConcurrentHashMap<>();
+    private final Map<Long, Watched> awaited = new ConcurrentHashMap<>();
 
-    /** By arm id: what the I/O thread looks up at an event. */
-    private final Map<Long, Listening> listening = new ConcurrentHashMap<>();
+    /** On-demand vassals' sockets by arm id: what the I/O thread looks up at an event. */
+    private final Map<Long, Watched> listening = new ConcurrentHashMap<>();
     /** By vassal name: loop thread only. */
-    private final Map<String, Listening> listeningByName = new java.util.HashMap<>();
+    private final Map<String, Watched> listeningByName = new java.util.HashMap<>();
 
     /** The fds of one run, touched only by the I/O thread once registered. */
     private static final class RunIo {
@@ -311,7 +301,7 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
                 }
                 if (!awaited.isEmpty()) {
                     long now = clock.nanoTime();
-                    for (Awaited a : awaited.values()) {
+                    for (Watched a : awaited.values()) {
                         if (a.deadline <= now) {
                             answered(a);
                         }
@@ -344,7 +334,7 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
             return -1;
         }
         long first = Long.MAX_VALUE;
-        for (Awaited a : awaited.values()) {
+        for (Watched a : awaited.values()) {
             first = Math.min(first, a.deadline);
         }
         long left = first - clock.nanoTime();
@@ -382,7 +372,7 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
             throw new IllegalArgumentException("arm id " + id);
         }
         disarm(name);
-        Listening l = new Listening(name, id, fds.clone());
+        Watched l = new Watched(name, id, fds.clone(), Long.MAX_VALUE);
         listening.put(id, l);
         listeningByName.put(name, l);
         int added = 0;
@@ -410,7 +400,7 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
      */
     @Override
     public void disarm(String name) {
-        Listening l = listeningByName.remove(name);
+        Watched l = listeningByName.remove(name);
         if (l == null) {
             return;
         }
@@ -419,7 +409,7 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
     }
 
     /** Removes the fds from the epoll set once; false if that was done already. */
-    private boolean unwatch(Listening l) {
+    private boolean unwatch(Watched l) {
         synchronized (l) {
             if (l.done) {
                 return false;
@@ -441,8 +431,8 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
         if (id <= 0 || (id & ANSWER_BITS) != 0) {
             throw new IllegalArgumentException("bind id " + id);
         }
-        Awaited a = new Awaited(name, id, fd, clock.nanoTime() + timeoutMillis * 1_000_000);
-        Awaited before = awaited.put(id, a);
+        Watched a = new Watched(name, id, new int[] {fd}, clock.nanoTime() + timeoutMillis * 1_000_000);
+        Watched before = awaited.put(id, a);
         if (before != null) {
             unwatch(before);
         }
@@ -452,26 +442,14 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
 
     /** Loop thread: no longer; when this returns, the fd is not in the epoll set, nor about to be removed from it. */
     public void unawaitAnswer(long id) {
-        Awaited a = awaited.remove(id);
+        Watched a = awaited.remove(id);
         if (a != null) {
             unwatch(a);
         }
     }
 
-    /** Removes the fd from the epoll set once; false if that was done already. */
-    private boolean unwatch(Awaited a) {
-        synchronized (a) {
-            if (a.done) {
-                return false;
-            }
-            a.done = true;
-            c.epoll_ctl(epfd, Native.EPOLL_CTL_DEL, a.fd, null);
-            return true;
-        }
-    }
-
     /** I/O thread: the answer fd is readable, or its time is up: unwatched, the loop told once. */
-    private void answered(Awaited a) {
+    private void answered(Watched a) {
         if (awaited.remove(a.id, a) && unwatch(a)) {
             sink.accept(new LoopEvent.BindAnswer(a.name, a.id));
         }
@@ -479,7 +457,7 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
 
     /** I/O thread: a connection waits on one of a vassal's sockets: all of them are unwatched, the loop told once. */
     private void connection(long token) {
-        Listening l = listening.remove(token & ~LISTEN_BIT);
+        Watched l = listening.remove(token & ~LISTEN_BIT);
         if (l != null && unwatch(l)) {
             sink.accept(new LoopEvent.Connection(l.name, l.id));
         }
@@ -515,7 +493,7 @@ public final class IoThread implements AutoCloseable, io.emperor.loop.Probes, io
         }
         if ((token & ANSWER_BITS) == ANSWER_BITS) {
             try {
-                Awaited a = awaited.get(token & ~ANSWER_BITS);
+                Watched a = awaited.get(token & ~ANSWER_BITS);
                 if (a != null) {
                     answered(a);
                 }
