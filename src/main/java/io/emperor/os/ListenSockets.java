@@ -120,33 +120,44 @@ public final class ListenSockets {
     /** A child killed before it answered, not gone yet. */
     private record Lingering(int uid, Binding binding) {}
 
-    /** A unix bind under way for a vassal, then its answer until {@link #hold} takes it. */
+    /**
+     * A unix bind asked for a vassal: waiting for its turn ({@link #admit}), then its child under way, then its
+     * answer until {@link #hold} takes it.
+     */
     private static final class Pending {
         final String name;
         final long id;
         final Listen.Address.Unix address;
         final int mode;
+        final int backlog;
         final int uid;
         final int gid;
-        final Binding binding;
-        final long deadline;
-        /** Null while the child has not answered. */
+        final String user;
+        /** Null while it waits for its turn. */
+        Binding binding;
+        /** When its child is given up (System.nanoTime), once started. */
+        long deadline;
+        /** Null until the child has answered (or the bind failed without one). */
         Bound answer;
 
-        Pending(String name, long id, Listen.Address.Unix address, int mode, int uid, int gid, Binding binding,
-                long deadline) {
+        Pending(String name, long id, Listen.Address.Unix address, Listen listen, int uid, int gid, String user) {
             this.name = name;
             this.id = id;
             this.address = address;
-            this.mode = mode;
+            this.mode = listen.mode();
+            this.backlog = listen.backlog();
             this.uid = uid;
             this.gid = gid;
-            this.binding = binding;
-            this.deadline = deadline;
+            this.user = user;
         }
 
         boolean same(Listen.Address a, int mode, int uid, int gid) {
             return address.equals(a) && this.mode == mode && this.uid == uid && this.gid == gid;
+        }
+
+        /** Its child runs and has not answered. */
+        boolean running() {
+            return binding != null && answer == null;
         }
     }
 
@@ -170,16 +181,22 @@ public final class ListenSockets {
     private final Map<String, List<Pending>> pending = new HashMap<>();
     private final Map<Long, Pending> pendingById = new HashMap<>();
     private long nextId = 1;
+    /** The binds waiting for their turn ({@link #admit}), in the order they were asked for. */
+    private final List<Pending> queued = new java.util.LinkedList<>();
+    /** How many bind children of each uid run and have not answered. */
+    private final Map<Integer, Integer> running = new HashMap<>();
     /**
-     * Children closed before they answered (given up at their time, or no longer wanted) and not gone yet, with
-     * the uid they bind as: a tenant's FUSE path can hang them past their SIGKILL for good, and a tenant who
-     * leaves {@value #MAX_LINGERING} of them gets no new bind until some are gone (else each retry would leave
-     * one more process the kernel cannot end). Children that answered are closed and forgotten: they exit.
-     * Looked at only when a bind of that uid is to start; at most {@value #MAX_LINGERING} a uid.
+     * Children killed before they answered (given up at their time, or no longer wanted) and not gone yet, with
+     * the uid they bind as: a tenant's FUSE path can hang them past their SIGKILL for good. Children that
+     * answered are closed and forgotten: they exit.
      */
     private final List<Lingering> lingering = new ArrayList<>();
-    /** At most this many children of one uid closed unanswered and still there. */
-    static final int MAX_LINGERING = 16;
+    /**
+     * At most this many bind children of one uid run or linger at once; the next wait for their turn, or fail
+     * while that many linger. So a tenant who hangs its binds on a path of its own holds at most this many
+     * processes the kernel cannot end, and slows only its own binds.
+     */
+    static final int MAX_CHILDREN = 16;
     private final Pointer addr = Memory.allocateDirect(Native.runtime(), 128);
     private final Pointer intValue = Memory.allocateDirect(Native.runtime(), 4);
 
@@ -226,7 +243,7 @@ public final class ListenSockets {
             }
             Pending p = find(name, a, listen.mode(), uid, gid);
             if (p == null) {
-                p = start(name, u, listen, uid, gid, user);
+                p = request(name, u, listen, uid, gid, user);
             }
             if (p.answer == null) {
                 under = true;
@@ -291,22 +308,56 @@ public final class ListenSockets {
         return null;
     }
 
-    private Pending start(String name, Listen.Address.Unix u, Listen listen, int uid, int gid, String user) {
-        lingering.removeIf(l -> l.binding().gone());
-        long still = lingering.stream().filter(l -> l.uid() == uid).count();
-        Binding b = still >= MAX_LINGERING ? Binding.failed(still + " earlier bind children of uid " + uid
-                + " were killed unanswered and are still there (hung on their path?); no new one until they are gone")
-                : unix.start(u, listen.mode(), listen.backlog(), uid, gid, user);
-        Pending p = new Pending(name, nextId++, u, listen.mode(), uid, gid, b,
-                System.nanoTime() + bindTimeoutMillis * 1_000_000);
+    private Pending request(String name, Listen.Address.Unix u, Listen listen, int uid, int gid, String user) {
+        Pending p = new Pending(name, nextId++, u, listen, uid, gid, user);
         pending.computeIfAbsent(name, k -> new ArrayList<>()).add(p);
         pendingById.put(p.id, p);
-        if (b.fd() < 0) {
-            p.answer = b.receive().orElseThrow();
-        } else {
-            watcher.watch(name, p.id, b.fd(), bindTimeoutMillis);
-        }
+        queued.add(p);
+        admit(uid);
         return p;
+    }
+
+    /**
+     * Starts the binds of {@code uid} that wait for their turn, in order, while fewer than {@value #MAX_CHILDREN}
+     * of its children run or linger; while that many linger, they fail instead.
+     */
+    private void admit(int uid) {
+        lingering.removeIf(l -> l.binding().gone());
+        long hung = lingering.stream().filter(l -> l.uid() == uid).count();
+        for (java.util.Iterator<Pending> it = queued.iterator(); it.hasNext(); ) {
+            Pending p = it.next();
+            if (p.uid != uid) {
+                continue;
+            }
+            if (hung >= MAX_CHILDREN) {
+                it.remove();
+                p.answer = Bound.failed(hung + " earlier bind children of uid " + uid + " were killed unanswered and"
+                        + " are still there (hung on their path?); no new one until they are gone");
+                continue;
+            }
+            if (hung + running.getOrDefault(uid, 0) >= MAX_CHILDREN) {
+                return;
+            }
+            it.remove();
+            launch(p);
+        }
+    }
+
+    private void launch(Pending p) {
+        p.binding = unix.start(p.address, p.mode, p.backlog, p.uid, p.gid, p.user);
+        if (p.binding.fd() < 0) {
+            p.answer = p.binding.receive().orElseThrow();
+            return;
+        }
+        p.deadline = System.nanoTime() + bindTimeoutMillis * 1_000_000;
+        running.merge(p.uid, 1, Integer::sum);
+        watcher.watch(p.name, p.id, p.binding.fd(), bindTimeoutMillis);
+    }
+
+    /** Its child no longer runs (it answered, or was killed): its turn goes to the next bind of its uid. */
+    private void finished(Pending p) {
+        running.computeIfPresent(p.uid, (k, n) -> n > 1 ? n - 1 : null);
+        admit(p.uid);
     }
 
     /** The socket of an answered bind, no longer pending; a changed backlog is a second listen(2). */
@@ -332,7 +383,7 @@ public final class ListenSockets {
      */
     public boolean answered(long id) {
         Pending p = pendingById.get(id);
-        if (p == null || p.answer != null) {
+        if (p == null || !p.running()) {
             return false;
         }
         Optional<Bound> answer = p.binding.receive();
@@ -349,6 +400,7 @@ public final class ListenSockets {
             p.binding.close();
         }
         p.answer = answer.get();
+        finished(p);
         return true;
     }
 
@@ -406,6 +458,7 @@ public final class ListenSockets {
     private void dropAll(String name) {
         List<Pending> mine = pending.remove(name);
         if (mine != null) {
+            queued.removeAll(mine); // none of them starts now
             for (Pending p : mine) {
                 end(p);
             }
@@ -429,7 +482,7 @@ public final class ListenSockets {
         }
     }
 
-    /** A child that has not answered: killed, and counted against its uid until it is gone. */
+    /** A child that has not answered: killed, and it counts against its uid until it is gone. */
     private void kill(Pending p) {
         p.binding.kill();
         if (!p.binding.gone()) {
@@ -439,9 +492,12 @@ public final class ListenSockets {
 
     private void end(Pending p) {
         pendingById.remove(p.id);
-        if (p.answer == null) {
+        if (p.binding == null) {
+            queued.remove(p);
+        } else if (p.answer == null) {
             watcher.unwatch(p.id);
             kill(p);
+            finished(p);
         } else if (p.answer.fd() >= 0) {
             c.close(p.answer.fd());
         }

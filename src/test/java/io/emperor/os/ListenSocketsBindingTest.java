@@ -188,19 +188,51 @@ class ListenSocketsBindingTest {
     }
 
     /**
+     * At most {@value ListenSockets#MAX_CHILDREN} bind children of one uid run at once: the next wait for their turn
+     * (still "binding"), in order, and start as earlier ones answer; another uid does not wait for them.
+     */
+    @Test
+    void aUidsBindsBeyondItsShareWaitForTheirTurnAndOthersDoNot() {
+        int n = ListenSockets.MAX_CHILDREN + 4;
+        for (int i = 0; i < n; i++) {
+            assertEquals(Optional.empty(), sockets.hold("v" + i, unix("/run/v" + i + ".sock"), 1000, 1000, "alice"));
+            assertTrue(sockets.binding("v" + i, unix("/run/v" + i + ".sock")).isPresent(), "v" + i + " binding");
+        }
+        assertEquals(ListenSockets.MAX_CHILDREN, binds.started.size(), "the others wait for their turn");
+        assertEquals(Optional.empty(), sockets.hold("bobs", unix("/run/bob.sock"), 1001, 1001, "bob"));
+        assertEquals(ListenSockets.MAX_CHILDREN + 1, binds.started.size(), "bob's starts at once");
+        Child first = binds.started.get(0);
+        first.answer = ListenSockets.Bound.failed("bind /run/v0.sock: Permission denied");
+        long id = watcher.watched.entrySet().stream().filter(e -> e.getValue() == first.fd()).findFirst()
+                .orElseThrow().getKey();
+        assertTrue(sockets.answered(id));
+        assertEquals(ListenSockets.MAX_CHILDREN + 2, binds.started.size(), "v16's turn");
+        assertEquals(Path.of("/run/v" + ListenSockets.MAX_CHILDREN + ".sock"),
+                binds.started.get(ListenSockets.MAX_CHILDREN + 1).address.path());
+        sockets.release("v1"); // no longer wanted: its turn goes to the next
+        assertEquals(ListenSockets.MAX_CHILDREN + 3, binds.started.size());
+        for (int i = 0; i < n; i++) {
+            sockets.release("v" + i);
+        }
+        sockets.release("bobs");
+        assertTrue(binds.started.stream().allMatch(c -> c.closed), "every child ended");
+        assertTrue(binds.started.size() <= n + 1, "each bind started at most once");
+    }
+
+    /**
      * A tenant whose bind children hang past their SIGKILL (its FUSE path) would leave one more unkillable process
-     * at each retry: after {@value ListenSockets#MAX_LINGERING} of one uid, its next bind fails at once, until some
+     * at each retry: after {@value ListenSockets#MAX_CHILDREN} of one uid, its next bind fails at once, until some
      * are gone; other users bind as before.
      */
     @Test
     void aTenantsChildrenThatOutliveTheirKillStopItsNewBindsUntilTheyAreGone() {
         binds.hung = true;
-        for (int i = 0; i < ListenSockets.MAX_LINGERING; i++) {
+        for (int i = 0; i < ListenSockets.MAX_CHILDREN; i++) {
             assertEquals(Optional.empty(), sockets.hold("v" + i, unix("/hung/v" + i + ".sock"), 1000, 1000, "alice"));
             sockets.release("v" + i); // no longer wanted: killed, and it stays
         }
         int started = binds.started.size();
-        assertEquals(Optional.of("listen unix:/hung/next.sock: " + ListenSockets.MAX_LINGERING + " earlier bind"
+        assertEquals(Optional.of("listen unix:/hung/next.sock: " + ListenSockets.MAX_CHILDREN + " earlier bind"
                 + " children of uid 1000 were killed unanswered and are still there (hung on their path?); no new one"
                 + " until they are gone"), sockets.hold("next", unix("/hung/next.sock"), 1000, 1000, "alice"));
         assertEquals(started, binds.started.size(), "no child started");
