@@ -26,10 +26,12 @@ import org.junit.jupiter.api.Test;
  */
 class ListenTenantIT extends UsersItSupport {
     private static User alice;
+    private static User bob;
 
     @BeforeAll
     static void createUsers() {
         alice = accounts.user("na");
+        bob = accounts.user("nb");
     }
 
     private Path vassal(String name, String... lines) {
@@ -99,14 +101,9 @@ class ListenTenantIT extends UsersItSupport {
      */
     @Test
     void aTenantsBindChildHungOnItsOwnFuseMountHoldsUpNoOtherVassal() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/fuse")), "needs /dev/fuse");
         Path mount = ws.root.resolve("hung");
-        Files.createDirectories(mount);
-        Process fuse = new ProcessBuilder("python3", ws.fixture("hung-fuse.py").toString(), mount.toString())
-                .redirectErrorStream(true).start();
+        Process fuse = hungFuse(mount);
         try {
-            String said = new java.io.BufferedReader(new java.io.InputStreamReader(fuse.getInputStream())).readLine();
-            org.junit.jupiter.api.Assumptions.assumeTrue("mounted".equals(said), () -> "no FUSE mount here: " + said);
             Path sock = mount.resolve("app.sock");
             try (EmperorProcess emp = emperor("tyrant = true")) {
                 int from = emp.mark();
@@ -137,6 +134,66 @@ class ListenTenantIT extends UsersItSupport {
             fuse.waitFor();
             TyrantSupport.run("umount", "-l", mount.toString());
         }
+    }
+
+    /**
+     * A flood of them: one tenant's 20 files, each on its hung FUSE path, leave at most 16 bind children (each an
+     * unkillable process once killed), and another tenant's unix socket is bound and its vassal spawned meanwhile.
+     */
+    @Test
+    void aTenantsFloodOfHungBindsCostsAtMostSixteenChildrenAndNoOtherTenantWaits() throws Exception {
+        Path mount = ws.root.resolve("hung");
+        Process fuse = hungFuse(mount);
+        try (EmperorProcess emp = emperor("tyrant = true")) {
+            int from = emp.mark();
+            for (int i = 0; i < 20; i++) {
+                vassal("stall" + i, "exec = " + ws.exec("sleeps.sh"), "listen = unix:" + mount.resolve(i + ".sock"));
+            }
+            int most = 0;
+            for (int i = 0; i < 20; i++) {
+                emp.awaitLogFrom(from, lifecycle("stall" + i, "waiting for sockets \\(binding unix:.*"), WAIT);
+                most = Math.max(most, bindChildren(emp.pid()).size());
+            }
+            Poll.until("16 bind children", WAIT, () -> bindChildren(emp.pid()).size() == 16);
+            Path bobs = TyrantSupport.ownedDir(ws.root.resolve("bob-run"), bob.uid(), bob.gid());
+            TyrantSupport.vassal(ws, ws.vassals, "bobs", bob.uid(), bob.gid(), "rw-r--r--",
+                    "exec = " + ws.exec("sleeps.sh"), "listen = unix:" + bobs.resolve("b.sock"), "stop-timeout = 2");
+            emp.awaitLogFrom(from, spawned("bobs"), WAIT);
+            assertEquals(bob.uid(), TyrantSupport.uidOf(bobs.resolve("b.sock")));
+            most = Math.max(most, bindChildren(emp.pid()).size());
+            assertEquals(16, most, "at most 16 of alice's at once");
+            assertEquals("waiting", status("stall19").get("state"));
+            for (int i = 0; i < 20; i++) {
+                Files.delete(ws.vassals.resolve("stall" + i + ".ini"));
+            }
+            fuse.destroy();
+            Poll.until("every bind child gone and reaped", WAIT, () -> bindChildren(emp.pid()).isEmpty());
+        } finally {
+            fuse.destroyForcibly();
+            fuse.waitFor();
+            TyrantSupport.run("umount", "-l", mount.toString());
+        }
+    }
+
+    /** A FUSE file system at {@code mount} that never answers a lookup (fixture hung-fuse.py); skipped without FUSE. */
+    Process hungFuse(Path mount) throws java.io.IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/fuse")), "needs /dev/fuse");
+        Files.createDirectories(mount);
+        Process fuse = new ProcessBuilder("python3", ws.fixture("hung-fuse.py").toString(), mount.toString())
+                .redirectErrorStream(true).start();
+        String said = new java.io.BufferedReader(new java.io.InputStreamReader(fuse.getInputStream())).readLine();
+        if (!"mounted".equals(said)) {
+            fuse.destroyForcibly();
+            org.junit.jupiter.api.Assumptions.abort("no FUSE mount here: " + said);
+        }
+        return fuse;
+    }
+
+    /** The emperor's children that bind a unix socket ({@code emperor-exec … -B}). */
+    static List<Long> bindChildren(long emperor) {
+        return ProcessHandle.of(emperor).stream().flatMap(ProcessHandle::children)
+                .filter(p -> p.info().arguments().map(a -> List.of(a).contains("-B")).orElse(false))
+                .map(ProcessHandle::pid).toList();
     }
 
     /** The emperor's child that binds a unix socket ({@code emperor-exec … -B}), if there is one. */
