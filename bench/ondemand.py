@@ -17,7 +17,8 @@ machine state, a new connection each, 30 s to answer):
   first       the first request to the waiting vassal: connect, the emperor sees it and spawns, the
               program starts and answers (the wake-up)
   warm        a second request to the same vassal, now running
-Prints median, p90 and worst of each, the ratios first/warm, first/direct and first/activate, the
+Prints median, p90 and worst of each, the ratios first/warm, first/direct and first/activate (and the
+median of the per-vassal differences first - direct, first - activate: the emperor's own share), the
 RSS of the N vassals once awake (what sleeping saves), and the emperor's RSS then.
 
 uWSGI (when /usr/bin/uwsgi, or uwsgi on PATH, has its python3 plugin): M (default 10) `[uwsgi]`
@@ -25,7 +26,7 @@ vassals (master, python3 plugin, `protocol = http`, a WSGI app) with a NAME.ini.
 127.0.0.1:PORT, under the real uWSGI Emperor (`uwsgi --emperor DIR
 --emperor-on-demand-extension .socket`) and under the emperor (`[emperor] on-demand-extension =
 .socket`), both running at once, requests interleaved: first and warm request of each, and the
-ratio emperor/uWSGI of the first requests.
+ratio emperor/uWSGI of the first requests (and the median of their paired differences).
 
 Every row carries the 1-minute load average at its end. Run from the repository root after
 `mvn -B -q package -DskipTests` (BUILD_DIR=DIR selects another build directory). Needs python3;
@@ -208,6 +209,13 @@ def ratio(label, a, b):
           flush=True)
 
 
+def paired(label, xs, ys):
+    """The median of the per-vassal differences xs[i] - ys[i] (each pair measured one after the other)."""
+    d = statistics.median(x - y for x, y in zip(xs, ys))
+    print(f"  {label:<52} {d * 1000:+7.1f} ms (median of the {len(xs)} paired differences)   load {load():.2f}",
+          flush=True)
+
+
 def stop(proc, sig=signal.SIGTERM, grace=30):
     if proc is None or proc.poll() is not None:
         return
@@ -371,8 +379,10 @@ def main():
         m_warm = row("emperor, second request (warm)", warm)
         ratio("wake-up / warm", m_first, m_warm)
         ratio("wake-up / direct cold start", m_first, m_direct)
+        paired("wake-up - direct cold start", first, direct)
         if m_act:
             ratio("wake-up / systemd-socket-activate", m_first, m_act)
+            paired("wake-up - systemd-socket-activate", first, act)
         else:
             print("  systemd-socket-activate: skipped (not installed)")
         print(f"\nWhat sleeping saves (all {N} awake now):")
@@ -395,6 +405,7 @@ def main():
             m_ef = row("emperor, first request (wake-up)", efirst)
             row("emperor, second request (warm)", ewarm)
             ratio("wake-up: emperor / uWSGI Emperor", m_ef, m_uf)
+            paired("wake-up: emperor - uWSGI Emperor", efirst, ufirst)
             ups = descendants(uemp.pid)
             seen.update(ups)
             eps = {p: v for p, v in descendants(emp.pid).items() if v[0].startswith("uwsgi")}
