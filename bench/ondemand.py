@@ -19,7 +19,7 @@ machine state, a new connection each, 30 s to answer):
   warm        a second request to the same vassal, now running
 Prints median, p90 and worst of each, the ratios first/warm, first/direct and first/activate (and the
 median of the per-vassal differences first - direct, first - activate: the emperor's own share), the
-RSS of the N vassals once awake (what sleeping saves), and the emperor's RSS then.
+RSS and PSS of the N vassals once awake (what sleeping saves), and the emperor's RSS then.
 
 uWSGI (when /usr/bin/uwsgi, or uwsgi on PATH, has its python3 plugin): M (default 10) `[uwsgi]`
 vassals (master, python3 plugin, `protocol = http`, a WSGI app) with a NAME.ini.socket file naming
@@ -181,6 +181,18 @@ def rss_kib(pid):
         with open(f"/proc/{pid}/status") as f:
             for line in f:
                 if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pss_kib(pid):
+    """Proportional set size: shared pages (the python3 binary, libraries) divided among their users."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -372,6 +384,7 @@ def main():
         seen.update(running)
         served = [p for p, (n, _) in running.items() if n.startswith("python")]
         vassals_rss = sum(rss_kib(p) for p in served)
+        vassals_pss = sum(pss_kib(p) for p in served)
         print(f"\nFirst request to each of the {N} waiting vassals, interleaved with its baselines ({took:.1f} s):")
         m_direct = row("direct: exec -> answer (no emperor)", direct)
         m_act = row("systemd-socket-activate: connect -> answer", act) if act else None
@@ -387,7 +400,8 @@ def main():
             print("  systemd-socket-activate: skipped (not installed)")
         print(f"\nWhat sleeping saves (all {N} awake now):")
         print(f"  vassal processes running: {len(served)}, RSS {mib(vassals_rss):.1f} MiB in all, "
-              f"{mib(vassals_rss) / max(1, len(served)):.1f} MiB each   load {load():.2f}")
+              f"{mib(vassals_rss) / max(1, len(served)):.1f} MiB each; PSS {mib(vassals_pss):.1f} MiB in all, "
+              f"{mib(vassals_pss) / max(1, len(served)):.1f} MiB each   load {load():.2f}")
         print(f"  emperor RSS: {mib(rss_kib(emp.pid)):.1f} MiB ({mib(emp_rss_waiting):.1f} MiB while all waited)   "
               f"load {load():.2f}", flush=True)
 
@@ -410,9 +424,10 @@ def main():
             seen.update(ups)
             eps = {p: v for p, v in descendants(emp.pid).items() if v[0].startswith("uwsgi")}
             seen.update(eps)
-            print(f"  RSS of the awake uWSGI vassals: under uWSGI {mib(sum(map(rss_kib, ups))):.1f} MiB "
-                  f"({len(ups)} processes), under the emperor {mib(sum(map(rss_kib, eps))):.1f} MiB "
-                  f"({len(eps)} processes)   load {load():.2f}", flush=True)
+            print(f"  the awake uWSGI vassals: under uWSGI {len(ups)} processes, RSS {mib(sum(map(rss_kib, ups))):.1f} "
+                  f"MiB, PSS {mib(sum(map(pss_kib, ups))):.1f} MiB; under the emperor {len(eps)} processes, RSS "
+                  f"{mib(sum(map(rss_kib, eps))):.1f} MiB, PSS {mib(sum(map(pss_kib, eps))):.1f} MiB   "
+                  f"load {load():.2f}", flush=True)
         else:
             print("\nuWSGI: skipped (no uwsgi with its python3 plugin: apt-get install uwsgi-core "
                   "uwsgi-plugin-python3)")
