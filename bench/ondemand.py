@@ -21,6 +21,11 @@ Prints median, p90 and worst of each, the ratios first/warm, first/direct and fi
 median of the per-vassal differences first - direct, first - activate: the emperor's own share), the
 RSS and PSS of the N vassals once awake (what sleeping saves), and the emperor's RSS then.
 
+Idle exit: K (10) more on-demand vassals run a program that exits 0 after 1.5 s without a
+connection (the emperor's min-uptime is 1 s in this run): each is woken, then the time from its
+answer until `status` says `waiting` again (asked every 10 ms), how many processes run for them
+then (must be 0), and a second wake-up against the first.
+
 uWSGI (when /usr/bin/uwsgi, or uwsgi on PATH, has its python3 plugin): M (default 10) `[uwsgi]`
 vassals (master, python3 plugin, `protocol = http`, a WSGI app) with a NAME.ini.socket file naming
 127.0.0.1:PORT, under the real uWSGI Emperor (`uwsgi --emperor DIR
@@ -51,6 +56,25 @@ M = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVES = os.path.abspath(os.path.join(HERE, "..", "src", "test", "resources", "fixtures", "serves-fd.py"))
 ANSWER_TIMEOUT = 30
+K = 10      # idle-exit vassals
+IDLE = 1.5  # their idle time (s); min-uptime is 1 s in this run
+
+IDLER = '''import select, socket, sys
+listener = socket.socket(fileno=3)  # LISTEN_FDS=1: the socket the emperor holds
+while True:
+    if not select.select([listener], [], [], float(sys.argv[1]))[0]:
+        sys.exit(0)  # idle: exit 0, back to waiting
+    conn, _ = listener.accept()
+    with conn:
+        conn.settimeout(10)
+        got = b""
+        while b"\\r\\n\\r\\n" not in got:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        conn.sendall(b"HTTP/1.0 200 OK\\r\\nContent-Length: 3\\r\\nConnection: close\\r\\n\\r\\nok\\n")
+'''
 
 APP = '''import os
 def application(env, start_response):
@@ -300,6 +324,36 @@ def uwsgi_python3(uwsgi):
         return False
 
 
+def idle_exit(sock, names, ports):
+    """K vassals that exit 0 after IDLE s without a connection: woken, back to waiting, woken again."""
+    first, answered = [], {}
+    for name, port in zip(names, ports):
+        first.append(timed_get(port))
+        answered[name] = time.monotonic()
+    woken = {v["pid"]: start_time(v["pid"]) for v in ask(sock, {"cmd": "status", "names": names})["vassals"]
+             if v.get("pid")}
+    back, end = {}, time.monotonic() + IDLE + 60
+    while len(back) < len(names):  # the control socket asked every 10 ms
+        now = time.monotonic()
+        for v in ask(sock, {"cmd": "status", "names": names})["vassals"]:
+            if v["name"] not in back and v["state"] == "waiting":
+                back[v["name"]] = now - answered[v["name"]]
+        if now > end:
+            raise SystemExit("idle vassals not back to waiting: " + ", ".join(sorted(set(names) - set(back))))
+        time.sleep(0.01)
+    left = ask(sock, {"cmd": "status", "names": names})["vassals"]
+    running = sum(1 for v in left if v.get("pid")) + sum(1 for p, st in woken.items() if start_time(p) == st)
+    again = [timed_get(port) for port in ports]
+    print(f"\nIdle exit: {len(names)} vassals that exit 0 after {IDLE} s without a connection (min-uptime = 1):")
+    row(f"last answer -> waiting again (idle {IDLE} s included)", list(back.values()))
+    ratio(f"last answer -> waiting again / idle time {IDLE} s", statistics.median(back.values()), IDLE)
+    print(f"  processes running for them once all are waiting again: {running} (of the {len(woken)} woken)   "
+          f"load {load():.2f}")
+    m1 = row("first wake-up: connect -> answer", first)
+    m2 = row("second wake-up, after the idle exit", again)
+    ratio("second wake-up / first wake-up", m2, m1)
+
+
 def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # cleanup below also on SIGTERM
     jar = os.path.join(BUILD, "emperor.jar")
@@ -317,14 +371,22 @@ def main():
     sock, log = os.path.join(work, "control.sock"), os.path.join(work, "emperor.log")
     conf = os.path.join(work, "emperor.ini")
     with open(conf, "w") as f:
-        f.write("[emperor]\non-demand-extension = .socket\n")
-    ports = free_ports(N + 2 * M)
+        f.write("[emperor]\non-demand-extension = .socket\nmin-uptime = 1\n")
+    ports = free_ports(N + 2 * M + K)
     names = [f"app{i:03d}" for i in range(N)]
     for name, port in zip(names, ports):
         with open(os.path.join(vdir, name + ".ini"), "w") as f:
             f.write(f"[vassal]\nexec = {py} {SERVES} {marker}\nlisten = 127.0.0.1:{port}\non-demand = true\n")
     uw_names = [f"uw{i:03d}" for i in range(M)] if with_uwsgi else []
     emp_uw_ports, uw_ports = ports[N:N + len(uw_names)], ports[N + M:N + M + len(uw_names)]
+    idle_names, idle_ports = [f"idle{i:03d}" for i in range(K)], ports[N + 2 * M:]
+    idler = os.path.join(work, "idle.py")
+    with open(idler, "w") as f:
+        f.write(IDLER)
+    for name, port in zip(idle_names, idle_ports):
+        with open(os.path.join(vdir, name + ".ini"), "w") as f:
+            f.write(f"[vassal]\nexec = {py} {idler} {IDLE}\nlisten = 127.0.0.1:{port}\non-demand = true\n")
+    expected = ports[:N] + emp_uw_ports + uw_ports + idle_ports
     if with_uwsgi:
         app = os.path.join(work, "app.py")
         with open(app, "w") as f:
@@ -349,21 +411,20 @@ def main():
             uemp = subprocess.Popen([uwsgi, "--emperor", udir, "--emperor-on-demand-extension", ".socket"],
                                     stdout=ulog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True)
-        every = names + uw_names
+        every = names + uw_names + idle_names
 
         def all_waiting():
             got = ask(sock, {"cmd": "status"})["vassals"]
             return sum(1 for v in got if v["name"] in every and v["state"] == "waiting") == len(every)
 
         wait_for(f"{len(every)} vassals waiting", all_waiting)
-        wait_for("every socket listening", lambda: len(listening(ports[:N + 2 * len(uw_names)]))
-                 == N + 2 * len(uw_names))
+        wait_for("every socket listening", lambda: len(listening(expected)) == len(expected))
         before = descendants(emp.pid)
         seen.update(before)
         emp_rss_waiting = rss_kib(emp.pid)
         print("\nBefore any request:")
         print(f"  processes running for the {len(every)} waiting vassals: {len(before)}   load {load():.2f}")
-        print(f"  emperor RSS ({len(every)} vassals waiting, {N + len(uw_names)} sockets held): "
+        print(f"  emperor RSS ({len(every)} vassals waiting, {len(every)} sockets held): "
               f"{mib(emp_rss_waiting):.1f} MiB   load {load():.2f}")
         if uemp:
             ubefore = descendants(uemp.pid)
@@ -431,6 +492,7 @@ def main():
         else:
             print("\nuWSGI: skipped (no uwsgi with its python3 plugin: apt-get install uwsgi-core "
                   "uwsgi-plugin-python3)")
+        idle_exit(sock, idle_names, idle_ports)
         print(f"\nload average at the end {load():.2f}", flush=True)
     finally:
         if emp:
