@@ -35,7 +35,7 @@ ratio emperor/uWSGI of the first requests (and the median of their paired differ
 
 Every row carries the 1-minute load average at its end. Run from the repository root after
 `mvn -B -q package -DskipTests` (BUILD_DIR=DIR selects another build directory). Needs python3;
-systemd-socket-activate and uwsgi are optional. About 25 s. Every process it
+systemd-socket-activate and uwsgi are optional. 30-40 s (N=50, M=10). Every process it
 started is stopped at the end (also on Ctrl-C or an error).
 """
 import json
