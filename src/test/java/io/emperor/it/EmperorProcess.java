@@ -115,12 +115,26 @@ final class EmperorProcess implements AutoCloseable {
         return e;
     }
 
-    /** {@code java --enable-native-access=ALL-UNNAMED -XX:+ExitOnOutOfMemoryError -cp CLASSPATH io.emperor.cli.Main}, as the launcher runs it. */
+    /**
+     * The packaged launcher's small-footprint JVM flags (packaging/emperor; docs/performance.md,
+     * "Weight"): the serial collector, C1 only, 256 KiB thread stacks, an 8 to 64 MiB heap, no
+     * perf-data file. The tests' emperors and clients run on them as the installed ones do; they
+     * also start sooner, most of all on a loaded machine (no C2 or G1 threads competing for the
+     * CPU): bench/test_jvm_start.sh.
+     */
+    static final List<String> LAUNCHER_JVM_FLAGS = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss256k",
+            "-Xms8m", "-Xmx64m", "-XX:-UsePerfData");
+
+    /**
+     * {@code java --enable-native-access=ALL-UNNAMED -XX:+ExitOnOutOfMemoryError FLAGS -cp CLASSPATH
+     * io.emperor.cli.Main}, as the launcher runs it ({@link #LAUNCHER_JVM_FLAGS}).
+     */
     static List<String> javaCommand() {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:+ExitOnOutOfMemoryError", "-cp",
-                System.getProperty("java.class.path"),
-                "io.emperor.cli.Main");
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:+ExitOnOutOfMemoryError"));
+        cmd.addAll(LAUNCHER_JVM_FLAGS);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.emperor.cli.Main"));
+        return List.copyOf(cmd);
     }
 
     /** What a command-line run printed and returned. */
