@@ -62,9 +62,7 @@ final class EmperorProcess implements AutoCloseable {
      * must still read them: {@link TyrantSupport#publish}).
      */
     static EmperorProcess startWithClassPath(Workspace ws, String classPath, String... runArgs) {
-        List<String> java = new ArrayList<>(javaCommand());
-        java.set(java.indexOf("-cp") + 1, classPath);
-        return start(ws, java, Map.of(), runArgs);
+        return start(ws, EmperorJvm.command(classPath), Map.of(), runArgs);
     }
 
     /** Same, with these JVM options before the class name (-Xlog:...). */
@@ -116,25 +114,11 @@ final class EmperorProcess implements AutoCloseable {
     }
 
     /**
-     * The packaged launcher's small-footprint JVM flags (packaging/emperor; docs/performance.md,
-     * "Weight"): the serial collector, C1 only, 256 KiB thread stacks, an 8 to 64 MiB heap, no
-     * perf-data file. The tests' emperors and clients run on them as the installed ones do; they
-     * also start sooner, most of all on a loaded machine (no C2 or G1 threads competing for the
-     * CPU): bench/test_jvm_start.sh.
-     */
-    static final List<String> LAUNCHER_JVM_FLAGS = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss256k",
-            "-Xms8m", "-Xmx64m", "-XX:-UsePerfData");
-
-    /**
-     * {@code java --enable-native-access=ALL-UNNAMED -XX:+ExitOnOutOfMemoryError FLAGS -cp CLASSPATH
-     * io.emperor.cli.Main}, as the launcher runs it ({@link #LAUNCHER_JVM_FLAGS}).
+     * {@code java FLAGS -XX:SharedArchiveFile=ARCHIVE -cp CLASSPATH io.emperor.cli.Main}, as the
+     * launcher runs {@code emperor run} ({@link EmperorJvm}).
      */
     static List<String> javaCommand() {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:+ExitOnOutOfMemoryError"));
-        cmd.addAll(LAUNCHER_JVM_FLAGS);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.emperor.cli.Main"));
-        return List.copyOf(cmd);
+        return EmperorJvm.command(EmperorJvm.Kind.RUN);
     }
 
     /** What a command-line run printed and returned. */
@@ -142,7 +126,7 @@ final class EmperorProcess implements AutoCloseable {
 
     /** Runs {@code emperor ARGS} to completion (check, --help, --version). */
     static CliResult cli(Path workDir, String... args) {
-        List<String> cmd = new ArrayList<>(javaCommand());
+        List<String> cmd = new ArrayList<>(EmperorJvm.command(EmperorJvm.Kind.CLIENT));
         cmd.addAll(List.of(args));
         try {
             Path stdout = Files.createTempFile(workDir, "cli", ".out");
