@@ -58,6 +58,9 @@ final class EmperorJvm {
         if (archive != null) {
             cmd.add("-XX:SharedArchiveFile=" + archive);
             cmd.add("-Xlog:cds*=off");
+            if (Runtime.version().feature() >= 25) {
+                cmd.add("-Xlog:aot*=off"); // as the launcher does on 25: its archive warnings are aot's
+            }
         }
         cmd.addAll(List.of("-cp", p.classPath(), MAIN));
         return cmd;
