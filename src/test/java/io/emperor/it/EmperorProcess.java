@@ -62,9 +62,7 @@ final class EmperorProcess implements AutoCloseable {
      * must still read them: {@link TyrantSupport#publish}).
      */
     static EmperorProcess startWithClassPath(Workspace ws, String classPath, String... runArgs) {
-        List<String> java = new ArrayList<>(javaCommand());
-        java.set(java.indexOf("-cp") + 1, classPath);
-        return start(ws, java, Map.of(), runArgs);
+        return start(ws, EmperorJvm.command(classPath), Map.of(), runArgs);
     }
 
     /** Same, with these JVM options before the class name (-Xlog:...). */
@@ -115,12 +113,12 @@ final class EmperorProcess implements AutoCloseable {
         return e;
     }
 
-    /** {@code java --enable-native-access=ALL-UNNAMED -XX:+ExitOnOutOfMemoryError -cp CLASSPATH io.emperor.cli.Main}, as the launcher runs it. */
+    /**
+     * {@code java FLAGS -XX:SharedArchiveFile=ARCHIVE -cp CLASSPATH io.emperor.cli.Main}, as the
+     * launcher runs {@code emperor run} ({@link EmperorJvm}).
+     */
     static List<String> javaCommand() {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:+ExitOnOutOfMemoryError", "-cp",
-                System.getProperty("java.class.path"),
-                "io.emperor.cli.Main");
+        return EmperorJvm.command(EmperorJvm.Kind.RUN);
     }
 
     /** What a command-line run printed and returned. */
@@ -128,7 +126,7 @@ final class EmperorProcess implements AutoCloseable {
 
     /** Runs {@code emperor ARGS} to completion (check, --help, --version). */
     static CliResult cli(Path workDir, String... args) {
-        List<String> cmd = new ArrayList<>(javaCommand());
+        List<String> cmd = new ArrayList<>(EmperorJvm.command(EmperorJvm.Kind.CLIENT));
         cmd.addAll(List.of(args));
         try {
             Path stdout = Files.createTempFile(workDir, "cli", ".out");

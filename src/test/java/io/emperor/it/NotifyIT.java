@@ -58,9 +58,12 @@ class NotifyIT extends ItSupport {
         assumePython();
         try (EmperorProcess emp = emperor()) {
             int from = emp.mark();
-            ws.vassal("zeo", "exec = " + notifies("ready", "4", "'serving 3 clients'"), "ready = notify", "stop-timeout = 5");
+            Path gate = ws.root.resolve("zeo-may-be-ready");
+            ws.vassal("zeo", "exec = " + notifies("ready-on", gate.toString(), "'serving 3 clients'"), "ready = notify",
+                    "stop-timeout = 5");
             awaitRunning(emp, from, "zeo");
             assertEquals("starting", status("zeo").get("state"), "not ready before READY=1");
+            Workspace.write(gate, "");
             emp.awaitLogFrom(from, lifecycle("zeo", q("ready (READY=1)") + "$"), WAIT);
             Map<String, Object> s = status("zeo");
             assertEquals("running", s.get("state"));
@@ -98,9 +101,15 @@ class NotifyIT extends ItSupport {
         assumePython();
         try (EmperorProcess emp = emperor()) {
             int from = emp.mark();
-            ws.vassal("zeo", "exec = " + notifies("ready", "4", "'ZEO up'"), "ready = notify", "stop-timeout = 5");
+            Path gate = ws.root.resolve("zeo-may-be-ready");
+            ws.vassal("zeo", "exec = " + notifies("ready-on", gate.toString(), "'ZEO up'"), "ready = notify",
+                    "stop-timeout = 5");
             ws.vassal("plone", "exec = " + ws.exec("sleeps.sh"), "requires = zeo", "stop-timeout = 5");
             awaitRunning(emp, from, "zeo");
+            // Both files seen, zeo running and not ready: plone waits (and has not been spawned).
+            emp.awaitLogFrom(from, lifecycle("plone", "waiting for zeo \\(.+\\)$"), WAIT);
+            assertEquals(List.of(), emp.find(from, Lines.spawned("plone")), "plone started before zeo was ready");
+            Workspace.write(gate, "");
             LogLine ready = emp.awaitLogFrom(from, lifecycle("zeo", q("ready (READY=1)") + "$"), WAIT);
             LogLine spawned = emp.awaitLogFrom(from, Lines.spawned("plone"), WAIT);
             assertTrue(spawned.index() > ready.index(), () -> "plone started before zeo was ready\n" + emp.diagnostics());
@@ -189,10 +198,10 @@ class NotifyIT extends ItSupport {
             int from = emp.mark();
             ws.vassal("other", "exec = " + notifies("ready", "0", "fine"), "ready = notify", "stop-timeout = 5");
             emp.awaitLogFrom(from, lifecycle("other", q("ready (READY=1)") + "$"), WAIT);
-            // The baseline: the same emperor's CPU over the same time without a flood.
+            // The baseline (printed, not asserted): the same emperor's CPU over 1 s without a flood.
             long idleStart = ChannelFloodIT.cpuTicks(emp.pid());
             long t0 = System.nanoTime();
-            Poll.until("4 s of baseline", Duration.ofSeconds(30), () -> System.nanoTime() - t0 >= 4_000_000_000L);
+            Poll.until("1 s of baseline", Duration.ofSeconds(30), () -> System.nanoTime() - t0 >= 1_000_000_000L);
             long idle = (ChannelFloodIT.cpuTicks(emp.pid()) - idleStart) * 10;
             long cpuBefore = ChannelFloodIT.cpuTicks(emp.pid());
             long rssBefore = ChannelFloodIT.rssKb(emp.pid());
@@ -203,7 +212,7 @@ class NotifyIT extends ItSupport {
             emp.awaitLogFrom(from, lifecycle("flood", q("ready (READY=1)") + "$"), WAIT);
             Poll.until("the flooder's last STATUS=", WAIT, () -> "flooded".equals(status("flood").get("status_text")));
             String measured = flooded.group(1) + " datagrams in 4 s: emperor CPU " + cpu + " ms (" + idle
-                    + " ms in 4 s without the flood), RSS +" + rss + " kB";
+                    + " ms in 1 s without the flood), RSS +" + rss + " kB";
             System.out.println("NotifyIT flood: " + measured);
             assertTrue(cpu < 2500, measured);
             assertTrue(rss < 200 * 1024, measured);

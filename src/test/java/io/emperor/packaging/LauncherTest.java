@@ -307,7 +307,12 @@ class LauncherTest {
                             .anyMatch(l -> l.contains("io.emperor.cli.Main source: shared objects file")),
                     home + ": Main comes from the archive");
 
-            // Damaged: same name, same age, garbage inside.
+            // The good archives kept aside (for the foreign-JVM case below), then damaged: same name,
+            // same age, garbage inside.
+            Path good = Files.createDirectories(tmp.resolve("good-" + home.getFileName()));
+            for (Path a : built) {
+                Files.copy(a, good.resolve(a.getFileName()));
+            }
             for (Path a : built) {
                 byte[] junk = new byte[64 * 1024];
                 new java.util.Random(1).nextBytes(junk);
@@ -338,13 +343,7 @@ class LauncherTest {
         if (homes.size() == 2) {
             // 25's archive under 17's name (and the other way round): each JVM refuses it, silently.
             Path a17 = tmp.resolve("archives-java-17-openjdk-amd64");
-            Path a25 = tmp.resolve("archives-temurin-25-jdk-amd64");
-            ProcessBuilder pb = new ProcessBuilder("/bin/sh", "packaging/emperor-archive").redirectErrorStream(true);
-            pb.environment().putAll(Map.of("JAVA_HOME", homes.get(1).toString(), "EMPEROR_BUILD_DIR", build.toString(),
-                    "EMPEROR_ARCHIVE_DIR", a25.toString()));
-            Process p = pb.start();
-            p.getInputStream().readAllBytes();
-            assertTrue(p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0, "archives of 25 built again");
+            Path a25 = tmp.resolve("good-temurin-25-jdk-amd64"); // 25's archives as emperor-archive built them
             try (var files = Files.list(a17)) {
                 for (Path f : files.toList()) {
                     Files.delete(f);
