@@ -183,8 +183,6 @@ public final class ListenSockets {
     private long nextId = 1;
     /** The binds waiting for their turn ({@link #admit}), in the order they were asked for. */
     private final List<Pending> queued = new java.util.LinkedList<>();
-    /** How many bind children of each uid run and have not answered. */
-    private final Map<Integer, Integer> running = new HashMap<>();
     /**
      * Children killed before they answered (given up at their time, or no longer wanted) and not gone yet, with
      * the uid they bind as: a tenant's FUSE path can hang them past their SIGKILL for good. Children that
@@ -324,6 +322,7 @@ public final class ListenSockets {
     private void admit(int uid) {
         lingering.removeIf(l -> l.binding().gone());
         long hung = lingering.stream().filter(l -> l.uid() == uid).count();
+        long running = pendingById.values().stream().filter(p -> p.uid == uid && p.running()).count();
         for (java.util.Iterator<Pending> it = queued.iterator(); it.hasNext(); ) {
             Pending p = it.next();
             if (p.uid != uid) {
@@ -335,11 +334,14 @@ public final class ListenSockets {
                         + " are still there (hung on their path?); no new one until they are gone");
                 continue;
             }
-            if (hung + running.getOrDefault(uid, 0) >= MAX_CHILDREN) {
+            if (hung + running >= MAX_CHILDREN) {
                 return;
             }
             it.remove();
             launch(p);
+            if (p.running()) {
+                running++;
+            }
         }
     }
 
@@ -350,15 +352,9 @@ public final class ListenSockets {
             return;
         }
         p.deadline = System.nanoTime() + bindTimeoutMillis * 1_000_000;
-        running.merge(p.uid, 1, Integer::sum);
         watcher.watch(p.name, p.id, p.binding.fd(), bindTimeoutMillis);
     }
 
-    /** Its child no longer runs (it answered, or was killed): its turn goes to the next bind of its uid. */
-    private void finished(Pending p) {
-        running.computeIfPresent(p.uid, (k, n) -> n > 1 ? n - 1 : null);
-        admit(p.uid);
-    }
 
     /** The socket of an answered bind, no longer pending; a changed backlog is a second listen(2). */
     private Bound take(Pending p, int backlog) {
@@ -400,7 +396,7 @@ public final class ListenSockets {
             p.binding.close();
         }
         p.answer = answer.get();
-        finished(p);
+        admit(p.uid); // its turn goes to the next bind of its uid
         return true;
     }
 
@@ -497,7 +493,7 @@ public final class ListenSockets {
         } else if (p.answer == null) {
             watcher.unwatch(p.id);
             kill(p);
-            finished(p);
+            admit(p.uid);
         } else if (p.answer.fd() >= 0) {
             c.close(p.answer.fd());
         }

@@ -126,9 +126,6 @@ public final class UnixListenBinder implements ListenSockets.UnixBinder {
         /** The fd the helper sent, or the line it wrote before it exited; empty while neither came yet. */
         @Override
         public Optional<ListenSockets.Bound> receive() {
-            if (fd < 0) {
-                return Optional.of(ListenSockets.Bound.failed("closed"));
-            }
             Pointer msg = buf;
             Pointer iov = buf.slice(64);
             Pointer control = buf.slice(80);
