@@ -36,10 +36,15 @@ class FleetPlacementIT extends ItSupport {
         return "[vassal]\nexec = " + ws.exec("sleeps.sh", arg) + "\nstop-timeout = 5\n[fleet]\nreplicas = 1\n";
     }
 
-    /** The live copies of the vassal whose argument is {@code arg}, on any node. */
+    /**
+     * The live copies of the vassal whose argument is {@code arg}, on any node. The shell of a copy forks
+     * before it execs {@code sleep}, and for that moment the fork has the same command line: a process whose
+     * parent is itself a copy is that fork, not a second copy.
+     */
     private List<Proc> copies(String arg) {
-        return Procs.withMarker(ws.marker).stream()
+        List<Proc> shells = Procs.withMarker(ws.marker).stream()
                 .filter(p -> p.isAlive() && p.cmdline().contains(arg) && p.cmdline().get(0).equals("/bin/sh")).toList();
+        return shells.stream().filter(p -> shells.stream().noneMatch(s -> s.pid() == p.ppid())).toList();
     }
 
     private void assertNeverTwo(String arg, Duration during) {
