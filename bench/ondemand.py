@@ -200,27 +200,25 @@ def start_time(pid):
         return None
 
 
-def rss_kib(pid):
+def proc_kib(pid, name, field):
+    """A kB field of /proc/PID/NAME (status, smaps_rollup), 0 when the process is gone."""
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/{name}") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def rss_kib(pid):
+    return proc_kib(pid, "status", "VmRSS")
 
 
 def pss_kib(pid):
     """Proportional set size: shared pages (the python3 binary, libraries) divided among their users."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return proc_kib(pid, "smaps_rollup", "Pss")
 
 
 def mib(kib):

@@ -32,10 +32,12 @@ public interface Launcher {
         record Failed(String reason) implements Hold {}
 
         /**
-         * Unix sockets of it ({@code what}) are being bound as the vassal, by a child nobody waits for: the vassal
-         * waits ({@link #binding}) until {@link #answered}, then holds again.
+         * Unix sockets of it are being bound as the vassal, by a child nobody waits for: the vassal waits for what
+         * {@link #binding} names until {@link #answered}, then holds again.
          */
-        record Binding(String what) implements Hold {}
+        Hold BINDING = new Binding();
+
+        record Binding() implements Hold {}
     }
 
     /**

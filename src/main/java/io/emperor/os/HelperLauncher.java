@@ -567,7 +567,7 @@ public final class HelperLauncher implements Launcher {
         if (problem.isPresent()) {
             return new Hold.Failed(problem.get());
         }
-        return listens.binding(name, spec.listen()).<Hold>map(Hold.Binding::new).orElse(Hold.HELD);
+        return listens.binding(name, spec.listen()).isPresent() ? Hold.BINDING : Hold.HELD;
     }
 
     @Override

@@ -355,7 +355,6 @@ public final class ListenSockets {
         watcher.watch(p.name, p.id, p.binding.fd(), bindTimeoutMillis);
     }
 
-
     /** The socket of an answered bind, no longer pending; a changed backlog is a second listen(2). */
     private Bound take(Pending p, int backlog) {
         if (p == null || p.answer == null) {
