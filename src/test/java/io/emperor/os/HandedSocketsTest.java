@@ -320,9 +320,17 @@ class HandedSocketsTest {
     }
 
     /** Until {@code pid} runs {@code comm}, with the loader's fds closed (the layout is final then). */
+    /**
+     * Waits until {@code pid} runs {@code comm} (sleep) and sleeps in it: past its dynamic loader, which holds
+     * {@code libc.so} open for a moment after the exec (a sample then saw it on fd 3), so its fds are what the
+     * exec left it.
+     */
     private static void awaitExec(long pid, String comm) {
-        Poll.until(pid + " runs " + comm, () -> read(Path.of("/proc/" + pid + "/comm")).trim().equals(comm)
-                && fdTargets(pid).values().stream().noneMatch(t -> t.contains(".so")));
+        Path proc = Path.of("/proc/" + pid);
+        Poll.until(pid + " sleeps in " + comm, Poll.WAIT, () -> read(proc.resolve("comm")).trim().equals(comm)
+                && read(proc.resolve("wchan")).contains("nanosleep"),
+                () -> "comm " + read(proc.resolve("comm")).trim() + ", wchan " + read(proc.resolve("wchan"))
+                        + ", fds " + fdTargets(pid));
     }
 
     private static Map<Integer, String> fdTargets(long pid) {
